@@ -1,0 +1,8 @@
+//! TRM: a workflow engine for transnational referral mechanisms.
+//!
+//! Layers, dependencies pointing down only: `server` → `api` → `service` → (`workflow`, `access`,
+//! `store`). See README.md for the picture.
+
+pub mod clock;
+pub mod domain;
+pub mod workflow;

@@ -1,0 +1,213 @@
+//! The validated, in-memory form of a workflow definition.
+//!
+//! Files in `workflows/` are parsed into the raw form (`load.rs`), checked, and turned into these
+//! types; nothing here can be built in an invalid state by the rest of the program.
+
+use super::guard::Guard;
+use crate::domain::{AgencyKind, Role, Stage};
+use serde::Deserialize;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// Human labels by ISO 639-1 language code. Every label has at least `en` and `fr`
+/// (West and Central African partners work in French).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Labels(pub BTreeMap<String, String>);
+
+impl Labels {
+    /// The label in `language`, falling back to English.
+    pub fn get(&self, language: &str) -> &str {
+        self.0
+            .get(language)
+            .or_else(|| self.0.get("en"))
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// A versioned state machine for one procedure (e.g. the adult TRM procedure).
+#[derive(Debug)]
+pub struct Workflow {
+    /// Stable identifier, e.g. `trm-adult`.
+    pub id: String,
+    /// Version; cases stay pinned to the version they were opened under.
+    pub version: u32,
+    pub label: Labels,
+    pub description: Labels,
+    /// Hex SHA-256 of the file's bytes: a definition may never change under the same version.
+    pub source_hash: String,
+    /// The file it was loaded from (for messages).
+    pub source_path: String,
+    /// The facts a case under this workflow can record, by name.
+    pub facts: BTreeMap<String, Fact>,
+    /// Parallel regions, in file order.
+    pub tracks: Vec<Track>,
+    /// All states of all tracks, by id (ids are unique across tracks).
+    pub states: BTreeMap<String, State>,
+    /// All transitions, in file order.
+    pub transitions: Vec<Transition>,
+    /// Legal and procedural timers, by id.
+    pub timers: BTreeMap<String, Timer>,
+}
+
+impl Workflow {
+    /// The transition with this id.
+    pub fn transition(&self, id: &str) -> Option<&Transition> {
+        self.transitions.iter().find(|t| t.id == id)
+    }
+
+    /// The state with this id.
+    pub fn state(&self, id: &str) -> Option<&State> {
+        self.states.get(id)
+    }
+
+    /// The track with this id.
+    pub fn track(&self, id: &str) -> Option<&Track> {
+        self.tracks.iter().find(|t| t.id == id)
+    }
+}
+
+/// The type of a fact; values recorded by transitions are checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FactType {
+    Bool,
+    String,
+    Int,
+    /// One of a fixed list of values.
+    Enum,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+}
+
+/// A named, typed piece of procedural information about a case (not personal data).
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub name: String,
+    pub kind: FactType,
+    /// For `enum` facts: the allowed values.
+    pub values: Vec<String>,
+    pub label: Labels,
+}
+
+impl Fact {
+    /// Whether `value` is a valid value of this fact (`null` never is).
+    pub fn accepts(&self, value: &Json) -> bool {
+        match (self.kind, value) {
+            (FactType::Bool, Json::Bool(_)) => true,
+            (FactType::String, Json::String(s)) => s.chars().count() <= MAX_STRING_FACT_CHARS,
+            (FactType::Int, Json::Number(n)) => n.is_i64(),
+            (FactType::Enum, Json::String(s)) => self.values.iter().any(|v| v == s),
+            (FactType::Date, Json::String(s)) => {
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// A human description of the accepted values, for error messages.
+    pub fn expected(&self) -> String {
+        match self.kind {
+            FactType::Bool => "true or false".into(),
+            FactType::String => format!("a string of at most {MAX_STRING_FACT_CHARS} characters"),
+            FactType::Int => "an integer".into(),
+            FactType::Enum => format!("one of {}", self.values.join(", ")),
+            FactType::Date => "a date as YYYY-MM-DD".into(),
+        }
+    }
+}
+
+/// Longest string a `string` fact may hold. Facts are procedural notes, not files.
+pub const MAX_STRING_FACT_CHARS: usize = 2000;
+
+/// A parallel region of the procedure (e.g. assistance runs beside proceedings).
+#[derive(Debug, Clone)]
+pub struct Track {
+    pub id: String,
+    pub label: Labels,
+    /// The state the track enters when it starts.
+    pub initial: String,
+    /// Whether the track starts when a case is opened (otherwise a transition starts it).
+    pub start_on_open: bool,
+}
+
+/// A step of the procedure.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub id: String,
+    pub track: String,
+    /// The SOP group this step belongs to.
+    pub stage: Stage,
+    pub label: Labels,
+    /// No transition leaves a terminal state; a track that reaches one is finished.
+    pub terminal: bool,
+}
+
+/// A move from one state to another within a track, with who may make it and under which guards.
+#[derive(Debug)]
+pub struct Transition {
+    pub id: String,
+    pub track: String,
+    /// The states it may be fired from (already expanded from `"*"`).
+    pub from: Vec<String>,
+    pub to: String,
+    pub label: Labels,
+    /// The caller needs at least one of these roles.
+    pub roles: Vec<Role>,
+    /// If not empty, the caller's agency must be of one of these kinds.
+    pub agency_kinds: Vec<AgencyKind>,
+    /// Facts the caller records with the transition.
+    pub inputs: Vec<Input>,
+    pub guards: Vec<Guard>,
+    pub effects: Effects,
+}
+
+/// A fact recorded by a transition.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub fact: String,
+    pub required: bool,
+}
+
+/// What a transition does beyond moving its own track.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    /// Facts set to fixed values.
+    pub set: BTreeMap<String, Json>,
+    /// Tracks (re)started at their initial state.
+    pub start_tracks: Vec<String>,
+    /// Tracks moved to the given terminal state.
+    pub end_tracks: BTreeMap<String, String>,
+    pub start_timers: Vec<String>,
+    pub stop_timers: Vec<String>,
+}
+
+/// Whether a timer marks the earliest or the latest moment for something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum TimerKind {
+    /// Something may not happen before it elapses (e.g. the reflection period: no removal).
+    Floor,
+    /// Something should happen before it elapses (warned, escalated).
+    Deadline,
+}
+
+/// How long a timer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerDuration {
+    Days(u32),
+    /// Monday to Friday (jurisdiction holidays come with the jurisdiction parameters).
+    WorkingDays(u32),
+}
+
+/// A legal or procedural time limit.
+#[derive(Debug, Clone)]
+pub struct Timer {
+    pub id: String,
+    pub kind: TimerKind,
+    pub duration: TimerDuration,
+    pub label: Labels,
+    /// The legal source, e.g. "CoE CETS 197 Art. 13".
+    pub citation: String,
+}

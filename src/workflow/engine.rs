@@ -1,0 +1,357 @@
+//! The engine as a pure function: (definition, case state, actor, clock reading, transition,
+//! input) → the changes to apply, or a typed refusal listing what is wrong. No I/O here.
+
+use super::definition::{TimerDuration, Transition, Workflow};
+use super::guard::{GuardInput, TimerView};
+use crate::domain::{AgencyKind, CaseStatus, Role};
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+
+/// Where a case stands in its workflow. Replaying a case's recorded changes rebuilds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseState {
+    /// Current state of each started track.
+    pub tracks: BTreeMap<String, String>,
+    /// Facts recorded so far.
+    pub facts: BTreeMap<String, Json>,
+    /// Timers started so far (running, elapsed or stopped).
+    pub timers: BTreeMap<String, TimerState>,
+}
+
+/// One timer of one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerState {
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+impl TimerState {
+    /// The timer as guards see it at `now`.
+    pub fn view(&self, now: DateTime<Utc>) -> TimerView {
+        let stopped_early = self.stopped_at.is_some_and(|s| s < self.due_at);
+        let elapsed = !stopped_early && now >= self.due_at;
+        TimerView { started: true, running: self.stopped_at.is_none() && !elapsed, elapsed, stopped: stopped_early }
+    }
+}
+
+/// Who is asking, as far as the engine cares.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub roles: Vec<Role>,
+    pub agency_kind: AgencyKind,
+}
+
+/// A reason a transition cannot be fired now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmet {
+    /// Machine name: a guard's name, or `role` / `agency_kind`.
+    pub name: String,
+    /// Human reason in English.
+    pub reason: String,
+    /// Human reason in French.
+    pub reason_fr: String,
+}
+
+/// A problem with the data given to a transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Why the engine refused a transition. Nothing changes on a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The workflow has no transition of that name.
+    UnknownTransition { transition: String },
+    /// The transition does not leave any current state of the case.
+    NotFromCurrentState { transition: String, track: String, current: Option<String> },
+    /// The data does not fit the transition's declared inputs.
+    InvalidInput(Vec<InputProblem>),
+    /// The caller lacks the role or agency kind.
+    NotPermitted(Vec<Unmet>),
+    /// Guards do not hold.
+    GuardsUnmet(Vec<Unmet>),
+}
+
+/// The changes a transition makes, to be recorded as an event and applied to the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Tracks whose state changes: (track, from, to); `from` is `None` when the track starts.
+    pub tracks: Vec<TrackChange>,
+    /// Facts recorded (input data and fixed effects).
+    pub facts: BTreeMap<String, Json>,
+    pub timers_started: BTreeMap<String, TimerState>,
+    /// Timers stopped before they fell due, with the moment they were stopped.
+    pub timers_stopped: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// One track's move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackChange {
+    pub track: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// The accepted transition: what it changes and the state after it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub track: String,
+    pub from: String,
+    pub to: String,
+    pub changes: Changes,
+    pub state: CaseState,
+}
+
+/// A transition from the case's current states, and whether the actor may fire it now.
+#[derive(Debug, Clone)]
+pub struct Availability<'w> {
+    pub transition: &'w Transition,
+    /// Permitted and every guard that does not depend on the transition's own input holds.
+    pub allowed: bool,
+    pub unmet: Vec<Unmet>,
+}
+
+/// The state of a new case under `workflow`.
+pub fn initial_state(workflow: &Workflow) -> CaseState {
+    CaseState {
+        tracks: workflow
+            .tracks
+            .iter()
+            .filter(|t| t.start_on_open)
+            .map(|t| (t.id.clone(), t.initial.clone()))
+            .collect(),
+        ..CaseState::default()
+    }
+}
+
+/// Whether the case still has work: any started track not in a terminal state.
+pub fn status(workflow: &Workflow, state: &CaseState) -> CaseStatus {
+    let open = state
+        .tracks
+        .values()
+        .any(|s| workflow.state(s).is_none_or(|st| !st.terminal));
+    if open { CaseStatus::Active } else { CaseStatus::Closed }
+}
+
+/// Checks and computes a transition. Pure: the caller records and applies the outcome.
+pub fn evaluate(
+    workflow: &Workflow,
+    state: &CaseState,
+    actor: &Actor,
+    transition_id: &str,
+    data: &Map<String, Json>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, Refusal> {
+    let transition = workflow
+        .transition(transition_id)
+        .ok_or_else(|| Refusal::UnknownTransition { transition: transition_id.to_string() })?;
+    let current = state.tracks.get(&transition.track);
+    let from = match current {
+        Some(s) if transition.from.contains(s) => s.clone(),
+        _ => {
+            return Err(Refusal::NotFromCurrentState {
+                transition: transition.id.clone(),
+                track: transition.track.clone(),
+                current: current.cloned(),
+            });
+        }
+    };
+    let problems = check_input(workflow, transition, data);
+    if !problems.is_empty() {
+        return Err(Refusal::InvalidInput(problems));
+    }
+    let denied = permission(transition, actor);
+    if !denied.is_empty() {
+        return Err(Refusal::NotPermitted(denied));
+    }
+    let mut facts = state.facts.clone();
+    facts.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let unmet = unmet_guards(workflow, transition, state, &facts, now, false);
+    if !unmet.is_empty() {
+        return Err(Refusal::GuardsUnmet(unmet));
+    }
+    let changes = changes(workflow, transition, state, &from, data, now);
+    let mut next = state.clone();
+    apply(&mut next, &changes);
+    Ok(Outcome { track: transition.track.clone(), from, to: transition.to.clone(), changes, state: next })
+}
+
+/// Every transition leaving a current state of the case, with whether `actor` may fire it now.
+/// Guards over the transition's own inputs are not judged here (the caller has not given them).
+pub fn available<'w>(
+    workflow: &'w Workflow,
+    state: &CaseState,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Vec<Availability<'w>> {
+    workflow
+        .transitions
+        .iter()
+        .filter(|t| state.tracks.get(&t.track).is_some_and(|s| t.from.contains(s)))
+        .map(|t| {
+            let mut unmet = permission(t, actor);
+            unmet.extend(unmet_guards(workflow, t, state, &state.facts, now, true));
+            Availability { transition: t, allowed: unmet.is_empty(), unmet }
+        })
+        .collect()
+}
+
+/// Applies recorded changes to a state (used both after a transition and when replaying).
+pub fn apply(state: &mut CaseState, changes: &Changes) {
+    for change in &changes.tracks {
+        state.tracks.insert(change.track.clone(), change.to.clone());
+    }
+    state.facts.extend(changes.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // Stops before starts, so a transition that restarts a timer leaves it running.
+    for (name, at) in &changes.timers_stopped {
+        if let Some(timer) = state.timers.get_mut(name) {
+            timer.stopped_at = Some(*at);
+        }
+    }
+    for (name, timer) in &changes.timers_started {
+        state.timers.insert(name.clone(), timer.clone());
+    }
+}
+
+/// Rebuilds a case's state from its initial state and its events' changes, in order.
+pub fn replay<'a>(workflow: &Workflow, changes: impl IntoIterator<Item = &'a Changes>) -> CaseState {
+    let mut state = initial_state(workflow);
+    for c in changes {
+        apply(&mut state, c);
+    }
+    state
+}
+
+/// When a timer started at `start` falls due.
+pub fn due_at(duration: TimerDuration, start: DateTime<Utc>) -> DateTime<Utc> {
+    match duration {
+        TimerDuration::Days(days) => start + Duration::days(i64::from(days)),
+        TimerDuration::WorkingDays(days) => {
+            let mut due = start;
+            let mut left = days;
+            while left > 0 {
+                due += Duration::days(1);
+                if !matches!(due.weekday(), Weekday::Sat | Weekday::Sun) {
+                    left -= 1;
+                }
+            }
+            due
+        }
+    }
+}
+
+fn check_input(workflow: &Workflow, transition: &Transition, data: &Map<String, Json>) -> Vec<InputProblem> {
+    let mut problems = Vec::new();
+    for (key, value) in data {
+        let Some(input) = transition.inputs.iter().find(|i| &i.fact == key) else {
+            problems.push(InputProblem {
+                field: key.clone(),
+                message: format!("transition `{}` does not record `{key}`", transition.id),
+            });
+            continue;
+        };
+        if let Some(fact) = workflow.facts.get(&input.fact) {
+            if !fact.accepts(value) {
+                problems.push(InputProblem { field: key.clone(), message: format!("must be {}", fact.expected()) });
+            }
+        }
+    }
+    for input in transition.inputs.iter().filter(|i| i.required) {
+        if !data.contains_key(&input.fact) {
+            problems.push(InputProblem { field: input.fact.clone(), message: "is required".into() });
+        }
+    }
+    problems
+}
+
+fn permission(transition: &Transition, actor: &Actor) -> Vec<Unmet> {
+    let mut unmet = Vec::new();
+    if !transition.roles.iter().any(|r| actor.roles.contains(r)) {
+        let roles = transition.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+        unmet.push(Unmet {
+            name: "role".into(),
+            reason: format!("Requires one of the roles: {roles}"),
+            reason_fr: format!("Nécessite l'un des rôles : {roles}"),
+        });
+    }
+    if !transition.agency_kinds.is_empty() && !transition.agency_kinds.contains(&actor.agency_kind) {
+        let kinds = transition.agency_kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+        unmet.push(Unmet {
+            name: "agency_kind".into(),
+            reason: format!("Only an agency of kind {kinds} may do this"),
+            reason_fr: format!("Seule une agence de type {kinds} peut le faire"),
+        });
+    }
+    unmet
+}
+
+fn unmet_guards(
+    workflow: &Workflow,
+    transition: &Transition,
+    state: &CaseState,
+    facts: &BTreeMap<String, Json>,
+    now: DateTime<Utc>,
+    skip_input_dependent: bool,
+) -> Vec<Unmet> {
+    let timers: BTreeMap<String, TimerView> = workflow
+        .timers
+        .keys()
+        .map(|id| (id.clone(), state.timers.get(id).map(|t| t.view(now)).unwrap_or_default()))
+        .collect();
+    let input = GuardInput { facts, tracks: &state.tracks, timers: &timers };
+    transition
+        .guards
+        .iter()
+        .filter(|g| !(skip_input_dependent && transition.inputs.iter().any(|i| g.facts.contains(&i.fact))))
+        .filter(|g| g.holds(&input, &workflow.facts) != Ok(true))
+        .map(|g| Unmet { name: g.name.clone(), reason: g.reason.get("en").into(), reason_fr: g.reason.get("fr").into() })
+        .collect()
+}
+
+fn changes(
+    workflow: &Workflow,
+    transition: &Transition,
+    state: &CaseState,
+    from: &str,
+    data: &Map<String, Json>,
+    now: DateTime<Utc>,
+) -> Changes {
+    let mut tracks = vec![TrackChange {
+        track: transition.track.clone(),
+        from: Some(from.to_string()),
+        to: transition.to.clone(),
+    }];
+    let effects = &transition.effects;
+    for id in &effects.start_tracks {
+        if let Some(track) = workflow.track(id) {
+            tracks.push(TrackChange { track: id.clone(), from: state.tracks.get(id).cloned(), to: track.initial.clone() });
+        }
+    }
+    for (id, to) in &effects.end_tracks {
+        if let Some(current) = state.tracks.get(id) {
+            if current != to {
+                tracks.push(TrackChange { track: id.clone(), from: Some(current.clone()), to: to.clone() });
+            }
+        }
+    }
+    let mut facts: BTreeMap<String, Json> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    facts.extend(effects.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let timers_stopped = effects
+        .stop_timers
+        .iter()
+        .filter(|t| state.timers.get(*t).is_some_and(|s| s.stopped_at.is_none() && now < s.due_at))
+        .map(|t| (t.clone(), now))
+        .collect();
+    let timers_started = effects
+        .start_timers
+        .iter()
+        .filter_map(|id| workflow.timers.get(id))
+        .map(|t| (t.id.clone(), TimerState { started_at: now, due_at: due_at(t.duration, now), stopped_at: None }))
+        .collect();
+    Changes { tracks, facts, timers_started, timers_stopped }
+}

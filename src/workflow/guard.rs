@@ -1,0 +1,302 @@
+//! Guards: CEL expressions over a case's facts, track states and timers.
+//!
+//! A guard is parsed and checked when its workflow is loaded: every name it uses must be a
+//! declared fact, `tracks.<declared track>` or `timers.<declared timer>.<field>`, and it must
+//! evaluate to a boolean on well-typed sample values. At run time an unset fact is `null`;
+//! a guard that errors (e.g. compares `null` with a number) counts as unmet.
+
+use super::definition::{Fact, FactType, Labels};
+use cel::common::ast::{EntryExpr, Expr, IdedExpr};
+use cel::{Context, Program, Value};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The fields of `timers.<id>` a guard can read.
+pub const TIMER_FIELDS: &[&str] = &["started", "running", "elapsed", "stopped"];
+
+/// A named condition a transition requires, with the reason shown when it does not hold.
+pub struct Guard {
+    /// Machine name, e.g. `consent_given`.
+    pub name: String,
+    /// The CEL source.
+    pub expr: String,
+    /// Why the transition is refused when the guard does not hold.
+    pub reason: Labels,
+    /// The facts it reads.
+    pub facts: BTreeSet<String>,
+    program: Arc<Program>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("name", &self.name).field("expr", &self.expr).finish()
+    }
+}
+
+/// The names a guard may use, from its workflow.
+pub struct GuardScope<'a> {
+    pub facts: &'a BTreeMap<String, Fact>,
+    pub tracks: &'a BTreeSet<String>,
+    pub timers: &'a BTreeSet<String>,
+}
+
+/// Run-time view of a timer, as guards see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerView {
+    pub started: bool,
+    pub running: bool,
+    pub elapsed: bool,
+    pub stopped: bool,
+}
+
+/// The values guards are evaluated against.
+pub struct GuardInput<'a> {
+    /// Declared facts; absent ones are bound to `null`.
+    pub facts: &'a BTreeMap<String, Json>,
+    /// Current state of each started track.
+    pub tracks: &'a BTreeMap<String, String>,
+    pub timers: &'a BTreeMap<String, TimerView>,
+}
+
+impl Guard {
+    /// Parses and checks a guard against the names its workflow declares.
+    pub fn compile(
+        name: &str,
+        expr: &str,
+        reason: Labels,
+        scope: &GuardScope<'_>,
+    ) -> Result<Guard, String> {
+        let program = Program::compile(expr).map_err(|e| format!("does not parse: {e}"))?;
+        let mut facts = BTreeSet::new();
+        for var in program.references().variables() {
+            match var {
+                "tracks" | "timers" => {}
+                fact if scope.facts.contains_key(fact) => {
+                    facts.insert(fact.to_string());
+                }
+                other => return Err(format!("uses `{other}`, which is not a declared fact")),
+            }
+        }
+        check_selects(program.expression(), scope)?;
+        let guard = Guard {
+            name: name.to_string(),
+            expr: expr.to_string(),
+            reason,
+            facts,
+            program: Arc::new(program),
+        };
+        guard.check_type(scope)?;
+        Ok(guard)
+    }
+
+    /// Evaluates the guard; `Err` carries the evaluation error (which counts as unmet).
+    pub fn holds(&self, input: &GuardInput<'_>, declared: &BTreeMap<String, Fact>) -> Result<bool, String> {
+        let mut context = Context::default();
+        for name in declared.keys() {
+            let value = input.facts.get(name).map(json_to_cel).unwrap_or(Value::Null);
+            context.add_variable_from_value(name.as_str(), value);
+        }
+        let tracks: HashMap<String, Value> = input
+            .tracks
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect();
+        context.add_variable_from_value("tracks", tracks);
+        let timers: HashMap<String, Value> = input
+            .timers
+            .iter()
+            .map(|(k, v)| (k.clone(), timer_value(v)))
+            .collect();
+        context.add_variable_from_value("timers", timers);
+        match self.program.execute(&context) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(format!("evaluated to {other:?}, not a boolean")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Evaluates once with a well-typed sample value for every fact, so that a type error
+    /// (`risk_level > 3` on an enum) or a non-boolean result is found at load time.
+    fn check_type(&self, scope: &GuardScope<'_>) -> Result<(), String> {
+        let facts: BTreeMap<String, Json> = scope
+            .facts
+            .iter()
+            .map(|(name, fact)| (name.clone(), sample(fact)))
+            .collect();
+        let tracks: BTreeMap<String, String> =
+            scope.tracks.iter().map(|t| (t.clone(), String::new())).collect();
+        let timers: BTreeMap<String, TimerView> =
+            scope.timers.iter().map(|t| (t.clone(), TimerView::default())).collect();
+        let input = GuardInput { facts: &facts, tracks: &tracks, timers: &timers };
+        self.holds(&input, scope.facts)
+            .map(|_| ())
+            .map_err(|e| format!("does not evaluate to a boolean on well-typed facts: {e}"))
+    }
+}
+
+fn sample(fact: &Fact) -> Json {
+    match fact.kind {
+        FactType::Bool => Json::Bool(false),
+        FactType::String => Json::String(String::new()),
+        FactType::Int => Json::from(0),
+        FactType::Enum => Json::String(fact.values.first().cloned().unwrap_or_default()),
+        FactType::Date => Json::String("2000-01-01".into()),
+    }
+}
+
+fn timer_value(view: &TimerView) -> Value {
+    let fields: HashMap<String, Value> = [
+        ("started", view.started),
+        ("running", view.running),
+        ("elapsed", view.elapsed),
+        ("stopped", view.stopped),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), Value::Bool(v)))
+    .collect();
+    Value::from(fields)
+}
+
+/// Converts a JSON fact value into a CEL value.
+pub fn json_to_cel(value: &Json) -> Value {
+    match value {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::from(s.as_str()),
+        Json::Array(items) => Value::from(items.iter().map(json_to_cel).collect::<Vec<_>>()),
+        Json::Object(map) => Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), json_to_cel(v)))
+                .collect::<HashMap<String, Value>>(),
+        ),
+    }
+}
+
+/// Checks every `tracks.x` and `timers.x.field` against the declared names.
+fn check_selects(node: &IdedExpr, scope: &GuardScope<'_>) -> Result<(), String> {
+    match &node.expr {
+        Expr::Select(select) => {
+            if let Expr::Ident(root) = &select.operand.expr {
+                let (known, what) = match root.as_str() {
+                    "tracks" => (scope.tracks, "track"),
+                    "timers" => (scope.timers, "timer"),
+                    _ => return Ok(()),
+                };
+                if !known.contains(&select.field) {
+                    return Err(format!("uses {root}.{}, which is not a declared {what}", select.field));
+                }
+                return Ok(());
+            }
+            if let Expr::Select(inner) = &select.operand.expr {
+                if matches!(&inner.operand.expr, Expr::Ident(root) if root == "timers")
+                    && !TIMER_FIELDS.contains(&select.field.as_str())
+                {
+                    return Err(format!(
+                        "uses timers.{}.{}; a timer has only {}",
+                        inner.field,
+                        select.field,
+                        TIMER_FIELDS.join(", ")
+                    ));
+                }
+            }
+            check_selects(&select.operand, scope)
+        }
+        Expr::Call(call) => {
+            if let Some(target) = &call.target {
+                check_selects(target, scope)?;
+            }
+            call.args.iter().try_for_each(|a| check_selects(a, scope))
+        }
+        Expr::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result]
+            .into_iter()
+            .try_for_each(|e| check_selects(e, scope)),
+        Expr::List(list) => list.elements.iter().try_for_each(|e| check_selects(e, scope)),
+        Expr::Map(map) => map.entries.iter().try_for_each(|e| check_entry(&e.expr, scope)),
+        Expr::Struct(s) => s.entries.iter().try_for_each(|e| check_entry(&e.expr, scope)),
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Ok(()),
+    }
+}
+
+fn check_entry(entry: &EntryExpr, scope: &GuardScope<'_>) -> Result<(), String> {
+    match entry {
+        EntryExpr::StructField(f) => check_selects(&f.value, scope),
+        EntryExpr::MapEntry(m) => {
+            check_selects(&m.key, scope)?;
+            check_selects(&m.value, scope)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> BTreeMap<String, Fact> {
+        let mut facts = BTreeMap::new();
+        facts.insert(
+            "risk_level".to_string(),
+            Fact {
+                name: "risk_level".into(),
+                kind: FactType::Enum,
+                values: vec!["low".into(), "medium".into(), "high".into()],
+                label: Labels::default(),
+            },
+        );
+        facts.insert(
+            "shelter_secured".to_string(),
+            Fact { name: "shelter_secured".into(), kind: FactType::Bool, values: vec![], label: Labels::default() },
+        );
+        facts
+    }
+
+    fn compile(expr: &str) -> Result<Guard, String> {
+        let facts = facts();
+        let tracks = BTreeSet::from(["assistance".to_string()]);
+        let timers = BTreeSet::from(["reflection_period".to_string()]);
+        let scope = GuardScope { facts: &facts, tracks: &tracks, timers: &timers };
+        Guard::compile("g", expr, Labels::default(), &scope)
+    }
+
+    #[test]
+    fn refuses_unknown_names_at_compile_time() {
+        assert!(compile("risk_levl == 'high'").unwrap_err().contains("risk_levl"));
+        assert!(compile("tracks.asistance == 'x'").unwrap_err().contains("asistance"));
+        assert!(compile("timers.reflection.elapsed").unwrap_err().contains("reflection"));
+        assert!(compile("timers.reflection_period.over").unwrap_err().contains("over"));
+    }
+
+    #[test]
+    fn refuses_type_errors_and_non_boolean_results() {
+        assert!(compile("risk_level > 3").is_err());
+        assert!(compile("risk_level").is_err());
+        assert!(compile("'(").is_err());
+    }
+
+    #[test]
+    fn evaluates_over_facts_tracks_and_timers() -> Result<(), String> {
+        let guard = compile(
+            "(risk_level != 'high' || shelter_secured == true) && tracks.assistance == 'in_assistance' \
+             && !timers.reflection_period.running",
+        )?;
+        assert_eq!(guard.facts, BTreeSet::from(["risk_level".to_string(), "shelter_secured".to_string()]));
+        let declared = facts();
+        let mut facts = BTreeMap::from([("risk_level".to_string(), Json::from("high"))]);
+        let tracks = BTreeMap::from([("assistance".to_string(), "in_assistance".to_string())]);
+        let timers = BTreeMap::from([(
+            "reflection_period".to_string(),
+            TimerView { started: true, elapsed: true, ..TimerView::default() },
+        )]);
+        let input = GuardInput { facts: &facts, tracks: &tracks, timers: &timers };
+        // shelter_secured is unset (null): `null == true` is false, so the guard fails.
+        assert_eq!(guard.holds(&input, &declared), Ok(false));
+        facts.insert("shelter_secured".into(), Json::Bool(true));
+        let input = GuardInput { facts: &facts, tracks: &tracks, timers: &timers };
+        assert_eq!(guard.holds(&input, &declared), Ok(true));
+        Ok(())
+    }
+}

@@ -1,0 +1,519 @@
+//! Reading workflow files and checking them (architecture invariant 4): a definition with an
+//! unknown state, an unreachable state, a non-terminal dead end, a guard over an unknown fact
+//! or an unknown role is refused, naming the file, the line and the problem.
+
+use super::definition::*;
+use super::guard::{Guard, GuardScope};
+use crate::domain::{AgencyKind, Role, Stage};
+use serde::Deserialize;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+use toml::Spanned;
+
+/// Why a workflow file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct LoadError {
+    pub file: String,
+    /// 1-based line of the offending item, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkflow {
+    id: String,
+    version: u32,
+    label: Labels,
+    #[serde(default)]
+    description: Labels,
+    #[serde(default)]
+    facts: BTreeMap<String, Spanned<RawFact>>,
+    tracks: BTreeMap<String, Spanned<RawTrack>>,
+    states: BTreeMap<String, Spanned<RawState>>,
+    transitions: BTreeMap<String, Spanned<RawTransition>>,
+    #[serde(default)]
+    timers: BTreeMap<String, Spanned<RawTimer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFact {
+    #[serde(rename = "type")]
+    kind: FactType,
+    #[serde(default)]
+    values: Vec<String>,
+    label: Labels,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrack {
+    label: Labels,
+    initial: String,
+    #[serde(default)]
+    start_on_open: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    track: String,
+    stage: String,
+    label: Labels,
+    #[serde(default)]
+    terminal: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawFrom {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransition {
+    from: RawFrom,
+    to: String,
+    /// Required when `from = "*"` (any non-terminal state of this track).
+    track: Option<String>,
+    label: Labels,
+    roles: Vec<String>,
+    #[serde(default)]
+    agency_kinds: Vec<String>,
+    #[serde(default)]
+    inputs: Vec<RawInput>,
+    #[serde(default)]
+    guards: Vec<RawGuard>,
+    #[serde(default)]
+    effects: RawEffects,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    fact: String,
+    #[serde(default)]
+    required: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    name: String,
+    expr: String,
+    reason: Labels,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEffects {
+    #[serde(default)]
+    set: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    start_tracks: Vec<String>,
+    #[serde(default)]
+    end_tracks: BTreeMap<String, String>,
+    #[serde(default)]
+    start_timers: Vec<String>,
+    #[serde(default)]
+    stop_timers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimer {
+    kind: TimerKind,
+    days: Option<u32>,
+    working_days: Option<u32>,
+    label: Labels,
+    citation: String,
+}
+
+/// Languages every label must have.
+pub const REQUIRED_LANGUAGES: &[&str] = &["en", "fr"];
+
+/// Loads every `*.toml` file in `dir` (sorted by name). All files are checked; the first error
+/// of each file is reported.
+pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
+    let dir_error = |message: String| {
+        vec![LoadError { file: dir.display().to_string(), line: None, message }]
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| dir_error(format!("cannot read directory: {e}")))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(dir_error("no workflow files (*.toml) found".into()));
+    }
+    let mut workflows = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let file = path.display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(source) => match parse(&file, &source) {
+                Ok(w) => workflows.push(w),
+                Err(e) => errors.push(e),
+            },
+            Err(e) => errors.push(LoadError { file, line: None, message: format!("cannot read: {e}") }),
+        }
+    }
+    let mut seen = BTreeMap::new();
+    for w in &workflows {
+        if let Some(other) = seen.insert((w.id.clone(), w.version), w.source_path.clone()) {
+            errors.push(LoadError {
+                file: w.source_path.clone(),
+                line: None,
+                message: format!("workflow {} version {} is also defined in {other}", w.id, w.version),
+            });
+        }
+    }
+    if errors.is_empty() { Ok(workflows) } else { Err(errors) }
+}
+
+/// Parses and checks one workflow file's text.
+pub fn parse(file: &str, source: &str) -> Result<Workflow, LoadError> {
+    let err = |span: Option<std::ops::Range<usize>>, message: String| LoadError {
+        file: file.to_string(),
+        line: span.map(|s| line_of(source, s.start)),
+        message,
+    };
+    let raw: RawWorkflow = toml::from_str(source).map_err(|e| {
+        err(e.span(), e.message().to_string())
+    })?;
+    let source_hash = hex::encode(Sha256::digest(source.as_bytes()));
+    Builder { raw: &raw, err: &err }.build(file, source_hash)
+}
+
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())].matches('\n').count() + 1
+}
+
+type ErrFn<'a> = dyn Fn(Option<std::ops::Range<usize>>, String) -> LoadError + 'a;
+
+struct Builder<'a> {
+    raw: &'a RawWorkflow,
+    err: &'a ErrFn<'a>,
+}
+
+fn in_file_order<T>(map: &BTreeMap<String, Spanned<T>>) -> Vec<(&String, &Spanned<T>)> {
+    let mut items: Vec<_> = map.iter().collect();
+    items.sort_by_key(|(_, v)| v.span().start);
+    items
+}
+
+impl Builder<'_> {
+    fn fail<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, LoadError> {
+        Err((self.err)(Some(span), message))
+    }
+
+    fn labels(&self, span: std::ops::Range<usize>, what: &str, labels: &Labels) -> Result<(), LoadError> {
+        for lang in REQUIRED_LANGUAGES {
+            if labels.0.get(*lang).is_none_or(|l| l.trim().is_empty()) {
+                return self.fail(span, format!("{what} has no `{lang}` label"));
+            }
+        }
+        Ok(())
+    }
+
+    fn build(&self, file: &str, source_hash: String) -> Result<Workflow, LoadError> {
+        let raw = self.raw;
+        let whole = 0..0;
+        if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return self.fail(whole, format!("workflow id `{}` must be lowercase letters, digits and `-`", raw.id));
+        }
+        if raw.version == 0 {
+            return self.fail(whole, "version must be 1 or more".into());
+        }
+        self.labels(whole.clone(), "the workflow", &raw.label)?;
+
+        let facts = self.facts()?;
+        let (tracks, states) = self.tracks_and_states()?;
+        let timers = self.timers()?;
+        let track_ids: BTreeSet<String> = tracks.iter().map(|t| t.id.clone()).collect();
+        let timer_ids: BTreeSet<String> = timers.keys().cloned().collect();
+        let scope = GuardScope { facts: &facts, tracks: &track_ids, timers: &timer_ids };
+        let transitions = self.transitions(&facts, &states, &scope)?;
+
+        let workflow = Workflow {
+            id: raw.id.clone(),
+            version: raw.version,
+            label: raw.label.clone(),
+            description: raw.description.clone(),
+            source_hash,
+            source_path: file.to_string(),
+            facts,
+            tracks,
+            states,
+            transitions,
+            timers,
+        };
+        self.check_graph(&workflow)?;
+        Ok(workflow)
+    }
+
+    fn facts(&self) -> Result<BTreeMap<String, Fact>, LoadError> {
+        let mut facts = BTreeMap::new();
+        for (name, spanned) in &self.raw.facts {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            if matches!(name.as_str(), "tracks" | "timers") {
+                return self.fail(span, format!("fact name `{name}` is reserved"));
+            }
+            match (raw.kind, raw.values.is_empty()) {
+                (FactType::Enum, true) => return self.fail(span, format!("enum fact `{name}` lists no values")),
+                (FactType::Enum, false) | (_, true) => {}
+                (_, false) => return self.fail(span, format!("fact `{name}` has values but is not an enum")),
+            }
+            self.labels(span, &format!("fact `{name}`"), &raw.label)?;
+            facts.insert(
+                name.clone(),
+                Fact { name: name.clone(), kind: raw.kind, values: raw.values.clone(), label: raw.label.clone() },
+            );
+        }
+        Ok(facts)
+    }
+
+    fn tracks_and_states(&self) -> Result<(Vec<Track>, BTreeMap<String, State>), LoadError> {
+        let mut states = BTreeMap::new();
+        for (id, spanned) in &self.raw.states {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            if !self.raw.tracks.contains_key(&raw.track) {
+                return self.fail(span, format!("state `{id}` is in unknown track `{}`", raw.track));
+            }
+            let stage: Stage = raw.stage.parse().map_err(|e| (self.err)(Some(span.clone()), format!("state `{id}`: {e}")))?;
+            self.labels(span, &format!("state `{id}`"), &raw.label)?;
+            states.insert(
+                id.clone(),
+                State { id: id.clone(), track: raw.track.clone(), stage, label: raw.label.clone(), terminal: raw.terminal },
+            );
+        }
+        let mut tracks = Vec::new();
+        for (id, spanned) in in_file_order(&self.raw.tracks) {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            match states.get(&raw.initial) {
+                Some(s) if &s.track == id => {}
+                Some(_) => return self.fail(span, format!("track `{id}` starts in `{}`, a state of another track", raw.initial)),
+                None => return self.fail(span, format!("track `{id}` starts in unknown state `{}`", raw.initial)),
+            }
+            self.labels(span, &format!("track `{id}`"), &raw.label)?;
+            tracks.push(Track {
+                id: id.clone(),
+                label: raw.label.clone(),
+                initial: raw.initial.clone(),
+                start_on_open: raw.start_on_open,
+            });
+        }
+        if !tracks.iter().any(|t| t.start_on_open) {
+            return self.fail(0..0, "no track has `start_on_open = true`: a new case would have no state".into());
+        }
+        Ok((tracks, states))
+    }
+
+    fn timers(&self) -> Result<BTreeMap<String, Timer>, LoadError> {
+        let mut timers = BTreeMap::new();
+        for (id, spanned) in &self.raw.timers {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            let duration = match (raw.days, raw.working_days) {
+                (Some(d), None) if d > 0 => TimerDuration::Days(d),
+                (None, Some(d)) if d > 0 => TimerDuration::WorkingDays(d),
+                _ => return self.fail(span, format!("timer `{id}` needs exactly one of `days` or `working_days`, above 0")),
+            };
+            if raw.citation.trim().is_empty() {
+                return self.fail(span, format!("timer `{id}` has no legal citation"));
+            }
+            self.labels(span, &format!("timer `{id}`"), &raw.label)?;
+            timers.insert(
+                id.clone(),
+                Timer { id: id.clone(), kind: raw.kind, duration, label: raw.label.clone(), citation: raw.citation.clone() },
+            );
+        }
+        Ok(timers)
+    }
+
+    fn transitions(
+        &self,
+        facts: &BTreeMap<String, Fact>,
+        states: &BTreeMap<String, State>,
+        scope: &GuardScope<'_>,
+    ) -> Result<Vec<Transition>, LoadError> {
+        let mut transitions = Vec::new();
+        for (id, spanned) in in_file_order(&self.raw.transitions) {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            let fail = |message: String| (self.err)(Some(span.clone()), format!("transition `{id}`: {message}"));
+            let Some(to) = states.get(&raw.to) else {
+                return Err(fail(format!("goes to unknown state `{}`", raw.to)));
+            };
+            let track = raw.track.clone().unwrap_or_else(|| to.track.clone());
+            if to.track != track {
+                return Err(fail(format!("goes to `{}` in track `{}`, not its track `{track}`", to.id, to.track)));
+            }
+            let from: Vec<String> = match &raw.from {
+                RawFrom::One(star) if star == "*" => {
+                    if raw.track.is_none() {
+                        return Err(fail("`from = \"*\"` needs `track`".into()));
+                    }
+                    states.values().filter(|s| s.track == track && !s.terminal).map(|s| s.id.clone()).collect()
+                }
+                RawFrom::One(one) => vec![one.clone()],
+                RawFrom::Many(many) => many.clone(),
+            };
+            if from.is_empty() {
+                return Err(fail("has no `from` state".into()));
+            }
+            for f in &from {
+                match states.get(f) {
+                    None => return Err(fail(format!("comes from unknown state `{f}`"))),
+                    Some(s) if s.track != track => {
+                        return Err(fail(format!("comes from `{f}` in track `{}`, not `{track}`", s.track)));
+                    }
+                    Some(s) if s.terminal => {
+                        return Err(fail(format!("leaves terminal state `{f}`")));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if raw.roles.is_empty() {
+                return Err(fail("lists no roles that may fire it".into()));
+            }
+            let roles = raw
+                .roles
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail(e.to_string()))?;
+            let agency_kinds = raw
+                .agency_kinds
+                .iter()
+                .map(|r| r.parse::<AgencyKind>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail(e.to_string()))?;
+            self.labels(span.clone(), &format!("transition `{id}`"), &raw.label)?;
+            let mut inputs = Vec::new();
+            for input in &raw.inputs {
+                if !facts.contains_key(&input.fact) {
+                    return Err(fail(format!("input `{}` is not a declared fact", input.fact)));
+                }
+                if inputs.iter().any(|i: &Input| i.fact == input.fact) {
+                    return Err(fail(format!("input `{}` is listed twice", input.fact)));
+                }
+                inputs.push(Input { fact: input.fact.clone(), required: input.required });
+            }
+            let mut guards = Vec::new();
+            for g in &raw.guards {
+                self.labels(span.clone(), &format!("transition `{id}` guard `{}` reason", g.name), &g.reason)?;
+                let guard = Guard::compile(&g.name, &g.expr, g.reason.clone(), scope)
+                    .map_err(|e| (self.err)(Some(span.clone()), format!("transition `{id}` guard `{}` {e}", g.name)))?;
+                guards.push(guard);
+            }
+            let effects = self.effects(id, span.clone(), &raw.effects, facts, states, scope)?;
+            transitions.push(Transition {
+                id: id.clone(),
+                track,
+                from,
+                to: raw.to.clone(),
+                label: raw.label.clone(),
+                roles,
+                agency_kinds,
+                inputs,
+                guards,
+                effects,
+            });
+        }
+        Ok(transitions)
+    }
+
+    fn effects(
+        &self,
+        id: &str,
+        span: std::ops::Range<usize>,
+        raw: &RawEffects,
+        facts: &BTreeMap<String, Fact>,
+        states: &BTreeMap<String, State>,
+        scope: &GuardScope<'_>,
+    ) -> Result<Effects, LoadError> {
+        let fail = |message: String| Err((self.err)(Some(span.clone()), format!("transition `{id}` effects: {message}")));
+        let mut set = BTreeMap::new();
+        for (name, value) in &raw.set {
+            let Some(fact) = facts.get(name) else {
+                return fail(format!("sets unknown fact `{name}`"));
+            };
+            let json: Json = serde_json::to_value(value).unwrap_or(Json::Null);
+            if !fact.accepts(&json) {
+                return fail(format!("sets `{name}` to {json}, but it takes {}", fact.expected()));
+            }
+            set.insert(name.clone(), json);
+        }
+        for track in &raw.start_tracks {
+            if !scope.tracks.contains(track) {
+                return fail(format!("starts unknown track `{track}`"));
+            }
+        }
+        for (track, state) in &raw.end_tracks {
+            match states.get(state) {
+                Some(s) if &s.track == track && s.terminal => {}
+                _ => return fail(format!("ends track `{track}` in `{state}`, which is not a terminal state of it")),
+            }
+        }
+        for timer in raw.start_timers.iter().chain(&raw.stop_timers) {
+            if !scope.timers.contains(timer) {
+                return fail(format!("uses unknown timer `{timer}`"));
+            }
+        }
+        Ok(Effects {
+            set,
+            start_tracks: raw.start_tracks.clone(),
+            end_tracks: raw.end_tracks.clone(),
+            start_timers: raw.start_timers.clone(),
+            stop_timers: raw.stop_timers.clone(),
+        })
+    }
+
+    /// Every track can be started, every state is reachable, and every non-terminal state has a way out.
+    fn check_graph(&self, w: &Workflow) -> Result<(), LoadError> {
+        let started: BTreeSet<&str> = w
+            .transitions
+            .iter()
+            .flat_map(|t| t.effects.start_tracks.iter().map(String::as_str))
+            .chain(w.tracks.iter().filter(|t| t.start_on_open).map(|t| t.id.as_str()))
+            .collect();
+        for track in &w.tracks {
+            if !started.contains(track.id.as_str()) {
+                let span = self.raw.tracks.get(&track.id).map(|s| s.span()).unwrap_or(0..0);
+                return self.fail(span, format!("track `{}` is never started (not `start_on_open` and no transition starts it)", track.id));
+            }
+        }
+        let mut reachable: BTreeSet<&str> = w.tracks.iter().map(|t| t.initial.as_str()).collect();
+        reachable.extend(w.transitions.iter().flat_map(|t| t.effects.end_tracks.values().map(String::as_str)));
+        let mut queue: VecDeque<&str> = reachable.iter().copied().collect();
+        while let Some(state) = queue.pop_front() {
+            for t in w.transitions.iter().filter(|t| t.from.iter().any(|f| f == state)) {
+                if reachable.insert(t.to.as_str()) {
+                    queue.push_back(t.to.as_str());
+                }
+            }
+        }
+        for (id, state) in &w.states {
+            let span = self.raw.states.get(id).map(|s| s.span()).unwrap_or(0..0);
+            if !reachable.contains(id.as_str()) {
+                return self.fail(span, format!("state `{id}` is unreachable"));
+            }
+            if !state.terminal && !w.transitions.iter().any(|t| t.from.contains(id)) {
+                return self.fail(span, format!("state `{id}` is a dead end: no transition leaves it and it is not terminal"));
+            }
+        }
+        Ok(())
+    }
+}

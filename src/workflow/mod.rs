@@ -1,0 +1,17 @@
+//! The workflow engine: definitions loaded from `workflows/`, guards, timers and the pure
+//! transition function. Nothing in this module does I/O except reading definition files.
+
+pub mod definition;
+pub mod diagram;
+pub mod engine;
+pub mod guard;
+pub mod load;
+pub mod registry;
+
+pub use definition::{Labels, Workflow};
+pub use engine::{Actor, CaseState, Changes, Outcome, Refusal, Unmet};
+pub use load::LoadError;
+pub use registry::Registry;
+
+#[cfg(test)]
+mod tests;
