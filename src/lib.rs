@@ -5,4 +5,6 @@
 
 pub mod clock;
 pub mod domain;
+pub mod access;
+pub mod store;
 pub mod workflow;

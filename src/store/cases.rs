@@ -1,0 +1,300 @@
+//! Cases: the current-state rows (case, its tracks, its timers). Every read takes the caller's
+//! `CaseScope`, so no path can return a case the caller may not see.
+
+use super::entities::{case, case_timer, case_track};
+use crate::access::CaseScope;
+use crate::domain::{CaseStatus, Stage};
+use crate::workflow::engine::TimerState;
+use crate::workflow::{CaseState, Changes, Workflow};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// A case with its current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: Uuid,
+    /// Human reference, e.g. `IT-2026-000123`.
+    pub reference: String,
+    pub workflow_id: String,
+    pub workflow_version: u32,
+    pub country: String,
+    pub lead_agency_id: Uuid,
+    pub status: CaseStatus,
+    /// The number of events so far; the optimistic-concurrency token.
+    pub version: i64,
+    pub opened_by: Uuid,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub state: CaseState,
+    /// When each track entered its current state.
+    pub entered_at: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// Filters for case lists. All given filters must hold.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<CaseStatus>,
+    /// Some track is in a state of this SOP stage.
+    pub stage: Option<Stage>,
+    /// Some track is in this state.
+    pub state: Option<String>,
+    pub workflow_id: Option<String>,
+}
+
+fn scope_condition(scope: CaseScope) -> Condition {
+    match scope {
+        CaseScope::All => Condition::all(),
+        CaseScope::LeadAgency(agency) => Condition::all().add(case::Column::LeadAgencyId.eq(agency)),
+    }
+}
+
+/// A case in scope by id.
+pub async fn find<C: ConnectionTrait>(conn: &C, scope: CaseScope, id: Uuid) -> Result<Option<CaseRecord>, DbErr> {
+    let row = case::Entity::find_by_id(id).filter(scope_condition(scope)).one(conn).await?;
+    Ok(with_state(conn, row.into_iter().collect()).await?.pop())
+}
+
+/// A case in scope by its human reference.
+pub async fn find_by_reference<C: ConnectionTrait>(
+    conn: &C,
+    scope: CaseScope,
+    reference: &str,
+) -> Result<Option<CaseRecord>, DbErr> {
+    let row = case::Entity::find()
+        .filter(case::Column::Reference.eq(reference))
+        .filter(scope_condition(scope))
+        .one(conn)
+        .await?;
+    Ok(with_state(conn, row.into_iter().collect()).await?.pop())
+}
+
+/// Up to `limit` cases in scope matching `filter`, newest first, after the cursor `after`.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    scope: CaseScope,
+    filter: &CaseFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<CaseRecord>, DbErr> {
+    let mut query = case::Entity::find().filter(scope_condition(scope));
+    if let Some(status) = filter.status {
+        query = query.filter(case::Column::Status.eq(status.as_str()));
+    }
+    if let Some(workflow) = &filter.workflow_id {
+        query = query.filter(case::Column::WorkflowId.eq(workflow.as_str()));
+    }
+    if filter.stage.is_some() || filter.state.is_some() {
+        let mut tracks = Query::select();
+        tracks.column(case_track::Column::CaseId).from(case_track::Entity);
+        if let Some(stage) = filter.stage {
+            tracks.and_where(Expr::col(case_track::Column::Stage).eq(stage.as_str()));
+        }
+        if let Some(state) = &filter.state {
+            tracks.and_where(Expr::col(case_track::Column::State).eq(state.as_str()));
+        }
+        query = query.filter(case::Column::Id.in_subquery(tracks.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(case::Column::Id.lt(after));
+    }
+    let rows = query.order_by_desc(case::Column::Id).limit(limit).all(conn).await?;
+    with_state(conn, rows).await
+}
+
+/// Loads tracks and timers for a page of cases (two queries, whatever the page size).
+async fn with_state<C: ConnectionTrait>(conn: &C, rows: Vec<case::Model>) -> Result<Vec<CaseRecord>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut tracks: HashMap<Uuid, Vec<case_track::Model>> = HashMap::new();
+    for t in case_track::Entity::find().filter(case_track::Column::CaseId.is_in(ids.clone())).all(conn).await? {
+        tracks.entry(t.case_id).or_default().push(t);
+    }
+    let mut timers: HashMap<Uuid, Vec<case_timer::Model>> = HashMap::new();
+    for t in case_timer::Entity::find().filter(case_timer::Column::CaseId.is_in(ids)).all(conn).await? {
+        timers.entry(t.case_id).or_default().push(t);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let case_tracks = tracks.remove(&row.id).unwrap_or_default();
+            let case_timers = timers.remove(&row.id).unwrap_or_default();
+            to_record(row, case_tracks, case_timers)
+        })
+        .collect()
+}
+
+fn to_record(row: case::Model, tracks: Vec<case_track::Model>, timers: Vec<case_timer::Model>) -> Result<CaseRecord, DbErr> {
+    let corrupt = |what: String| DbErr::Custom(format!("case {}: {what}", row.id));
+    let facts: BTreeMap<String, Json> =
+        serde_json::from_value(row.facts.clone()).map_err(|e| corrupt(format!("facts: {e}")))?;
+    let status: CaseStatus = row.status.parse().map_err(|e| corrupt(format!("{e}")))?;
+    let state = CaseState {
+        tracks: tracks.iter().map(|t| (t.track.clone(), t.state.clone())).collect(),
+        facts,
+        timers: timers
+            .into_iter()
+            .map(|t| (t.timer, TimerState { started_at: t.started_at, due_at: t.due_at, stopped_at: t.stopped_at }))
+            .collect(),
+    };
+    Ok(CaseRecord {
+        id: row.id,
+        reference: row.reference,
+        workflow_id: row.workflow_id,
+        workflow_version: u32::try_from(row.workflow_version).map_err(|e| corrupt(e.to_string()))?,
+        country: row.country,
+        lead_agency_id: row.lead_agency_id,
+        status,
+        version: row.version,
+        opened_by: row.opened_by,
+        opened_at: row.opened_at,
+        updated_at: row.updated_at,
+        entered_at: tracks.into_iter().map(|t| (t.track, t.entered_at)).collect(),
+        state,
+    })
+}
+
+fn facts_json(state: &CaseState) -> Result<Json, DbErr> {
+    serde_json::to_value(&state.facts).map_err(|e| DbErr::Custom(e.to_string()))
+}
+
+fn stage_of(workflow: &Workflow, state: &str) -> Result<&'static str, DbErr> {
+    workflow
+        .state(state)
+        .map(|s| s.stage.as_str())
+        .ok_or_else(|| DbErr::Custom(format!("state {state} not in workflow {}", workflow.id)))
+}
+
+/// Inserts a new case with its initial tracks.
+pub async fn insert<C: ConnectionTrait>(conn: &C, workflow: &Workflow, c: &CaseRecord) -> Result<(), DbErr> {
+    case::Entity::insert(case::ActiveModel {
+        id: Set(c.id),
+        reference: Set(c.reference.clone()),
+        workflow_id: Set(c.workflow_id.clone()),
+        workflow_version: Set(i32::try_from(c.workflow_version).map_err(|e| DbErr::Custom(e.to_string()))?),
+        country: Set(c.country.clone()),
+        lead_agency_id: Set(c.lead_agency_id),
+        status: Set(c.status.as_str().to_string()),
+        facts: Set(facts_json(&c.state)?),
+        version: Set(c.version),
+        opened_by: Set(c.opened_by),
+        opened_at: Set(c.opened_at),
+        updated_at: Set(c.updated_at),
+    })
+    .exec(conn)
+    .await?;
+    for (track, state) in &c.state.tracks {
+        insert_track(conn, workflow, c.id, track, state, c.opened_at).await?;
+    }
+    Ok(())
+}
+
+async fn insert_track<C: ConnectionTrait>(
+    conn: &C,
+    workflow: &Workflow,
+    case_id: Uuid,
+    track: &str,
+    state: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    case_track::Entity::insert(case_track::ActiveModel {
+        case_id: Set(case_id),
+        track: Set(track.to_string()),
+        state: Set(state.to_string()),
+        stage: Set(stage_of(workflow, state)?.to_string()),
+        entered_at: Set(now),
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes a transition's changes if the case is still at `before.version`.
+/// Returns `false` (and writes nothing) when another write got there first.
+pub async fn apply_changes<C: ConnectionTrait>(
+    conn: &C,
+    workflow: &Workflow,
+    before: &CaseRecord,
+    after: &CaseState,
+    status: CaseStatus,
+    changes: &Changes,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = case::Entity::update_many()
+        .col_expr(case::Column::Version, Expr::value(before.version + 1))
+        .col_expr(case::Column::Facts, Expr::value(facts_json(after)?))
+        .col_expr(case::Column::Status, Expr::value(status.as_str()))
+        .col_expr(case::Column::UpdatedAt, Expr::value(now))
+        .filter(case::Column::Id.eq(before.id))
+        .filter(case::Column::Version.eq(before.version))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    for change in &changes.tracks {
+        if before.state.tracks.contains_key(&change.track) {
+            case_track::Entity::update_many()
+                .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
+                .col_expr(case_track::Column::Stage, Expr::value(stage_of(workflow, &change.to)?))
+                .col_expr(case_track::Column::EnteredAt, Expr::value(now))
+                .filter(case_track::Column::CaseId.eq(before.id))
+                .filter(case_track::Column::Track.eq(change.track.as_str()))
+                .exec(conn)
+                .await?;
+        } else {
+            insert_track(conn, workflow, before.id, &change.track, &change.to, now).await?;
+        }
+    }
+    for (timer, at) in &changes.timers_stopped {
+        case_timer::Entity::update_many()
+            .col_expr(case_timer::Column::StoppedAt, Expr::value(*at))
+            .filter(case_timer::Column::CaseId.eq(before.id))
+            .filter(case_timer::Column::Timer.eq(timer.as_str()))
+            .exec(conn)
+            .await?;
+    }
+    for (timer, t) in &changes.timers_started {
+        if before.state.timers.contains_key(timer) {
+            case_timer::Entity::update_many()
+                .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
+                .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
+                .col_expr(case_timer::Column::StoppedAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(case_timer::Column::CaseId.eq(before.id))
+                .filter(case_timer::Column::Timer.eq(timer.as_str()))
+                .exec(conn)
+                .await?;
+        } else {
+            case_timer::Entity::insert(case_timer::ActiveModel {
+                case_id: Set(before.id),
+                timer: Set(timer.clone()),
+                started_at: Set(t.started_at),
+                due_at: Set(t.due_at),
+                stopped_at: Set(None),
+            })
+            .exec(conn)
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Every (workflow id, version) that some case is pinned to.
+pub async fn pinned_workflows<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, u32)>, DbErr> {
+    let rows: Vec<(String, i32)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::WorkflowId)
+        .column(case::Column::WorkflowVersion)
+        .distinct()
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(id, v)| (id, u32::try_from(v).unwrap_or_default())).collect())
+}

@@ -1,0 +1,28 @@
+//! The `cases` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub reference: String,
+    pub workflow_id: String,
+    pub workflow_version: i32,
+    pub country: String,
+    pub lead_agency_id: Uuid,
+    pub status: String,
+    pub facts: Json,
+    /// Number of events recorded for the case; the optimistic-concurrency token.
+    pub version: i64,
+    pub opened_by: Uuid,
+    pub opened_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,31 @@
+//! The `case_events` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "case_events")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub seq: i64,
+    pub kind: String,
+    pub transition: Option<String>,
+    pub track: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reason: Option<String>,
+    pub changes: Json,
+    pub workflow_id: String,
+    pub workflow_version: i32,
+    pub actor_user_id: Uuid,
+    pub actor_agency_id: Uuid,
+    pub occurred_at: DateTimeUtc,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,200 @@
+//! The append-only event log. Nothing here updates or deletes an event.
+//!
+//! Each event's hash commits to the previous event's hash and to the event's content, so that
+//! an edited, deleted or reordered event breaks the chain of its case. Free-text reasons enter
+//! the hash only as their own SHA-256, so that erasing a reason later leaves the chain checkable.
+
+use super::entities::case_event;
+use crate::workflow::Changes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The hash that precedes a case's first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What kind of change an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    /// The case was opened under a workflow version.
+    CaseOpened,
+    /// A workflow transition was fired.
+    Transition,
+}
+
+impl EventKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventKind::CaseOpened => "CASE_OPENED",
+            EventKind::Transition => "TRANSITION",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, DbErr> {
+        match s {
+            "CASE_OPENED" => Ok(EventKind::CaseOpened),
+            "TRANSITION" => Ok(EventKind::Transition),
+            other => Err(DbErr::Custom(format!("unknown event kind {other}"))),
+        }
+    }
+}
+
+/// One recorded change to a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    /// 1 for the opening event; equals the case's version after the event.
+    pub seq: i64,
+    pub kind: EventKind,
+    pub transition: Option<String>,
+    pub track: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reason: Option<String>,
+    pub changes: Changes,
+    pub workflow_id: String,
+    pub workflow_version: u32,
+    pub actor_user_id: Uuid,
+    pub actor_agency_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Serialize)]
+struct HashedContent<'a> {
+    id: Uuid,
+    case_id: Uuid,
+    seq: i64,
+    kind: &'static str,
+    transition: &'a Option<String>,
+    track: &'a Option<String>,
+    from_state: &'a Option<String>,
+    to_state: &'a Option<String>,
+    reason_sha256: Option<String>,
+    changes: &'a Changes,
+    workflow_id: &'a str,
+    workflow_version: u32,
+    actor_user_id: Uuid,
+    actor_agency_id: Uuid,
+    occurred_at: String,
+}
+
+impl Event {
+    /// The hash of this event's content chained to `prev_hash`.
+    pub fn compute_hash(&self) -> String {
+        let content = HashedContent {
+            id: self.id,
+            case_id: self.case_id,
+            seq: self.seq,
+            kind: self.kind.as_str(),
+            transition: &self.transition,
+            track: &self.track,
+            from_state: &self.from_state,
+            to_state: &self.to_state,
+            reason_sha256: self.reason.as_ref().map(|r| hex::encode(Sha256::digest(r.as_bytes()))),
+            changes: &self.changes,
+            workflow_id: &self.workflow_id,
+            workflow_version: self.workflow_version,
+            actor_user_id: self.actor_user_id,
+            actor_agency_id: self.actor_agency_id,
+            occurred_at: self.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev_hash.as_bytes());
+        hasher.update(b"\n");
+        // serde_json writes struct fields in declaration order and maps (BTreeMap) sorted: canonical.
+        hasher.update(serde_json::to_vec(&content).unwrap_or_default());
+        hex::encode(hasher.finalize())
+    }
+}
+
+fn to_event(m: case_event::Model) -> Result<Event, DbErr> {
+    Ok(Event {
+        id: m.id,
+        case_id: m.case_id,
+        seq: m.seq,
+        kind: EventKind::parse(&m.kind)?,
+        transition: m.transition,
+        track: m.track,
+        from_state: m.from_state,
+        to_state: m.to_state,
+        reason: m.reason,
+        changes: serde_json::from_value(m.changes).map_err(|e| DbErr::Custom(format!("event {}: {e}", m.id)))?,
+        workflow_id: m.workflow_id,
+        workflow_version: u32::try_from(m.workflow_version).map_err(|e| DbErr::Custom(e.to_string()))?,
+        actor_user_id: m.actor_user_id,
+        actor_agency_id: m.actor_agency_id,
+        occurred_at: m.occurred_at,
+        prev_hash: m.prev_hash,
+        hash: m.hash,
+    })
+}
+
+/// Appends an event.
+pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr> {
+    case_event::Entity::insert(case_event::ActiveModel {
+        id: Set(e.id),
+        case_id: Set(e.case_id),
+        seq: Set(e.seq),
+        kind: Set(e.kind.as_str().to_string()),
+        transition: Set(e.transition.clone()),
+        track: Set(e.track.clone()),
+        from_state: Set(e.from_state.clone()),
+        to_state: Set(e.to_state.clone()),
+        reason: Set(e.reason.clone()),
+        changes: Set(serde_json::to_value(&e.changes).map_err(|err| DbErr::Custom(err.to_string()))?),
+        workflow_id: Set(e.workflow_id.clone()),
+        workflow_version: Set(i32::try_from(e.workflow_version).map_err(|err| DbErr::Custom(err.to_string()))?),
+        actor_user_id: Set(e.actor_user_id),
+        actor_agency_id: Set(e.actor_agency_id),
+        occurred_at: Set(e.occurred_at),
+        prev_hash: Set(e.prev_hash.clone()),
+        hash: Set(e.hash.clone()),
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// The hash of the case's latest event (the genesis hash for a case with none).
+pub async fn last_hash<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<String, DbErr> {
+    Ok(case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .order_by_desc(case_event::Column::Seq)
+        .one(conn)
+        .await?
+        .map(|m| m.hash)
+        .unwrap_or_else(|| GENESIS_HASH.to_string()))
+}
+
+/// Up to `limit` events of a case with `seq > after`, oldest first.
+pub async fn page<C: ConnectionTrait>(conn: &C, case_id: Uuid, after: i64, limit: u64) -> Result<Vec<Event>, DbErr> {
+    case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .filter(case_event::Column::Seq.gt(after))
+        .order_by_asc(case_event::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_event)
+        .collect()
+}
+
+/// One event by id.
+pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Event>, DbErr> {
+    case_event::Entity::find_by_id(id).one(conn).await?.map(to_event).transpose()
+}
+
+/// How many events a case has.
+pub async fn count<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id)).count(conn).await
+}

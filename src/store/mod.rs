@@ -1,0 +1,141 @@
+//! Storage: sea-orm over SQLite (embedded default) or PostgreSQL. The only code that touches
+//! the database. Repositories take a connection or a transaction so that a use case can make
+//! several of their calls one atomic unit.
+
+pub mod cases;
+pub mod directory;
+pub mod entities;
+pub mod events;
+pub mod idempotency;
+pub mod workflows;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use std::time::Duration;
+use trm_migration::{Migrator, MigratorTrait};
+
+pub use sea_orm::DbErr as StoreError;
+
+/// The database behind the service.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path`, `postgres://...`, or a bare file path (SQLite).
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// Turns what a user typed into a URL sqlx understands (a bare path means a SQLite file).
+pub fn normalise_url(url: &str) -> String {
+    if url.contains("://") || url.starts_with("sqlite:") {
+        url.to_string()
+    } else {
+        format!("sqlite://{url}")
+    }
+}
+
+impl Store {
+    /// Opens the database. SQLite files are created if missing and opened in WAL mode with
+    /// `synchronous=FULL` (WAL with NORMAL can lose acknowledged commits on power loss),
+    /// foreign keys on and a busy timeout, so that writers queue instead of failing.
+    pub async fn connect(options: &StoreOptions) -> Result<Store, DbErr> {
+        let url = normalise_url(&options.url);
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.sqlx_logging(false)
+            .max_connections(options.max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10));
+        if url.starts_with("sqlite:") {
+            opts.map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        }
+        let db = Database::connect(opts).await?;
+        Ok(Store { db })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    /// The connection pool, for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Which database engine this is.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
+    /// up front, so two writers queue on the busy timeout instead of failing on lock upgrade.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    /// Closes the pool (on shutdown).
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+}
+
+/// Whether `err` is a unique-constraint violation (a lost insert race).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Increments and returns a per-(country, year) counter in one statement (works on both engines).
+pub(crate) async fn next_counter<C: ConnectionTrait>(conn: &C, country: &str, year: i32) -> Result<i64, DbErr> {
+    use entities::case_reference_counter::Column;
+    let table = entities::case_reference_counter::Entity;
+    let insert = Query::insert()
+        .into_table(table)
+        .columns([Column::Country, Column::Year, Column::Last])
+        .values([country.into(), year.into(), 1i64.into()])
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([Column::Country, Column::Year])
+                .value(Column::Last, Expr::col((table, Column::Last)).add(1i64))
+                .to_owned(),
+        )
+        .returning_col(Column::Last)
+        .to_owned();
+    let row = conn
+        .query_one_raw(conn.get_database_backend().build(&insert))
+        .await?
+        .ok_or_else(|| DbErr::Custom("counter upsert returned no row".into()))?;
+    row.try_get_by_index::<i64>(0)
+}
+
+/// Runs a plain SQL statement (used by tests and tooling).
+pub async fn execute_sql<C: ConnectionTrait>(conn: &C, sql: &str) -> Result<u64, DbErr> {
+    let stmt = Statement::from_string(conn.get_database_backend(), sql.to_string());
+    Ok(conn.execute_raw(stmt).await?.rows_affected())
+}
