@@ -4,7 +4,11 @@
 //! `store`). See README.md for the picture.
 
 pub mod clock;
+pub mod server;
+pub mod service;
+pub mod startup;
 pub mod domain;
 pub mod access;
+pub mod api;
 pub mod store;
 pub mod workflow;

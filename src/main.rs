@@ -1,1 +1,248 @@
-fn main() {}
+//! The `trm` command: serve, migrate, schema, workflows check/diagram, token issue.
+
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use trm::api::ApiLimits;
+use trm::clock::SystemClock;
+use trm::server::{self, HttpOptions};
+use trm::service::{App, auth, demo};
+use trm::startup;
+use trm::store::StoreOptions;
+use trm::workflow::{Registry, diagram};
+
+/// TRM: workflow engine for transnational referral mechanisms.
+#[derive(Parser)]
+#[command(name = "trm", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the GraphQL service.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Check or draw workflow definitions.
+    Workflows {
+        #[command(subcommand)]
+        command: WorkflowsCommand,
+    },
+    /// Manage bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkflowsCommand {
+    /// Validate every file in the workflows directory; non-zero exit with file and reason on error.
+    Check {
+        #[command(flatten)]
+        dir: WorkflowDir,
+    },
+    /// Print a workflow as a Mermaid state diagram.
+    Diagram {
+        /// Workflow id, e.g. trm-adult.
+        id: String,
+        /// Version (latest when omitted).
+        #[arg(long)]
+        version: Option<u32>,
+        /// Label language (ISO 639-1).
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[command(flatten)]
+        dir: WorkflowDir,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a fresh bearer token for an existing user.
+    Issue {
+        /// Username, e.g. it.shelter.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Args)]
+struct WorkflowDir {
+    /// Directory of workflow definitions.
+    #[arg(long = "workflows", env = "TRM_WORKFLOWS", default_value = "workflows")]
+    path: PathBuf,
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// `sqlite://FILE`, a bare SQLite file path, or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://trm.db")]
+    database_url: String,
+    /// Database connection pool size.
+    #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
+    db_pool: u32,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "TRM_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    workflows: WorkflowDir,
+    /// Seed the demo network (once) and print a token per demo user.
+    #[arg(long, env = "TRM_DEMO")]
+    demo: bool,
+    /// Also write the demo tokens as JSON ({"username": "token"}) to this file.
+    #[arg(long, env = "TRM_DEMO_TOKENS", requires = "demo")]
+    demo_tokens: Option<PathBuf>,
+    /// Serve GraphiQL at GET /graphql.
+    #[arg(long, env = "TRM_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    graphiql: bool,
+    /// Allow schema introspection.
+    #[arg(long, env = "TRM_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    introspection: bool,
+    /// Maximum query depth.
+    #[arg(long, env = "TRM_MAX_DEPTH", default_value_t = 12)]
+    max_depth: usize,
+    /// Maximum query complexity.
+    #[arg(long, env = "TRM_MAX_COMPLEXITY", default_value_t = 2000)]
+    max_complexity: usize,
+    /// Maximum request time in seconds.
+    #[arg(long, env = "TRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Maximum request body size in bytes.
+    #[arg(long, env = "TRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+impl DbArgs {
+    fn options(&self) -> StoreOptions {
+        StoreOptions { url: self.database_url.clone(), max_connections: self.db_pool }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate { db } => {
+            let store = trm::store::Store::connect(&db.options()).await.map_err(|e| e.to_string())?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", trm::api::sdl());
+            Ok(())
+        }
+        Command::Workflows { command: WorkflowsCommand::Check { dir } } => {
+            let registry = startup::load_workflows(&dir.path).map_err(|e| e.to_string())?;
+            for w in registry.all() {
+                println!(
+                    "ok  {} v{}  ({}: {} tracks, {} states, {} transitions)",
+                    w.id,
+                    w.version,
+                    w.source_path,
+                    w.tracks.len(),
+                    w.states.len(),
+                    w.transitions.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Workflows { command: WorkflowsCommand::Diagram { id, version, language, dir } } => {
+            let registry = startup::load_workflows(&dir.path).map_err(|e| e.to_string())?;
+            let w = registry.get(&id, version).ok_or_else(|| format!("no workflow {id} in {}", dir.path.display()))?;
+            print!("{}", diagram::mermaid(&w, &language));
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Issue { user, db } } => {
+            // Tokens need the directory only, not the workflows.
+            let store = trm::store::Store::connect(&db.options()).await.map_err(|e| e.to_string())?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            let app = App { store, workflows: Arc::new(Registry::default()), clock: Arc::new(SystemClock) };
+            let token = auth::issue_token(&app, &user).await.map_err(|e| format!("{e}"))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn open(db: &DbArgs, registry: Registry) -> Result<App, String> {
+    startup::prepare(&db.options(), registry, Arc::new(SystemClock)).await.map_err(|e| e.to_string())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let registry = startup::load_workflows(&args.workflows.path).map_err(|e| e.to_string())?;
+    let app = open(&args.db, registry).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if args.demo {
+        let tokens = demo::seed(&app).await.map_err(|e| format!("cannot seed demo data: {e}"))?;
+        println!("Demo tokens (bearer tokens; new ones are issued at every start):");
+        for (user, token) in &tokens {
+            println!("  {user:<24} {token}");
+        }
+        if let Some(path) = &args.demo_tokens {
+            let map: BTreeMap<&str, &str> = tokens.iter().map(|(u, t)| (u.as_str(), t.as_str())).collect();
+            let json = serde_json::to_string_pretty(&map).map_err(|e| e.to_string())?;
+            std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("Demo tokens written to {}", path.display());
+        }
+    }
+    let options = HttpOptions {
+        graphiql: args.graphiql,
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
+        max_body_bytes: args.max_body_bytes,
+        limits: ApiLimits {
+            max_depth: args.max_depth,
+            max_complexity: args.max_complexity,
+            introspection: args.introspection,
+            suggestions: false,
+        },
+    };
+    if args.graphiql {
+        println!("GraphiQL: http://{addr}/graphql");
+    }
+    println!("TRM listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    let store = app.store.clone();
+    server::serve(listener, app, &options, server::shutdown_signal()).await.map_err(|e| e.to_string())?;
+    store.close().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Mutations: each takes one `input` object and returns a payload.
+
+use super::case::{CaseNode, EventNode, event_nodes};
+use super::error::{IntoGql, invalid};
+use super::{app, ids, principal};
+use crate::service::cases::{self, FireTransition, OpenCase};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use serde_json::{Map, Value};
+
+/// The root of all changes.
+pub struct Mutation;
+
+/// Input of `openCase`.
+#[derive(InputObject)]
+pub struct OpenCaseInput {
+    /// Workflow key, e.g. `trm-adult`.
+    pub workflow_id: String,
+    /// Workflow version; the latest loaded when omitted.
+    pub workflow_version: Option<u32>,
+    /// Retrying with the same key returns the first result instead of opening a second case.
+    pub idempotency_key: Option<String>,
+}
+
+/// Result of `openCase`.
+#[derive(SimpleObject)]
+pub struct OpenCasePayload {
+    pub case: CaseNode,
+}
+
+/// Input of `fireTransition`.
+#[derive(InputObject)]
+pub struct FireTransitionInput {
+    pub case_id: ID,
+    /// Transition key from the case's workflow (see `Case.availableTransitions`).
+    pub transition: String,
+    /// The case version you last saw; a newer version means someone else moved the case first.
+    pub expected_version: i64,
+    /// Why, in the actor's words (recorded in the history).
+    pub reason: Option<String>,
+    /// The facts the transition records, e.g. `{"risk_level": "high"}`.
+    pub data: Option<Json<Value>>,
+    /// Retrying with the same key and input returns the first result without doing it again.
+    pub idempotency_key: Option<String>,
+}
+
+/// Result of `fireTransition`.
+#[derive(SimpleObject)]
+pub struct FireTransitionPayload {
+    /// The case after the transition.
+    pub case: CaseNode,
+    /// The event recorded.
+    pub event: EventNode,
+    /// True when this answers an idempotent retry (nothing was done again).
+    pub replayed: bool,
+}
+
+#[Object]
+impl Mutation {
+    /// Opens a case under a workflow in the caller's agency and country.
+    async fn open_case(&self, ctx: &Context<'_>, input: OpenCaseInput) -> Result<OpenCasePayload> {
+        let input = OpenCase {
+            workflow_id: input.workflow_id,
+            workflow_version: input.workflow_version,
+            idempotency_key: input.idempotency_key,
+        };
+        let case = cases::open_case(app(ctx)?, principal(ctx)?, input).await.gql()?;
+        Ok(OpenCasePayload { case: CaseNode(case) })
+    }
+
+    /// Moves a case through its workflow: the one way a case changes state.
+    async fn fire_transition(&self, ctx: &Context<'_>, input: FireTransitionInput) -> Result<FireTransitionPayload> {
+        let app = app(ctx)?;
+        let case_id = ids::decode_uuid(&input.case_id, "Case").ok_or_else(|| invalid("malformed caseId"))?;
+        let data: Map<String, Value> = match input.data.map(|j| j.0) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(_) => return Err(invalid("data must be a JSON object of facts")),
+        };
+        let fired = cases::fire_transition(
+            app,
+            principal(ctx)?,
+            FireTransition {
+                case_id,
+                transition: input.transition,
+                expected_version: input.expected_version,
+                reason: input.reason,
+                data,
+                idempotency_key: input.idempotency_key,
+            },
+        )
+        .await
+        .gql()?;
+        let event = event_nodes(app, vec![fired.event]).await?.pop().ok_or_else(|| invalid("event not found"))?;
+        Ok(FireTransitionPayload { case: CaseNode(fired.case), event, replayed: fired.replayed })
+    }
+}

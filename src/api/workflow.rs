@@ -1,0 +1,258 @@
+//! Workflow definitions as the API shows them.
+
+use super::ids;
+use crate::domain::{AgencyKind, Role, Stage};
+use crate::workflow::definition::{self, FactType, TimerDuration, TimerKind};
+use crate::workflow::{Workflow, diagram};
+use async_graphql::{Enum, ID, Object, SimpleObject};
+use std::sync::Arc;
+
+/// How to draw a workflow.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum DiagramFormat {
+    /// A Mermaid `stateDiagram-v2`.
+    Mermaid,
+}
+
+/// The type of a fact.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum FactKind {
+    Bool,
+    String,
+    Int,
+    Enum,
+    Date,
+}
+
+impl From<FactType> for FactKind {
+    fn from(t: FactType) -> Self {
+        match t {
+            FactType::Bool => FactKind::Bool,
+            FactType::String => FactKind::String,
+            FactType::Int => FactKind::Int,
+            FactType::Enum => FactKind::Enum,
+            FactType::Date => FactKind::Date,
+        }
+    }
+}
+
+/// A versioned workflow definition.
+pub struct WorkflowNode(pub Arc<Workflow>);
+
+#[Object(name = "Workflow")]
+impl WorkflowNode {
+    pub async fn id(&self) -> ID {
+        ids::encode("Workflow", &format!("{}:{}", self.0.id, self.0.version))
+    }
+    /// The workflow's stable identifier, e.g. `trm-adult`.
+    async fn key(&self) -> &str {
+        &self.0.id
+    }
+    async fn version(&self) -> u32 {
+        self.0.version
+    }
+    /// Label in an ISO 639-1 language (English when missing).
+    async fn label(&self, #[graphql(default = "en")] language: String) -> &str {
+        self.0.label.get(&language)
+    }
+    async fn description(&self, #[graphql(default = "en")] language: String) -> &str {
+        self.0.description.get(&language)
+    }
+    /// SHA-256 of the definition file: the exact text cases under this version follow.
+    async fn source_hash(&self) -> &str {
+        &self.0.source_hash
+    }
+    async fn tracks(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowTrack> {
+        self.0
+            .tracks
+            .iter()
+            .map(|t| WorkflowTrack {
+                key: t.id.clone(),
+                label: t.label.get(&language).to_string(),
+                initial_state: t.initial.clone(),
+                starts_on_open: t.start_on_open,
+            })
+            .collect()
+    }
+    async fn states(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowState> {
+        self.0
+            .states
+            .values()
+            .map(|s| WorkflowState {
+                key: s.id.clone(),
+                track: s.track.clone(),
+                stage: s.stage,
+                label: s.label.get(&language).to_string(),
+                terminal: s.terminal,
+            })
+            .collect()
+    }
+    async fn transitions(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowTransition> {
+        self.0.transitions.iter().map(|t| WorkflowTransition::new(&self.0, t, &language)).collect()
+    }
+    async fn facts(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowFact> {
+        self.0
+            .facts
+            .values()
+            .map(|f| WorkflowFact {
+                key: f.name.clone(),
+                r#type: f.kind.into(),
+                values: f.values.clone(),
+                label: f.label.get(&language).to_string(),
+            })
+            .collect()
+    }
+    async fn timers(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowTimer> {
+        self.0.timers.values().map(|t| WorkflowTimer::new(t, &language)).collect()
+    }
+    /// The definition drawn as a diagram.
+    async fn diagram(
+        &self,
+        #[graphql(default_with = "DiagramFormat::Mermaid")] format: DiagramFormat,
+        #[graphql(default = "en")] language: String,
+    ) -> String {
+        match format {
+            DiagramFormat::Mermaid => diagram::mermaid(&self.0, &language),
+        }
+    }
+}
+
+/// A parallel region of a workflow.
+#[derive(SimpleObject)]
+pub struct WorkflowTrack {
+    pub key: String,
+    pub label: String,
+    pub initial_state: String,
+    pub starts_on_open: bool,
+}
+
+/// A step of a workflow.
+#[derive(SimpleObject)]
+pub struct WorkflowState {
+    pub key: String,
+    pub track: String,
+    pub stage: Stage,
+    pub label: String,
+    pub terminal: bool,
+}
+
+/// A fact a case can record.
+#[derive(SimpleObject)]
+pub struct WorkflowFact {
+    pub key: String,
+    pub r#type: FactKind,
+    /// For ENUM facts: the allowed values.
+    pub values: Vec<String>,
+    pub label: String,
+}
+
+/// A fact a transition records.
+#[derive(SimpleObject, Clone)]
+pub struct TransitionInput {
+    pub fact: String,
+    pub required: bool,
+    pub r#type: FactKind,
+    pub values: Vec<String>,
+    pub label: String,
+}
+
+/// A named condition of a transition.
+#[derive(SimpleObject)]
+pub struct WorkflowGuard {
+    pub name: String,
+    /// The CEL expression.
+    pub expression: String,
+    pub reason: String,
+}
+
+/// A legal or procedural timer.
+#[derive(SimpleObject)]
+pub struct WorkflowTimer {
+    pub key: String,
+    pub kind: TimerKind,
+    pub days: Option<u32>,
+    pub working_days: Option<u32>,
+    pub citation: String,
+    pub label: String,
+}
+
+impl WorkflowTimer {
+    fn new(t: &definition::Timer, language: &str) -> Self {
+        let (days, working_days) = match t.duration {
+            TimerDuration::Days(d) => (Some(d), None),
+            TimerDuration::WorkingDays(d) => (None, Some(d)),
+        };
+        WorkflowTimer {
+            key: t.id.clone(),
+            kind: t.kind,
+            days,
+            working_days,
+            citation: t.citation.clone(),
+            label: t.label.get(language).to_string(),
+        }
+    }
+}
+
+/// A transition of a workflow.
+#[derive(SimpleObject)]
+pub struct WorkflowTransition {
+    pub key: String,
+    pub track: String,
+    pub from: Vec<String>,
+    pub to: String,
+    pub label: String,
+    pub roles: Vec<Role>,
+    /// Empty: any kind of agency.
+    pub agency_kinds: Vec<AgencyKind>,
+    pub inputs: Vec<TransitionInput>,
+    pub guards: Vec<WorkflowGuard>,
+    pub starts_tracks: Vec<String>,
+    pub starts_timers: Vec<String>,
+    pub stops_timers: Vec<String>,
+}
+
+impl WorkflowTransition {
+    fn new(w: &Workflow, t: &definition::Transition, language: &str) -> Self {
+        WorkflowTransition {
+            key: t.id.clone(),
+            track: t.track.clone(),
+            from: t.from.clone(),
+            to: t.to.clone(),
+            label: t.label.get(language).to_string(),
+            roles: t.roles.clone(),
+            agency_kinds: t.agency_kinds.clone(),
+            inputs: transition_inputs(w, t, language),
+            guards: t
+                .guards
+                .iter()
+                .map(|g| WorkflowGuard {
+                    name: g.name.clone(),
+                    expression: g.expr.clone(),
+                    reason: g.reason.get(language).to_string(),
+                })
+                .collect(),
+            starts_tracks: t.effects.start_tracks.clone(),
+            starts_timers: t.effects.start_timers.clone(),
+            stops_timers: t.effects.stop_timers.clone(),
+        }
+    }
+}
+
+/// The inputs of a transition with their fact types.
+pub fn transition_inputs(w: &Workflow, t: &definition::Transition, language: &str) -> Vec<TransitionInput> {
+    t.inputs
+        .iter()
+        .filter_map(|i| {
+            let fact = w.facts.get(&i.fact)?;
+            Some(TransitionInput {
+                fact: i.fact.clone(),
+                required: i.required,
+                r#type: fact.kind.into(),
+                values: fact.values.clone(),
+                label: fact.label.get(language).to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,383 @@
+//! Opening cases, firing transitions, and reading cases within the caller's scope.
+
+use super::{App, ServiceError};
+use crate::access::Principal;
+use crate::store::cases::{self as case_store, CaseFilter, CaseRecord};
+use crate::store::events::{self, Event, EventKind};
+use crate::store::idempotency::{self, IdempotencyRecord};
+use crate::store::{self, is_unique_violation};
+use crate::workflow::engine::{self, Availability, Changes, TrackChange};
+use crate::workflow::{Actor, Refusal, Workflow};
+use chrono::Datelike;
+use sea_orm::DatabaseTransaction;
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Longest accepted idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+/// Longest accepted reason.
+pub const MAX_REASON_CHARS: usize = 4000;
+
+/// Input of [`open_case`].
+#[derive(Debug, Clone)]
+pub struct OpenCase {
+    pub workflow_id: String,
+    /// `None`: the latest loaded version.
+    pub workflow_version: Option<u32>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of [`fire_transition`].
+#[derive(Debug, Clone)]
+pub struct FireTransition {
+    pub case_id: Uuid,
+    pub transition: String,
+    pub expected_version: i64,
+    pub reason: Option<String>,
+    pub data: Map<String, Json>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A fired transition: the event recorded and the case after it.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub case: CaseRecord,
+    pub event: Event,
+    /// True when an idempotent retry returned the first result without doing the work again.
+    pub replayed: bool,
+}
+
+const OPEN_CASE: &str = "openCase";
+const FIRE_TRANSITION: &str = "fireTransition";
+
+/// Opens a case under a workflow in the caller's agency and country.
+pub async fn open_case(app: &App, p: &Principal, input: OpenCase) -> Result<CaseRecord, ServiceError> {
+    if !p.may_open_cases() {
+        return Err(ServiceError::Forbidden("your roles do not allow opening cases".into()));
+    }
+    let key = check_key(input.idempotency_key.as_deref())?;
+    let request_hash = request_hash(&(OPEN_CASE, &input.workflow_id, input.workflow_version));
+    if let Some(key) = key {
+        if let Some(case_id) = replay_open(app, p, key, &request_hash).await? {
+            return visible_case(app, p, case_id).await;
+        }
+    }
+    let workflow = app
+        .workflows
+        .get(&input.workflow_id, input.workflow_version)
+        .ok_or(ServiceError::NotFound("workflow"))?;
+    let now = app.now();
+    let txn = app.store.begin_write().await?;
+    let number = store::next_counter(&txn, &p.country, now.year()).await?;
+    let state = engine::initial_state(&workflow);
+    let record = CaseRecord {
+        id: Uuid::now_v7(),
+        reference: format!("{}-{}-{number:06}", p.country, now.year()),
+        workflow_id: workflow.id.clone(),
+        workflow_version: workflow.version,
+        country: p.country.clone(),
+        lead_agency_id: p.agency_id,
+        status: engine::status(&workflow, &state),
+        version: 1,
+        opened_by: p.user_id,
+        opened_at: now,
+        updated_at: now,
+        entered_at: state.tracks.keys().map(|t| (t.clone(), now)).collect(),
+        state,
+    };
+    case_store::insert(&txn, &workflow, &record).await?;
+    let changes = Changes {
+        tracks: record
+            .state
+            .tracks
+            .iter()
+            .map(|(track, to)| TrackChange { track: track.clone(), from: None, to: to.clone() })
+            .collect(),
+        facts: BTreeMap::new(),
+        timers_started: BTreeMap::new(),
+        timers_stopped: BTreeMap::new(),
+    };
+    let event = new_event(&record, p, EventKind::CaseOpened, None, None, changes, events::GENESIS_HASH.into());
+    events::append(&txn, &event).await?;
+    if let Some(key) = key {
+        let idem = IdempotencyRecord {
+            operation: OPEN_CASE.into(),
+            request_hash: request_hash.clone(),
+            case_id: record.id,
+            event_id: Some(event.id),
+        };
+        if let Err(e) = idempotency::insert(&txn, p.user_id, key, &idem, now).await {
+            drop(txn);
+            if is_unique_violation(&e) {
+                // A concurrent retry with the same key won; answer with its result.
+                if let Some(case_id) = replay_open(app, p, key, &request_hash).await? {
+                    return visible_case(app, p, case_id).await;
+                }
+            }
+            return Err(e.into());
+        }
+    }
+    txn.commit().await?;
+    Ok(record)
+}
+
+async fn replay_open(app: &App, p: &Principal, key: &str, hash: &str) -> Result<Option<Uuid>, ServiceError> {
+    match idempotency::find(app.store.conn(), p.user_id, key).await? {
+        Some(r) if r.operation == OPEN_CASE && r.request_hash == hash => Ok(Some(r.case_id)),
+        Some(_) => Err(ServiceError::IdempotencyMismatch),
+        None => Ok(None),
+    }
+}
+
+/// Fires a transition: one transaction that checks the version, the guards and the caller's
+/// rights, appends the event, updates the current state and records the idempotency key.
+pub async fn fire_transition(app: &App, p: &Principal, input: FireTransition) -> Result<Fired, ServiceError> {
+    let key = check_key(input.idempotency_key.as_deref())?;
+    if let Some(reason) = &input.reason {
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ServiceError::validation(format!("reason is longer than {MAX_REASON_CHARS} characters")));
+        }
+    }
+    let data: BTreeMap<&String, &Json> = input.data.iter().collect();
+    let request_hash = request_hash(&(
+        FIRE_TRANSITION,
+        input.case_id,
+        &input.transition,
+        input.expected_version,
+        &input.reason,
+        data,
+    ));
+    if let Some(key) = key {
+        if let Some(fired) = replay_fire(app, p, key, &request_hash).await? {
+            return Ok(fired);
+        }
+    }
+    let txn = app.store.begin_write().await?;
+    match fire_in(app, &txn, p, &input, key, &request_hash).await {
+        Ok(fired) => {
+            txn.commit().await?;
+            Ok(fired)
+        }
+        Err(err) => {
+            drop(txn);
+            // A concurrent request with the same key may have won the race: give its result.
+            let lost_race = matches!(&err, ServiceError::VersionConflict { .. })
+                || matches!(&err, ServiceError::Internal(e) if is_unique_violation(e));
+            if let (true, Some(key)) = (lost_race, key) {
+                if let Some(fired) = replay_fire(app, p, key, &request_hash).await? {
+                    return Ok(fired);
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn fire_in(
+    app: &App,
+    txn: &DatabaseTransaction,
+    p: &Principal,
+    input: &FireTransition,
+    key: Option<&str>,
+    request_hash: &str,
+) -> Result<Fired, ServiceError> {
+    let case = case_store::find(txn, p.case_scope(), input.case_id).await?.ok_or(ServiceError::NotFound("case"))?;
+    if !p.may_act_on(case.lead_agency_id) {
+        return Err(ServiceError::Forbidden("only the lead agency's case workers can move this case".into()));
+    }
+    if case.version != input.expected_version {
+        return Err(ServiceError::VersionConflict { expected: input.expected_version, actual: case.version });
+    }
+    let workflow = workflow_of(app, &case)?;
+    let now = app.now();
+    let actor = Actor { roles: p.roles.clone(), agency_kind: p.agency_kind };
+    let outcome = engine::evaluate(&workflow, &case.state, &actor, &input.transition, &input.data, now)
+        .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
+    let status = engine::status(&workflow, &outcome.state);
+    if !case_store::apply_changes(txn, &workflow, &case, &outcome.state, status, &outcome.changes, now).await? {
+        let actual = case_store::find(txn, p.case_scope(), case.id).await?.map_or(case.version, |c| c.version);
+        return Err(ServiceError::VersionConflict { expected: input.expected_version, actual });
+    }
+    let mut after = case.clone();
+    after.version += 1;
+    after.status = status;
+    after.updated_at = now;
+    for change in &outcome.changes.tracks {
+        after.entered_at.insert(change.track.clone(), now);
+    }
+    after.state = outcome.state;
+    let prev_hash = events::last_hash(txn, case.id).await?;
+    let event = new_event(
+        &after,
+        p,
+        EventKind::Transition,
+        Some((&input.transition, &outcome.track, &outcome.from, &outcome.to)),
+        input.reason.clone(),
+        outcome.changes,
+        prev_hash,
+    );
+    events::append(txn, &event).await?;
+    if let Some(key) = key {
+        let idem = IdempotencyRecord {
+            operation: FIRE_TRANSITION.into(),
+            request_hash: request_hash.to_string(),
+            case_id: case.id,
+            event_id: Some(event.id),
+        };
+        idempotency::insert(txn, p.user_id, key, &idem, now).await?;
+    }
+    Ok(Fired { case: after, event, replayed: false })
+}
+
+async fn replay_fire(app: &App, p: &Principal, key: &str, hash: &str) -> Result<Option<Fired>, ServiceError> {
+    let Some(record) = idempotency::find(app.store.conn(), p.user_id, key).await? else { return Ok(None) };
+    if record.operation != FIRE_TRANSITION || record.request_hash != hash {
+        return Err(ServiceError::IdempotencyMismatch);
+    }
+    let event_id = record.event_id.ok_or(ServiceError::NotFound("event"))?;
+    let event = events::by_id(app.store.conn(), event_id).await?.ok_or(ServiceError::NotFound("event"))?;
+    let case = visible_case(app, p, record.case_id).await?;
+    Ok(Some(Fired { case, event, replayed: true }))
+}
+
+fn refusal_error(workflow: &Workflow, transition_id: &str, refusal: Refusal) -> ServiceError {
+    match refusal {
+        Refusal::UnknownTransition { transition } => {
+            ServiceError::InvalidTransition(format!("workflow {} v{} has no transition `{transition}`", workflow.id, workflow.version))
+        }
+        Refusal::NotFromCurrentState { transition, track, current } => ServiceError::InvalidTransition(match current {
+            Some(state) => format!("transition `{transition}` does not leave `{state}`, the current state of track `{track}`"),
+            None => format!("transition `{transition}` belongs to track `{track}`, which has not started"),
+        }),
+        Refusal::InvalidInput(problems) => ServiceError::Validation {
+            message: problems.iter().map(|p| format!("data.{} {}", p.field, p.message)).collect::<Vec<_>>().join("; "),
+            problems,
+        },
+        Refusal::NotPermitted(unmet) => {
+            ServiceError::Forbidden(unmet.iter().map(|u| u.reason.as_str()).collect::<Vec<_>>().join("; "))
+        }
+        Refusal::GuardsUnmet(unmet) => ServiceError::GuardFailed { transition: transition_id.to_string(), unmet },
+    }
+}
+
+fn new_event(
+    case: &CaseRecord,
+    p: &Principal,
+    kind: EventKind,
+    transition: Option<(&String, &String, &String, &String)>,
+    reason: Option<String>,
+    changes: Changes,
+    prev_hash: String,
+) -> Event {
+    let mut event = Event {
+        id: Uuid::now_v7(),
+        case_id: case.id,
+        seq: case.version,
+        kind,
+        transition: transition.map(|t| t.0.clone()),
+        track: transition.map(|t| t.1.clone()),
+        from_state: transition.map(|t| t.2.clone()),
+        to_state: transition.map(|t| t.3.clone()),
+        reason,
+        changes,
+        workflow_id: case.workflow_id.clone(),
+        workflow_version: case.workflow_version,
+        actor_user_id: p.user_id,
+        actor_agency_id: p.agency_id,
+        occurred_at: case.updated_at,
+        prev_hash,
+        hash: String::new(),
+    };
+    event.hash = event.compute_hash();
+    event
+}
+
+fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
+    match key {
+        Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_LEN || !k.chars().all(|c| c.is_ascii_graphic()) => {
+            Err(ServiceError::validation(format!(
+                "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
+            )))
+        }
+        other => Ok(other),
+    }
+}
+
+fn request_hash<T: Serialize>(request: &T) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(request).unwrap_or_default()))
+}
+
+/// The workflow definition a case is pinned to.
+pub fn workflow_of(app: &App, case: &CaseRecord) -> Result<Arc<Workflow>, ServiceError> {
+    app.workflows.get(&case.workflow_id, Some(case.workflow_version)).ok_or_else(|| {
+        ServiceError::Internal(sea_orm::DbErr::Custom(format!(
+            "workflow {} v{} of case {} is not loaded",
+            case.workflow_id, case.workflow_version, case.id
+        )))
+    })
+}
+
+async fn visible_case(app: &App, p: &Principal, id: Uuid) -> Result<CaseRecord, ServiceError> {
+    case_store::find(app.store.conn(), p.case_scope(), id).await?.ok_or(ServiceError::NotFound("case"))
+}
+
+/// A case the caller may see, by id.
+pub async fn get_case(app: &App, p: &Principal, id: Uuid) -> Result<Option<CaseRecord>, ServiceError> {
+    Ok(case_store::find(app.store.conn(), p.case_scope(), id).await?)
+}
+
+/// A case the caller may see, by reference.
+pub async fn case_by_reference(app: &App, p: &Principal, reference: &str) -> Result<Option<CaseRecord>, ServiceError> {
+    Ok(case_store::find_by_reference(app.store.conn(), p.case_scope(), reference).await?)
+}
+
+/// Cases the caller may see, newest first.
+pub async fn list_cases(
+    app: &App,
+    p: &Principal,
+    filter: &CaseFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<CaseRecord>, ServiceError> {
+    Ok(case_store::list(app.store.conn(), p.case_scope(), filter, after, limit).await?)
+}
+
+/// A page of a case's history, oldest first. The caller has already been shown the case.
+pub async fn history(app: &App, case: &CaseRecord, after_seq: i64, limit: u64) -> Result<Vec<Event>, ServiceError> {
+    Ok(events::page(app.store.conn(), case.id, after_seq, limit).await?)
+}
+
+/// Every transition out of the case's current states, judged for the caller now.
+pub fn available_transitions<'w>(
+    app: &App,
+    p: &Principal,
+    workflow: &'w Workflow,
+    case: &CaseRecord,
+) -> Vec<Availability<'w>> {
+    let actor = Actor { roles: p.roles.clone(), agency_kind: p.agency_kind };
+    let mut list = engine::available(workflow, &case.state, &actor, app.now());
+    if !p.may_act_on(case.lead_agency_id) {
+        for a in &mut list {
+            a.allowed = false;
+            a.unmet.insert(
+                0,
+                crate::workflow::Unmet {
+                    name: "lead_agency".into(),
+                    reason: "Only the lead agency's case workers can move this case".into(),
+                    reason_fr: "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier".into(),
+                },
+            );
+        }
+    }
+    list
+}
+
+/// An event the caller may see (its case is visible to them), by id.
+pub async fn visible_event(app: &App, p: &Principal, id: Uuid) -> Result<Option<Event>, ServiceError> {
+    let Some(event) = events::by_id(app.store.conn(), id).await? else { return Ok(None) };
+    Ok(get_case(app, p, event.case_id).await?.map(|_| event))
+}

@@ -1,0 +1,54 @@
+//! Bringing the service up: load and check workflows, open and migrate the database, make sure
+//! no definition changed under a version that cases are pinned to.
+
+use crate::clock::Clock;
+use crate::service::App;
+use crate::store::{Store, StoreOptions, cases, workflows};
+use crate::workflow::{LoadError, Registry};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why the service refused to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid workflow definitions:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Workflows(Vec<LoadError>),
+    #[error("cannot open the database: {0}")]
+    Database(#[source] sea_orm::DbErr),
+    #[error("cannot apply migrations: {0}")]
+    Migrations(#[source] sea_orm::DbErr),
+    #[error(
+        "workflow {0} version {1} differs from the definition cases were opened under; \
+         definitions never change under the same version: give the change a new version"
+    )]
+    DefinitionChanged(String, u32),
+    #[error("cases are pinned to workflow {0} version {1}, which is not in the workflows directory")]
+    PinnedWorkflowMissing(String, u32),
+}
+
+/// Loads the workflow definitions from `dir`, refusing on any invalid file.
+pub fn load_workflows(dir: &Path) -> Result<Registry, StartupError> {
+    Registry::load(dir).map_err(StartupError::Workflows)
+}
+
+/// Opens the database, migrates it and checks it against the loaded workflows.
+pub async fn prepare(
+    store_options: &StoreOptions,
+    workflows: Registry,
+    clock: Arc<dyn Clock>,
+) -> Result<App, StartupError> {
+    let store = Store::connect(store_options).await.map_err(StartupError::Database)?;
+    store.migrate().await.map_err(StartupError::Migrations)?;
+    let definitions: Vec<(String, u32, String)> =
+        workflows.all().map(|w| (w.id.clone(), w.version, w.source_hash.clone())).collect();
+    let changed = workflows::register(store.conn(), &definitions, clock.now()).await.map_err(StartupError::Database)?;
+    if let Some(c) = changed.into_iter().next() {
+        return Err(StartupError::DefinitionChanged(c.workflow_id, c.version));
+    }
+    for (id, version) in cases::pinned_workflows(store.conn()).await.map_err(StartupError::Database)? {
+        if workflows.get(&id, Some(version)).is_none() {
+            return Err(StartupError::PinnedWorkflowMissing(id, version));
+        }
+    }
+    Ok(App { store, workflows: Arc::new(workflows), clock })
+}
