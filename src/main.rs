@@ -207,6 +207,7 @@ async fn open(db: &DbArgs, registry: Registry) -> Result<App, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    let shutdown = server::shutdown_signal();
     let registry = startup::load_workflows(&args.workflows.path).map_err(|e| e.to_string())?;
     let app = open(&args.db, registry).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
@@ -241,7 +242,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("TRM listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let store = app.store.clone();
-    server::serve(listener, app, &options, server::shutdown_signal()).await.map_err(|e| e.to_string())?;
+    server::serve(listener, app, &options, shutdown).await.map_err(|e| e.to_string())?;
     store.close().await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())

@@ -1,0 +1,238 @@
+//! A real TRM server on a free port with its own database (a fresh SQLite file, or a fresh
+//! PostgreSQL database when `TRM_TEST_DATABASE_URL` is set), a movable clock and demo users.
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use trm::clock::ManualClock;
+use trm::server::{self, HttpOptions};
+use trm::service::{App, demo};
+use trm::startup;
+use trm::store::StoreOptions;
+
+/// Where the test's database lives; dropped (PostgreSQL) or deleted (SQLite) at the end.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A database nobody else uses.
+    pub async fn new() -> TestDatabase {
+        match std::env::var("TRM_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("trm_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = trm::store::Store::connect(&StoreOptions { url: admin_url.clone(), max_connections: 1 })
+                    .await
+                    .expect("connect to TRM_TEST_DATABASE_URL");
+                trm::store::execute_sql(admin.conn(), &format!("CREATE DATABASE {name}")).await.expect("create database");
+                admin.close().await.ok();
+                let (base, _) = admin_url.rsplit_once('/').expect("TRM_TEST_DATABASE_URL ends in /dbname");
+                TestDatabase { url: format!("{base}/{name}"), admin_url: Some(admin_url), name, _dir: None }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("trm.db");
+                TestDatabase { url: format!("sqlite://{}", path.display()), admin_url: None, name: String::new(), _dir: Some(dir) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(admin_url) = self.admin_url.clone() else { return };
+        let name = self.name.clone();
+        // Drop runs outside any runtime we can block on: use a short-lived one on a thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(admin) =
+                    trm::store::Store::connect(&StoreOptions { url: admin_url, max_connections: 1 }).await
+                {
+                    let _ = trm::store::execute_sql(admin.conn(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The path of the repository's workflows directory.
+pub fn workflows_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows")
+}
+
+/// A running server.
+pub struct TestServer {
+    pub url: String,
+    pub tokens: BTreeMap<String, String>,
+    pub clock: Arc<ManualClock>,
+    pub app: App,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    /// Kept so the database lives as long as the server.
+    _db: TestDatabase,
+}
+
+impl TestServer {
+    /// Starts a server with the repository's workflows and the demo network.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(HttpOptions::default()).await
+    }
+
+    /// Starts a server with the given HTTP options.
+    pub async fn start_with(options: HttpOptions) -> TestServer {
+        let db = TestDatabase::new().await;
+        let clock = Arc::new(ManualClock::new(Utc::now() - Duration::days(1)));
+        let registry = startup::load_workflows(&workflows_dir()).expect("workflows load");
+        let app = startup::prepare(&StoreOptions { url: db.url.clone(), max_connections: 8 }, registry, clock.clone())
+            .await
+            .expect("start-up");
+        let tokens = demo::seed(&app).await.expect("demo seed").into_iter().collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = app.clone();
+        let handle = tokio::spawn(async move {
+            let _ = server::serve(listener, served, &options, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        TestServer {
+            url,
+            tokens,
+            clock,
+            app,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            handle: Some(handle),
+            _db: db,
+        }
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+        self.app.store.clone().close().await.ok();
+    }
+
+    /// The bearer token of a demo user.
+    pub fn token(&self, user: &str) -> &str {
+        self.tokens.get(user).map(String::as_str).unwrap_or_else(|| panic!("no demo user {user}"))
+    }
+
+    /// POSTs a GraphQL request as `user` (or with a raw Authorization header when `user` starts
+    /// with "raw:"); returns the HTTP status and the JSON body.
+    pub async fn post(&self, authorization: Option<&str>, query: &str, variables: Value) -> (StatusCode, Value) {
+        let mut req = self.client.post(format!("{}/graphql", self.url)).json(&json!({"query": query, "variables": variables}));
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        (status, res.json().await.expect("json body"))
+    }
+
+    /// Runs a GraphQL request as a demo user and returns the whole response body.
+    pub async fn gql(&self, user: &str, query: &str, variables: Value) -> Value {
+        let auth = format!("Bearer {}", self.token(user));
+        let (status, body) = self.post(Some(&auth), query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Like [`gql`] but asserts there were no errors and returns `data`.
+    pub async fn data(&self, user: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(user, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Opens an adult case as `user`; returns (case id, reference).
+    pub async fn open_case(&self, user: &str) -> (String, String) {
+        let data = self
+            .data(
+                user,
+                "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { id reference } } }",
+                json!({}),
+            )
+            .await;
+        let case = &data["openCase"]["case"];
+        (case["id"].as_str().unwrap().to_string(), case["reference"].as_str().unwrap().to_string())
+    }
+
+    /// Fires a transition and returns the whole response body.
+    pub async fn fire(&self, user: &str, case_id: &str, transition: &str, version: i64, data: Value) -> Value {
+        self.fire_input(user, json!({"caseId": case_id, "transition": transition, "expectedVersion": version, "data": data}))
+            .await
+    }
+
+    /// Fires a transition with a full input object.
+    pub async fn fire_input(&self, user: &str, input: Value) -> Value {
+        self.gql(
+            user,
+            "mutation($input: FireTransitionInput!) { fireTransition(input: $input) {
+                replayed
+                case { id version status states { track state stage } }
+                event { id sequence transition fromState toState reason data actor { username } agency { name } }
+            } }",
+            json!({"input": input}),
+        )
+        .await
+    }
+
+    /// The current version and history length of a case, as `user` sees it.
+    pub async fn version_and_history(&self, user: &str, case_id: &str) -> (i64, usize) {
+        let data = self
+            .data(
+                user,
+                "query($id: ID!) { case(id: $id) { version history(first: 100) { edges { node { sequence } } } } }",
+                json!({"id": case_id}),
+            )
+            .await;
+        let case = &data["case"];
+        (case["version"].as_i64().unwrap(), case["history"]["edges"].as_array().unwrap().len())
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// The presumed-victim data with everything in order.
+pub fn presumed_victim_data() -> Value {
+    json!({"indicators_found": true, "informed_of_rights": true, "consent_to_referral": true})
+}
+
+/// Takes a fresh case through screening to crisis intervention as `user`; returns its version.
+pub async fn to_crisis_intervention(s: &TestServer, user: &str, case_id: &str) -> i64 {
+    let steps = [
+        ("start_screening", json!({"signal_source": "self_report"})),
+        ("record_presumed_victim", presumed_victim_data()),
+        ("record_assessment", json!({"risk_level": "low", "immediate_needs_assessed": true})),
+        ("adopt_safety_plan", json!({"safety_plan_adopted": true})),
+    ];
+    let mut version = 1;
+    for (t, d) in steps {
+        let body = s.fire(user, case_id, t, version, d).await;
+        assert!(body.get("errors").is_none(), "{t}: {body}");
+        version = body["data"]["fireTransition"]["case"]["version"].as_i64().unwrap();
+    }
+    version
+}

@@ -1,0 +1,11 @@
+//! Integration tests: a real server on a free port, spoken to over GraphQL/HTTP, on SQLite or
+//! (with `TRM_TEST_DATABASE_URL=postgres://...`) PostgreSQL, each test with its own database.
+
+mod auth;
+mod binary;
+mod cases;
+mod concurrency;
+mod harness;
+mod history;
+mod schema;
+mod transitions;
