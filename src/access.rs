@@ -25,7 +25,11 @@ impl Principal {
 
     /// Which cases this principal may read.
     pub fn case_scope(&self) -> CaseScope {
-        if self.has(Role::Auditor) { CaseScope::All } else { CaseScope::LeadAgency(self.agency_id) }
+        if self.has(Role::Auditor) {
+            CaseScope::All
+        } else {
+            CaseScope::LeadAgency(self.agency_id)
+        }
     }
 
     /// Whether the principal may open cases (auditors and administrators change no cases).
@@ -40,8 +44,13 @@ impl Principal {
 }
 
 /// Roles that work on cases (as opposed to reading them or administering the directory).
-pub const CASE_ROLES: &[Role] =
-    &[Role::CaseWorker, Role::Supervisor, Role::FocalPoint, Role::CompetentAuthority, Role::Guardian];
+pub const CASE_ROLES: &[Role] = &[
+    Role::CaseWorker,
+    Role::Supervisor,
+    Role::FocalPoint,
+    Role::CompetentAuthority,
+    Role::Guardian,
+];
 
 /// The set of cases a principal may read; applied by the store to every case query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,8 +135,14 @@ mod tests {
 
     #[test]
     fn serde_uses_the_same_names_as_the_text_form() -> Result<(), serde_json::Error> {
-        assert_eq!(serde_json::to_string(&AgencyKind::NationalFocalPoint)?, "\"NATIONAL_FOCAL_POINT\"");
-        assert_eq!(serde_json::from_str::<Stage>("\"FIRST_ASSISTANCE\"")?, Stage::FirstAssistance);
+        assert_eq!(
+            serde_json::to_string(&AgencyKind::NationalFocalPoint)?,
+            "\"NATIONAL_FOCAL_POINT\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Stage>("\"FIRST_ASSISTANCE\"")?,
+            Stage::FirstAssistance
+        );
         Ok(())
     }
 }

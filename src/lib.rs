@@ -3,12 +3,12 @@
 //! Layers, dependencies pointing down only: `server` → `api` → `service` → (`workflow`, `access`,
 //! `store`). See README.md for the picture.
 
+pub mod access;
+pub mod api;
 pub mod clock;
+pub mod domain;
 pub mod server;
 pub mod service;
 pub mod startup;
-pub mod domain;
-pub mod access;
-pub mod api;
 pub mod store;
 pub mod workflow;

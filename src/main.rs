@@ -134,7 +134,10 @@ struct ServeArgs {
 
 impl DbArgs {
     fn options(&self) -> StoreOptions {
-        StoreOptions { url: self.database_url.clone(), max_connections: self.db_pool }
+        StoreOptions {
+            url: self.database_url.clone(),
+            max_connections: self.db_pool,
+        }
     }
 }
 
@@ -160,7 +163,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate { db } => {
-            let store = trm::store::Store::connect(&db.options()).await.map_err(|e| e.to_string())?;
+            let store = trm::store::Store::connect(&db.options())
+                .await
+                .map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
@@ -169,7 +174,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", trm::api::sdl());
             Ok(())
         }
-        Command::Workflows { command: WorkflowsCommand::Check { dir } } => {
+        Command::Workflows {
+            command: WorkflowsCommand::Check { dir },
+        } => {
             let registry = startup::load_workflows(&dir.path).map_err(|e| e.to_string())?;
             for w in registry.all() {
                 println!(
@@ -184,18 +191,38 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Workflows { command: WorkflowsCommand::Diagram { id, version, language, dir } } => {
+        Command::Workflows {
+            command:
+                WorkflowsCommand::Diagram {
+                    id,
+                    version,
+                    language,
+                    dir,
+                },
+        } => {
             let registry = startup::load_workflows(&dir.path).map_err(|e| e.to_string())?;
-            let w = registry.get(&id, version).ok_or_else(|| format!("no workflow {id} in {}", dir.path.display()))?;
+            let w = registry
+                .get(&id, version)
+                .ok_or_else(|| format!("no workflow {id} in {}", dir.path.display()))?;
             print!("{}", diagram::mermaid(&w, &language));
             Ok(())
         }
-        Command::Token { command: TokenCommand::Issue { user, db } } => {
+        Command::Token {
+            command: TokenCommand::Issue { user, db },
+        } => {
             // Tokens need the directory only, not the workflows.
-            let store = trm::store::Store::connect(&db.options()).await.map_err(|e| e.to_string())?;
+            let store = trm::store::Store::connect(&db.options())
+                .await
+                .map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;
-            let app = App { store, workflows: Arc::new(Registry::default()), clock: Arc::new(SystemClock) };
-            let token = auth::issue_token(&app, &user).await.map_err(|e| format!("{e}"))?;
+            let app = App {
+                store,
+                workflows: Arc::new(Registry::default()),
+                clock: Arc::new(SystemClock),
+            };
+            let token = auth::issue_token(&app, &user)
+                .await
+                .map_err(|e| format!("{e}"))?;
             println!("{token}");
             Ok(())
         }
@@ -203,25 +230,35 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn open(db: &DbArgs, registry: Registry) -> Result<App, String> {
-    startup::prepare(&db.options(), registry, Arc::new(SystemClock)).await.map_err(|e| e.to_string())
+    startup::prepare(&db.options(), registry, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let shutdown = server::shutdown_signal();
     let registry = startup::load_workflows(&args.workflows.path).map_err(|e| e.to_string())?;
     let app = open(&args.db, registry).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     if args.demo {
-        let tokens = demo::seed(&app).await.map_err(|e| format!("cannot seed demo data: {e}"))?;
+        let tokens = demo::seed(&app)
+            .await
+            .map_err(|e| format!("cannot seed demo data: {e}"))?;
         println!("Demo tokens (bearer tokens; new ones are issued at every start):");
         for (user, token) in &tokens {
             println!("  {user:<24} {token}");
         }
         if let Some(path) = &args.demo_tokens {
-            let map: BTreeMap<&str, &str> = tokens.iter().map(|(u, t)| (u.as_str(), t.as_str())).collect();
+            let map: BTreeMap<&str, &str> = tokens
+                .iter()
+                .map(|(u, t)| (u.as_str(), t.as_str()))
+                .collect();
             let json = serde_json::to_string_pretty(&map).map_err(|e| e.to_string())?;
-            std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(path, json)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             println!("Demo tokens written to {}", path.display());
         }
     }
@@ -242,7 +279,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("TRM listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let store = app.store.clone();
-    server::serve(listener, app, &options, shutdown).await.map_err(|e| e.to_string())?;
+    server::serve(listener, app, &options, shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
     store.close().await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())

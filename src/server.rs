@@ -49,14 +49,21 @@ struct ServerState {
 /// The router, separate from `main` so that tests can serve it on a free port.
 pub fn router(app: App, options: &HttpOptions) -> Router {
     let schema = api::build_schema(Some(app.clone()), &options.limits);
-    let state = ServerState { app, schema, graphiql: options.graphiql };
+    let state = ServerState {
+        app,
+        schema,
+        graphiql: options.graphiql,
+    };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
         // Logs method, path and status only: no bodies, no headers, so no personal data.
         .layer(TraceLayer::new_for_http())
 }
@@ -68,7 +75,9 @@ pub async fn serve(
     options: &HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app, options)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(app, options))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are registered when this is called (not when
@@ -102,13 +111,22 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
-async fn graphql(State(state): State<ServerState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+async fn graphql(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let principal = match auth::authenticate(&state.app, authorization).await {
         Ok(p) => p,
         Err(err) => return error_response(&err),
     };
-    let mut response = state.schema.execute(request.into_inner().data(principal)).await;
+    let mut response = state
+        .schema
+        .execute(request.into_inner().data(principal))
+        .await;
     // Errors raised by the GraphQL layer itself (parse, validation, limits) get a code too.
     for error in &mut response.errors {
         let ext = error.extensions.get_or_insert_with(Default::default);
@@ -131,10 +149,13 @@ fn error_response(err: &ServiceError) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL")
         }
     };
-    let body = json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": code } }] });
+    let body =
+        json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": code } }] });
     let mut response = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }

@@ -22,7 +22,9 @@ pub enum StartupError {
          definitions never change under the same version: give the change a new version"
     )]
     DefinitionChanged(String, u32),
-    #[error("cases are pinned to workflow {0} version {1}, which is not in the workflows directory")]
+    #[error(
+        "cases are pinned to workflow {0} version {1}, which is not in the workflows directory"
+    )]
     PinnedWorkflowMissing(String, u32),
 }
 
@@ -37,18 +39,31 @@ pub async fn prepare(
     workflows: Registry,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartupError> {
-    let store = Store::connect(store_options).await.map_err(StartupError::Database)?;
+    let store = Store::connect(store_options)
+        .await
+        .map_err(StartupError::Database)?;
     store.migrate().await.map_err(StartupError::Migrations)?;
-    let definitions: Vec<(String, u32, String)> =
-        workflows.all().map(|w| (w.id.clone(), w.version, w.source_hash.clone())).collect();
-    let changed = workflows::register(store.conn(), &definitions, clock.now()).await.map_err(StartupError::Database)?;
+    let definitions: Vec<(String, u32, String)> = workflows
+        .all()
+        .map(|w| (w.id.clone(), w.version, w.source_hash.clone()))
+        .collect();
+    let changed = workflows::register(store.conn(), &definitions, clock.now())
+        .await
+        .map_err(StartupError::Database)?;
     if let Some(c) = changed.into_iter().next() {
         return Err(StartupError::DefinitionChanged(c.workflow_id, c.version));
     }
-    for (id, version) in cases::pinned_workflows(store.conn()).await.map_err(StartupError::Database)? {
+    for (id, version) in cases::pinned_workflows(store.conn())
+        .await
+        .map_err(StartupError::Database)?
+    {
         if workflows.get(&id, Some(version)).is_none() {
             return Err(StartupError::PinnedWorkflowMissing(id, version));
         }
     }
-    Ok(App { store, workflows: Arc::new(workflows), clock })
+    Ok(App {
+        store,
+        workflows: Arc::new(workflows),
+        clock,
+    })
 }

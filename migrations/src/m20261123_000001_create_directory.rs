@@ -53,7 +53,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("ix_agencies_country").table(Agencies::Table).col(Agencies::Country).to_owned(),
+                Index::create()
+                    .name("ix_agencies_country")
+                    .table(Agencies::Table)
+                    .col(Agencies::Country)
+                    .to_owned(),
             )
             .await?;
         manager
@@ -96,8 +100,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(ApiTokens::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Agencies::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(ApiTokens::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Users::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Agencies::Table).to_owned())
+            .await
     }
 }

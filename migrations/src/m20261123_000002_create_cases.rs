@@ -110,7 +110,9 @@ impl MigrationTrait for Migration {
                     .col(string_len(WorkflowDefinitions::SourceHash, 64))
                     .col(timestamp_with_time_zone(WorkflowDefinitions::RegisteredAt))
                     .primary_key(
-                        Index::create().col(WorkflowDefinitions::WorkflowId).col(WorkflowDefinitions::Version),
+                        Index::create()
+                            .col(WorkflowDefinitions::WorkflowId)
+                            .col(WorkflowDefinitions::Version),
                     )
                     .to_owned(),
             )
@@ -157,7 +159,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("ix_cases_status").table(Cases::Table).col(Cases::Status).to_owned())
+            .create_index(
+                Index::create()
+                    .name("ix_cases_status")
+                    .table(Cases::Table)
+                    .col(Cases::Status)
+                    .to_owned(),
+            )
             .await?;
         manager
             .create_table(
@@ -168,7 +176,11 @@ impl MigrationTrait for Migration {
                     .col(string(CaseTracks::State))
                     .col(string_len(CaseTracks::Stage, 40))
                     .col(timestamp_with_time_zone(CaseTracks::EnteredAt))
-                    .primary_key(Index::create().col(CaseTracks::CaseId).col(CaseTracks::Track))
+                    .primary_key(
+                        Index::create()
+                            .col(CaseTracks::CaseId)
+                            .col(CaseTracks::Track),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_case_tracks_case")
@@ -178,10 +190,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, col) in [("ix_case_tracks_state", CaseTracks::State), ("ix_case_tracks_stage", CaseTracks::Stage)] {
+        for (name, col) in [
+            ("ix_case_tracks_state", CaseTracks::State),
+            ("ix_case_tracks_stage", CaseTracks::Stage),
+        ] {
             manager
                 .create_index(
-                    Index::create().name(name).table(CaseTracks::Table).col(col).col(CaseTracks::CaseId).to_owned(),
+                    Index::create()
+                        .name(name)
+                        .table(CaseTracks::Table)
+                        .col(col)
+                        .col(CaseTracks::CaseId)
+                        .to_owned(),
                 )
                 .await?;
         }
@@ -194,7 +214,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(CaseTimers::StartedAt))
                     .col(timestamp_with_time_zone(CaseTimers::DueAt))
                     .col(timestamp_with_time_zone_null(CaseTimers::StoppedAt))
-                    .primary_key(Index::create().col(CaseTimers::CaseId).col(CaseTimers::Timer))
+                    .primary_key(
+                        Index::create()
+                            .col(CaseTimers::CaseId)
+                            .col(CaseTimers::Timer),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_case_timers_case")
@@ -206,7 +230,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("ix_case_timers_due").table(CaseTimers::Table).col(CaseTimers::DueAt).to_owned(),
+                Index::create()
+                    .name("ix_case_timers_due")
+                    .table(CaseTimers::Table)
+                    .col(CaseTimers::DueAt)
+                    .to_owned(),
             )
             .await?;
         manager
@@ -255,7 +283,11 @@ impl MigrationTrait for Migration {
                     .col(uuid(IdempotencyKeys::CaseId))
                     .col(uuid_null(IdempotencyKeys::EventId))
                     .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
-                    .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                    .primary_key(
+                        Index::create()
+                            .col(IdempotencyKeys::UserId)
+                            .col(IdempotencyKeys::Key),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -266,7 +298,11 @@ impl MigrationTrait for Migration {
                     .col(char_len(CaseReferenceCounters::Country, 2))
                     .col(integer(CaseReferenceCounters::Year))
                     .col(big_integer(CaseReferenceCounters::Last))
-                    .primary_key(Index::create().col(CaseReferenceCounters::Country).col(CaseReferenceCounters::Year))
+                    .primary_key(
+                        Index::create()
+                            .col(CaseReferenceCounters::Country)
+                            .col(CaseReferenceCounters::Year),
+                    )
                     .to_owned(),
             )
             .await
@@ -282,7 +318,9 @@ impl MigrationTrait for Migration {
             Cases::Table.into_iden(),
             WorkflowDefinitions::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -90,8 +90,13 @@ impl CaseNode {
         &self.0.country
     }
     async fn lead_agency(&self, ctx: &Context<'_>) -> Result<AgencyNode> {
-        let agency = directory::agency(app(ctx)?, self.0.lead_agency_id).await.gql()?;
-        agency.map(AgencyNode).ok_or_else(|| ServiceError::NotFound("agency")).gql()
+        let agency = directory::agency(app(ctx)?, self.0.lead_agency_id)
+            .await
+            .gql()?;
+        agency
+            .map(AgencyNode)
+            .ok_or_else(|| ServiceError::NotFound("agency"))
+            .gql()
     }
     async fn status(&self) -> CaseStatus {
         self.0.status
@@ -107,7 +112,11 @@ impl CaseNode {
         self.0.updated_at
     }
     /// The current state of every started track.
-    async fn states(&self, ctx: &Context<'_>, #[graphql(default = "en")] language: String) -> Result<Vec<CaseTrackState>> {
+    async fn states(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "en")] language: String,
+    ) -> Result<Vec<CaseTrackState>> {
         let workflow = cases::workflow_of(app(ctx)?, &self.0).gql()?;
         Ok(workflow
             .tracks
@@ -129,7 +138,11 @@ impl CaseNode {
     async fn facts(&self) -> Json<Value> {
         Json(serde_json::to_value(&self.0.state.facts).unwrap_or_default())
     }
-    async fn timers(&self, ctx: &Context<'_>, #[graphql(default = "en")] language: String) -> Result<Vec<CaseTimer>> {
+    async fn timers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "en")] language: String,
+    ) -> Result<Vec<CaseTimer>> {
         let app = app(ctx)?;
         let workflow = cases::workflow_of(app, &self.0).gql()?;
         let now = app.now();
@@ -176,13 +189,26 @@ impl CaseNode {
                 key: a.transition.id.clone(),
                 label: a.transition.label.get(&language).to_string(),
                 track: a.transition.track.clone(),
-                from: self.0.state.tracks.get(&a.transition.track).cloned().unwrap_or_default(),
+                from: self
+                    .0
+                    .state
+                    .tracks
+                    .get(&a.transition.track)
+                    .cloned()
+                    .unwrap_or_default(),
                 to: a.transition.to.clone(),
                 allowed: a.allowed,
                 unmet_guards: a
                     .unmet
                     .into_iter()
-                    .map(|u| UnmetGuard { name: u.name, reason: if language == "fr" { u.reason_fr } else { u.reason } })
+                    .map(|u| UnmetGuard {
+                        name: u.name,
+                        reason: if language == "fr" {
+                            u.reason_fr
+                        } else {
+                            u.reason
+                        },
+                    })
                     .collect(),
                 inputs: transition_inputs(&workflow, a.transition, &language),
             })
@@ -203,14 +229,18 @@ impl CaseNode {
                 .and_then(|v| v.strip_prefix("seq:").and_then(|n| n.parse::<i64>().ok()))
                 .ok_or_else(|| invalid("`after` is not a cursor of this list"))?,
         };
-        let mut events = cases::history(app, &self.0, after_seq, limit + 1).await.gql()?;
+        let mut events = cases::history(app, &self.0, after_seq, limit + 1)
+            .await
+            .gql()?;
         let has_next = events.len() as u64 > limit;
         events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let nodes = event_nodes(app, events).await?;
         let mut connection = Connection::new(after_seq > 0, has_next);
-        connection
-            .edges
-            .extend(nodes.into_iter().map(|n| Edge::new(ids::cursor(&format!("seq:{}", n.event.seq)), n)));
+        connection.edges.extend(
+            nodes
+                .into_iter()
+                .map(|n| Edge::new(ids::cursor(&format!("seq:{}", n.event.seq)), n)),
+        );
         Ok(connection)
     }
 }
@@ -219,14 +249,20 @@ impl CaseNode {
 pub async fn event_nodes(app: &crate::service::App, events: Vec<Event>) -> Result<Vec<EventNode>> {
     let user_ids: Vec<_> = events.iter().map(|e| e.actor_user_id).collect();
     let agency_ids: Vec<_> = events.iter().map(|e| e.actor_agency_id).collect();
-    let (agencies, users) = directory::agencies_and_users(app, &agency_ids, &user_ids).await.gql()?;
+    let (agencies, users) = directory::agencies_and_users(app, &agency_ids, &user_ids)
+        .await
+        .gql()?;
     events
         .into_iter()
         .map(|event| {
             let actor = users.get(&event.actor_user_id).cloned();
             let agency = agencies.get(&event.actor_agency_id).cloned();
             match (actor, agency) {
-                (Some(actor), Some(agency)) => Ok(EventNode { event, actor, agency }),
+                (Some(actor), Some(agency)) => Ok(EventNode {
+                    event,
+                    actor,
+                    agency,
+                }),
                 _ => Err(ServiceError::NotFound("event actor")).gql(),
             }
         })

@@ -24,7 +24,9 @@ impl ErrorExtensions for ServiceError {
     fn extend(&self) -> Error {
         match self {
             ServiceError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
-            ServiceError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable")
+            }
             _ => {}
         }
         Error::new(self.to_string()).extend_with(|_, ext| {
@@ -36,9 +38,18 @@ impl ErrorExtensions for ServiceError {
                         .iter()
                         .map(|u| {
                             let mut m = async_graphql::indexmap::IndexMap::new();
-                            m.insert(async_graphql::Name::new("name"), Value::from(u.name.as_str()));
-                            m.insert(async_graphql::Name::new("reason"), Value::from(u.reason.as_str()));
-                            m.insert(async_graphql::Name::new("reasonFr"), Value::from(u.reason_fr.as_str()));
+                            m.insert(
+                                async_graphql::Name::new("name"),
+                                Value::from(u.name.as_str()),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("reason"),
+                                Value::from(u.reason.as_str()),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("reasonFr"),
+                                Value::from(u.reason_fr.as_str()),
+                            );
                             Value::Object(m)
                         })
                         .collect();
@@ -49,8 +60,14 @@ impl ErrorExtensions for ServiceError {
                         .iter()
                         .map(|p| {
                             let mut m = async_graphql::indexmap::IndexMap::new();
-                            m.insert(async_graphql::Name::new("field"), Value::from(format!("data.{}", p.field)));
-                            m.insert(async_graphql::Name::new("message"), Value::from(p.message.as_str()));
+                            m.insert(
+                                async_graphql::Name::new("field"),
+                                Value::from(format!("data.{}", p.field)),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("message"),
+                                Value::from(p.message.as_str()),
+                            );
                             Value::Object(m)
                         })
                         .collect();

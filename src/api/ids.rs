@@ -48,6 +48,9 @@ mod tests {
         assert_eq!(decode_uuid(&gid, "Case"), Some(id));
         assert_eq!(decode_uuid(&gid, "Agency"), None);
         assert_eq!(decode_uuid("not base64 !", "Case"), None);
-        assert_eq!(decode(&encode("Workflow", "trm-adult:1")), Some(("Workflow".into(), "trm-adult:1".into())));
+        assert_eq!(
+            decode(&encode("Workflow", "trm-adult:1")),
+            Some(("Workflow".into(), "trm-adult:1".into()))
+        );
     }
 }

@@ -11,7 +11,9 @@ mod workflow;
 
 use crate::access::Principal;
 use crate::service::{App, ServiceError};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, Interface, Schema, SDLExportOptions};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, ID, Interface, SDLExportOptions, Schema,
+};
 
 pub use mutation::Mutation;
 pub use query::Query;
@@ -36,11 +38,18 @@ pub struct ApiLimits {
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        ApiLimits { max_depth: 12, max_complexity: 2000, introspection: true, suggestions: false }
+        ApiLimits {
+            max_depth: 12,
+            max_complexity: 2000,
+            introspection: true,
+            suggestions: false,
+        }
     }
 }
 
 /// Any object that can be fetched by its global ID with `node(id:)`.
+// Lives for one response only; boxing the variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
@@ -72,24 +81,36 @@ pub fn build_schema(app: Option<App>, limits: &ApiLimits) -> TrmSchema {
 
 /// The schema as SDL, sorted so that the committed file is stable.
 pub fn sdl() -> String {
-    build_schema(None, &ApiLimits::default())
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items().sorted_arguments())
+    build_schema(None, &ApiLimits::default()).sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_enum_items()
+            .sorted_arguments(),
+    )
 }
 
 fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a App> {
     ctx.data::<App>().map_err(|_| {
-        ServiceError::Internal(sea_orm::DbErr::Custom("schema built without application state".into())).extend()
+        ServiceError::Internal(sea_orm::DbErr::Custom(
+            "schema built without application state".into(),
+        ))
+        .extend()
     })
 }
 
 fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
-    ctx.data::<Principal>().map_err(|_| ServiceError::Unauthenticated.extend())
+    ctx.data::<Principal>()
+        .map_err(|_| ServiceError::Unauthenticated.extend())
 }
 
 fn page_size(first: Option<i32>) -> async_graphql::Result<u64> {
     match first {
         None => Ok(DEFAULT_PAGE_SIZE),
-        Some(n) if n >= 0 && u64::try_from(n).is_ok_and(|n| n <= MAX_PAGE_SIZE) => Ok(u64::try_from(n).unwrap_or(0)),
-        Some(_) => Err(error::invalid(format!("`first` must be between 0 and {MAX_PAGE_SIZE}"))),
+        Some(n) if n >= 0 && u64::try_from(n).is_ok_and(|n| n <= MAX_PAGE_SIZE) => {
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+        Some(_) => Err(error::invalid(format!(
+            "`first` must be between 0 and {MAX_PAGE_SIZE}"
+        ))),
     }
 }

@@ -63,14 +63,23 @@ impl Mutation {
             workflow_version: input.workflow_version,
             idempotency_key: input.idempotency_key,
         };
-        let case = cases::open_case(app(ctx)?, principal(ctx)?, input).await.gql()?;
-        Ok(OpenCasePayload { case: CaseNode(case) })
+        let case = cases::open_case(app(ctx)?, principal(ctx)?, input)
+            .await
+            .gql()?;
+        Ok(OpenCasePayload {
+            case: CaseNode(case),
+        })
     }
 
     /// Moves a case through its workflow: the one way a case changes state.
-    async fn fire_transition(&self, ctx: &Context<'_>, input: FireTransitionInput) -> Result<FireTransitionPayload> {
+    async fn fire_transition(
+        &self,
+        ctx: &Context<'_>,
+        input: FireTransitionInput,
+    ) -> Result<FireTransitionPayload> {
         let app = app(ctx)?;
-        let case_id = ids::decode_uuid(&input.case_id, "Case").ok_or_else(|| invalid("malformed caseId"))?;
+        let case_id =
+            ids::decode_uuid(&input.case_id, "Case").ok_or_else(|| invalid("malformed caseId"))?;
         let data: Map<String, Value> = match input.data.map(|j| j.0) {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => map,
@@ -90,7 +99,14 @@ impl Mutation {
         )
         .await
         .gql()?;
-        let event = event_nodes(app, vec![fired.event]).await?.pop().ok_or_else(|| invalid("event not found"))?;
-        Ok(FireTransitionPayload { case: CaseNode(fired.case), event, replayed: fired.replayed })
+        let event = event_nodes(app, vec![fired.event])
+            .await?
+            .pop()
+            .ok_or_else(|| invalid("event not found"))?;
+        Ok(FireTransitionPayload {
+            case: CaseNode(fired.case),
+            event,
+            replayed: fired.replayed,
+        })
     }
 }

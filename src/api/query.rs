@@ -41,17 +41,33 @@ impl Query {
         let (kind, key) = ids::decode(&id).ok_or_else(|| invalid("malformed ID"))?;
         let uuid = || Uuid::parse_str(&key).map_err(|_| invalid("malformed ID"));
         Ok(match kind.as_str() {
-            "Case" => cases::get_case(app, p, uuid()?).await.gql()?.map(|c| Node::Case(CaseNode(c))),
+            "Case" => cases::get_case(app, p, uuid()?)
+                .await
+                .gql()?
+                .map(|c| Node::Case(CaseNode(c))),
             "CaseEvent" => match cases::visible_event(app, p, uuid()?).await.gql()? {
-                Some(event) => event_nodes(app, vec![event]).await?.pop().map(Node::CaseEvent),
+                Some(event) => event_nodes(app, vec![event])
+                    .await?
+                    .pop()
+                    .map(Node::CaseEvent),
                 None => None,
             },
-            "Agency" => directory::agency(app, uuid()?).await.gql()?.map(|a| Node::Agency(AgencyNode(a))),
-            "User" => directory::user(app, uuid()?).await.gql()?.map(|u| Node::User(UserNode(u))),
+            "Agency" => directory::agency(app, uuid()?)
+                .await
+                .gql()?
+                .map(|a| Node::Agency(AgencyNode(a))),
+            "User" => directory::user(app, uuid()?)
+                .await
+                .gql()?
+                .map(|u| Node::User(UserNode(u))),
             "Workflow" => {
-                let (wid, version) = key.rsplit_once(':').ok_or_else(|| invalid("malformed ID"))?;
+                let (wid, version) = key
+                    .rsplit_once(':')
+                    .ok_or_else(|| invalid("malformed ID"))?;
                 let version = version.parse().map_err(|_| invalid("malformed ID"))?;
-                app.workflows.get(wid, Some(version)).map(|w| Node::Workflow(WorkflowNode(w)))
+                app.workflows
+                    .get(wid, Some(version))
+                    .map(|w| Node::Workflow(WorkflowNode(w)))
             }
             _ => None,
         })
@@ -59,26 +75,48 @@ impl Query {
 
     /// Every loaded workflow definition (all versions).
     async fn workflows(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowNode>> {
-        Ok(app(ctx)?.workflows.all().cloned().map(WorkflowNode).collect())
+        Ok(app(ctx)?
+            .workflows
+            .all()
+            .cloned()
+            .map(WorkflowNode)
+            .collect())
     }
 
     /// A workflow definition by key (e.g. `trm-adult`) and version (latest when omitted).
-    async fn workflow(&self, ctx: &Context<'_>, id: String, version: Option<u32>) -> Result<Option<WorkflowNode>> {
+    async fn workflow(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        version: Option<u32>,
+    ) -> Result<Option<WorkflowNode>> {
         Ok(app(ctx)?.workflows.get(&id, version).map(WorkflowNode))
     }
 
     /// A case the caller may see. A case they may not see answers like one that does not exist.
     async fn case(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CaseNode>> {
         let case_id = ids::decode_uuid(&id, "Case").ok_or_else(|| invalid("malformed case ID"))?;
-        Ok(cases::get_case(app(ctx)?, principal(ctx)?, case_id).await.gql()?.map(CaseNode))
+        Ok(cases::get_case(app(ctx)?, principal(ctx)?, case_id)
+            .await
+            .gql()?
+            .map(CaseNode))
     }
 
     /// A case the caller may see, by its human reference (e.g. `IT-2026-000123`).
-    async fn case_by_reference(&self, ctx: &Context<'_>, reference: String) -> Result<Option<CaseNode>> {
+    async fn case_by_reference(
+        &self,
+        ctx: &Context<'_>,
+        reference: String,
+    ) -> Result<Option<CaseNode>> {
         if reference.len() > 64 {
             return Err(invalid("reference is too long"));
         }
-        Ok(cases::case_by_reference(app(ctx)?, principal(ctx)?, &reference).await.gql()?.map(CaseNode))
+        Ok(
+            cases::case_by_reference(app(ctx)?, principal(ctx)?, &reference)
+                .await
+                .gql()?
+                .map(CaseNode),
+        )
     }
 
     /// Cases the caller may see, newest first.
@@ -99,17 +137,32 @@ impl Query {
             ),
         };
         let f = filter.unwrap_or_default();
-        let filter = CaseFilter { status: f.status, stage: f.stage, state: f.state, workflow_id: f.workflow };
-        let mut rows = cases::list_cases(app(ctx)?, principal(ctx)?, &filter, after_id, limit + 1).await.gql()?;
+        let filter = CaseFilter {
+            status: f.status,
+            stage: f.stage,
+            state: f.state,
+            workflow_id: f.workflow,
+        };
+        let mut rows = cases::list_cases(app(ctx)?, principal(ctx)?, &filter, after_id, limit + 1)
+            .await
+            .gql()?;
         let has_next = rows.len() as u64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let mut connection = Connection::new(after_id.is_some(), has_next);
-        connection.edges.extend(rows.into_iter().map(|c| Edge::new(ids::cursor(&c.id.to_string()), CaseNode(c))));
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|c| Edge::new(ids::cursor(&c.id.to_string()), CaseNode(c))),
+        );
         Ok(connection)
     }
 
     /// The directory of agencies, by country.
     async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<AgencyNode>> {
-        Ok(directory::agencies(app(ctx)?).await.gql()?.into_iter().map(AgencyNode).collect())
+        Ok(directory::agencies(app(ctx)?)
+            .await
+            .gql()?
+            .into_iter()
+            .map(AgencyNode)
+            .collect())
     }
 }

@@ -89,8 +89,15 @@ impl WorkflowNode {
             })
             .collect()
     }
-    async fn transitions(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowTransition> {
-        self.0.transitions.iter().map(|t| WorkflowTransition::new(&self.0, t, &language)).collect()
+    async fn transitions(
+        &self,
+        #[graphql(default = "en")] language: String,
+    ) -> Vec<WorkflowTransition> {
+        self.0
+            .transitions
+            .iter()
+            .map(|t| WorkflowTransition::new(&self.0, t, &language))
+            .collect()
     }
     async fn facts(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowFact> {
         self.0
@@ -105,7 +112,11 @@ impl WorkflowNode {
             .collect()
     }
     async fn timers(&self, #[graphql(default = "en")] language: String) -> Vec<WorkflowTimer> {
-        self.0.timers.values().map(|t| WorkflowTimer::new(t, &language)).collect()
+        self.0
+            .timers
+            .values()
+            .map(|t| WorkflowTimer::new(t, &language))
+            .collect()
     }
     /// The definition drawn as a diagram.
     async fn diagram(
@@ -241,7 +252,11 @@ impl WorkflowTransition {
 }
 
 /// The inputs of a transition with their fact types.
-pub fn transition_inputs(w: &Workflow, t: &definition::Transition, language: &str) -> Vec<TransitionInput> {
+pub fn transition_inputs(
+    w: &Workflow,
+    t: &definition::Transition,
+    language: &str,
+) -> Vec<TransitionInput> {
     t.inputs
         .iter()
         .filter_map(|i| {

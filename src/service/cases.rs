@@ -55,16 +55,22 @@ const OPEN_CASE: &str = "openCase";
 const FIRE_TRANSITION: &str = "fireTransition";
 
 /// Opens a case under a workflow in the caller's agency and country.
-pub async fn open_case(app: &App, p: &Principal, input: OpenCase) -> Result<CaseRecord, ServiceError> {
+pub async fn open_case(
+    app: &App,
+    p: &Principal,
+    input: OpenCase,
+) -> Result<CaseRecord, ServiceError> {
     if !p.may_open_cases() {
-        return Err(ServiceError::Forbidden("your roles do not allow opening cases".into()));
+        return Err(ServiceError::Forbidden(
+            "your roles do not allow opening cases".into(),
+        ));
     }
     let key = check_key(input.idempotency_key.as_deref())?;
     let request_hash = request_hash(&(OPEN_CASE, &input.workflow_id, input.workflow_version));
-    if let Some(key) = key {
-        if let Some(case_id) = replay_open(app, p, key, &request_hash).await? {
-            return visible_case(app, p, case_id).await;
-        }
+    if let Some(key) = key
+        && let Some(case_id) = replay_open(app, p, key, &request_hash).await?
+    {
+        return visible_case(app, p, case_id).await;
     }
     let workflow = app
         .workflows
@@ -95,13 +101,25 @@ pub async fn open_case(app: &App, p: &Principal, input: OpenCase) -> Result<Case
             .state
             .tracks
             .iter()
-            .map(|(track, to)| TrackChange { track: track.clone(), from: None, to: to.clone() })
+            .map(|(track, to)| TrackChange {
+                track: track.clone(),
+                from: None,
+                to: to.clone(),
+            })
             .collect(),
         facts: BTreeMap::new(),
         timers_started: BTreeMap::new(),
         timers_stopped: BTreeMap::new(),
     };
-    let event = new_event(&record, p, EventKind::CaseOpened, None, None, changes, events::GENESIS_HASH.into());
+    let event = new_event(
+        &record,
+        p,
+        EventKind::CaseOpened,
+        None,
+        None,
+        changes,
+        events::GENESIS_HASH.into(),
+    );
     events::append(&txn, &event).await?;
     if let Some(key) = key {
         let idem = IdempotencyRecord {
@@ -125,7 +143,12 @@ pub async fn open_case(app: &App, p: &Principal, input: OpenCase) -> Result<Case
     Ok(record)
 }
 
-async fn replay_open(app: &App, p: &Principal, key: &str, hash: &str) -> Result<Option<Uuid>, ServiceError> {
+async fn replay_open(
+    app: &App,
+    p: &Principal,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Uuid>, ServiceError> {
     match idempotency::find(app.store.conn(), p.user_id, key).await? {
         Some(r) if r.operation == OPEN_CASE && r.request_hash == hash => Ok(Some(r.case_id)),
         Some(_) => Err(ServiceError::IdempotencyMismatch),
@@ -135,12 +158,18 @@ async fn replay_open(app: &App, p: &Principal, key: &str, hash: &str) -> Result<
 
 /// Fires a transition: one transaction that checks the version, the guards and the caller's
 /// rights, appends the event, updates the current state and records the idempotency key.
-pub async fn fire_transition(app: &App, p: &Principal, input: FireTransition) -> Result<Fired, ServiceError> {
+pub async fn fire_transition(
+    app: &App,
+    p: &Principal,
+    input: FireTransition,
+) -> Result<Fired, ServiceError> {
     let key = check_key(input.idempotency_key.as_deref())?;
-    if let Some(reason) = &input.reason {
-        if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(ServiceError::validation(format!("reason is longer than {MAX_REASON_CHARS} characters")));
-        }
+    if let Some(reason) = &input.reason
+        && reason.chars().count() > MAX_REASON_CHARS
+    {
+        return Err(ServiceError::validation(format!(
+            "reason is longer than {MAX_REASON_CHARS} characters"
+        )));
     }
     let data: BTreeMap<&String, &Json> = input.data.iter().collect();
     let request_hash = request_hash(&(
@@ -151,10 +180,10 @@ pub async fn fire_transition(app: &App, p: &Principal, input: FireTransition) ->
         &input.reason,
         data,
     ));
-    if let Some(key) = key {
-        if let Some(fired) = replay_fire(app, p, key, &request_hash).await? {
-            return Ok(fired);
-        }
+    if let Some(key) = key
+        && let Some(fired) = replay_fire(app, p, key, &request_hash).await?
+    {
+        return Ok(fired);
     }
     let txn = app.store.begin_write().await?;
     match fire_in(app, &txn, p, &input, key, &request_hash).await {
@@ -167,10 +196,10 @@ pub async fn fire_transition(app: &App, p: &Principal, input: FireTransition) ->
             // A concurrent request with the same key may have won the race: give its result.
             let lost_race = matches!(&err, ServiceError::VersionConflict { .. })
                 || matches!(&err, ServiceError::Internal(e) if is_unique_violation(e));
-            if let (true, Some(key)) = (lost_race, key) {
-                if let Some(fired) = replay_fire(app, p, key, &request_hash).await? {
-                    return Ok(fired);
-                }
+            if let (true, Some(key)) = (lost_race, key)
+                && let Some(fired) = replay_fire(app, p, key, &request_hash).await?
+            {
+                return Ok(fired);
             }
             Err(err)
         }
@@ -185,22 +214,54 @@ async fn fire_in(
     key: Option<&str>,
     request_hash: &str,
 ) -> Result<Fired, ServiceError> {
-    let case = case_store::find(txn, p.case_scope(), input.case_id).await?.ok_or(ServiceError::NotFound("case"))?;
+    let case = case_store::find(txn, p.case_scope(), input.case_id)
+        .await?
+        .ok_or(ServiceError::NotFound("case"))?;
     if !p.may_act_on(case.lead_agency_id) {
-        return Err(ServiceError::Forbidden("only the lead agency's case workers can move this case".into()));
+        return Err(ServiceError::Forbidden(
+            "only the lead agency's case workers can move this case".into(),
+        ));
     }
     if case.version != input.expected_version {
-        return Err(ServiceError::VersionConflict { expected: input.expected_version, actual: case.version });
+        return Err(ServiceError::VersionConflict {
+            expected: input.expected_version,
+            actual: case.version,
+        });
     }
     let workflow = workflow_of(app, &case)?;
     let now = app.now();
-    let actor = Actor { roles: p.roles.clone(), agency_kind: p.agency_kind };
-    let outcome = engine::evaluate(&workflow, &case.state, &actor, &input.transition, &input.data, now)
-        .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
+    let actor = Actor {
+        roles: p.roles.clone(),
+        agency_kind: p.agency_kind,
+    };
+    let outcome = engine::evaluate(
+        &workflow,
+        &case.state,
+        &actor,
+        &input.transition,
+        &input.data,
+        now,
+    )
+    .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
     let status = engine::status(&workflow, &outcome.state);
-    if !case_store::apply_changes(txn, &workflow, &case, &outcome.state, status, &outcome.changes, now).await? {
-        let actual = case_store::find(txn, p.case_scope(), case.id).await?.map_or(case.version, |c| c.version);
-        return Err(ServiceError::VersionConflict { expected: input.expected_version, actual });
+    if !case_store::apply_changes(
+        txn,
+        &workflow,
+        &case,
+        &outcome.state,
+        status,
+        &outcome.changes,
+        now,
+    )
+    .await?
+    {
+        let actual = case_store::find(txn, p.case_scope(), case.id)
+            .await?
+            .map_or(case.version, |c| c.version);
+        return Err(ServiceError::VersionConflict {
+            expected: input.expected_version,
+            actual,
+        });
     }
     let mut after = case.clone();
     after.version += 1;
@@ -215,7 +276,12 @@ async fn fire_in(
         &after,
         p,
         EventKind::Transition,
-        Some((&input.transition, &outcome.track, &outcome.from, &outcome.to)),
+        Some((
+            &input.transition,
+            &outcome.track,
+            &outcome.from,
+            &outcome.to,
+        )),
         input.reason.clone(),
         outcome.changes,
         prev_hash,
@@ -230,37 +296,74 @@ async fn fire_in(
         };
         idempotency::insert(txn, p.user_id, key, &idem, now).await?;
     }
-    Ok(Fired { case: after, event, replayed: false })
+    Ok(Fired {
+        case: after,
+        event,
+        replayed: false,
+    })
 }
 
-async fn replay_fire(app: &App, p: &Principal, key: &str, hash: &str) -> Result<Option<Fired>, ServiceError> {
-    let Some(record) = idempotency::find(app.store.conn(), p.user_id, key).await? else { return Ok(None) };
+async fn replay_fire(
+    app: &App,
+    p: &Principal,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Fired>, ServiceError> {
+    let Some(record) = idempotency::find(app.store.conn(), p.user_id, key).await? else {
+        return Ok(None);
+    };
     if record.operation != FIRE_TRANSITION || record.request_hash != hash {
         return Err(ServiceError::IdempotencyMismatch);
     }
     let event_id = record.event_id.ok_or(ServiceError::NotFound("event"))?;
-    let event = events::by_id(app.store.conn(), event_id).await?.ok_or(ServiceError::NotFound("event"))?;
+    let event = events::by_id(app.store.conn(), event_id)
+        .await?
+        .ok_or(ServiceError::NotFound("event"))?;
     let case = visible_case(app, p, record.case_id).await?;
-    Ok(Some(Fired { case, event, replayed: true }))
+    Ok(Some(Fired {
+        case,
+        event,
+        replayed: true,
+    }))
 }
 
 fn refusal_error(workflow: &Workflow, transition_id: &str, refusal: Refusal) -> ServiceError {
     match refusal {
-        Refusal::UnknownTransition { transition } => {
-            ServiceError::InvalidTransition(format!("workflow {} v{} has no transition `{transition}`", workflow.id, workflow.version))
-        }
-        Refusal::NotFromCurrentState { transition, track, current } => ServiceError::InvalidTransition(match current {
-            Some(state) => format!("transition `{transition}` does not leave `{state}`, the current state of track `{track}`"),
-            None => format!("transition `{transition}` belongs to track `{track}`, which has not started"),
+        Refusal::UnknownTransition { transition } => ServiceError::InvalidTransition(format!(
+            "workflow {} v{} has no transition `{transition}`",
+            workflow.id, workflow.version
+        )),
+        Refusal::NotFromCurrentState {
+            transition,
+            track,
+            current,
+        } => ServiceError::InvalidTransition(match current {
+            Some(state) => format!(
+                "transition `{transition}` does not leave `{state}`, the current state of track `{track}`"
+            ),
+            None => format!(
+                "transition `{transition}` belongs to track `{track}`, which has not started"
+            ),
         }),
         Refusal::InvalidInput(problems) => ServiceError::Validation {
-            message: problems.iter().map(|p| format!("data.{} {}", p.field, p.message)).collect::<Vec<_>>().join("; "),
+            message: problems
+                .iter()
+                .map(|p| format!("data.{} {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
             problems,
         },
-        Refusal::NotPermitted(unmet) => {
-            ServiceError::Forbidden(unmet.iter().map(|u| u.reason.as_str()).collect::<Vec<_>>().join("; "))
-        }
-        Refusal::GuardsUnmet(unmet) => ServiceError::GuardFailed { transition: transition_id.to_string(), unmet },
+        Refusal::NotPermitted(unmet) => ServiceError::Forbidden(
+            unmet
+                .iter()
+                .map(|u| u.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Refusal::GuardsUnmet(unmet) => ServiceError::GuardFailed {
+            transition: transition_id.to_string(),
+            unmet,
+        },
     }
 }
 
@@ -298,7 +401,11 @@ fn new_event(
 
 fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
     match key {
-        Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_LEN || !k.chars().all(|c| c.is_ascii_graphic()) => {
+        Some(k)
+            if k.is_empty()
+                || k.len() > MAX_IDEMPOTENCY_KEY_LEN
+                || !k.chars().all(|c| c.is_ascii_graphic()) =>
+        {
             Err(ServiceError::validation(format!(
                 "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
             )))
@@ -308,30 +415,44 @@ fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
 }
 
 fn request_hash<T: Serialize>(request: &T) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(request).unwrap_or_default()))
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(request).unwrap_or_default(),
+    ))
 }
 
 /// The workflow definition a case is pinned to.
 pub fn workflow_of(app: &App, case: &CaseRecord) -> Result<Arc<Workflow>, ServiceError> {
-    app.workflows.get(&case.workflow_id, Some(case.workflow_version)).ok_or_else(|| {
-        ServiceError::Internal(sea_orm::DbErr::Custom(format!(
-            "workflow {} v{} of case {} is not loaded",
-            case.workflow_id, case.workflow_version, case.id
-        )))
-    })
+    app.workflows
+        .get(&case.workflow_id, Some(case.workflow_version))
+        .ok_or_else(|| {
+            ServiceError::Internal(sea_orm::DbErr::Custom(format!(
+                "workflow {} v{} of case {} is not loaded",
+                case.workflow_id, case.workflow_version, case.id
+            )))
+        })
 }
 
 async fn visible_case(app: &App, p: &Principal, id: Uuid) -> Result<CaseRecord, ServiceError> {
-    case_store::find(app.store.conn(), p.case_scope(), id).await?.ok_or(ServiceError::NotFound("case"))
+    case_store::find(app.store.conn(), p.case_scope(), id)
+        .await?
+        .ok_or(ServiceError::NotFound("case"))
 }
 
 /// A case the caller may see, by id.
-pub async fn get_case(app: &App, p: &Principal, id: Uuid) -> Result<Option<CaseRecord>, ServiceError> {
+pub async fn get_case(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Option<CaseRecord>, ServiceError> {
     Ok(case_store::find(app.store.conn(), p.case_scope(), id).await?)
 }
 
 /// A case the caller may see, by reference.
-pub async fn case_by_reference(app: &App, p: &Principal, reference: &str) -> Result<Option<CaseRecord>, ServiceError> {
+pub async fn case_by_reference(
+    app: &App,
+    p: &Principal,
+    reference: &str,
+) -> Result<Option<CaseRecord>, ServiceError> {
     Ok(case_store::find_by_reference(app.store.conn(), p.case_scope(), reference).await?)
 }
 
@@ -347,7 +468,12 @@ pub async fn list_cases(
 }
 
 /// A page of a case's history, oldest first. The caller has already been shown the case.
-pub async fn history(app: &App, case: &CaseRecord, after_seq: i64, limit: u64) -> Result<Vec<Event>, ServiceError> {
+pub async fn history(
+    app: &App,
+    case: &CaseRecord,
+    after_seq: i64,
+    limit: u64,
+) -> Result<Vec<Event>, ServiceError> {
     Ok(events::page(app.store.conn(), case.id, after_seq, limit).await?)
 }
 
@@ -358,7 +484,10 @@ pub fn available_transitions<'w>(
     workflow: &'w Workflow,
     case: &CaseRecord,
 ) -> Vec<Availability<'w>> {
-    let actor = Actor { roles: p.roles.clone(), agency_kind: p.agency_kind };
+    let actor = Actor {
+        roles: p.roles.clone(),
+        agency_kind: p.agency_kind,
+    };
     let mut list = engine::available(workflow, &case.state, &actor, app.now());
     if !p.may_act_on(case.lead_agency_id) {
         for a in &mut list {
@@ -368,7 +497,9 @@ pub fn available_transitions<'w>(
                 crate::workflow::Unmet {
                     name: "lead_agency".into(),
                     reason: "Only the lead agency's case workers can move this case".into(),
-                    reason_fr: "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier".into(),
+                    reason_fr:
+                        "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier"
+                            .into(),
                 },
             );
         }
@@ -377,7 +508,13 @@ pub fn available_transitions<'w>(
 }
 
 /// An event the caller may see (its case is visible to them), by id.
-pub async fn visible_event(app: &App, p: &Principal, id: Uuid) -> Result<Option<Event>, ServiceError> {
-    let Some(event) = events::by_id(app.store.conn(), id).await? else { return Ok(None) };
+pub async fn visible_event(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Option<Event>, ServiceError> {
+    let Some(event) = events::by_id(app.store.conn(), id).await? else {
+        return Ok(None);
+    };
     Ok(get_case(app, p, event.case_id).await?.map(|_| event))
 }

@@ -15,24 +15,114 @@ struct DemoAgency {
 }
 
 const AGENCIES: &[DemoAgency] = &[
-    DemoAgency { key: "it-police", name: "Demo Questura – Anti-Trafficking Unit (Palermo)", kind: AgencyKind::Police, country: "IT" },
-    DemoAgency { key: "it-shelter", name: "Demo Casa Rifugio (NGO shelter)", kind: AgencyKind::Ngo, country: "IT" },
-    DemoAgency { key: "it-prosecutor", name: "Demo Procura della Repubblica", kind: AgencyKind::Prosecutor, country: "IT" },
-    DemoAgency { key: "it-childprotection", name: "Demo Servizi Sociali – Child Protection", kind: AgencyKind::ChildProtection, country: "IT" },
-    DemoAgency { key: "it-migration", name: "Demo Questura – Immigration Office", kind: AgencyKind::MigrationAuthority, country: "IT" },
-    DemoAgency { key: "it-focal", name: "Demo National Anti-Trafficking Focal Point (Italy)", kind: AgencyKind::NationalFocalPoint, country: "IT" },
-    DemoAgency { key: "it-iom", name: "Demo International Migration Organisation – Rome", kind: AgencyKind::InternationalOrganisation, country: "IT" },
-    DemoAgency { key: "ng-focal", name: "Demo National Agency against Trafficking (Nigeria)", kind: AgencyKind::NationalFocalPoint, country: "NG" },
-    DemoAgency { key: "ng-shelter", name: "Demo Benin City Reintegration Shelter", kind: AgencyKind::Ngo, country: "NG" },
-    DemoAgency { key: "ne-childprotection", name: "Demo Direction de la Protection de l'Enfant (Niger)", kind: AgencyKind::ChildProtection, country: "NE" },
-    DemoAgency { key: "ne-focal", name: "Demo Point focal national (Niger)", kind: AgencyKind::NationalFocalPoint, country: "NE" },
-    DemoAgency { key: "bg-prosecutor", name: "Demo Prosecutor's Office (Sofia)", kind: AgencyKind::Prosecutor, country: "BG" },
-    DemoAgency { key: "bg-focal", name: "Demo National Commission against Trafficking (Bulgaria)", kind: AgencyKind::NationalFocalPoint, country: "BG" },
-    DemoAgency { key: "bg-shelter", name: "Demo Sofia Crisis Centre (NGO)", kind: AgencyKind::Ngo, country: "BG" },
-    DemoAgency { key: "at-police", name: "Demo Criminal Intelligence Service (Vienna)", kind: AgencyKind::Police, country: "AT" },
-    DemoAgency { key: "at-shelter", name: "Demo Vienna Intervention Centre (NGO)", kind: AgencyKind::Ngo, country: "AT" },
-    DemoAgency { key: "gb-competent", name: "Demo Single Competent Authority (UK)", kind: AgencyKind::NationalFocalPoint, country: "GB" },
-    DemoAgency { key: "gb-police", name: "Demo Metropolitan Modern Slavery Unit", kind: AgencyKind::Police, country: "GB" },
+    DemoAgency {
+        key: "it-police",
+        name: "Demo Questura – Anti-Trafficking Unit (Palermo)",
+        kind: AgencyKind::Police,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "it-shelter",
+        name: "Demo Casa Rifugio (NGO shelter)",
+        kind: AgencyKind::Ngo,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "it-prosecutor",
+        name: "Demo Procura della Repubblica",
+        kind: AgencyKind::Prosecutor,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "it-childprotection",
+        name: "Demo Servizi Sociali – Child Protection",
+        kind: AgencyKind::ChildProtection,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "it-migration",
+        name: "Demo Questura – Immigration Office",
+        kind: AgencyKind::MigrationAuthority,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "it-focal",
+        name: "Demo National Anti-Trafficking Focal Point (Italy)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "it-iom",
+        name: "Demo International Migration Organisation – Rome",
+        kind: AgencyKind::InternationalOrganisation,
+        country: "IT",
+    },
+    DemoAgency {
+        key: "ng-focal",
+        name: "Demo National Agency against Trafficking (Nigeria)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "NG",
+    },
+    DemoAgency {
+        key: "ng-shelter",
+        name: "Demo Benin City Reintegration Shelter",
+        kind: AgencyKind::Ngo,
+        country: "NG",
+    },
+    DemoAgency {
+        key: "ne-childprotection",
+        name: "Demo Direction de la Protection de l'Enfant (Niger)",
+        kind: AgencyKind::ChildProtection,
+        country: "NE",
+    },
+    DemoAgency {
+        key: "ne-focal",
+        name: "Demo Point focal national (Niger)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "NE",
+    },
+    DemoAgency {
+        key: "bg-prosecutor",
+        name: "Demo Prosecutor's Office (Sofia)",
+        kind: AgencyKind::Prosecutor,
+        country: "BG",
+    },
+    DemoAgency {
+        key: "bg-focal",
+        name: "Demo National Commission against Trafficking (Bulgaria)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "BG",
+    },
+    DemoAgency {
+        key: "bg-shelter",
+        name: "Demo Sofia Crisis Centre (NGO)",
+        kind: AgencyKind::Ngo,
+        country: "BG",
+    },
+    DemoAgency {
+        key: "at-police",
+        name: "Demo Criminal Intelligence Service (Vienna)",
+        kind: AgencyKind::Police,
+        country: "AT",
+    },
+    DemoAgency {
+        key: "at-shelter",
+        name: "Demo Vienna Intervention Centre (NGO)",
+        kind: AgencyKind::Ngo,
+        country: "AT",
+    },
+    DemoAgency {
+        key: "gb-competent",
+        name: "Demo Single Competent Authority (UK)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "GB",
+    },
+    DemoAgency {
+        key: "gb-police",
+        name: "Demo Metropolitan Modern Slavery Unit",
+        kind: AgencyKind::Police,
+        country: "GB",
+    },
 ];
 
 struct DemoUser {
@@ -43,32 +133,140 @@ struct DemoUser {
 }
 
 const USERS: &[DemoUser] = &[
-    DemoUser { username: "it.police", display_name: "Demo Officer (IT police)", agency: "it-police", roles: &[Role::CaseWorker] },
-    DemoUser { username: "it.shelter", display_name: "Demo Case Worker (IT shelter)", agency: "it-shelter", roles: &[Role::CaseWorker] },
-    DemoUser { username: "it.shelter.supervisor", display_name: "Demo Supervisor (IT shelter)", agency: "it-shelter", roles: &[Role::Supervisor, Role::CaseWorker] },
-    DemoUser { username: "it.prosecutor", display_name: "Demo Prosecutor (IT)", agency: "it-prosecutor", roles: &[Role::CompetentAuthority, Role::CaseWorker] },
-    DemoUser { username: "it.childprotection", display_name: "Demo Social Worker (IT)", agency: "it-childprotection", roles: &[Role::CaseWorker, Role::Guardian] },
-    DemoUser { username: "it.migration", display_name: "Demo Migration Officer (IT)", agency: "it-migration", roles: &[Role::CaseWorker, Role::Supervisor] },
-    DemoUser { username: "it.focal", display_name: "Demo Focal Point (IT)", agency: "it-focal", roles: &[Role::FocalPoint] },
-    DemoUser { username: "it.iom", display_name: "Demo Return Counsellor (IOM-like, IT)", agency: "it-iom", roles: &[Role::CaseWorker] },
-    DemoUser { username: "ng.focal", display_name: "Demo Focal Point (NG)", agency: "ng-focal", roles: &[Role::FocalPoint, Role::CaseWorker] },
-    DemoUser { username: "ng.shelter", display_name: "Demo Case Worker (NG shelter)", agency: "ng-shelter", roles: &[Role::CaseWorker] },
-    DemoUser { username: "ne.childprotection", display_name: "Demo Travailleur social (NE)", agency: "ne-childprotection", roles: &[Role::CaseWorker, Role::Guardian] },
-    DemoUser { username: "ne.focal", display_name: "Demo Point focal (NE)", agency: "ne-focal", roles: &[Role::FocalPoint] },
-    DemoUser { username: "bg.prosecutor", display_name: "Demo Prosecutor (BG)", agency: "bg-prosecutor", roles: &[Role::CompetentAuthority] },
-    DemoUser { username: "bg.focal", display_name: "Demo Focal Point (BG)", agency: "bg-focal", roles: &[Role::FocalPoint] },
-    DemoUser { username: "bg.shelter", display_name: "Demo Case Worker (BG shelter)", agency: "bg-shelter", roles: &[Role::CaseWorker] },
-    DemoUser { username: "at.police", display_name: "Demo Officer (AT police)", agency: "at-police", roles: &[Role::CaseWorker] },
-    DemoUser { username: "at.shelter", display_name: "Demo Case Worker (AT shelter)", agency: "at-shelter", roles: &[Role::CaseWorker] },
-    DemoUser { username: "gb.competent", display_name: "Demo Decision Maker (UK SCA)", agency: "gb-competent", roles: &[Role::CompetentAuthority, Role::FocalPoint] },
-    DemoUser { username: "gb.police", display_name: "Demo Officer (UK police)", agency: "gb-police", roles: &[Role::CaseWorker] },
-    DemoUser { username: "auditor", display_name: "Demo Auditor (national rapporteur office)", agency: "it-focal", roles: &[Role::Auditor] },
-    DemoUser { username: "admin", display_name: "Demo Administrator", agency: "it-focal", roles: &[Role::Administrator] },
+    DemoUser {
+        username: "it.police",
+        display_name: "Demo Officer (IT police)",
+        agency: "it-police",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "it.shelter",
+        display_name: "Demo Case Worker (IT shelter)",
+        agency: "it-shelter",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "it.shelter.supervisor",
+        display_name: "Demo Supervisor (IT shelter)",
+        agency: "it-shelter",
+        roles: &[Role::Supervisor, Role::CaseWorker],
+    },
+    DemoUser {
+        username: "it.prosecutor",
+        display_name: "Demo Prosecutor (IT)",
+        agency: "it-prosecutor",
+        roles: &[Role::CompetentAuthority, Role::CaseWorker],
+    },
+    DemoUser {
+        username: "it.childprotection",
+        display_name: "Demo Social Worker (IT)",
+        agency: "it-childprotection",
+        roles: &[Role::CaseWorker, Role::Guardian],
+    },
+    DemoUser {
+        username: "it.migration",
+        display_name: "Demo Migration Officer (IT)",
+        agency: "it-migration",
+        roles: &[Role::CaseWorker, Role::Supervisor],
+    },
+    DemoUser {
+        username: "it.focal",
+        display_name: "Demo Focal Point (IT)",
+        agency: "it-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "it.iom",
+        display_name: "Demo Return Counsellor (IOM-like, IT)",
+        agency: "it-iom",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "ng.focal",
+        display_name: "Demo Focal Point (NG)",
+        agency: "ng-focal",
+        roles: &[Role::FocalPoint, Role::CaseWorker],
+    },
+    DemoUser {
+        username: "ng.shelter",
+        display_name: "Demo Case Worker (NG shelter)",
+        agency: "ng-shelter",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "ne.childprotection",
+        display_name: "Demo Travailleur social (NE)",
+        agency: "ne-childprotection",
+        roles: &[Role::CaseWorker, Role::Guardian],
+    },
+    DemoUser {
+        username: "ne.focal",
+        display_name: "Demo Point focal (NE)",
+        agency: "ne-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "bg.prosecutor",
+        display_name: "Demo Prosecutor (BG)",
+        agency: "bg-prosecutor",
+        roles: &[Role::CompetentAuthority],
+    },
+    DemoUser {
+        username: "bg.focal",
+        display_name: "Demo Focal Point (BG)",
+        agency: "bg-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "bg.shelter",
+        display_name: "Demo Case Worker (BG shelter)",
+        agency: "bg-shelter",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "at.police",
+        display_name: "Demo Officer (AT police)",
+        agency: "at-police",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "at.shelter",
+        display_name: "Demo Case Worker (AT shelter)",
+        agency: "at-shelter",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "gb.competent",
+        display_name: "Demo Decision Maker (UK SCA)",
+        agency: "gb-competent",
+        roles: &[Role::CompetentAuthority, Role::FocalPoint],
+    },
+    DemoUser {
+        username: "gb.police",
+        display_name: "Demo Officer (UK police)",
+        agency: "gb-police",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "auditor",
+        display_name: "Demo Auditor (national rapporteur office)",
+        agency: "it-focal",
+        roles: &[Role::Auditor],
+    },
+    DemoUser {
+        username: "admin",
+        display_name: "Demo Administrator",
+        agency: "it-focal",
+        roles: &[Role::Administrator],
+    },
 ];
 
 /// A stable id per demo agency, so that seeding twice finds the same rows.
 fn agency_id(key: &str) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("trm-demo-agency:{key}").as_bytes())
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("trm-demo-agency:{key}").as_bytes(),
+    )
 }
 
 /// Seeds the demo network once (later calls find it and add nothing), then issues a fresh
@@ -77,8 +275,16 @@ pub async fn seed(app: &App) -> Result<Vec<(String, String)>, ServiceError> {
     let now = app.now();
     let txn = app.store.begin_write().await?;
     for a in AGENCIES {
-        if directory::agency_by_id(&txn, agency_id(a.key)).await?.is_none() {
-            let agency = Agency { id: agency_id(a.key), name: a.name.into(), kind: a.kind, country: a.country.into() };
+        if directory::agency_by_id(&txn, agency_id(a.key))
+            .await?
+            .is_none()
+        {
+            let agency = Agency {
+                id: agency_id(a.key),
+                name: a.name.into(),
+                kind: a.kind,
+                country: a.country.into(),
+            };
             directory::insert_agency(&txn, &agency, now).await?;
         }
     }

@@ -14,12 +14,20 @@ pub enum ServiceError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    Validation { message: String, problems: Vec<InputProblem> },
+    Validation {
+        message: String,
+        problems: Vec<InputProblem>,
+    },
     #[error("transition `{transition}` is not allowed now: {}", unmet.iter().map(|u| u.reason.as_str()).collect::<Vec<_>>().join("; "))]
-    GuardFailed { transition: String, unmet: Vec<Unmet> },
+    GuardFailed {
+        transition: String,
+        unmet: Vec<Unmet>,
+    },
     #[error("{0}")]
     InvalidTransition(String),
-    #[error("the case has changed since version {expected}; it is now at version {actual}: reload it and try again")]
+    #[error(
+        "the case has changed since version {expected}; it is now at version {actual}: reload it and try again"
+    )]
     VersionConflict { expected: i64, actual: i64 },
     #[error("this idempotency key was already used with a different request")]
     IdempotencyMismatch,
@@ -32,7 +40,10 @@ pub enum ServiceError {
 impl ServiceError {
     /// A validation error without per-field detail.
     pub fn validation(message: impl Into<String>) -> Self {
-        ServiceError::Validation { message: message.into(), problems: Vec::new() }
+        ServiceError::Validation {
+            message: message.into(),
+            problems: Vec::new(),
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use crate::workflow::{CaseState, Changes, Workflow};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -51,13 +51,22 @@ pub struct CaseFilter {
 fn scope_condition(scope: CaseScope) -> Condition {
     match scope {
         CaseScope::All => Condition::all(),
-        CaseScope::LeadAgency(agency) => Condition::all().add(case::Column::LeadAgencyId.eq(agency)),
+        CaseScope::LeadAgency(agency) => {
+            Condition::all().add(case::Column::LeadAgencyId.eq(agency))
+        }
     }
 }
 
 /// A case in scope by id.
-pub async fn find<C: ConnectionTrait>(conn: &C, scope: CaseScope, id: Uuid) -> Result<Option<CaseRecord>, DbErr> {
-    let row = case::Entity::find_by_id(id).filter(scope_condition(scope)).one(conn).await?;
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    scope: CaseScope,
+    id: Uuid,
+) -> Result<Option<CaseRecord>, DbErr> {
+    let row = case::Entity::find_by_id(id)
+        .filter(scope_condition(scope))
+        .one(conn)
+        .await?;
     Ok(with_state(conn, row.into_iter().collect()).await?.pop())
 }
 
@@ -92,7 +101,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if filter.stage.is_some() || filter.state.is_some() {
         let mut tracks = Query::select();
-        tracks.column(case_track::Column::CaseId).from(case_track::Entity);
+        tracks
+            .column(case_track::Column::CaseId)
+            .from(case_track::Entity);
         if let Some(stage) = filter.stage {
             tracks.and_where(Expr::col(case_track::Column::Stage).eq(stage.as_str()));
         }
@@ -104,22 +115,37 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(after) = after {
         query = query.filter(case::Column::Id.lt(after));
     }
-    let rows = query.order_by_desc(case::Column::Id).limit(limit).all(conn).await?;
+    let rows = query
+        .order_by_desc(case::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
     with_state(conn, rows).await
 }
 
 /// Loads tracks and timers for a page of cases (two queries, whatever the page size).
-async fn with_state<C: ConnectionTrait>(conn: &C, rows: Vec<case::Model>) -> Result<Vec<CaseRecord>, DbErr> {
+async fn with_state<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<case::Model>,
+) -> Result<Vec<CaseRecord>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut tracks: HashMap<Uuid, Vec<case_track::Model>> = HashMap::new();
-    for t in case_track::Entity::find().filter(case_track::Column::CaseId.is_in(ids.clone())).all(conn).await? {
+    for t in case_track::Entity::find()
+        .filter(case_track::Column::CaseId.is_in(ids.clone()))
+        .all(conn)
+        .await?
+    {
         tracks.entry(t.case_id).or_default().push(t);
     }
     let mut timers: HashMap<Uuid, Vec<case_timer::Model>> = HashMap::new();
-    for t in case_timer::Entity::find().filter(case_timer::Column::CaseId.is_in(ids)).all(conn).await? {
+    for t in case_timer::Entity::find()
+        .filter(case_timer::Column::CaseId.is_in(ids))
+        .all(conn)
+        .await?
+    {
         timers.entry(t.case_id).or_default().push(t);
     }
     rows.into_iter()
@@ -131,24 +157,41 @@ async fn with_state<C: ConnectionTrait>(conn: &C, rows: Vec<case::Model>) -> Res
         .collect()
 }
 
-fn to_record(row: case::Model, tracks: Vec<case_track::Model>, timers: Vec<case_timer::Model>) -> Result<CaseRecord, DbErr> {
+fn to_record(
+    row: case::Model,
+    tracks: Vec<case_track::Model>,
+    timers: Vec<case_timer::Model>,
+) -> Result<CaseRecord, DbErr> {
     let corrupt = |what: String| DbErr::Custom(format!("case {}: {what}", row.id));
     let facts: BTreeMap<String, Json> =
         serde_json::from_value(row.facts.clone()).map_err(|e| corrupt(format!("facts: {e}")))?;
     let status: CaseStatus = row.status.parse().map_err(|e| corrupt(format!("{e}")))?;
     let state = CaseState {
-        tracks: tracks.iter().map(|t| (t.track.clone(), t.state.clone())).collect(),
+        tracks: tracks
+            .iter()
+            .map(|t| (t.track.clone(), t.state.clone()))
+            .collect(),
         facts,
         timers: timers
             .into_iter()
-            .map(|t| (t.timer, TimerState { started_at: t.started_at, due_at: t.due_at, stopped_at: t.stopped_at }))
+            .map(|t| {
+                (
+                    t.timer,
+                    TimerState {
+                        started_at: t.started_at,
+                        due_at: t.due_at,
+                        stopped_at: t.stopped_at,
+                    },
+                )
+            })
             .collect(),
     };
     Ok(CaseRecord {
         id: row.id,
         reference: row.reference,
         workflow_id: row.workflow_id,
-        workflow_version: u32::try_from(row.workflow_version).map_err(|e| corrupt(e.to_string()))?,
+        workflow_version: u32::try_from(row.workflow_version)
+            .map_err(|e| corrupt(e.to_string()))?,
         country: row.country,
         lead_agency_id: row.lead_agency_id,
         status,
@@ -156,7 +199,10 @@ fn to_record(row: case::Model, tracks: Vec<case_track::Model>, timers: Vec<case_
         opened_by: row.opened_by,
         opened_at: row.opened_at,
         updated_at: row.updated_at,
-        entered_at: tracks.into_iter().map(|t| (t.track, t.entered_at)).collect(),
+        entered_at: tracks
+            .into_iter()
+            .map(|t| (t.track, t.entered_at))
+            .collect(),
         state,
     })
 }
@@ -173,12 +219,18 @@ fn stage_of(workflow: &Workflow, state: &str) -> Result<&'static str, DbErr> {
 }
 
 /// Inserts a new case with its initial tracks.
-pub async fn insert<C: ConnectionTrait>(conn: &C, workflow: &Workflow, c: &CaseRecord) -> Result<(), DbErr> {
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    workflow: &Workflow,
+    c: &CaseRecord,
+) -> Result<(), DbErr> {
     case::Entity::insert(case::ActiveModel {
         id: Set(c.id),
         reference: Set(c.reference.clone()),
         workflow_id: Set(c.workflow_id.clone()),
-        workflow_version: Set(i32::try_from(c.workflow_version).map_err(|e| DbErr::Custom(e.to_string()))?),
+        workflow_version: Set(
+            i32::try_from(c.workflow_version).map_err(|e| DbErr::Custom(e.to_string()))?
+        ),
         country: Set(c.country.clone()),
         lead_agency_id: Set(c.lead_agency_id),
         status: Set(c.status.as_str().to_string()),
@@ -243,7 +295,10 @@ pub async fn apply_changes<C: ConnectionTrait>(
         if before.state.tracks.contains_key(&change.track) {
             case_track::Entity::update_many()
                 .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
-                .col_expr(case_track::Column::Stage, Expr::value(stage_of(workflow, &change.to)?))
+                .col_expr(
+                    case_track::Column::Stage,
+                    Expr::value(stage_of(workflow, &change.to)?),
+                )
                 .col_expr(case_track::Column::EnteredAt, Expr::value(now))
                 .filter(case_track::Column::CaseId.eq(before.id))
                 .filter(case_track::Column::Track.eq(change.track.as_str()))
@@ -266,7 +321,10 @@ pub async fn apply_changes<C: ConnectionTrait>(
             case_timer::Entity::update_many()
                 .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
                 .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
-                .col_expr(case_timer::Column::StoppedAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    case_timer::Column::StoppedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(case_timer::Column::CaseId.eq(before.id))
                 .filter(case_timer::Column::Timer.eq(timer.as_str()))
                 .exec(conn)
@@ -296,5 +354,8 @@ pub async fn pinned_workflows<C: ConnectionTrait>(conn: &C) -> Result<Vec<(Strin
         .into_tuple()
         .all(conn)
         .await?;
-    Ok(rows.into_iter().map(|(id, v)| (id, u32::try_from(v).unwrap_or_default())).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, v)| (id, u32::try_from(v).unwrap_or_default()))
+        .collect())
 }

@@ -8,7 +8,8 @@ use super::entities::case_event;
 use crate::workflow::Changes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -98,13 +99,18 @@ impl Event {
             track: &self.track,
             from_state: &self.from_state,
             to_state: &self.to_state,
-            reason_sha256: self.reason.as_ref().map(|r| hex::encode(Sha256::digest(r.as_bytes()))),
+            reason_sha256: self
+                .reason
+                .as_ref()
+                .map(|r| hex::encode(Sha256::digest(r.as_bytes()))),
             changes: &self.changes,
             workflow_id: &self.workflow_id,
             workflow_version: self.workflow_version,
             actor_user_id: self.actor_user_id,
             actor_agency_id: self.actor_agency_id,
-            occurred_at: self.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            occurred_at: self
+                .occurred_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
         };
         let mut hasher = Sha256::new();
         hasher.update(self.prev_hash.as_bytes());
@@ -126,9 +132,11 @@ fn to_event(m: case_event::Model) -> Result<Event, DbErr> {
         from_state: m.from_state,
         to_state: m.to_state,
         reason: m.reason,
-        changes: serde_json::from_value(m.changes).map_err(|e| DbErr::Custom(format!("event {}: {e}", m.id)))?,
+        changes: serde_json::from_value(m.changes)
+            .map_err(|e| DbErr::Custom(format!("event {}: {e}", m.id)))?,
         workflow_id: m.workflow_id,
-        workflow_version: u32::try_from(m.workflow_version).map_err(|e| DbErr::Custom(e.to_string()))?,
+        workflow_version: u32::try_from(m.workflow_version)
+            .map_err(|e| DbErr::Custom(e.to_string()))?,
         actor_user_id: m.actor_user_id,
         actor_agency_id: m.actor_agency_id,
         occurred_at: m.occurred_at,
@@ -149,9 +157,13 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr
         from_state: Set(e.from_state.clone()),
         to_state: Set(e.to_state.clone()),
         reason: Set(e.reason.clone()),
-        changes: Set(serde_json::to_value(&e.changes).map_err(|err| DbErr::Custom(err.to_string()))?),
+        changes: Set(
+            serde_json::to_value(&e.changes).map_err(|err| DbErr::Custom(err.to_string()))?
+        ),
         workflow_id: Set(e.workflow_id.clone()),
-        workflow_version: Set(i32::try_from(e.workflow_version).map_err(|err| DbErr::Custom(err.to_string()))?),
+        workflow_version: Set(
+            i32::try_from(e.workflow_version).map_err(|err| DbErr::Custom(err.to_string()))?
+        ),
         actor_user_id: Set(e.actor_user_id),
         actor_agency_id: Set(e.actor_agency_id),
         occurred_at: Set(e.occurred_at),
@@ -175,7 +187,12 @@ pub async fn last_hash<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<St
 }
 
 /// Up to `limit` events of a case with `seq > after`, oldest first.
-pub async fn page<C: ConnectionTrait>(conn: &C, case_id: Uuid, after: i64, limit: u64) -> Result<Vec<Event>, DbErr> {
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Event>, DbErr> {
     case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(case_id))
         .filter(case_event::Column::Seq.gt(after))
@@ -190,11 +207,18 @@ pub async fn page<C: ConnectionTrait>(conn: &C, case_id: Uuid, after: i64, limit
 
 /// One event by id.
 pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Event>, DbErr> {
-    case_event::Entity::find_by_id(id).one(conn).await?.map(to_event).transpose()
+    case_event::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_event)
+        .transpose()
 }
 
 /// How many events a case has.
 pub async fn count<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
-    case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id)).count(conn).await
+    case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .count(conn)
+        .await
 }

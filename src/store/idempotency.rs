@@ -15,13 +15,22 @@ pub struct IdempotencyRecord {
 }
 
 /// The record for (user, key), if any.
-pub async fn find<C: ConnectionTrait>(conn: &C, user_id: Uuid, key: &str) -> Result<Option<IdempotencyRecord>, DbErr> {
-    Ok(idempotency_key::Entity::find_by_id((user_id, key.to_string())).one(conn).await?.map(|m| IdempotencyRecord {
-        operation: m.operation,
-        request_hash: m.request_hash,
-        case_id: m.case_id,
-        event_id: m.event_id,
-    }))
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Uuid,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>, DbErr> {
+    Ok(
+        idempotency_key::Entity::find_by_id((user_id, key.to_string()))
+            .one(conn)
+            .await?
+            .map(|m| IdempotencyRecord {
+                operation: m.operation,
+                request_hash: m.request_hash,
+                case_id: m.case_id,
+                event_id: m.event_id,
+            }),
+    )
 }
 
 /// Stores a record; fails with a unique violation if the key was taken concurrently.

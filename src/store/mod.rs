@@ -11,8 +11,9 @@ pub mod workflows;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use std::time::Duration;
 use trm_migration::{Migrator, MigratorTrait};
@@ -108,11 +109,18 @@ impl Store {
 
 /// Whether `err` is a unique-constraint violation (a lost insert race).
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// Increments and returns a per-(country, year) counter in one statement (works on both engines).
-pub(crate) async fn next_counter<C: ConnectionTrait>(conn: &C, country: &str, year: i32) -> Result<i64, DbErr> {
+pub(crate) async fn next_counter<C: ConnectionTrait>(
+    conn: &C,
+    country: &str,
+    year: i32,
+) -> Result<i64, DbErr> {
     use entities::case_reference_counter::Column;
     let table = entities::case_reference_counter::Entity;
     let insert = Query::insert()

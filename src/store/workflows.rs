@@ -21,25 +21,32 @@ pub async fn register<C: ConnectionTrait>(
     let mut changed = Vec::new();
     for (id, version, hash) in definitions {
         let v = i32::try_from(*version).map_err(|e| DbErr::Custom(e.to_string()))?;
-        match workflow_definition::Entity::find_by_id((id.clone(), v)).one(conn).await? {
+        match workflow_definition::Entity::find_by_id((id.clone(), v))
+            .one(conn)
+            .await?
+        {
             Some(existing) if &existing.source_hash != hash => {
-                changed.push(ChangedDefinition { workflow_id: id.clone(), version: *version });
+                changed.push(ChangedDefinition {
+                    workflow_id: id.clone(),
+                    version: *version,
+                });
             }
             Some(_) => {}
             None => {
-                let insert = workflow_definition::Entity::insert(workflow_definition::ActiveModel {
-                    workflow_id: Set(id.clone()),
-                    version: Set(v),
-                    source_hash: Set(hash.clone()),
-                    registered_at: Set(now),
-                })
-                .exec(conn)
-                .await;
+                let insert =
+                    workflow_definition::Entity::insert(workflow_definition::ActiveModel {
+                        workflow_id: Set(id.clone()),
+                        version: Set(v),
+                        source_hash: Set(hash.clone()),
+                        registered_at: Set(now),
+                    })
+                    .exec(conn)
+                    .await;
                 // Another instance may have registered it at the same moment.
-                if let Err(e) = insert {
-                    if !super::is_unique_violation(&e) {
-                        return Err(e);
-                    }
+                if let Err(e) = insert
+                    && !super::is_unique_violation(&e)
+                {
+                    return Err(e);
                 }
             }
         }

@@ -8,17 +8,36 @@ pub fn mermaid(workflow: &Workflow, language: &str) -> String {
     let mut out = String::from("stateDiagram-v2\n");
     let _ = writeln!(out, "    %% {} v{}", workflow.id, workflow.version);
     for track in &workflow.tracks {
-        let _ = writeln!(out, "    state \"{}\" as {} {{", escape(track.label.get(language)), track.id);
+        let _ = writeln!(
+            out,
+            "    state \"{}\" as {} {{",
+            escape(track.label.get(language)),
+            track.id
+        );
         for state in workflow.states.values().filter(|s| s.track == track.id) {
-            let _ = writeln!(out, "        state \"{}\" as {}", escape(state.label.get(language)), state.id);
+            let _ = writeln!(
+                out,
+                "        state \"{}\" as {}",
+                escape(state.label.get(language)),
+                state.id
+            );
         }
         let _ = writeln!(out, "        [*] --> {}", track.initial);
         for t in workflow.transitions.iter().filter(|t| t.track == track.id) {
             for from in &t.from {
-                let _ = writeln!(out, "        {from} --> {} : {}", t.to, escape(t.label.get(language)));
+                let _ = writeln!(
+                    out,
+                    "        {from} --> {} : {}",
+                    t.to,
+                    escape(t.label.get(language))
+                );
             }
         }
-        for state in workflow.states.values().filter(|s| s.track == track.id && s.terminal) {
+        for state in workflow
+            .states
+            .values()
+            .filter(|s| s.track == track.id && s.terminal)
+        {
             let _ = writeln!(out, "        {} --> [*]", state.id);
         }
         let _ = writeln!(out, "    }}");
@@ -32,5 +51,8 @@ pub fn mermaid(workflow: &Workflow, language: &str) -> String {
 }
 
 fn escape(label: &str) -> String {
-    label.replace('"', "'").replace(':', " -").replace(['\n', ';'], " ")
+    label
+        .replace('"', "'")
+        .replace(':', " -")
+        .replace(['\n', ';'], " ")
 }

@@ -33,7 +33,12 @@ impl TimerState {
     pub fn view(&self, now: DateTime<Utc>) -> TimerView {
         let stopped_early = self.stopped_at.is_some_and(|s| s < self.due_at);
         let elapsed = !stopped_early && now >= self.due_at;
-        TimerView { started: true, running: self.stopped_at.is_none() && !elapsed, elapsed, stopped: stopped_early }
+        TimerView {
+            started: true,
+            running: self.stopped_at.is_none() && !elapsed,
+            elapsed,
+            stopped: stopped_early,
+        }
     }
 }
 
@@ -68,7 +73,11 @@ pub enum Refusal {
     /// The workflow has no transition of that name.
     UnknownTransition { transition: String },
     /// The transition does not leave any current state of the case.
-    NotFromCurrentState { transition: String, track: String, current: Option<String> },
+    NotFromCurrentState {
+        transition: String,
+        track: String,
+        current: Option<String>,
+    },
     /// The data does not fit the transition's declared inputs.
     InvalidInput(Vec<InputProblem>),
     /// The caller lacks the role or agency kind.
@@ -135,7 +144,11 @@ pub fn status(workflow: &Workflow, state: &CaseState) -> CaseStatus {
         .tracks
         .values()
         .any(|s| workflow.state(s).is_none_or(|st| !st.terminal));
-    if open { CaseStatus::Active } else { CaseStatus::Closed }
+    if open {
+        CaseStatus::Active
+    } else {
+        CaseStatus::Closed
+    }
 }
 
 /// Checks and computes a transition. Pure: the caller records and applies the outcome.
@@ -147,9 +160,12 @@ pub fn evaluate(
     data: &Map<String, Json>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, Refusal> {
-    let transition = workflow
-        .transition(transition_id)
-        .ok_or_else(|| Refusal::UnknownTransition { transition: transition_id.to_string() })?;
+    let transition =
+        workflow
+            .transition(transition_id)
+            .ok_or_else(|| Refusal::UnknownTransition {
+                transition: transition_id.to_string(),
+            })?;
     let current = state.tracks.get(&transition.track);
     let from = match current {
         Some(s) if transition.from.contains(s) => s.clone(),
@@ -178,7 +194,13 @@ pub fn evaluate(
     let changes = changes(workflow, transition, state, &from, data, now);
     let mut next = state.clone();
     apply(&mut next, &changes);
-    Ok(Outcome { track: transition.track.clone(), from, to: transition.to.clone(), changes, state: next })
+    Ok(Outcome {
+        track: transition.track.clone(),
+        from,
+        to: transition.to.clone(),
+        changes,
+        state: next,
+    })
 }
 
 /// Every transition leaving a current state of the case, with whether `actor` may fire it now.
@@ -192,11 +214,20 @@ pub fn available<'w>(
     workflow
         .transitions
         .iter()
-        .filter(|t| state.tracks.get(&t.track).is_some_and(|s| t.from.contains(s)))
+        .filter(|t| {
+            state
+                .tracks
+                .get(&t.track)
+                .is_some_and(|s| t.from.contains(s))
+        })
         .map(|t| {
             let mut unmet = permission(t, actor);
             unmet.extend(unmet_guards(workflow, t, state, &state.facts, now, true));
-            Availability { transition: t, allowed: unmet.is_empty(), unmet }
+            Availability {
+                transition: t,
+                allowed: unmet.is_empty(),
+                unmet,
+            }
         })
         .collect()
 }
@@ -206,7 +237,9 @@ pub fn apply(state: &mut CaseState, changes: &Changes) {
     for change in &changes.tracks {
         state.tracks.insert(change.track.clone(), change.to.clone());
     }
-    state.facts.extend(changes.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+    state
+        .facts
+        .extend(changes.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
     // Stops before starts, so a transition that restarts a timer leaves it running.
     for (name, at) in &changes.timers_stopped {
         if let Some(timer) = state.timers.get_mut(name) {
@@ -219,7 +252,10 @@ pub fn apply(state: &mut CaseState, changes: &Changes) {
 }
 
 /// Rebuilds a case's state from its initial state and its events' changes, in order.
-pub fn replay<'a>(workflow: &Workflow, changes: impl IntoIterator<Item = &'a Changes>) -> CaseState {
+pub fn replay<'a>(
+    workflow: &Workflow,
+    changes: impl IntoIterator<Item = &'a Changes>,
+) -> CaseState {
     let mut state = initial_state(workflow);
     for c in changes {
         apply(&mut state, c);
@@ -245,7 +281,11 @@ pub fn due_at(duration: TimerDuration, start: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-fn check_input(workflow: &Workflow, transition: &Transition, data: &Map<String, Json>) -> Vec<InputProblem> {
+fn check_input(
+    workflow: &Workflow,
+    transition: &Transition,
+    data: &Map<String, Json>,
+) -> Vec<InputProblem> {
     let mut problems = Vec::new();
     for (key, value) in data {
         let Some(input) = transition.inputs.iter().find(|i| &i.fact == key) else {
@@ -255,15 +295,21 @@ fn check_input(workflow: &Workflow, transition: &Transition, data: &Map<String, 
             });
             continue;
         };
-        if let Some(fact) = workflow.facts.get(&input.fact) {
-            if !fact.accepts(value) {
-                problems.push(InputProblem { field: key.clone(), message: format!("must be {}", fact.expected()) });
-            }
+        if let Some(fact) = workflow.facts.get(&input.fact)
+            && !fact.accepts(value)
+        {
+            problems.push(InputProblem {
+                field: key.clone(),
+                message: format!("must be {}", fact.expected()),
+            });
         }
     }
     for input in transition.inputs.iter().filter(|i| i.required) {
         if !data.contains_key(&input.fact) {
-            problems.push(InputProblem { field: input.fact.clone(), message: "is required".into() });
+            problems.push(InputProblem {
+                field: input.fact.clone(),
+                message: "is required".into(),
+            });
         }
     }
     problems
@@ -272,15 +318,26 @@ fn check_input(workflow: &Workflow, transition: &Transition, data: &Map<String, 
 fn permission(transition: &Transition, actor: &Actor) -> Vec<Unmet> {
     let mut unmet = Vec::new();
     if !transition.roles.iter().any(|r| actor.roles.contains(r)) {
-        let roles = transition.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+        let roles = transition
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         unmet.push(Unmet {
             name: "role".into(),
             reason: format!("Requires one of the roles: {roles}"),
             reason_fr: format!("Nécessite l'un des rôles : {roles}"),
         });
     }
-    if !transition.agency_kinds.is_empty() && !transition.agency_kinds.contains(&actor.agency_kind) {
-        let kinds = transition.agency_kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+    if !transition.agency_kinds.is_empty() && !transition.agency_kinds.contains(&actor.agency_kind)
+    {
+        let kinds = transition
+            .agency_kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         unmet.push(Unmet {
             name: "agency_kind".into(),
             reason: format!("Only an agency of kind {kinds} may do this"),
@@ -301,15 +358,34 @@ fn unmet_guards(
     let timers: BTreeMap<String, TimerView> = workflow
         .timers
         .keys()
-        .map(|id| (id.clone(), state.timers.get(id).map(|t| t.view(now)).unwrap_or_default()))
+        .map(|id| {
+            (
+                id.clone(),
+                state
+                    .timers
+                    .get(id)
+                    .map(|t| t.view(now))
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
-    let input = GuardInput { facts, tracks: &state.tracks, timers: &timers };
+    let input = GuardInput {
+        facts,
+        tracks: &state.tracks,
+        timers: &timers,
+    };
     transition
         .guards
         .iter()
-        .filter(|g| !(skip_input_dependent && transition.inputs.iter().any(|i| g.facts.contains(&i.fact))))
+        .filter(|g| {
+            !(skip_input_dependent && transition.inputs.iter().any(|i| g.facts.contains(&i.fact)))
+        })
         .filter(|g| g.holds(&input, &workflow.facts) != Ok(true))
-        .map(|g| Unmet { name: g.name.clone(), reason: g.reason.get("en").into(), reason_fr: g.reason.get("fr").into() })
+        .map(|g| Unmet {
+            name: g.name.clone(),
+            reason: g.reason.get("en").into(),
+            reason_fr: g.reason.get("fr").into(),
+        })
         .collect()
 }
 
@@ -329,29 +405,57 @@ fn changes(
     let effects = &transition.effects;
     for id in &effects.start_tracks {
         if let Some(track) = workflow.track(id) {
-            tracks.push(TrackChange { track: id.clone(), from: state.tracks.get(id).cloned(), to: track.initial.clone() });
+            tracks.push(TrackChange {
+                track: id.clone(),
+                from: state.tracks.get(id).cloned(),
+                to: track.initial.clone(),
+            });
         }
     }
     for (id, to) in &effects.end_tracks {
-        if let Some(current) = state.tracks.get(id) {
-            if current != to {
-                tracks.push(TrackChange { track: id.clone(), from: Some(current.clone()), to: to.clone() });
-            }
+        if let Some(current) = state.tracks.get(id)
+            && current != to
+        {
+            tracks.push(TrackChange {
+                track: id.clone(),
+                from: Some(current.clone()),
+                to: to.clone(),
+            });
         }
     }
-    let mut facts: BTreeMap<String, Json> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut facts: BTreeMap<String, Json> =
+        data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     facts.extend(effects.set.iter().map(|(k, v)| (k.clone(), v.clone())));
     let timers_stopped = effects
         .stop_timers
         .iter()
-        .filter(|t| state.timers.get(*t).is_some_and(|s| s.stopped_at.is_none() && now < s.due_at))
+        .filter(|t| {
+            state
+                .timers
+                .get(*t)
+                .is_some_and(|s| s.stopped_at.is_none() && now < s.due_at)
+        })
         .map(|t| (t.clone(), now))
         .collect();
     let timers_started = effects
         .start_timers
         .iter()
         .filter_map(|id| workflow.timers.get(id))
-        .map(|t| (t.id.clone(), TimerState { started_at: now, due_at: due_at(t.duration, now), stopped_at: None }))
+        .map(|t| {
+            (
+                t.id.clone(),
+                TimerState {
+                    started_at: now,
+                    due_at: due_at(t.duration, now),
+                    stopped_at: None,
+                },
+            )
+        })
         .collect();
-    Changes { tracks, facts, timers_started, timers_stopped }
+    Changes {
+        tracks,
+        facts,
+        timers_started,
+        timers_stopped,
+    }
 }

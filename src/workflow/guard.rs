@@ -30,7 +30,10 @@ pub struct Guard {
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guard").field("name", &self.name).field("expr", &self.expr).finish()
+        f.debug_struct("Guard")
+            .field("name", &self.name)
+            .field("expr", &self.expr)
+            .finish()
     }
 }
 
@@ -91,10 +94,18 @@ impl Guard {
     }
 
     /// Evaluates the guard; `Err` carries the evaluation error (which counts as unmet).
-    pub fn holds(&self, input: &GuardInput<'_>, declared: &BTreeMap<String, Fact>) -> Result<bool, String> {
+    pub fn holds(
+        &self,
+        input: &GuardInput<'_>,
+        declared: &BTreeMap<String, Fact>,
+    ) -> Result<bool, String> {
         let mut context = Context::default();
         for name in declared.keys() {
-            let value = input.facts.get(name).map(json_to_cel).unwrap_or(Value::Null);
+            let value = input
+                .facts
+                .get(name)
+                .map(json_to_cel)
+                .unwrap_or(Value::Null);
             context.add_variable_from_value(name.as_str(), value);
         }
         let tracks: HashMap<String, Value> = input
@@ -124,11 +135,21 @@ impl Guard {
             .iter()
             .map(|(name, fact)| (name.clone(), sample(fact)))
             .collect();
-        let tracks: BTreeMap<String, String> =
-            scope.tracks.iter().map(|t| (t.clone(), String::new())).collect();
-        let timers: BTreeMap<String, TimerView> =
-            scope.timers.iter().map(|t| (t.clone(), TimerView::default())).collect();
-        let input = GuardInput { facts: &facts, tracks: &tracks, timers: &timers };
+        let tracks: BTreeMap<String, String> = scope
+            .tracks
+            .iter()
+            .map(|t| (t.clone(), String::new()))
+            .collect();
+        let timers: BTreeMap<String, TimerView> = scope
+            .timers
+            .iter()
+            .map(|t| (t.clone(), TimerView::default()))
+            .collect();
+        let input = GuardInput {
+            facts: &facts,
+            tracks: &tracks,
+            timers: &timers,
+        };
         self.holds(&input, scope.facts)
             .map(|_| ())
             .map_err(|e| format!("does not evaluate to a boolean on well-typed facts: {e}"))
@@ -188,21 +209,23 @@ fn check_selects(node: &IdedExpr, scope: &GuardScope<'_>) -> Result<(), String> 
                     _ => return Ok(()),
                 };
                 if !known.contains(&select.field) {
-                    return Err(format!("uses {root}.{}, which is not a declared {what}", select.field));
+                    return Err(format!(
+                        "uses {root}.{}, which is not a declared {what}",
+                        select.field
+                    ));
                 }
                 return Ok(());
             }
-            if let Expr::Select(inner) = &select.operand.expr {
-                if matches!(&inner.operand.expr, Expr::Ident(root) if root == "timers")
-                    && !TIMER_FIELDS.contains(&select.field.as_str())
-                {
-                    return Err(format!(
-                        "uses timers.{}.{}; a timer has only {}",
-                        inner.field,
-                        select.field,
-                        TIMER_FIELDS.join(", ")
-                    ));
-                }
+            if let Expr::Select(inner) = &select.operand.expr
+                && matches!(&inner.operand.expr, Expr::Ident(root) if root == "timers")
+                && !TIMER_FIELDS.contains(&select.field.as_str())
+            {
+                return Err(format!(
+                    "uses timers.{}.{}; a timer has only {}",
+                    inner.field,
+                    select.field,
+                    TIMER_FIELDS.join(", ")
+                ));
             }
             check_selects(&select.operand, scope)
         }
@@ -212,12 +235,27 @@ fn check_selects(node: &IdedExpr, scope: &GuardScope<'_>) -> Result<(), String> 
             }
             call.args.iter().try_for_each(|a| check_selects(a, scope))
         }
-        Expr::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result]
-            .into_iter()
+        Expr::Comprehension(c) => [
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ]
+        .into_iter()
+        .try_for_each(|e| check_selects(e, scope)),
+        Expr::List(list) => list
+            .elements
+            .iter()
             .try_for_each(|e| check_selects(e, scope)),
-        Expr::List(list) => list.elements.iter().try_for_each(|e| check_selects(e, scope)),
-        Expr::Map(map) => map.entries.iter().try_for_each(|e| check_entry(&e.expr, scope)),
-        Expr::Struct(s) => s.entries.iter().try_for_each(|e| check_entry(&e.expr, scope)),
+        Expr::Map(map) => map
+            .entries
+            .iter()
+            .try_for_each(|e| check_entry(&e.expr, scope)),
+        Expr::Struct(s) => s
+            .entries
+            .iter()
+            .try_for_each(|e| check_entry(&e.expr, scope)),
         Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Ok(()),
     }
 }
@@ -249,7 +287,12 @@ mod tests {
         );
         facts.insert(
             "shelter_secured".to_string(),
-            Fact { name: "shelter_secured".into(), kind: FactType::Bool, values: vec![], label: Labels::default() },
+            Fact {
+                name: "shelter_secured".into(),
+                kind: FactType::Bool,
+                values: vec![],
+                label: Labels::default(),
+            },
         );
         facts
     }
@@ -258,16 +301,36 @@ mod tests {
         let facts = facts();
         let tracks = BTreeSet::from(["assistance".to_string()]);
         let timers = BTreeSet::from(["reflection_period".to_string()]);
-        let scope = GuardScope { facts: &facts, tracks: &tracks, timers: &timers };
+        let scope = GuardScope {
+            facts: &facts,
+            tracks: &tracks,
+            timers: &timers,
+        };
         Guard::compile("g", expr, Labels::default(), &scope)
     }
 
     #[test]
     fn refuses_unknown_names_at_compile_time() {
-        assert!(compile("risk_levl == 'high'").unwrap_err().contains("risk_levl"));
-        assert!(compile("tracks.asistance == 'x'").unwrap_err().contains("asistance"));
-        assert!(compile("timers.reflection.elapsed").unwrap_err().contains("reflection"));
-        assert!(compile("timers.reflection_period.over").unwrap_err().contains("over"));
+        assert!(
+            compile("risk_levl == 'high'")
+                .unwrap_err()
+                .contains("risk_levl")
+        );
+        assert!(
+            compile("tracks.asistance == 'x'")
+                .unwrap_err()
+                .contains("asistance")
+        );
+        assert!(
+            compile("timers.reflection.elapsed")
+                .unwrap_err()
+                .contains("reflection")
+        );
+        assert!(
+            compile("timers.reflection_period.over")
+                .unwrap_err()
+                .contains("over")
+        );
     }
 
     #[test]
@@ -283,19 +346,34 @@ mod tests {
             "(risk_level != 'high' || shelter_secured == true) && tracks.assistance == 'in_assistance' \
              && !timers.reflection_period.running",
         )?;
-        assert_eq!(guard.facts, BTreeSet::from(["risk_level".to_string(), "shelter_secured".to_string()]));
+        assert_eq!(
+            guard.facts,
+            BTreeSet::from(["risk_level".to_string(), "shelter_secured".to_string()])
+        );
         let declared = facts();
         let mut facts = BTreeMap::from([("risk_level".to_string(), Json::from("high"))]);
         let tracks = BTreeMap::from([("assistance".to_string(), "in_assistance".to_string())]);
         let timers = BTreeMap::from([(
             "reflection_period".to_string(),
-            TimerView { started: true, elapsed: true, ..TimerView::default() },
+            TimerView {
+                started: true,
+                elapsed: true,
+                ..TimerView::default()
+            },
         )]);
-        let input = GuardInput { facts: &facts, tracks: &tracks, timers: &timers };
+        let input = GuardInput {
+            facts: &facts,
+            tracks: &tracks,
+            timers: &timers,
+        };
         // shelter_secured is unset (null): `null == true` is false, so the guard fails.
         assert_eq!(guard.holds(&input, &declared), Ok(false));
         facts.insert("shelter_secured".into(), Json::Bool(true));
-        let input = GuardInput { facts: &facts, tracks: &tracks, timers: &timers };
+        let input = GuardInput {
+            facts: &facts,
+            tracks: &tracks,
+            timers: &timers,
+        };
         assert_eq!(guard.holds(&input, &declared), Ok(true));
         Ok(())
     }

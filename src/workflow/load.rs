@@ -142,9 +142,14 @@ pub const REQUIRED_LANGUAGES: &[&str] = &["en", "fr"];
 /// of each file is reported.
 pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
     let dir_error = |message: String| {
-        vec![LoadError { file: dir.display().to_string(), line: None, message }]
+        vec![LoadError {
+            file: dir.display().to_string(),
+            line: None,
+            message,
+        }]
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| dir_error(format!("cannot read directory: {e}")))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| dir_error(format!("cannot read directory: {e}")))?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -163,7 +168,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
                 Ok(w) => workflows.push(w),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(LoadError { file, line: None, message: format!("cannot read: {e}") }),
+            Err(e) => errors.push(LoadError {
+                file,
+                line: None,
+                message: format!("cannot read: {e}"),
+            }),
         }
     }
     let mut seen = BTreeMap::new();
@@ -172,11 +181,18 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
             errors.push(LoadError {
                 file: w.source_path.clone(),
                 line: None,
-                message: format!("workflow {} version {} is also defined in {other}", w.id, w.version),
+                message: format!(
+                    "workflow {} version {} is also defined in {other}",
+                    w.id, w.version
+                ),
             });
         }
     }
-    if errors.is_empty() { Ok(workflows) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(workflows)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Parses and checks one workflow file's text.
@@ -186,11 +202,14 @@ pub fn parse(file: &str, source: &str) -> Result<Workflow, LoadError> {
         line: span.map(|s| line_of(source, s.start)),
         message,
     };
-    let raw: RawWorkflow = toml::from_str(source).map_err(|e| {
-        err(e.span(), e.message().to_string())
-    })?;
+    let raw: RawWorkflow =
+        toml::from_str(source).map_err(|e| err(e.span(), e.message().to_string()))?;
     let source_hash = hex::encode(Sha256::digest(source.as_bytes()));
-    Builder { raw: &raw, err: &err }.build(file, source_hash)
+    Builder {
+        raw: &raw,
+        err: &err,
+    }
+    .build(file, source_hash)
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
@@ -215,7 +234,12 @@ impl Builder<'_> {
         Err((self.err)(Some(span), message))
     }
 
-    fn labels(&self, span: std::ops::Range<usize>, what: &str, labels: &Labels) -> Result<(), LoadError> {
+    fn labels(
+        &self,
+        span: std::ops::Range<usize>,
+        what: &str,
+        labels: &Labels,
+    ) -> Result<(), LoadError> {
         for lang in REQUIRED_LANGUAGES {
             if labels.0.get(*lang).is_none_or(|l| l.trim().is_empty()) {
                 return self.fail(span, format!("{what} has no `{lang}` label"));
@@ -227,8 +251,19 @@ impl Builder<'_> {
     fn build(&self, file: &str, source_hash: String) -> Result<Workflow, LoadError> {
         let raw = self.raw;
         let whole = 0..0;
-        if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return self.fail(whole, format!("workflow id `{}` must be lowercase letters, digits and `-`", raw.id));
+        if raw.id.is_empty()
+            || !raw
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return self.fail(
+                whole,
+                format!(
+                    "workflow id `{}` must be lowercase letters, digits and `-`",
+                    raw.id
+                ),
+            );
         }
         if raw.version == 0 {
             return self.fail(whole, "version must be 1 or more".into());
@@ -240,7 +275,11 @@ impl Builder<'_> {
         let timers = self.timers()?;
         let track_ids: BTreeSet<String> = tracks.iter().map(|t| t.id.clone()).collect();
         let timer_ids: BTreeSet<String> = timers.keys().cloned().collect();
-        let scope = GuardScope { facts: &facts, tracks: &track_ids, timers: &timer_ids };
+        let scope = GuardScope {
+            facts: &facts,
+            tracks: &track_ids,
+            timers: &timer_ids,
+        };
         let transitions = self.transitions(&facts, &states, &scope)?;
 
         let workflow = Workflow {
@@ -269,14 +308,23 @@ impl Builder<'_> {
                 return self.fail(span, format!("fact name `{name}` is reserved"));
             }
             match (raw.kind, raw.values.is_empty()) {
-                (FactType::Enum, true) => return self.fail(span, format!("enum fact `{name}` lists no values")),
+                (FactType::Enum, true) => {
+                    return self.fail(span, format!("enum fact `{name}` lists no values"));
+                }
                 (FactType::Enum, false) | (_, true) => {}
-                (_, false) => return self.fail(span, format!("fact `{name}` has values but is not an enum")),
+                (_, false) => {
+                    return self.fail(span, format!("fact `{name}` has values but is not an enum"));
+                }
             }
             self.labels(span, &format!("fact `{name}`"), &raw.label)?;
             facts.insert(
                 name.clone(),
-                Fact { name: name.clone(), kind: raw.kind, values: raw.values.clone(), label: raw.label.clone() },
+                Fact {
+                    name: name.clone(),
+                    kind: raw.kind,
+                    values: raw.values.clone(),
+                    label: raw.label.clone(),
+                },
             );
         }
         Ok(facts)
@@ -288,13 +336,25 @@ impl Builder<'_> {
             let raw = spanned.get_ref();
             let span = spanned.span();
             if !self.raw.tracks.contains_key(&raw.track) {
-                return self.fail(span, format!("state `{id}` is in unknown track `{}`", raw.track));
+                return self.fail(
+                    span,
+                    format!("state `{id}` is in unknown track `{}`", raw.track),
+                );
             }
-            let stage: Stage = raw.stage.parse().map_err(|e| (self.err)(Some(span.clone()), format!("state `{id}`: {e}")))?;
+            let stage: Stage = raw
+                .stage
+                .parse()
+                .map_err(|e| (self.err)(Some(span.clone()), format!("state `{id}`: {e}")))?;
             self.labels(span, &format!("state `{id}`"), &raw.label)?;
             states.insert(
                 id.clone(),
-                State { id: id.clone(), track: raw.track.clone(), stage, label: raw.label.clone(), terminal: raw.terminal },
+                State {
+                    id: id.clone(),
+                    track: raw.track.clone(),
+                    stage,
+                    label: raw.label.clone(),
+                    terminal: raw.terminal,
+                },
             );
         }
         let mut tracks = Vec::new();
@@ -303,8 +363,21 @@ impl Builder<'_> {
             let span = spanned.span();
             match states.get(&raw.initial) {
                 Some(s) if &s.track == id => {}
-                Some(_) => return self.fail(span, format!("track `{id}` starts in `{}`, a state of another track", raw.initial)),
-                None => return self.fail(span, format!("track `{id}` starts in unknown state `{}`", raw.initial)),
+                Some(_) => {
+                    return self.fail(
+                        span,
+                        format!(
+                            "track `{id}` starts in `{}`, a state of another track",
+                            raw.initial
+                        ),
+                    );
+                }
+                None => {
+                    return self.fail(
+                        span,
+                        format!("track `{id}` starts in unknown state `{}`", raw.initial),
+                    );
+                }
             }
             self.labels(span, &format!("track `{id}`"), &raw.label)?;
             tracks.push(Track {
@@ -315,7 +388,10 @@ impl Builder<'_> {
             });
         }
         if !tracks.iter().any(|t| t.start_on_open) {
-            return self.fail(0..0, "no track has `start_on_open = true`: a new case would have no state".into());
+            return self.fail(
+                0..0,
+                "no track has `start_on_open = true`: a new case would have no state".into(),
+            );
         }
         Ok((tracks, states))
     }
@@ -325,18 +401,30 @@ impl Builder<'_> {
         for (id, spanned) in &self.raw.timers {
             let raw = spanned.get_ref();
             let span = spanned.span();
-            let duration = match (raw.days, raw.working_days) {
-                (Some(d), None) if d > 0 => TimerDuration::Days(d),
-                (None, Some(d)) if d > 0 => TimerDuration::WorkingDays(d),
-                _ => return self.fail(span, format!("timer `{id}` needs exactly one of `days` or `working_days`, above 0")),
-            };
+            let duration =
+                match (raw.days, raw.working_days) {
+                    (Some(d), None) if d > 0 => TimerDuration::Days(d),
+                    (None, Some(d)) if d > 0 => TimerDuration::WorkingDays(d),
+                    _ => return self.fail(
+                        span,
+                        format!(
+                            "timer `{id}` needs exactly one of `days` or `working_days`, above 0"
+                        ),
+                    ),
+                };
             if raw.citation.trim().is_empty() {
                 return self.fail(span, format!("timer `{id}` has no legal citation"));
             }
             self.labels(span, &format!("timer `{id}`"), &raw.label)?;
             timers.insert(
                 id.clone(),
-                Timer { id: id.clone(), kind: raw.kind, duration, label: raw.label.clone(), citation: raw.citation.clone() },
+                Timer {
+                    id: id.clone(),
+                    kind: raw.kind,
+                    duration,
+                    label: raw.label.clone(),
+                    citation: raw.citation.clone(),
+                },
             );
         }
         Ok(timers)
@@ -352,20 +440,29 @@ impl Builder<'_> {
         for (id, spanned) in in_file_order(&self.raw.transitions) {
             let raw = spanned.get_ref();
             let span = spanned.span();
-            let fail = |message: String| (self.err)(Some(span.clone()), format!("transition `{id}`: {message}"));
+            let fail = |message: String| {
+                (self.err)(Some(span.clone()), format!("transition `{id}`: {message}"))
+            };
             let Some(to) = states.get(&raw.to) else {
                 return Err(fail(format!("goes to unknown state `{}`", raw.to)));
             };
             let track = raw.track.clone().unwrap_or_else(|| to.track.clone());
             if to.track != track {
-                return Err(fail(format!("goes to `{}` in track `{}`, not its track `{track}`", to.id, to.track)));
+                return Err(fail(format!(
+                    "goes to `{}` in track `{}`, not its track `{track}`",
+                    to.id, to.track
+                )));
             }
             let from: Vec<String> = match &raw.from {
                 RawFrom::One(star) if star == "*" => {
                     if raw.track.is_none() {
                         return Err(fail("`from = \"*\"` needs `track`".into()));
                     }
-                    states.values().filter(|s| s.track == track && !s.terminal).map(|s| s.id.clone()).collect()
+                    states
+                        .values()
+                        .filter(|s| s.track == track && !s.terminal)
+                        .map(|s| s.id.clone())
+                        .collect()
                 }
                 RawFrom::One(one) => vec![one.clone()],
                 RawFrom::Many(many) => many.clone(),
@@ -377,7 +474,10 @@ impl Builder<'_> {
                 match states.get(f) {
                     None => return Err(fail(format!("comes from unknown state `{f}`"))),
                     Some(s) if s.track != track => {
-                        return Err(fail(format!("comes from `{f}` in track `{}`, not `{track}`", s.track)));
+                        return Err(fail(format!(
+                            "comes from `{f}` in track `{}`, not `{track}`",
+                            s.track
+                        )));
                     }
                     Some(s) if s.terminal => {
                         return Err(fail(format!("leaves terminal state `{f}`")));
@@ -404,18 +504,33 @@ impl Builder<'_> {
             let mut inputs = Vec::new();
             for input in &raw.inputs {
                 if !facts.contains_key(&input.fact) {
-                    return Err(fail(format!("input `{}` is not a declared fact", input.fact)));
+                    return Err(fail(format!(
+                        "input `{}` is not a declared fact",
+                        input.fact
+                    )));
                 }
                 if inputs.iter().any(|i: &Input| i.fact == input.fact) {
                     return Err(fail(format!("input `{}` is listed twice", input.fact)));
                 }
-                inputs.push(Input { fact: input.fact.clone(), required: input.required });
+                inputs.push(Input {
+                    fact: input.fact.clone(),
+                    required: input.required,
+                });
             }
             let mut guards = Vec::new();
             for g in &raw.guards {
-                self.labels(span.clone(), &format!("transition `{id}` guard `{}` reason", g.name), &g.reason)?;
-                let guard = Guard::compile(&g.name, &g.expr, g.reason.clone(), scope)
-                    .map_err(|e| (self.err)(Some(span.clone()), format!("transition `{id}` guard `{}` {e}", g.name)))?;
+                self.labels(
+                    span.clone(),
+                    &format!("transition `{id}` guard `{}` reason", g.name),
+                    &g.reason,
+                )?;
+                let guard =
+                    Guard::compile(&g.name, &g.expr, g.reason.clone(), scope).map_err(|e| {
+                        (self.err)(
+                            Some(span.clone()),
+                            format!("transition `{id}` guard `{}` {e}", g.name),
+                        )
+                    })?;
                 guards.push(guard);
             }
             let effects = self.effects(id, span.clone(), &raw.effects, facts, states, scope)?;
@@ -444,7 +559,12 @@ impl Builder<'_> {
         states: &BTreeMap<String, State>,
         scope: &GuardScope<'_>,
     ) -> Result<Effects, LoadError> {
-        let fail = |message: String| Err((self.err)(Some(span.clone()), format!("transition `{id}` effects: {message}")));
+        let fail = |message: String| {
+            Err((self.err)(
+                Some(span.clone()),
+                format!("transition `{id}` effects: {message}"),
+            ))
+        };
         let mut set = BTreeMap::new();
         for (name, value) in &raw.set {
             let Some(fact) = facts.get(name) else {
@@ -452,7 +572,10 @@ impl Builder<'_> {
             };
             let json: Json = serde_json::to_value(value).unwrap_or(Json::Null);
             if !fact.accepts(&json) {
-                return fail(format!("sets `{name}` to {json}, but it takes {}", fact.expected()));
+                return fail(format!(
+                    "sets `{name}` to {json}, but it takes {}",
+                    fact.expected()
+                ));
             }
             set.insert(name.clone(), json);
         }
@@ -464,7 +587,11 @@ impl Builder<'_> {
         for (track, state) in &raw.end_tracks {
             match states.get(state) {
                 Some(s) if &s.track == track && s.terminal => {}
-                _ => return fail(format!("ends track `{track}` in `{state}`, which is not a terminal state of it")),
+                _ => {
+                    return fail(format!(
+                        "ends track `{track}` in `{state}`, which is not a terminal state of it"
+                    ));
+                }
             }
         }
         for timer in raw.start_timers.iter().chain(&raw.stop_timers) {
@@ -487,19 +614,37 @@ impl Builder<'_> {
             .transitions
             .iter()
             .flat_map(|t| t.effects.start_tracks.iter().map(String::as_str))
-            .chain(w.tracks.iter().filter(|t| t.start_on_open).map(|t| t.id.as_str()))
+            .chain(
+                w.tracks
+                    .iter()
+                    .filter(|t| t.start_on_open)
+                    .map(|t| t.id.as_str()),
+            )
             .collect();
         for track in &w.tracks {
             if !started.contains(track.id.as_str()) {
-                let span = self.raw.tracks.get(&track.id).map(|s| s.span()).unwrap_or(0..0);
+                let span = self
+                    .raw
+                    .tracks
+                    .get(&track.id)
+                    .map(|s| s.span())
+                    .unwrap_or(0..0);
                 return self.fail(span, format!("track `{}` is never started (not `start_on_open` and no transition starts it)", track.id));
             }
         }
         let mut reachable: BTreeSet<&str> = w.tracks.iter().map(|t| t.initial.as_str()).collect();
-        reachable.extend(w.transitions.iter().flat_map(|t| t.effects.end_tracks.values().map(String::as_str)));
+        reachable.extend(
+            w.transitions
+                .iter()
+                .flat_map(|t| t.effects.end_tracks.values().map(String::as_str)),
+        );
         let mut queue: VecDeque<&str> = reachable.iter().copied().collect();
         while let Some(state) = queue.pop_front() {
-            for t in w.transitions.iter().filter(|t| t.from.iter().any(|f| f == state)) {
+            for t in w
+                .transitions
+                .iter()
+                .filter(|t| t.from.iter().any(|f| f == state))
+            {
                 if reachable.insert(t.to.as_str()) {
                     queue.push_back(t.to.as_str());
                 }
@@ -511,7 +656,12 @@ impl Builder<'_> {
                 return self.fail(span, format!("state `{id}` is unreachable"));
             }
             if !state.terminal && !w.transitions.iter().any(|t| t.from.contains(id)) {
-                return self.fail(span, format!("state `{id}` is a dead end: no transition leaves it and it is not terminal"));
+                return self.fail(
+                    span,
+                    format!(
+                        "state `{id}` is a dead end: no transition leaves it and it is not terminal"
+                    ),
+                );
             }
         }
         Ok(())

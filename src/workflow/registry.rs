@@ -22,7 +22,10 @@ impl Registry {
     pub fn from_workflows(workflows: Vec<Workflow>) -> Registry {
         let mut by_id: BTreeMap<String, BTreeMap<u32, Arc<Workflow>>> = BTreeMap::new();
         for w in workflows {
-            by_id.entry(w.id.clone()).or_default().insert(w.version, Arc::new(w));
+            by_id
+                .entry(w.id.clone())
+                .or_default()
+                .insert(w.version, Arc::new(w));
         }
         Registry { by_id }
     }

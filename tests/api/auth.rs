@@ -11,14 +11,22 @@ async fn requests_without_a_valid_token_are_refused_and_change_nothing() {
     let s = TestServer::start().await;
     let forged = format!("Bearer trm_{}", "A".repeat(43));
     let other_scheme = format!("Basic {}", s.token("it.shelter"));
-    for auth in [None, Some("Bearer"), Some("Bearer not-a-token"), Some(forged.as_str()), Some(other_scheme.as_str())] {
+    for auth in [
+        None,
+        Some("Bearer"),
+        Some("Bearer not-a-token"),
+        Some(forged.as_str()),
+        Some(other_scheme.as_str()),
+    ] {
         let (status, body) = s.post(auth, OPEN, json!({})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}: {body}");
         assert_eq!(error_code(&body), "UNAUTHENTICATED");
         assert!(body.get("data").is_none());
     }
     // Nothing was opened: the shelter (and the auditor, who sees every case) see no case.
-    let data = s.data("auditor", "{ cases { edges { node { id } } } }", json!({})).await;
+    let data = s
+        .data("auditor", "{ cases { edges { node { id } } } }", json!({}))
+        .await;
     assert_eq!(data["cases"]["edges"].as_array().unwrap().len(), 0);
     s.stop().await;
 }
@@ -26,23 +34,45 @@ async fn requests_without_a_valid_token_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn me_describes_the_principal_and_issued_tokens_work() {
     let s = TestServer::start().await;
-    let data = s.data("it.prosecutor", "{ me { user { username displayName } agency { name kind country } roles } }", json!({})).await;
+    let data = s
+        .data(
+            "it.prosecutor",
+            "{ me { user { username displayName } agency { name kind country } roles } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data["me"]["user"]["username"], "it.prosecutor");
     assert_eq!(data["me"]["agency"]["country"], "IT");
     assert_eq!(data["me"]["agency"]["kind"], "PROSECUTOR");
-    assert_eq!(data["me"]["roles"], json!(["COMPETENT_AUTHORITY", "CASE_WORKER"]));
+    assert_eq!(
+        data["me"]["roles"],
+        json!(["COMPETENT_AUTHORITY", "CASE_WORKER"])
+    );
 
-    let token = trm::service::auth::issue_token(&s.app, "ng.focal").await.unwrap();
-    let (status, body) = s.post(Some(&format!("Bearer {token}")), "{ me { agency { country } } }", json!({})).await;
+    let token = trm::service::auth::issue_token(&s.app, "ng.focal")
+        .await
+        .unwrap();
+    let (status, body) = s
+        .post(
+            Some(&format!("Bearer {token}")),
+            "{ me { agency { country } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["me"]["agency"]["country"], "NG");
     // Tokens are stored only as hashes.
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     use trm::store::entities::api_token;
     let count = |value: String| {
-        api_token::Entity::find().filter(api_token::Column::TokenHash.eq(value)).count(s.app.store.conn())
+        api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(value))
+            .count(s.app.store.conn())
     };
     assert_eq!(count(token.clone()).await.unwrap(), 0);
-    assert_eq!(count(trm::service::auth::token_hash(&token)).await.unwrap(), 1);
+    assert_eq!(
+        count(trm::service::auth::token_hash(&token)).await.unwrap(),
+        1
+    );
     s.stop().await;
 }

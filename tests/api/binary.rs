@@ -16,7 +16,15 @@ fn trm() -> Command {
 /// Starts `trm serve --demo` on a free port; returns the child and its base URL.
 fn serve_demo(db: &str, tokens: &std::path::Path) -> (Child, String) {
     let mut child = trm()
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", db, "--demo-tokens"])
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            db,
+            "--demo-tokens",
+        ])
         .arg(tokens)
         .arg("--workflows")
         .arg(workflows_dir())
@@ -28,14 +36,25 @@ fn serve_demo(db: &str, tokens: &std::path::Path) -> (Child, String) {
     let mut lines = BufReader::new(stdout).lines();
     let mut printed = Vec::new();
     let url = loop {
-        let line = lines.next().expect("trm serve exited before listening").expect("read stdout");
+        let line = lines
+            .next()
+            .expect("trm serve exited before listening")
+            .expect("read stdout");
         if let Some(url) = line.strip_prefix("TRM listening on ") {
             break url.trim().to_string();
         }
         printed.push(line);
     };
-    assert!(printed.iter().any(|l| l.contains("it.shelter") && l.contains("trm_")), "prints a token per demo user");
-    assert!(printed.iter().any(|l| l.starts_with("GraphiQL: http://")), "prints the GraphiQL URL");
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("it.shelter") && l.contains("trm_")),
+        "prints a token per demo user"
+    );
+    assert!(
+        printed.iter().any(|l| l.starts_with("GraphiQL: http://")),
+        "prints the GraphiQL URL"
+    );
     (child, url)
 }
 
@@ -43,7 +62,9 @@ fn stop(mut child: Child) -> std::process::ExitStatus {
     #[cfg(unix)]
     {
         // Graceful shutdown on SIGTERM.
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
     }
     for _ in 0..100 {
         if let Ok(Some(status)) = child.try_wait() {
@@ -74,14 +95,41 @@ async fn serve_demo_starts_seeds_once_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let tokens_file = dir.path().join("tokens.json");
     let (child, url) = serve_demo(&db.url, &tokens_file);
-    let tokens: BTreeMap<String, String> = serde_json::from_str(&std::fs::read_to_string(&tokens_file).unwrap()).unwrap();
+    let tokens: BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&tokens_file).unwrap()).unwrap();
     assert!(tokens.len() >= 10);
     let body = me(&url, &tokens["ng.focal"]).await;
-    assert_eq!(body["data"]["me"], json!({"user": {"username": "ng.focal"}, "agency": {"country": "NG"}}));
+    assert_eq!(
+        body["data"]["me"],
+        json!({"user": {"username": "ng.focal"}, "agency": {"country": "NG"}})
+    );
     let client = reqwest::Client::new();
-    assert_eq!(client.get(format!("{url}/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(client.get(format!("{url}/readyz")).send().await.unwrap().status(), 200);
-    let graphiql = client.get(format!("{url}/graphql")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let graphiql = client
+        .get(format!("{url}/graphql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(graphiql.to_lowercase().contains("graphiql"));
     let agencies = client
         .post(format!("{url}/graphql"))
@@ -93,9 +141,18 @@ async fn serve_demo_starts_seeds_once_and_shuts_down_gracefully() {
         .json::<Value>()
         .await
         .unwrap();
-    let countries: std::collections::BTreeSet<_> =
-        agencies["data"]["agencies"].as_array().unwrap().iter().map(|a| a["country"].as_str().unwrap().to_string()).collect();
-    assert!(["AT", "BG", "GB", "IT", "NE", "NG"].iter().all(|c| countries.contains(*c)), "{countries:?}");
+    let countries: std::collections::BTreeSet<_> = agencies["data"]["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["country"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        ["AT", "BG", "GB", "IT", "NE", "NG"]
+            .iter()
+            .all(|c| countries.contains(*c)),
+        "{countries:?}"
+    );
     let status = stop(child);
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 
@@ -111,7 +168,10 @@ async fn serve_demo_starts_seeds_once_and_shuts_down_gracefully() {
         .json::<Value>()
         .await
         .unwrap();
-    assert_eq!(again["data"]["agencies"].as_array().unwrap().len(), agencies["data"]["agencies"].as_array().unwrap().len());
+    assert_eq!(
+        again["data"]["agencies"].as_array().unwrap().len(),
+        agencies["data"]["agencies"].as_array().unwrap().len()
+    );
     assert!(stop(child).success());
 }
 
@@ -133,24 +193,50 @@ fn an_invalid_workflow_file_is_refused_at_start_naming_file_and_problem() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("trm-adult.v1.toml:"), "{stderr}");
-    assert!(stderr.contains("unknown state `safety_plannin`"), "{stderr}");
+    assert!(
+        stderr.contains("unknown state `safety_plannin`"),
+        "{stderr}"
+    );
     assert!(!db.exists(), "nothing was created before the refusal");
 
-    let out = trm().args(["workflows", "check", "--workflows"]).arg(dir.path()).output().unwrap();
+    let out = trm()
+        .args(["workflows", "check", "--workflows"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("safety_plannin"));
 
-    let out = trm().args(["workflows", "check", "--workflows"]).arg(workflows_dir()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = trm().args(["workflows", "diagram", "trm-adult", "--workflows"]).arg(workflows_dir()).output().unwrap();
+    let out = trm()
+        .args(["workflows", "check", "--workflows"])
+        .arg(workflows_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = trm()
+        .args(["workflows", "diagram", "trm-adult", "--workflows"])
+        .arg(workflows_dir())
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("stateDiagram-v2"));
 }
 
 #[tokio::test]
 async fn a_definition_changed_under_the_same_version_is_refused() {
     let db = TestDatabase::new().await;
-    let out = trm().args(["migrate", "--database-url", &db.url]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = trm()
+        .args(["migrate", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // First start registers the definition.
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("t.json");
@@ -159,14 +245,29 @@ async fn a_definition_changed_under_the_same_version_is_refused() {
     // Same id and version, different text.
     let wf = tempfile::tempdir().unwrap();
     let source = std::fs::read_to_string(workflows_dir().join("trm-adult.v1.toml")).unwrap();
-    std::fs::write(wf.path().join("trm-adult.v1.toml"), source.replace("Signal received", "Signal recorded")).unwrap();
+    std::fs::write(
+        wf.path().join("trm-adult.v1.toml"),
+        source.replace("Signal received", "Signal recorded"),
+    )
+    .unwrap();
     let out = trm()
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db.url, "--workflows"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+            "--workflows",
+        ])
         .arg(wf.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("new version"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("new version"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -174,11 +275,38 @@ async fn token_issue_prints_a_working_token_for_an_existing_user() {
     let db = TestDatabase::new().await;
     let dir = tempfile::tempdir().unwrap();
     let (child, url) = serve_demo(&db.url, &dir.path().join("t.json"));
-    let out = trm().args(["token", "issue", "--user", "bg.focal", "--database-url", &db.url]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = trm()
+        .args([
+            "token",
+            "issue",
+            "--user",
+            "bg.focal",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert_eq!(me(&url, &token).await["data"]["me"]["user"]["username"], "bg.focal");
-    let out = trm().args(["token", "issue", "--user", "nobody", "--database-url", &db.url]).output().unwrap();
+    assert_eq!(
+        me(&url, &token).await["data"]["me"]["user"]["username"],
+        "bg.focal"
+    );
+    let out = trm()
+        .args([
+            "token",
+            "issue",
+            "--user",
+            "nobody",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stop(child).success());
     let out = trm().arg("schema").output().unwrap();

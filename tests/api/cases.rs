@@ -26,7 +26,10 @@ async fn opening_a_case_pins_the_workflow_and_records_the_opener() {
     assert_eq!(case["status"], "ACTIVE");
     assert_eq!(case["version"], 1);
     assert_eq!(case["workflow"], json!({"key": "trm-adult", "version": 1}));
-    assert_eq!(case["leadAgency"]["name"], "Demo Casa Rifugio (NGO shelter)");
+    assert_eq!(
+        case["leadAgency"]["name"],
+        "Demo Casa Rifugio (NGO shelter)"
+    );
     assert_eq!(
         case["states"],
         json!([{"track": "identification", "state": "signal_received", "stage": "IDENTIFICATION", "terminal": false}])
@@ -47,18 +50,41 @@ async fn opening_a_case_pins_the_workflow_and_records_the_opener() {
 #[tokio::test]
 async fn bad_open_requests_get_typed_errors() {
     let s = TestServer::start().await;
-    let body = s.gql("it.shelter", "mutation { openCase(input: {workflowId: \"nope\"}) { case { id } } }", json!({})).await;
+    let body = s
+        .gql(
+            "it.shelter",
+            "mutation { openCase(input: {workflowId: \"nope\"}) { case { id } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
     let body = s
         .gql("it.shelter", "mutation { openCase(input: {workflowId: \"trm-adult\", workflowVersion: 99}) { case { id } } }", json!({}))
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
-    let body = s.gql("auditor", "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { id } } }", json!({})).await;
+    let body = s
+        .gql(
+            "auditor",
+            "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { id } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
-    let body = s.gql("it.shelter", "mutation { openCase(input: {workflowId: 5}) { case { id } } }", json!({})).await;
+    let body = s
+        .gql(
+            "it.shelter",
+            "mutation { openCase(input: {workflowId: 5}) { case { id } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "VALIDATION");
-    let data = s.data("auditor", "{ cases { edges { node { id } } } }", json!({})).await;
-    assert!(data["cases"]["edges"].as_array().unwrap().is_empty(), "nothing was opened");
+    let data = s
+        .data("auditor", "{ cases { edges { node { id } } } }", json!({}))
+        .await;
+    assert!(
+        data["cases"]["edges"].as_array().unwrap().is_empty(),
+        "nothing was opened"
+    );
     s.stop().await;
 }
 
@@ -76,12 +102,32 @@ async fn a_case_of_another_agency_answers_like_a_missing_one_on_every_path() {
             )
             .await;
         assert_eq!(data, json!({"case": null, "node": null}));
-        let body = s.fire("bg.shelter", case_id, "start_screening", 1, json!({"signal_source": "hotline"})).await;
+        let body = s
+            .fire(
+                "bg.shelter",
+                case_id,
+                "start_screening",
+                1,
+                json!({"signal_source": "hotline"}),
+            )
+            .await;
         assert_eq!(error_code(&body), "NOT_FOUND");
     }
-    let data = s.data("bg.shelter", "query($r: String!) { caseByReference(reference: $r) { id } }", json!({"r": reference})).await;
+    let data = s
+        .data(
+            "bg.shelter",
+            "query($r: String!) { caseByReference(reference: $r) { id } }",
+            json!({"r": reference}),
+        )
+        .await;
     assert_eq!(data["caseByReference"], json!(null));
-    let data = s.data("bg.shelter", "{ cases { edges { node { id } } } }", json!({})).await;
+    let data = s
+        .data(
+            "bg.shelter",
+            "{ cases { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert!(data["cases"]["edges"].as_array().unwrap().is_empty());
     // The lead agency and auditors see it, by id, by node and by reference.
     for user in ["it.shelter", "auditor"] {
@@ -97,7 +143,15 @@ async fn a_case_of_another_agency_answers_like_a_missing_one_on_every_path() {
         assert_eq!(data["caseByReference"]["id"], id.as_str());
     }
     // Auditors read but do not act.
-    let body = s.fire("auditor", &id, "start_screening", 1, json!({"signal_source": "hotline"})).await;
+    let body = s
+        .fire(
+            "auditor",
+            &id,
+            "start_screening",
+            1,
+            json!({"signal_source": "hotline"}),
+        )
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
     s.stop().await;
 }
@@ -120,13 +174,29 @@ async fn cases_can_be_filtered_by_stage_state_and_status_and_paged() {
                     json!({"f": filter}),
                 )
                 .await;
-            data["cases"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            data["cases"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         }
     };
-    assert_eq!(list(json!({"stage": "FIRST_ASSISTANCE"})).await, vec![ids[0].clone()]);
-    assert_eq!(list(json!({"state": "crisis_intervention"})).await, vec![ids[0].clone()]);
+    assert_eq!(
+        list(json!({"stage": "FIRST_ASSISTANCE"})).await,
+        vec![ids[0].clone()]
+    );
+    assert_eq!(
+        list(json!({"state": "crisis_intervention"})).await,
+        vec![ids[0].clone()]
+    );
     assert_eq!(list(json!({"state": "signal_received"})).await.len(), 4);
-    assert_eq!(list(json!({"status": "ACTIVE", "stage": "IDENTIFICATION"})).await.len(), 5);
+    assert_eq!(
+        list(json!({"status": "ACTIVE", "stage": "IDENTIFICATION"}))
+            .await
+            .len(),
+        5
+    );
     assert!(list(json!({"status": "CLOSED"})).await.is_empty());
 
     // Pages of two, newest first, following cursors to the end.
@@ -141,7 +211,13 @@ async fn cases_can_be_filtered_by_stage_state_and_status_and_paged() {
             )
             .await;
         let conn = &data["cases"];
-        seen.extend(conn["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            conn["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_string()),
+        );
         if !conn["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
@@ -151,9 +227,21 @@ async fn cases_can_be_filtered_by_stage_state_and_status_and_paged() {
     newest_first.reverse();
     assert_eq!(seen, newest_first);
 
-    let body = s.gql("it.shelter", "{ cases(first: 101) { edges { node { id } } } }", json!({})).await;
+    let body = s
+        .gql(
+            "it.shelter",
+            "{ cases(first: 101) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "VALIDATION");
-    let body = s.gql("it.shelter", "{ cases(after: \"garbage\") { edges { node { id } } } }", json!({})).await;
+    let body = s
+        .gql(
+            "it.shelter",
+            "{ cases(after: \"garbage\") { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "VALIDATION");
     s.stop().await;
 }

@@ -24,21 +24,41 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A database nobody else uses.
     pub async fn new() -> TestDatabase {
-        match std::env::var("TRM_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("TRM_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(admin_url) => {
                 let name = format!("trm_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = trm::store::Store::connect(&StoreOptions { url: admin_url.clone(), max_connections: 1 })
+                let admin = trm::store::Store::connect(&StoreOptions {
+                    url: admin_url.clone(),
+                    max_connections: 1,
+                })
+                .await
+                .expect("connect to TRM_TEST_DATABASE_URL");
+                trm::store::execute_sql(admin.conn(), &format!("CREATE DATABASE {name}"))
                     .await
-                    .expect("connect to TRM_TEST_DATABASE_URL");
-                trm::store::execute_sql(admin.conn(), &format!("CREATE DATABASE {name}")).await.expect("create database");
+                    .expect("create database");
                 admin.close().await.ok();
-                let (base, _) = admin_url.rsplit_once('/').expect("TRM_TEST_DATABASE_URL ends in /dbname");
-                TestDatabase { url: format!("{base}/{name}"), admin_url: Some(admin_url), name, _dir: None }
+                let (base, _) = admin_url
+                    .rsplit_once('/')
+                    .expect("TRM_TEST_DATABASE_URL ends in /dbname");
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    admin_url: Some(admin_url),
+                    name,
+                    _dir: None,
+                }
             }
             None => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("trm.db");
-                TestDatabase { url: format!("sqlite://{}", path.display()), admin_url: None, name: String::new(), _dir: Some(dir) }
+                TestDatabase {
+                    url: format!("sqlite://{}", path.display()),
+                    admin_url: None,
+                    name: String::new(),
+                    _dir: Some(dir),
+                }
             }
         }
     }
@@ -46,17 +66,30 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some(admin_url) = self.admin_url.clone() else { return };
+        let Some(admin_url) = self.admin_url.clone() else {
+            return;
+        };
         let name = self.name.clone();
         // Drop runs outside any runtime we can block on: use a short-lived one on a thread.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async {
-                if let Ok(admin) =
-                    trm::store::Store::connect(&StoreOptions { url: admin_url, max_connections: 1 }).await
+                if let Ok(admin) = trm::store::Store::connect(&StoreOptions {
+                    url: admin_url,
+                    max_connections: 1,
+                })
+                .await
                 {
-                    let _ = trm::store::execute_sql(admin.conn(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
+                    let _ = trm::store::execute_sql(
+                        admin.conn(),
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await;
                     let _ = admin.close().await;
                 }
             });
@@ -94,11 +127,24 @@ impl TestServer {
         let db = TestDatabase::new().await;
         let clock = Arc::new(ManualClock::new(Utc::now() - Duration::days(1)));
         let registry = startup::load_workflows(&workflows_dir()).expect("workflows load");
-        let app = startup::prepare(&StoreOptions { url: db.url.clone(), max_connections: 8 }, registry, clock.clone())
+        let app = startup::prepare(
+            &StoreOptions {
+                url: db.url.clone(),
+                max_connections: 8,
+            },
+            registry,
+            clock.clone(),
+        )
+        .await
+        .expect("start-up");
+        let tokens = demo::seed(&app)
             .await
-            .expect("start-up");
-        let tokens = demo::seed(&app).await.expect("demo seed").into_iter().collect();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            .expect("demo seed")
+            .into_iter()
+            .collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = app.clone();
@@ -133,13 +179,24 @@ impl TestServer {
 
     /// The bearer token of a demo user.
     pub fn token(&self, user: &str) -> &str {
-        self.tokens.get(user).map(String::as_str).unwrap_or_else(|| panic!("no demo user {user}"))
+        self.tokens
+            .get(user)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no demo user {user}"))
     }
 
     /// POSTs a GraphQL request as `user` (or with a raw Authorization header when `user` starts
     /// with "raw:"); returns the HTTP status and the JSON body.
-    pub async fn post(&self, authorization: Option<&str>, query: &str, variables: Value) -> (StatusCode, Value) {
-        let mut req = self.client.post(format!("{}/graphql", self.url)).json(&json!({"query": query, "variables": variables}));
+    pub async fn post(
+        &self,
+        authorization: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({"query": query, "variables": variables}));
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }
@@ -173,11 +230,21 @@ impl TestServer {
             )
             .await;
         let case = &data["openCase"]["case"];
-        (case["id"].as_str().unwrap().to_string(), case["reference"].as_str().unwrap().to_string())
+        (
+            case["id"].as_str().unwrap().to_string(),
+            case["reference"].as_str().unwrap().to_string(),
+        )
     }
 
     /// Fires a transition and returns the whole response body.
-    pub async fn fire(&self, user: &str, case_id: &str, transition: &str, version: i64, data: Value) -> Value {
+    pub async fn fire(
+        &self,
+        user: &str,
+        case_id: &str,
+        transition: &str,
+        version: i64,
+        data: Value,
+    ) -> Value {
         self.fire_input(user, json!({"caseId": case_id, "transition": transition, "expectedVersion": version, "data": data}))
             .await
     }
@@ -206,13 +273,18 @@ impl TestServer {
             )
             .await;
         let case = &data["case"];
-        (case["version"].as_i64().unwrap(), case["history"]["edges"].as_array().unwrap().len())
+        (
+            case["version"].as_i64().unwrap(),
+            case["history"]["edges"].as_array().unwrap().len(),
+        )
     }
 }
 
 /// The `extensions.code` of the first error.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// The presumed-victim data with everything in order.
@@ -225,14 +297,19 @@ pub async fn to_crisis_intervention(s: &TestServer, user: &str, case_id: &str) -
     let steps = [
         ("start_screening", json!({"signal_source": "self_report"})),
         ("record_presumed_victim", presumed_victim_data()),
-        ("record_assessment", json!({"risk_level": "low", "immediate_needs_assessed": true})),
+        (
+            "record_assessment",
+            json!({"risk_level": "low", "immediate_needs_assessed": true}),
+        ),
         ("adopt_safety_plan", json!({"safety_plan_adopted": true})),
     ];
     let mut version = 1;
     for (t, d) in steps {
         let body = s.fire(user, case_id, t, version, d).await;
         assert!(body.get("errors").is_none(), "{t}: {body}");
-        version = body["data"]["fireTransition"]["case"]["version"].as_i64().unwrap();
+        version = body["data"]["fireTransition"]["case"]["version"]
+            .as_i64()
+            .unwrap();
     }
     version
 }

@@ -25,21 +25,37 @@ async fn history_lists_every_event_oldest_first_with_its_context() {
     let transitions: Vec<_> = nodes.iter().map(|n| n["transition"].as_str()).collect();
     assert_eq!(
         transitions,
-        [None, Some("start_screening"), Some("record_presumed_victim"), Some("record_assessment"), Some("adopt_safety_plan")]
+        [
+            None,
+            Some("start_screening"),
+            Some("record_presumed_victim"),
+            Some("record_assessment"),
+            Some("adopt_safety_plan")
+        ]
     );
     for (i, n) in nodes.iter().enumerate() {
         assert_eq!(n["sequence"], i as i64 + 1);
         assert_eq!(n["actor"]["username"], "it.shelter");
         assert_eq!(n["agency"]["country"], "IT");
-        assert_eq!((n["workflowKey"].as_str(), n["workflowVersion"].as_i64()), (Some("trm-adult"), Some(1)));
+        assert_eq!(
+            (n["workflowKey"].as_str(), n["workflowVersion"].as_i64()),
+            (Some("trm-adult"), Some(1))
+        );
         if i > 0 {
-            assert_eq!(n["prevHash"], nodes[i - 1]["hash"], "events are hash-chained");
+            assert_eq!(
+                n["prevHash"],
+                nodes[i - 1]["hash"],
+                "events are hash-chained"
+            );
             assert!(n["occurredAt"].as_str() >= nodes[i - 1]["occurredAt"].as_str());
         }
     }
     assert_eq!(nodes[0]["prevHash"], "0".repeat(64));
     assert_eq!(nodes[3]["track"], "assistance");
-    assert_eq!(nodes[3]["data"], json!({"risk_level": "low", "immediate_needs_assessed": true}));
+    assert_eq!(
+        nodes[3]["data"],
+        json!({"risk_level": "low", "immediate_needs_assessed": true})
+    );
 
     // Paging with first/after walks the same events.
     let mut seen = Vec::new();
@@ -53,7 +69,13 @@ async fn history_lists_every_event_oldest_first_with_its_context() {
             )
             .await;
         let h = &data["case"]["history"];
-        seen.extend(h["edges"].as_array().unwrap().iter().map(|e| e["node"]["sequence"].as_i64().unwrap()));
+        seen.extend(
+            h["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["sequence"].as_i64().unwrap()),
+        );
         if !h["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
@@ -64,10 +86,22 @@ async fn history_lists_every_event_oldest_first_with_its_context() {
     // An event is a node, visible under the same rules as its case.
     let event_id = nodes[1]["id"].as_str().unwrap();
     let q = "query($id: ID!) { node(id: $id) { ... on CaseEvent { transition } } }";
-    assert_eq!(s.data("it.shelter", q, json!({"id": event_id})).await["node"]["transition"], "start_screening");
-    assert_eq!(s.data("bg.shelter", q, json!({"id": event_id})).await["node"], json!(null));
+    assert_eq!(
+        s.data("it.shelter", q, json!({"id": event_id})).await["node"]["transition"],
+        "start_screening"
+    );
+    assert_eq!(
+        s.data("bg.shelter", q, json!({"id": event_id})).await["node"],
+        json!(null)
+    );
 
-    let body = s.gql("it.shelter", "query($id: ID!) { case(id: $id) { history(first: 1000) { edges { cursor } } } }", json!({"id": id})).await;
+    let body = s
+        .gql(
+            "it.shelter",
+            "query($id: ID!) { case(id: $id) { history(first: 1000) { edges { cursor } } } }",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(error_code(&body), "VALIDATION");
     s.stop().await;
 }
@@ -85,11 +119,19 @@ async fn replaying_the_stored_events_reproduces_the_current_state() {
     .await
     .unwrap()
     .unwrap();
-    let case = trm::service::cases::get_case(&s.app, &principal, case_id).await.unwrap().unwrap();
-    let events = trm::service::cases::history(&s.app, &case, 0, 100).await.unwrap();
+    let case = trm::service::cases::get_case(&s.app, &principal, case_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = trm::service::cases::history(&s.app, &case, 0, 100)
+        .await
+        .unwrap();
     let workflow = trm::service::cases::workflow_of(&s.app, &case).unwrap();
     let replayed = trm::workflow::engine::replay(&workflow, events.iter().map(|e| &e.changes));
     assert_eq!(replayed, case.state);
-    assert!(events.iter().all(|e| e.hash == e.compute_hash()), "stored hashes match their content");
+    assert!(
+        events.iter().all(|e| e.hash == e.compute_hash()),
+        "stored hashes match their content"
+    );
     s.stop().await;
 }

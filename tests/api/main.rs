@@ -1,6 +1,9 @@
 //! Integration tests: a real server on a free port, spoken to over GraphQL/HTTP, on SQLite or
 //! (with `TRM_TEST_DATABASE_URL=postgres://...`) PostgreSQL, each test with its own database.
 
+// Tests and their helpers may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod binary;
 mod cases;

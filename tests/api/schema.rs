@@ -17,23 +17,58 @@ fn committed_schema_matches_the_code() {
 
 #[tokio::test]
 async fn queries_over_the_limits_are_refused_before_running() {
-    let limits = ApiLimits { max_depth: 5, max_complexity: 60, ..ApiLimits::default() };
-    let s = TestServer::start_with(HttpOptions { limits, ..HttpOptions::default() }).await;
-    let body = s.gql("it.shelter", "{ cases { edges { node { leadAgency { id } } } } }", json!({})).await;
+    let limits = ApiLimits {
+        max_depth: 5,
+        max_complexity: 60,
+        ..ApiLimits::default()
+    };
+    let s = TestServer::start_with(HttpOptions {
+        limits,
+        ..HttpOptions::default()
+    })
+    .await;
+    let body = s
+        .gql(
+            "it.shelter",
+            "{ cases { edges { node { leadAgency { id } } } } }",
+            json!({}),
+        )
+        .await;
     assert!(body.get("errors").is_none(), "depth 5 passes: {body}");
     // Depth 6 > 5: refused as a whole; the mutation in it never runs.
     let deep = "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { history { edges { node { actor { id } } } } } } }";
     let body = s.gql("it.shelter", deep, json!({})).await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("deep"), "{body}");
-    let data = s.data("auditor", "{ cases { edges { node { id } } } }", json!({})).await;
-    assert!(data["cases"]["edges"].as_array().unwrap().is_empty(), "the refused mutation did not run");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("deep"),
+        "{body}"
+    );
+    let data = s
+        .data("auditor", "{ cases { edges { node { id } } } }", json!({}))
+        .await;
+    assert!(
+        data["cases"]["edges"].as_array().unwrap().is_empty(),
+        "the refused mutation did not run"
+    );
 
     // Too complex: many aliases.
     let wide: String = (0..40).map(|i| format!("c{i}: me {{ roles }} ")).collect();
-    let body = s.gql("it.shelter", &format!("{{ {wide} }}"), json!({})).await;
+    let body = s
+        .gql("it.shelter", &format!("{{ {wide} }}"), json!({}))
+        .await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("complex"),
+        "{body}"
+    );
 
     // Batches are not accepted.
     let res = s
@@ -74,17 +109,35 @@ async fn workflows_are_readable_with_their_diagram() {
             json!({}),
         )
         .await;
-    assert_eq!(data["workflows"], json!([{"key": "trm-adult", "version": 1}]));
+    assert_eq!(
+        data["workflows"],
+        json!([{"key": "trm-adult", "version": 1}])
+    );
     let w = &data["workflow"];
     assert!(w["label"].as_str().unwrap().starts_with("Référencement"));
-    assert_eq!(w["tracks"][1], json!({"key": "assistance", "initialState": "needs_assessment", "startsOnOpen": false}));
+    assert_eq!(
+        w["tracks"][1],
+        json!({"key": "assistance", "initialState": "needs_assessment", "startsOnOpen": false})
+    );
     assert_eq!(w["timers"][0]["days"], 30);
     let diagram = w["diagram"].as_str().unwrap();
     assert!(diagram.starts_with("stateDiagram-v2"));
     assert!(diagram.contains("screening --> presumed_victim"));
-    let node = s.data("it.shelter", "query($id: ID!) { node(id: $id) { ... on Workflow { key } } }", json!({"id": w["id"]})).await;
+    let node = s
+        .data(
+            "it.shelter",
+            "query($id: ID!) { node(id: $id) { ... on Workflow { key } } }",
+            json!({"id": w["id"]}),
+        )
+        .await;
     assert_eq!(node["node"]["key"], "trm-adult");
-    let none = s.data("it.shelter", "{ workflow(id: \"trm-adult\", version: 7) { key } }", json!({})).await;
+    let none = s
+        .data(
+            "it.shelter",
+            "{ workflow(id: \"trm-adult\", version: 7) { key } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(none["workflow"], json!(null));
     s.stop().await;
 }

@@ -22,14 +22,25 @@ async fn an_allowed_transition_moves_the_case_and_records_who_did_it() {
     let event = &fired["event"];
     assert_eq!(event["sequence"], 2);
     assert_eq!(event["transition"], "start_screening");
-    assert_eq!((event["fromState"].as_str(), event["toState"].as_str()), (Some("signal_received"), Some("screening")));
+    assert_eq!(
+        (event["fromState"].as_str(), event["toState"].as_str()),
+        (Some("signal_received"), Some("screening"))
+    );
     assert_eq!(event["reason"], "Self-referral at the drop-in centre");
     assert_eq!(event["data"], json!({"signal_source": "self_report"}));
     assert_eq!(event["actor"]["username"], "it.shelter");
     assert_eq!(event["agency"]["name"], "Demo Casa Rifugio (NGO shelter)");
 
     // Reasonable grounds start assistance as a parallel track, with the reflection period.
-    let body = s.fire("it.shelter", &id, "record_presumed_victim", 2, presumed_victim_data()).await;
+    let body = s
+        .fire(
+            "it.shelter",
+            &id,
+            "record_presumed_victim",
+            2,
+            presumed_victim_data(),
+        )
+        .await;
     let states = &body["data"]["fireTransition"]["case"]["states"];
     assert_eq!(
         states,
@@ -53,7 +64,14 @@ async fn an_allowed_transition_moves_the_case_and_records_who_did_it() {
 async fn a_refused_transition_lists_every_unmet_guard_and_changes_nothing() {
     let s = TestServer::start().await;
     let (id, _) = s.open_case("it.shelter").await;
-    s.fire("it.shelter", &id, "start_screening", 1, json!({"signal_source": "hotline"})).await;
+    s.fire(
+        "it.shelter",
+        &id,
+        "start_screening",
+        1,
+        json!({"signal_source": "hotline"}),
+    )
+    .await;
     let before = s.version_and_history("it.shelter", &id).await;
     let body = s
         .fire(
@@ -66,18 +84,37 @@ async fn a_refused_transition_lists_every_unmet_guard_and_changes_nothing() {
         .await;
     assert_eq!(error_code(&body), "GUARD_FAILED");
     assert_eq!(body["data"], json!(null));
-    let unmet = body["errors"][0]["extensions"]["unmetGuards"].as_array().unwrap();
+    let unmet = body["errors"][0]["extensions"]["unmetGuards"]
+        .as_array()
+        .unwrap();
     let names: Vec<_> = unmet.iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["indicators_found", "informed_of_rights"]);
-    assert!(unmet.iter().all(|u| !u["reason"].as_str().unwrap().is_empty() && !u["reasonFr"].as_str().unwrap().is_empty()));
+    assert!(
+        unmet
+            .iter()
+            .all(|u| !u["reason"].as_str().unwrap().is_empty()
+                && !u["reasonFr"].as_str().unwrap().is_empty())
+    );
     assert_eq!(s.version_and_history("it.shelter", &id).await, before);
 
     // Other refusals are typed too, and change nothing either.
     let cases = [
-        ("identify_formally", json!({"evidence_reviewed": true}), "INVALID_TRANSITION"),
+        (
+            "identify_formally",
+            json!({"evidence_reviewed": true}),
+            "INVALID_TRANSITION",
+        ),
         ("no_such_step", json!({}), "INVALID_TRANSITION"),
-        ("record_presumed_victim", json!({"indicators_found": "yes"}), "VALIDATION"),
-        ("record_presumed_victim", json!({"full_name": "X"}), "VALIDATION"),
+        (
+            "record_presumed_victim",
+            json!({"indicators_found": "yes"}),
+            "VALIDATION",
+        ),
+        (
+            "record_presumed_victim",
+            json!({"full_name": "X"}),
+            "VALIDATION",
+        ),
     ];
     for (transition, data, code) in cases {
         let body = s.fire("it.shelter", &id, transition, 2, data).await;
@@ -87,7 +124,15 @@ async fn a_refused_transition_lists_every_unmet_guard_and_changes_nothing() {
         .fire_input("it.shelter", json!({"caseId": id, "transition": "start_screening", "expectedVersion": 2, "data": [1, 2]}))
         .await;
     assert_eq!(error_code(&body), "VALIDATION");
-    let body = s.fire("it.shelter", "Q2FzZTpub3QtYS11dWlk", "start_screening", 2, json!({})).await;
+    let body = s
+        .fire(
+            "it.shelter",
+            "Q2FzZTpub3QtYS11dWlk",
+            "start_screening",
+            2,
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "VALIDATION");
     assert_eq!(s.version_and_history("it.shelter", &id).await, before);
     s.stop().await;
@@ -100,11 +145,34 @@ async fn roles_agency_kinds_and_lead_agency_are_enforced() {
     let version = to_crisis_intervention(&s, "it.prosecutor", &id).await;
     // The prosecutor's office leads the case; a case worker role alone cannot identify formally,
     // but the competent authority can.
-    let body = s.fire("it.prosecutor", &id, "terminate_reflection_period", version, json!({"reflection_termination_ground": "public_order"})).await;
-    assert_eq!(error_code(&body), "FORBIDDEN", "only a migration authority ends the reflection period");
-    let body = s.fire("it.prosecutor", &id, "identify_formally", version, json!({"evidence_reviewed": true})).await;
+    let body = s
+        .fire(
+            "it.prosecutor",
+            &id,
+            "terminate_reflection_period",
+            version,
+            json!({"reflection_termination_ground": "public_order"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "FORBIDDEN",
+        "only a migration authority ends the reflection period"
+    );
+    let body = s
+        .fire(
+            "it.prosecutor",
+            &id,
+            "identify_formally",
+            version,
+            json!({"evidence_reviewed": true}),
+        )
+        .await;
     assert!(body.get("errors").is_none(), "{body}");
-    assert_eq!(body["data"]["fireTransition"]["case"]["states"][0]["state"], "formally_identified");
+    assert_eq!(
+        body["data"]["fireTransition"]["case"]["states"][0]["state"],
+        "formally_identified"
+    );
     s.stop().await;
 }
 
@@ -116,34 +184,71 @@ async fn available_transitions_explain_what_the_caller_may_do() {
     let query = "query($id: ID!) { case(id: $id) { availableTransitions { key track from to allowed unmetGuards { name reason } inputs { fact required type values } } } }";
     let data = s.data("it.shelter", query, json!({"id": id})).await;
     let list = data["case"]["availableTransitions"].as_array().unwrap();
-    let get = |key: &str| list.iter().find(|t| t["key"] == key).unwrap_or_else(|| panic!("{key} missing: {list:?}"));
+    let get = |key: &str| {
+        list.iter()
+            .find(|t| t["key"] == key)
+            .unwrap_or_else(|| panic!("{key} missing: {list:?}"))
+    };
     assert_eq!(get("identify_formally")["allowed"], false);
     assert_eq!(get("identify_formally")["unmetGuards"][0]["name"], "role");
     assert_eq!(get("complete_first_assistance")["allowed"], false);
-    assert_eq!(get("complete_first_assistance")["unmetGuards"][0]["name"], "reflection_period_over");
+    assert_eq!(
+        get("complete_first_assistance")["unmetGuards"][0]["name"],
+        "reflection_period_over"
+    );
     assert_eq!(get("record_cooperation_decision")["allowed"], true);
-    assert_eq!(get("record_cooperation_decision")["inputs"][1]["values"], json!(["cooperates", "declines", "undecided"]));
+    assert_eq!(
+        get("record_cooperation_decision")["inputs"][1]["values"],
+        json!(["cooperates", "declines", "undecided"])
+    );
     assert_eq!(get("refuse_assistance")["track"], "assistance");
 
     // In French.
     let data = s
         .data("it.shelter", "query($id: ID!) { case(id: $id) { availableTransitions(language: \"fr\") { key label unmetGuards { reason } } } }", json!({"id": id}))
         .await;
-    let complete = data["case"]["availableTransitions"].as_array().unwrap().iter().find(|t| t["key"] == "complete_first_assistance").unwrap().clone();
+    let complete = data["case"]["availableTransitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "complete_first_assistance")
+        .unwrap()
+        .clone();
     assert!(complete["label"].as_str().unwrap().starts_with("Achever"));
-    assert!(complete["unmetGuards"][0]["reason"].as_str().unwrap().contains("délai de réflexion"));
+    assert!(
+        complete["unmetGuards"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("délai de réflexion")
+    );
 
     // Another agency's case worker with visibility (an auditor) is shown nothing as allowed.
     let data = s.data("auditor", query, json!({"id": id})).await;
     let list = data["case"]["availableTransitions"].as_array().unwrap();
-    assert!(list.iter().all(|t| t["allowed"] == false && t["unmetGuards"][0]["name"] == "lead_agency"));
+    assert!(
+        list.iter()
+            .all(|t| t["allowed"] == false && t["unmetGuards"][0]["name"] == "lead_agency")
+    );
 
     // After 30 days the reflection period has elapsed and first assistance can be completed.
     s.clock.advance(Duration::days(30));
     let data = s.data("it.shelter", query, json!({"id": id})).await;
     let list = data["case"]["availableTransitions"].as_array().unwrap();
-    assert_eq!(list.iter().find(|t| t["key"] == "complete_first_assistance").unwrap()["allowed"], true);
-    let body = s.fire("it.shelter", &id, "complete_first_assistance", version, json!({"next_step": "return"})).await;
+    assert_eq!(
+        list.iter()
+            .find(|t| t["key"] == "complete_first_assistance")
+            .unwrap()["allowed"],
+        true
+    );
+    let body = s
+        .fire(
+            "it.shelter",
+            &id,
+            "complete_first_assistance",
+            version,
+            json!({"next_step": "return"}),
+        )
+        .await;
     assert!(body.get("errors").is_none(), "{body}");
     s.stop().await;
 }
@@ -164,23 +269,78 @@ async fn a_case_closes_when_every_track_is_finished_and_then_nothing_leaves_it()
         .await;
     assert!(body.get("errors").is_none(), "{body}");
     // Closing needs a supervisor or focal point, which the prosecutor's user is not.
-    let body = s.fire("it.prosecutor", &id, "close_not_identified", v + 1, json!({})).await;
+    let body = s
+        .fire(
+            "it.prosecutor",
+            &id,
+            "close_not_identified",
+            v + 1,
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
     s.stop().await;
 
     let s = TestServer::start().await;
     let (id, _) = s.open_case("it.shelter.supervisor").await;
-    let body = s.fire("it.shelter.supervisor", &id, "start_screening", 1, json!({"signal_source": "hotline"})).await;
+    let body = s
+        .fire(
+            "it.shelter.supervisor",
+            &id,
+            "start_screening",
+            1,
+            json!({"signal_source": "hotline"}),
+        )
+        .await;
     assert!(body.get("errors").is_none(), "{body}");
-    let body = s.fire("it.shelter.supervisor", &id, "refuse_referral", 2, json!({"indicators_found": true, "consent_to_referral": false})).await;
-    assert_eq!(body["data"]["fireTransition"]["case"]["states"][0]["state"], "anonymous_notification");
-    let body = s.fire("it.shelter.supervisor", &id, "close_notification", 3, json!({})).await;
+    let body = s
+        .fire(
+            "it.shelter.supervisor",
+            &id,
+            "refuse_referral",
+            2,
+            json!({"indicators_found": true, "consent_to_referral": false}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["fireTransition"]["case"]["states"][0]["state"],
+        "anonymous_notification"
+    );
+    let body = s
+        .fire(
+            "it.shelter.supervisor",
+            &id,
+            "close_notification",
+            3,
+            json!({}),
+        )
+        .await;
     assert_eq!(body["data"]["fireTransition"]["case"]["status"], "CLOSED");
-    let data = s.data("it.shelter.supervisor", "query($id: ID!) { case(id: $id) { availableTransitions { key } } }", json!({"id": id})).await;
+    let data = s
+        .data(
+            "it.shelter.supervisor",
+            "query($id: ID!) { case(id: $id) { availableTransitions { key } } }",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(data["case"]["availableTransitions"], json!([]));
-    let body = s.fire("it.shelter.supervisor", &id, "re_enter_after_notification", 4, json!({"new_consent": true})).await;
+    let body = s
+        .fire(
+            "it.shelter.supervisor",
+            &id,
+            "re_enter_after_notification",
+            4,
+            json!({"new_consent": true}),
+        )
+        .await;
     assert_eq!(error_code(&body), "INVALID_TRANSITION");
-    let data = s.data("it.shelter.supervisor", "{ cases(filter: {status: CLOSED}) { edges { node { id } } } }", json!({})).await;
+    let data = s
+        .data(
+            "it.shelter.supervisor",
+            "{ cases(filter: {status: CLOSED}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data["cases"]["edges"][0]["node"]["id"], id.as_str());
     s.stop().await;
 }
