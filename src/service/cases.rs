@@ -129,7 +129,7 @@ pub async fn open_case(
             event_id: Some(event.id),
         };
         if let Err(e) = idempotency::insert(&txn, p.user_id, key, &idem, now).await {
-            drop(txn);
+            let _ = txn.rollback().await;
             if is_unique_violation(&e) {
                 // A concurrent retry with the same key won; answer with its result.
                 if let Some(case_id) = replay_open(app, p, key, &request_hash).await? {
@@ -192,7 +192,7 @@ pub async fn fire_transition(
             Ok(fired)
         }
         Err(err) => {
-            drop(txn);
+            let _ = txn.rollback().await;
             // A concurrent request with the same key may have won the race: give its result.
             let lost_race = matches!(&err, ServiceError::VersionConflict { .. })
                 || matches!(&err, ServiceError::Internal(e) if is_unique_violation(e));

@@ -11,4 +11,5 @@ mod concurrency;
 mod harness;
 mod history;
 mod schema;
+mod storage;
 mod transitions;
