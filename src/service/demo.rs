@@ -123,6 +123,66 @@ const AGENCIES: &[DemoAgency] = &[
         kind: AgencyKind::Police,
         country: "GB",
     },
+    DemoAgency {
+        key: "at-prosecutor",
+        name: "Demo Public Prosecutor's Office (Vienna)",
+        kind: AgencyKind::Prosecutor,
+        country: "AT",
+    },
+    DemoAgency {
+        key: "sn-childprotection",
+        name: "Demo Direction de la protection de l'enfance (Sénégal)",
+        kind: AgencyKind::ChildProtection,
+        country: "SN",
+    },
+    DemoAgency {
+        key: "sn-ngo",
+        name: "Demo Centre d'accueil pour enfants (Dakar)",
+        kind: AgencyKind::Ngo,
+        country: "SN",
+    },
+    DemoAgency {
+        key: "ml-childprotection",
+        name: "Demo Direction nationale de la promotion de l'enfant (Mali)",
+        kind: AgencyKind::ChildProtection,
+        country: "ML",
+    },
+    DemoAgency {
+        key: "ml-focal",
+        name: "Demo Point focal national (Mali)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "ML",
+    },
+    DemoAgency {
+        key: "fr-police",
+        name: "Demo Office central – traite des êtres humains",
+        kind: AgencyKind::Police,
+        country: "FR",
+    },
+    DemoAgency {
+        key: "fr-shelter",
+        name: "Demo Association d'accueil (Lyon)",
+        kind: AgencyKind::Ngo,
+        country: "FR",
+    },
+    DemoAgency {
+        key: "fr-focal",
+        name: "Demo Coordination nationale (France)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "FR",
+    },
+    DemoAgency {
+        key: "ma-focal",
+        name: "Demo Point focal national (Maroc)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "MA",
+    },
+    DemoAgency {
+        key: "ro-focal",
+        name: "Demo National Agency against Trafficking (Romania)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "RO",
+    },
 ];
 
 struct DemoUser {
@@ -258,6 +318,66 @@ const USERS: &[DemoUser] = &[
         display_name: "Demo Administrator",
         agency: "it-focal",
         roles: &[Role::Administrator],
+    },
+    DemoUser {
+        username: "at.prosecutor",
+        display_name: "Demo Prosecutor (AT)",
+        agency: "at-prosecutor",
+        roles: &[Role::CompetentAuthority, Role::CaseWorker],
+    },
+    DemoUser {
+        username: "sn.childprotection",
+        display_name: "Demo Travailleuse sociale (SN)",
+        agency: "sn-childprotection",
+        roles: &[Role::CaseWorker, Role::Guardian, Role::Supervisor],
+    },
+    DemoUser {
+        username: "sn.ngo",
+        display_name: "Demo Éducateur (SN, NGO)",
+        agency: "sn-ngo",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "ml.childprotection",
+        display_name: "Demo Travailleur social (ML)",
+        agency: "ml-childprotection",
+        roles: &[Role::CaseWorker, Role::Guardian],
+    },
+    DemoUser {
+        username: "ml.focal",
+        display_name: "Demo Point focal (ML)",
+        agency: "ml-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "fr.police",
+        display_name: "Demo Enquêteur (FR)",
+        agency: "fr-police",
+        roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "fr.shelter",
+        display_name: "Demo Intervenante sociale (FR)",
+        agency: "fr-shelter",
+        roles: &[Role::CaseWorker, Role::Supervisor],
+    },
+    DemoUser {
+        username: "fr.focal",
+        display_name: "Demo Coordinateur national (FR)",
+        agency: "fr-focal",
+        roles: &[Role::FocalPoint, Role::CompetentAuthority],
+    },
+    DemoUser {
+        username: "ma.focal",
+        display_name: "Demo Point focal (MA)",
+        agency: "ma-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "ro.focal",
+        display_name: "Demo Focal Point (RO)",
+        agency: "ro-focal",
+        roles: &[Role::FocalPoint],
     },
 ];
 

@@ -11,8 +11,14 @@ async fn sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys() {
         let pragma = |name: &str| {
             let sql = format!("PRAGMA {name}");
             async move {
-                let row = conn.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await.unwrap().unwrap();
-                row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string())).unwrap()
+                let row = conn
+                    .query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<String>(0)
+                    .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+                    .unwrap()
             }
         };
         assert_eq!(pragma("journal_mode").await, "wal");
@@ -20,7 +26,10 @@ async fn sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys() {
         assert_eq!(pragma("foreign_keys").await, "1");
     } else {
         let row = conn
-            .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SHOW fsync".to_string()))
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SHOW fsync".to_string(),
+            ))
             .await
             .unwrap()
             .unwrap();
