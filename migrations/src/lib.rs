@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_directory;
 mod m20261123_000002_create_cases;
+mod m20261123_000003_add_timer_lifecycle;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_directory::Migration),
             Box::new(m20261123_000002_create_cases::Migration),
+            Box::new(m20261123_000003_add_timer_lifecycle::Migration),
         ]
     }
 }

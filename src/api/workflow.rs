@@ -183,25 +183,40 @@ pub struct WorkflowGuard {
 pub struct WorkflowTimer {
     pub key: String,
     pub kind: TimerKind,
+    /// Length in calendar days (default; a jurisdiction may differ).
     pub days: Option<u32>,
+    /// Length in working days of the jurisdiction's calendar.
     pub working_days: Option<u32>,
+    /// Runs until the date recorded in this fact.
+    pub until_fact: Option<String>,
     pub citation: String,
     pub label: String,
+    /// For floors: transitions refused until it has elapsed.
+    pub blocks: Vec<String>,
+    /// For deadlines: days before the due date when the case becomes due soon.
+    pub warn_days: u32,
+    /// For deadlines: roles alerted when it is overdue.
+    pub escalate_to: Vec<Role>,
 }
 
 impl WorkflowTimer {
     fn new(t: &definition::Timer, language: &str) -> Self {
-        let (days, working_days) = match t.duration {
-            TimerDuration::Days(d) => (Some(d), None),
-            TimerDuration::WorkingDays(d) => (None, Some(d)),
+        let (days, working_days, until_fact) = match &t.duration {
+            TimerDuration::Days(d) => (Some(*d), None, None),
+            TimerDuration::WorkingDays(d) => (None, Some(*d), None),
+            TimerDuration::UntilFact(f) => (None, None, Some(f.clone())),
         };
         WorkflowTimer {
             key: t.id.clone(),
             kind: t.kind,
             days,
             working_days,
+            until_fact,
             citation: t.citation.clone(),
             label: t.label.get(language).to_string(),
+            blocks: t.blocks.clone(),
+            warn_days: t.warn_days,
+            escalate_to: t.escalate_to.clone(),
         }
     }
 }
@@ -245,7 +260,12 @@ impl WorkflowTransition {
                 })
                 .collect(),
             starts_tracks: t.effects.start_tracks.clone(),
-            starts_timers: t.effects.start_timers.clone(),
+            starts_timers: t
+                .effects
+                .start_timers
+                .iter()
+                .map(|s| s.timer.clone())
+                .collect(),
             stops_timers: t.effects.stop_timers.clone(),
         }
     }

@@ -110,6 +110,8 @@ pub async fn open_case(
         facts: BTreeMap::new(),
         timers_started: BTreeMap::new(),
         timers_stopped: BTreeMap::new(),
+        timers_paused: BTreeMap::new(),
+        timers_resumed: BTreeMap::new(),
     };
     let event = new_event(
         &record,
@@ -240,7 +242,7 @@ async fn fire_in(
         &actor,
         &input.transition,
         &input.data,
-        now,
+        env(app, &case, now),
     )
     .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
     let status = engine::status(&workflow, &outcome.state);
@@ -420,6 +422,19 @@ fn request_hash<T: Serialize>(request: &T) -> String {
     ))
 }
 
+/// The evaluation environment of a case: now, its jurisdiction and that country's calendar.
+pub fn env<'a>(
+    app: &'a App,
+    case: &'a CaseRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> engine::Env<'a> {
+    engine::Env {
+        now,
+        country: &case.country,
+        calendar: app.workflows.calendar(&case.country),
+    }
+}
+
 /// The workflow definition a case is pinned to.
 pub fn workflow_of(app: &App, case: &CaseRecord) -> Result<Arc<Workflow>, ServiceError> {
     app.workflows
@@ -488,7 +503,7 @@ pub fn available_transitions<'w>(
         roles: p.roles.clone(),
         agency_kind: p.agency_kind,
     };
-    let mut list = engine::available(workflow, &case.state, &actor, app.now());
+    let mut list = engine::available(workflow, &case.state, &actor, env(app, case, app.now()));
     if !p.may_act_on(case.lead_agency_id) {
         for a in &mut list {
             a.allowed = false;

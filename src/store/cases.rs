@@ -181,6 +181,7 @@ fn to_record(
                         started_at: t.started_at,
                         due_at: t.due_at,
                         stopped_at: t.stopped_at,
+                        paused_at: t.paused_at,
                     },
                 )
             })
@@ -309,12 +310,42 @@ pub async fn apply_changes<C: ConnectionTrait>(
         }
     }
     for (timer, at) in &changes.timers_stopped {
-        case_timer::Entity::update_many()
-            .col_expr(case_timer::Column::StoppedAt, Expr::value(*at))
-            .filter(case_timer::Column::CaseId.eq(before.id))
-            .filter(case_timer::Column::Timer.eq(timer.as_str()))
-            .exec(conn)
-            .await?;
+        set_timer(
+            conn,
+            before.id,
+            timer,
+            case_timer::Column::StoppedAt,
+            Expr::value(*at),
+        )
+        .await?;
+    }
+    for (timer, at) in &changes.timers_paused {
+        set_timer(
+            conn,
+            before.id,
+            timer,
+            case_timer::Column::PausedAt,
+            Expr::value(*at),
+        )
+        .await?;
+    }
+    for (timer, due) in &changes.timers_resumed {
+        set_timer(
+            conn,
+            before.id,
+            timer,
+            case_timer::Column::PausedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .await?;
+        set_timer(
+            conn,
+            before.id,
+            timer,
+            case_timer::Column::DueAt,
+            Expr::value(*due),
+        )
+        .await?;
     }
     for (timer, t) in &changes.timers_started {
         if before.state.timers.contains_key(timer) {
@@ -336,12 +367,30 @@ pub async fn apply_changes<C: ConnectionTrait>(
                 started_at: Set(t.started_at),
                 due_at: Set(t.due_at),
                 stopped_at: Set(None),
+                paused_at: Set(None),
+                fired_at: Set(None),
             })
             .exec(conn)
             .await?;
         }
     }
     Ok(true)
+}
+
+async fn set_timer<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    timer: &str,
+    column: case_timer::Column,
+    value: Expr,
+) -> Result<(), DbErr> {
+    case_timer::Entity::update_many()
+        .col_expr(column, value)
+        .filter(case_timer::Column::CaseId.eq(case_id))
+        .filter(case_timer::Column::Timer.eq(timer))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Every (workflow id, version) that some case is pinned to.

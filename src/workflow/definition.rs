@@ -48,6 +48,10 @@ pub struct Workflow {
     pub transitions: Vec<Transition>,
     /// Legal and procedural timers, by id.
     pub timers: BTreeMap<String, Timer>,
+    /// Jurisdiction parameters (e.g. when the reflection period starts), with their defaults.
+    pub parameters: BTreeMap<String, Parameter>,
+    /// Per-country overrides of parameters and timer lengths, by ISO 3166-1 alpha-2 code.
+    pub jurisdictions: BTreeMap<String, Jurisdiction>,
 }
 
 impl Workflow {
@@ -65,6 +69,44 @@ impl Workflow {
     pub fn track(&self, id: &str) -> Option<&Track> {
         self.tracks.iter().find(|t| t.id == id)
     }
+
+    /// The parameter values in force in `country`: defaults overridden by the jurisdiction.
+    pub fn parameters_for(&self, country: &str) -> BTreeMap<String, Json> {
+        let mut values: BTreeMap<String, Json> = self
+            .parameters
+            .iter()
+            .map(|(k, p)| (k.clone(), p.default.clone()))
+            .collect();
+        if let Some(j) = self.jurisdictions.get(country) {
+            values.extend(j.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        values
+    }
+
+    /// The length of `timer` in `country`.
+    pub fn timer_duration(&self, timer: &Timer, country: &str) -> TimerDuration {
+        self.jurisdictions
+            .get(country)
+            .and_then(|j| j.timers.get(&timer.id))
+            .cloned()
+            .unwrap_or_else(|| timer.duration.clone())
+    }
+}
+
+/// A jurisdiction parameter: a typed value with a default that a country may override.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub fact: Fact,
+    pub default: Json,
+}
+
+/// What differs in one country.
+#[derive(Debug, Clone, Default)]
+pub struct Jurisdiction {
+    pub label: Labels,
+    pub parameters: BTreeMap<String, Json>,
+    /// Timer lengths that differ from the workflow's defaults.
+    pub timers: BTreeMap<String, TimerDuration>,
 }
 
 /// The type of a fact; values recorded by transitions are checked against it.
@@ -141,6 +183,8 @@ pub struct State {
     pub label: Labels,
     /// No transition leaves a terminal state; a track that reaches one is finished.
     pub terminal: bool,
+    /// While a track is in this state (e.g. the person is missing), no other track moves.
+    pub suspends_case: bool,
 }
 
 /// A move from one state to another within a track, with who may make it and under which guards.
@@ -178,8 +222,20 @@ pub struct Effects {
     pub start_tracks: Vec<String>,
     /// Tracks moved to the given terminal state.
     pub end_tracks: BTreeMap<String, String>,
-    pub start_timers: Vec<String>,
+    pub start_timers: Vec<TimerStart>,
     pub stop_timers: Vec<String>,
+    /// Timers that stop counting (e.g. while the person is missing) ...
+    pub pause_timers: Vec<String>,
+    /// ... and count on from where they were.
+    pub resume_timers: Vec<String>,
+}
+
+/// A timer a transition starts, possibly only when a condition holds.
+#[derive(Debug, Clone)]
+pub struct TimerStart {
+    pub timer: String,
+    /// Starts the timer only when this holds (e.g. a jurisdiction parameter).
+    pub when: Option<std::sync::Arc<Guard>>,
 }
 
 /// Whether a timer marks the earliest or the latest moment for something.
@@ -194,11 +250,13 @@ pub enum TimerKind {
 }
 
 /// How long a timer runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimerDuration {
     Days(u32),
-    /// Monday to Friday (jurisdiction holidays come with the jurisdiction parameters).
+    /// Working days of the jurisdiction's calendar (weekends and public holidays skipped).
     WorkingDays(u32),
+    /// Until the date held by a `date` fact (e.g. a residence permit's expiry).
+    UntilFact(String),
 }
 
 /// A legal or procedural time limit.
@@ -210,4 +268,10 @@ pub struct Timer {
     pub label: Labels,
     /// The legal source, e.g. "CoE CETS 197 Art. 13".
     pub citation: String,
+    /// For floors: transitions refused until the timer has elapsed.
+    pub blocks: Vec<String>,
+    /// For deadlines: how many days before the due date the case is "due soon".
+    pub warn_days: u32,
+    /// For deadlines: who is alerted when it is overdue.
+    pub escalate_to: Vec<Role>,
 }

@@ -1,10 +1,11 @@
 //! The engine as a pure function: (definition, case state, actor, clock reading, transition,
 //! input) → the changes to apply, or a typed refusal listing what is wrong. No I/O here.
 
-use super::definition::{TimerDuration, Transition, Workflow};
+use super::calendar::Calendar;
+use super::definition::{TimerDuration, TimerKind, Transition, Workflow};
 use super::guard::{GuardInput, TimerView};
 use crate::domain::{AgencyKind, CaseStatus, Role};
-use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -24,22 +25,37 @@ pub struct CaseState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimerState {
     pub started_at: DateTime<Utc>,
+    /// When it falls due (moved later by the time spent paused).
     pub due_at: DateTime<Utc>,
     pub stopped_at: Option<DateTime<Utc>>,
+    /// Set while the timer is paused (e.g. the person is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 impl TimerState {
     /// The timer as guards see it at `now`.
     pub fn view(&self, now: DateTime<Utc>) -> TimerView {
         let stopped_early = self.stopped_at.is_some_and(|s| s < self.due_at);
-        let elapsed = !stopped_early && now >= self.due_at;
+        let paused = self.paused_at.is_some() && self.stopped_at.is_none();
+        let elapsed = !stopped_early && !paused && now >= self.due_at;
         TimerView {
             started: true,
-            running: self.stopped_at.is_none() && !elapsed,
+            running: self.stopped_at.is_none() && !paused && !elapsed,
             elapsed,
             stopped: stopped_early,
+            paused,
         }
     }
+}
+
+/// What an evaluation needs from outside the case: the time and the jurisdiction.
+#[derive(Debug, Clone, Copy)]
+pub struct Env<'a> {
+    pub now: DateTime<Utc>,
+    /// ISO 3166-1 alpha-2 of the case's jurisdiction.
+    pub country: &'a str,
+    pub calendar: &'a Calendar,
 }
 
 /// Who is asking, as far as the engine cares.
@@ -96,6 +112,12 @@ pub struct Changes {
     pub timers_started: BTreeMap<String, TimerState>,
     /// Timers stopped before they fell due, with the moment they were stopped.
     pub timers_stopped: BTreeMap<String, DateTime<Utc>>,
+    /// Timers paused, with the moment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub timers_paused: BTreeMap<String, DateTime<Utc>>,
+    /// Timers resumed, with their new due date.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub timers_resumed: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// One track's move.
@@ -158,7 +180,7 @@ pub fn evaluate(
     actor: &Actor,
     transition_id: &str,
     data: &Map<String, Json>,
-    now: DateTime<Utc>,
+    env: Env<'_>,
 ) -> Result<Outcome, Refusal> {
     let transition =
         workflow
@@ -187,11 +209,11 @@ pub fn evaluate(
     }
     let mut facts = state.facts.clone();
     facts.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let unmet = unmet_guards(workflow, transition, state, &facts, now, false);
+    let unmet = unmet_guards(workflow, transition, state, &facts, env, false);
     if !unmet.is_empty() {
         return Err(Refusal::GuardsUnmet(unmet));
     }
-    let changes = changes(workflow, transition, state, &from, data, now);
+    let changes = changes(workflow, transition, state, &from, data, env);
     let mut next = state.clone();
     apply(&mut next, &changes);
     Ok(Outcome {
@@ -209,7 +231,7 @@ pub fn available<'w>(
     workflow: &'w Workflow,
     state: &CaseState,
     actor: &Actor,
-    now: DateTime<Utc>,
+    env: Env<'_>,
 ) -> Vec<Availability<'w>> {
     workflow
         .transitions
@@ -222,7 +244,7 @@ pub fn available<'w>(
         })
         .map(|t| {
             let mut unmet = permission(t, actor);
-            unmet.extend(unmet_guards(workflow, t, state, &state.facts, now, true));
+            unmet.extend(unmet_guards(workflow, t, state, &state.facts, env, true));
             Availability {
                 transition: t,
                 allowed: unmet.is_empty(),
@@ -246,6 +268,17 @@ pub fn apply(state: &mut CaseState, changes: &Changes) {
             timer.stopped_at = Some(*at);
         }
     }
+    for (name, at) in &changes.timers_paused {
+        if let Some(timer) = state.timers.get_mut(name) {
+            timer.paused_at = Some(*at);
+        }
+    }
+    for (name, due) in &changes.timers_resumed {
+        if let Some(timer) = state.timers.get_mut(name) {
+            timer.paused_at = None;
+            timer.due_at = *due;
+        }
+    }
     for (name, timer) in &changes.timers_started {
         state.timers.insert(name.clone(), timer.clone());
     }
@@ -263,20 +296,21 @@ pub fn replay<'a>(
     state
 }
 
-/// When a timer started at `start` falls due.
-pub fn due_at(duration: TimerDuration, start: DateTime<Utc>) -> DateTime<Utc> {
+/// When a timer started at `start` falls due; `None` when it runs until a date fact that is
+/// not recorded.
+pub fn due_at(
+    duration: &TimerDuration,
+    start: DateTime<Utc>,
+    facts: &BTreeMap<String, Json>,
+    calendar: &Calendar,
+) -> Option<DateTime<Utc>> {
     match duration {
-        TimerDuration::Days(days) => start + Duration::days(i64::from(days)),
-        TimerDuration::WorkingDays(days) => {
-            let mut due = start;
-            let mut left = days;
-            while left > 0 {
-                due += Duration::days(1);
-                if !matches!(due.weekday(), Weekday::Sat | Weekday::Sun) {
-                    left -= 1;
-                }
-            }
-            due
+        TimerDuration::Days(days) => Some(start + Duration::days(i64::from(*days))),
+        TimerDuration::WorkingDays(days) => Some(calendar.add_working_days(start, *days)),
+        TimerDuration::UntilFact(fact) => {
+            let date = facts.get(fact)?.as_str()?;
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+            Some(date.and_hms_opt(0, 0, 0)?.and_utc())
         }
     }
 }
@@ -347,46 +381,116 @@ fn permission(transition: &Transition, actor: &Actor) -> Vec<Unmet> {
     unmet
 }
 
+/// Timer views and parameters as guards see them for one case at one moment.
+struct GuardValues {
+    timers: BTreeMap<String, TimerView>,
+    params: BTreeMap<String, Json>,
+}
+
+impl GuardValues {
+    fn new(workflow: &Workflow, state: &CaseState, env: Env<'_>) -> Self {
+        let timers = workflow
+            .timers
+            .keys()
+            .map(|id| {
+                (
+                    id.clone(),
+                    state
+                        .timers
+                        .get(id)
+                        .map(|t| t.view(env.now))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        GuardValues {
+            timers,
+            params: workflow.parameters_for(env.country),
+        }
+    }
+
+    fn input<'a>(
+        &'a self,
+        facts: &'a BTreeMap<String, Json>,
+        tracks: &'a BTreeMap<String, String>,
+    ) -> GuardInput<'a> {
+        GuardInput {
+            facts,
+            tracks,
+            timers: &self.timers,
+            params: &self.params,
+        }
+    }
+}
+
 fn unmet_guards(
     workflow: &Workflow,
     transition: &Transition,
     state: &CaseState,
     facts: &BTreeMap<String, Json>,
-    now: DateTime<Utc>,
+    env: Env<'_>,
     skip_input_dependent: bool,
 ) -> Vec<Unmet> {
-    let timers: BTreeMap<String, TimerView> = workflow
+    let mut unmet = Vec::new();
+    // A suspending state (e.g. missing) holds every other track where it is.
+    for (track, current) in &state.tracks {
+        if track != &transition.track && workflow.state(current).is_some_and(|s| s.suspends_case) {
+            let label = workflow
+                .state(current)
+                .map(|s| s.label.clone())
+                .unwrap_or_default();
+            unmet.push(Unmet {
+                name: "case_suspended".into(),
+                reason: format!("The case is suspended: {}", label.get("en")),
+                reason_fr: format!("Le dossier est suspendu : {}", label.get("fr")),
+            });
+        }
+    }
+    // Floors: transitions they block wait until they have elapsed.
+    for timer in workflow
         .timers
-        .keys()
-        .map(|id| {
-            (
-                id.clone(),
-                state
-                    .timers
-                    .get(id)
-                    .map(|t| t.view(now))
-                    .unwrap_or_default(),
-            )
-        })
-        .collect();
-    let input = GuardInput {
-        facts,
-        tracks: &state.tracks,
-        timers: &timers,
-    };
-    transition
-        .guards
-        .iter()
-        .filter(|g| {
-            !(skip_input_dependent && transition.inputs.iter().any(|i| g.facts.contains(&i.fact)))
-        })
-        .filter(|g| g.holds(&input, &workflow.facts) != Ok(true))
-        .map(|g| Unmet {
-            name: g.name.clone(),
-            reason: g.reason.get("en").into(),
-            reason_fr: g.reason.get("fr").into(),
-        })
-        .collect()
+        .values()
+        .filter(|t| t.kind == TimerKind::Floor && t.blocks.contains(&transition.id))
+    {
+        let Some(running) = state.timers.get(&timer.id) else {
+            continue;
+        };
+        let view = running.view(env.now);
+        if view.running || view.paused {
+            let due = running.due_at.format("%Y-%m-%d");
+            unmet.push(Unmet {
+                name: format!("floor:{}", timer.id),
+                reason: format!(
+                    "Not before {due}: {} ({})",
+                    timer.label.get("en"),
+                    timer.citation
+                ),
+                reason_fr: format!(
+                    "Pas avant le {due} : {} ({})",
+                    timer.label.get("fr"),
+                    timer.citation
+                ),
+            });
+        }
+    }
+    let values = GuardValues::new(workflow, state, env);
+    let input = values.input(facts, &state.tracks);
+    unmet.extend(
+        transition
+            .guards
+            .iter()
+            .filter(|g| {
+                !(skip_input_dependent
+                    && transition.inputs.iter().any(|i| g.facts.contains(&i.fact)))
+            })
+            .filter(|g| g.holds(&input, &workflow.facts) != Ok(true))
+            .map(|g| Unmet {
+                name: g.name.clone(),
+                reason: g.reason.get("en").into(),
+                reason_fr: g.reason.get("fr").into(),
+            }),
+    );
+    unmet
 }
 
 fn changes(
@@ -395,8 +499,9 @@ fn changes(
     state: &CaseState,
     from: &str,
     data: &Map<String, Json>,
-    now: DateTime<Utc>,
+    env: Env<'_>,
 ) -> Changes {
+    let now = env.now;
     let mut tracks = vec![TrackChange {
         track: transition.track.clone(),
         from: Some(from.to_string()),
@@ -423,39 +528,76 @@ fn changes(
             });
         }
     }
-    let mut facts: BTreeMap<String, Json> =
+    // Facts recorded: the input (those the transition declares) and fixed values.
+    let mut recorded: BTreeMap<String, Json> =
         data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    facts.extend(effects.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    recorded.extend(effects.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut after_facts = state.facts.clone();
+    after_facts.extend(recorded.iter().map(|(k, v)| (k.clone(), v.clone())));
+
+    let live = |t: &&String| {
+        state
+            .timers
+            .get(*t)
+            .is_some_and(|s| s.view(now).running || s.view(now).paused)
+    };
     let timers_stopped = effects
         .stop_timers
         .iter()
-        .filter(|t| {
-            state
-                .timers
-                .get(*t)
-                .is_some_and(|s| s.stopped_at.is_none() && now < s.due_at)
-        })
+        .filter(live)
         .map(|t| (t.clone(), now))
         .collect();
+    let timers_paused = effects
+        .pause_timers
+        .iter()
+        .filter(|t| state.timers.get(*t).is_some_and(|s| s.view(now).running))
+        .map(|t| (t.clone(), now))
+        .collect();
+    let timers_resumed = effects
+        .resume_timers
+        .iter()
+        .filter_map(|t| {
+            let s = state.timers.get(t)?;
+            let paused_at = s.paused_at.filter(|_| s.stopped_at.is_none())?;
+            Some((t.clone(), s.due_at + (now - paused_at)))
+        })
+        .collect();
+    let values = GuardValues::new(workflow, state, env);
+    let input = values.input(&after_facts, &state.tracks);
     let timers_started = effects
         .start_timers
         .iter()
-        .filter_map(|id| workflow.timers.get(id))
-        .map(|t| {
-            (
+        .filter(|start| {
+            start
+                .when
+                .as_ref()
+                .is_none_or(|w| w.holds(&input, &workflow.facts) == Ok(true))
+        })
+        .filter_map(|start| workflow.timers.get(&start.timer))
+        .filter_map(|t| {
+            let due = due_at(
+                &workflow.timer_duration(t, env.country),
+                now,
+                &after_facts,
+                env.calendar,
+            )?;
+            Some((
                 t.id.clone(),
                 TimerState {
                     started_at: now,
-                    due_at: due_at(t.duration, now),
+                    due_at: due,
                     stopped_at: None,
+                    paused_at: None,
                 },
-            )
+            ))
         })
         .collect();
     Changes {
         tracks,
-        facts,
+        facts: recorded,
         timers_started,
         timers_stopped,
+        timers_paused,
+        timers_resumed,
     }
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The fields of `timers.<id>` a guard can read.
-pub const TIMER_FIELDS: &[&str] = &["started", "running", "elapsed", "stopped"];
+pub const TIMER_FIELDS: &[&str] = &["started", "running", "elapsed", "stopped", "paused"];
 
 /// A named condition a transition requires, with the reason shown when it does not hold.
 pub struct Guard {
@@ -40,6 +40,8 @@ impl std::fmt::Debug for Guard {
 /// The names a guard may use, from its workflow.
 pub struct GuardScope<'a> {
     pub facts: &'a BTreeMap<String, Fact>,
+    /// Jurisdiction parameters, read as `params.<name>`.
+    pub params: &'a BTreeMap<String, Fact>,
     pub tracks: &'a BTreeSet<String>,
     pub timers: &'a BTreeSet<String>,
 }
@@ -51,6 +53,7 @@ pub struct TimerView {
     pub running: bool,
     pub elapsed: bool,
     pub stopped: bool,
+    pub paused: bool,
 }
 
 /// The values guards are evaluated against.
@@ -60,6 +63,8 @@ pub struct GuardInput<'a> {
     /// Current state of each started track.
     pub tracks: &'a BTreeMap<String, String>,
     pub timers: &'a BTreeMap<String, TimerView>,
+    /// Jurisdiction parameters in force for the case.
+    pub params: &'a BTreeMap<String, Json>,
 }
 
 impl Guard {
@@ -74,7 +79,7 @@ impl Guard {
         let mut facts = BTreeSet::new();
         for var in program.references().variables() {
             match var {
-                "tracks" | "timers" => {}
+                "tracks" | "timers" | "params" => {}
                 fact if scope.facts.contains_key(fact) => {
                     facts.insert(fact.to_string());
                 }
@@ -120,6 +125,12 @@ impl Guard {
             .map(|(k, v)| (k.clone(), timer_value(v)))
             .collect();
         context.add_variable_from_value("timers", timers);
+        let params: HashMap<String, Value> = input
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), json_to_cel(v)))
+            .collect();
+        context.add_variable_from_value("params", params);
         match self.program.execute(&context) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!("evaluated to {other:?}, not a boolean")),
@@ -145,10 +156,16 @@ impl Guard {
             .iter()
             .map(|t| (t.clone(), TimerView::default()))
             .collect();
+        let params: BTreeMap<String, Json> = scope
+            .params
+            .iter()
+            .map(|(name, fact)| (name.clone(), sample(fact)))
+            .collect();
         let input = GuardInput {
             facts: &facts,
             tracks: &tracks,
             timers: &timers,
+            params: &params,
         };
         self.holds(&input, scope.facts)
             .map(|_| ())
@@ -172,6 +189,7 @@ fn timer_value(view: &TimerView) -> Value {
         ("running", view.running),
         ("elapsed", view.elapsed),
         ("stopped", view.stopped),
+        ("paused", view.paused),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), Value::Bool(v)))
@@ -204,11 +222,12 @@ fn check_selects(node: &IdedExpr, scope: &GuardScope<'_>) -> Result<(), String> 
         Expr::Select(select) => {
             if let Expr::Ident(root) = &select.operand.expr {
                 let (known, what) = match root.as_str() {
-                    "tracks" => (scope.tracks, "track"),
-                    "timers" => (scope.timers, "timer"),
+                    "tracks" => (scope.tracks.contains(&select.field), "track"),
+                    "timers" => (scope.timers.contains(&select.field), "timer"),
+                    "params" => (scope.params.contains_key(&select.field), "parameter"),
                     _ => return Ok(()),
                 };
-                if !known.contains(&select.field) {
+                if !known {
                     return Err(format!(
                         "uses {root}.{}, which is not a declared {what}",
                         select.field
@@ -301,8 +320,10 @@ mod tests {
         let facts = facts();
         let tracks = BTreeSet::from(["assistance".to_string()]);
         let timers = BTreeSet::from(["reflection_period".to_string()]);
+        let params = BTreeMap::new();
         let scope = GuardScope {
             facts: &facts,
+            params: &params,
             tracks: &tracks,
             timers: &timers,
         };
@@ -361,10 +382,12 @@ mod tests {
                 ..TimerView::default()
             },
         )]);
+        let params = BTreeMap::new();
         let input = GuardInput {
             facts: &facts,
             tracks: &tracks,
             timers: &timers,
+            params: &params,
         };
         // shelter_secured is unset (null): `null == true` is false, so the guard fails.
         assert_eq!(guard.holds(&input, &declared), Ok(false));
@@ -373,6 +396,7 @@ mod tests {
             facts: &facts,
             tracks: &tracks,
             timers: &timers,
+            params: &params,
         };
         assert_eq!(guard.holds(&input, &declared), Ok(true));
         Ok(())

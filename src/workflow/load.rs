@@ -37,6 +37,38 @@ struct RawWorkflow {
     transitions: BTreeMap<String, Spanned<RawTransition>>,
     #[serde(default)]
     timers: BTreeMap<String, Spanned<RawTimer>>,
+    #[serde(default)]
+    parameters: BTreeMap<String, Spanned<RawParameter>>,
+    #[serde(default)]
+    jurisdictions: BTreeMap<String, Spanned<RawJurisdiction>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParameter {
+    #[serde(rename = "type")]
+    kind: FactType,
+    #[serde(default)]
+    values: Vec<String>,
+    default: toml::Value,
+    label: Labels,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJurisdiction {
+    label: Labels,
+    #[serde(default)]
+    parameters: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    timers: BTreeMap<String, RawTimerLength>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimerLength {
+    days: Option<u32>,
+    working_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +98,8 @@ struct RawState {
     label: Labels,
     #[serde(default)]
     terminal: bool,
+    #[serde(default)]
+    suspends_case: bool,
 }
 
 #[derive(Deserialize)]
@@ -120,9 +154,20 @@ struct RawEffects {
     #[serde(default)]
     end_tracks: BTreeMap<String, String>,
     #[serde(default)]
-    start_timers: Vec<String>,
+    start_timers: Vec<RawTimerStart>,
     #[serde(default)]
     stop_timers: Vec<String>,
+    #[serde(default)]
+    pause_timers: Vec<String>,
+    #[serde(default)]
+    resume_timers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTimerStart {
+    Always(String),
+    When { timer: String, when: String },
 }
 
 #[derive(Deserialize)]
@@ -131,8 +176,16 @@ struct RawTimer {
     kind: TimerKind,
     days: Option<u32>,
     working_days: Option<u32>,
+    /// A `date` fact holding the due date.
+    until_fact: Option<String>,
     label: Labels,
     citation: String,
+    #[serde(default)]
+    blocks: Vec<String>,
+    #[serde(default)]
+    warn_days: u32,
+    #[serde(default)]
+    escalate_to: Vec<String>,
 }
 
 /// Languages every label must have.
@@ -271,16 +324,41 @@ impl Builder<'_> {
         self.labels(whole.clone(), "the workflow", &raw.label)?;
 
         let facts = self.facts()?;
+        let parameters = self.parameters()?;
         let (tracks, states) = self.tracks_and_states()?;
-        let timers = self.timers()?;
+        let timers = self.timers(&facts)?;
+        let jurisdictions = self.jurisdictions(&parameters, &timers)?;
         let track_ids: BTreeSet<String> = tracks.iter().map(|t| t.id.clone()).collect();
         let timer_ids: BTreeSet<String> = timers.keys().cloned().collect();
+        let param_facts: BTreeMap<String, Fact> = parameters
+            .iter()
+            .map(|(k, p)| (k.clone(), p.fact.clone()))
+            .collect();
         let scope = GuardScope {
             facts: &facts,
+            params: &param_facts,
             tracks: &track_ids,
             timers: &timer_ids,
         };
         let transitions = self.transitions(&facts, &states, &scope)?;
+        for timer in timers.values() {
+            if let Some(unknown) = timer
+                .blocks
+                .iter()
+                .find(|b| !transitions.iter().any(|t| &t.id == *b))
+            {
+                let span = self
+                    .raw
+                    .timers
+                    .get(&timer.id)
+                    .map(|t| t.span())
+                    .unwrap_or(0..0);
+                return self.fail(
+                    span,
+                    format!("timer `{}` blocks unknown transition `{unknown}`", timer.id),
+                );
+            }
+        }
 
         let workflow = Workflow {
             id: raw.id.clone(),
@@ -294,6 +372,8 @@ impl Builder<'_> {
             states,
             transitions,
             timers,
+            parameters,
+            jurisdictions,
         };
         self.check_graph(&workflow)?;
         Ok(workflow)
@@ -304,7 +384,7 @@ impl Builder<'_> {
         for (name, spanned) in &self.raw.facts {
             let raw = spanned.get_ref();
             let span = spanned.span();
-            if matches!(name.as_str(), "tracks" | "timers") {
+            if matches!(name.as_str(), "tracks" | "timers" | "params") {
                 return self.fail(span, format!("fact name `{name}` is reserved"));
             }
             match (raw.kind, raw.values.is_empty()) {
@@ -328,6 +408,106 @@ impl Builder<'_> {
             );
         }
         Ok(facts)
+    }
+
+    fn parameters(&self) -> Result<BTreeMap<String, Parameter>, LoadError> {
+        let mut parameters = BTreeMap::new();
+        for (name, spanned) in &self.raw.parameters {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            if raw.kind == FactType::Enum && raw.values.is_empty() {
+                return self.fail(span, format!("enum parameter `{name}` lists no values"));
+            }
+            self.labels(span.clone(), &format!("parameter `{name}`"), &raw.label)?;
+            let fact = Fact {
+                name: name.clone(),
+                kind: raw.kind,
+                values: raw.values.clone(),
+                label: raw.label.clone(),
+            };
+            let default = serde_json::to_value(&raw.default).unwrap_or(Json::Null);
+            if !fact.accepts(&default) {
+                return self.fail(
+                    span,
+                    format!(
+                        "parameter `{name}` defaults to {default}, but it takes {}",
+                        fact.expected()
+                    ),
+                );
+            }
+            parameters.insert(name.clone(), Parameter { fact, default });
+        }
+        Ok(parameters)
+    }
+
+    fn jurisdictions(
+        &self,
+        parameters: &BTreeMap<String, Parameter>,
+        timers: &BTreeMap<String, Timer>,
+    ) -> Result<BTreeMap<String, Jurisdiction>, LoadError> {
+        let mut jurisdictions = BTreeMap::new();
+        for (country, spanned) in &self.raw.jurisdictions {
+            let raw = spanned.get_ref();
+            let span = spanned.span();
+            let fail = |m: String| {
+                self.fail::<BTreeMap<String, Jurisdiction>>(
+                    span.clone(),
+                    format!("jurisdiction `{country}`: {m}"),
+                )
+            };
+            if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+                return fail("is not an ISO 3166-1 alpha-2 code".into());
+            }
+            self.labels(
+                span.clone(),
+                &format!("jurisdiction `{country}`"),
+                &raw.label,
+            )?;
+            let mut values = BTreeMap::new();
+            for (name, value) in &raw.parameters {
+                let Some(p) = parameters.get(name) else {
+                    return fail(format!("sets unknown parameter `{name}`"));
+                };
+                let json = serde_json::to_value(value).unwrap_or(Json::Null);
+                if !p.fact.accepts(&json) {
+                    return fail(format!(
+                        "sets `{name}` to {json}, but it takes {}",
+                        p.fact.expected()
+                    ));
+                }
+                values.insert(name.clone(), json);
+            }
+            let mut lengths = BTreeMap::new();
+            for (id, length) in &raw.timers {
+                let Some(timer) = timers.get(id) else {
+                    return fail(format!("sets the length of unknown timer `{id}`"));
+                };
+                if matches!(timer.duration, TimerDuration::UntilFact(_)) {
+                    return fail(format!(
+                        "timer `{id}` runs until a date fact; its length cannot be overridden"
+                    ));
+                }
+                let duration = match (length.days, length.working_days) {
+                    (Some(d), None) if d > 0 => TimerDuration::Days(d),
+                    (None, Some(d)) if d > 0 => TimerDuration::WorkingDays(d),
+                    _ => {
+                        return fail(format!(
+                            "timer `{id}` needs exactly one of `days` or `working_days`, above 0"
+                        ));
+                    }
+                };
+                lengths.insert(id.clone(), duration);
+            }
+            jurisdictions.insert(
+                country.clone(),
+                Jurisdiction {
+                    label: raw.label.clone(),
+                    parameters: values,
+                    timers: lengths,
+                },
+            );
+        }
+        Ok(jurisdictions)
     }
 
     fn tracks_and_states(&self) -> Result<(Vec<Track>, BTreeMap<String, State>), LoadError> {
@@ -354,6 +534,7 @@ impl Builder<'_> {
                     stage,
                     label: raw.label.clone(),
                     terminal: raw.terminal,
+                    suspends_case: raw.suspends_case,
                 },
             );
         }
@@ -396,25 +577,45 @@ impl Builder<'_> {
         Ok((tracks, states))
     }
 
-    fn timers(&self) -> Result<BTreeMap<String, Timer>, LoadError> {
+    fn timers(&self, facts: &BTreeMap<String, Fact>) -> Result<BTreeMap<String, Timer>, LoadError> {
         let mut timers = BTreeMap::new();
         for (id, spanned) in &self.raw.timers {
             let raw = spanned.get_ref();
             let span = spanned.span();
-            let duration =
-                match (raw.days, raw.working_days) {
-                    (Some(d), None) if d > 0 => TimerDuration::Days(d),
-                    (None, Some(d)) if d > 0 => TimerDuration::WorkingDays(d),
+            let duration = match (raw.days, raw.working_days, &raw.until_fact) {
+                (Some(d), None, None) if d > 0 => TimerDuration::Days(d),
+                (None, Some(d), None) if d > 0 => TimerDuration::WorkingDays(d),
+                (None, None, Some(fact)) => match facts.get(fact) {
+                    Some(f) if f.kind == FactType::Date => TimerDuration::UntilFact(fact.clone()),
                     _ => return self.fail(
                         span,
                         format!(
-                            "timer `{id}` needs exactly one of `days` or `working_days`, above 0"
+                            "timer `{id}` runs until `{fact}`, which is not a declared date fact"
                         ),
                     ),
-                };
+                },
+                _ => {
+                    return self.fail(
+                        span,
+                        format!("timer `{id}` needs exactly one of `days`, `working_days` (above 0) or `until_fact`"),
+                    );
+                }
+            };
             if raw.citation.trim().is_empty() {
                 return self.fail(span, format!("timer `{id}` has no legal citation"));
             }
+            if raw.kind == TimerKind::Deadline && !raw.blocks.is_empty() {
+                return self.fail(
+                    span,
+                    format!("timer `{id}` is a deadline; only a floor blocks transitions"),
+                );
+            }
+            let escalate_to = raw
+                .escalate_to
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| (self.err)(Some(span.clone()), format!("timer `{id}`: {e}")))?;
             self.labels(span, &format!("timer `{id}`"), &raw.label)?;
             timers.insert(
                 id.clone(),
@@ -424,6 +625,9 @@ impl Builder<'_> {
                     duration,
                     label: raw.label.clone(),
                     citation: raw.citation.clone(),
+                    blocks: raw.blocks.clone(),
+                    warn_days: raw.warn_days,
+                    escalate_to,
                 },
             );
         }
@@ -594,7 +798,34 @@ impl Builder<'_> {
                 }
             }
         }
-        for timer in raw.start_timers.iter().chain(&raw.stop_timers) {
+        let mut start_timers = Vec::new();
+        for start in &raw.start_timers {
+            let (timer, when) = match start {
+                RawTimerStart::Always(timer) => (timer, None),
+                RawTimerStart::When { timer, when } => {
+                    let guard =
+                        Guard::compile(&format!("start_{timer}"), when, Labels::default(), scope)
+                            .map_err(|e| {
+                            (self.err)(
+                                Some(span.clone()),
+                                format!("transition `{id}` effects: `when` of timer `{timer}` {e}"),
+                            )
+                        })?;
+                    (timer, Some(std::sync::Arc::new(guard)))
+                }
+            };
+            start_timers.push(TimerStart {
+                timer: timer.clone(),
+                when,
+            });
+        }
+        let named = start_timers
+            .iter()
+            .map(|t| &t.timer)
+            .chain(&raw.stop_timers)
+            .chain(&raw.pause_timers)
+            .chain(&raw.resume_timers);
+        for timer in named {
             if !scope.timers.contains(timer) {
                 return fail(format!("uses unknown timer `{timer}`"));
             }
@@ -603,8 +834,10 @@ impl Builder<'_> {
             set,
             start_tracks: raw.start_tracks.clone(),
             end_tracks: raw.end_tracks.clone(),
-            start_timers: raw.start_timers.clone(),
+            start_timers,
             stop_timers: raw.stop_timers.clone(),
+            pause_timers: raw.pause_timers.clone(),
+            resume_timers: raw.resume_timers.clone(),
         })
     }
 

@@ -1,6 +1,7 @@
 //! The workflow engine: definitions loaded from `workflows/`, guards, timers and the pure
 //! transition function. Nothing in this module does I/O except reading definition files.
 
+pub mod calendar;
 pub mod definition;
 pub mod diagram;
 pub mod engine;

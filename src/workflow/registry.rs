@@ -1,5 +1,6 @@
 //! The set of loaded workflow definitions, by id and version.
 
+use super::calendar::{Calendar, RawCalendar};
 use super::definition::Workflow;
 use super::load::{LoadError, load_dir};
 use std::collections::BTreeMap;
@@ -10,12 +11,35 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone)]
 pub struct Registry {
     by_id: BTreeMap<String, BTreeMap<u32, Arc<Workflow>>>,
+    calendars: BTreeMap<String, Calendar>,
+    default_calendar: Calendar,
 }
 
 impl Registry {
-    /// Loads and checks every definition in `dir`.
+    /// Loads and checks every definition in `dir`, and the calendars in `dir/calendars`.
     pub fn load(dir: &Path) -> Result<Registry, Vec<LoadError>> {
-        Ok(Registry::from_workflows(load_dir(dir)?))
+        let workflows = load_dir(dir);
+        let calendars = load_calendars(&dir.join("calendars"));
+        match (workflows, calendars) {
+            (Ok(w), Ok(c)) => {
+                let mut registry = Registry::from_workflows(w);
+                registry.calendars = c;
+                Ok(registry)
+            }
+            (w, c) => Err(w
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(c.err().unwrap_or_default())
+                .collect()),
+        }
+    }
+
+    /// The working-day calendar of `country` (weekends only where the country has none).
+    pub fn calendar(&self, country: &str) -> &Calendar {
+        self.calendars
+            .get(country)
+            .unwrap_or(&self.default_calendar)
     }
 
     /// A registry of already checked definitions.
@@ -27,7 +51,10 @@ impl Registry {
                 .or_default()
                 .insert(w.version, Arc::new(w));
         }
-        Registry { by_id }
+        Registry {
+            by_id,
+            ..Registry::default()
+        }
     }
 
     /// A definition by id and version, or the latest version of `id` when `version` is `None`.
@@ -42,5 +69,42 @@ impl Registry {
     /// Every definition, by id then version.
     pub fn all(&self) -> impl Iterator<Item = &Arc<Workflow>> {
         self.by_id.values().flat_map(|v| v.values())
+    }
+}
+
+/// Loads `<dir>/*.toml` calendars; a missing directory means no calendars.
+fn load_calendars(dir: &Path) -> Result<BTreeMap<String, Calendar>, Vec<LoadError>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(BTreeMap::new());
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut calendars = BTreeMap::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let file = path.display().to_string();
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str::<RawCalendar>(&text).map_err(|e| e.to_string()))
+            .and_then(RawCalendar::build);
+        match parsed {
+            Ok((country, calendar)) => {
+                calendars.insert(country, calendar);
+            }
+            Err(message) => errors.push(LoadError {
+                file,
+                line: None,
+                message,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(calendars)
+    } else {
+        Err(errors)
     }
 }

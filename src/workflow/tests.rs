@@ -1,6 +1,7 @@
 //! Engine tests on the real adult workflow and on broken definitions.
 
-use super::engine::{self, Actor, Refusal};
+use super::calendar::Calendar;
+use super::engine::{self, Actor, Env, Refusal};
 use super::load::parse;
 use super::{CaseState, Workflow};
 use crate::domain::{AgencyKind, CaseStatus, Role};
@@ -11,6 +12,17 @@ const ADULT: &str = include_str!("../../workflows/trm-adult.v1.toml");
 
 fn adult() -> Workflow {
     parse("trm-adult.v1.toml", ADULT).expect("the shipped workflow is valid")
+}
+
+static CALENDAR: std::sync::LazyLock<Calendar> = std::sync::LazyLock::new(Calendar::default);
+
+/// The evaluation environment at `now` in Italy.
+fn at(now: DateTime<Utc>) -> Env<'static> {
+    Env {
+        now,
+        country: "IT",
+        calendar: &CALENDAR,
+    }
 }
 
 fn t0() -> DateTime<Utc> {
@@ -36,7 +48,7 @@ fn fire(
     d: Json,
     now: DateTime<Utc>,
 ) -> Result<CaseState, Refusal> {
-    engine::evaluate(w, s, a, t, &data(d), now).map(|o| o.state)
+    engine::evaluate(w, s, a, t, &data(d), at(now)).map(|o| o.state)
 }
 
 /// Opens a case and takes it to crisis intervention with the given risk.
@@ -318,7 +330,7 @@ fn closing_a_negative_decision_ends_assistance_and_closes_the_case() {
         &supervisor,
         "close_not_identified",
         &Map::new(),
-        t0() + Duration::days(2),
+        at(t0() + Duration::days(2)),
     )
     .unwrap();
     assert_eq!(outcome.state.tracks["assistance"], "assistance_ended");
@@ -329,7 +341,7 @@ fn closing_a_negative_decision_ends_assistance_and_closes_the_case() {
     );
     assert_eq!(engine::status(&w, &outcome.state), CaseStatus::Closed);
     // Nothing leaves a closed case.
-    assert!(engine::available(&w, &outcome.state, &supervisor, t0()).is_empty());
+    assert!(engine::available(&w, &outcome.state, &supervisor, at(t0())).is_empty());
 }
 
 #[test]
@@ -365,7 +377,7 @@ fn availability_skips_guards_on_missing_input_but_judges_the_rest() {
     let w = adult();
     let s = in_crisis_intervention(&w, t0());
     let ngo = worker(AgencyKind::Ngo);
-    let avail = engine::available(&w, &s, &ngo, t0());
+    let avail = engine::available(&w, &s, &ngo, at(t0()));
     let complete = avail
         .iter()
         .find(|a| a.transition.id == "complete_first_assistance")
@@ -406,7 +418,7 @@ fn replaying_changes_reproduces_the_state() {
         ("adopt_safety_plan", json!({"safety_plan_adopted": true})),
         ("refuse_assistance", json!({})),
     ] {
-        let o = engine::evaluate(&w, &s, &ngo, t, &data(d), t0()).unwrap();
+        let o = engine::evaluate(&w, &s, &ngo, t, &data(d), at(t0())).unwrap();
         log.push(o.changes);
         s = o.state;
     }
@@ -417,9 +429,21 @@ fn replaying_changes_reproduces_the_state() {
 fn working_days_skip_weekends() {
     // Friday 09:00 + 5 working days = next Friday 09:00.
     let friday = Utc.with_ymd_and_hms(2026, 3, 6, 9, 0, 0).unwrap();
-    let due = engine::due_at(super::definition::TimerDuration::WorkingDays(5), friday);
+    let due = engine::due_at(
+        &super::definition::TimerDuration::WorkingDays(5),
+        friday,
+        &Default::default(),
+        &CALENDAR,
+    )
+    .unwrap();
     assert_eq!(due, friday + Duration::days(7));
-    let due = engine::due_at(super::definition::TimerDuration::WorkingDays(1), friday);
+    let due = engine::due_at(
+        &super::definition::TimerDuration::WorkingDays(1),
+        friday,
+        &Default::default(),
+        &CALENDAR,
+    )
+    .unwrap();
     assert_eq!(due, friday + Duration::days(3));
 }
 
@@ -481,4 +505,334 @@ fn invalid_definitions_are_refused_with_file_line_and_reason() {
     assert!(broken("label.fr = \"Dépistage\"", "").contains("no `fr` label"));
     assert!(broken("days = 30", "").contains("timer `reflection_period`"));
     assert!(broken("version = 1", "version = \"one\"").contains("broken.toml:"));
+}
+
+/// A small workflow that uses every timer and jurisdiction feature.
+const FEATURES: &str = r#"
+id = "features"
+version = 1
+label = { en = "Features", fr = "Fonctions" }
+
+[parameters.reflection_start]
+type = "enum"
+values = ["at_grounds", "at_identification"]
+default = "at_grounds"
+label = { en = "When reflection starts", fr = "Début de la réflexion" }
+
+[jurisdictions.BG]
+label = { en = "Bulgaria", fr = "Bulgarie" }
+parameters = { reflection_start = "at_identification" }
+timers.decision = { working_days = 2 }
+
+[facts.permit_until]
+type = "date"
+label = { en = "Permit valid until", fr = "Permis valable jusqu'au" }
+
+[tracks.main]
+label = { en = "Main", fr = "Principal" }
+initial = "open"
+start_on_open = true
+
+[tracks.presence]
+label = { en = "Presence", fr = "Présence" }
+initial = "present"
+start_on_open = true
+
+[states.open]
+track = "main"
+stage = "IDENTIFICATION"
+label = { en = "Open", fr = "Ouvert" }
+
+[states.identified]
+track = "main"
+stage = "IDENTIFICATION"
+label = { en = "Identified", fr = "Identifié" }
+
+[states.removed]
+track = "main"
+stage = "RETURN"
+terminal = true
+label = { en = "Removed", fr = "Éloigné" }
+
+[states.present]
+track = "presence"
+stage = "FIRST_ASSISTANCE"
+label = { en = "Present", fr = "Présent" }
+
+[states.missing]
+track = "presence"
+stage = "FIRST_ASSISTANCE"
+suspends_case = true
+label = { en = "Missing", fr = "Disparu" }
+
+[timers.reflection]
+kind = "FLOOR"
+days = 30
+blocks = ["remove"]
+citation = "CoE CETS 197 Art. 13"
+label = { en = "Reflection period", fr = "Délai de réflexion" }
+
+[timers.decision]
+kind = "DEADLINE"
+days = 5
+warn_days = 1
+escalate_to = ["SUPERVISOR"]
+citation = "practice"
+label = { en = "Decision", fr = "Décision" }
+
+[timers.permit]
+kind = "DEADLINE"
+until_fact = "permit_until"
+warn_days = 30
+citation = "EU-81"
+label = { en = "Permit", fr = "Permis" }
+
+[transitions.grounds]
+from = "open"
+to = "open"
+label = { en = "Grounds", fr = "Motifs" }
+roles = ["CASE_WORKER"]
+inputs = [{ fact = "permit_until" }]
+effects = { start_timers = [{ timer = "reflection", when = "params.reflection_start == 'at_grounds'" }, "decision", "permit"] }
+
+[transitions.identify]
+from = "open"
+to = "identified"
+label = { en = "Identify", fr = "Identifier" }
+roles = ["CASE_WORKER"]
+effects = { start_timers = [{ timer = "reflection", when = "params.reflection_start == 'at_identification'" }] }
+
+[transitions.remove]
+from = ["open", "identified"]
+to = "removed"
+label = { en = "Remove", fr = "Éloigner" }
+roles = ["CASE_WORKER"]
+
+[transitions.go_missing]
+from = "present"
+to = "missing"
+label = { en = "Missing", fr = "Disparu" }
+roles = ["CASE_WORKER"]
+effects = { pause_timers = ["reflection"] }
+
+[transitions.found]
+from = "missing"
+to = "present"
+label = { en = "Found", fr = "Retrouvé" }
+roles = ["CASE_WORKER"]
+effects = { resume_timers = ["reflection"] }
+"#;
+
+fn features() -> Workflow {
+    parse("features.toml", FEATURES).expect("valid")
+}
+
+fn in_country(now: DateTime<Utc>, country: &'static str) -> Env<'static> {
+    Env {
+        now,
+        country,
+        calendar: &CALENDAR,
+    }
+}
+
+#[test]
+fn a_floor_blocks_the_transitions_it_names_until_it_elapses() {
+    let w = features();
+    let a = worker(AgencyKind::Ngo);
+    let s = engine::initial_state(&w);
+    let s = engine::evaluate(&w, &s, &a, "grounds", &Map::new(), at(t0()))
+        .unwrap()
+        .state;
+    let refusal = engine::evaluate(
+        &w,
+        &s,
+        &a,
+        "remove",
+        &Map::new(),
+        at(t0() + Duration::days(29)),
+    )
+    .unwrap_err();
+    let Refusal::GuardsUnmet(unmet) = refusal else {
+        panic!("{refusal:?}")
+    };
+    assert_eq!(unmet[0].name, "floor:reflection");
+    assert!(unmet[0].reason.contains("Art. 13"), "{}", unmet[0].reason);
+    assert!(
+        engine::evaluate(
+            &w,
+            &s,
+            &a,
+            "remove",
+            &Map::new(),
+            at(t0() + Duration::days(30))
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn jurisdictions_change_parameters_and_timer_lengths_without_code() {
+    let w = features();
+    let a = worker(AgencyKind::Ngo);
+    let s = engine::initial_state(&w);
+    // Italy (defaults): reflection starts at grounds; decision due in 5 calendar days.
+    let it = engine::evaluate(&w, &s, &a, "grounds", &Map::new(), in_country(t0(), "IT"))
+        .unwrap()
+        .state;
+    assert!(it.timers.contains_key("reflection"));
+    assert_eq!(it.timers["decision"].due_at, t0() + Duration::days(5));
+    // Bulgaria: reflection starts at formal identification; decision due in 2 working days.
+    let bg = engine::evaluate(&w, &s, &a, "grounds", &Map::new(), in_country(t0(), "BG"))
+        .unwrap()
+        .state;
+    assert!(!bg.timers.contains_key("reflection"));
+    assert_eq!(
+        bg.timers["decision"].due_at,
+        t0() + Duration::days(2),
+        "t0 is a Monday"
+    );
+    let bg = engine::evaluate(&w, &bg, &a, "identify", &Map::new(), in_country(t0(), "BG"))
+        .unwrap()
+        .state;
+    assert!(bg.timers.contains_key("reflection"));
+}
+
+#[test]
+fn a_timer_can_run_until_a_recorded_date() {
+    let w = features();
+    let a = worker(AgencyKind::Ngo);
+    let s = engine::initial_state(&w);
+    let s = engine::evaluate(
+        &w,
+        &s,
+        &a,
+        "grounds",
+        &data(json!({"permit_until": "2026-09-02"})),
+        at(t0()),
+    )
+    .unwrap()
+    .state;
+    assert_eq!(
+        s.timers["permit"].due_at,
+        Utc.with_ymd_and_hms(2026, 9, 2, 0, 0, 0).unwrap()
+    );
+    // Without the date, the timer does not start.
+    let s = engine::evaluate(
+        &w,
+        &engine::initial_state(&w),
+        &a,
+        "grounds",
+        &Map::new(),
+        at(t0()),
+    )
+    .unwrap()
+    .state;
+    assert!(!s.timers.contains_key("permit"));
+}
+
+#[test]
+fn a_missing_person_suspends_the_case_and_pauses_timers_until_found() {
+    let w = features();
+    let a = worker(AgencyKind::Ngo);
+    let s = engine::initial_state(&w);
+    let s = engine::evaluate(&w, &s, &a, "grounds", &Map::new(), at(t0()))
+        .unwrap()
+        .state;
+    let s = engine::evaluate(
+        &w,
+        &s,
+        &a,
+        "go_missing",
+        &Map::new(),
+        at(t0() + Duration::days(10)),
+    )
+    .unwrap()
+    .state;
+    assert!(
+        s.timers["reflection"]
+            .view(t0() + Duration::days(40))
+            .paused
+    );
+    // While missing, the other track does not move.
+    let refusal = engine::evaluate(
+        &w,
+        &s,
+        &a,
+        "identify",
+        &Map::new(),
+        at(t0() + Duration::days(11)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refusal, Refusal::GuardsUnmet(u) if u[0].name == "case_suspended"),
+        "{refusal:?}"
+    );
+    // Found after 5 days: the period resumes where it was (due 5 days later than planned).
+    let found = engine::evaluate(
+        &w,
+        &s,
+        &a,
+        "found",
+        &Map::new(),
+        at(t0() + Duration::days(15)),
+    )
+    .unwrap();
+    assert_eq!(
+        found.state.timers["reflection"].due_at,
+        t0() + Duration::days(35)
+    );
+    assert_eq!(found.state.tracks["main"], "open", "resumes where it was");
+    let mut log = vec![];
+    let mut st = engine::initial_state(&w);
+    for (t, day) in [("grounds", 0), ("go_missing", 10), ("found", 15)] {
+        let o =
+            engine::evaluate(&w, &st, &a, t, &Map::new(), at(t0() + Duration::days(day))).unwrap();
+        log.push(o.changes);
+        st = o.state;
+    }
+    assert_eq!(engine::replay(&w, &log), st, "pauses and resumes replay");
+}
+
+#[test]
+fn jurisdiction_and_timer_mistakes_are_refused_at_load() {
+    let broken = |find: &str, replace: &str| {
+        assert!(FEATURES.contains(find), "fixture: {find}");
+        match parse("f.toml", &FEATURES.replacen(find, replace, 1)) {
+            Ok(_) => panic!("accepted {replace}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert!(broken("[jurisdictions.BG]", "[jurisdictions.Bulgaria]").contains("ISO 3166-1"));
+    assert!(
+        broken(
+            "parameters = { reflection_start = \"at_identification\" }",
+            "parameters = { reflection_start = \"later\" }"
+        )
+        .contains("takes one of")
+    );
+    assert!(
+        broken(
+            "timers.decision = { working_days = 2 }",
+            "timers.desicion = { working_days = 2 }"
+        )
+        .contains("unknown timer `desicion`")
+    );
+    assert!(
+        broken("blocks = [\"remove\"]", "blocks = [\"deport\"]")
+            .contains("blocks unknown transition `deport`")
+    );
+    assert!(
+        broken("until_fact = \"permit_until\"", "until_fact = \"permit\"").contains("date fact")
+    );
+    assert!(
+        broken(
+            "params.reflection_start == 'at_grounds'",
+            "params.start == 'at_grounds'"
+        )
+        .contains("not a declared parameter")
+    );
+    assert!(
+        broken("escalate_to = [\"SUPERVISOR\"]", "escalate_to = [\"BOSS\"]")
+            .contains("unknown Role")
+    );
 }

@@ -12,6 +12,9 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub due_at: DateTimeUtc,
     pub stopped_at: Option<DateTimeUtc>,
+    pub paused_at: Option<DateTimeUtc>,
+    /// When the scheduler recorded the timer as elapsed (at most once).
+    pub fired_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
