@@ -229,6 +229,25 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// Writes a file only its owner can read (it holds bearer tokens).
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents.as_bytes())
+}
+
 async fn open(db: &DbArgs, registry: Registry) -> Result<App, String> {
     startup::prepare(&db.options(), registry, Arc::new(SystemClock))
         .await
@@ -257,7 +276,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
                 .map(|(u, t)| (u.as_str(), t.as_str()))
                 .collect();
             let json = serde_json::to_string_pretty(&map).map_err(|e| e.to_string())?;
-            std::fs::write(path, json)
+            write_private(path, &json)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             println!("Demo tokens written to {}", path.display());
         }

@@ -33,6 +33,8 @@ pub struct CaseTrackState {
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum TimerStatus {
     Running,
+    /// Not counting (e.g. while the person is missing).
+    Paused,
     Elapsed,
     Stopped,
 }
@@ -154,7 +156,9 @@ impl CaseNode {
             .filter_map(|(id, t)| {
                 let def = workflow.timers.get(id)?;
                 let view = t.view(now);
-                let status = if view.running {
+                let status = if view.paused {
+                    TimerStatus::Paused
+                } else if view.running {
                     TimerStatus::Running
                 } else if view.elapsed {
                     TimerStatus::Elapsed

@@ -394,6 +394,8 @@ fn agency_id(key: &str) -> Uuid {
 pub async fn seed(app: &App) -> Result<Vec<(String, String)>, ServiceError> {
     let now = app.now();
     let txn = app.store.begin_write().await?;
+    // Two instances started with --demo at once take turns.
+    crate::store::lock_exclusively(&txn, crate::store::LOCK_DEMO_SEED).await?;
     for a in AGENCIES {
         if directory::agency_by_id(&txn, agency_id(a.key))
             .await?

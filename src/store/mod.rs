@@ -70,9 +70,14 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration, all or nothing, in one write transaction (both engines
+    /// have transactional DDL). Instances starting together take turns: SQLite's write lock, and
+    /// on PostgreSQL a transaction-scoped advisory lock.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+        let txn = self.begin_write().await?;
+        lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
     }
 
     /// The connection pool, for reads.
@@ -105,6 +110,24 @@ impl Store {
     pub async fn close(self) -> Result<(), DbErr> {
         self.db.close().await
     }
+}
+
+/// Advisory lock keys (PostgreSQL) for work that instances must not do at the same time.
+pub const LOCK_MIGRATIONS: i64 = 0x7472_6d00_0001;
+/// See [`LOCK_MIGRATIONS`].
+pub const LOCK_DEMO_SEED: i64 = 0x7472_6d00_0002;
+
+/// Holds a PostgreSQL advisory lock until the end of the transaction `conn` (no-op on SQLite,
+/// where write transactions are already exclusive).
+pub async fn lock_exclusively<C: ConnectionTrait>(conn: &C, key: i64) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        conn.execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({key})"),
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Whether `err` is a unique-constraint violation (a lost insert race).

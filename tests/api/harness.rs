@@ -220,13 +220,23 @@ impl TestServer {
         body["data"].clone()
     }
 
-    /// Opens an adult case as `user`; returns (case id, reference).
+    /// Opens an adult case (workflow `trm-adult`, version 1) as `user`; returns (case id, reference).
     pub async fn open_case(&self, user: &str) -> (String, String) {
+        self.open_workflow(user, "trm-adult", Some(1)).await
+    }
+
+    /// Opens a case under any workflow (latest version when `version` is `None`).
+    pub async fn open_workflow(
+        &self,
+        user: &str,
+        workflow: &str,
+        version: Option<u32>,
+    ) -> (String, String) {
         let data = self
             .data(
                 user,
-                "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { id reference } } }",
-                json!({}),
+                "mutation($w: String!, $v: Int) { openCase(input: {workflowId: $w, workflowVersion: $v}) { case { id reference } } }",
+                json!({"w": workflow, "v": version}),
             )
             .await;
         let case = &data["openCase"]["case"];

@@ -37,3 +37,35 @@ async fn sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn instances_starting_together_on_a_fresh_database_take_turns() {
+    use std::sync::Arc;
+    use trm::clock::SystemClock;
+    use trm::store::StoreOptions;
+    let db = crate::harness::TestDatabase::new().await;
+    let start = || {
+        let url = db.url.clone();
+        async move {
+            let registry = trm::startup::load_workflows(&crate::harness::workflows_dir()).unwrap();
+            let app = trm::startup::prepare(
+                &StoreOptions {
+                    url,
+                    max_connections: 2,
+                },
+                registry,
+                Arc::new(SystemClock),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            trm::service::demo::seed(&app)
+                .await
+                .map_err(|e| e.to_string())?;
+            app.store.close().await.map_err(|e| e.to_string())
+        }
+    };
+    let results = futures::future::join_all((0..4).map(|_| tokio::spawn(start()))).await;
+    for r in results {
+        assert_eq!(r.unwrap(), Ok(()));
+    }
+}
