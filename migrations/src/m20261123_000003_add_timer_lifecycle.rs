@@ -1,5 +1,6 @@
-//! Timers that pause (e.g. while the person is missing) and that the scheduler marks as fired
-//! exactly once (elapsed, recorded as an event) and escalates when overdue.
+//! Timers that pause (e.g. while the person is missing), that the scheduler marks as fired
+//! exactly once (recorded as an event), and that can be queried as deadlines: their kind and
+//! the moment they become "due soon" are kept with them.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -9,6 +10,8 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum CaseTimers {
     Table,
+    Kind,
+    WarnAt,
     PausedAt,
     FiredAt,
 }
@@ -17,7 +20,7 @@ enum CaseTimers {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite allows one column per ALTER TABLE.
-        for col in [CaseTimers::PausedAt, CaseTimers::FiredAt] {
+        for col in [CaseTimers::WarnAt, CaseTimers::PausedAt, CaseTimers::FiredAt] {
             manager
                 .alter_table(
                     Table::alter()
@@ -27,18 +30,32 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        Ok(())
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(CaseTimers::Table)
+                    .add_column(string_len_null(CaseTimers::Kind, 16))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_case_timers_warn")
+                    .table(CaseTimers::Table)
+                    .col(CaseTimers::WarnAt)
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for col in [CaseTimers::FiredAt, CaseTimers::PausedAt] {
+        manager
+            .drop_index(Index::drop().name("ix_case_timers_warn").table(CaseTimers::Table).to_owned())
+            .await?;
+        for col in [CaseTimers::Kind, CaseTimers::FiredAt, CaseTimers::PausedAt, CaseTimers::WarnAt] {
             manager
-                .alter_table(
-                    Table::alter()
-                        .table(CaseTimers::Table)
-                        .drop_column(col)
-                        .to_owned(),
-                )
+                .alter_table(Table::alter().table(CaseTimers::Table).drop_column(col).to_owned())
                 .await?;
         }
         Ok(())

@@ -4,6 +4,7 @@
 use super::entities::{case, case_timer, case_track};
 use crate::access::CaseScope;
 use crate::domain::{CaseStatus, Stage};
+use crate::workflow::definition::TimerKind;
 use crate::workflow::engine::TimerState;
 use crate::workflow::{CaseState, Changes, Workflow};
 use chrono::{DateTime, Utc};
@@ -330,51 +331,72 @@ pub async fn apply_changes<C: ConnectionTrait>(
         .await?;
     }
     for (timer, due) in &changes.timers_resumed {
-        set_timer(
-            conn,
-            before.id,
-            timer,
-            case_timer::Column::PausedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .await?;
-        set_timer(
-            conn,
-            before.id,
-            timer,
-            case_timer::Column::DueAt,
-            Expr::value(*due),
-        )
-        .await?;
-    }
-    for (timer, t) in &changes.timers_started {
-        if before.state.timers.contains_key(timer) {
-            case_timer::Entity::update_many()
-                .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
-                .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
-                .col_expr(
-                    case_timer::Column::StoppedAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .filter(case_timer::Column::CaseId.eq(before.id))
-                .filter(case_timer::Column::Timer.eq(timer.as_str()))
-                .exec(conn)
-                .await?;
-        } else {
-            case_timer::Entity::insert(case_timer::ActiveModel {
-                case_id: Set(before.id),
-                timer: Set(timer.clone()),
-                started_at: Set(t.started_at),
-                due_at: Set(t.due_at),
-                stopped_at: Set(None),
-                paused_at: Set(None),
-                fired_at: Set(None),
-            })
+        let warn = warn_at(workflow, timer, *due);
+        case_timer::Entity::update_many()
+            .col_expr(case_timer::Column::PausedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(case_timer::Column::DueAt, Expr::value(*due))
+            .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
+            .filter(case_timer::Column::CaseId.eq(before.id))
+            .filter(case_timer::Column::Timer.eq(timer.as_str()))
             .exec(conn)
             .await?;
-        }
+    }
+    for (timer, t) in &changes.timers_started {
+        upsert_timer(conn, workflow, before.id, timer, t, before.state.timers.contains_key(timer)).await?;
     }
     Ok(true)
+}
+
+/// When a deadline becomes "due soon"; `None` for floors.
+fn warn_at(workflow: &Workflow, timer: &str, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let def = workflow.timers.get(timer)?;
+    (def.kind == TimerKind::Deadline).then(|| due - chrono::Duration::days(i64::from(def.warn_days)))
+}
+
+/// Inserts a started timer, or restarts one that ran before (clearing its stop, pause and firing).
+async fn upsert_timer<C: ConnectionTrait>(
+    conn: &C,
+    workflow: &Workflow,
+    case_id: Uuid,
+    timer: &str,
+    t: &TimerState,
+    exists: bool,
+) -> Result<(), DbErr> {
+    let kind = workflow.timers.get(timer).map(|d| match d.kind {
+        TimerKind::Floor => "FLOOR".to_string(),
+        TimerKind::Deadline => "DEADLINE".to_string(),
+    });
+    let warn = warn_at(workflow, timer, t.due_at);
+    if exists {
+        let none = Option::<DateTime<Utc>>::None;
+        case_timer::Entity::update_many()
+            .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
+            .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
+            .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
+            .col_expr(case_timer::Column::Kind, Expr::value(kind))
+            .col_expr(case_timer::Column::StoppedAt, Expr::value(none))
+            .col_expr(case_timer::Column::PausedAt, Expr::value(none))
+            .col_expr(case_timer::Column::FiredAt, Expr::value(none))
+            .filter(case_timer::Column::CaseId.eq(case_id))
+            .filter(case_timer::Column::Timer.eq(timer))
+            .exec(conn)
+            .await?;
+    } else {
+        case_timer::Entity::insert(case_timer::ActiveModel {
+            case_id: Set(case_id),
+            timer: Set(timer.to_string()),
+            started_at: Set(t.started_at),
+            due_at: Set(t.due_at),
+            stopped_at: Set(None),
+            paused_at: Set(None),
+            fired_at: Set(None),
+            kind: Set(kind),
+            warn_at: Set(warn),
+        })
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn set_timer<C: ConnectionTrait>(

@@ -13,6 +13,10 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub stopped_at: Option<DateTimeUtc>,
     pub paused_at: Option<DateTimeUtc>,
+    /// FLOOR or DEADLINE (from the workflow, kept here for queries).
+    pub kind: Option<String>,
+    /// When a deadline becomes "due soon" (due date minus the warning window).
+    pub warn_at: Option<DateTimeUtc>,
     /// When the scheduler recorded the timer as elapsed (at most once).
     pub fired_at: Option<DateTimeUtc>,
 }
