@@ -9,6 +9,38 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// A clock that can be moved forward (tests, and test instances started with `--test-clock`).
+pub trait MovableClock: Clock {
+    /// Moves the clock forward by `by`.
+    fn advance(&self, by: Duration);
+}
+
+/// The wall clock plus an offset that only grows: what `--test-clock` runs on, so that a case
+/// can be played through 30-day periods in seconds.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset: Mutex<Duration>,
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+            + *self
+                .offset
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl MovableClock for TestClock {
+    fn advance(&self, by: Duration) {
+        *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) += by;
+    }
+}
+
 /// The real wall clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
@@ -49,5 +81,11 @@ impl Clock for ManualClock {
             .now
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl MovableClock for ManualClock {
+    fn advance(&self, by: Duration) {
+        ManualClock::advance(self, by);
     }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use trm::api::ApiLimits;
-use trm::clock::SystemClock;
+use trm::clock::{Clock, MovableClock, SystemClock, TestClock};
 use trm::server::{self, HttpOptions};
 use trm::service::{App, auth, demo};
 use trm::startup;
@@ -127,6 +127,16 @@ struct ServeArgs {
     /// Maximum request time in seconds.
     #[arg(long, env = "TRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
+    /// Let `advanceTestClock` move this instance's time forward (for playing cases through;
+    /// refused with --production).
+    #[arg(long, env = "TRM_TEST_CLOCK")]
+    test_clock: bool,
+    /// Production configuration: refuses settings meant for testing (such as --test-clock).
+    #[arg(long, env = "TRM_PRODUCTION")]
+    production: bool,
+    /// Seconds between scheduler passes that record elapsed timers (0: no scheduler).
+    #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
+    scheduler_interval_secs: u64,
     /// Maximum request body size in bytes.
     #[arg(long, env = "TRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -219,6 +229,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 store,
                 workflows: Arc::new(Registry::default()),
                 clock: Arc::new(SystemClock),
+                test_clock: None,
             };
             let token = auth::issue_token(&app, &user)
                 .await
@@ -248,8 +259,8 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     file.write_all(contents.as_bytes())
 }
 
-async fn open(db: &DbArgs, registry: Registry) -> Result<App, String> {
-    startup::prepare(&db.options(), registry, Arc::new(SystemClock))
+async fn open(db: &DbArgs, registry: Registry, clock: Arc<dyn Clock>) -> Result<App, String> {
+    startup::prepare(&db.options(), registry, clock)
         .await
         .map_err(|e| e.to_string())
 }
@@ -257,7 +268,22 @@ async fn open(db: &DbArgs, registry: Registry) -> Result<App, String> {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let shutdown = server::shutdown_signal();
     let registry = startup::load_workflows(&args.workflows.path).map_err(|e| e.to_string())?;
-    let app = open(&args.db, registry).await?;
+    let (clock, test_clock): (Arc<dyn Clock>, Option<Arc<dyn MovableClock>>) = if args.test_clock {
+        if args.production {
+            return Err(
+                "--test-clock is refused in production configuration (--production)".into(),
+            );
+        }
+        let clock = Arc::new(TestClock::default());
+        (clock.clone(), Some(clock))
+    } else {
+        (Arc::new(SystemClock), None)
+    };
+    let mut app = open(&args.db, registry, clock).await?;
+    app.test_clock = test_clock;
+    if app.test_clock.is_some() {
+        println!("Test clock enabled: the advanceTestClock mutation moves this instance's time");
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
@@ -298,6 +324,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("TRM listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let store = app.store.clone();
+    if args.scheduler_interval_secs > 0 {
+        let interval = Duration::from_secs(args.scheduler_interval_secs);
+        tokio::spawn(trm::service::timers::run_scheduler(app.clone(), interval));
+    }
     server::serve(listener, app, &options, shutdown)
         .await
         .map_err(|e| e.to_string())?;

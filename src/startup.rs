@@ -65,5 +65,6 @@ pub async fn prepare(
         store,
         workflows: Arc::new(workflows),
         clock,
+        test_clock: None,
     })
 }

@@ -20,7 +20,11 @@ enum CaseTimers {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite allows one column per ALTER TABLE.
-        for col in [CaseTimers::WarnAt, CaseTimers::PausedAt, CaseTimers::FiredAt] {
+        for col in [
+            CaseTimers::WarnAt,
+            CaseTimers::PausedAt,
+            CaseTimers::FiredAt,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -51,11 +55,26 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("ix_case_timers_warn").table(CaseTimers::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("ix_case_timers_warn")
+                    .table(CaseTimers::Table)
+                    .to_owned(),
+            )
             .await?;
-        for col in [CaseTimers::Kind, CaseTimers::FiredAt, CaseTimers::PausedAt, CaseTimers::WarnAt] {
+        for col in [
+            CaseTimers::Kind,
+            CaseTimers::FiredAt,
+            CaseTimers::PausedAt,
+            CaseTimers::WarnAt,
+        ] {
             manager
-                .alter_table(Table::alter().table(CaseTimers::Table).drop_column(col).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(CaseTimers::Table)
+                        .drop_column(col)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

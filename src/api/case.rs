@@ -5,6 +5,7 @@ use super::error::{IntoGql, invalid};
 use super::workflow::{TransitionInput, WorkflowNode, transition_inputs};
 use super::{app, ids, page_size, principal};
 use crate::domain::{CaseStatus, Stage};
+use crate::service::timers::{self, DeadlineStatus};
 use crate::service::{ServiceError, cases, directory};
 use crate::store::cases::CaseRecord;
 use crate::store::events::{Event, EventKind};
@@ -50,6 +51,20 @@ pub struct CaseTimer {
     pub stopped_at: Option<DateTime<Utc>>,
     pub citation: String,
     pub label: String,
+}
+
+/// A deadline of a case.
+#[derive(SimpleObject)]
+pub struct CaseDeadline {
+    pub timer: String,
+    pub status: DeadlineStatus,
+    pub due_at: DateTime<Utc>,
+    /// When the case becomes due soon (the warning window opens).
+    pub due_soon_from: DateTime<Utc>,
+    pub citation: String,
+    pub label: String,
+    /// Roles alerted once it is overdue.
+    pub escalate_to: Vec<crate::domain::Role>,
 }
 
 /// A reason a transition cannot be fired now.
@@ -178,6 +193,30 @@ impl CaseNode {
             })
             .collect())
     }
+    /// The case's deadlines (legal and procedural time limits), most urgent first.
+    async fn deadlines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "en")] language: String,
+    ) -> Result<Vec<CaseDeadline>> {
+        let app = app(ctx)?;
+        let workflow = cases::workflow_of(app, &self.0).gql()?;
+        Ok(timers::deadlines(app, &self.0, app.now())
+            .into_iter()
+            .filter_map(|d| {
+                let def = workflow.timers.get(&d.timer)?;
+                Some(CaseDeadline {
+                    timer: d.timer,
+                    status: d.status,
+                    due_at: d.due_at,
+                    due_soon_from: d.warn_at,
+                    citation: def.citation.clone(),
+                    label: def.label.get(&language).to_string(),
+                    escalate_to: def.escalate_to.clone(),
+                })
+            })
+            .collect())
+    }
     /// Every transition from the case's current states, with whether the caller may fire it.
     async fn available_transitions(
         &self,
@@ -261,8 +300,9 @@ pub async fn event_nodes(app: &crate::service::App, events: Vec<Event>) -> Resul
         .map(|event| {
             let actor = users.get(&event.actor_user_id).cloned();
             let agency = agencies.get(&event.actor_agency_id).cloned();
+            let system = event.actor_user_id.is_nil();
             match (actor, agency) {
-                (Some(actor), Some(agency)) => Ok(EventNode {
+                (actor, Some(agency)) if actor.is_some() || system => Ok(EventNode {
                     event,
                     actor,
                     agency,
@@ -276,7 +316,8 @@ pub async fn event_nodes(app: &crate::service::App, events: Vec<Event>) -> Resul
 /// One recorded change to a case.
 pub struct EventNode {
     pub event: Event,
-    pub actor: crate::store::directory::User,
+    /// `None` for events the service recorded itself (e.g. a timer elapsing).
+    pub actor: Option<crate::store::directory::User>,
     pub agency: crate::store::directory::Agency,
 }
 
@@ -315,8 +356,17 @@ impl EventNode {
     async fn changes(&self) -> Json<Value> {
         Json(serde_json::to_value(&self.event.changes).unwrap_or_default())
     }
-    async fn actor(&self) -> UserNode {
-        UserNode(self.actor.clone())
+    /// Who did it; null for events recorded by the service itself (`bySystem`).
+    async fn actor(&self) -> Option<UserNode> {
+        self.actor.clone().map(UserNode)
+    }
+    /// Recorded by the service (e.g. a timer elapsing), not by a person.
+    async fn by_system(&self) -> bool {
+        self.actor.is_none()
+    }
+    /// For `TIMER_ELAPSED` events: the timer.
+    async fn timer(&self) -> Option<&str> {
+        self.event.changes.timer_elapsed.as_deref()
     }
     async fn agency(&self) -> AgencyNode {
         AgencyNode(self.agency.clone())

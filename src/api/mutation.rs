@@ -3,7 +3,9 @@
 use super::case::{CaseNode, EventNode, event_nodes};
 use super::error::{IntoGql, invalid};
 use super::{app, ids, principal};
+use crate::service::ServiceError;
 use crate::service::cases::{self, FireTransition, OpenCase};
+use async_graphql::ErrorExtensions;
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use serde_json::{Map, Value};
 
@@ -54,8 +56,67 @@ pub struct FireTransitionPayload {
     pub replayed: bool,
 }
 
+/// Input of `advanceTestClock`.
+#[derive(InputObject)]
+pub struct AdvanceTestClockInput {
+    #[graphql(default = 0)]
+    pub days: u32,
+    #[graphql(default = 0)]
+    pub hours: u32,
+    #[graphql(default = 0)]
+    pub minutes: u32,
+}
+
+/// Result of `advanceTestClock`.
+#[derive(SimpleObject)]
+pub struct AdvanceTestClockPayload {
+    /// The service's time after the move.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Timers recorded as elapsed because of the move.
+    pub fired_timers: u32,
+}
+
+/// Longest single move of the test clock.
+const MAX_TEST_CLOCK_DAYS: u32 = 3660;
+
 #[Object]
 impl Mutation {
+    /// Moves the service's time forward and records the timers that fall due. Only on instances
+    /// started with `--test-clock` (never in production): play a case through 30-day periods in
+    /// seconds.
+    async fn advance_test_clock(
+        &self,
+        ctx: &Context<'_>,
+        input: AdvanceTestClockInput,
+    ) -> Result<AdvanceTestClockPayload> {
+        let app = app(ctx)?;
+        principal(ctx)?;
+        let Some(clock) = &app.test_clock else {
+            return Err(ServiceError::Forbidden(
+                "this instance has no test clock (start it with --test-clock)".into(),
+            )
+            .extend());
+        };
+        if input.days > MAX_TEST_CLOCK_DAYS
+            || input.hours > 24 * MAX_TEST_CLOCK_DAYS
+            || input.minutes > 24 * 60
+        {
+            return Err(invalid(format!(
+                "move at most {MAX_TEST_CLOCK_DAYS} days at a time"
+            )));
+        }
+        clock.advance(
+            chrono::Duration::days(i64::from(input.days))
+                + chrono::Duration::hours(i64::from(input.hours))
+                + chrono::Duration::minutes(i64::from(input.minutes)),
+        );
+        let fired = crate::service::timers::fire_due(app).await.gql()?;
+        Ok(AdvanceTestClockPayload {
+            now: app.now(),
+            fired_timers: u32::try_from(fired).unwrap_or(u32::MAX),
+        })
+    }
+
     /// Opens a case under a workflow in the caller's agency and country.
     async fn open_case(&self, ctx: &Context<'_>, input: OpenCaseInput) -> Result<OpenCasePayload> {
         let input = OpenCase {

@@ -7,7 +7,7 @@ use super::workflow::WorkflowNode;
 use super::{Node, app, ids, page_size, principal};
 use crate::domain::{CaseStatus, Stage};
 use crate::service::{cases, directory};
-use crate::store::cases::CaseFilter;
+use crate::store::cases::{CaseFilter, DeadlineFilter};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use uuid::Uuid;
@@ -25,6 +25,8 @@ pub struct CaseFilterInput {
     pub state: Option<String>,
     /// The workflow key, e.g. `trm-adult`.
     pub workflow: Option<String>,
+    /// Some open deadline is overdue / due soon.
+    pub deadline: Option<DeadlineFilter>,
 }
 
 #[Object]
@@ -137,11 +139,13 @@ impl Query {
             ),
         };
         let f = filter.unwrap_or_default();
+        let now = app(ctx)?.now();
         let filter = CaseFilter {
             status: f.status,
             stage: f.stage,
             state: f.state,
             workflow_id: f.workflow,
+            deadline: f.deadline.map(|d| (d, now)),
         };
         let mut rows = cases::list_cases(app(ctx)?, principal(ctx)?, &filter, after_id, limit + 1)
             .await
@@ -156,6 +160,36 @@ impl Query {
         Ok(connection)
     }
 
+    /// What the caller's agency must act on, most urgent first: overdue deadlines, deadlines
+    /// due soon, then cases it leads that the caller can move forward.
+    async fn worklist(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, WorklistItem>> {
+        let limit = usize::try_from(page_size(first)?).unwrap_or(usize::MAX);
+        let offset = match after {
+            None => 0,
+            Some(c) => ids::uncursor(&c)
+                .and_then(|v| v.strip_prefix("pos:").and_then(|n| n.parse::<usize>().ok()))
+                .map(|n| n + 1)
+                .ok_or_else(|| invalid("`after` is not a cursor of this list"))?,
+        };
+        let items = cases::worklist(app(ctx)?, principal(ctx)?).await.gql()?;
+        let total = items.len();
+        let mut connection = Connection::new(offset > 0, offset + limit < total);
+        connection.edges.extend(
+            items
+                .into_iter()
+                .enumerate()
+                .skip(offset)
+                .take(limit)
+                .map(|(i, item)| Edge::new(ids::cursor(&format!("pos:{i}")), WorklistItem(item))),
+        );
+        Ok(connection)
+    }
+
     /// The directory of agencies, by country.
     async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<AgencyNode>> {
         Ok(directory::agencies(app(ctx)?)
@@ -164,5 +198,26 @@ impl Query {
             .into_iter()
             .map(AgencyNode)
             .collect())
+    }
+}
+
+/// A case the caller's agency must act on, and why.
+pub struct WorklistItem(pub cases::WorkItem);
+
+#[Object]
+impl WorklistItem {
+    async fn case(&self) -> CaseNode {
+        CaseNode(self.0.case.clone())
+    }
+    async fn reason(&self) -> cases::WorkReason {
+        self.0.reason
+    }
+    /// The most urgent open deadline, if any.
+    async fn due_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.deadline.as_ref().map(|d| d.due_at)
+    }
+    /// The timer behind that deadline.
+    async fn deadline_timer(&self) -> Option<&str> {
+        self.0.deadline.as_ref().map(|d| d.timer.as_str())
     }
 }

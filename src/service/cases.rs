@@ -112,6 +112,7 @@ pub async fn open_case(
         timers_stopped: BTreeMap::new(),
         timers_paused: BTreeMap::new(),
         timers_resumed: BTreeMap::new(),
+        timer_elapsed: None,
     };
     let event = new_event(
         &record,
@@ -401,6 +402,32 @@ fn new_event(
     event
 }
 
+/// An event recorded by the service itself (e.g. a timer elapsing), not by a person.
+/// Its actor is the nil UUID; its agency is the case's lead agency.
+pub(crate) fn new_system_event(case: &CaseRecord, changes: Changes, prev_hash: String) -> Event {
+    let mut event = Event {
+        id: Uuid::now_v7(),
+        case_id: case.id,
+        seq: case.version,
+        kind: EventKind::TimerElapsed,
+        transition: None,
+        track: None,
+        from_state: None,
+        to_state: None,
+        reason: None,
+        changes,
+        workflow_id: case.workflow_id.clone(),
+        workflow_version: case.workflow_version,
+        actor_user_id: Uuid::nil(),
+        actor_agency_id: case.lead_agency_id,
+        occurred_at: case.updated_at,
+        prev_hash,
+        hash: String::new(),
+    };
+    event.hash = event.compute_hash();
+    event
+}
+
 fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
     match key {
         Some(k)
@@ -532,4 +559,73 @@ pub async fn visible_event(
         return Ok(None);
     };
     Ok(get_case(app, p, event.case_id).await?.map(|_| event))
+}
+
+/// Why a case is on an agency's worklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum WorkReason {
+    /// A deadline has passed.
+    Overdue,
+    /// A deadline is in its warning window.
+    DueSoon,
+    /// The agency can move the case forward.
+    ActionAvailable,
+}
+
+/// One entry of a worklist.
+#[derive(Debug, Clone)]
+pub struct WorkItem {
+    pub case: CaseRecord,
+    pub reason: WorkReason,
+    /// The most urgent open deadline, if any.
+    pub deadline: Option<super::timers::Deadline>,
+}
+
+/// Most active cases a worklist considers (an agency's open caseload).
+pub const WORKLIST_SCAN: u64 = 5000;
+
+/// What the caller's agency must act on, most urgent first: overdue deadlines, then deadlines
+/// due soon (earliest first), then cases the caller can move forward (least recently touched first).
+pub async fn worklist(app: &App, p: &Principal) -> Result<Vec<WorkItem>, ServiceError> {
+    use super::timers::{DeadlineStatus, deadlines};
+    let filter = CaseFilter {
+        status: Some(crate::domain::CaseStatus::Active),
+        ..CaseFilter::default()
+    };
+    let scope = crate::access::CaseScope::LeadAgency(p.agency_id);
+    let cases = case_store::list(app.store.conn(), scope, &filter, None, WORKLIST_SCAN).await?;
+    let now = app.now();
+    let mut items = Vec::new();
+    for case in cases {
+        let deadline = deadlines(app, &case, now).into_iter().next();
+        let reason = match deadline.as_ref().map(|d| d.status) {
+            Some(DeadlineStatus::Overdue) => WorkReason::Overdue,
+            Some(DeadlineStatus::DueSoon) => WorkReason::DueSoon,
+            _ => {
+                let workflow = workflow_of(app, &case)?;
+                if !available_transitions(app, p, &workflow, &case)
+                    .iter()
+                    .any(|a| a.allowed)
+                {
+                    continue;
+                }
+                WorkReason::ActionAvailable
+            }
+        };
+        items.push(WorkItem {
+            case,
+            reason,
+            deadline,
+        });
+    }
+    items.sort_by_key(|i| {
+        let due = i
+            .deadline
+            .as_ref()
+            .filter(|_| i.reason != WorkReason::ActionAvailable)
+            .map(|d| d.due_at);
+        (i.reason as u8, due, i.case.updated_at)
+    });
+    Ok(items)
 }

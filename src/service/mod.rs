@@ -6,10 +6,11 @@ pub mod cases;
 pub mod demo;
 pub mod directory;
 mod error;
+pub mod timers;
 
 pub use error::ServiceError;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, MovableClock};
 use crate::store::Store;
 use crate::workflow::Registry;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -21,6 +22,8 @@ pub struct App {
     pub store: Store,
     pub workflows: Arc<Registry>,
     pub clock: Arc<dyn Clock>,
+    /// Set only on instances started with `--test-clock`: lets `advanceTestClock` move time.
+    pub test_clock: Option<Arc<dyn MovableClock>>,
 }
 
 impl App {

@@ -47,6 +47,18 @@ pub struct CaseFilter {
     /// Some track is in this state.
     pub state: Option<String>,
     pub workflow_id: Option<String>,
+    /// Some open deadline is overdue / due soon at the given moment.
+    pub deadline: Option<(DeadlineFilter, DateTime<Utc>)>,
+}
+
+/// Which open deadlines to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum DeadlineFilter {
+    /// Past its due date.
+    Overdue,
+    /// In its warning window, not yet due.
+    DueSoon,
 }
 
 fn scope_condition(scope: CaseScope) -> Condition {
@@ -112,6 +124,26 @@ pub async fn list<C: ConnectionTrait>(
             tracks.and_where(Expr::col(case_track::Column::State).eq(state.as_str()));
         }
         query = query.filter(case::Column::Id.in_subquery(tracks.to_owned()));
+    }
+    if let Some((which, now)) = filter.deadline {
+        let mut timers = Query::select();
+        timers
+            .column(case_timer::Column::CaseId)
+            .from(case_timer::Entity)
+            .and_where(Expr::col(case_timer::Column::Kind).eq("DEADLINE"))
+            .and_where(Expr::col(case_timer::Column::StoppedAt).is_null())
+            .and_where(Expr::col(case_timer::Column::PausedAt).is_null());
+        match which {
+            DeadlineFilter::Overdue => {
+                timers.and_where(Expr::col(case_timer::Column::DueAt).lte(now));
+            }
+            DeadlineFilter::DueSoon => {
+                timers
+                    .and_where(Expr::col(case_timer::Column::WarnAt).lte(now))
+                    .and_where(Expr::col(case_timer::Column::DueAt).gt(now));
+            }
+        }
+        query = query.filter(case::Column::Id.in_subquery(timers.to_owned()));
     }
     if let Some(after) = after {
         query = query.filter(case::Column::Id.lt(after));
@@ -333,7 +365,10 @@ pub async fn apply_changes<C: ConnectionTrait>(
     for (timer, due) in &changes.timers_resumed {
         let warn = warn_at(workflow, timer, *due);
         case_timer::Entity::update_many()
-            .col_expr(case_timer::Column::PausedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                case_timer::Column::PausedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(case_timer::Column::DueAt, Expr::value(*due))
             .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
             .filter(case_timer::Column::CaseId.eq(before.id))
@@ -342,7 +377,15 @@ pub async fn apply_changes<C: ConnectionTrait>(
             .await?;
     }
     for (timer, t) in &changes.timers_started {
-        upsert_timer(conn, workflow, before.id, timer, t, before.state.timers.contains_key(timer)).await?;
+        upsert_timer(
+            conn,
+            workflow,
+            before.id,
+            timer,
+            t,
+            before.state.timers.contains_key(timer),
+        )
+        .await?;
     }
     Ok(true)
 }
@@ -350,7 +393,8 @@ pub async fn apply_changes<C: ConnectionTrait>(
 /// When a deadline becomes "due soon"; `None` for floors.
 fn warn_at(workflow: &Workflow, timer: &str, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let def = workflow.timers.get(timer)?;
-    (def.kind == TimerKind::Deadline).then(|| due - chrono::Duration::days(i64::from(def.warn_days)))
+    (def.kind == TimerKind::Deadline)
+        .then(|| due - chrono::Duration::days(i64::from(def.warn_days)))
 }
 
 /// Inserts a started timer, or restarts one that ran before (clearing its stop, pause and firing).

@@ -26,6 +26,8 @@ pub enum EventKind {
     CaseOpened,
     /// A workflow transition was fired.
     Transition,
+    /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
+    TimerElapsed,
 }
 
 impl EventKind {
@@ -33,6 +35,7 @@ impl EventKind {
         match self {
             EventKind::CaseOpened => "CASE_OPENED",
             EventKind::Transition => "TRANSITION",
+            EventKind::TimerElapsed => "TIMER_ELAPSED",
         }
     }
 
@@ -40,6 +43,7 @@ impl EventKind {
         match s {
             "CASE_OPENED" => Ok(EventKind::CaseOpened),
             "TRANSITION" => Ok(EventKind::Transition),
+            "TIMER_ELAPSED" => Ok(EventKind::TimerElapsed),
             other => Err(DbErr::Custom(format!("unknown event kind {other}"))),
         }
     }

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod entities;
 pub mod events;
 pub mod idempotency;
+pub mod timers;
 pub mod workflows;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};

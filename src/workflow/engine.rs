@@ -118,6 +118,9 @@ pub struct Changes {
     /// Timers resumed, with their new due date.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub timers_resumed: BTreeMap<String, DateTime<Utc>>,
+    /// The timer whose due date passed (events recorded by the scheduler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_elapsed: Option<String>,
 }
 
 /// One track's move.
@@ -535,16 +538,11 @@ fn changes(
     let mut after_facts = state.facts.clone();
     after_facts.extend(recorded.iter().map(|(k, v)| (k.clone(), v.clone())));
 
-    let live = |t: &&String| {
-        state
-            .timers
-            .get(*t)
-            .is_some_and(|s| s.view(now).running || s.view(now).paused)
-    };
+    // Stopping applies to any timer not yet stopped: a deadline met late is still dealt with.
     let timers_stopped = effects
         .stop_timers
         .iter()
-        .filter(live)
+        .filter(|t| state.timers.get(*t).is_some_and(|s| s.stopped_at.is_none()))
         .map(|t| (t.clone(), now))
         .collect();
     let timers_paused = effects
@@ -599,5 +597,6 @@ fn changes(
         timers_stopped,
         timers_paused,
         timers_resumed,
+        timer_elapsed: None,
     }
 }

@@ -124,9 +124,18 @@ impl TestServer {
 
     /// Starts a server with the given HTTP options.
     pub async fn start_with(options: HttpOptions) -> TestServer {
+        TestServer::start_full(options, &workflows_dir()).await
+    }
+
+    /// Starts a server with the workflows of `dir` (e.g. a test fixture directory).
+    pub async fn start_with_workflows(dir: &std::path::Path) -> TestServer {
+        TestServer::start_full(HttpOptions::default(), dir).await
+    }
+
+    async fn start_full(options: HttpOptions, workflows: &std::path::Path) -> TestServer {
         let db = TestDatabase::new().await;
         let clock = Arc::new(ManualClock::new(Utc::now() - Duration::days(1)));
-        let registry = startup::load_workflows(&workflows_dir()).expect("workflows load");
+        let registry = startup::load_workflows(workflows).expect("workflows load");
         let app = startup::prepare(
             &StoreOptions {
                 url: db.url.clone(),
@@ -137,6 +146,8 @@ impl TestServer {
         )
         .await
         .expect("start-up");
+        let mut app = app;
+        app.test_clock = Some(clock.clone());
         let tokens = demo::seed(&app)
             .await
             .expect("demo seed")
@@ -164,6 +175,11 @@ impl TestServer {
             handle: Some(handle),
             _db: db,
         }
+    }
+
+    /// The database URL (to connect a second "instance").
+    pub fn db_url(&self) -> String {
+        self._db.url.clone()
     }
 
     /// Stops the server and waits for it.

@@ -12,4 +12,5 @@ mod harness;
 mod history;
 mod schema;
 mod storage;
+mod timers;
 mod transitions;

@@ -1,0 +1,163 @@
+//! The scheduler: records every timer whose due date passed as an event on its case, exactly
+//! once even when several instances share the database; and deadline views for the API.
+
+use super::cases::{new_system_event, workflow_of};
+use super::{App, ServiceError};
+use crate::access::CaseScope;
+use crate::store::cases::{self as case_store, CaseRecord};
+use crate::store::{events, timers};
+use crate::workflow::Changes;
+use crate::workflow::definition::TimerKind;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// How many due timers one pass handles at most.
+pub const BATCH: u64 = 200;
+
+/// Records due timers as `TIMER_ELAPSED` events; returns how many this call recorded.
+pub async fn fire_due(app: &App) -> Result<usize, ServiceError> {
+    let mut fired = 0;
+    loop {
+        let now = app.now();
+        let due = timers::due(app.store.conn(), now, BATCH).await?;
+        let batch = due.len();
+        for (case_id, timer) in due {
+            if fire_one(app, case_id, &timer, now).await? {
+                fired += 1;
+            }
+        }
+        if (batch as u64) < BATCH {
+            return Ok(fired);
+        }
+    }
+}
+
+async fn fire_one(
+    app: &App,
+    case_id: uuid::Uuid,
+    timer: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let txn = app.store.begin_write().await?;
+    if !timers::claim(&txn, case_id, timer, now).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let Some(case) = case_store::find(&txn, CaseScope::All, case_id).await? else {
+        txn.rollback().await?;
+        return Ok(false);
+    };
+    let workflow = workflow_of(app, &case)?;
+    let changes = Changes {
+        tracks: Vec::new(),
+        facts: Default::default(),
+        timers_started: Default::default(),
+        timers_stopped: Default::default(),
+        timers_paused: Default::default(),
+        timers_resumed: Default::default(),
+        timer_elapsed: Some(timer.to_string()),
+    };
+    let status = case.status;
+    if !case_store::apply_changes(&txn, &workflow, &case, &case.state, status, &changes, now)
+        .await?
+    {
+        // A transition moved the case meanwhile; the next pass records the timer.
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let mut after = case.clone();
+    after.version += 1;
+    after.updated_at = now;
+    let prev_hash = events::last_hash(&txn, case.id).await?;
+    let event = new_system_event(&after, changes, prev_hash);
+    events::append(&txn, &event).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Runs [`fire_due`] every `interval` until the process ends. Failures are logged and retried.
+pub async fn run_scheduler(app: App, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match fire_due(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(fired = n, "timers recorded as elapsed"),
+            Err(e) => tracing::warn!(error = %e, "scheduler pass failed; retrying next tick"),
+        }
+    }
+}
+
+/// Where a deadline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum DeadlineStatus {
+    /// Not yet in its warning window.
+    Pending,
+    /// Inside the warning window before the due date.
+    DueSoon,
+    /// Past the due date and still open: escalated.
+    Overdue,
+    /// Stopped before the due date (what it waited for happened).
+    Met,
+    /// Stopped after the due date (it happened, late).
+    Missed,
+    /// Not counting (e.g. the person is missing).
+    Paused,
+}
+
+/// One deadline of a case.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    pub timer: String,
+    pub status: DeadlineStatus,
+    pub due_at: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+}
+
+/// The deadlines (DEADLINE timers) of a case at `now`, most urgent first.
+pub fn deadlines(app: &App, case: &CaseRecord, now: DateTime<Utc>) -> Vec<Deadline> {
+    let Ok(workflow) = workflow_of(app, case) else {
+        return Vec::new();
+    };
+    let mut list: Vec<Deadline> = case
+        .state
+        .timers
+        .iter()
+        .filter_map(|(id, t)| {
+            let def = workflow
+                .timers
+                .get(id)
+                .filter(|d| d.kind == TimerKind::Deadline)?;
+            let warn_at = t.due_at - chrono::Duration::days(i64::from(def.warn_days));
+            let status = match (t.stopped_at, t.paused_at) {
+                (Some(stopped), _) if stopped < t.due_at => DeadlineStatus::Met,
+                (Some(_), _) => DeadlineStatus::Missed,
+                (None, Some(_)) => DeadlineStatus::Paused,
+                (None, None) if now >= t.due_at => DeadlineStatus::Overdue,
+                (None, None) if now >= warn_at => DeadlineStatus::DueSoon,
+                (None, None) => DeadlineStatus::Pending,
+            };
+            Some(Deadline {
+                timer: id.clone(),
+                status,
+                due_at: t.due_at,
+                warn_at,
+            })
+        })
+        .collect();
+    list.sort_by_key(|d| (urgency(d.status), d.due_at));
+    list
+}
+
+/// Lower is more urgent.
+pub fn urgency(status: DeadlineStatus) -> u8 {
+    match status {
+        DeadlineStatus::Overdue => 0,
+        DeadlineStatus::DueSoon => 1,
+        DeadlineStatus::Pending => 2,
+        DeadlineStatus::Paused => 3,
+        DeadlineStatus::Met | DeadlineStatus::Missed => 4,
+    }
+}

@@ -1,0 +1,279 @@
+//! Deadlines, the scheduler that records elapsed timers, the worklist and the test clock.
+
+use crate::harness::{TestServer, error_code};
+use chrono::Duration;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deadlines")
+}
+
+const CASE: &str = "query($id: ID!) { case(id: $id) {
+    version
+    deadlines { timer status dueAt dueSoonFrom citation escalateTo }
+    history { edges { node { sequence kind timer bySystem actor { username } } } }
+} }";
+
+async fn case(s: &TestServer, id: &str) -> Value {
+    s.data("it.shelter", CASE, json!({"id": id})).await["case"].clone()
+}
+
+async fn advance(s: &TestServer, days: u32) -> Value {
+    s.data(
+        "it.shelter",
+        "mutation($d: Int!) { advanceTestClock(input: {days: $d}) { now firedTimers } }",
+        json!({"d": days}),
+    )
+    .await["advanceTestClock"]
+        .clone()
+}
+
+async fn deadline_cases(s: &TestServer, which: &str) -> usize {
+    let data = s
+        .data(
+            "it.shelter",
+            "query($d: DeadlineFilter) { cases(filter: {deadline: $d}) { edges { node { id } } } }",
+            json!({"d": which}),
+        )
+        .await;
+    data["cases"]["edges"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_deadline_becomes_due_soon_then_overdue_and_is_recorded_once() {
+    let s = TestServer::start_with_workflows(&fixtures()).await;
+    let (id, _) = s.open_workflow("it.shelter", "decision", None).await;
+    let body = s.fire("it.shelter", &id, "submit", 1, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let c = case(&s, &id).await;
+    assert_eq!(c["deadlines"][0]["status"], "PENDING");
+    assert_eq!(c["deadlines"][0]["escalateTo"], json!(["SUPERVISOR"]));
+    assert_eq!(
+        (
+            deadline_cases(&s, "DUE_SOON").await,
+            deadline_cases(&s, "OVERDUE").await
+        ),
+        (0, 0)
+    );
+
+    // Day 3: inside the 2-day warning window.
+    assert_eq!(advance(&s, 3).await["firedTimers"], 0);
+    assert_eq!(case(&s, &id).await["deadlines"][0]["status"], "DUE_SOON");
+    assert_eq!(
+        (
+            deadline_cases(&s, "DUE_SOON").await,
+            deadline_cases(&s, "OVERDUE").await
+        ),
+        (1, 0)
+    );
+
+    // Day 5: due. The test clock records the elapsed timer once, as a system event.
+    assert_eq!(advance(&s, 2).await["firedTimers"], 1);
+    let c = case(&s, &id).await;
+    assert_eq!(c["deadlines"][0]["status"], "OVERDUE");
+    assert_eq!(
+        (
+            deadline_cases(&s, "DUE_SOON").await,
+            deadline_cases(&s, "OVERDUE").await
+        ),
+        (0, 1)
+    );
+    let events = c["history"]["edges"].as_array().unwrap();
+    let last = &events.last().unwrap()["node"];
+    assert_eq!(last["kind"], "TIMER_ELAPSED");
+    assert_eq!(last["timer"], "decision");
+    assert_eq!(last["bySystem"], true);
+    assert_eq!(last["actor"], json!(null));
+    assert_eq!(c["version"], 3, "the elapsed timer is a recorded change");
+    let again = advance(&s, 1).await;
+    let c2 = case(&s, &id).await;
+    assert_eq!(again["firedTimers"], 0, "never twice: {c2}");
+
+    // The decision, late, stops the deadline; a stale version from before the timer is a conflict.
+    let body = s.fire("it.shelter", &id, "decide", 2, json!({})).await;
+    assert_eq!(error_code(&body), "VERSION_CONFLICT");
+    let body = s.fire("it.shelter", &id, "decide", 3, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(deadline_cases(&s, "OVERDUE").await, 0);
+    assert_eq!(
+        case(&s, &id).await["deadlines"][0]["status"],
+        "MISSED",
+        "dealt with, late"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_floor_blocks_closing_until_it_elapses_and_a_met_deadline_is_not_overdue() {
+    let s = TestServer::start_with_workflows(&fixtures()).await;
+    let (id, _) = s.open_workflow("it.shelter", "decision", None).await;
+    s.fire("it.shelter", &id, "submit", 1, json!({})).await;
+    s.fire("it.shelter", &id, "decide", 2, json!({})).await;
+    assert_eq!(case(&s, &id).await["deadlines"][0]["status"], "MET");
+    let body = s.fire("it.shelter", &id, "close", 3, json!({})).await;
+    assert_eq!(error_code(&body), "GUARD_FAILED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["unmetGuards"][0]["name"],
+        "floor:cooling"
+    );
+    let fired = advance(&s, 10).await["firedTimers"].as_u64().unwrap();
+    assert_eq!(
+        fired, 1,
+        "the floor elapsing is recorded; the met deadline is not"
+    );
+    let body = s.fire("it.shelter", &id, "close", 4, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_worklist_puts_overdue_first_then_due_soon_then_actionable() {
+    let s = TestServer::start_with_workflows(&fixtures()).await;
+    let (overdue, _) = s.open_workflow("it.shelter", "decision", None).await;
+    s.fire("it.shelter", &overdue, "submit", 1, json!({})).await;
+    s.clock.advance(Duration::days(2));
+    let (soon, _) = s.open_workflow("it.shelter", "decision", None).await;
+    s.fire("it.shelter", &soon, "submit", 1, json!({})).await;
+    let (actionable, _) = s.open_workflow("it.shelter", "decision", None).await;
+    let (_other_agency, _) = s.open_workflow("bg.shelter", "decision", None).await;
+    s.clock.advance(Duration::days(3)); // first: day 5 (overdue); second: day 3 (due soon)
+    let data = s
+        .data(
+            "it.shelter",
+            "{ worklist { edges { node { reason dueAt deadlineTimer case { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let items: Vec<(String, String)> = data["worklist"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["reason"].as_str().unwrap().to_string(),
+                e["node"]["case"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            ("OVERDUE".to_string(), overdue.clone()),
+            ("DUE_SOON".to_string(), soon.clone()),
+            ("ACTION_AVAILABLE".to_string(), actionable.clone()),
+        ]
+    );
+    // Paging the worklist.
+    let page = s
+        .data(
+            "it.shelter",
+            "{ worklist(first: 1) { edges { cursor } pageInfo { hasNextPage endCursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(page["worklist"]["pageInfo"]["hasNextPage"], true);
+    let cursor = page["worklist"]["pageInfo"]["endCursor"].clone();
+    let next = s
+        .data(
+            "it.shelter",
+            "query($a: String) { worklist(first: 5, after: $a) { edges { node { reason } } } }",
+            json!({"a": cursor}),
+        )
+        .await;
+    assert_eq!(next["worklist"]["edges"].as_array().unwrap().len(), 2);
+    // An auditor's agency leads nothing: an empty worklist.
+    let data = s
+        .data(
+            "auditor",
+            "{ worklist { edges { node { reason } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["worklist"]["edges"], json!([]));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn scheduler_passes_from_several_instances_record_each_timer_exactly_once() {
+    let s = TestServer::start_with_workflows(&fixtures()).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let (id, _) = s.open_workflow("it.shelter", "decision", None).await;
+        s.fire("it.shelter", &id, "submit", 1, json!({})).await;
+        ids.push(id);
+    }
+    s.clock.advance(Duration::days(11)); // both timers of every case are due: 12 firings
+    // Four "instances": separate connection pools on the same database, racing.
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let mut app = s.app.clone();
+        app.store = trm::store::Store::connect(&trm::store::StoreOptions {
+            url: s.db_url(),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        handles.push(tokio::spawn(async move {
+            trm::service::timers::fire_due(&app).await.unwrap()
+        }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    assert_eq!(total, 12);
+    for id in &ids {
+        let c = case(&s, id).await;
+        let elapsed = c["history"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["node"]["kind"] == "TIMER_ELAPSED")
+            .count();
+        assert_eq!(elapsed, 2, "one event per timer");
+        assert_eq!(c["version"], 4);
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_test_clock_is_off_unless_enabled() {
+    let s = TestServer::start().await;
+    let mut app = s.app.clone();
+    app.test_clock = None;
+    // Served without a test clock: the mutation is refused.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = trm::server::serve(
+            listener,
+            app,
+            &trm::server::HttpOptions::default(),
+            std::future::pending(),
+        )
+        .await;
+    });
+    let body: Value = s
+        .client
+        .post(format!("{url}/graphql"))
+        .bearer_auth(s.token("it.shelter"))
+        .json(&json!({"query": "mutation { advanceTestClock(input: {days: 1}) { now } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    server.abort();
+    let body = s
+        .gql(
+            "it.shelter",
+            "mutation { advanceTestClock(input: {days: 100000}) { now } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    s.stop().await;
+}
