@@ -56,6 +56,26 @@ pub struct FireTransitionPayload {
     pub replayed: bool,
 }
 
+/// Input of `migrateCase`.
+#[derive(InputObject)]
+pub struct MigrateCaseInput {
+    pub case_id: ID,
+    /// The newer version of the case's workflow.
+    pub to_version: u32,
+    pub expected_version: i64,
+    /// Why the case moves (e.g. the law that changed). Recorded in the history.
+    pub reason: String,
+    /// Old state → new state for states the new version renamed, e.g. `{"pending": "awaiting"}`.
+    pub state_map: Option<Json<Value>>,
+}
+
+/// Result of `migrateCase`.
+#[derive(SimpleObject)]
+pub struct MigrateCasePayload {
+    pub case: CaseNode,
+    pub event: EventNode,
+}
+
 /// Input of `advanceTestClock`.
 #[derive(InputObject)]
 pub struct AdvanceTestClockInput {
@@ -81,6 +101,44 @@ const MAX_TEST_CLOCK_DAYS: u32 = 3660;
 
 #[Object]
 impl Mutation {
+    /// Moves a running case to a newer version of its workflow: maps states, re-evaluates
+    /// running timers against the new lengths and records it all as one event.
+    async fn migrate_case(
+        &self,
+        ctx: &Context<'_>,
+        input: MigrateCaseInput,
+    ) -> Result<MigrateCasePayload> {
+        let app = app(ctx)?;
+        let case_id =
+            ids::decode_uuid(&input.case_id, "Case").ok_or_else(|| invalid("malformed caseId"))?;
+        let state_map = match input.state_map.map(|j| j.0) {
+            None | Some(Value::Null) => Default::default(),
+            Some(value) => serde_json::from_value(value)
+                .map_err(|_| invalid("stateMap must be a JSON object of state names"))?,
+        };
+        let (case, event) = crate::service::migration::migrate_case(
+            app,
+            principal(ctx)?,
+            crate::service::migration::MigrateCase {
+                case_id,
+                to_version: input.to_version,
+                expected_version: input.expected_version,
+                reason: input.reason,
+                state_map,
+            },
+        )
+        .await
+        .gql()?;
+        let event = event_nodes(app, vec![event])
+            .await?
+            .pop()
+            .ok_or_else(|| invalid("event not found"))?;
+        Ok(MigrateCasePayload {
+            case: CaseNode(case),
+            event,
+        })
+    }
+
     /// Moves the service's time forward and records the timers that fall due. Only on instances
     /// started with `--test-clock` (never in production): play a case through 30-day periods in
     /// seconds.

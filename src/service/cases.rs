@@ -113,6 +113,7 @@ pub async fn open_case(
         timers_paused: BTreeMap::new(),
         timers_resumed: BTreeMap::new(),
         timer_elapsed: None,
+        migrated_from: None,
     };
     let event = new_event(
         &record,
@@ -370,7 +371,7 @@ fn refusal_error(workflow: &Workflow, transition_id: &str, refusal: Refusal) -> 
     }
 }
 
-fn new_event(
+pub(crate) fn new_event(
     case: &CaseRecord,
     p: &Principal,
     kind: EventKind,

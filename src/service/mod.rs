@@ -6,6 +6,7 @@ pub mod cases;
 pub mod demo;
 pub mod directory;
 mod error;
+pub mod migration;
 pub mod timers;
 
 pub use error::ServiceError;

@@ -459,6 +459,21 @@ async fn set_timer<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Pins a case to another version of its workflow (after [`apply_changes`] in the same transaction).
+pub async fn set_workflow_version<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    version: u32,
+) -> Result<(), DbErr> {
+    let version = i32::try_from(version).map_err(|e| DbErr::Custom(e.to_string()))?;
+    case::Entity::update_many()
+        .col_expr(case::Column::WorkflowVersion, Expr::value(version))
+        .filter(case::Column::Id.eq(case_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Every (workflow id, version) that some case is pinned to.
 pub async fn pinned_workflows<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, u32)>, DbErr> {
     let rows: Vec<(String, i32)> = case::Entity::find()

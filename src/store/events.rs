@@ -28,6 +28,8 @@ pub enum EventKind {
     Transition,
     /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
     TimerElapsed,
+    /// The case moved to a newer version of its workflow (an explicit, recorded decision).
+    WorkflowMigrated,
 }
 
 impl EventKind {
@@ -36,6 +38,7 @@ impl EventKind {
             EventKind::CaseOpened => "CASE_OPENED",
             EventKind::Transition => "TRANSITION",
             EventKind::TimerElapsed => "TIMER_ELAPSED",
+            EventKind::WorkflowMigrated => "WORKFLOW_MIGRATED",
         }
     }
 
@@ -44,6 +47,7 @@ impl EventKind {
             "CASE_OPENED" => Ok(EventKind::CaseOpened),
             "TRANSITION" => Ok(EventKind::Transition),
             "TIMER_ELAPSED" => Ok(EventKind::TimerElapsed),
+            "WORKFLOW_MIGRATED" => Ok(EventKind::WorkflowMigrated),
             other => Err(DbErr::Custom(format!("unknown event kind {other}"))),
         }
     }

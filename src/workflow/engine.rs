@@ -121,6 +121,9 @@ pub struct Changes {
     /// The timer whose due date passed (events recorded by the scheduler).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer_elapsed: Option<String>,
+    /// For workflow migrations: the version the case left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_from: Option<u32>,
 }
 
 /// One track's move.
@@ -598,5 +601,6 @@ fn changes(
         timers_paused,
         timers_resumed,
         timer_elapsed: None,
+        migrated_from: None,
     }
 }

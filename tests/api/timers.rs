@@ -277,3 +277,87 @@ async fn the_test_clock_is_off_unless_enabled() {
     assert_eq!(error_code(&body), "VALIDATION");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn migrating_a_running_case_maps_states_reevaluates_timers_and_is_recorded() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migration");
+    let s = TestServer::start_with_workflows(&dir).await;
+    let (id, _) = s
+        .open_workflow("it.shelter.supervisor", "decision", Some(1))
+        .await;
+    s.fire("it.shelter.supervisor", &id, "submit", 1, json!({}))
+        .await;
+    let migrate = "mutation($i: MigrateCaseInput!) { migrateCase(input: $i) {
+        case { version workflow { version } states { state } deadlines { timer dueAt } }
+        event { kind reason actor { username } }
+    } }";
+    let input = |map: Value, version: i64| {
+        json!({"i": {"caseId": id, "toVersion": 2, "expectedVersion": version,
+                     "reason": "SLA shortened to 3 days by the 2026 amendment", "stateMap": map}})
+    };
+    // A case worker without supervisory role may not; an unmapped state is refused; nothing changes.
+    let body = s
+        .gql(
+            "it.shelter",
+            migrate,
+            input(json!({"pending": "awaiting_decision"}), 2),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let body = s
+        .gql("it.shelter.supervisor", migrate, input(json!({}), 2))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("main: pending"),
+        "{body}"
+    );
+    let before = s
+        .data(
+            "it.shelter.supervisor",
+            "query($id: ID!) { case(id: $id) { version deadlines { dueAt } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(before["case"]["version"], 2);
+
+    let data = s
+        .data(
+            "it.shelter.supervisor",
+            migrate,
+            input(json!({"pending": "awaiting_decision"}), 2),
+        )
+        .await;
+    let m = &data["migrateCase"];
+    assert_eq!(m["case"]["workflow"]["version"], 2);
+    assert_eq!(m["case"]["version"], 3);
+    assert_eq!(m["case"]["states"][0]["state"], "awaiting_decision");
+    assert_eq!(m["event"]["kind"], "WORKFLOW_MIGRATED");
+    assert_eq!(m["event"]["actor"]["username"], "it.shelter.supervisor");
+    let old_due = chrono::DateTime::parse_from_rfc3339(
+        before["case"]["deadlines"][0]["dueAt"].as_str().unwrap(),
+    )
+    .unwrap();
+    let new_due =
+        chrono::DateTime::parse_from_rfc3339(m["case"]["deadlines"][0]["dueAt"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        old_due - new_due,
+        Duration::days(2),
+        "re-evaluated from 5 to 3 days"
+    );
+    // The case now follows version 2; going back is refused.
+    let body = s
+        .fire("it.shelter.supervisor", &id, "decide", 3, json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let back = json!({"i": {"caseId": id, "toVersion": 1, "expectedVersion": 4, "reason": "undo"}});
+    assert_eq!(
+        error_code(&s.gql("it.shelter.supervisor", migrate, back).await),
+        "VALIDATION"
+    );
+    s.stop().await;
+}

@@ -1,0 +1,165 @@
+//! Moving a running case to a newer version of its workflow: an explicit, recorded decision
+//! (laws change while cases run), never a silent effect of deploying a new definition.
+
+use super::cases::{env, new_event, workflow_of};
+use super::{App, ServiceError};
+use crate::access::Principal;
+use crate::domain::Role;
+use crate::store::cases::{self as case_store, CaseRecord};
+use crate::store::events::{self, Event, EventKind};
+use crate::workflow::engine::{self, Changes, TimerState, TrackChange};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Input of [`migrate_case`].
+#[derive(Debug, Clone)]
+pub struct MigrateCase {
+    pub case_id: Uuid,
+    pub to_version: u32,
+    pub expected_version: i64,
+    /// Why (e.g. the law that changed); required.
+    pub reason: String,
+    /// Old state → new state, for states that were renamed or merged; others keep their id.
+    pub state_map: BTreeMap<String, String>,
+}
+
+/// Moves a case to `to_version` of its workflow: maps each track's state, re-evaluates running
+/// timers against the new lengths (stops those the new version no longer has), records a
+/// `WORKFLOW_MIGRATED` event, and pins the case to the new version. One transaction.
+pub async fn migrate_case(
+    app: &App,
+    p: &Principal,
+    input: MigrateCase,
+) -> Result<(CaseRecord, Event), ServiceError> {
+    if input.reason.trim().is_empty()
+        || input.reason.chars().count() > super::cases::MAX_REASON_CHARS
+    {
+        return Err(ServiceError::validation(
+            "a migration needs a reason (at most 4000 characters)",
+        ));
+    }
+    let txn = app.store.begin_write().await?;
+    let case = case_store::find(&txn, p.case_scope(), input.case_id)
+        .await?
+        .ok_or(ServiceError::NotFound("case"))?;
+    if case.lead_agency_id != p.agency_id || !(p.has(Role::Supervisor) || p.has(Role::FocalPoint)) {
+        return Err(ServiceError::Forbidden(
+            "only a supervisor or focal point of the lead agency can migrate a case".into(),
+        ));
+    }
+    if case.version != input.expected_version {
+        return Err(ServiceError::VersionConflict {
+            expected: input.expected_version,
+            actual: case.version,
+        });
+    }
+    let from = workflow_of(app, &case)?;
+    let to = app
+        .workflows
+        .get(&case.workflow_id, Some(input.to_version))
+        .ok_or(ServiceError::NotFound("workflow version"))?;
+    if to.version <= from.version {
+        return Err(ServiceError::validation(format!(
+            "the case is at version {}; it can only move to a newer version",
+            from.version
+        )));
+    }
+    let now = app.now();
+    let mut tracks = Vec::new();
+    let mut unmapped = Vec::new();
+    for (track, state) in &case.state.tracks {
+        let target = input.state_map.get(state).unwrap_or(state);
+        match to.state(target) {
+            Some(s) if &s.track == track => {
+                if target != state {
+                    tracks.push(TrackChange {
+                        track: track.clone(),
+                        from: Some(state.clone()),
+                        to: target.clone(),
+                    });
+                }
+            }
+            _ => unmapped.push(format!("{track}: {state}")),
+        }
+    }
+    if !unmapped.is_empty() {
+        return Err(ServiceError::validation(format!(
+            "version {} has no matching state for {}; map them with stateMap",
+            to.version,
+            unmapped.join(", ")
+        )));
+    }
+    let calendar_env = env(app, &case, now);
+    let mut timers_started = BTreeMap::new();
+    let mut timers_stopped = BTreeMap::new();
+    for (id, t) in &case.state.timers {
+        if !t.view(now).running {
+            continue; // elapsed, stopped or paused timers keep their record
+        }
+        match to.timers.get(id) {
+            Some(def) => {
+                let duration = to.timer_duration(def, &case.country);
+                if let Some(due) = engine::due_at(
+                    &duration,
+                    t.started_at,
+                    &case.state.facts,
+                    calendar_env.calendar,
+                ) && due != t.due_at
+                {
+                    timers_started.insert(
+                        id.clone(),
+                        TimerState {
+                            due_at: due,
+                            ..t.clone()
+                        },
+                    );
+                }
+            }
+            None => {
+                timers_stopped.insert(id.clone(), now);
+            }
+        }
+    }
+    let changes = Changes {
+        tracks,
+        facts: BTreeMap::new(),
+        timers_started,
+        timers_stopped,
+        timers_paused: BTreeMap::new(),
+        timers_resumed: BTreeMap::new(),
+        timer_elapsed: None,
+        migrated_from: Some(from.version),
+    };
+    let mut state = case.state.clone();
+    engine::apply(&mut state, &changes);
+    let status = engine::status(&to, &state);
+    if !case_store::apply_changes(&txn, &to, &case, &state, status, &changes, now).await? {
+        return Err(ServiceError::VersionConflict {
+            expected: input.expected_version,
+            actual: case.version + 1,
+        });
+    }
+    case_store::set_workflow_version(&txn, case.id, to.version).await?;
+    let mut after = case.clone();
+    after.version += 1;
+    after.workflow_version = to.version;
+    after.status = status;
+    after.updated_at = now;
+    for change in &changes.tracks {
+        after.entered_at.insert(change.track.clone(), now);
+    }
+    after.state = state;
+    let prev_hash = events::last_hash(&txn, case.id).await?;
+    let event = new_event(
+        &after,
+        p,
+        EventKind::WorkflowMigrated,
+        None,
+        Some(input.reason),
+        changes,
+        prev_hash,
+    );
+    events::append(&txn, &event).await?;
+    txn.commit().await?;
+    Ok((after, event))
+}
