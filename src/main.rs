@@ -52,6 +52,13 @@ enum WorkflowsCommand {
     Check {
         #[command(flatten)]
         dir: WorkflowDir,
+        /// Directory of transition-coverage files written by the test suite
+        /// (target/tmp/transition-coverage): report transitions no test exercised.
+        #[arg(long)]
+        coverage: Option<PathBuf>,
+        /// With --coverage: fail when some transition is not exercised.
+        #[arg(long, requires = "coverage")]
+        require_full_coverage: bool,
     },
     /// Print a workflow as a Mermaid state diagram.
     Diagram {
@@ -185,12 +192,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Workflows {
-            command: WorkflowsCommand::Check { dir },
+            command:
+                WorkflowsCommand::Check {
+                    dir,
+                    coverage,
+                    require_full_coverage,
+                },
         } => {
             let registry = startup::load_workflows(&dir.path).map_err(|e| e.to_string())?;
             for w in registry.all() {
                 println!(
-                    "ok  {} v{}  ({}: {} tracks, {} states, {} transitions)",
+                    "ok  {} v{}  ({}: {} tracks, {} states, {} transitions; every state reachable, no dead ends)",
                     w.id,
                     w.version,
                     w.source_path,
@@ -198,6 +210,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     w.states.len(),
                     w.transitions.len()
                 );
+            }
+            if let Some(dir) = coverage {
+                let uncovered = report_coverage(&registry, &dir)?;
+                if require_full_coverage && uncovered > 0 {
+                    return Err(format!(
+                        "{uncovered} transitions are not exercised by any test"
+                    ));
+                }
             }
             Ok(())
         }
@@ -238,6 +258,45 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Prints, per workflow, how many transitions the test suite fired and which it never did.
+/// Returns the number of transitions not exercised.
+fn report_coverage(registry: &Registry, dir: &std::path::Path) -> Result<usize, String> {
+    let mut fired = std::collections::BTreeSet::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.filter_map(Result::ok) {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            let mut parts = line.split_whitespace();
+            if let (Some(w), Some(v), Some(t)) = (parts.next(), parts.next(), parts.next()) {
+                fired.insert((w.to_string(), v.to_string(), t.to_string()));
+            }
+        }
+    }
+    let mut uncovered = 0;
+    for w in registry.all() {
+        let missing: Vec<&str> = w
+            .transitions
+            .iter()
+            .filter(|t| !fired.contains(&(w.id.clone(), w.version.to_string(), t.id.clone())))
+            .map(|t| t.id.as_str())
+            .collect();
+        let total = w.transitions.len();
+        println!(
+            "coverage  {} v{}: {}/{} transitions exercised by tests",
+            w.id,
+            w.version,
+            total - missing.len(),
+            total
+        );
+        if !missing.is_empty() {
+            println!("          not exercised: {}", missing.join(", "));
+        }
+        uncovered += missing.len();
+    }
+    Ok(uncovered)
 }
 
 /// Writes a file only its owner can read (it holds bearer tokens).

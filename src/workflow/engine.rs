@@ -524,8 +524,10 @@ fn changes(
         }
     }
     for (id, to) in &effects.end_tracks {
+        // A track that already finished stays where it finished.
         if let Some(current) = state.tracks.get(id)
             && current != to
+            && workflow.state(current).is_none_or(|s| !s.terminal)
         {
             tracks.push(TrackChange {
                 track: id.clone(),

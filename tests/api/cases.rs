@@ -9,7 +9,7 @@ async fn opening_a_case_pins_the_workflow_and_records_the_opener() {
     let data = s
         .data(
             "it.shelter",
-            "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case {
+            "mutation { openCase(input: {workflowId: \"trm-adult\", workflowVersion: 1}) { case {
                 id reference country status version
                 workflow { key version }
                 leadAgency { name country }
@@ -44,6 +44,23 @@ async fn opening_a_case_pins_the_workflow_and_records_the_opener() {
     assert_eq!(second, format!("IT-{year}-000002"));
     let (_, nigerian) = s.open_case("ng.shelter").await;
     assert_eq!(nigerian, format!("NG-{year}-000001"));
+
+    // Without a version, a case opens under the latest loaded version.
+    let versions = s
+        .data("it.shelter", "{ workflows { key version } }", json!({}))
+        .await;
+    let latest = versions["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["key"] == "trm-adult")
+        .filter_map(|w| w["version"].as_u64())
+        .max()
+        .unwrap();
+    let data = s
+        .data("it.police", "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { workflow { version } } } }", json!({}))
+        .await;
+    assert_eq!(data["openCase"]["case"]["workflow"]["version"], latest);
     s.stop().await;
 }
 

@@ -182,8 +182,9 @@ impl TestServer {
         self._db.url.clone()
     }
 
-    /// Stops the server and waits for it.
+    /// Stops the server and waits for it, after recording which transitions the test fired.
     pub async fn stop(mut self) {
+        record_coverage(&self.app).await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -338,4 +339,39 @@ pub async fn to_crisis_intervention(s: &TestServer, user: &str, case_id: &str) -
             .unwrap();
     }
     version
+}
+
+/// Where tests record the transitions they fired (`trm workflows check --coverage <dir>`).
+pub fn coverage_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("transition-coverage")
+}
+
+/// Appends the (workflow, version, transition) triples fired in this test's database.
+async fn record_coverage(app: &App) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    use trm::store::entities::case_event;
+    let rows: Vec<(String, i32, Option<String>)> = case_event::Entity::find()
+        .select_only()
+        .column(case_event::Column::WorkflowId)
+        .column(case_event::Column::WorkflowVersion)
+        .column(case_event::Column::Transition)
+        .filter(case_event::Column::Kind.eq("TRANSITION"))
+        .distinct()
+        .into_tuple()
+        .all(app.store.conn())
+        .await
+        .unwrap_or_default();
+    let lines: String = rows
+        .into_iter()
+        .filter_map(|(w, v, t)| Some(format!("{w} {v} {}\n", t?)))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let dir = coverage_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(
+        dir.join(format!("{}.txt", uuid::Uuid::now_v7().simple())),
+        lines,
+    );
 }

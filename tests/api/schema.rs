@@ -109,10 +109,22 @@ async fn workflows_are_readable_with_their_diagram() {
             json!({}),
         )
         .await;
-    assert_eq!(
-        data["workflows"],
-        json!([{"key": "trm-adult", "version": 1}])
+    let listed = data["workflows"].as_array().unwrap();
+    assert!(
+        listed.contains(&json!({"key": "trm-adult", "version": 1})),
+        "{listed:?}"
     );
+    let on_disk = std::fs::read_dir(crate::harness::workflows_dir())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert_eq!(listed.len(), on_disk, "every file in workflows/ is served");
     let w = &data["workflow"];
     assert!(w["label"].as_str().unwrap().starts_with("Référencement"));
     assert_eq!(
