@@ -1,0 +1,721 @@
+//! The UK National Referral Mechanism (`workflows/trm-uk-nrm.v1.toml`): a national variant in data
+//! only, with its own working-day calendar (`workflows/calendars/GB.toml`). Scenario 3 of issue 4
+//! (an adult who refuses referral), the reasonable-grounds deadline in GB working days, the
+//! 30-day recovery period before the conclusive-grounds decision, reconsiderations and exits.
+
+use crate::harness::{TestServer, error_code, workflows_dir};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const NRM: &str = "trm-uk-nrm";
+/// The Single Competent Authority (COMPETENT_AUTHORITY and FOCAL_POINT roles).
+const SCA: &str = "gb.competent";
+/// A police first responder (CASE_WORKER).
+const POLICE: &str = "gb.police";
+
+const CASE: &str = "query($id: ID!) { case(id: $id) {
+    version status country
+    states { track state stage }
+    timers { timer kind status startedAt dueAt stoppedAt citation }
+    availableTransitions { key allowed unmetGuards { name } }
+} }";
+
+async fn case(s: &TestServer, user: &str, id: &str) -> Value {
+    s.data(user, CASE, json!({"id": id})).await["case"].clone()
+}
+
+/// Fires `transition` at the case's current version; returns the whole response body.
+async fn try_fire(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Value {
+    let version = case(s, user, id).await["version"].as_i64().unwrap();
+    s.fire(user, id, transition, version, data).await
+}
+
+/// Fires `transition` and asserts it was accepted; returns the case after it.
+async fn fire_ok(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Value {
+    let body = try_fire(s, user, id, transition, data).await;
+    assert!(body.get("errors").is_none(), "{transition}: {body}");
+    body["data"]["fireTransition"]["case"].clone()
+}
+
+/// Fires `transition`, asserts it was refused for unmet guards and returns their names.
+async fn unmet(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Vec<String> {
+    let body = try_fire(s, user, id, transition, data).await;
+    assert_eq!(error_code(&body), "GUARD_FAILED", "{transition}: {body}");
+    body["errors"][0]["extensions"]["unmetGuards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The state of `track`, if started.
+fn state<'a>(case: &'a Value, track: &str) -> Option<&'a str> {
+    case["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["track"] == track)
+        .and_then(|s| s["state"].as_str())
+}
+
+fn timer<'a>(case: &'a Value, name: &str) -> &'a Value {
+    case["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["timer"] == name)
+        .unwrap_or_else(|| panic!("no timer {name} in {case}"))
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn keys(case: &Value) -> BTreeSet<String> {
+    case["availableTransitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn available<'a>(case: &'a Value, key: &str) -> &'a Value {
+    case["availableTransitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == key)
+        .unwrap_or_else(|| panic!("{key} not available in {case}"))
+}
+
+/// Moves the test clock to `at`.
+fn set_clock(s: &TestServer, at: DateTime<Utc>) {
+    s.clock.advance(at - s.app.now());
+}
+
+/// The bank holidays in `workflows/calendars/GB.toml`, read independently of the server.
+fn gb_holidays() -> BTreeSet<NaiveDate> {
+    let text = std::fs::read_to_string(workflows_dir().join("calendars/GB.toml")).unwrap();
+    let file: toml::Value = toml::from_str(&text).unwrap();
+    assert_eq!(file["country"].as_str(), Some("GB"));
+    file["holidays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| NaiveDate::parse_from_str(d.as_str().unwrap(), "%Y-%m-%d").unwrap())
+        .collect()
+}
+
+/// `start` plus `n` working days: Saturdays, Sundays and the given holidays are skipped.
+fn plus_working_days(
+    start: DateTime<Utc>,
+    n: u32,
+    holidays: &BTreeSet<NaiveDate>,
+) -> DateTime<Utc> {
+    let mut due = start;
+    let mut left = n;
+    while left > 0 {
+        due += Duration::days(1);
+        let day = due.date_naive();
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&day) {
+            left -= 1;
+        }
+    }
+    due
+}
+
+fn adult_referral() -> Value {
+    json!({"exploitation_type": "labour", "is_child": false, "indicators_found": true,
+           "informed_of_nrm": true, "consent_to_referral": true})
+}
+
+fn rg_negative() -> Value {
+    json!({"evidence_reviewed": true, "negative_reason": "threshold_not_met",
+           "person_informed_of_decision": true})
+}
+
+/// Opens a case as the SCA and refers it; returns its id.
+async fn referred(s: &TestServer) -> String {
+    let (id, _) = s.open_workflow(SCA, NRM, None).await;
+    fire_ok(s, SCA, &id, "refer_to_nrm", adult_referral()).await;
+    id
+}
+
+/// Opens, refers and decides positive reasonable grounds as the SCA; returns its id.
+async fn with_positive_rg(s: &TestServer) -> String {
+    let id = referred(s).await;
+    fire_ok(
+        s,
+        SCA,
+        &id,
+        "decide_rg_positive",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously() {
+    // A Romanian man in forced labour in the UK, met by the police, does not want to be referred.
+    let s = TestServer::start().await;
+    let (id, reference) = s.open_workflow(POLICE, NRM, None).await;
+    assert!(reference.starts_with("GB-"), "{reference}");
+    let no_consent = json!({"exploitation_type": "labour", "is_child": false,
+                            "indicators_found": true, "informed_of_nrm": true,
+                            "consent_to_referral": false});
+    // No referral without an adult's consent ...
+    assert_eq!(
+        unmet(&s, POLICE, &id, "refer_to_nrm", no_consent.clone()).await,
+        ["consent_or_child"]
+    );
+    // ... and a child is never only notified.
+    assert_eq!(
+        unmet(
+            &s,
+            POLICE,
+            &id,
+            "notify_anonymously",
+            json!({"is_child": true, "indicators_found": true, "consent_to_referral": false}),
+        )
+        .await,
+        ["adult_only"]
+    );
+    // A consenting adult is referred, not notified.
+    assert_eq!(
+        unmet(
+            &s,
+            POLICE,
+            &id,
+            "notify_anonymously",
+            json!({"is_child": false, "indicators_found": true, "consent_to_referral": true}),
+        )
+        .await,
+        ["no_consent"]
+    );
+    let after = fire_ok(
+        &s,
+        POLICE,
+        &id,
+        "notify_anonymously",
+        json!({"exploitation_type": "labour", "is_child": false, "indicators_found": true,
+               "consent_to_referral": false}),
+    )
+    .await;
+    assert_eq!(state(&after, "identification"), Some("duty_to_notify"));
+    assert_eq!(
+        state(&after, "support"),
+        None,
+        "no support without referral"
+    );
+
+    // Nothing else happens to the case: no decision, no timer, no support, no transfer.
+    let now = case(&s, POLICE, &id).await;
+    assert_eq!(now["status"], "ACTIVE");
+    assert_eq!(now["timers"], json!([]));
+    assert_eq!(
+        keys(&now),
+        BTreeSet::from(["re_enter_with_consent".into(), "close_notification".into()])
+    );
+    assert!(
+        keys(&now)
+            .iter()
+            .all(|k| !k.contains("transfer") && !k.contains("return") && !k.contains("refer")),
+        "{now}"
+    );
+    for (t, data) in [
+        ("refer_to_nrm", adult_referral()),
+        ("decide_rg_positive", json!({"evidence_reviewed": true})),
+        ("transfer_case", json!({})),
+        ("return_to_origin", json!({})),
+    ] {
+        let body = try_fire(&s, POLICE, &id, t, data).await;
+        assert_eq!(error_code(&body), "INVALID_TRANSITION", "{t}: {body}");
+    }
+
+    // Weeks later he changes his mind: re-entry with consent, then a normal referral.
+    s.clock.advance(Duration::days(21));
+    assert_eq!(
+        unmet(
+            &s,
+            POLICE,
+            &id,
+            "re_enter_with_consent",
+            json!({"new_consent": false})
+        )
+        .await,
+        ["new_consent"]
+    );
+    let back = fire_ok(
+        &s,
+        POLICE,
+        &id,
+        "re_enter_with_consent",
+        json!({"new_consent": true}),
+    )
+    .await;
+    assert_eq!(state(&back, "identification"), Some("encountered"));
+    let referred = fire_ok(&s, POLICE, &id, "refer_to_nrm", adult_referral()).await;
+    assert_eq!(state(&referred, "identification"), Some("awaiting_rg"));
+    let now = case(&s, POLICE, &id).await;
+    assert_eq!(timer(&now, "rg_decision")["status"], "RUNNING");
+    // The decision is the Single Competent Authority's, not the police's.
+    let decide = available(&now, "decide_rg_positive");
+    assert_eq!(decide["allowed"], false);
+    assert_eq!(decide["unmetGuards"][0]["name"], "role");
+    let body = try_fire(
+        &s,
+        POLICE,
+        &id,
+        "decide_rg_positive",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
+    let s = TestServer::start().await;
+    let id = referred(&s).await;
+    let now = case(&s, SCA, &id).await;
+    assert_eq!(now["country"], "GB");
+    let rg = timer(&now, "rg_decision");
+    assert_eq!(rg["kind"], "DEADLINE");
+    assert_eq!(rg["status"], "RUNNING");
+    assert!(rg["citation"].as_str().unwrap().contains("5 working days"));
+    let started = time(&rg["startedAt"]);
+    let due = time(&rg["dueAt"]);
+    assert_eq!(due, plus_working_days(started, 5, &gb_holidays()));
+    let due_day = due.date_naive();
+    assert!(
+        !matches!(due_day.weekday(), Weekday::Sat | Weekday::Sun)
+            && !gb_holidays().contains(&due_day),
+        "due on a working day: {due}"
+    );
+
+    // The deadline's definition: warned two days before, escalated to the supervisor and focal point.
+    let data = s
+        .data(
+            SCA,
+            "{ workflow(id: \"trm-uk-nrm\") { timers { key kind days workingDays warnDays escalateTo blocks citation } } }",
+            json!({}),
+        )
+        .await;
+    let timers = data["workflow"]["timers"].as_array().unwrap();
+    let def = |k: &str| timers.iter().find(|t| t["key"] == k).unwrap().clone();
+    assert_eq!(def("rg_decision")["workingDays"], 5);
+    assert_eq!(def("rg_decision")["warnDays"], 2);
+    assert_eq!(
+        def("rg_decision")["escalateTo"],
+        json!(["SUPERVISOR", "FOCAL_POINT"])
+    );
+    assert_eq!(def("recovery_period")["kind"], "FLOOR");
+    assert_eq!(def("recovery_period")["days"], 30);
+    assert_eq!(
+        def("recovery_period")["blocks"],
+        json!(["decide_cg_positive", "decide_cg_negative"])
+    );
+    assert!(
+        timers
+            .iter()
+            .all(|t| t["citation"].as_str().unwrap().starts_with("UK-NRM")),
+        "every timer cites its source: {timers:?}"
+    );
+
+    // Overdue after the due date; the decision stops the deadline and starts the recovery period.
+    set_clock(&s, due + Duration::hours(1));
+    let overdue = s
+        .data(
+            SCA,
+            "{ cases(filter: {workflow: \"trm-uk-nrm\", deadline: OVERDUE}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(overdue["cases"]["edges"][0]["node"]["id"], id.as_str());
+    let deadlines = s
+        .data(
+            SCA,
+            "query($id: ID!) { case(id: $id) { deadlines { timer status dueAt dueSoonFrom escalateTo } } }",
+            json!({"id": id}),
+        )
+        .await;
+    let rg = &deadlines["case"]["deadlines"][0];
+    assert_eq!(rg["timer"], "rg_decision");
+    assert_eq!(rg["status"], "OVERDUE");
+    assert_eq!(rg["escalateTo"], json!(["SUPERVISOR", "FOCAL_POINT"]));
+    assert_eq!(
+        time(&rg["dueAt"]) - time(&rg["dueSoonFrom"]),
+        Duration::days(2)
+    );
+    let worklist = s
+        .data(
+            SCA,
+            "{ worklist { edges { node { reason deadlineTimer case { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let first = &worklist["worklist"]["edges"][0]["node"];
+    assert_eq!(
+        (first["reason"].as_str(), first["deadlineTimer"].as_str()),
+        (Some("OVERDUE"), Some("rg_decision"))
+    );
+    assert_eq!(first["case"]["id"], id.as_str());
+    // The scheduler records the missed target on the case once; the decision can still be made.
+    assert_eq!(trm::service::timers::fire_due(&s.app).await.unwrap(), 1);
+    assert_eq!(trm::service::timers::fire_due(&s.app).await.unwrap(), 0);
+    let decided = fire_ok(
+        &s,
+        SCA,
+        &id,
+        "decide_rg_positive",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+    assert_eq!(state(&decided, "identification"), Some("rg_positive"));
+    assert_eq!(state(&decided, "support"), Some("recovery_support"));
+    let now = case(&s, SCA, &id).await;
+    assert_eq!(timer(&now, "recovery_period")["status"], "RUNNING", "{now}");
+    let overdue = s
+        .data(
+            SCA,
+            "{ cases(filter: {workflow: \"trm-uk-nrm\", deadline: OVERDUE}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(overdue["cases"]["edges"], json!([]));
+    let deadlines = s
+        .data(
+            SCA,
+            "query($id: ID!) { case(id: $id) { deadlines { timer status } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        deadlines["case"]["deadlines"],
+        json!([{"timer": "rg_decision", "status": "MISSED"}])
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bank_holidays_at_christmas_are_not_working_days() {
+    let s = TestServer::start().await;
+    // Referred on Monday 21 December 2026 at 09:00 UTC. Christmas Day (Friday 25) and the
+    // substitute Boxing Day (Monday 28) are bank holidays: Tue 22, Wed 23, Thu 24, Tue 29, Wed 30.
+    let monday = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
+    set_clock(&s, monday);
+    let id = referred(&s).await;
+    let rg = timer(&case(&s, SCA, &id).await, "rg_decision").clone();
+    assert_eq!(time(&rg["startedAt"]), monday);
+    let due = Utc.with_ymd_and_hms(2026, 12, 30, 9, 0, 0).unwrap();
+    assert_eq!(time(&rg["dueAt"]), due);
+    assert_eq!(
+        plus_working_days(monday, 5, &BTreeSet::new()),
+        Utc.with_ymd_and_hms(2026, 12, 28, 9, 0, 0).unwrap(),
+        "weekends alone would make it due on the 28th"
+    );
+    let listed = |filter: &'static str| {
+        let s = &s;
+        async move {
+            let q = format!(
+                "{{ cases(filter: {{workflow: \"trm-uk-nrm\", deadline: {filter}}}) {{ edges {{ node {{ id }} }} }} }}"
+            );
+            s.data(SCA, &q, json!({})).await["cases"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // On the 28th (a bank holiday) it is due soon (2 days' warning), not overdue.
+    set_clock(&s, Utc.with_ymd_and_hms(2026, 12, 28, 10, 0, 0).unwrap());
+    assert_eq!(listed("DUE_SOON").await, [id.as_str()]);
+    assert!(listed("OVERDUE").await.is_empty());
+    set_clock(&s, due);
+    assert_eq!(listed("OVERDUE").await, [id.as_str()]);
+    assert!(listed("DUE_SOON").await.is_empty());
+
+    // A year later the holidays fall differently: Christmas and Boxing Day are substituted by
+    // Monday 27 and Tuesday 28 December 2027.
+    let monday = Utc.with_ymd_and_hms(2027, 12, 20, 9, 0, 0).unwrap();
+    set_clock(&s, monday);
+    let id = referred(&s).await;
+    let rg = timer(&case(&s, SCA, &id).await, "rg_decision").clone();
+    assert_eq!(
+        time(&rg["dueAt"]),
+        Utc.with_ymd_and_hms(2027, 12, 29, 9, 0, 0).unwrap()
+    );
+    assert_eq!(
+        time(&rg["dueAt"]),
+        plus_working_days(monday, 5, &gb_holidays())
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grounds() {
+    let s = TestServer::start().await;
+    let id = with_positive_rg(&s).await;
+    let now = case(&s, SCA, &id).await;
+    let recovery = timer(&now, "recovery_period");
+    assert_eq!(recovery["kind"], "FLOOR");
+    assert!(
+        recovery["citation"]
+            .as_str()
+            .unwrap()
+            .contains("13 Dec 2022")
+    );
+    assert_eq!(
+        time(&recovery["dueAt"]) - time(&recovery["startedAt"]),
+        Duration::days(30)
+    );
+    // No move-on before a conclusive decision.
+    assert_eq!(
+        available(&now, "begin_move_on")["unmetGuards"][0]["name"],
+        "cg_decided"
+    );
+
+    // Day 29: both conclusive decisions are refused by the floor.
+    s.clock.advance(Duration::days(29));
+    assert_eq!(
+        unmet(
+            &s,
+            SCA,
+            &id,
+            "decide_cg_positive",
+            json!({"evidence_reviewed": true})
+        )
+        .await,
+        ["floor:recovery_period"]
+    );
+    assert_eq!(
+        unmet(&s, SCA, &id, "decide_cg_negative", rg_negative()).await,
+        ["floor:recovery_period"]
+    );
+    let now = case(&s, SCA, &id).await;
+    let cg = available(&now, "decide_cg_positive");
+    assert_eq!(cg["allowed"], false);
+    assert_eq!(cg["unmetGuards"][0]["name"], "floor:recovery_period");
+
+    // Day 30: allowed. Recognised as a victim: at least 45 days of move-on support.
+    s.clock.advance(Duration::days(1));
+    assert_eq!(
+        available(&case(&s, SCA, &id).await, "decide_cg_positive")["allowed"],
+        true
+    );
+    let decided = fire_ok(
+        &s,
+        SCA,
+        &id,
+        "decide_cg_positive",
+        json!({"evidence_reviewed": true, "person_informed_of_decision": true}),
+    )
+    .await;
+    assert_eq!(state(&decided, "identification"), Some("cg_positive"));
+    assert_eq!(decided["status"], "ACTIVE", "support continues");
+    let moving = fire_ok(&s, SCA, &id, "begin_move_on", json!({})).await;
+    assert_eq!(state(&moving, "support"), Some("move_on_support"));
+    let now = case(&s, SCA, &id).await;
+    assert_eq!(timer(&now, "recovery_period")["status"], "ELAPSED");
+    let move_on = timer(&now, "move_on_positive");
+    assert_eq!(
+        time(&move_on["dueAt"]) - time(&move_on["startedAt"]),
+        Duration::days(45)
+    );
+    s.clock.advance(Duration::days(44));
+    let outcome = json!({"move_on_outcome": "recovery_needs_support"});
+    assert_eq!(
+        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        ["floor:move_on_positive"]
+    );
+    s.clock.advance(Duration::days(1));
+    let ended = fire_ok(&s, SCA, &id, "end_support", outcome).await;
+    assert_eq!(state(&ended, "support"), Some("support_ended"));
+    assert_eq!(ended["status"], "CLOSED");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
+    let s = TestServer::start().await;
+    let id = referred(&s).await;
+    // Negative reasonable grounds: the person must be told, with reasons.
+    let mut untold = rg_negative();
+    untold["person_informed_of_decision"] = json!(false);
+    assert_eq!(
+        unmet(&s, SCA, &id, "decide_rg_negative", untold).await,
+        ["person_informed"]
+    );
+    let negative = fire_ok(&s, SCA, &id, "decide_rg_negative", rg_negative()).await;
+    assert_eq!(state(&negative, "identification"), Some("rg_negative"));
+    assert_eq!(state(&negative, "support"), None);
+    assert_eq!(
+        timer(&case(&s, SCA, &id).await, "rg_decision")["status"],
+        "STOPPED"
+    );
+    let request = |new_evidence: bool| json!({"reconsideration_requested_by": "support_provider", "new_evidence": new_evidence});
+    assert_eq!(
+        unmet(&s, SCA, &id, "request_rg_reconsideration", request(false)).await,
+        ["new_evidence"]
+    );
+    let again = fire_ok(&s, SCA, &id, "request_rg_reconsideration", request(true)).await;
+    assert_eq!(state(&again, "identification"), Some("awaiting_rg"));
+    fire_ok(
+        &s,
+        SCA,
+        &id,
+        "decide_rg_positive",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+
+    // Negative conclusive grounds after the recovery period: 9 working days of support.
+    s.clock.advance(Duration::days(30));
+    let cg = fire_ok(&s, SCA, &id, "decide_cg_negative", rg_negative()).await;
+    assert_eq!(state(&cg, "identification"), Some("cg_negative"));
+    let now = case(&s, SCA, &id).await;
+    let after_negative = timer(&now, "move_on_negative");
+    assert_eq!(
+        time(&after_negative["dueAt"]),
+        plus_working_days(time(&after_negative["startedAt"]), 9, &gb_holidays())
+    );
+    fire_ok(&s, SCA, &id, "begin_move_on", json!({})).await;
+    let outcome = json!({"move_on_outcome": "mainstream_services"});
+    assert_eq!(
+        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        ["floor:move_on_negative"]
+    );
+
+    // The first responder asks for reconsideration with new evidence: support goes on meanwhile.
+    let reconsidering = fire_ok(&s, SCA, &id, "request_cg_reconsideration", request(true)).await;
+    assert_eq!(
+        state(&reconsidering, "identification"),
+        Some("cg_reconsideration")
+    );
+    assert_eq!(
+        timer(&case(&s, SCA, &id).await, "move_on_negative")["status"],
+        "STOPPED"
+    );
+    s.clock.advance(Duration::days(20));
+    assert_eq!(
+        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        ["no_pending_reconsideration"]
+    );
+    // Upheld: the 9 working days start again from the new decision.
+    fire_ok(&s, SCA, &id, "decide_cg_negative", rg_negative()).await;
+    let now = case(&s, SCA, &id).await;
+    let restarted = timer(&now, "move_on_negative");
+    assert_eq!(restarted["status"], "RUNNING");
+    let due = time(&restarted["dueAt"]);
+    set_clock(&s, due - Duration::hours(1));
+    assert_eq!(
+        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        ["floor:move_on_negative"]
+    );
+    set_clock(&s, due);
+    let ended = fire_ok(&s, SCA, &id, "end_support", outcome).await;
+    assert_eq!(state(&ended, "support"), Some("support_ended"));
+    assert_eq!(ended["status"], "ACTIVE");
+    let closed = fire_ok(&s, SCA, &id, "close_not_identified", json!({})).await;
+    assert_eq!(
+        state(&closed, "identification"),
+        Some("closed_not_identified")
+    );
+    assert_eq!(closed["status"], "CLOSED");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_exit_closes_or_leaves_the_procedure() {
+    let s = TestServer::start().await;
+
+    // No indicators: not referred.
+    let (id, _) = s.open_workflow(POLICE, NRM, None).await;
+    let closed = fire_ok(
+        &s,
+        POLICE,
+        &id,
+        "close_without_referral",
+        json!({"reclassification": "no_indicators"}),
+    )
+    .await;
+    assert_eq!(state(&closed, "identification"), Some("not_referred"));
+    assert_eq!(closed["status"], "CLOSED");
+
+    // An anonymous notification that never turns into a referral is closed.
+    let (id, _) = s.open_workflow(POLICE, NRM, None).await;
+    fire_ok(
+        &s,
+        POLICE,
+        &id,
+        "notify_anonymously",
+        json!({"is_child": false, "indicators_found": true, "consent_to_referral": false}),
+    )
+    .await;
+    let closed = fire_ok(&s, POLICE, &id, "close_notification", json!({})).await;
+    assert_eq!(closed["status"], "CLOSED");
+
+    // A negative reasonable-grounds decision that is not reconsidered is closed.
+    let id = referred(&s).await;
+    fire_ok(&s, SCA, &id, "decide_rg_negative", rg_negative()).await;
+    let closed = fire_ok(&s, SCA, &id, "close_not_identified", json!({})).await;
+    assert_eq!(closed["status"], "CLOSED");
+
+    // A child is referred without consent; a child's support cannot be declined here.
+    let (id, _) = s.open_workflow(SCA, NRM, None).await;
+    fire_ok(
+        &s,
+        SCA,
+        &id,
+        "refer_to_nrm",
+        json!({"is_child": true, "indicators_found": true, "informed_of_nrm": true}),
+    )
+    .await;
+    fire_ok(
+        &s,
+        SCA,
+        &id,
+        "decide_rg_positive",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+    assert_eq!(
+        unmet(&s, SCA, &id, "decline_support", json!({})).await,
+        ["adult_only"]
+    );
+
+    // An adult may decline support and stay in the NRM; the decisions go on.
+    let id = with_positive_rg(&s).await;
+    let declined = fire_ok(&s, SCA, &id, "decline_support", json!({})).await;
+    assert_eq!(state(&declined, "support"), Some("support_declined"));
+    assert_eq!(state(&declined, "identification"), Some("rg_positive"));
+    assert_eq!(declined["status"], "ACTIVE");
+
+    // Leaving the NRM during the recovery period ends support and stops the timers.
+    let id = with_positive_rg(&s).await;
+    s.clock.advance(Duration::days(3));
+    let left = fire_ok(
+        &s,
+        SCA,
+        &id,
+        "withdraw_from_nrm",
+        json!({"exit_reason": "lost_contact"}),
+    )
+    .await;
+    assert_eq!(state(&left, "identification"), Some("withdrawn"));
+    assert_eq!(state(&left, "support"), Some("support_ended"));
+    assert_eq!(left["status"], "CLOSED");
+    assert_eq!(
+        timer(&case(&s, SCA, &id).await, "recovery_period")["status"],
+        "STOPPED"
+    );
+    s.stop().await;
+}
