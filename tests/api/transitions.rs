@@ -344,3 +344,178 @@ async fn a_case_closes_when_every_track_is_finished_and_then_nothing_leaves_it()
     assert_eq!(data["cases"]["edges"][0]["node"]["id"], id.as_str());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_remaining_paths_of_the_v1_procedure_play_through() {
+    let s = TestServer::start().await;
+    let ok = |body: serde_json::Value| {
+        assert!(body.get("errors").is_none(), "{body}");
+        body["data"]["fireTransition"]["case"].clone()
+    };
+    // Refused referral, then the person consents and re-enters screening.
+    let (id, _) = s.open_case("it.shelter").await;
+    ok(s.fire(
+        "it.shelter",
+        &id,
+        "start_screening",
+        1,
+        json!({"signal_source": "hotline"}),
+    )
+    .await);
+    ok(s.fire(
+        "it.shelter",
+        &id,
+        "refuse_referral",
+        2,
+        json!({"indicators_found": true, "consent_to_referral": false}),
+    )
+    .await);
+    let case = ok(s
+        .fire(
+            "it.shelter",
+            &id,
+            "re_enter_after_notification",
+            3,
+            json!({"new_consent": true}),
+        )
+        .await);
+    assert_eq!(case["states"][0]["state"], "screening");
+
+    // Negative decision, reconsideration on new evidence, negative again, closed.
+    let (id, _) = s.open_case("it.prosecutor").await;
+    let v = to_crisis_intervention(&s, "it.prosecutor", &id).await;
+    let negative = json!({"evidence_reviewed": true, "not_identified_reason": "insufficient_indicators", "person_informed_of_decision": true});
+    ok(s.fire(
+        "it.prosecutor",
+        &id,
+        "decide_not_identified",
+        v,
+        negative.clone(),
+    )
+    .await);
+    let body = s
+        .fire(
+            "it.prosecutor",
+            &id,
+            "reconsider",
+            v + 1,
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": false}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["unmetGuards"][0]["name"],
+        "new_evidence"
+    );
+    let case = ok(s
+        .fire(
+            "it.prosecutor",
+            &id,
+            "reconsider",
+            v + 1,
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": true}),
+        )
+        .await);
+    assert_eq!(case["states"][0]["state"], "presumed_victim");
+    ok(s.fire(
+        "it.prosecutor",
+        &id,
+        "decide_not_identified",
+        v + 2,
+        negative,
+    )
+    .await);
+    s.stop().await;
+
+    let s = TestServer::start().await;
+    let (id, _) = s.open_case("it.shelter.supervisor").await;
+    let v = to_crisis_intervention(&s, "it.shelter.supervisor", &id).await;
+    // The person refuses assistance.
+    ok(s.fire(
+        "it.shelter.supervisor",
+        &id,
+        "refuse_assistance",
+        v,
+        json!({}),
+    )
+    .await);
+    s.stop().await;
+
+    // The migration authority ends the reflection period on public-order grounds, with the
+    // cooperation decision recorded after legal counselling.
+    let s = TestServer::start().await;
+    let (id, _) = s.open_case("it.migration").await;
+    let v = to_crisis_intervention(&s, "it.migration", &id).await;
+    let body = s
+        .fire(
+            "it.migration",
+            &id,
+            "record_cooperation_decision",
+            v,
+            json!({"legal_counselling_given": false, "cooperation_decision": "declines"}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "GUARD_FAILED");
+    ok(s.fire(
+        "it.migration",
+        &id,
+        "record_cooperation_decision",
+        v,
+        json!({"legal_counselling_given": true, "cooperation_decision": "undecided"}),
+    )
+    .await);
+    ok(s.fire(
+        "it.migration",
+        &id,
+        "terminate_reflection_period",
+        v + 1,
+        json!({"reflection_termination_ground": "public_order"}),
+    )
+    .await);
+    let data = s
+        .data(
+            "it.migration",
+            "query($id: ID!) { case(id: $id) { timers { timer status } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(data["case"]["timers"][0]["status"], "STOPPED");
+    let body = s
+        .fire(
+            "it.migration",
+            &id,
+            "terminate_reflection_period",
+            v + 2,
+            json!({"reflection_termination_ground": "public_order"}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["unmetGuards"][0]["name"],
+        "reflection_running"
+    );
+    s.stop().await;
+
+    // A supervisor closes a negative decision: assistance ends with it.
+    let s = TestServer::start().await;
+    let (id, _) = s.open_case("gb.competent").await;
+    let steps = [
+        (
+            "start_screening",
+            json!({"signal_source": "front_line_indicators"}),
+        ),
+        ("record_presumed_victim", presumed_victim_data()),
+        (
+            "decide_not_identified",
+            json!({"evidence_reviewed": true, "not_identified_reason": "other_crime", "person_informed_of_decision": true}),
+        ),
+        ("close_not_identified", json!({})),
+    ];
+    let mut v = 1;
+    let mut case = serde_json::Value::Null;
+    for (t, d) in steps {
+        case = ok(s.fire("gb.competent", &id, t, v, d).await);
+        v += 1;
+    }
+    assert_eq!(case["status"], "CLOSED");
+    assert_eq!(case["states"][1]["state"], "assistance_ended");
+    s.stop().await;
+}
