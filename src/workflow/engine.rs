@@ -36,7 +36,10 @@ pub struct TimerState {
 impl TimerState {
     /// The timer as guards see it at `now`.
     pub fn view(&self, now: DateTime<Utc>) -> TimerView {
-        let stopped_early = self.stopped_at.is_some_and(|s| s < self.due_at);
+        // Stopped before it fell due, or stopped while paused (a paused timer never elapses).
+        let stopped_early = self
+            .stopped_at
+            .is_some_and(|s| s < self.due_at || self.paused_at.is_some_and(|p| p <= s));
         let paused = self.paused_at.is_some() && self.stopped_at.is_none();
         let elapsed = !stopped_early && !paused && now >= self.due_at;
         TimerView {

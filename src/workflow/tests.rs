@@ -836,3 +836,15 @@ fn jurisdiction_and_timer_mistakes_are_refused_at_load() {
             .contains("unknown Role")
     );
 }
+
+#[test]
+fn a_timer_stopped_while_paused_counts_as_stopped_not_elapsed() {
+    let t = engine::TimerState {
+        started_at: t0(),
+        due_at: t0() + Duration::days(30),
+        stopped_at: Some(t0() + Duration::days(40)),
+        paused_at: Some(t0() + Duration::days(10)),
+    };
+    let view = t.view(t0() + Duration::days(50));
+    assert!(view.stopped && !view.elapsed && !view.paused, "{view:?}");
+}
