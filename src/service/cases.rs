@@ -599,7 +599,13 @@ pub async fn worklist(app: &App, p: &Principal) -> Result<Vec<WorkItem>, Service
     let now = app.now();
     let mut items = Vec::new();
     for case in cases {
-        let deadline = deadlines(app, &case, now).into_iter().next();
+        // The most urgent deadline still open (met, missed or paused ones are not work to do).
+        let deadline = deadlines(app, &case, now).into_iter().find(|d| {
+            matches!(
+                d.status,
+                DeadlineStatus::Overdue | DeadlineStatus::DueSoon | DeadlineStatus::Pending
+            )
+        });
         let reason = match deadline.as_ref().map(|d| d.status) {
             Some(DeadlineStatus::Overdue) => WorkReason::Overdue,
             Some(DeadlineStatus::DueSoon) => WorkReason::DueSoon,

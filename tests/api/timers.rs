@@ -182,6 +182,34 @@ async fn the_worklist_puts_overdue_first_then_due_soon_then_actionable() {
         )
         .await;
     assert_eq!(next["worklist"]["edges"].as_array().unwrap().len(), 2);
+    let timers: Vec<&Value> = data["worklist"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"]["deadlineTimer"])
+        .collect();
+    assert_eq!(
+        timers,
+        [&json!("decision"), &json!("decision"), &json!(null)],
+        "only open deadlines are shown"
+    );
+    // Once decided, the deadline is met; the next step (closing) waits for the cooling-off floor,
+    // so there is nothing to do on that case and it leaves the worklist.
+    s.fire("it.shelter", &soon, "decide", 2, json!({})).await;
+    let data = s
+        .data(
+            "it.shelter",
+            "{ worklist { edges { node { case { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let listed: Vec<&Value> = data["worklist"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"]["case"]["id"])
+        .collect();
+    assert_eq!(listed, [&json!(overdue), &json!(actionable)]);
     // An auditor's agency leads nothing: an empty worklist.
     let data = s
         .data(
