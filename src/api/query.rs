@@ -6,7 +6,7 @@ use super::error::{IntoGql, invalid};
 use super::workflow::WorkflowNode;
 use super::{Node, app, ids, page_size, principal};
 use crate::domain::{CaseStatus, Stage};
-use crate::service::{cases, directory};
+use crate::service::{cases, directory, worklist};
 use crate::store::cases::{CaseFilter, DeadlineFilter};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, Result};
@@ -176,7 +176,7 @@ impl Query {
                 .map(|n| n + 1)
                 .ok_or_else(|| invalid("`after` is not a cursor of this list"))?,
         };
-        let items = cases::worklist(app(ctx)?, principal(ctx)?).await.gql()?;
+        let items = worklist::worklist(app(ctx)?, principal(ctx)?).await.gql()?;
         let total = items.len();
         let mut connection = Connection::new(offset > 0, offset + limit < total);
         connection.edges.extend(
@@ -202,14 +202,14 @@ impl Query {
 }
 
 /// A case the caller's agency must act on, and why.
-pub struct WorklistItem(pub cases::WorkItem);
+pub struct WorklistItem(pub worklist::WorkItem);
 
 #[Object]
 impl WorklistItem {
     async fn case(&self) -> CaseNode {
         CaseNode(self.0.case.clone())
     }
-    async fn reason(&self) -> cases::WorkReason {
+    async fn reason(&self) -> worklist::WorkReason {
         self.0.reason
     }
     /// The most urgent open deadline, if any.

@@ -8,6 +8,7 @@ pub mod directory;
 mod error;
 pub mod migration;
 pub mod timers;
+pub mod worklist;
 
 pub use error::ServiceError;
 

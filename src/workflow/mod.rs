@@ -7,6 +7,7 @@ pub mod diagram;
 pub mod engine;
 pub mod guard;
 pub mod load;
+mod raw;
 pub mod registry;
 
 pub use definition::{Labels, Workflow};

@@ -10,6 +10,7 @@ mod cases;
 mod concurrency;
 mod harness;
 mod history;
+mod scenarios_adult;
 mod scenarios_child;
 mod scenarios_uk;
 mod schema;

@@ -509,11 +509,9 @@ async fn the_remaining_paths_of_the_v1_procedure_play_through() {
         ),
         ("close_not_identified", json!({})),
     ];
-    let mut v = 1;
     let mut case = serde_json::Value::Null;
-    for (t, d) in steps {
+    for (v, (t, d)) in (1..).zip(steps) {
         case = ok(s.fire("gb.competent", &id, t, v, d).await);
-        v += 1;
     }
     assert_eq!(case["status"], "CLOSED");
     assert_eq!(case["states"][1]["state"], "assistance_ended");

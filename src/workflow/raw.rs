@@ -1,0 +1,173 @@
+//! The file format of workflow definitions as read from TOML, before any checking.
+//! `load.rs` turns these into the checked types of `definition.rs`.
+
+use super::definition::{FactType, Labels, TimerKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkflow {
+    pub(super) id: String,
+    pub(super) version: u32,
+    pub(super) label: Labels,
+    #[serde(default)]
+    pub(super) description: Labels,
+    #[serde(default)]
+    pub(super) facts: BTreeMap<String, Spanned<RawFact>>,
+    pub(super) tracks: BTreeMap<String, Spanned<RawTrack>>,
+    pub(super) states: BTreeMap<String, Spanned<RawState>>,
+    pub(super) transitions: BTreeMap<String, Spanned<RawTransition>>,
+    #[serde(default)]
+    pub(super) timers: BTreeMap<String, Spanned<RawTimer>>,
+    #[serde(default)]
+    pub(super) parameters: BTreeMap<String, Spanned<RawParameter>>,
+    #[serde(default)]
+    pub(super) jurisdictions: BTreeMap<String, Spanned<RawJurisdiction>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawParameter {
+    #[serde(rename = "type")]
+    pub(super) kind: FactType,
+    #[serde(default)]
+    pub(super) values: Vec<String>,
+    pub(super) default: toml::Value,
+    pub(super) label: Labels,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawJurisdiction {
+    pub(super) label: Labels,
+    #[serde(default)]
+    pub(super) parameters: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub(super) timers: BTreeMap<String, RawTimerLength>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTimerLength {
+    pub(super) days: Option<u32>,
+    pub(super) working_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFact {
+    #[serde(rename = "type")]
+    pub(super) kind: FactType,
+    #[serde(default)]
+    pub(super) values: Vec<String>,
+    pub(super) label: Labels,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrack {
+    pub(super) label: Labels,
+    pub(super) initial: String,
+    #[serde(default)]
+    pub(super) start_on_open: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub(super) track: String,
+    pub(super) stage: String,
+    pub(super) label: Labels,
+    #[serde(default)]
+    pub(super) terminal: bool,
+    #[serde(default)]
+    pub(super) suspends_case: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawFrom {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTransition {
+    pub(super) from: RawFrom,
+    pub(super) to: String,
+    /// Required when `from = "*"` (any non-terminal state of this track).
+    pub(super) track: Option<String>,
+    pub(super) label: Labels,
+    pub(super) roles: Vec<String>,
+    #[serde(default)]
+    pub(super) agency_kinds: Vec<String>,
+    #[serde(default)]
+    pub(super) inputs: Vec<RawInput>,
+    #[serde(default)]
+    pub(super) guards: Vec<RawGuard>,
+    #[serde(default)]
+    pub(super) effects: RawEffects,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInput {
+    pub(super) fact: String,
+    #[serde(default)]
+    pub(super) required: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGuard {
+    pub(super) name: String,
+    pub(super) expr: String,
+    pub(super) reason: Labels,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEffects {
+    #[serde(default)]
+    pub(super) set: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub(super) start_tracks: Vec<String>,
+    #[serde(default)]
+    pub(super) end_tracks: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(super) start_timers: Vec<RawTimerStart>,
+    #[serde(default)]
+    pub(super) stop_timers: Vec<String>,
+    #[serde(default)]
+    pub(super) pause_timers: Vec<String>,
+    #[serde(default)]
+    pub(super) resume_timers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawTimerStart {
+    Always(String),
+    When { timer: String, when: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTimer {
+    pub(super) kind: TimerKind,
+    pub(super) days: Option<u32>,
+    pub(super) working_days: Option<u32>,
+    /// A `date` fact holding the due date.
+    pub(super) until_fact: Option<String>,
+    pub(super) label: Labels,
+    pub(super) citation: String,
+    #[serde(default)]
+    pub(super) blocks: Vec<String>,
+    #[serde(default)]
+    pub(super) warn_days: u32,
+    #[serde(default)]
+    pub(super) escalate_to: Vec<String>,
+}

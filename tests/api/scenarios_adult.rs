@@ -1,0 +1,1443 @@
+//! The adult procedure with all five SOPs (`workflows/trm-adult.v2.toml`), played over GraphQL:
+//! scenarios 2, 4 and 6 of issue 4, and the other rules it encodes (anonymous notification and
+//! re-entry, non-identification and reconsideration, the reflection period as a floor and its
+//! early end, the Bulgarian start of the reflection period, the asylum rule, missing and found,
+//! re-trafficked, consent withdrawn, deceased, and the closing of a case).
+//!
+//! Only the lead agency's users can move a case for now, so each case is led by an agency whose
+//! users hold the roles its steps need; decisions of other bodies are recorded by the lead.
+
+use crate::harness::{TestServer, error_code};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+const WORKFLOW: &str = "trm-adult";
+
+const CASE: &str = "query($id: ID!) { case(id: $id) {
+    version status facts
+    states { track state stage }
+    timers { timer kind status startedAt dueAt stoppedAt citation }
+    deadlines { timer status dueAt }
+} }";
+
+/// A v2 case as its lead agency plays it; checks that every accepted step adds one version and
+/// that every refused one changes nothing.
+struct Case<'a> {
+    s: &'a TestServer,
+    id: String,
+    version: i64,
+    /// A user of the lead agency, to read the case.
+    reader: String,
+}
+
+impl<'a> Case<'a> {
+    async fn open(s: &'a TestServer, user: &str) -> Case<'a> {
+        let (id, _) = s.open_workflow(user, WORKFLOW, Some(2)).await;
+        Case {
+            s,
+            id,
+            version: 1,
+            reader: user.to_string(),
+        }
+    }
+
+    /// The case as the lead sees it now.
+    async fn view(&self) -> Value {
+        let data = self
+            .s
+            .data(&self.reader, CASE, json!({"id": self.id}))
+            .await;
+        data["case"].clone()
+    }
+
+    /// Fires `transition` and asserts it was accepted; returns the case after it.
+    async fn ok(&mut self, user: &str, transition: &str, data: Value) -> Value {
+        let body = self
+            .s
+            .fire(user, &self.id, transition, self.version, data)
+            .await;
+        assert!(body.get("errors").is_none(), "{transition}: {body}");
+        let case = body["data"]["fireTransition"]["case"].clone();
+        assert_eq!(
+            case["version"].as_i64(),
+            Some(self.version + 1),
+            "{transition}"
+        );
+        assert_eq!(
+            body["data"]["fireTransition"]["event"]["transition"],
+            transition
+        );
+        self.version += 1;
+        case
+    }
+
+    /// Fires `transition`, asserts the error code and that nothing changed; returns the body.
+    async fn fails(&self, user: &str, transition: &str, data: Value, code: &str) -> Value {
+        let body = self
+            .s
+            .fire(user, &self.id, transition, self.version, data)
+            .await;
+        assert_eq!(error_code(&body), code, "{transition}: {body}");
+        assert_eq!(
+            self.view().await["version"].as_i64(),
+            Some(self.version),
+            "a refusal changes nothing"
+        );
+        body
+    }
+
+    /// Fires `transition`, asserts it was refused for unmet guards; returns their names.
+    async fn unmet(&self, user: &str, transition: &str, data: Value) -> Vec<String> {
+        let body = self.fails(user, transition, data, "GUARD_FAILED").await;
+        let unmet = body["errors"][0]["extensions"]["unmetGuards"]
+            .as_array()
+            .unwrap();
+        assert!(unmet.iter().all(|u| {
+            !u["reason"].as_str().unwrap().is_empty() && !u["reasonFr"].as_str().unwrap().is_empty()
+        }));
+        unmet
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Takes a fresh case to crisis intervention (presumed victim, assessment, safety plan).
+    async fn reach_crisis_intervention(&mut self, user: &str, risk: &str) -> Value {
+        self.ok(
+            user,
+            "start_screening",
+            json!({"signal_source": "agency_referral"}),
+        )
+        .await;
+        self.ok(user, "record_presumed_victim", presumed()).await;
+        self.ok(
+            user,
+            "record_assessment",
+            json!({"risk_level": risk, "immediate_needs_assessed": true}),
+        )
+        .await;
+        self.ok(
+            user,
+            "adopt_safety_plan",
+            json!({"safety_plan_adopted": true, "secure_shelter": risk == "high"}),
+        )
+        .await
+    }
+}
+
+fn presumed() -> Value {
+    json!({"indicators_found": true, "informed_of_rights": true, "consent_to_referral": true})
+}
+
+/// The state of `track`, or `None` when it has not started.
+fn state<'v>(case: &'v Value, track: &str) -> Option<&'v str> {
+    case["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["track"] == track)
+        .and_then(|s| s["state"].as_str())
+}
+
+/// A timer of the case (panics when it has not started).
+fn timer<'v>(case: &'v Value, name: &str) -> &'v Value {
+    case["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["timer"] == name)
+        .unwrap_or_else(|| panic!("no timer {name} in {case}"))
+}
+
+fn has_timer(case: &Value, name: &str) -> bool {
+    case["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["timer"] == name)
+}
+
+/// The status of a deadline of the case.
+fn deadline<'v>(case: &'v Value, name: &str) -> &'v str {
+    case["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["timer"] == name)
+        .and_then(|t| t["status"].as_str())
+        .unwrap_or_else(|| panic!("no deadline {name} in {case}"))
+}
+
+fn instant(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The date `days` from the server's current time, as a `date` fact.
+fn date_in(s: &TestServer, days: i64) -> String {
+    (s.app.now() + Duration::days(days))
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn midnight(date: &str) -> DateTime<Utc> {
+    NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+/// Scenario 2: a Nigerian woman, 30, sexually exploited, identified by an NGO in Italy.
+#[tokio::test]
+async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_a_permit() {
+    let s = TestServer::start().await;
+    let worker = "it.shelter";
+    let supervisor = "it.shelter.supervisor";
+    let mut c = Case::open(&s, worker).await;
+    let opened = c.view().await;
+    assert_eq!(state(&opened, "identification"), Some("signal_received"));
+    assert_eq!(state(&opened, "person"), Some("present"));
+    assert_eq!(state(&opened, "assistance"), None);
+
+    // Presumed victim: first assistance starts, with a reflection period of at least 30 days.
+    let day0 = s.app.now();
+    c.ok(
+        worker,
+        "start_screening",
+        json!({"signal_source": "agency_referral"}),
+    )
+    .await;
+    let case = c.ok(worker, "record_presumed_victim", presumed()).await;
+    assert_eq!(state(&case, "assistance"), Some("needs_assessment"));
+    let view = c.view().await;
+    let reflection = timer(&view, "reflection_period");
+    assert_eq!(reflection["kind"], "FLOOR");
+    assert_eq!(reflection["status"], "RUNNING");
+    assert_eq!(instant(&reflection["dueAt"]), day0 + Duration::days(30));
+    assert!(reflection["citation"].as_str().unwrap().contains("Art. 13"));
+    c.ok(
+        worker,
+        "record_assessment",
+        json!({"risk_level": "medium", "immediate_needs_assessed": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "adopt_safety_plan",
+        json!({"safety_plan_adopted": true}),
+    )
+    .await;
+
+    // Day 10: a removal during the reflection period is refused by the floor.
+    s.clock.advance(Duration::days(10));
+    assert_eq!(
+        c.unmet(
+            supervisor,
+            "enforce_removal",
+            json!({"removal_ground": "no_right_of_residence"})
+        )
+        .await,
+        ["floor:reflection_period"]
+    );
+    // Nor is her future decided during it.
+    assert_eq!(
+        c.unmet(worker, "move_to_long_term_assistance", json!({}))
+            .await,
+        ["reflection_period_over"]
+    );
+
+    // Day 20: after legal counselling she decides to cooperate: the reflection period ends early
+    // and the proceedings track opens; assistance continues.
+    s.clock.advance(Duration::days(10));
+    assert_eq!(
+        c.unmet(
+            worker,
+            "record_cooperation_decision",
+            json!({"legal_counselling_given": true, "cooperation_decision": "cooperates"})
+        )
+        .await,
+        ["not_cooperating"]
+    );
+    assert_eq!(
+        c.unmet(
+            worker,
+            "decide_to_cooperate",
+            json!({"legal_counselling_given": false})
+        )
+        .await,
+        ["legal_counselling_given"]
+    );
+    let case = c
+        .ok(
+            worker,
+            "decide_to_cooperate",
+            json!({"legal_counselling_given": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "proceedings"), Some("investigation"));
+    assert_eq!(state(&case, "assistance"), Some("crisis_intervention"));
+    let view = c.view().await;
+    assert_eq!(view["facts"]["cooperation_decision"], "cooperates");
+    let reflection = timer(&view, "reflection_period");
+    assert_eq!(reflection["status"], "STOPPED");
+    assert_eq!(instant(&reflection["stoppedAt"]), day0 + Duration::days(20));
+
+    // Long-term assistance with a residence permit of at least 6 months.
+    let case = c
+        .ok(worker, "move_to_long_term_assistance", json!({}))
+        .await;
+    assert_eq!(
+        state(&case, "assistance"),
+        Some("first_assistance_completed")
+    );
+    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    let short = date_in(&s, 90);
+    assert_eq!(
+        c.unmet(
+            worker,
+            "grant_residence_permit",
+            json!({"permit_ground": "cooperation", "permit_months": 3, "permit_expiry": short})
+        )
+        .await,
+        ["permit_at_least_six_months"]
+    );
+    let expiry = date_in(&s, 183);
+    let case = c
+        .ok(
+            worker,
+            "grant_residence_permit",
+            json!({"permit_ground": "cooperation", "permit_months": 6, "permit_expiry": expiry}),
+        )
+        .await;
+    assert_eq!(state(&case, "long_term"), Some("support_planning"));
+    let view = c.view().await;
+    let permit = timer(&view, "residence_permit");
+    assert_eq!(
+        (permit["kind"].as_str(), permit["status"].as_str()),
+        (Some("DEADLINE"), Some("RUNNING"))
+    );
+    assert_eq!(instant(&permit["dueAt"]), midnight(&expiry));
+    assert_eq!(deadline(&view, "residence_permit"), "PENDING");
+    c.ok(
+        worker,
+        "adopt_support_plan",
+        json!({"support_plan_adopted": true, "risk_level": "low"}),
+    )
+    .await;
+
+    // The proceedings run in parallel and gate nothing in assistance.
+    let case = c
+        .ok(
+            worker,
+            "bring_charges",
+            json!({"victim_informed_of_proceedings": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "proceedings"), Some("prosecution"));
+    assert_eq!(state(&case, "long_term"), Some("support_plan_active"));
+
+    // Five months later: the permit expires within 30 days (warning), the plan review is overdue.
+    s.clock.advance(Duration::days(160));
+    let view = c.view().await;
+    assert_eq!(deadline(&view, "residence_permit"), "DUE_SOON");
+    assert_eq!(timer(&view, "residence_permit")["status"], "RUNNING");
+    assert_eq!(deadline(&view, "support_plan_review"), "OVERDUE");
+    c.ok(worker, "review_support_plan", json!({"risk_level": "low"}))
+        .await;
+    assert_eq!(deadline(&c.view().await, "support_plan_review"), "PENDING");
+    let renewed = date_in(&s, 365);
+    c.ok(
+        supervisor,
+        "renew_residence_permit",
+        json!({"permit_months": 12, "permit_expiry": renewed}),
+    )
+    .await;
+    let view = c.view().await;
+    assert_eq!(deadline(&view, "residence_permit"), "PENDING");
+    assert_eq!(
+        instant(&timer(&view, "residence_permit")["dueAt"]),
+        midnight(&renewed)
+    );
+
+    // Inclusion closes long-term assistance; the proceedings go on to judgment.
+    let case = c
+        .ok(
+            worker,
+            "record_inclusion",
+            json!({"inclusion_achieved": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "long_term"), Some("inclusion_achieved"));
+    assert_eq!(case["status"], "ACTIVE");
+    c.ok(worker, "open_trial", json!({})).await;
+    c.ok(
+        worker,
+        "record_judgment",
+        json!({"judgment_outcome": "conviction"}),
+    )
+    .await;
+    let view = c.view().await;
+    assert_eq!(deadline(&view, "compensation_claim"), "PENDING");
+    assert_eq!(
+        instant(&timer(&view, "compensation_claim")["dueAt"]),
+        s.app.now() + Duration::days(365)
+    );
+    assert_eq!(
+        c.unmet(
+            worker,
+            "conclude_without_compensation",
+            json!({"informed_of_compensation_rights": false})
+        )
+        .await,
+        ["informed_of_compensation_rights"]
+    );
+    let case = c
+        .ok(
+            worker,
+            "conclude_without_compensation",
+            json!({"informed_of_compensation_rights": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "proceedings"), Some("proceedings_concluded"));
+    assert_eq!(deadline(&c.view().await, "compensation_claim"), "MET");
+    s.stop().await;
+}
+
+/// Scenario 4: a Bulgarian woman in Austria returns while the proceedings are pending.
+#[tokio::test]
+async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue() {
+    let s = TestServer::start().await;
+    let worker = "at.shelter";
+    let mut c = Case::open(&s, worker).await;
+    c.reach_crisis_intervention(worker, "medium").await;
+    c.ok(
+        worker,
+        "decide_to_cooperate",
+        json!({"legal_counselling_given": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "bring_charges",
+        json!({"victim_informed_of_proceedings": true}),
+    )
+    .await;
+    c.ok(worker, "open_trial", json!({})).await;
+
+    // Informed decision: the return is the person's own request.
+    assert_eq!(
+        c.unmet(
+            worker,
+            "move_to_return",
+            json!({"return_requested_by_person": false})
+        )
+        .await,
+        ["person_asks_to_return"]
+    );
+    let case = c
+        .ok(
+            worker,
+            "move_to_return",
+            json!({"return_requested_by_person": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    assert_eq!(
+        c.unmet(
+            worker,
+            "record_return_decision",
+            json!({"informed_of_return_options": false, "return_voluntary": true})
+        )
+        .await,
+        ["informed_of_options"]
+    );
+    c.ok(
+        worker,
+        "record_return_decision",
+        json!({"informed_of_return_options": true, "return_voluntary": true}),
+    )
+    .await;
+
+    // Joint risk assessment with the Bulgarian side before contacting its focal point.
+    assert_eq!(
+        c.unmet(worker, "contact_origin_focal_point", json!({}))
+            .await,
+        ["joint_assessment_done"]
+    );
+    c.ok(
+        worker,
+        "record_joint_risk_assessment",
+        json!({"return_risk_level": "medium", "joint_assessment_with_origin": true}),
+    )
+    .await;
+    let case = c.ok(worker, "contact_origin_focal_point", json!({})).await;
+    assert_eq!(state(&case, "return_home"), Some("origin_contacted"));
+
+    // The return guard: proceedings are active, so the prosecutor must be notified and testimony
+    // arrangements recorded before the case is transferred.
+    let transfer =
+        json!({"consent_to_transfer": true, "origin_accepted": true, "nationality_verified": true});
+    assert_eq!(
+        c.unmet(worker, "record_case_transfer", transfer.clone())
+            .await,
+        ["proceedings_arrangements"]
+    );
+    assert_eq!(
+        c.unmet(
+            worker,
+            "record_case_transfer",
+            json!({"consent_to_transfer": false, "origin_accepted": false, "prosecutor_notified_of_return": true, "testimony_arrangement": "video_link"})
+        )
+        .await,
+        ["consent_to_transfer", "origin_accepted"]
+    );
+    let mut with_arrangements = transfer;
+    with_arrangements["prosecutor_notified_of_return"] = json!(true);
+    with_arrangements["testimony_arrangement"] = json!("video_link");
+    let case = c
+        .ok(worker, "record_case_transfer", with_arrangements)
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("travel_preparation"));
+
+    // Travel and reception.
+    assert_eq!(
+        c.unmet(worker, "depart", json!({"travel_documents_issued": false}))
+            .await,
+        ["travel_documents_issued"]
+    );
+    c.ok(
+        worker,
+        "depart",
+        json!({"travel_documents_issued": true, "escort_arranged": true}),
+    )
+    .await;
+    assert_eq!(deadline(&c.view().await, "arrival_confirmation"), "PENDING");
+    let case = c
+        .ok(
+            worker,
+            "confirm_reception",
+            json!({"received_on_arrival": true, "safe_accommodation": true, "medical_check": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("reintegration_planning"));
+    let view = c.view().await;
+    assert_eq!(deadline(&view, "arrival_confirmation"), "MET");
+    // Reintegration plan within a month of return [IOM-R]: warned a week before.
+    let plan = timer(&view, "reintegration_plan");
+    assert_eq!(instant(&plan["dueAt"]), s.app.now() + Duration::days(30));
+    assert!(plan["citation"].as_str().unwrap().contains("IOM"));
+    assert_eq!(deadline(&view, "reintegration_plan"), "PENDING");
+    s.clock.advance(Duration::days(25));
+    assert_eq!(deadline(&c.view().await, "reintegration_plan"), "DUE_SOON");
+    c.ok(
+        worker,
+        "adopt_reintegration_plan",
+        json!({"reintegration_plan_adopted": true}),
+    )
+    .await;
+    assert_eq!(deadline(&c.view().await, "reintegration_plan"), "MET");
+
+    // Monitoring with feedback from the origin agency; then the return is closed.
+    c.ok(worker, "start_monitoring", json!({})).await;
+    assert_eq!(
+        deadline(&c.view().await, "post_return_follow_up"),
+        "PENDING"
+    );
+    assert_eq!(
+        c.unmet(worker, "close_return", json!({})).await,
+        ["follow_up_feedback"]
+    );
+    c.ok(
+        worker,
+        "record_follow_up",
+        json!({"follow_up_feedback_received": true}),
+    )
+    .await;
+    let case = c.ok(worker, "close_return", json!({})).await;
+    assert_eq!(state(&case, "return_home"), Some("return_closed"));
+    // ... while the proceedings continue, with her testimony from abroad.
+    assert_eq!(state(&case, "proceedings"), Some("trial"));
+    assert_eq!(case["status"], "ACTIVE");
+    let case = c
+        .ok(
+            worker,
+            "record_testimony_from_abroad",
+            json!({"testimony_given_from_abroad": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "proceedings"), Some("trial"));
+    c.ok(
+        worker,
+        "record_judgment",
+        json!({"judgment_outcome": "conviction"}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "file_compensation_claim",
+        json!({"compensation_route": "state_compensation"}),
+    )
+    .await;
+    assert_eq!(deadline(&c.view().await, "compensation_claim"), "MET");
+    let case = c
+        .ok(
+            worker,
+            "record_compensation_decision",
+            json!({"compensation_awarded": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "proceedings"), Some("proceedings_concluded"));
+    s.stop().await;
+}
+
+/// Scenario 6: a Moroccan man in France; the joint pre-return risk assessment is high.
+#[tokio::test]
+async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance() {
+    let s = TestServer::start().await;
+    let worker = "fr.shelter";
+    let mut c = Case::open(&s, worker).await;
+    c.ok(
+        worker,
+        "start_screening",
+        json!({"signal_source": "front_line_indicators"}),
+    )
+    .await;
+    c.ok(worker, "record_presumed_victim", presumed()).await;
+    c.ok(
+        worker,
+        "record_assessment",
+        json!({"risk_level": "high", "immediate_needs_assessed": true}),
+    )
+    .await;
+    // At high risk, a secure shelter.
+    assert_eq!(
+        c.unmet(
+            worker,
+            "adopt_safety_plan",
+            json!({"safety_plan_adopted": true, "secure_shelter": false})
+        )
+        .await,
+        ["high_risk_needs_secure_shelter"]
+    );
+    c.ok(
+        worker,
+        "adopt_safety_plan",
+        json!({"safety_plan_adopted": true, "secure_shelter": true}),
+    )
+    .await;
+    // He declines to cooperate: assistance continues regardless [EU-36 Art. 11(3)].
+    let case = c
+        .ok(
+            worker,
+            "record_cooperation_decision",
+            json!({"legal_counselling_given": true, "cooperation_decision": "declines"}),
+        )
+        .await;
+    assert_eq!(state(&case, "assistance"), Some("crisis_intervention"));
+    assert_eq!(state(&case, "proceedings"), None);
+
+    // He asks to return; the joint pre-return risk assessment with Morocco is high.
+    c.ok(
+        worker,
+        "move_to_return",
+        json!({"return_requested_by_person": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "record_return_decision",
+        json!({"informed_of_return_options": true, "return_voluntary": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "record_joint_risk_assessment",
+        json!({"return_risk_level": "high", "joint_assessment_with_origin": true, "risk_mitigation_recorded": false}),
+    )
+    .await;
+    assert_eq!(
+        c.unmet(worker, "contact_origin_focal_point", json!({}))
+            .await,
+        ["risk_acceptable"]
+    );
+    // Return refused: long-term assistance instead.
+    let case = c
+        .ok(
+            worker,
+            "decide_return_not_safe",
+            json!({"return_alternative": "stay"}),
+        )
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("return_not_safe"));
+    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    // A permit for his personal situation (the 6-month minimum is for cooperation permits).
+    let expiry = date_in(&s, 365);
+    c.ok(
+        worker,
+        "grant_residence_permit",
+        json!({"permit_ground": "personal_situation", "permit_months": 12, "permit_expiry": expiry}),
+    )
+    .await;
+    let case = c
+        .ok(
+            worker,
+            "adopt_support_plan",
+            json!({"support_plan_adopted": true, "risk_level": "high"}),
+        )
+        .await;
+    assert_eq!(state(&case, "long_term"), Some("support_plan_active"));
+    assert_eq!(case["status"], "ACTIVE");
+    s.stop().await;
+}
+
+/// SOP 1: without consent only an anonymous notification; the case can re-enter or be closed.
+#[tokio::test]
+async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_close() {
+    let s = TestServer::start().await;
+    let worker = "it.shelter.supervisor";
+    let mut c = Case::open(&s, worker).await;
+    c.ok(
+        worker,
+        "start_screening",
+        json!({"signal_source": "self_report"}),
+    )
+    .await;
+    let no_consent = json!({"indicators_found": true, "consent_to_referral": false});
+    let case = c.ok(worker, "refuse_referral", no_consent.clone()).await;
+    assert_eq!(
+        state(&case, "identification"),
+        Some("anonymous_notification")
+    );
+    assert_eq!(
+        state(&case, "assistance"),
+        None,
+        "no assistance, no transfer"
+    );
+    assert!(!has_timer(&c.view().await, "reflection_period"));
+    assert_eq!(
+        c.unmet(
+            worker,
+            "re_enter_after_notification",
+            json!({"new_consent": false})
+        )
+        .await,
+        ["new_consent"]
+    );
+    let case = c
+        .ok(
+            worker,
+            "re_enter_after_notification",
+            json!({"new_consent": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "identification"), Some("screening"));
+    c.ok(worker, "refuse_referral", no_consent).await;
+    // The case cannot be closed while identification is open.
+    assert_eq!(
+        c.unmet(worker, "close_case", json!({})).await,
+        ["identification_finished"]
+    );
+    let case = c.ok(worker, "close_notification", json!({})).await;
+    assert_eq!(
+        state(&case, "identification"),
+        Some("identification_closed")
+    );
+    assert_eq!(case["status"], "ACTIVE", "the person track is still open");
+    let case = c.ok(worker, "close_case", json!({})).await;
+    assert_eq!(state(&case, "person"), Some("case_closed"));
+    assert_eq!(case["status"], "CLOSED");
+
+    // Referred elsewhere (e.g. general services), then closed.
+    let mut other = Case::open(&s, worker).await;
+    other
+        .ok(
+            worker,
+            "start_screening",
+            json!({"signal_source": "hotline"}),
+        )
+        .await;
+    let case = other
+        .ok(
+            worker,
+            "refer_elsewhere",
+            json!({"reclassification": "general_services"}),
+        )
+        .await;
+    assert_eq!(state(&case, "identification"), Some("referred_elsewhere"));
+    let case = other.ok(worker, "close_case", json!({})).await;
+    assert_eq!(case["status"], "CLOSED");
+    s.stop().await;
+}
+
+/// SOP 1: a negative decision is reasoned and told; reconsideration needs new evidence.
+#[tokio::test]
+async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_assistance() {
+    let s = TestServer::start().await;
+    // The French national coordination (focal point and competent authority).
+    let focal = "fr.focal";
+    let mut c = Case::open(&s, focal).await;
+    c.ok(
+        focal,
+        "start_screening",
+        json!({"signal_source": "agency_referral"}),
+    )
+    .await;
+    c.ok(focal, "record_presumed_victim", presumed()).await;
+    let negative = |informed: bool| {
+        json!({"evidence_reviewed": true, "not_identified_reason": "insufficient_indicators",
+               "person_informed_of_decision": informed})
+    };
+    assert_eq!(
+        c.unmet(focal, "decide_not_identified", negative(false))
+            .await,
+        ["person_informed"]
+    );
+    let case = c.ok(focal, "decide_not_identified", negative(true)).await;
+    assert_eq!(state(&case, "identification"), Some("not_identified"));
+    assert_eq!(
+        state(&case, "assistance"),
+        Some("needs_assessment"),
+        "benefit of the doubt: assistance goes on until the case is closed"
+    );
+    assert_eq!(
+        c.unmet(
+            focal,
+            "reconsider",
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": false})
+        )
+        .await,
+        ["new_evidence"]
+    );
+    let case = c
+        .ok(
+            focal,
+            "reconsider",
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "identification"), Some("presumed_victim"));
+    // Formal identification needs a risk assessment.
+    assert_eq!(
+        c.unmet(
+            focal,
+            "identify_formally",
+            json!({"evidence_reviewed": true})
+        )
+        .await,
+        ["risk_assessed"]
+    );
+    c.ok(focal, "decide_not_identified", negative(true)).await;
+    let case = c.ok(focal, "close_not_identified", json!({})).await;
+    assert_eq!(
+        state(&case, "identification"),
+        Some("identification_closed")
+    );
+    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(
+        timer(&c.view().await, "reflection_period")["status"],
+        "STOPPED"
+    );
+    let case = c.ok(focal, "close_case", json!({})).await;
+    assert_eq!(case["status"], "CLOSED");
+    s.stop().await;
+}
+
+/// SOP 2: only the migration authority may end the reflection period early (public order), and
+/// only then may a removal be enforced.
+#[tokio::test]
+async fn the_migration_authority_can_end_the_reflection_period_on_public_order_grounds() {
+    let s = TestServer::start().await;
+    // Elsewhere (an NGO lead) the early end is not permitted at all.
+    let mut ngo = Case::open(&s, "it.shelter.supervisor").await;
+    ngo.reach_crisis_intervention("it.shelter.supervisor", "low")
+        .await;
+    let body = ngo
+        .fails(
+            "it.shelter.supervisor",
+            "terminate_reflection_period",
+            json!({"reflection_termination_ground": "public_order"}),
+            "FORBIDDEN",
+        )
+        .await;
+    assert!(body.to_string().contains("MIGRATION_AUTHORITY"), "{body}");
+
+    let officer = "it.migration";
+    let mut c = Case::open(&s, officer).await;
+    c.reach_crisis_intervention(officer, "low").await;
+    s.clock.advance(Duration::days(3));
+    assert_eq!(
+        c.unmet(
+            officer,
+            "enforce_removal",
+            json!({"removal_ground": "public_order"})
+        )
+        .await,
+        ["floor:reflection_period"]
+    );
+    c.ok(
+        officer,
+        "terminate_reflection_period",
+        json!({"reflection_termination_ground": "public_order"}),
+    )
+    .await;
+    assert_eq!(
+        timer(&c.view().await, "reflection_period")["status"],
+        "STOPPED"
+    );
+    assert_eq!(
+        c.unmet(
+            officer,
+            "terminate_reflection_period",
+            json!({"reflection_termination_ground": "public_order"})
+        )
+        .await,
+        ["reflection_running"]
+    );
+    let case = c
+        .ok(
+            officer,
+            "enforce_removal",
+            json!({"removal_ground": "public_order"}),
+        )
+        .await;
+    assert_eq!(state(&case, "assistance"), Some("removed"));
+    s.stop().await;
+}
+
+/// [BG-NRM] In Bulgaria the reflection period starts at formal identification (by the
+/// prosecutor), not at reasonable grounds: data, not code.
+#[tokio::test]
+async fn in_bulgaria_the_reflection_period_starts_at_formal_identification() {
+    let s = TestServer::start().await;
+    for (prosecutor, country) in [("bg.prosecutor", "BG"), ("it.prosecutor", "IT")] {
+        let mut c = Case::open(&s, prosecutor).await;
+        c.ok(
+            prosecutor,
+            "start_screening",
+            json!({"signal_source": "agency_referral"}),
+        )
+        .await;
+        let mut grounds = presumed();
+        grounds["risk_level"] = json!("medium");
+        c.ok(prosecutor, "record_presumed_victim", grounds).await;
+        let at_grounds = s.app.now();
+        let view = c.view().await;
+        assert_eq!(
+            has_timer(&view, "reflection_period"),
+            country == "IT",
+            "{country}: reflection at reasonable grounds"
+        );
+        s.clock.advance(Duration::days(4));
+        let case = c
+            .ok(
+                prosecutor,
+                "identify_formally",
+                json!({"evidence_reviewed": true}),
+            )
+            .await;
+        assert_eq!(state(&case, "identification"), Some("formally_identified"));
+        let reflection = timer(&c.view().await, "reflection_period").clone();
+        let started = if country == "BG" {
+            at_grounds + Duration::days(4)
+        } else {
+            at_grounds
+        };
+        assert_eq!(instant(&reflection["startedAt"]), started, "{country}");
+        assert_eq!(
+            instant(&reflection["dueAt"]),
+            started + Duration::days(30),
+            "{country}"
+        );
+        // Day 32 after grounds, day 28 after identification: still no removal in Bulgaria; in
+        // Italy the period has run out.
+        s.clock.advance(Duration::days(28));
+        let removal = json!({"removal_ground": "no_right_of_residence"});
+        if country == "BG" {
+            assert_eq!(
+                c.unmet(prosecutor, "enforce_removal", removal).await,
+                ["floor:reflection_period"]
+            );
+        } else {
+            let case = c.ok(prosecutor, "enforce_removal", removal).await;
+            assert_eq!(state(&case, "assistance"), Some("removed"));
+        }
+    }
+    s.stop().await;
+}
+
+/// [BG-NRM] No contact with the authorities of the country of origin once the person has applied
+/// for asylum; no removal either while it is pending. Consent withdrawn stops a transfer.
+#[tokio::test]
+async fn an_asylum_application_blocks_contact_with_the_origin_country() {
+    let s = TestServer::start().await;
+    let worker = "it.shelter";
+    let supervisor = "it.shelter.supervisor";
+    let mut c = Case::open(&s, worker).await;
+    c.reach_crisis_intervention(worker, "low").await;
+    assert_eq!(
+        c.unmet(
+            worker,
+            "record_asylum_outcome",
+            json!({"asylum_outcome": "withdrawn"})
+        )
+        .await,
+        ["asylum_applied"]
+    );
+    c.ok(worker, "record_asylum_application", json!({})).await;
+    assert_eq!(c.view().await["facts"]["asylum_applied"], true);
+    // After the reflection period, still no removal while asylum is pending.
+    s.clock.advance(Duration::days(31));
+    assert_eq!(
+        c.unmet(
+            supervisor,
+            "enforce_removal",
+            json!({"removal_ground": "no_right_of_residence"})
+        )
+        .await,
+        ["no_removal_of_asylum_seeker"]
+    );
+    // She asks to return: the joint assessment with an origin NGO partner is fine, the origin
+    // focal point (an authority) may not be contacted.
+    c.ok(
+        worker,
+        "move_to_return",
+        json!({"return_requested_by_person": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "record_return_decision",
+        json!({"informed_of_return_options": true, "return_voluntary": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "record_joint_risk_assessment",
+        json!({"return_risk_level": "low", "joint_assessment_with_origin": true}),
+    )
+    .await;
+    assert_eq!(
+        c.unmet(worker, "contact_origin_focal_point", json!({}))
+            .await,
+        ["no_origin_contact_for_asylum_seekers"]
+    );
+    // She withdraws the application: contact is possible again.
+    c.ok(
+        worker,
+        "record_asylum_outcome",
+        json!({"asylum_outcome": "withdrawn"}),
+    )
+    .await;
+    c.ok(worker, "contact_origin_focal_point", json!({})).await;
+    // She withdraws her consent: the transfer stops.
+    let case = c.ok(worker, "withdraw_consent", json!({})).await;
+    assert_eq!(state(&case, "person"), Some("consent_withdrawn"));
+    assert_eq!(
+        c.unmet(
+            worker,
+            "record_case_transfer",
+            json!({"consent_to_transfer": true, "origin_accepted": true})
+        )
+        .await,
+        ["consent_not_withdrawn"]
+    );
+    let case = c.ok(worker, "renew_consent", json!({})).await;
+    assert_eq!(state(&case, "person"), Some("present"));
+    assert_eq!(c.view().await["facts"]["consent_withdrawn"], false);
+    // Then the origin stays silent: the return is cancelled and she stays.
+    let case = c
+        .ok(
+            worker,
+            "cancel_return",
+            json!({"return_cancel_reason": "origin_silent"}),
+        )
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("return_cancelled"));
+    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    s.stop().await;
+}
+
+/// Absconded or missing: the case is suspended and the reflection period paused; found again, it
+/// resumes where it was. After the search period the case of a missing person can be closed.
+#[tokio::test]
+async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found() {
+    let s = TestServer::start().await;
+    let worker = "it.shelter";
+    let supervisor = "it.shelter.supervisor";
+    let mut c = Case::open(&s, worker).await;
+    c.ok(
+        worker,
+        "start_screening",
+        json!({"signal_source": "self_report"}),
+    )
+    .await;
+    c.ok(worker, "record_presumed_victim", presumed()).await;
+    let due = instant(&timer(&c.view().await, "reflection_period")["dueAt"]);
+
+    s.clock.advance(Duration::days(10));
+    let case = c
+        .ok(
+            worker,
+            "report_missing",
+            json!({"missing_circumstance": "absconded", "police_alerted": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "person"), Some("missing"));
+    assert_eq!(
+        timer(&c.view().await, "reflection_period")["status"],
+        "PAUSED"
+    );
+    // No other track moves while she is missing.
+    assert_eq!(
+        c.unmet(
+            worker,
+            "record_assessment",
+            json!({"risk_level": "high", "immediate_needs_assessed": true})
+        )
+        .await,
+        ["case_suspended"]
+    );
+    s.clock.advance(Duration::days(5));
+    let case = c.ok(worker, "found", json!({})).await;
+    assert_eq!(state(&case, "person"), Some("present"));
+    assert_eq!(state(&case, "identification"), Some("presumed_victim"));
+    assert_eq!(state(&case, "assistance"), Some("needs_assessment"));
+    let view = c.view().await;
+    let reflection = timer(&view, "reflection_period");
+    assert_eq!(reflection["status"], "RUNNING");
+    assert_eq!(
+        instant(&reflection["dueAt"]),
+        due + Duration::days(5),
+        "five days missing add five days"
+    );
+    assert_eq!(timer(&view, "missing_before_closure")["status"], "STOPPED");
+    c.ok(
+        worker,
+        "record_assessment",
+        json!({"risk_level": "high", "immediate_needs_assessed": true}),
+    )
+    .await;
+
+    // Missing again, this time for good.
+    c.ok(
+        worker,
+        "report_missing",
+        json!({"missing_circumstance": "disappeared", "police_alerted": true}),
+    )
+    .await;
+    s.clock.advance(Duration::days(89));
+    assert_eq!(
+        c.unmet(supervisor, "close_while_missing", json!({})).await,
+        ["floor:missing_before_closure"]
+    );
+    s.clock.advance(Duration::days(1));
+    let case = c.ok(supervisor, "close_while_missing", json!({})).await;
+    assert_eq!(state(&case, "person"), Some("lost_contact"));
+    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(case["status"], "ACTIVE", "identification is still open");
+    let case = c
+        .ok(worker, "close_identification_after_person_event", json!({}))
+        .await;
+    assert_eq!(
+        state(&case, "identification"),
+        Some("identification_closed")
+    );
+    assert_eq!(case["status"], "CLOSED");
+    s.stop().await;
+}
+
+/// Re-trafficked: recorded with the country where she was found (a new, linked identification
+/// case is opened there); protection measures and non-punishment are recorded on the person.
+#[tokio::test]
+async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case() {
+    let s = TestServer::start().await;
+    let worker = "it.shelter";
+    let mut c = Case::open(&s, worker).await;
+    c.reach_crisis_intervention(worker, "high").await;
+    // Identification can only be closed this way after such an event.
+    assert_eq!(
+        c.unmet(worker, "close_identification_after_person_event", json!({}))
+            .await,
+        ["person_event"]
+    );
+    c.ok(
+        worker,
+        "order_protection_measure",
+        json!({"protection_measure": "relocation"}),
+    )
+    .await;
+    c.ok(worker, "invoke_non_punishment", json!({})).await;
+    let facts = c.view().await["facts"].clone();
+    assert_eq!(facts["protection_measure"], "relocation");
+    assert_eq!(facts["non_punishment_invoked"], true);
+    let case = c
+        .ok(
+            worker,
+            "record_re_trafficked",
+            json!({"re_trafficked_in_country": "FR", "linked_case_reference": "FR-2026-000042"}),
+        )
+        .await;
+    assert_eq!(state(&case, "person"), Some("re_trafficked"));
+    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(
+        timer(&c.view().await, "reflection_period")["status"],
+        "STOPPED"
+    );
+    let case = c
+        .ok(worker, "close_identification_after_person_event", json!({}))
+        .await;
+    assert_eq!(case["status"], "CLOSED");
+    s.stop().await;
+}
+
+/// Deceased: other tracks end; the proceedings against the traffickers are closed by whoever
+/// records them, and then the case is closed.
+#[tokio::test]
+async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings_end() {
+    let s = TestServer::start().await;
+    let prosecutor = "it.prosecutor";
+    let mut c = Case::open(&s, prosecutor).await;
+    c.reach_crisis_intervention(prosecutor, "medium").await;
+    c.ok(
+        prosecutor,
+        "identify_formally",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+    c.ok(
+        prosecutor,
+        "decide_to_cooperate",
+        json!({"legal_counselling_given": true}),
+    )
+    .await;
+    assert_eq!(
+        c.unmet(
+            prosecutor,
+            "decide_to_cooperate",
+            json!({"legal_counselling_given": true})
+        )
+        .await,
+        ["proceedings_not_open"]
+    );
+    assert_eq!(
+        c.unmet(
+            prosecutor,
+            "record_death",
+            json!({"death_confirmed": false})
+        )
+        .await,
+        ["death_confirmed"]
+    );
+    let case = c
+        .ok(prosecutor, "record_death", json!({"death_confirmed": true}))
+        .await;
+    assert_eq!(state(&case, "person"), Some("deceased"));
+    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(
+        state(&case, "identification"),
+        Some("formally_identified"),
+        "her status is kept"
+    );
+    assert_eq!(state(&case, "proceedings"), Some("investigation"));
+    assert_eq!(case["status"], "ACTIVE");
+    let case = c
+        .ok(
+            prosecutor,
+            "terminate_proceedings",
+            json!({"termination_reason": "perpetrator_not_found"}),
+        )
+        .await;
+    assert_eq!(state(&case, "proceedings"), Some("proceedings_terminated"));
+    assert_eq!(case["status"], "CLOSED");
+    s.stop().await;
+}
+
+/// Consent withdrawn: she refuses assistance; the case can only close when identification ends.
+#[tokio::test]
+async fn consent_withdrawn_and_assistance_refused() {
+    let s = TestServer::start().await;
+    let supervisor = "it.shelter.supervisor";
+    let worker = "it.shelter";
+    let mut c = Case::open(&s, worker).await;
+    c.ok(
+        worker,
+        "start_screening",
+        json!({"signal_source": "self_report"}),
+    )
+    .await;
+    c.ok(worker, "record_presumed_victim", presumed()).await;
+    c.ok(worker, "withdraw_consent", json!({})).await;
+    let case = c.ok(worker, "refuse_assistance", json!({})).await;
+    assert_eq!(state(&case, "assistance"), Some("assistance_refused"));
+    assert_eq!(state(&case, "person"), Some("consent_withdrawn"));
+    assert_eq!(
+        c.unmet(supervisor, "close_case", json!({})).await,
+        ["identification_finished"]
+    );
+    // Case workers do not close cases.
+    c.fails(worker, "close_case", json!({}), "FORBIDDEN").await;
+    s.stop().await;
+}
+
+/// SOP 3 exits: a refused or expired permit leads to the return track (with its mandatory joint
+/// risk assessment); a cancelled return restarts long-term assistance; it can end early.
+#[tokio::test]
+async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_can_end() {
+    let s = TestServer::start().await;
+    let worker = "fr.shelter";
+    let mut c = Case::open(&s, worker).await;
+    c.reach_crisis_intervention(worker, "low").await;
+    s.clock.advance(Duration::days(30));
+    c.ok(worker, "move_to_long_term_assistance", json!({}))
+        .await;
+    let case = c.ok(worker, "refuse_residence_permit", json!({})).await;
+    assert_eq!(state(&case, "long_term"), Some("return_required"));
+    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    let case = c
+        .ok(
+            worker,
+            "cancel_return",
+            json!({"return_cancel_reason": "person_changed_mind"}),
+        )
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("return_cancelled"));
+    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+
+    let expiry = date_in(&s, 200);
+    c.ok(
+        worker,
+        "grant_residence_permit",
+        json!({"permit_ground": "personal_situation", "permit_months": 6, "permit_expiry": expiry}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "adopt_support_plan",
+        json!({"support_plan_adopted": true, "risk_level": "low"}),
+    )
+    .await;
+    assert_eq!(
+        c.unmet(worker, "record_permit_expired", json!({})).await,
+        ["permit_expired"]
+    );
+    s.clock.advance(Duration::days(201));
+    assert_eq!(deadline(&c.view().await, "residence_permit"), "OVERDUE");
+    let case = c.ok(worker, "record_permit_expired", json!({})).await;
+    assert_eq!(state(&case, "long_term"), Some("return_required"));
+    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    c.ok(
+        worker,
+        "cancel_return",
+        json!({"return_cancel_reason": "consent_withdrawn"}),
+    )
+    .await;
+    let case = c
+        .ok(
+            worker,
+            "end_long_term_assistance",
+            json!({"long_term_end_reason": "left_the_country"}),
+        )
+        .await;
+    assert_eq!(state(&case, "long_term"), Some("long_term_ended"));
+    // Only identification (no competent authority at this lead) keeps the case open.
+    assert_eq!(
+        c.unmet(worker, "close_case", json!({})).await,
+        ["identification_finished"]
+    );
+    s.stop().await;
+}
+
+/// SOP 4 from long-term assistance: she decides to return; on arrival nobody receives her, the
+/// focal points are alerted and the return is closed as untraced.
+#[tokio::test]
+async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_and_closed() {
+    let s = TestServer::start().await;
+    let worker = "fr.shelter";
+    let mut c = Case::open(&s, worker).await;
+    c.reach_crisis_intervention(worker, "low").await;
+    s.clock.advance(Duration::days(31));
+    c.ok(worker, "move_to_long_term_assistance", json!({}))
+        .await;
+    let expiry = date_in(&s, 365);
+    c.ok(
+        worker,
+        "grant_residence_permit",
+        json!({"permit_ground": "personal_situation", "permit_months": 12, "permit_expiry": expiry}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "adopt_support_plan",
+        json!({"support_plan_adopted": true, "risk_level": "low"}),
+    )
+    .await;
+    assert_eq!(
+        c.unmet(
+            worker,
+            "decide_to_return",
+            json!({"return_requested_by_person": false, "risk_level": "low"})
+        )
+        .await,
+        ["person_asks_to_return"]
+    );
+    let case = c
+        .ok(
+            worker,
+            "decide_to_return",
+            json!({"return_requested_by_person": true, "risk_level": "low"}),
+        )
+        .await;
+    assert_eq!(state(&case, "long_term"), Some("return_chosen"));
+    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    assert_eq!(
+        timer(&c.view().await, "residence_permit")["status"],
+        "STOPPED"
+    );
+    c.ok(
+        worker,
+        "record_return_decision",
+        json!({"informed_of_return_options": true, "return_voluntary": true}),
+    )
+    .await;
+    c.ok(
+        worker,
+        "record_joint_risk_assessment",
+        json!({"return_risk_level": "high", "joint_assessment_with_origin": true, "risk_mitigation_recorded": true}),
+    )
+    .await;
+    // High risk with mitigation recorded; no proceedings: no prosecutor needed.
+    c.ok(worker, "contact_origin_focal_point", json!({})).await;
+    c.ok(
+        worker,
+        "record_case_transfer",
+        json!({"consent_to_transfer": true, "origin_accepted": true}),
+    )
+    .await;
+    c.ok(worker, "depart", json!({"travel_documents_issued": true}))
+        .await;
+    s.clock.advance(Duration::days(3));
+    assert_eq!(deadline(&c.view().await, "arrival_confirmation"), "OVERDUE");
+    assert_eq!(
+        c.unmet(
+            worker,
+            "confirm_reception",
+            json!({"received_on_arrival": false})
+        )
+        .await,
+        ["received_on_arrival"]
+    );
+    let case = c
+        .ok(
+            worker,
+            "report_not_received",
+            json!({"arrival_alert_sent": true}),
+        )
+        .await;
+    assert_eq!(state(&case, "return_home"), Some("not_received"));
+    let case = c.ok(worker, "close_untraced_return", json!({})).await;
+    assert_eq!(state(&case, "return_home"), Some("return_closed"));
+    s.stop().await;
+}
