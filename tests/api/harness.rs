@@ -375,3 +375,27 @@ async fn record_coverage(app: &App) {
         lines,
     );
 }
+
+/// The current state of `track` in a case JSON with `states { track state }`.
+pub fn track_state<'v>(case: &'v Value, track: &str) -> Option<&'v str> {
+    case["states"]
+        .as_array()?
+        .iter()
+        .find(|s| s["track"] == track)
+        .and_then(|s| s["state"].as_str())
+}
+
+/// The timer `name` in a case JSON with `timers { timer ... }` (panics when it has not started).
+pub fn case_timer<'v>(case: &'v Value, name: &str) -> &'v Value {
+    case["timers"]
+        .as_array()
+        .and_then(|timers| timers.iter().find(|t| t["timer"] == name))
+        .unwrap_or_else(|| panic!("no timer {name} in {case}"))
+}
+
+/// An RFC 3339 instant from a JSON string.
+pub fn instant(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("not an instant: {v}: {e}"))
+        .with_timezone(&chrono::Utc)
+}

@@ -7,7 +7,7 @@
 //! Only the lead agency's users can move a case for now, so each case is led by an agency whose
 //! users hold the roles its steps need; decisions of other bodies are recorded by the lead.
 
-use crate::harness::{TestServer, error_code};
+use crate::harness::{TestServer, case_timer, error_code, instant, track_state};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
@@ -129,26 +129,6 @@ fn presumed() -> Value {
     json!({"indicators_found": true, "informed_of_rights": true, "consent_to_referral": true})
 }
 
-/// The state of `track`, or `None` when it has not started.
-fn state<'v>(case: &'v Value, track: &str) -> Option<&'v str> {
-    case["states"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["track"] == track)
-        .and_then(|s| s["state"].as_str())
-}
-
-/// A timer of the case (panics when it has not started).
-fn timer<'v>(case: &'v Value, name: &str) -> &'v Value {
-    case["timers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["timer"] == name)
-        .unwrap_or_else(|| panic!("no timer {name} in {case}"))
-}
-
 fn has_timer(case: &Value, name: &str) -> bool {
     case["timers"]
         .as_array()
@@ -166,12 +146,6 @@ fn deadline<'v>(case: &'v Value, name: &str) -> &'v str {
         .find(|t| t["timer"] == name)
         .and_then(|t| t["status"].as_str())
         .unwrap_or_else(|| panic!("no deadline {name} in {case}"))
-}
-
-fn instant(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap())
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 /// The date `days` from the server's current time, as a `date` fact.
@@ -198,9 +172,12 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     let supervisor = "it.shelter.supervisor";
     let mut c = Case::open(&s, worker).await;
     let opened = c.view().await;
-    assert_eq!(state(&opened, "identification"), Some("signal_received"));
-    assert_eq!(state(&opened, "person"), Some("present"));
-    assert_eq!(state(&opened, "assistance"), None);
+    assert_eq!(
+        track_state(&opened, "identification"),
+        Some("signal_received")
+    );
+    assert_eq!(track_state(&opened, "person"), Some("present"));
+    assert_eq!(track_state(&opened, "assistance"), None);
 
     // Presumed victim: first assistance starts, with a reflection period of at least 30 days.
     let day0 = s.app.now();
@@ -211,9 +188,9 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     )
     .await;
     let case = c.ok(worker, "record_presumed_victim", presumed()).await;
-    assert_eq!(state(&case, "assistance"), Some("needs_assessment"));
+    assert_eq!(track_state(&case, "assistance"), Some("needs_assessment"));
     let view = c.view().await;
-    let reflection = timer(&view, "reflection_period");
+    let reflection = case_timer(&view, "reflection_period");
     assert_eq!(reflection["kind"], "FLOOR");
     assert_eq!(reflection["status"], "RUNNING");
     assert_eq!(instant(&reflection["dueAt"]), day0 + Duration::days(30));
@@ -277,11 +254,14 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
             json!({"legal_counselling_given": true}),
         )
         .await;
-    assert_eq!(state(&case, "proceedings"), Some("investigation"));
-    assert_eq!(state(&case, "assistance"), Some("crisis_intervention"));
+    assert_eq!(track_state(&case, "proceedings"), Some("investigation"));
+    assert_eq!(
+        track_state(&case, "assistance"),
+        Some("crisis_intervention")
+    );
     let view = c.view().await;
     assert_eq!(view["facts"]["cooperation_decision"], "cooperates");
-    let reflection = timer(&view, "reflection_period");
+    let reflection = case_timer(&view, "reflection_period");
     assert_eq!(reflection["status"], "STOPPED");
     assert_eq!(instant(&reflection["stoppedAt"]), day0 + Duration::days(20));
 
@@ -290,10 +270,10 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
         .ok(worker, "move_to_long_term_assistance", json!({}))
         .await;
     assert_eq!(
-        state(&case, "assistance"),
+        track_state(&case, "assistance"),
         Some("first_assistance_completed")
     );
-    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    assert_eq!(track_state(&case, "long_term"), Some("permit_application"));
     let short = date_in(&s, 90);
     assert_eq!(
         c.unmet(
@@ -312,9 +292,9 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
             json!({"permit_ground": "cooperation", "permit_months": 6, "permit_expiry": expiry}),
         )
         .await;
-    assert_eq!(state(&case, "long_term"), Some("support_planning"));
+    assert_eq!(track_state(&case, "long_term"), Some("support_planning"));
     let view = c.view().await;
-    let permit = timer(&view, "residence_permit");
+    let permit = case_timer(&view, "residence_permit");
     assert_eq!(
         (permit["kind"].as_str(), permit["status"].as_str()),
         (Some("DEADLINE"), Some("RUNNING"))
@@ -336,14 +316,14 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
             json!({"victim_informed_of_proceedings": true}),
         )
         .await;
-    assert_eq!(state(&case, "proceedings"), Some("prosecution"));
-    assert_eq!(state(&case, "long_term"), Some("support_plan_active"));
+    assert_eq!(track_state(&case, "proceedings"), Some("prosecution"));
+    assert_eq!(track_state(&case, "long_term"), Some("support_plan_active"));
 
     // Five months later: the permit expires within 30 days (warning), the plan review is overdue.
     s.clock.advance(Duration::days(160));
     let view = c.view().await;
     assert_eq!(deadline(&view, "residence_permit"), "DUE_SOON");
-    assert_eq!(timer(&view, "residence_permit")["status"], "RUNNING");
+    assert_eq!(case_timer(&view, "residence_permit")["status"], "RUNNING");
     assert_eq!(deadline(&view, "support_plan_review"), "OVERDUE");
     c.ok(worker, "review_support_plan", json!({"risk_level": "low"}))
         .await;
@@ -358,7 +338,7 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     let view = c.view().await;
     assert_eq!(deadline(&view, "residence_permit"), "PENDING");
     assert_eq!(
-        instant(&timer(&view, "residence_permit")["dueAt"]),
+        instant(&case_timer(&view, "residence_permit")["dueAt"]),
         midnight(&renewed)
     );
 
@@ -370,7 +350,7 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
             json!({"inclusion_achieved": true}),
         )
         .await;
-    assert_eq!(state(&case, "long_term"), Some("inclusion_achieved"));
+    assert_eq!(track_state(&case, "long_term"), Some("inclusion_achieved"));
     assert_eq!(case["status"], "ACTIVE");
     c.ok(worker, "open_trial", json!({})).await;
     c.ok(
@@ -382,7 +362,7 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     let view = c.view().await;
     assert_eq!(deadline(&view, "compensation_claim"), "PENDING");
     assert_eq!(
-        instant(&timer(&view, "compensation_claim")["dueAt"]),
+        instant(&case_timer(&view, "compensation_claim")["dueAt"]),
         s.app.now() + Duration::days(365)
     );
     assert_eq!(
@@ -401,7 +381,10 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
             json!({"informed_of_compensation_rights": true}),
         )
         .await;
-    assert_eq!(state(&case, "proceedings"), Some("proceedings_concluded"));
+    assert_eq!(
+        track_state(&case, "proceedings"),
+        Some("proceedings_concluded")
+    );
     assert_eq!(deadline(&c.view().await, "compensation_claim"), "MET");
     s.stop().await;
 }
@@ -444,7 +427,7 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
             json!({"return_requested_by_person": true}),
         )
         .await;
-    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    assert_eq!(track_state(&case, "return_home"), Some("informed_decision"));
     assert_eq!(
         c.unmet(
             worker,
@@ -474,7 +457,7 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     )
     .await;
     let case = c.ok(worker, "contact_origin_focal_point", json!({})).await;
-    assert_eq!(state(&case, "return_home"), Some("origin_contacted"));
+    assert_eq!(track_state(&case, "return_home"), Some("origin_contacted"));
 
     // The return guard: proceedings are active, so the prosecutor must be notified and testimony
     // arrangements recorded before the case is transferred.
@@ -500,7 +483,10 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     let case = c
         .ok(worker, "record_case_transfer", with_arrangements)
         .await;
-    assert_eq!(state(&case, "return_home"), Some("travel_preparation"));
+    assert_eq!(
+        track_state(&case, "return_home"),
+        Some("travel_preparation")
+    );
 
     // Travel and reception.
     assert_eq!(
@@ -522,11 +508,14 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
             json!({"received_on_arrival": true, "safe_accommodation": true, "medical_check": true}),
         )
         .await;
-    assert_eq!(state(&case, "return_home"), Some("reintegration_planning"));
+    assert_eq!(
+        track_state(&case, "return_home"),
+        Some("reintegration_planning")
+    );
     let view = c.view().await;
     assert_eq!(deadline(&view, "arrival_confirmation"), "MET");
     // Reintegration plan within a month of return [IOM-R]: warned a week before.
-    let plan = timer(&view, "reintegration_plan");
+    let plan = case_timer(&view, "reintegration_plan");
     assert_eq!(instant(&plan["dueAt"]), s.app.now() + Duration::days(30));
     assert!(plan["citation"].as_str().unwrap().contains("IOM"));
     assert_eq!(deadline(&view, "reintegration_plan"), "PENDING");
@@ -557,9 +546,9 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     )
     .await;
     let case = c.ok(worker, "close_return", json!({})).await;
-    assert_eq!(state(&case, "return_home"), Some("return_closed"));
+    assert_eq!(track_state(&case, "return_home"), Some("return_closed"));
     // ... while the proceedings continue, with her testimony from abroad.
-    assert_eq!(state(&case, "proceedings"), Some("trial"));
+    assert_eq!(track_state(&case, "proceedings"), Some("trial"));
     assert_eq!(case["status"], "ACTIVE");
     let case = c
         .ok(
@@ -568,7 +557,7 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
             json!({"testimony_given_from_abroad": true}),
         )
         .await;
-    assert_eq!(state(&case, "proceedings"), Some("trial"));
+    assert_eq!(track_state(&case, "proceedings"), Some("trial"));
     c.ok(
         worker,
         "record_judgment",
@@ -589,7 +578,10 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
             json!({"compensation_awarded": true}),
         )
         .await;
-    assert_eq!(state(&case, "proceedings"), Some("proceedings_concluded"));
+    assert_eq!(
+        track_state(&case, "proceedings"),
+        Some("proceedings_concluded")
+    );
     s.stop().await;
 }
 
@@ -636,8 +628,11 @@ async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term
             json!({"legal_counselling_given": true, "cooperation_decision": "declines"}),
         )
         .await;
-    assert_eq!(state(&case, "assistance"), Some("crisis_intervention"));
-    assert_eq!(state(&case, "proceedings"), None);
+    assert_eq!(
+        track_state(&case, "assistance"),
+        Some("crisis_intervention")
+    );
+    assert_eq!(track_state(&case, "proceedings"), None);
 
     // He asks to return; the joint pre-return risk assessment with Morocco is high.
     c.ok(
@@ -671,8 +666,8 @@ async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term
             json!({"return_alternative": "stay"}),
         )
         .await;
-    assert_eq!(state(&case, "return_home"), Some("return_not_safe"));
-    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    assert_eq!(track_state(&case, "return_home"), Some("return_not_safe"));
+    assert_eq!(track_state(&case, "long_term"), Some("permit_application"));
     // A permit for his personal situation (the 6-month minimum is for cooperation permits).
     let expiry = date_in(&s, 365);
     c.ok(
@@ -688,7 +683,7 @@ async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term
             json!({"support_plan_adopted": true, "risk_level": "high"}),
         )
         .await;
-    assert_eq!(state(&case, "long_term"), Some("support_plan_active"));
+    assert_eq!(track_state(&case, "long_term"), Some("support_plan_active"));
     assert_eq!(case["status"], "ACTIVE");
     s.stop().await;
 }
@@ -708,11 +703,11 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
     let no_consent = json!({"indicators_found": true, "consent_to_referral": false});
     let case = c.ok(worker, "refuse_referral", no_consent.clone()).await;
     assert_eq!(
-        state(&case, "identification"),
+        track_state(&case, "identification"),
         Some("anonymous_notification")
     );
     assert_eq!(
-        state(&case, "assistance"),
+        track_state(&case, "assistance"),
         None,
         "no assistance, no transfer"
     );
@@ -733,7 +728,7 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
             json!({"new_consent": true}),
         )
         .await;
-    assert_eq!(state(&case, "identification"), Some("screening"));
+    assert_eq!(track_state(&case, "identification"), Some("screening"));
     c.ok(worker, "refuse_referral", no_consent).await;
     // The case cannot be closed while identification is open.
     assert_eq!(
@@ -742,12 +737,12 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
     );
     let case = c.ok(worker, "close_notification", json!({})).await;
     assert_eq!(
-        state(&case, "identification"),
+        track_state(&case, "identification"),
         Some("identification_closed")
     );
     assert_eq!(case["status"], "ACTIVE", "the person track is still open");
     let case = c.ok(worker, "close_case", json!({})).await;
-    assert_eq!(state(&case, "person"), Some("case_closed"));
+    assert_eq!(track_state(&case, "person"), Some("case_closed"));
     assert_eq!(case["status"], "CLOSED");
 
     // Referred elsewhere (e.g. general services), then closed.
@@ -766,7 +761,10 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
             json!({"reclassification": "general_services"}),
         )
         .await;
-    assert_eq!(state(&case, "identification"), Some("referred_elsewhere"));
+    assert_eq!(
+        track_state(&case, "identification"),
+        Some("referred_elsewhere")
+    );
     let case = other.ok(worker, "close_case", json!({})).await;
     assert_eq!(case["status"], "CLOSED");
     s.stop().await;
@@ -796,9 +794,9 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
         ["person_informed"]
     );
     let case = c.ok(focal, "decide_not_identified", negative(true)).await;
-    assert_eq!(state(&case, "identification"), Some("not_identified"));
+    assert_eq!(track_state(&case, "identification"), Some("not_identified"));
     assert_eq!(
-        state(&case, "assistance"),
+        track_state(&case, "assistance"),
         Some("needs_assessment"),
         "benefit of the doubt: assistance goes on until the case is closed"
     );
@@ -818,7 +816,10 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
             json!({"reconsideration_requested_by": "support_provider", "new_evidence": true}),
         )
         .await;
-    assert_eq!(state(&case, "identification"), Some("presumed_victim"));
+    assert_eq!(
+        track_state(&case, "identification"),
+        Some("presumed_victim")
+    );
     // Formal identification needs a risk assessment.
     assert_eq!(
         c.unmet(
@@ -832,12 +833,12 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
     c.ok(focal, "decide_not_identified", negative(true)).await;
     let case = c.ok(focal, "close_not_identified", json!({})).await;
     assert_eq!(
-        state(&case, "identification"),
+        track_state(&case, "identification"),
         Some("identification_closed")
     );
-    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(track_state(&case, "assistance"), Some("assistance_ended"));
     assert_eq!(
-        timer(&c.view().await, "reflection_period")["status"],
+        case_timer(&c.view().await, "reflection_period")["status"],
         "STOPPED"
     );
     let case = c.ok(focal, "close_case", json!({})).await;
@@ -884,7 +885,7 @@ async fn the_migration_authority_can_end_the_reflection_period_on_public_order_g
     )
     .await;
     assert_eq!(
-        timer(&c.view().await, "reflection_period")["status"],
+        case_timer(&c.view().await, "reflection_period")["status"],
         "STOPPED"
     );
     assert_eq!(
@@ -903,7 +904,7 @@ async fn the_migration_authority_can_end_the_reflection_period_on_public_order_g
             json!({"removal_ground": "public_order"}),
         )
         .await;
-    assert_eq!(state(&case, "assistance"), Some("removed"));
+    assert_eq!(track_state(&case, "assistance"), Some("removed"));
     s.stop().await;
 }
 
@@ -938,8 +939,11 @@ async fn in_bulgaria_the_reflection_period_starts_at_formal_identification() {
                 json!({"evidence_reviewed": true}),
             )
             .await;
-        assert_eq!(state(&case, "identification"), Some("formally_identified"));
-        let reflection = timer(&c.view().await, "reflection_period").clone();
+        assert_eq!(
+            track_state(&case, "identification"),
+            Some("formally_identified")
+        );
+        let reflection = case_timer(&c.view().await, "reflection_period").clone();
         let started = if country == "BG" {
             at_grounds + Duration::days(4)
         } else {
@@ -962,7 +966,7 @@ async fn in_bulgaria_the_reflection_period_starts_at_formal_identification() {
             );
         } else {
             let case = c.ok(prosecutor, "enforce_removal", removal).await;
-            assert_eq!(state(&case, "assistance"), Some("removed"));
+            assert_eq!(track_state(&case, "assistance"), Some("removed"));
         }
     }
     s.stop().await;
@@ -1034,7 +1038,7 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country() {
     c.ok(worker, "contact_origin_focal_point", json!({})).await;
     // She withdraws her consent: the transfer stops.
     let case = c.ok(worker, "withdraw_consent", json!({})).await;
-    assert_eq!(state(&case, "person"), Some("consent_withdrawn"));
+    assert_eq!(track_state(&case, "person"), Some("consent_withdrawn"));
     assert_eq!(
         c.unmet(
             worker,
@@ -1045,7 +1049,7 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country() {
         ["consent_not_withdrawn"]
     );
     let case = c.ok(worker, "renew_consent", json!({})).await;
-    assert_eq!(state(&case, "person"), Some("present"));
+    assert_eq!(track_state(&case, "person"), Some("present"));
     assert_eq!(c.view().await["facts"]["consent_withdrawn"], false);
     // Then the origin stays silent: the return is cancelled and she stays.
     let case = c
@@ -1055,8 +1059,8 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country() {
             json!({"return_cancel_reason": "origin_silent"}),
         )
         .await;
-    assert_eq!(state(&case, "return_home"), Some("return_cancelled"));
-    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    assert_eq!(track_state(&case, "return_home"), Some("return_cancelled"));
+    assert_eq!(track_state(&case, "long_term"), Some("permit_application"));
     s.stop().await;
 }
 
@@ -1075,7 +1079,7 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
     )
     .await;
     c.ok(worker, "record_presumed_victim", presumed()).await;
-    let due = instant(&timer(&c.view().await, "reflection_period")["dueAt"]);
+    let due = instant(&case_timer(&c.view().await, "reflection_period")["dueAt"]);
 
     s.clock.advance(Duration::days(10));
     let case = c
@@ -1085,9 +1089,9 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
             json!({"missing_circumstance": "absconded", "police_alerted": true}),
         )
         .await;
-    assert_eq!(state(&case, "person"), Some("missing"));
+    assert_eq!(track_state(&case, "person"), Some("missing"));
     assert_eq!(
-        timer(&c.view().await, "reflection_period")["status"],
+        case_timer(&c.view().await, "reflection_period")["status"],
         "PAUSED"
     );
     // No other track moves while she is missing.
@@ -1102,18 +1106,24 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
     );
     s.clock.advance(Duration::days(5));
     let case = c.ok(worker, "found", json!({})).await;
-    assert_eq!(state(&case, "person"), Some("present"));
-    assert_eq!(state(&case, "identification"), Some("presumed_victim"));
-    assert_eq!(state(&case, "assistance"), Some("needs_assessment"));
+    assert_eq!(track_state(&case, "person"), Some("present"));
+    assert_eq!(
+        track_state(&case, "identification"),
+        Some("presumed_victim")
+    );
+    assert_eq!(track_state(&case, "assistance"), Some("needs_assessment"));
     let view = c.view().await;
-    let reflection = timer(&view, "reflection_period");
+    let reflection = case_timer(&view, "reflection_period");
     assert_eq!(reflection["status"], "RUNNING");
     assert_eq!(
         instant(&reflection["dueAt"]),
         due + Duration::days(5),
         "five days missing add five days"
     );
-    assert_eq!(timer(&view, "missing_before_closure")["status"], "STOPPED");
+    assert_eq!(
+        case_timer(&view, "missing_before_closure")["status"],
+        "STOPPED"
+    );
     c.ok(
         worker,
         "record_assessment",
@@ -1135,14 +1145,14 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
     );
     s.clock.advance(Duration::days(1));
     let case = c.ok(supervisor, "close_while_missing", json!({})).await;
-    assert_eq!(state(&case, "person"), Some("lost_contact"));
-    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(track_state(&case, "person"), Some("lost_contact"));
+    assert_eq!(track_state(&case, "assistance"), Some("assistance_ended"));
     assert_eq!(case["status"], "ACTIVE", "identification is still open");
     let case = c
         .ok(worker, "close_identification_after_person_event", json!({}))
         .await;
     assert_eq!(
-        state(&case, "identification"),
+        track_state(&case, "identification"),
         Some("identification_closed")
     );
     assert_eq!(case["status"], "CLOSED");
@@ -1180,10 +1190,10 @@ async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case() {
             json!({"re_trafficked_in_country": "FR", "linked_case_reference": "FR-2026-000042"}),
         )
         .await;
-    assert_eq!(state(&case, "person"), Some("re_trafficked"));
-    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(track_state(&case, "person"), Some("re_trafficked"));
+    assert_eq!(track_state(&case, "assistance"), Some("assistance_ended"));
     assert_eq!(
-        timer(&c.view().await, "reflection_period")["status"],
+        case_timer(&c.view().await, "reflection_period")["status"],
         "STOPPED"
     );
     let case = c
@@ -1234,14 +1244,14 @@ async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings
     let case = c
         .ok(prosecutor, "record_death", json!({"death_confirmed": true}))
         .await;
-    assert_eq!(state(&case, "person"), Some("deceased"));
-    assert_eq!(state(&case, "assistance"), Some("assistance_ended"));
+    assert_eq!(track_state(&case, "person"), Some("deceased"));
+    assert_eq!(track_state(&case, "assistance"), Some("assistance_ended"));
     assert_eq!(
-        state(&case, "identification"),
+        track_state(&case, "identification"),
         Some("formally_identified"),
         "her status is kept"
     );
-    assert_eq!(state(&case, "proceedings"), Some("investigation"));
+    assert_eq!(track_state(&case, "proceedings"), Some("investigation"));
     assert_eq!(case["status"], "ACTIVE");
     let case = c
         .ok(
@@ -1250,7 +1260,10 @@ async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings
             json!({"termination_reason": "perpetrator_not_found"}),
         )
         .await;
-    assert_eq!(state(&case, "proceedings"), Some("proceedings_terminated"));
+    assert_eq!(
+        track_state(&case, "proceedings"),
+        Some("proceedings_terminated")
+    );
     assert_eq!(case["status"], "CLOSED");
     s.stop().await;
 }
@@ -1271,8 +1284,8 @@ async fn consent_withdrawn_and_assistance_refused() {
     c.ok(worker, "record_presumed_victim", presumed()).await;
     c.ok(worker, "withdraw_consent", json!({})).await;
     let case = c.ok(worker, "refuse_assistance", json!({})).await;
-    assert_eq!(state(&case, "assistance"), Some("assistance_refused"));
-    assert_eq!(state(&case, "person"), Some("consent_withdrawn"));
+    assert_eq!(track_state(&case, "assistance"), Some("assistance_refused"));
+    assert_eq!(track_state(&case, "person"), Some("consent_withdrawn"));
     assert_eq!(
         c.unmet(supervisor, "close_case", json!({})).await,
         ["identification_finished"]
@@ -1294,8 +1307,8 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
     c.ok(worker, "move_to_long_term_assistance", json!({}))
         .await;
     let case = c.ok(worker, "refuse_residence_permit", json!({})).await;
-    assert_eq!(state(&case, "long_term"), Some("return_required"));
-    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    assert_eq!(track_state(&case, "long_term"), Some("return_required"));
+    assert_eq!(track_state(&case, "return_home"), Some("informed_decision"));
     let case = c
         .ok(
             worker,
@@ -1303,8 +1316,8 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
             json!({"return_cancel_reason": "person_changed_mind"}),
         )
         .await;
-    assert_eq!(state(&case, "return_home"), Some("return_cancelled"));
-    assert_eq!(state(&case, "long_term"), Some("permit_application"));
+    assert_eq!(track_state(&case, "return_home"), Some("return_cancelled"));
+    assert_eq!(track_state(&case, "long_term"), Some("permit_application"));
 
     let expiry = date_in(&s, 200);
     c.ok(
@@ -1326,8 +1339,8 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
     s.clock.advance(Duration::days(201));
     assert_eq!(deadline(&c.view().await, "residence_permit"), "OVERDUE");
     let case = c.ok(worker, "record_permit_expired", json!({})).await;
-    assert_eq!(state(&case, "long_term"), Some("return_required"));
-    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    assert_eq!(track_state(&case, "long_term"), Some("return_required"));
+    assert_eq!(track_state(&case, "return_home"), Some("informed_decision"));
     c.ok(
         worker,
         "cancel_return",
@@ -1341,7 +1354,7 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
             json!({"long_term_end_reason": "left_the_country"}),
         )
         .await;
-    assert_eq!(state(&case, "long_term"), Some("long_term_ended"));
+    assert_eq!(track_state(&case, "long_term"), Some("long_term_ended"));
     // Only identification (no competent authority at this lead) keeps the case open.
     assert_eq!(
         c.unmet(worker, "close_case", json!({})).await,
@@ -1390,10 +1403,10 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
             json!({"return_requested_by_person": true, "risk_level": "low"}),
         )
         .await;
-    assert_eq!(state(&case, "long_term"), Some("return_chosen"));
-    assert_eq!(state(&case, "return_home"), Some("informed_decision"));
+    assert_eq!(track_state(&case, "long_term"), Some("return_chosen"));
+    assert_eq!(track_state(&case, "return_home"), Some("informed_decision"));
     assert_eq!(
-        timer(&c.view().await, "residence_permit")["status"],
+        case_timer(&c.view().await, "residence_permit")["status"],
         "STOPPED"
     );
     c.ok(
@@ -1436,8 +1449,8 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
             json!({"arrival_alert_sent": true}),
         )
         .await;
-    assert_eq!(state(&case, "return_home"), Some("not_received"));
+    assert_eq!(track_state(&case, "return_home"), Some("not_received"));
     let case = c.ok(worker, "close_untraced_return", json!({})).await;
-    assert_eq!(state(&case, "return_home"), Some("return_closed"));
+    assert_eq!(track_state(&case, "return_home"), Some("return_closed"));
     s.stop().await;
 }

@@ -3,7 +3,7 @@
 //! (an adult who refuses referral), the reasonable-grounds deadline in GB working days, the
 //! 30-day recovery period before the conclusive-grounds decision, reconsiderations and exits.
 
-use crate::harness::{TestServer, error_code, workflows_dir};
+use crate::harness::{TestServer, case_timer, error_code, instant, track_state, workflows_dir};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -48,31 +48,6 @@ async fn unmet(s: &TestServer, user: &str, id: &str, transition: &str, data: Val
         .iter()
         .map(|u| u["name"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// The state of `track`, if started.
-fn state<'a>(case: &'a Value, track: &str) -> Option<&'a str> {
-    case["states"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["track"] == track)
-        .and_then(|s| s["state"].as_str())
-}
-
-fn timer<'a>(case: &'a Value, name: &str) -> &'a Value {
-    case["timers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["timer"] == name)
-        .unwrap_or_else(|| panic!("no timer {name} in {case}"))
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap())
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 fn keys(case: &Value) -> BTreeSet<String> {
@@ -207,9 +182,12 @@ async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously()
                "consent_to_referral": false}),
     )
     .await;
-    assert_eq!(state(&after, "identification"), Some("duty_to_notify"));
     assert_eq!(
-        state(&after, "support"),
+        track_state(&after, "identification"),
+        Some("duty_to_notify")
+    );
+    assert_eq!(
+        track_state(&after, "support"),
         None,
         "no support without referral"
     );
@@ -259,11 +237,14 @@ async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously()
         json!({"new_consent": true}),
     )
     .await;
-    assert_eq!(state(&back, "identification"), Some("encountered"));
+    assert_eq!(track_state(&back, "identification"), Some("encountered"));
     let referred = fire_ok(&s, POLICE, &id, "refer_to_nrm", adult_referral()).await;
-    assert_eq!(state(&referred, "identification"), Some("awaiting_rg"));
+    assert_eq!(
+        track_state(&referred, "identification"),
+        Some("awaiting_rg")
+    );
     let now = case(&s, POLICE, &id).await;
-    assert_eq!(timer(&now, "rg_decision")["status"], "RUNNING");
+    assert_eq!(case_timer(&now, "rg_decision")["status"], "RUNNING");
     // The decision is the Single Competent Authority's, not the police's.
     let decide = available(&now, "decide_rg_positive");
     assert_eq!(decide["allowed"], false);
@@ -286,12 +267,12 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
     let id = referred(&s).await;
     let now = case(&s, SCA, &id).await;
     assert_eq!(now["country"], "GB");
-    let rg = timer(&now, "rg_decision");
+    let rg = case_timer(&now, "rg_decision");
     assert_eq!(rg["kind"], "DEADLINE");
     assert_eq!(rg["status"], "RUNNING");
     assert!(rg["citation"].as_str().unwrap().contains("5 working days"));
-    let started = time(&rg["startedAt"]);
-    let due = time(&rg["dueAt"]);
+    let started = instant(&rg["startedAt"]);
+    let due = instant(&rg["dueAt"]);
     assert_eq!(due, plus_working_days(started, 5, &gb_holidays()));
     let due_day = due.date_naive();
     assert!(
@@ -351,7 +332,7 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
     assert_eq!(rg["status"], "OVERDUE");
     assert_eq!(rg["escalateTo"], json!(["SUPERVISOR", "FOCAL_POINT"]));
     assert_eq!(
-        time(&rg["dueAt"]) - time(&rg["dueSoonFrom"]),
+        instant(&rg["dueAt"]) - instant(&rg["dueSoonFrom"]),
         Duration::days(2)
     );
     let worklist = s
@@ -378,10 +359,14 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
         json!({"evidence_reviewed": true}),
     )
     .await;
-    assert_eq!(state(&decided, "identification"), Some("rg_positive"));
-    assert_eq!(state(&decided, "support"), Some("recovery_support"));
+    assert_eq!(track_state(&decided, "identification"), Some("rg_positive"));
+    assert_eq!(track_state(&decided, "support"), Some("recovery_support"));
     let now = case(&s, SCA, &id).await;
-    assert_eq!(timer(&now, "recovery_period")["status"], "RUNNING", "{now}");
+    assert_eq!(
+        case_timer(&now, "recovery_period")["status"],
+        "RUNNING",
+        "{now}"
+    );
     let overdue = s
         .data(
             SCA,
@@ -412,10 +397,10 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
     let monday = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
     set_clock(&s, monday);
     let id = referred(&s).await;
-    let rg = timer(&case(&s, SCA, &id).await, "rg_decision").clone();
-    assert_eq!(time(&rg["startedAt"]), monday);
+    let rg = case_timer(&case(&s, SCA, &id).await, "rg_decision").clone();
+    assert_eq!(instant(&rg["startedAt"]), monday);
     let due = Utc.with_ymd_and_hms(2026, 12, 30, 9, 0, 0).unwrap();
-    assert_eq!(time(&rg["dueAt"]), due);
+    assert_eq!(instant(&rg["dueAt"]), due);
     assert_eq!(
         plus_working_days(monday, 5, &BTreeSet::new()),
         Utc.with_ymd_and_hms(2026, 12, 28, 9, 0, 0).unwrap(),
@@ -448,13 +433,13 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
     let monday = Utc.with_ymd_and_hms(2027, 12, 20, 9, 0, 0).unwrap();
     set_clock(&s, monday);
     let id = referred(&s).await;
-    let rg = timer(&case(&s, SCA, &id).await, "rg_decision").clone();
+    let rg = case_timer(&case(&s, SCA, &id).await, "rg_decision").clone();
     assert_eq!(
-        time(&rg["dueAt"]),
+        instant(&rg["dueAt"]),
         Utc.with_ymd_and_hms(2027, 12, 29, 9, 0, 0).unwrap()
     );
     assert_eq!(
-        time(&rg["dueAt"]),
+        instant(&rg["dueAt"]),
         plus_working_days(monday, 5, &gb_holidays())
     );
     s.stop().await;
@@ -465,7 +450,7 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
     let s = TestServer::start().await;
     let id = with_positive_rg(&s).await;
     let now = case(&s, SCA, &id).await;
-    let recovery = timer(&now, "recovery_period");
+    let recovery = case_timer(&now, "recovery_period");
     assert_eq!(recovery["kind"], "FLOOR");
     assert!(
         recovery["citation"]
@@ -474,7 +459,7 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
             .contains("13 Dec 2022")
     );
     assert_eq!(
-        time(&recovery["dueAt"]) - time(&recovery["startedAt"]),
+        instant(&recovery["dueAt"]) - instant(&recovery["startedAt"]),
         Duration::days(30)
     );
     // No move-on before a conclusive decision.
@@ -519,15 +504,15 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
         json!({"evidence_reviewed": true, "person_informed_of_decision": true}),
     )
     .await;
-    assert_eq!(state(&decided, "identification"), Some("cg_positive"));
+    assert_eq!(track_state(&decided, "identification"), Some("cg_positive"));
     assert_eq!(decided["status"], "ACTIVE", "support continues");
     let moving = fire_ok(&s, SCA, &id, "begin_move_on", json!({})).await;
-    assert_eq!(state(&moving, "support"), Some("move_on_support"));
+    assert_eq!(track_state(&moving, "support"), Some("move_on_support"));
     let now = case(&s, SCA, &id).await;
-    assert_eq!(timer(&now, "recovery_period")["status"], "ELAPSED");
-    let move_on = timer(&now, "move_on_positive");
+    assert_eq!(case_timer(&now, "recovery_period")["status"], "ELAPSED");
+    let move_on = case_timer(&now, "move_on_positive");
     assert_eq!(
-        time(&move_on["dueAt"]) - time(&move_on["startedAt"]),
+        instant(&move_on["dueAt"]) - instant(&move_on["startedAt"]),
         Duration::days(45)
     );
     s.clock.advance(Duration::days(44));
@@ -538,7 +523,7 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
     );
     s.clock.advance(Duration::days(1));
     let ended = fire_ok(&s, SCA, &id, "end_support", outcome).await;
-    assert_eq!(state(&ended, "support"), Some("support_ended"));
+    assert_eq!(track_state(&ended, "support"), Some("support_ended"));
     assert_eq!(ended["status"], "CLOSED");
     s.stop().await;
 }
@@ -555,10 +540,13 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
         ["person_informed"]
     );
     let negative = fire_ok(&s, SCA, &id, "decide_rg_negative", rg_negative()).await;
-    assert_eq!(state(&negative, "identification"), Some("rg_negative"));
-    assert_eq!(state(&negative, "support"), None);
     assert_eq!(
-        timer(&case(&s, SCA, &id).await, "rg_decision")["status"],
+        track_state(&negative, "identification"),
+        Some("rg_negative")
+    );
+    assert_eq!(track_state(&negative, "support"), None);
+    assert_eq!(
+        case_timer(&case(&s, SCA, &id).await, "rg_decision")["status"],
         "STOPPED"
     );
     let request = |new_evidence: bool| json!({"reconsideration_requested_by": "support_provider", "new_evidence": new_evidence});
@@ -567,7 +555,7 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
         ["new_evidence"]
     );
     let again = fire_ok(&s, SCA, &id, "request_rg_reconsideration", request(true)).await;
-    assert_eq!(state(&again, "identification"), Some("awaiting_rg"));
+    assert_eq!(track_state(&again, "identification"), Some("awaiting_rg"));
     fire_ok(
         &s,
         SCA,
@@ -580,12 +568,12 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     // Negative conclusive grounds after the recovery period: 9 working days of support.
     s.clock.advance(Duration::days(30));
     let cg = fire_ok(&s, SCA, &id, "decide_cg_negative", rg_negative()).await;
-    assert_eq!(state(&cg, "identification"), Some("cg_negative"));
+    assert_eq!(track_state(&cg, "identification"), Some("cg_negative"));
     let now = case(&s, SCA, &id).await;
-    let after_negative = timer(&now, "move_on_negative");
+    let after_negative = case_timer(&now, "move_on_negative");
     assert_eq!(
-        time(&after_negative["dueAt"]),
-        plus_working_days(time(&after_negative["startedAt"]), 9, &gb_holidays())
+        instant(&after_negative["dueAt"]),
+        plus_working_days(instant(&after_negative["startedAt"]), 9, &gb_holidays())
     );
     fire_ok(&s, SCA, &id, "begin_move_on", json!({})).await;
     let outcome = json!({"move_on_outcome": "mainstream_services"});
@@ -597,11 +585,11 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     // The first responder asks for reconsideration with new evidence: support goes on meanwhile.
     let reconsidering = fire_ok(&s, SCA, &id, "request_cg_reconsideration", request(true)).await;
     assert_eq!(
-        state(&reconsidering, "identification"),
+        track_state(&reconsidering, "identification"),
         Some("cg_reconsideration")
     );
     assert_eq!(
-        timer(&case(&s, SCA, &id).await, "move_on_negative")["status"],
+        case_timer(&case(&s, SCA, &id).await, "move_on_negative")["status"],
         "STOPPED"
     );
     s.clock.advance(Duration::days(20));
@@ -612,9 +600,9 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     // Upheld: the 9 working days start again from the new decision.
     fire_ok(&s, SCA, &id, "decide_cg_negative", rg_negative()).await;
     let now = case(&s, SCA, &id).await;
-    let restarted = timer(&now, "move_on_negative");
+    let restarted = case_timer(&now, "move_on_negative");
     assert_eq!(restarted["status"], "RUNNING");
-    let due = time(&restarted["dueAt"]);
+    let due = instant(&restarted["dueAt"]);
     set_clock(&s, due - Duration::hours(1));
     assert_eq!(
         unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
@@ -622,11 +610,11 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     );
     set_clock(&s, due);
     let ended = fire_ok(&s, SCA, &id, "end_support", outcome).await;
-    assert_eq!(state(&ended, "support"), Some("support_ended"));
+    assert_eq!(track_state(&ended, "support"), Some("support_ended"));
     assert_eq!(ended["status"], "ACTIVE");
     let closed = fire_ok(&s, SCA, &id, "close_not_identified", json!({})).await;
     assert_eq!(
-        state(&closed, "identification"),
+        track_state(&closed, "identification"),
         Some("closed_not_identified")
     );
     assert_eq!(closed["status"], "CLOSED");
@@ -647,7 +635,7 @@ async fn every_exit_closes_or_leaves_the_procedure() {
         json!({"reclassification": "no_indicators"}),
     )
     .await;
-    assert_eq!(state(&closed, "identification"), Some("not_referred"));
+    assert_eq!(track_state(&closed, "identification"), Some("not_referred"));
     assert_eq!(closed["status"], "CLOSED");
 
     // An anonymous notification that never turns into a referral is closed.
@@ -695,8 +683,11 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     // An adult may decline support and stay in the NRM; the decisions go on.
     let id = with_positive_rg(&s).await;
     let declined = fire_ok(&s, SCA, &id, "decline_support", json!({})).await;
-    assert_eq!(state(&declined, "support"), Some("support_declined"));
-    assert_eq!(state(&declined, "identification"), Some("rg_positive"));
+    assert_eq!(track_state(&declined, "support"), Some("support_declined"));
+    assert_eq!(
+        track_state(&declined, "identification"),
+        Some("rg_positive")
+    );
     assert_eq!(declined["status"], "ACTIVE");
 
     // Leaving the NRM during the recovery period ends support and stops the timers.
@@ -710,11 +701,11 @@ async fn every_exit_closes_or_leaves_the_procedure() {
         json!({"exit_reason": "lost_contact"}),
     )
     .await;
-    assert_eq!(state(&left, "identification"), Some("withdrawn"));
-    assert_eq!(state(&left, "support"), Some("support_ended"));
+    assert_eq!(track_state(&left, "identification"), Some("withdrawn"));
+    assert_eq!(track_state(&left, "support"), Some("support_ended"));
     assert_eq!(left["status"], "CLOSED");
     assert_eq!(
-        timer(&case(&s, SCA, &id).await, "recovery_period")["status"],
+        case_timer(&case(&s, SCA, &id).await, "recovery_period")["status"],
         "STOPPED"
     );
     s.stop().await;
