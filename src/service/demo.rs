@@ -293,7 +293,7 @@ const USERS: &[DemoUser] = &[
         username: "at.shelter",
         display_name: "Demo Case Worker (AT shelter)",
         agency: "at-shelter",
-        roles: &[Role::CaseWorker],
+        roles: &[Role::CaseWorker, Role::Supervisor],
     },
     DemoUser {
         username: "gb.competent",
