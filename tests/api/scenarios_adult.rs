@@ -458,6 +458,9 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     .await;
     let case = c.ok(worker, "contact_origin_focal_point", json!({})).await;
     assert_eq!(track_state(&case, "return_home"), Some("origin_contacted"));
+    // The origin country's answer is due within a configurable service level (escalated to the
+    // focal point when overdue).
+    assert_eq!(deadline(&c.view().await, "origin_response"), "PENDING");
 
     // The return guard: proceedings are active, so the prosecutor must be notified and testimony
     // arrangements recorded before the case is transferred.
@@ -487,6 +490,7 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
         track_state(&case, "return_home"),
         Some("travel_preparation")
     );
+    assert_eq!(deadline(&c.view().await, "origin_response"), "MET");
 
     // Travel and reception.
     assert_eq!(
