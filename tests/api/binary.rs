@@ -312,3 +312,26 @@ async fn token_issue_prints_a_working_token_for_an_existing_user() {
     let out = trm().arg("schema").output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), trm::api::sdl());
 }
+
+#[test]
+fn the_test_clock_is_refused_in_production_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prod.db");
+    let out = trm()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--test-clock",
+            "--production",
+            "--database-url",
+        ])
+        .arg(&db)
+        .arg("--workflows")
+        .arg(workflows_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--test-clock is refused in production"));
+    assert!(!db.exists(), "refused before opening the database");
+}
