@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_directory;
 mod m20261123_000002_create_cases;
 mod m20261123_000003_add_timer_lifecycle;
+mod m20261123_000004_add_case_links;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_directory::Migration),
             Box::new(m20261123_000002_create_cases::Migration),
             Box::new(m20261123_000003_add_timer_lifecycle::Migration),
+            Box::new(m20261123_000004_add_case_links::Migration),
         ]
     }
 }

@@ -193,6 +193,25 @@ impl CaseNode {
             })
             .collect())
     }
+    /// The earlier case this one continues, if the caller may see it.
+    async fn follows_case(&self, ctx: &Context<'_>) -> Result<Option<CaseNode>> {
+        let Some(id) = self.0.follows_case_id else {
+            return Ok(None);
+        };
+        Ok(cases::get_case(app(ctx)?, principal(ctx)?, id)
+            .await
+            .gql()?
+            .map(CaseNode))
+    }
+    /// Later cases that continue this one (e.g. under the adult procedure), as far as the caller may see.
+    async fn followed_by(&self, ctx: &Context<'_>) -> Result<Vec<CaseNode>> {
+        Ok(cases::followers(app(ctx)?, principal(ctx)?, &self.0)
+            .await
+            .gql()?
+            .into_iter()
+            .map(CaseNode)
+            .collect())
+    }
     /// The case's deadlines (legal and procedural time limits), most urgent first.
     async fn deadlines(
         &self,

@@ -21,6 +21,9 @@ pub struct OpenCaseInput {
     pub workflow_version: Option<u32>,
     /// Retrying with the same key returns the first result instead of opening a second case.
     pub idempotency_key: Option<String>,
+    /// An earlier case of your agency that this one continues under another procedure (e.g. a
+    /// child's case continued under the adult procedure at 18). The link is kept on both.
+    pub follows_case_id: Option<ID>,
 }
 
 /// Result of `openCase`.
@@ -177,10 +180,17 @@ impl Mutation {
 
     /// Opens a case under a workflow in the caller's agency and country.
     async fn open_case(&self, ctx: &Context<'_>, input: OpenCaseInput) -> Result<OpenCasePayload> {
+        let follows_case_id = match &input.follows_case_id {
+            None => None,
+            Some(id) => Some(
+                ids::decode_uuid(id, "Case").ok_or_else(|| invalid("malformed followsCaseId"))?,
+            ),
+        };
         let input = OpenCase {
             workflow_id: input.workflow_id,
             workflow_version: input.workflow_version,
             idempotency_key: input.idempotency_key,
+            follows_case_id,
         };
         let case = cases::open_case(app(ctx)?, principal(ctx)?, input)
             .await

@@ -29,6 +29,9 @@ pub struct OpenCase {
     /// `None`: the latest loaded version.
     pub workflow_version: Option<u32>,
     pub idempotency_key: Option<String>,
+    /// An earlier case (led by the caller's agency) this case continues, e.g. a child's case
+    /// continued under the adult procedure at 18.
+    pub follows_case_id: Option<Uuid>,
 }
 
 /// Input of [`fire_transition`].
@@ -66,7 +69,12 @@ pub async fn open_case(
         ));
     }
     let key = check_key(input.idempotency_key.as_deref())?;
-    let request_hash = request_hash(&(OPEN_CASE, &input.workflow_id, input.workflow_version));
+    let request_hash = request_hash(&(
+        OPEN_CASE,
+        &input.workflow_id,
+        input.workflow_version,
+        input.follows_case_id,
+    ));
     if let Some(key) = key
         && let Some(case_id) = replay_open(app, p, key, &request_hash).await?
     {
@@ -78,6 +86,16 @@ pub async fn open_case(
         .ok_or(ServiceError::NotFound("workflow"))?;
     let now = app.now();
     let txn = app.store.begin_write().await?;
+    if let Some(earlier) = input.follows_case_id {
+        let earlier = case_store::find(&txn, p.case_scope(), earlier)
+            .await?
+            .ok_or(ServiceError::NotFound("case"))?;
+        if !p.may_act_on(earlier.lead_agency_id) {
+            return Err(ServiceError::Forbidden(
+                "only the lead agency of the earlier case can continue it".into(),
+            ));
+        }
+    }
     let number = store::next_counter(&txn, &p.country, now.year()).await?;
     let state = engine::initial_state(&workflow);
     let record = CaseRecord {
@@ -94,6 +112,7 @@ pub async fn open_case(
         updated_at: now,
         entered_at: state.tracks.keys().map(|t| (t.clone(), now)).collect(),
         state,
+        follows_case_id: input.follows_case_id,
     };
     case_store::insert(&txn, &workflow, &record).await?;
     let changes = Changes {
@@ -114,6 +133,7 @@ pub async fn open_case(
         timers_resumed: BTreeMap::new(),
         timer_elapsed: None,
         migrated_from: None,
+        follows_case: input.follows_case_id,
     };
     let event = new_event(
         &record,
@@ -488,6 +508,15 @@ pub async fn get_case(
     id: Uuid,
 ) -> Result<Option<CaseRecord>, ServiceError> {
     Ok(case_store::find(app.store.conn(), p.case_scope(), id).await?)
+}
+
+/// The cases the caller may see that continue `case` (e.g. under the adult procedure).
+pub async fn followers(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+) -> Result<Vec<CaseRecord>, ServiceError> {
+    Ok(case_store::followers(app.store.conn(), p.case_scope(), case.id).await?)
 }
 
 /// A case the caller may see, by reference.

@@ -129,6 +129,7 @@ pub async fn migrate_case(
         timers_resumed: BTreeMap::new(),
         timer_elapsed: None,
         migrated_from: Some(from.version),
+        follows_case: None,
     };
     let mut state = case.state.clone();
     engine::apply(&mut state, &changes);

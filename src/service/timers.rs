@@ -57,6 +57,7 @@ async fn fire_one(
         timers_resumed: Default::default(),
         timer_elapsed: Some(timer.to_string()),
         migrated_from: None,
+        follows_case: None,
     };
     let status = case.status;
     if !case_store::apply_changes(&txn, &workflow, &case, &case.state, status, &changes, now)

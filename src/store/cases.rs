@@ -36,6 +36,8 @@ pub struct CaseRecord {
     pub state: CaseState,
     /// When each track entered its current state.
     pub entered_at: BTreeMap<String, DateTime<Utc>>,
+    /// The earlier case this one continues, if any.
+    pub follows_case_id: Option<Uuid>,
 }
 
 /// Filters for case lists. All given filters must hold.
@@ -237,6 +239,7 @@ fn to_record(
             .into_iter()
             .map(|t| (t.track, t.entered_at))
             .collect(),
+        follows_case_id: row.follows_case_id,
         state,
     })
 }
@@ -273,6 +276,7 @@ pub async fn insert<C: ConnectionTrait>(
         opened_by: Set(c.opened_by),
         opened_at: Set(c.opened_at),
         updated_at: Set(c.updated_at),
+        follows_case_id: Set(c.follows_case_id),
     })
     .exec(conn)
     .await?;
@@ -457,6 +461,21 @@ async fn set_timer<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// Cases in scope that continue `case_id`, oldest first.
+pub async fn followers<C: ConnectionTrait>(
+    conn: &C,
+    scope: CaseScope,
+    case_id: Uuid,
+) -> Result<Vec<CaseRecord>, DbErr> {
+    let rows = case::Entity::find()
+        .filter(case::Column::FollowsCaseId.eq(case_id))
+        .filter(scope_condition(scope))
+        .order_by_asc(case::Column::Id)
+        .all(conn)
+        .await?;
+    with_state(conn, rows).await
 }
 
 /// Pins a case to another version of its workflow (after [`apply_changes`] in the same transaction).

@@ -127,6 +127,9 @@ pub struct Changes {
     /// For workflow migrations: the version the case left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_from: Option<u32>,
+    /// For opening events: the earlier case this one continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows_case: Option<uuid::Uuid>,
 }
 
 /// One track's move.
@@ -607,5 +610,6 @@ fn changes(
         timers_resumed,
         timer_elapsed: None,
         migrated_from: None,
+        follows_case: None,
     }
 }

@@ -778,6 +778,7 @@ async fn a_guardian_is_appointed_before_any_identification_decision() {
     assert_eq!(states["protection"], "protection_ended");
     assert_eq!(states["solution"], "solution_closed");
     assert_eq!(c.timer_status("reflection_period").await, "STOPPED");
+
     s.stop().await;
 }
 
@@ -995,6 +996,30 @@ async fn turning_18_ends_guardianship_and_needs_a_transition_plan() {
     assert_eq!(states["age"], "continues_under_adult_procedure");
     assert_eq!(states["solution"], "solution_closed");
     assert_eq!(c.timer_status("reflection_period").await, "STOPPED");
+    // The young adult's case continues under the adult procedure, linked to the child case.
+    let open = "mutation($w: String!, $f: ID) { openCase(input: {workflowId: $w, followsCaseId: $f}) { case { id workflow { key } followsCase { id } } } }";
+    let body = s
+        .gql("bg.shelter", open, json!({"w": "trm-adult", "f": c.id}))
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "NOT_FOUND",
+        "another agency cannot link to a case it may not see"
+    );
+    let data = s
+        .data(IT_CP, open, json!({"w": "trm-adult", "f": c.id}))
+        .await;
+    let adult = &data["openCase"]["case"];
+    assert_eq!(adult["workflow"]["key"], "trm-adult");
+    assert_eq!(adult["followsCase"]["id"], c.id.as_str());
+    let linked = s
+        .data(
+            IT_CP,
+            "query($id: ID!) { case(id: $id) { followedBy { id workflow { key } } } }",
+            json!({"id": c.id}),
+        )
+        .await;
+    assert_eq!(linked["case"]["followedBy"][0]["id"], adult["id"]);
     s.stop().await;
 }
 

@@ -20,6 +20,8 @@ pub struct Model {
     pub opened_by: Uuid,
     pub opened_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The earlier case this one continues (e.g. a child's case at 18).
+    pub follows_case_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
