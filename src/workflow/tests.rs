@@ -447,12 +447,17 @@ fn working_days_skip_weekends() {
     assert_eq!(due, friday + Duration::days(3));
 }
 
-fn broken(find: &str, replace: &str) -> String {
-    assert!(ADULT.contains(find), "test fixture out of date: {find}");
-    match parse("broken.toml", &ADULT.replacen(find, replace, 1)) {
+/// The error `source` gets once `find` is replaced by `replace` (panics if it is accepted).
+fn refused(file: &str, source: &str, find: &str, replace: &str) -> String {
+    assert!(source.contains(find), "test fixture out of date: {find}");
+    match parse(file, &source.replacen(find, replace, 1)) {
         Ok(_) => panic!("accepted a broken definition ({find} -> {replace})"),
         Err(e) => e.to_string(),
     }
+}
+
+fn broken(find: &str, replace: &str) -> String {
+    refused("broken.toml", ADULT, find, replace)
 }
 
 #[test]
@@ -795,13 +800,7 @@ fn a_missing_person_suspends_the_case_and_pauses_timers_until_found() {
 
 #[test]
 fn jurisdiction_and_timer_mistakes_are_refused_at_load() {
-    let broken = |find: &str, replace: &str| {
-        assert!(FEATURES.contains(find), "fixture: {find}");
-        match parse("f.toml", &FEATURES.replacen(find, replace, 1)) {
-            Ok(_) => panic!("accepted {replace}"),
-            Err(e) => e.to_string(),
-        }
-    };
+    let broken = |find: &str, replace: &str| refused("f.toml", FEATURES, find, replace);
     assert!(broken("[jurisdictions.BG]", "[jurisdictions.Bulgaria]").contains("ISO 3166-1"));
     assert!(
         broken(
