@@ -126,14 +126,8 @@ pub async fn open_case(
                 to: to.clone(),
             })
             .collect(),
-        facts: BTreeMap::new(),
-        timers_started: BTreeMap::new(),
-        timers_stopped: BTreeMap::new(),
-        timers_paused: BTreeMap::new(),
-        timers_resumed: BTreeMap::new(),
-        timer_elapsed: None,
-        migrated_from: None,
         follows_case: input.follows_case_id,
+        ..Changes::default()
     };
     let event = new_event(
         &record,
@@ -400,6 +394,27 @@ pub(crate) fn new_event(
     changes: Changes,
     prev_hash: String,
 ) -> Event {
+    build_event(
+        case,
+        (p.user_id, p.agency_id),
+        kind,
+        transition,
+        reason,
+        changes,
+        prev_hash,
+    )
+}
+
+/// The event after `case`'s current version, by (user, agency), hashed onto `prev_hash`.
+fn build_event(
+    case: &CaseRecord,
+    (actor_user_id, actor_agency_id): (Uuid, Uuid),
+    kind: EventKind,
+    transition: Option<(&String, &String, &String, &String)>,
+    reason: Option<String>,
+    changes: Changes,
+    prev_hash: String,
+) -> Event {
     let mut event = Event {
         id: Uuid::now_v7(),
         case_id: case.id,
@@ -413,8 +428,8 @@ pub(crate) fn new_event(
         changes,
         workflow_id: case.workflow_id.clone(),
         workflow_version: case.workflow_version,
-        actor_user_id: p.user_id,
-        actor_agency_id: p.agency_id,
+        actor_user_id,
+        actor_agency_id,
         occurred_at: case.updated_at,
         prev_hash,
         hash: String::new(),
@@ -426,27 +441,16 @@ pub(crate) fn new_event(
 /// An event recorded by the service itself (e.g. a timer elapsing), not by a person.
 /// Its actor is the nil UUID; its agency is the case's lead agency.
 pub(crate) fn new_system_event(case: &CaseRecord, changes: Changes, prev_hash: String) -> Event {
-    let mut event = Event {
-        id: Uuid::now_v7(),
-        case_id: case.id,
-        seq: case.version,
-        kind: EventKind::TimerElapsed,
-        transition: None,
-        track: None,
-        from_state: None,
-        to_state: None,
-        reason: None,
+    let actor = (Uuid::nil(), case.lead_agency_id);
+    build_event(
+        case,
+        actor,
+        EventKind::TimerElapsed,
+        None,
+        None,
         changes,
-        workflow_id: case.workflow_id.clone(),
-        workflow_version: case.workflow_version,
-        actor_user_id: Uuid::nil(),
-        actor_agency_id: case.lead_agency_id,
-        occurred_at: case.updated_at,
         prev_hash,
-        hash: String::new(),
-    };
-    event.hash = event.compute_hash();
-    event
+    )
 }
 
 fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {

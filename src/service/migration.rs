@@ -122,14 +122,10 @@ pub async fn migrate_case(
     }
     let changes = Changes {
         tracks,
-        facts: BTreeMap::new(),
         timers_started,
         timers_stopped,
-        timers_paused: BTreeMap::new(),
-        timers_resumed: BTreeMap::new(),
-        timer_elapsed: None,
         migrated_from: Some(from.version),
-        follows_case: None,
+        ..Changes::default()
     };
     let mut state = case.state.clone();
     engine::apply(&mut state, &changes);

@@ -49,15 +49,8 @@ async fn fire_one(
     };
     let workflow = workflow_of(app, &case)?;
     let changes = Changes {
-        tracks: Vec::new(),
-        facts: Default::default(),
-        timers_started: Default::default(),
-        timers_stopped: Default::default(),
-        timers_paused: Default::default(),
-        timers_resumed: Default::default(),
         timer_elapsed: Some(timer.to_string()),
-        migrated_from: None,
-        follows_case: None,
+        ..Changes::default()
     };
     let status = case.status;
     if !case_store::apply_changes(&txn, &workflow, &case, &case.state, status, &changes, now)

@@ -106,7 +106,7 @@ pub enum Refusal {
 }
 
 /// The changes a transition makes, to be recorded as an event and applied to the case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Changes {
     /// Tracks whose state changes: (track, from, to); `from` is `None` when the track starts.
     pub tracks: Vec<TrackChange>,
