@@ -53,6 +53,15 @@ pub struct UnknownName {
     pub name: String,
 }
 
+/// The ISO 3166-1 English short name of an assigned alpha-2 country code, written in upper case
+/// (`IT` → "Italy"); `None` for anything else (`it`, `ITA`, the unassigned `XX`).
+pub fn country_name(alpha2: &str) -> Option<&'static str> {
+    if alpha2.len() != 2 || !alpha2.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    rust_iso3166::from_alpha2(alpha2).map(|c| c.name)
+}
+
 vocabulary! {
     /// What a user may do is decided by their roles (and their agency's kind).
     Role {
@@ -118,6 +127,170 @@ vocabulary! {
     }
 }
 
+impl DataGroup {
+    /// Groups that are read only with a stated purpose (recorded in the access log): health
+    /// data, the account of the exploitation and information on perpetrators.
+    pub fn needs_purpose(self) -> bool {
+        matches!(
+            self,
+            DataGroup::Health | DataGroup::ExploitationNarrative | DataGroup::Perpetrator
+        )
+    }
+}
+
+impl AgencyKind {
+    /// Law-enforcement agencies (EU Law Enforcement Directive): the only ones perpetrator
+    /// information may travel between.
+    pub fn is_law_enforcement(self) -> bool {
+        matches!(
+            self,
+            AgencyKind::Police
+                | AgencyKind::BorderPolice
+                | AgencyKind::Prosecutor
+                | AgencyKind::Court
+        )
+    }
+
+    /// State authorities: for an asylum seeker, those of the country of origin may not be
+    /// contacted (non-governmental and international organisations may, with consent).
+    pub fn is_state_authority(self) -> bool {
+        !matches!(
+            self,
+            AgencyKind::Ngo
+                | AgencyKind::InternationalOrganisation
+                | AgencyKind::LegalAid
+                | AgencyKind::Health
+        )
+    }
+}
+
+vocabulary! {
+    /// Personal data of a case, grouped by sensitivity. Each referral and transfer shares a set
+    /// of groups (its disclosure manifest); every other group is redacted for the receiver.
+    DataGroup {
+        /// Names, date of birth or estimate, sex, nationality, languages.
+        Identity => "IDENTITY",
+        /// Address, telephone, whereabouts.
+        Contact => "CONTACT",
+        Health => "HEALTH",
+        /// The account of the exploitation.
+        ExploitationNarrative => "EXPLOITATION_NARRATIVE",
+        /// Residence, asylum and documents.
+        LegalStatus => "LEGAL_STATUS",
+        Family => "FAMILY",
+        /// Travels only between law-enforcement agencies.
+        Perpetrator => "PERPETRATOR",
+    }
+}
+
+vocabulary! {
+    /// What a consent allows.
+    ConsentPurpose {
+        /// Referral to services (shelter, medical, legal ...).
+        Services => "SERVICES",
+        /// Sharing with the named agencies or countries.
+        Sharing => "SHARING",
+        /// Return to the country of origin, with the transfer of the case.
+        Return => "RETURN",
+        /// Use in criminal or civil proceedings.
+        Proceedings => "PROCEEDINGS",
+        /// Anonymised statistics.
+        Statistics => "STATISTICS",
+    }
+}
+
+vocabulary! {
+    /// Who gave a consent.
+    ConsentGiver {
+        /// The person themself (an adult).
+        Person => "PERSON",
+        /// The guardian of a child (with the child's assent, or the reason it is missing).
+        Guardian => "GUARDIAN",
+        /// A legal representative.
+        LegalRepresentative => "LEGAL_REPRESENTATIVE",
+    }
+}
+
+vocabulary! {
+    /// The legal basis of sharing without a covering consent.
+    OverrideBasis {
+        /// Protection of a child (best interests).
+        ChildProtection => "CHILD_PROTECTION",
+        /// Vital interests of the person (life or safety at risk).
+        VitalInterests => "VITAL_INTERESTS",
+        /// A legal obligation of the sending agency.
+        LegalObligation => "LEGAL_OBLIGATION",
+    }
+}
+
+vocabulary! {
+    /// The service a referral asks for.
+    ServiceKind {
+        Shelter => "SHELTER",
+        Medical => "MEDICAL",
+        Psychological => "PSYCHOLOGICAL",
+        Legal => "LEGAL",
+        Interpretation => "INTERPRETATION",
+        FamilyTracing => "FAMILY_TRACING",
+        Reintegration => "REINTEGRATION",
+        EducationTraining => "EDUCATION_TRAINING",
+        Employment => "EMPLOYMENT",
+        RiskAssessment => "RISK_ASSESSMENT",
+        Other => "OTHER",
+    }
+}
+
+vocabulary! {
+    /// Where a service referral stands.
+    ReferralStatus {
+        /// Sent; the receiver has not answered.
+        Pending => "PENDING",
+        /// The receiver provides the service.
+        Accepted => "ACCEPTED",
+        /// The receiver declined (with a reason).
+        Declined => "DECLINED",
+        /// The service ended (successfully or not).
+        Completed => "COMPLETED",
+        /// The sender withdrew it.
+        Revoked => "REVOKED",
+        /// The consent it relied on was withdrawn; nothing is shared until it is resumed.
+        Suspended => "SUSPENDED",
+    }
+}
+
+vocabulary! {
+    /// Where a transfer of lead stands.
+    TransferStatus {
+        /// Asked for by the receiving agency; the lead decides.
+        Requested => "REQUESTED",
+        /// Offered by the lead; the receiver decides.
+        Offered => "OFFERED",
+        /// The lead moved to the receiver.
+        Accepted => "ACCEPTED",
+        /// Refused (by the receiver of an offer, or by the lead for a request).
+        Rejected => "REJECTED",
+        /// Withdrawn by the lead.
+        Revoked => "REVOKED",
+        /// The consent it relied on was withdrawn.
+        Suspended => "SUSPENDED",
+    }
+}
+
+vocabulary! {
+    /// Where a recorded movement of the person comes from.
+    MovementSource {
+        /// The person's own account.
+        SelfReported => "SELF_REPORTED",
+        /// Documents (tickets, stamps, papers).
+        Documents => "DOCUMENTS",
+        /// Another agency of the network.
+        Agency => "AGENCY",
+        /// Border or police records.
+        BorderRecords => "BORDER_RECORDS",
+        Other => "OTHER",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +304,15 @@ mod tests {
             assert_eq!(kind.as_str().parse::<AgencyKind>(), Ok(*kind));
         }
         assert!("case_worker".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn country_codes_are_assigned_iso_3166_1_alpha_2_in_upper_case() {
+        assert_eq!(country_name("IT"), Some("Italy"));
+        assert_eq!(country_name("NG"), Some("Nigeria"));
+        for bad in ["it", "ITA", "XX", "", "I", "1T", "It"] {
+            assert_eq!(country_name(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `trm` command: serve, migrate, schema, workflows check/diagram, token issue.
+//! The `trm` command: serve, migrate, schema, workflows check/diagram, token issue/revoke/
+//! revoke-jwt, directory.
 
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -9,11 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use trm::api::ApiLimits;
 use trm::clock::{Clock, MovableClock, SystemClock, TestClock};
+use trm::domain::{AgencyKind, Role};
 use trm::server::{self, HttpOptions};
+use trm::service::directory::{self as directory, Actor, NewAgency, NewUser};
+use trm::service::oidc::{self, JwksSource, Oidc, OidcConfig};
 use trm::service::{App, auth, demo};
 use trm::startup;
 use trm::store::StoreOptions;
+use trm::store::identity::JwtRevocation;
 use trm::workflow::{Registry, diagram};
+use uuid::Uuid;
 
 /// TRM: workflow engine for transnational referral mechanisms.
 #[derive(Parser)]
@@ -26,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the GraphQL service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -44,6 +50,115 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Read and manage the directory: countries, agencies, focal points, users.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+    /// Check the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every case's hash chain, the Merkle log and every checkpoint; print OK or the
+    /// first bad record and exit non-zero.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Also require checkpoints to be signed by this key (the `--audit-key-file` of serve).
+        #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
+        audit_key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// List the countries with their focal points.
+    Countries {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List agencies: id, country, kind, name (and the country an embassy represents).
+    Agencies {
+        /// Only agencies in this country (ISO 3166-1 alpha-2, e.g. IT).
+        #[arg(long)]
+        country: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Add an agency and print its id.
+    AddAgency {
+        /// The agency's name.
+        #[arg(long)]
+        name: String,
+        /// Kind, e.g. NGO, POLICE, NATIONAL_FOCAL_POINT, EMBASSY_CONSULATE.
+        #[arg(long, value_parser = parse_agency_kind)]
+        kind: AgencyKind,
+        /// Where it sits (ISO 3166-1 alpha-2, e.g. IT).
+        #[arg(long)]
+        country: String,
+        /// For an embassy or consulate: the state it represents (ISO 3166-1 alpha-2).
+        #[arg(long)]
+        represents: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Make an agency of a country that country's national focal point.
+    SetFocalPoint {
+        /// ISO 3166-1 alpha-2, e.g. IT.
+        #[arg(long)]
+        country: String,
+        /// The agency's id (as printed by `add-agency` and `agencies`).
+        #[arg(long)]
+        agency: Uuid,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Add a user to an agency and print the user's id (then: `trm token issue --user ...`).
+    AddUser {
+        /// Unique; lower-case letters, digits, '.', '-' and '_' (e.g. it.shelter).
+        #[arg(long)]
+        username: String,
+        /// The name shown to others.
+        #[arg(long)]
+        display_name: String,
+        /// The agency's id.
+        #[arg(long)]
+        agency: Uuid,
+        /// A role, e.g. CASE_WORKER; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Parses an agency kind (`NGO`, `national-focal-point`, ...).
+fn parse_agency_kind(value: &str) -> Result<AgencyKind, String> {
+    vocabulary_value(value, AgencyKind::ALL)
+}
+
+/// Parses a role (`CASE_WORKER`, `case-worker`, ...).
+fn parse_role(value: &str) -> Result<Role, String> {
+    vocabulary_value(value, Role::ALL)
+}
+
+fn vocabulary_value<T>(value: &str, all: &[T]) -> Result<T, String>
+where
+    T: Copy + std::str::FromStr + std::fmt::Display,
+{
+    value
+        .to_ascii_uppercase()
+        .replace('-', "_")
+        .parse()
+        .map_err(|_| {
+            let names: Vec<String> = all.iter().map(ToString::to_string).collect();
+            format!("expected one of {}", names.join(", "))
+        })
 }
 
 #[derive(Subcommand)]
@@ -59,6 +174,12 @@ enum WorkflowsCommand {
         /// With --coverage: fail when some transition is not exercised.
         #[arg(long, requires = "coverage")]
         require_full_coverage: bool,
+    },
+    /// Print the permission matrix (Markdown) generated from the access policies
+    /// (`<dir>/policies/*.cedar`).
+    Permissions {
+        #[command(flatten)]
+        dir: WorkflowDir,
     },
     /// Print a workflow as a Mermaid state diagram.
     Diagram {
@@ -85,6 +206,127 @@ enum TokenCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Revoke TRM tokens: one (--token) or every token of a user (--user). Revoked tokens are
+    /// refused at once, on every instance.
+    Revoke {
+        /// The token to revoke (trm_...).
+        #[arg(long, required_unless_present = "user", conflicts_with = "user")]
+        token: Option<String>,
+        /// Revoke every token of this user (username, e.g. it.shelter).
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke JWT access tokens of the identity provider: one (--jti) or every token of a
+    /// subject issued until now (--subject). Revoked tokens are refused at once, on every
+    /// instance.
+    RevokeJwt {
+        /// The token's `jti` claim.
+        #[arg(long, required_unless_present = "subject", conflicts_with = "subject")]
+        jti: Option<String>,
+        /// The subject (`sub` claim) whose tokens issued until now are revoked.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only tokens of this issuer (`iss`); tokens of any issuer when omitted.
+        #[arg(long)]
+        issuer: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Accepting JWT access tokens from an agency identity provider (OIDC), besides TRM tokens.
+/// Off unless --oidc-issuer is given.
+#[derive(Args)]
+struct OidcArgs {
+    /// The issuer whose JWT access tokens are accepted (exact `iss`); turns OIDC on and then
+    /// needs --oidc-audience and one of --oidc-jwks-url / --oidc-jwks-file.
+    #[arg(long, env = "TRM_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The audience tokens must name in `aud`.
+    #[arg(long, env = "TRM_OIDC_AUDIENCE")]
+    oidc_audience: Option<String>,
+    /// URL of the issuer's JWKS: fetched at start, refreshed periodically and (rate-limited)
+    /// when a token names an unknown key id.
+    #[arg(long, env = "TRM_OIDC_JWKS_URL")]
+    oidc_jwks_url: Option<String>,
+    /// File with the issuer's JWKS, read at start.
+    #[arg(long, env = "TRM_OIDC_JWKS_FILE")]
+    oidc_jwks_file: Option<PathBuf>,
+    /// Accepted signature algorithms, comma-separated (RS256, RS384, RS512, PS256, PS384,
+    /// PS512, ES256, ES384, EdDSA; `none` and HS* are refused).
+    #[arg(long, env = "TRM_OIDC_ALGORITHMS", default_value = "RS256")]
+    oidc_algorithms: String,
+    /// The claim holding the agency's id (its UUID in the directory).
+    #[arg(long, env = "TRM_OIDC_AGENCY_CLAIM", default_value = "trm_agency")]
+    oidc_agency_claim: String,
+    /// The claim holding the TRM role names (an array of names).
+    #[arg(long, env = "TRM_OIDC_ROLES_CLAIM", default_value = "trm_roles")]
+    oidc_roles_claim: String,
+    /// Roles a JWT may grant, comma-separated; other names in the roles claim are ignored.
+    /// ADMINISTRATOR is left out unless listed here.
+    #[arg(
+        long,
+        env = "TRM_OIDC_ALLOWED_ROLES",
+        default_value = "CASE_WORKER,SUPERVISOR,FOCAL_POINT,COMPETENT_AUTHORITY,GUARDIAN,AUDITOR"
+    )]
+    oidc_allowed_roles: String,
+    /// Whether tokens must carry `nbf` (it is checked whenever present).
+    #[arg(long, env = "TRM_OIDC_REQUIRE_NBF", default_value_t = true, action = clap::ArgAction::Set)]
+    oidc_require_nbf: bool,
+    /// Tolerated clock skew on `exp`, `nbf` and `iat`, in seconds (at most 300).
+    #[arg(long, env = "TRM_OIDC_LEEWAY_SECS", default_value_t = 30)]
+    oidc_leeway_secs: u64,
+    /// Seconds between fetches of the JWKS URL (0: only at start and on unknown key ids).
+    #[arg(long, env = "TRM_OIDC_JWKS_REFRESH_SECS", default_value_t = 300)]
+    oidc_jwks_refresh_secs: u64,
+}
+
+impl OidcArgs {
+    /// The OIDC settings, `None` when OIDC is off; an error for an incomplete or unsafe set.
+    fn config(&self) -> Result<Option<OidcConfig>, String> {
+        let Some(issuer) = self.oidc_issuer.clone() else {
+            if self.oidc_audience.is_some()
+                || self.oidc_jwks_url.is_some()
+                || self.oidc_jwks_file.is_some()
+            {
+                return Err(
+                    "OIDC: --oidc-issuer is required with the other --oidc-... options".into(),
+                );
+            }
+            return Ok(None);
+        };
+        let audience = self
+            .oidc_audience
+            .clone()
+            .ok_or("OIDC: --oidc-audience is required with --oidc-issuer")?;
+        let jwks = match (&self.oidc_jwks_url, &self.oidc_jwks_file) {
+            (Some(url), None) => JwksSource::Url(url.clone()),
+            (None, Some(path)) => JwksSource::File(path.clone()),
+            _ => {
+                return Err(
+                    "OIDC: give exactly one of --oidc-jwks-url and --oidc-jwks-file".into(),
+                );
+            }
+        };
+        let mut config = OidcConfig::new(issuer, audience, jwks);
+        config.algorithms =
+            oidc::parse_algorithms(&self.oidc_algorithms).map_err(|e| e.to_string())?;
+        config.agency_claim = self.oidc_agency_claim.clone();
+        config.roles_claim = self.oidc_roles_claim.clone();
+        config.allowed_roles = self
+            .oidc_allowed_roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| parse_role(r).map_err(|e| format!("OIDC: --oidc-allowed-roles: {r}: {e}")))
+            .collect::<Result<_, _>>()?;
+        config.require_nbf = self.oidc_require_nbf;
+        config.leeway = Duration::from_secs(self.oidc_leeway_secs);
+        config.refresh_interval = Duration::from_secs(self.oidc_jwks_refresh_secs);
+        Ok(Some(config))
+    }
 }
 
 #[derive(Args)]
@@ -119,12 +361,12 @@ struct ServeArgs {
     /// Also write the demo tokens as JSON ({"username": "token"}) to this file.
     #[arg(long, env = "TRM_DEMO_TOKENS", requires = "demo")]
     demo_tokens: Option<PathBuf>,
-    /// Serve GraphiQL at GET /graphql.
-    #[arg(long, env = "TRM_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
-    graphiql: bool,
-    /// Allow schema introspection.
-    #[arg(long, env = "TRM_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
-    introspection: bool,
+    /// Serve GraphiQL at GET /graphql [default: true, false with --production].
+    #[arg(long, env = "TRM_GRAPHIQL", action = clap::ArgAction::Set)]
+    graphiql: Option<bool>,
+    /// Allow schema introspection [default: true, false with --production].
+    #[arg(long, env = "TRM_INTROSPECTION", action = clap::ArgAction::Set)]
+    introspection: Option<bool>,
     /// Maximum query depth.
     #[arg(long, env = "TRM_MAX_DEPTH", default_value_t = 12)]
     max_depth: usize,
@@ -138,15 +380,48 @@ struct ServeArgs {
     /// refused with --production).
     #[arg(long, env = "TRM_TEST_CLOCK")]
     test_clock: bool,
-    /// Production configuration: refuses settings meant for testing (such as --test-clock).
+    /// Production configuration: refuses settings meant for testing (such as --test-clock) and
+    /// switches GraphiQL and introspection off unless they are set explicitly.
     #[arg(long, env = "TRM_PRODUCTION")]
     production: bool,
     /// Seconds between scheduler passes that record elapsed timers (0: no scheduler).
     #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
     scheduler_interval_secs: u64,
+    /// Ed25519 key that signs audit checkpoints: a 32-byte seed, raw or hex [default:
+    /// trm-audit.key next to the SQLite file, or in the working directory; generated there if
+    /// missing, except with --production, where the file must exist].
+    #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
+    audit_key_file: Option<PathBuf>,
     /// Maximum request body size in bytes.
     #[arg(long, env = "TRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    #[command(flatten)]
+    hardening: HardeningArgs,
+    #[command(flatten)]
+    oidc: OidcArgs,
+}
+
+/// More limits of `trm serve`, and where `/metrics` is served.
+#[derive(Args)]
+struct HardeningArgs {
+    /// Maximum fields in a query, counting every alias and every use of a fragment.
+    #[arg(long, env = "TRM_MAX_FIELDS", default_value_t = 500)]
+    max_fields: usize,
+    /// Maximum length of the query text in bytes.
+    #[arg(long, env = "TRM_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
+    max_query_bytes: usize,
+    /// "Did you mean ...?" suggestions in validation errors.
+    #[arg(long, env = "TRM_SUGGESTIONS", default_value_t = false, action = clap::ArgAction::Set)]
+    suggestions: bool,
+    /// GraphQL requests per minute per user, per instance (0: no limit).
+    #[arg(long, env = "TRM_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    rate_limit_per_minute: u32,
+    /// Serve Prometheus metrics at GET /metrics.
+    #[arg(long, env = "TRM_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    metrics: bool,
+    /// Serve /metrics on this address only (not on --bind).
+    #[arg(long, env = "TRM_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
 }
 
 impl DbArgs {
@@ -178,7 +453,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate { db } => {
             let store = trm::store::Store::connect(&db.options())
                 .await
@@ -222,6 +497,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Workflows {
+            command: WorkflowsCommand::Permissions { dir },
+        } => {
+            let registry = startup::load_workflows(&dir.path).map_err(|e| e.to_string())?;
+            let policies = registry
+                .policies()
+                .ok_or_else(|| "no access policies could be loaded".to_string())?;
+            print!("{}", policies.matrix_markdown());
+            Ok(())
+        }
+        Command::Workflows {
             command:
                 WorkflowsCommand::Diagram {
                     id,
@@ -240,24 +525,250 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Token {
             command: TokenCommand::Issue { user, db },
         } => {
-            // Tokens need the directory only, not the workflows.
-            let store = trm::store::Store::connect(&db.options())
-                .await
-                .map_err(|e| e.to_string())?;
-            store.migrate().await.map_err(|e| e.to_string())?;
-            let app = App {
-                store,
-                workflows: Arc::new(Registry::default()),
-                clock: Arc::new(SystemClock),
-                test_clock: None,
-            };
+            let app = directory_app(&db).await?;
             let token = auth::issue_token(&app, &user)
                 .await
                 .map_err(|e| format!("{e}"))?;
             println!("{token}");
             Ok(())
         }
+        Command::Token {
+            command: TokenCommand::Revoke { token, user, db },
+        } => {
+            let app = directory_app(&db).await?;
+            let failed = |e: trm::service::ServiceError| e.to_string();
+            match (token, user) {
+                (Some(token), _) => {
+                    if !auth::revoke_token(&app, &token).await.map_err(failed)? {
+                        return Err("no live token matches (unknown or already revoked)".into());
+                    }
+                    println!("token revoked");
+                }
+                (None, Some(user)) => {
+                    let n = auth::revoke_user_tokens(&app, &user)
+                        .await
+                        .map_err(failed)?;
+                    println!("{n} token(s) of {user} revoked");
+                }
+                (None, None) => return Err("give --token or --user".into()),
+            }
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::RevokeJwt {
+                    jti,
+                    subject,
+                    issuer,
+                    db,
+                },
+        } => {
+            let app = directory_app(&db).await?;
+            let revocation = match (jti, subject) {
+                (Some(jti), _) => JwtRevocation::Token { jti },
+                (None, Some(subject)) => JwtRevocation::Subject {
+                    subject,
+                    issued_before: chrono::Utc::now(),
+                },
+                (None, None) => return Err("give --jti or --subject".into()),
+            };
+            auth::revoke_jwt(&app, issuer.as_deref(), &revocation)
+                .await
+                .map_err(|e| e.to_string())?;
+            match revocation {
+                JwtRevocation::Token { .. } => println!("JWT revoked"),
+                JwtRevocation::Subject { .. } => {
+                    println!("JWTs of the subject issued until now revoked")
+                }
+            }
+            Ok(())
+        }
+        Command::Directory { command } => run_directory(command).await,
+        Command::Audit {
+            command: AuditCommand::Verify { db, audit_key_file },
+        } => {
+            let trusted = match audit_key_file {
+                Some(path) => Some(
+                    trm::audit::AuditKey::load(&path)
+                        .map_err(|e| e.to_string())?
+                        .public(),
+                ),
+                None => None,
+            };
+            let app = directory_app(&db).await?;
+            let report = trm::audit::verify::verify(app.store.conn(), trusted.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            match report.first_problem {
+                None => {
+                    println!(
+                        "OK: {} events, log size {}, root {}",
+                        report.checked_events, report.tree_size, report.root
+                    );
+                    Ok(())
+                }
+                Some(problem) => Err(format!("audit verification FAILED: {problem}")),
+            }
+        }
     }
+}
+
+/// The key that signs audit checkpoints. `--audit-key-file` is read, or generated if missing
+/// (never with --production, where a missing file is an error). Without it, SQLite uses
+/// `trm-audit.key` next to the database file the same way, except that with --production a
+/// missing default file only means no checkpoints (with a warning); PostgreSQL, whose instances
+/// must share one key, signs no checkpoints without it.
+fn audit_key(args: &ServeArgs) -> Result<Option<trm::audit::AuditKey>, String> {
+    let (path, required) = match &args.audit_key_file {
+        Some(path) => (Some(path.clone()), true),
+        None => (default_audit_key_file(&args.db.database_url), false),
+    };
+    let Some(path) = path else {
+        tracing::warn!("no --audit-key-file: this instance signs no audit checkpoints");
+        return Ok(None);
+    };
+    if args.production && !required && !path.exists() {
+        tracing::warn!(
+            "no --audit-key-file and no {}: this instance signs no audit checkpoints",
+            path.display()
+        );
+        return Ok(None);
+    }
+    let key = trm::audit::AuditKey::load_or_generate(&path, !args.production)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Audit checkpoints signed with key {} ({})",
+        key.key_id(),
+        path.display()
+    );
+    Ok(Some(key))
+}
+
+/// `trm-audit.key` next to a SQLite database file; `None` for PostgreSQL or in-memory SQLite.
+fn default_audit_key_file(database_url: &str) -> Option<PathBuf> {
+    let url = trm::store::normalise_url(database_url);
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(':') {
+        return None;
+    }
+    let dir = PathBuf::from(path)
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    Some(dir.join("trm-audit.key"))
+}
+
+/// Opens and migrates the database for commands that need the directory only, not the
+/// workflows (token issue, directory).
+async fn directory_app(db: &DbArgs) -> Result<App, String> {
+    let store = trm::store::Store::connect(&db.options())
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(App {
+        bus: trm::service::bus::Bus::for_store(&store),
+        store,
+        workflows: Arc::new(Registry::default()),
+        clock: Arc::new(SystemClock),
+        test_clock: None,
+        oidc: None,
+        audit_key: None,
+    })
+}
+
+/// `trm directory ...`: plain-text listings and changes made as the operator.
+async fn run_directory(command: DirectoryCommand) -> Result<(), String> {
+    let failed = |e: trm::service::ServiceError| e.to_string();
+    match command {
+        DirectoryCommand::Countries { db } => {
+            let app = directory_app(&db).await?;
+            for c in directory::countries(&app).await.map_err(failed)? {
+                let focal = match directory::focal_point(&app, &c.code)
+                    .await
+                    .map_err(failed)?
+                {
+                    Some(a) => format!("focal point: {} [{}]", a.name, a.id),
+                    None => "no focal point".to_string(),
+                };
+                println!("{}  {}  {focal}", c.code, c.name);
+            }
+        }
+        DirectoryCommand::Agencies { country, db } => {
+            let app = directory_app(&db).await?;
+            for a in directory::find_agencies(&app, country.as_deref(), None)
+                .await
+                .map_err(failed)?
+            {
+                let represents = a
+                    .represented_country
+                    .map(|c| format!("  (represents {c})"))
+                    .unwrap_or_default();
+                println!(
+                    "{}  {}  {}  {}{represents}",
+                    a.id, a.country, a.kind, a.name
+                );
+            }
+        }
+        DirectoryCommand::AddAgency {
+            name,
+            kind,
+            country,
+            represents,
+            db,
+        } => {
+            let app = directory_app(&db).await?;
+            let agency = directory::create_agency(
+                &app,
+                Actor::Operator,
+                NewAgency {
+                    name,
+                    kind,
+                    country,
+                    represented_country: represents,
+                },
+            )
+            .await
+            .map_err(failed)?;
+            println!("{}", agency.id);
+        }
+        DirectoryCommand::SetFocalPoint {
+            country,
+            agency,
+            db,
+        } => {
+            let app = directory_app(&db).await?;
+            let c = directory::set_focal_point(&app, Actor::Operator, &country, agency)
+                .await
+                .map_err(failed)?;
+            println!("focal point of {} ({}): {agency}", c.code, c.name);
+        }
+        DirectoryCommand::AddUser {
+            username,
+            display_name,
+            agency,
+            roles,
+            db,
+        } => {
+            let app = directory_app(&db).await?;
+            let user = directory::create_user(
+                &app,
+                Actor::Operator,
+                NewUser {
+                    username,
+                    display_name,
+                    agency_id: agency,
+                    roles,
+                },
+            )
+            .await
+            .map_err(failed)?;
+            println!("{}", user.id);
+        }
+    }
+    Ok(())
 }
 
 /// Prints, per workflow, how many transitions the test suite fired and which it never did.
@@ -326,6 +837,10 @@ async fn open(db: &DbArgs, registry: Registry, clock: Arc<dyn Clock>) -> Result<
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let shutdown = server::shutdown_signal();
+    let oidc_config = args.oidc.config()?;
+    if let Some(config) = &oidc_config {
+        config.check(args.production).map_err(|e| e.to_string())?;
+    }
     let registry = startup::load_workflows(&args.workflows.path).map_err(|e| e.to_string())?;
     let (clock, test_clock): (Arc<dyn Clock>, Option<Arc<dyn MovableClock>>) = if args.test_clock {
         if args.production {
@@ -340,6 +855,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let mut app = open(&args.db, registry, clock).await?;
     app.test_clock = test_clock;
+    app.audit_key = audit_key(&args)?;
+    if let Some(config) = oidc_config {
+        let issuer = config.issuer.clone();
+        app.oidc = Some(
+            Oidc::start(config, args.production)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        println!("OIDC: accepting JWT access tokens of {issuer}");
+    }
     if app.test_clock.is_some() {
         println!("Test clock enabled: the advanceTestClock mutation moves this instance's time");
     }
@@ -366,18 +891,41 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             println!("Demo tokens written to {}", path.display());
         }
     }
+    // GraphiQL and introspection are on unless switched off, and off in production unless
+    // switched on.
+    let graphiql = args.graphiql.unwrap_or(!args.production);
+    let hardening = &args.hardening;
+    let metrics = Arc::new(server::Metrics::default());
     let options = HttpOptions {
-        graphiql: args.graphiql,
+        graphiql,
         request_timeout: Duration::from_secs(args.request_timeout_secs),
         max_body_bytes: args.max_body_bytes,
         limits: ApiLimits {
             max_depth: args.max_depth,
             max_complexity: args.max_complexity,
-            introspection: args.introspection,
-            suggestions: false,
+            max_fields: hardening.max_fields,
+            max_query_bytes: hardening.max_query_bytes,
+            introspection: args.introspection.unwrap_or(!args.production),
+            suggestions: hardening.suggestions,
         },
+        rate_limit_per_minute: hardening.rate_limit_per_minute,
+        metrics_route: hardening.metrics && hardening.metrics_bind.is_none(),
+        metrics: metrics.clone(),
     };
-    if args.graphiql {
+    if let (true, Some(metrics_bind)) = (hardening.metrics, hardening.metrics_bind) {
+        let listener = tokio::net::TcpListener::bind(metrics_bind)
+            .await
+            .map_err(|e| format!("cannot bind {metrics_bind}: {e}"))?;
+        let metrics_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("Metrics: http://{metrics_addr}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, server::metrics_router(metrics)).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    server::install_panic_hook();
+    if graphiql {
         println!("GraphiQL: http://{addr}/graphql");
     }
     println!("TRM listening on http://{addr}");

@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::service::App;
+use crate::service::bus::Bus;
 use crate::store::{Store, StoreOptions, cases, workflows};
 use crate::workflow::{LoadError, Registry};
 use std::path::Path;
@@ -62,9 +63,12 @@ pub async fn prepare(
         }
     }
     Ok(App {
+        bus: Bus::for_store(&store),
         store,
         workflows: Arc::new(workflows),
         clock,
         test_clock: None,
+        oidc: None,
+        audit_key: None,
     })
 }

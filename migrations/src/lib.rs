@@ -6,6 +6,12 @@ mod m20261123_000001_create_directory;
 mod m20261123_000002_create_cases;
 mod m20261123_000003_add_timer_lifecycle;
 mod m20261123_000004_add_case_links;
+mod m20261123_000005_directory_countries;
+mod m20261123_000006_cross_border;
+mod m20261123_000007_revoked_jwts;
+mod m20261123_000008_break_glass;
+mod m20261123_000009_audit_log;
+mod m20261123_000010_access_log;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -18,6 +24,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_cases::Migration),
             Box::new(m20261123_000003_add_timer_lifecycle::Migration),
             Box::new(m20261123_000004_add_case_links::Migration),
+            Box::new(m20261123_000005_directory_countries::Migration),
+            Box::new(m20261123_000006_cross_border::Migration),
+            Box::new(m20261123_000007_revoked_jwts::Migration),
+            Box::new(m20261123_000008_break_glass::Migration),
+            Box::new(m20261123_000009_audit_log::Migration),
+            Box::new(m20261123_000010_access_log::Migration),
         ]
     }
 }

@@ -2,11 +2,14 @@
 
 use super::directory::{AgencyNode, UserNode};
 use super::error::{IntoGql, invalid};
+use super::sharing::{ConsentNode, MovementNode, ReferralNode, TransferNode};
 use super::workflow::{TransitionInput, WorkflowNode, transition_inputs};
 use super::{app, ids, page_size, principal};
-use crate::domain::{CaseStatus, Stage};
+use crate::access::{CaseView, Relation};
+use crate::domain::{CaseStatus, DataGroup, Stage};
 use crate::service::timers::{self, DeadlineStatus};
 use crate::service::{ServiceError, cases, directory};
+use crate::service::{person, referrals, transfers};
 use crate::store::cases::CaseRecord;
 use crate::store::events::{Event, EventKind};
 use crate::workflow::definition::TimerKind;
@@ -17,6 +20,60 @@ use serde_json::Value;
 
 /// A case: one person's path through a referral workflow, led by one agency at a time.
 pub struct CaseNode(pub CaseRecord);
+
+/// How the caller's agency stands towards a case.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum CaseAccess {
+    /// Leads the case: sees everything it holds and moves the case.
+    Lead,
+    /// Led it until a transfer: sees what it had then, and the feedback.
+    FormerLead,
+    /// Receives a referral, a transfer offer or an alert: sees the procedural state and the
+    /// data groups shared with it.
+    Participant,
+    /// Oversight: reads everything, changes nothing.
+    Auditor,
+    /// Opened by break-glass: reads the case for a limited time; recorded and reviewed.
+    BreakGlass,
+}
+
+/// Whether the caller may do an action, and which policies decided it (none: default deny).
+#[derive(SimpleObject)]
+pub struct Permission {
+    /// The policy action, e.g. `fire_transition`, `refer`, `override_consent`.
+    pub action: String,
+    pub allowed: bool,
+    /// The `@id`s of the deciding policies.
+    pub policies: Vec<String>,
+    /// Their reasons.
+    pub reasons: Vec<String>,
+}
+
+/// One read of a case's personal data.
+#[derive(SimpleObject)]
+pub struct AccessLogEntry {
+    pub reader: Option<UserNode>,
+    pub agency: Option<AgencyNode>,
+    pub read_at: DateTime<Utc>,
+    /// Why, as the reader stated it (required for sensitive groups).
+    pub purpose: Option<String>,
+    /// The groups that were returned.
+    pub groups: Vec<DataGroup>,
+}
+
+/// One sensitivity group of the person's data.
+#[derive(SimpleObject)]
+pub struct PersonalDataGroup {
+    pub group: DataGroup,
+    /// The latest version the caller may read (a JSON object); null when redacted or never recorded.
+    pub value: Option<Json<Value>>,
+    /// True when the caller may not read this group.
+    pub redacted: bool,
+    /// True when the caller may read this sensitive group but gave no `purpose`.
+    pub purpose_required: bool,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
 
 /// The current state of one track of a case.
 #[derive(SimpleObject)]
@@ -89,8 +146,223 @@ pub struct AvailableTransition {
     pub inputs: Vec<TransitionInput>,
 }
 
+impl CaseNode {
+    /// What the caller may see of this case.
+    async fn view(&self, ctx: &Context<'_>) -> Result<CaseView> {
+        crate::service::sharing::case_view(app(ctx)?, principal(ctx)?, &self.0)
+            .await
+            .gql()
+    }
+}
+
 #[Object(name = "Case")]
 impl CaseNode {
+    /// How the caller's agency stands towards the case; it decides what is shown.
+    async fn access(&self, ctx: &Context<'_>) -> Result<CaseAccess> {
+        Ok(match self.view(ctx).await?.relation {
+            Relation::Auditor => CaseAccess::Auditor,
+            Relation::Lead => CaseAccess::Lead,
+            Relation::FormerLead { .. } => CaseAccess::FormerLead,
+            Relation::Participant => CaseAccess::Participant,
+            Relation::BreakGlass { .. } => CaseAccess::BreakGlass,
+        })
+    }
+    /// The fields shown to the caller as null or empty because it may not see them (personal
+    /// data groups as `personalData.<GROUP>`).
+    async fn redacted_fields(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let view = self.view(ctx).await?;
+        let mut out = Vec::new();
+        if !view.sees_facts() {
+            for f in [
+                "facts",
+                "timers",
+                "deadlines",
+                "availableTransitions",
+                "consents",
+            ] {
+                out.push(f.to_string());
+            }
+        }
+        if view.history_until().is_none() {
+            out.push("history".into());
+        }
+        for g in DataGroup::ALL {
+            if !view.may_read_group(*g) {
+                out.push(format!("personalData.{}", g.as_str()));
+            }
+        }
+        if !view.may_read_group(DataGroup::Contact) {
+            out.push("route.place".into());
+        }
+        Ok(out)
+    }
+    /// The person's country of origin (ISO 3166-1 alpha-2), where known.
+    async fn origin_country(&self) -> Option<&str> {
+        self.0.origin_country.as_deref()
+    }
+    /// The person's data by sensitivity group: every group is listed; those the caller may not
+    /// read have a null value and `redacted: true`. Health data, the exploitation narrative and
+    /// perpetrator information are given only with a `purpose` (otherwise `purposeRequired`).
+    /// Every read that returns data is recorded in the case's access log with its purpose.
+    async fn personal_data(
+        &self,
+        ctx: &Context<'_>,
+        purpose: Option<String>,
+    ) -> Result<Vec<PersonalDataGroup>> {
+        let view = self.view(ctx).await?;
+        let data = person::personal_data(
+            app(ctx)?,
+            principal(ctx)?,
+            &self.0,
+            &view,
+            purpose.as_deref(),
+        )
+        .await
+        .gql()?;
+        Ok(data
+            .into_iter()
+            .map(|(group, read)| PersonalDataGroup {
+                group,
+                redacted: !view.may_read_group(group),
+                purpose_required: read.withheld_for_purpose,
+                recorded_at: read.version.as_ref().map(|v| v.recorded_at),
+                value: read.version.map(|v| Json(v.value)),
+            })
+            .collect())
+    }
+    /// Every read of the case's personal data, newest first: who, which agency, when, why and
+    /// which groups (auditors only).
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<Vec<AccessLogEntry>> {
+        let app = app(ctx)?;
+        let limit = page_size(Some(first))?;
+        let reads = person::access_log(app, principal(ctx)?, &self.0, limit)
+            .await
+            .gql()?;
+        let users: Vec<_> = reads.iter().map(|r| r.user_id).collect();
+        let agencies: Vec<_> = reads.iter().map(|r| r.agency_id).collect();
+        let (agencies, users) = directory::agencies_and_users(app, &agencies, &users)
+            .await
+            .gql()?;
+        Ok(reads
+            .into_iter()
+            .map(|r| AccessLogEntry {
+                reader: users.get(&r.user_id).cloned().map(UserNode),
+                agency: agencies.get(&r.agency_id).cloned().map(AgencyNode),
+                read_at: r.read_at,
+                purpose: r.purpose,
+                groups: r.groups.into_iter().collect(),
+            })
+            .collect())
+    }
+    /// Where the person has been, in date order. Places are shown only to agencies that may
+    /// read the CONTACT group.
+    async fn route(&self, ctx: &Context<'_>) -> Result<Vec<MovementNode>> {
+        let view = self.view(ctx).await?;
+        let places = view.may_read_group(DataGroup::Contact);
+        Ok(person::route(app(ctx)?, &self.0)
+            .await
+            .gql()?
+            .into_iter()
+            .map(|mut m| {
+                if !places {
+                    m.place = None;
+                }
+                MovementNode(m)
+            })
+            .collect())
+    }
+    /// Service referrals: all of them for the lead agency, the caller's own otherwise.
+    async fn referrals(&self, ctx: &Context<'_>) -> Result<Vec<ReferralNode>> {
+        Ok(
+            referrals::referrals_of_case(app(ctx)?, principal(ctx)?, &self.0)
+                .await
+                .gql()?
+                .into_iter()
+                .map(ReferralNode)
+                .collect(),
+        )
+    }
+    /// Transfers of lead: all of them for the lead agency, the caller's own otherwise.
+    async fn transfers(&self, ctx: &Context<'_>) -> Result<Vec<TransferNode>> {
+        Ok(
+            transfers::transfers_of_case(app(ctx)?, principal(ctx)?, &self.0)
+                .await
+                .gql()?
+                .into_iter()
+                .map(TransferNode)
+                .collect(),
+        )
+    }
+    /// Break-glass accesses to the case (the lead agency and auditors see all; a user who opened
+    /// one sees their own).
+    async fn break_glass_accesses(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::sharing::BreakGlassNode>> {
+        let view = self.view(ctx).await?;
+        Ok(crate::service::break_glass::of_case(
+            app(ctx)?,
+            principal(ctx)?,
+            &self.0,
+            view.sees_facts(),
+        )
+        .await
+        .gql()?
+        .into_iter()
+        .map(super::sharing::BreakGlassNode)
+        .collect())
+    }
+    /// What the caller may do on this case, each with the policies that decided it.
+    async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
+        let app = app(ctx)?;
+        let p = principal(ctx)?;
+        let view = self.view(ctx).await?;
+        let facts = crate::policy::Facts {
+            is_lead: self.0.lead_agency_id == p.agency_id,
+            is_party: false,
+            has_access: !matches!(view.relation, Relation::BreakGlass { .. }),
+            stage: None,
+            group: None,
+        };
+        use crate::policy::Action as A;
+        Ok([
+            A::FireTransition,
+            A::RecordCaseData,
+            A::Refer,
+            A::OfferTransfer,
+            A::RequestTransfer,
+            A::OverrideConsent,
+            A::MigrateCase,
+            A::ReviewBreakGlass,
+            A::BreakGlass,
+            A::ReadAudit,
+        ]
+        .into_iter()
+        .map(|action| {
+            let v = app.decide(p, action, facts);
+            Permission {
+                action: action.name().to_string(),
+                allowed: v.allowed,
+                policies: v.policies,
+                reasons: v.reasons,
+            }
+        })
+        .collect())
+    }
+    /// Consents, oldest first (lead agency and auditors only).
+    async fn consents(&self, ctx: &Context<'_>) -> Result<Vec<ConsentNode>> {
+        let view = self.view(ctx).await?;
+        Ok(person::consents(app(ctx)?, &self.0, &view)
+            .await
+            .gql()?
+            .into_iter()
+            .map(ConsentNode)
+            .collect())
+    }
     pub async fn id(&self) -> ID {
         ids::encode("Case", &self.0.id.to_string())
     }
@@ -152,14 +424,24 @@ impl CaseNode {
             .collect())
     }
     /// Facts recorded so far (procedural information, never personal data).
-    async fn facts(&self) -> Json<Value> {
-        Json(serde_json::to_value(&self.0.state.facts).unwrap_or_default())
+    /// Null (and listed in `redactedFields`) for agencies that do not lead the case.
+    async fn facts(&self, ctx: &Context<'_>) -> Result<Option<Json<Value>>> {
+        if !self.view(ctx).await?.sees_facts() {
+            return Ok(None);
+        }
+        Ok(Some(Json(
+            serde_json::to_value(&self.0.state.facts).unwrap_or_default(),
+        )))
     }
+    /// Empty (and listed in `redactedFields`) for agencies that do not lead the case.
     async fn timers(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = "en")] language: String,
     ) -> Result<Vec<CaseTimer>> {
+        if !self.view(ctx).await?.sees_facts() {
+            return Ok(Vec::new());
+        }
         let app = app(ctx)?;
         let workflow = cases::workflow_of(app, &self.0).gql()?;
         let now = app.now();
@@ -218,6 +500,9 @@ impl CaseNode {
         ctx: &Context<'_>,
         #[graphql(default = "en")] language: String,
     ) -> Result<Vec<CaseDeadline>> {
+        if !self.view(ctx).await?.sees_facts() {
+            return Ok(Vec::new());
+        }
         let app = app(ctx)?;
         let workflow = cases::workflow_of(app, &self.0).gql()?;
         Ok(timers::deadlines(app, &self.0, app.now())
@@ -242,6 +527,9 @@ impl CaseNode {
         ctx: &Context<'_>,
         #[graphql(default = "en")] language: String,
     ) -> Result<Vec<AvailableTransition>> {
+        if !self.view(ctx).await?.sees_facts() {
+            return Ok(Vec::new());
+        }
         let app = app(ctx)?;
         let p = principal(ctx)?;
         let workflow = cases::workflow_of(app, &self.0).gql()?;
@@ -285,15 +573,21 @@ impl CaseNode {
     ) -> Result<Connection<String, EventNode>> {
         let app = app(ctx)?;
         let limit = page_size(first)?;
+
         let after_seq = match after {
             None => 0,
             Some(c) => ids::uncursor(&c)
                 .and_then(|v| v.strip_prefix("seq:").and_then(|n| n.parse::<i64>().ok()))
                 .ok_or_else(|| invalid("`after` is not a cursor of this list"))?,
         };
-        let mut events = cases::history(app, &self.0, after_seq, limit + 1)
-            .await
-            .gql()?;
+        // Participants see no history; a former lead sees it up to its hand-over.
+        let Some(mut events) =
+            cases::history_for(app, principal(ctx)?, &self.0, after_seq, limit + 1)
+                .await
+                .gql()?
+        else {
+            return Ok(Connection::new(false, false));
+        };
         let has_next = events.len() as u64 > limit;
         events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let nodes = event_nodes(app, events).await?;
@@ -364,14 +658,24 @@ impl EventNode {
     async fn to_state(&self) -> Option<&str> {
         self.event.to_state.as_deref()
     }
-    async fn reason(&self) -> Option<&str> {
-        self.event.reason.as_deref()
+    async fn reason(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        // Free text stays with the agency that wrote it (and auditors): a new lead or a partner
+        // sees what happened, not another agency's words.
+        let p = principal(ctx)?;
+        let shown =
+            p.has(crate::domain::Role::Auditor) || p.agency_id == self.event.actor_agency_id;
+        Ok(self.event.reason.as_deref().filter(|_| shown))
     }
     /// The facts the event recorded.
     async fn data(&self) -> Json<Value> {
         Json(serde_json::to_value(&self.event.changes.facts).unwrap_or_default())
     }
     /// Every change the event made (track moves, facts, timers), as recorded.
+    /// What a non-transition event touched (referral, transfer, consent, groups ...): ids and
+    /// names only, never personal data.
+    async fn details(&self) -> Option<Json<Value>> {
+        self.event.details.clone().map(Json)
+    }
     async fn changes(&self) -> Json<Value> {
         Json(serde_json::to_value(&self.event.changes).unwrap_or_default())
     }

@@ -13,6 +13,8 @@ pub fn code(err: &ServiceError) -> &'static str {
         ServiceError::Validation { .. } => "VALIDATION",
         ServiceError::GuardFailed { .. } => "GUARD_FAILED",
         ServiceError::InvalidTransition(_) => "INVALID_TRANSITION",
+        ServiceError::ConsentRequired(_) => "CONSENT_REQUIRED",
+        ServiceError::LegalBan(_) => "LEGAL_BAN",
         ServiceError::VersionConflict { .. } => "VERSION_CONFLICT",
         ServiceError::IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
         ServiceError::Unavailable(_) => "SERVICE_UNAVAILABLE",

@@ -1,25 +1,39 @@
-//! The GraphQL API: types, queries and mutations. Resolvers stay thin: parse input, call one
-//! use case, map the result. Domain errors become GraphQL errors with `extensions.code`.
+//! The GraphQL API: types, queries, mutations and subscriptions. Resolvers stay thin: parse
+//! input, call one use case, map the result. Domain errors become GraphQL errors with
+//! `extensions.code`.
 
+mod audit;
 mod case;
 mod directory;
+pub mod echo;
 pub mod error;
 pub mod ids;
+pub mod limits;
 mod mutation;
 mod query;
+mod sharing;
+mod subscription;
 mod workflow;
 
 use crate::access::Principal;
 use crate::service::{App, ServiceError};
-use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, Interface, SDLExportOptions, Schema,
-};
+use async_graphql::{Context, ErrorExtensions, ID, Interface, SDLExportOptions, Schema};
 
-pub use mutation::Mutation;
-pub use query::Query;
+/// The root of all reads.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(query::CoreQuery, sharing::SharingQuery, audit::AuditQuery);
 
-/// The schema type served at `/graphql`.
-pub type TrmSchema = Schema<Query, Mutation, EmptySubscription>;
+/// The root of all changes.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(
+    mutation::CoreMutation,
+    sharing::SharingMutation,
+    audit::AuditMutation,
+);
+pub use subscription::{SessionCredentials, Subscription};
+
+/// The schema type served at `/graphql` (subscriptions at `/graphql/ws`).
+pub type TrmSchema = Schema<Query, Mutation, Subscription>;
 
 /// Default page size of connections.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -29,8 +43,16 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 /// Query limits and exposure settings.
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
+    /// Deepest nesting of fields.
     pub max_depth: usize,
+    /// Highest async-graphql complexity (each field 1 plus its children, aliases included).
     pub max_complexity: usize,
+    /// Most fields a query may run, counting every alias, fragment spread and inline fragment,
+    /// fragments expanded where they are used ([`limits::check_request`]).
+    pub max_fields: usize,
+    /// Longest query text, in bytes.
+    pub max_query_bytes: usize,
+    /// Schema introspection (`__schema`, `__type`).
     pub introspection: bool,
     /// "Did you mean …" suggestions in validation errors.
     pub suggestions: bool,
@@ -41,6 +63,8 @@ impl Default for ApiLimits {
         ApiLimits {
             max_depth: 12,
             max_complexity: 2000,
+            max_fields: 500,
+            max_query_bytes: 32 * 1024,
             introspection: true,
             suggestions: false,
         }
@@ -58,14 +82,18 @@ pub enum Node {
     Agency(directory::AgencyNode),
     User(directory::UserNode),
     Workflow(workflow::WorkflowNode),
+    Referral(sharing::ReferralNode),
+    Transfer(sharing::TransferNode),
+    Consent(sharing::ConsentNode),
+    Notification(sharing::NotificationNode),
 }
 
 /// Builds the schema; `app` is `None` only for exporting the SDL.
 pub fn build_schema(app: Option<App>, limits: &ApiLimits) -> TrmSchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_directives(10)
+        .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
         .limit_recursive_depth(32);
     if !limits.introspection {
         builder = builder.disable_introspection();

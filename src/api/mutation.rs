@@ -1,16 +1,25 @@
 //! Mutations: each takes one `input` object and returns a payload.
 
 use super::case::{CaseNode, EventNode, event_nodes};
+use super::directory::{
+    AgencyNode, CountryNode, CreateAgencyInput, CreateAgencyPayload, CreateUserInput,
+    CreateUserPayload, SetFocalPointInput, SetFocalPointPayload, UpdateAgencyInput,
+    UpdateAgencyPayload, UserNode, agency_id,
+};
 use super::error::{IntoGql, invalid};
 use super::{app, ids, principal};
 use crate::service::ServiceError;
 use crate::service::cases::{self, FireTransition, OpenCase};
+use crate::service::directory::{
+    self as directory_service, Actor, AgencyChanges, NewAgency, NewUser,
+};
 use async_graphql::ErrorExtensions;
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use serde_json::{Map, Value};
 
-/// The root of all changes.
-pub struct Mutation;
+/// Changes to cases and the directory (merged into the `Mutation` root).
+#[derive(Default)]
+pub struct CoreMutation;
 
 /// Input of `openCase`.
 #[derive(InputObject)]
@@ -24,6 +33,9 @@ pub struct OpenCaseInput {
     /// An earlier case of your agency that this one continues under another procedure (e.g. a
     /// child's case continued under the adult procedure at 18). The link is kept on both.
     pub follows_case_id: Option<ID>,
+    /// The person's country of origin (ISO 3166-1 alpha-2), where known. It decides, for an
+    /// asylum seeker, which authorities may never be contacted.
+    pub origin_country: Option<String>,
 }
 
 /// Result of `openCase`.
@@ -103,7 +115,108 @@ pub struct AdvanceTestClockPayload {
 const MAX_TEST_CLOCK_DAYS: u32 = 3660;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
+    /// Adds an agency to the directory (administrators only). Its country is listed from then on.
+    async fn create_agency(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAgencyInput,
+    ) -> Result<CreateAgencyPayload> {
+        let agency = directory_service::create_agency(
+            app(ctx)?,
+            Actor::User(principal(ctx)?),
+            NewAgency {
+                name: input.name,
+                kind: input.kind,
+                country: input.country,
+                represented_country: input.represented_country,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(CreateAgencyPayload {
+            agency: AgencyNode(agency),
+        })
+    }
+
+    /// Changes an agency's name, kind or represented country (administrators only).
+    async fn update_agency(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAgencyInput,
+    ) -> Result<UpdateAgencyPayload> {
+        let p = principal(ctx)?;
+        let id = agency_id(&input.agency_id, "agencyId")?;
+        let represented_country = match input.represented_country {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(code) => Some(Some(code)),
+        };
+        let agency = directory_service::update_agency(
+            app(ctx)?,
+            Actor::User(p),
+            id,
+            AgencyChanges {
+                name: input.name,
+                kind: input.kind,
+                represented_country,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(UpdateAgencyPayload {
+            agency: AgencyNode(agency),
+        })
+    }
+
+    /// Makes an agency of a country that country's national focal point (administrators only).
+    async fn set_focal_point(
+        &self,
+        ctx: &Context<'_>,
+        input: SetFocalPointInput,
+    ) -> Result<SetFocalPointPayload> {
+        let p = principal(ctx)?;
+        let id = agency_id(&input.agency_id, "agencyId")?;
+        let country =
+            directory_service::set_focal_point(app(ctx)?, Actor::User(p), &input.country, id)
+                .await
+                .gql()?;
+        Ok(SetFocalPointPayload {
+            country: CountryNode(country),
+        })
+    }
+
+    /// Adds a user to an agency with the given roles (administrators only).
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
+        let app = app(ctx)?;
+        let p = principal(ctx)?;
+        let id = agency_id(&input.agency_id, "agencyId")?;
+        let user = directory_service::create_user(
+            app,
+            Actor::User(p),
+            NewUser {
+                username: input.username,
+                display_name: input.display_name,
+                agency_id: id,
+                roles: input.roles,
+            },
+        )
+        .await
+        .gql()?;
+        let agency = directory_service::agency(app, user.agency_id)
+            .await
+            .gql()?
+            .ok_or_else(|| ServiceError::NotFound("agency").extend())?;
+        Ok(CreateUserPayload {
+            user: UserNode(user),
+            agency: AgencyNode(agency),
+        })
+    }
+
     /// Moves a running case to a newer version of its workflow: maps states, re-evaluates
     /// running timers against the new lengths and records it all as one event.
     async fn migrate_case(
@@ -151,7 +264,13 @@ impl Mutation {
         input: AdvanceTestClockInput,
     ) -> Result<AdvanceTestClockPayload> {
         let app = app(ctx)?;
-        principal(ctx)?;
+        app.authorize(
+            principal(ctx)?,
+            crate::policy::Action::AdvanceTestClock,
+            crate::policy::Facts::default(),
+            "your roles do not allow moving the test clock",
+        )
+        .gql()?;
         let Some(clock) = &app.test_clock else {
             return Err(ServiceError::Forbidden(
                 "this instance has no test clock (start it with --test-clock)".into(),
@@ -191,6 +310,7 @@ impl Mutation {
             workflow_version: input.workflow_version,
             idempotency_key: input.idempotency_key,
             follows_case_id,
+            origin_country: input.origin_country,
         };
         let case = cases::open_case(app(ctx)?, principal(ctx)?, input)
             .await

@@ -1,7 +1,7 @@
 //! Queries.
 
 use super::case::{CaseNode, event_nodes};
-use super::directory::{AgencyNode, Me, UserNode};
+use super::directory::{AgencyNode, CountryNode, Me, UserNode};
 use super::error::{IntoGql, invalid};
 use super::workflow::WorkflowNode;
 use super::{Node, app, ids, page_size, principal};
@@ -12,8 +12,9 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use uuid::Uuid;
 
-/// The root of all reads.
-pub struct Query;
+/// Reads of cases, workflows and the directory (merged into the `Query` root).
+#[derive(Default)]
+pub struct CoreQuery;
 
 /// Narrows a case list; all given fields must match.
 #[derive(InputObject, Default)]
@@ -30,7 +31,7 @@ pub struct CaseFilterInput {
 }
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// The authenticated caller: user, agency (with country and kind) and roles.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         Ok(Me(principal(ctx)?.clone()))
@@ -71,6 +72,22 @@ impl Query {
                     .get(wid, Some(version))
                     .map(|w| Node::Workflow(WorkflowNode(w)))
             }
+            "Referral" => crate::service::referrals::referral(app, p, uuid()?)
+                .await
+                .gql()?
+                .map(|r| Node::Referral(super::sharing::ReferralNode(r))),
+            "Transfer" => crate::service::transfers::transfer(app, p, uuid()?)
+                .await
+                .gql()?
+                .map(|t| Node::Transfer(super::sharing::TransferNode(t))),
+            "Consent" => crate::service::person::visible_consent(app, p, uuid()?)
+                .await
+                .gql()?
+                .map(|c| Node::Consent(super::sharing::ConsentNode(c))),
+            "Notification" => crate::service::inbox::visible_notification(app, p, uuid()?)
+                .await
+                .gql()?
+                .map(|n| Node::Notification(super::sharing::NotificationNode(n))),
             _ => None,
         })
     }
@@ -190,14 +207,44 @@ impl Query {
         Ok(connection)
     }
 
-    /// The directory of agencies, by country.
-    async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<AgencyNode>> {
-        Ok(directory::agencies(app(ctx)?)
+    /// The directory of agencies, by country then name; only those in `country` (ISO 3166-1
+    /// alpha-2) and of `kind` when given.
+    async fn agencies(
+        &self,
+        ctx: &Context<'_>,
+        country: Option<String>,
+        kind: Option<crate::domain::AgencyKind>,
+    ) -> Result<Vec<AgencyNode>> {
+        principal(ctx)?;
+        Ok(
+            directory::find_agencies(app(ctx)?, country.as_deref(), kind)
+                .await
+                .gql()?
+                .into_iter()
+                .map(AgencyNode)
+                .collect(),
+        )
+    }
+
+    /// The countries of the directory (every country with an agency), by code.
+    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<CountryNode>> {
+        principal(ctx)?;
+        Ok(directory::countries(app(ctx)?)
             .await
             .gql()?
             .into_iter()
-            .map(AgencyNode)
+            .map(CountryNode)
             .collect())
+    }
+
+    /// A country of the directory by ISO 3166-1 alpha-2 code (e.g. `IT`); null when the
+    /// directory has no agency there.
+    async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<CountryNode>> {
+        principal(ctx)?;
+        Ok(directory::country(app(ctx)?, &code)
+            .await
+            .gql()?
+            .map(CountryNode))
     }
 }
 
@@ -212,9 +259,24 @@ impl WorklistItem {
     async fn reason(&self) -> worklist::WorkReason {
         self.0.reason
     }
-    /// The most urgent open deadline, if any.
+    /// When the answer or the most urgent open deadline is due, if any.
     async fn due_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.0.deadline.as_ref().map(|d| d.due_at)
+        self.0.due_at()
+    }
+    /// The referral to answer (reason `REFERRAL_TO_ANSWER`).
+    async fn referral(&self) -> Option<super::sharing::ReferralNode> {
+        self.0.referral.clone().map(super::sharing::ReferralNode)
+    }
+    /// The break-glass access to review (reason `BREAK_GLASS_REVIEW`).
+    async fn break_glass_access(&self) -> Option<super::sharing::BreakGlassNode> {
+        self.0
+            .break_glass
+            .clone()
+            .map(super::sharing::BreakGlassNode)
+    }
+    /// The transfer to decide (reason `TRANSFER_TO_DECIDE`).
+    async fn transfer(&self) -> Option<super::sharing::TransferNode> {
+        self.0.transfer.clone().map(super::sharing::TransferNode)
     }
     /// The timer behind that deadline.
     async fn deadline_timer(&self) -> Option<&str> {

@@ -1,8 +1,11 @@
-//! Bearer tokens: random, shown once, stored only as SHA-256 hashes.
+//! Bearer tokens: TRM tokens (random, shown once, stored only as SHA-256 hashes) and, when
+//! configured, JWT access tokens of an identity provider; their revocation.
 
+use super::oidc::{Rejection, VerifiedToken};
 use super::{App, ServiceError};
 use crate::access::Principal;
 use crate::store::directory;
+use crate::store::identity::{self, FederatedUser, JwtRevocation};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -25,22 +28,138 @@ pub fn generate_token() -> String {
     )
 }
 
-/// The principal behind an `Authorization` header value (`Bearer <token>`).
+/// The principal behind an `Authorization` header value (`Bearer <token>`): a TRM token
+/// (`trm_...`, issued by `trm token issue`) or, when OIDC is configured, a JWT access token of
+/// the trusted identity provider (see [`super::oidc`]). The one entry point for HTTP, WebSocket
+/// `connection_init` and the re-checks of running subscriptions.
+///
+/// Both kinds are checked against the database on every call, so a revocation takes effect at
+/// once on every instance. Any refusal is [`ServiceError::Unauthenticated`], whatever the
+/// reason; the reason is logged at debug level with a short hash of the token, never the token
+/// or its claims. Database failures stay what they are (unavailable, internal).
 pub async fn authenticate(
     app: &App,
     authorization: Option<&str>,
 ) -> Result<Principal, ServiceError> {
-    let token = authorization
+    let Some(token) = authorization
         .and_then(|h| {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .filter(|t| t.starts_with(TOKEN_PREFIX) && t.len() < 200)
-        .ok_or(ServiceError::Unauthenticated)?;
-    directory::principal_by_token_hash(app.store.conn(), &token_hash(token))
+        .filter(|t| !t.is_empty())
+    else {
+        tracing::debug!(reason = "no bearer token", "authentication refused");
+        return Err(ServiceError::Unauthenticated);
+    };
+    let refused = |reason: &dyn std::fmt::Display| {
+        tracing::debug!(token = %fingerprint(token), %reason, "authentication refused");
+        ServiceError::Unauthenticated
+    };
+    if token.starts_with(TOKEN_PREFIX) {
+        if token.len() >= 200 {
+            return Err(refused(&"malformed TRM token"));
+        }
+        return directory::principal_by_token_hash(app.store.conn(), &token_hash(token))
+            .await?
+            .ok_or_else(|| refused(&"unknown or revoked TRM token"));
+    }
+    let Some(oidc) = &app.oidc else {
+        return Err(refused(&"not a TRM token (OIDC is not configured)"));
+    };
+    let verified = oidc.verify(token).await.map_err(|r| refused(&r))?;
+    jwt_principal(app, &verified)
         .await?
-        .ok_or(ServiceError::Unauthenticated)
+        .map_err(|r| refused(&r))
+}
+
+/// The principal of a verified JWT, after the checks that need the database: not revoked, its
+/// agency in the directory. Keeps the directory row of the user up to date (so that what they
+/// record names them).
+async fn jwt_principal(
+    app: &App,
+    token: &VerifiedToken,
+) -> Result<Result<Principal, Rejection>, ServiceError> {
+    let conn = app.store.conn();
+    if identity::is_jwt_revoked(
+        conn,
+        &token.issuer,
+        &token.subject,
+        token.jti.as_deref(),
+        token.issued_at,
+    )
+    .await?
+    {
+        return Ok(Err(Rejection::Revoked));
+    }
+    let Some(agency) = directory::agency_by_id(conn, token.agency_id).await? else {
+        return Ok(Err(Rejection::UnknownAgency));
+    };
+    let user = identity::ensure_federated_user(
+        conn,
+        &FederatedUser {
+            id: token.user_id(),
+            username: token.username.clone(),
+            display_name: token.display_name.clone(),
+            agency_id: agency.id,
+            roles: token.roles.clone(),
+        },
+        app.now(),
+    )
+    .await?;
+    Ok(Ok(Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        agency_id: agency.id,
+        agency_name: agency.name,
+        agency_kind: agency.kind,
+        country: agency.country,
+        roles: token.roles.clone(),
+    }))
+}
+
+/// A short, non-reversible tag of a token for logs (first 12 hex digits of its SHA-256).
+pub fn fingerprint(token: &str) -> String {
+    let mut hash = token_hash(token);
+    hash.truncate(12);
+    hash
+}
+
+/// Revokes one TRM token (`trm token revoke --token`). Returns whether a live token was
+/// revoked (`false`: unknown or already revoked). Takes effect on the next request.
+pub async fn revoke_token(app: &App, token: &str) -> Result<bool, ServiceError> {
+    Ok(
+        identity::revoke_token_by_hash(app.store.conn(), &token_hash(token.trim()), app.now())
+            .await?,
+    )
+}
+
+/// Revokes every live TRM token of a user (`trm token revoke --user`). Returns how many.
+pub async fn revoke_user_tokens(app: &App, username: &str) -> Result<u64, ServiceError> {
+    let user = directory::user_by_username(app.store.conn(), username)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    Ok(identity::revoke_tokens_of_user(app.store.conn(), user.id, app.now()).await?)
+}
+
+/// Revokes JWT access tokens (`trm token revoke-jwt`): one by its `jti`, or all of a subject
+/// issued before a moment; for tokens of `issuer` only, or of any issuer (`None`).
+pub async fn revoke_jwt(
+    app: &App,
+    issuer: Option<&str>,
+    revocation: &JwtRevocation,
+) -> Result<(), ServiceError> {
+    let empty = match revocation {
+        JwtRevocation::Token { jti } => jti.trim().is_empty(),
+        JwtRevocation::Subject { subject, .. } => subject.trim().is_empty(),
+    };
+    if empty || issuer.is_some_and(|i| i.trim().is_empty()) {
+        return Err(ServiceError::validation(
+            "give a non-empty jti, subject and issuer",
+        ));
+    }
+    Ok(identity::insert_jwt_revocation(app.store.conn(), issuer, revocation, app.now()).await?)
 }
 
 /// Issues a fresh token for an existing user and returns it (it cannot be shown again).

@@ -1,7 +1,9 @@
 //! Opening cases, firing transitions, and reading cases within the caller's scope.
 
+use super::bus::Signal;
 use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::policy::{Action as PolicyAction, Facts};
 use crate::store::cases::{self as case_store, CaseFilter, CaseRecord};
 use crate::store::events::{self, Event, EventKind};
 use crate::store::idempotency::{self, IdempotencyRecord};
@@ -32,6 +34,8 @@ pub struct OpenCase {
     /// An earlier case (led by the caller's agency) this case continues, e.g. a child's case
     /// continued under the adult procedure at 18.
     pub follows_case_id: Option<Uuid>,
+    /// The person's country of origin (ISO 3166-1 alpha-2), where known.
+    pub origin_country: Option<String>,
 }
 
 /// Input of [`fire_transition`].
@@ -52,6 +56,8 @@ pub struct Fired {
     pub event: Event,
     /// True when an idempotent retry returned the first result without doing the work again.
     pub replayed: bool,
+    /// What to deliver to subscribers once committed.
+    pub signals: Vec<Signal>,
 }
 
 const OPEN_CASE: &str = "openCase";
@@ -63,17 +69,22 @@ pub async fn open_case(
     p: &Principal,
     input: OpenCase,
 ) -> Result<CaseRecord, ServiceError> {
-    if !p.may_open_cases() {
-        return Err(ServiceError::Forbidden(
-            "your roles do not allow opening cases".into(),
-        ));
-    }
+    app.authorize(
+        p,
+        PolicyAction::OpenCase,
+        Facts::default(),
+        "your roles do not allow opening cases",
+    )?;
     let key = check_key(input.idempotency_key.as_deref())?;
+    if let Some(country) = &input.origin_country {
+        super::directory::check_country("originCountry", country)?;
+    }
     let request_hash = request_hash(&(
         OPEN_CASE,
         &input.workflow_id,
         input.workflow_version,
         input.follows_case_id,
+        &input.origin_country,
     ));
     if let Some(key) = key
         && let Some(case_id) = replay_open(app, p, key, &request_hash).await?
@@ -87,14 +98,15 @@ pub async fn open_case(
     let now = app.now();
     let txn = app.store.begin_write().await?;
     if let Some(earlier) = input.follows_case_id {
-        let earlier = case_store::find(&txn, p.case_scope(), earlier)
+        let earlier = case_store::find(&txn, p.case_scope(app.now()), earlier)
             .await?
             .ok_or(ServiceError::NotFound("case"))?;
-        if !p.may_act_on(earlier.lead_agency_id) {
-            return Err(ServiceError::Forbidden(
-                "only the lead agency of the earlier case can continue it".into(),
-            ));
-        }
+        app.authorize(
+            p,
+            PolicyAction::RecordCaseData,
+            lead_facts(p, &earlier),
+            "only the lead agency of the earlier case can continue it",
+        )?;
     }
     let number = store::next_counter(&txn, &p.country, now.year()).await?;
     let state = engine::initial_state(&workflow);
@@ -113,6 +125,8 @@ pub async fn open_case(
         entered_at: state.tracks.keys().map(|t| (t.clone(), now)).collect(),
         state,
         follows_case_id: input.follows_case_id,
+        origin_country: input.origin_country.clone(),
+        opened_by_agency_id: p.agency_id,
     };
     case_store::insert(&txn, &workflow, &record).await?;
     let changes = Changes {
@@ -139,6 +153,8 @@ pub async fn open_case(
         events::GENESIS_HASH.into(),
     );
     events::append(&txn, &event).await?;
+    let signals = [Signal::case_event(&event)];
+    app.bus.stage(&txn, &signals).await?;
     if let Some(key) = key {
         let idem = IdempotencyRecord {
             operation: OPEN_CASE.into(),
@@ -158,6 +174,7 @@ pub async fn open_case(
         }
     }
     txn.commit().await?;
+    app.bus.committed(&signals);
     Ok(record)
 }
 
@@ -207,6 +224,7 @@ pub async fn fire_transition(
     match fire_in(app, &txn, p, &input, key, &request_hash).await {
         Ok(fired) => {
             txn.commit().await?;
+            app.bus.committed(&fired.signals);
             Ok(fired)
         }
         Err(err) => {
@@ -232,21 +250,35 @@ async fn fire_in(
     key: Option<&str>,
     request_hash: &str,
 ) -> Result<Fired, ServiceError> {
-    let case = case_store::find(txn, p.case_scope(), input.case_id)
+    // Lock the case row first, so that the case and its tracks are read as one consistent
+    // snapshot (PostgreSQL reads each statement at its own moment under READ COMMITTED).
+    case_store::lock(txn, input.case_id).await?;
+    let case = case_store::find(txn, p.case_scope(app.now()), input.case_id)
         .await?
         .ok_or(ServiceError::NotFound("case"))?;
-    if !p.may_act_on(case.lead_agency_id) {
-        return Err(ServiceError::Forbidden(
-            "only the lead agency's case workers can move this case".into(),
-        ));
-    }
+    let workflow = workflow_of(app, &case)?;
+    app.authorize(
+        p,
+        PolicyAction::FireTransition,
+        transition_facts(p, &case, &workflow, &input.transition),
+        "only the lead agency's case workers can move this case",
+    )?;
     if case.version != input.expected_version {
         return Err(ServiceError::VersionConflict {
             expected: input.expected_version,
             actual: case.version,
         });
     }
-    let workflow = workflow_of(app, &case)?;
+    if workflow
+        .transition(&input.transition)
+        .is_some_and(|t| t.transfer_of_lead)
+    {
+        return Err(ServiceError::InvalidTransition(format!(
+            "`{}` is the workflow's transfer step: offer a transfer of lead (offerTransfer); it \
+             fires when the receiving agency accepts",
+            input.transition
+        )));
+    }
     let now = app.now();
     let actor = Actor {
         roles: p.roles.clone(),
@@ -261,34 +293,15 @@ async fn fire_in(
         env(app, &case, now),
     )
     .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
-    let status = engine::status(&workflow, &outcome.state);
-    if !case_store::apply_changes(
-        txn,
-        &workflow,
-        &case,
-        &outcome.state,
-        status,
-        &outcome.changes,
-        now,
-    )
-    .await?
-    {
-        let actual = case_store::find(txn, p.case_scope(), case.id)
+    let Some(after) = apply_outcome(txn, &workflow, &case, &outcome, now).await? else {
+        let actual = case_store::find(txn, p.case_scope(app.now()), case.id)
             .await?
             .map_or(case.version, |c| c.version);
         return Err(ServiceError::VersionConflict {
             expected: input.expected_version,
             actual,
         });
-    }
-    let mut after = case.clone();
-    after.version += 1;
-    after.status = status;
-    after.updated_at = now;
-    for change in &outcome.changes.tracks {
-        after.entered_at.insert(change.track.clone(), now);
-    }
-    after.state = outcome.state;
+    };
     let prev_hash = events::last_hash(txn, case.id).await?;
     let event = new_event(
         &after,
@@ -305,6 +318,14 @@ async fn fire_in(
         prev_hash,
     );
     events::append(txn, &event).await?;
+    let mut signals = vec![Signal::case_event(&event)];
+    let mut after = after;
+    if let Some(alert) = workflow.transition(&input.transition).and_then(|t| t.alert) {
+        let (alerted, more) = super::alerts::raise(app, txn, after, alert, now).await?;
+        after = alerted;
+        signals.extend(more);
+    }
+    app.bus.stage(txn, &signals).await?;
     if let Some(key) = key {
         let idem = IdempotencyRecord {
             operation: FIRE_TRANSITION.into(),
@@ -318,7 +339,42 @@ async fn fire_in(
         case: after,
         event,
         replayed: false,
+        signals,
     })
+}
+
+/// Writes an engine outcome to a case still at its version and returns the case after it
+/// (the caller appends the event); `None` when another write got there first.
+pub(crate) async fn apply_outcome(
+    txn: &DatabaseTransaction,
+    workflow: &Workflow,
+    case: &CaseRecord,
+    outcome: &engine::Outcome,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<CaseRecord>, ServiceError> {
+    let status = engine::status(workflow, &outcome.state);
+    if !case_store::apply_changes(
+        txn,
+        workflow,
+        case,
+        &outcome.state,
+        status,
+        &outcome.changes,
+        now,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    let mut after = case.clone();
+    after.version += 1;
+    after.status = status;
+    after.updated_at = now;
+    for change in &outcome.changes.tracks {
+        after.entered_at.insert(change.track.clone(), now);
+    }
+    after.state = outcome.state.clone();
+    Ok(Some(after))
 }
 
 async fn replay_fire(
@@ -342,10 +398,15 @@ async fn replay_fire(
         case,
         event,
         replayed: true,
+        signals: Vec::new(),
     }))
 }
 
-fn refusal_error(workflow: &Workflow, transition_id: &str, refusal: Refusal) -> ServiceError {
+pub(crate) fn refusal_error(
+    workflow: &Workflow,
+    transition_id: &str,
+    refusal: Refusal,
+) -> ServiceError {
     match refusal {
         Refusal::UnknownTransition { transition } => ServiceError::InvalidTransition(format!(
             "workflow {} v{} has no transition `{transition}`",
@@ -402,11 +463,13 @@ pub(crate) fn new_event(
         reason,
         changes,
         prev_hash,
+        None,
     )
 }
 
 /// The event after `case`'s current version, by (user, agency), hashed onto `prev_hash`.
-fn build_event(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_event(
     case: &CaseRecord,
     (actor_user_id, actor_agency_id): (Uuid, Uuid),
     kind: EventKind,
@@ -414,6 +477,7 @@ fn build_event(
     reason: Option<String>,
     changes: Changes,
     prev_hash: String,
+    details: Option<Json>,
 ) -> Event {
     let mut event = Event {
         id: Uuid::now_v7(),
@@ -433,6 +497,7 @@ fn build_event(
         occurred_at: case.updated_at,
         prev_hash,
         hash: String::new(),
+        details,
     };
     event.hash = event.compute_hash();
     event
@@ -450,6 +515,7 @@ pub(crate) fn new_system_event(case: &CaseRecord, changes: Changes, prev_hash: S
         None,
         changes,
         prev_hash,
+        None,
     )
 }
 
@@ -469,9 +535,7 @@ fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
 }
 
 fn request_hash<T: Serialize>(request: &T) -> String {
-    hex::encode(Sha256::digest(
-        serde_json::to_vec(request).unwrap_or_default(),
-    ))
+    hex::encode(Sha256::digest(events::canonical_json(request)))
 }
 
 /// The evaluation environment of a case: now, its jurisdiction and that country's calendar.
@@ -500,7 +564,7 @@ pub fn workflow_of(app: &App, case: &CaseRecord) -> Result<Arc<Workflow>, Servic
 }
 
 async fn visible_case(app: &App, p: &Principal, id: Uuid) -> Result<CaseRecord, ServiceError> {
-    case_store::find(app.store.conn(), p.case_scope(), id)
+    case_store::find(app.store.conn(), p.case_scope(app.now()), id)
         .await?
         .ok_or(ServiceError::NotFound("case"))
 }
@@ -511,7 +575,7 @@ pub async fn get_case(
     p: &Principal,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, ServiceError> {
-    Ok(case_store::find(app.store.conn(), p.case_scope(), id).await?)
+    Ok(case_store::find(app.store.conn(), p.case_scope(app.now()), id).await?)
 }
 
 /// The cases the caller may see that continue `case` (e.g. under the adult procedure).
@@ -520,7 +584,7 @@ pub async fn followers(
     p: &Principal,
     case: &CaseRecord,
 ) -> Result<Vec<CaseRecord>, ServiceError> {
-    Ok(case_store::followers(app.store.conn(), p.case_scope(), case.id).await?)
+    Ok(case_store::followers(app.store.conn(), p.case_scope(app.now()), case.id).await?)
 }
 
 /// A case the caller may see, by reference.
@@ -529,7 +593,7 @@ pub async fn case_by_reference(
     p: &Principal,
     reference: &str,
 ) -> Result<Option<CaseRecord>, ServiceError> {
-    Ok(case_store::find_by_reference(app.store.conn(), p.case_scope(), reference).await?)
+    Ok(case_store::find_by_reference(app.store.conn(), p.case_scope(app.now()), reference).await?)
 }
 
 /// Cases the caller may see, newest first.
@@ -540,7 +604,14 @@ pub async fn list_cases(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<CaseRecord>, ServiceError> {
-    Ok(case_store::list(app.store.conn(), p.case_scope(), filter, after, limit).await?)
+    Ok(case_store::list(
+        app.store.conn(),
+        p.case_scope(app.now()),
+        filter,
+        after,
+        limit,
+    )
+    .await?)
 }
 
 /// A page of a case's history, oldest first. The caller has already been shown the case.
@@ -551,6 +622,55 @@ pub async fn history(
     limit: u64,
 ) -> Result<Vec<Event>, ServiceError> {
     Ok(events::page(app.store.conn(), case.id, after_seq, limit).await?)
+}
+
+/// What the policies need to know about a case the caller's agency may lead.
+pub fn lead_facts(p: &Principal, case: &CaseRecord) -> Facts {
+    Facts {
+        is_lead: case.lead_agency_id == p.agency_id,
+        is_party: false,
+        has_access: true,
+        stage: None,
+        group: None,
+    }
+}
+
+/// [`lead_facts`] plus the SOP stage of the state the transition leaves.
+fn transition_facts(
+    p: &Principal,
+    case: &CaseRecord,
+    workflow: &Workflow,
+    transition: &str,
+) -> Facts {
+    let stage = workflow
+        .transition(transition)
+        .and_then(|t| case.state.tracks.get(&t.track))
+        .and_then(|s| workflow.state(s))
+        .map(|s| s.stage);
+    Facts {
+        stage,
+        ..lead_facts(p, case)
+    }
+}
+
+/// A page of a case's history as `p` may see it: `None` when the history is not shared with
+/// the caller's agency (participants), cut at the hand-over for a former lead.
+pub async fn history_for(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+    after_seq: i64,
+    limit: u64,
+) -> Result<Option<Vec<Event>>, ServiceError> {
+    let view = super::sharing::case_view(app, p, case).await?;
+    let Some(until) = view.history_until() else {
+        return Ok(None);
+    };
+    let mut events = history(app, case, after_seq, limit).await?;
+    if let Some(until) = until {
+        events.retain(|e| e.occurred_at <= until);
+    }
+    Ok(Some(events))
 }
 
 /// Every transition out of the case's current states, judged for the caller now.
@@ -565,16 +685,25 @@ pub fn available_transitions<'w>(
         agency_kind: p.agency_kind,
     };
     let mut list = engine::available(workflow, &case.state, &actor, env(app, case, app.now()));
-    if !p.may_act_on(case.lead_agency_id) {
-        for a in &mut list {
+    for a in list.iter_mut().filter(|a| a.transition.transfer_of_lead) {
+        a.allowed = false;
+        a.unmet.push(crate::workflow::Unmet {
+            name: "transfer_of_lead".into(),
+            reason: "The transfer step fires when the receiving agency accepts a transfer of lead (offerTransfer)".into(),
+            reason_fr: "L'étape de transfert a lieu quand l'organisme destinataire accepte le transfert du dossier (offerTransfer)".into(),
+        });
+    }
+    for a in &mut list {
+        let facts = transition_facts(p, case, workflow, &a.transition.id);
+        if !app.decide(p, PolicyAction::FireTransition, facts).allowed {
             a.allowed = false;
             a.unmet.insert(
                 0,
                 crate::workflow::Unmet {
                     name: "lead_agency".into(),
-                    reason: "Only the lead agency's case workers can move this case".into(),
+                    reason: "Only the lead agency's case workers can move this case (and guardians outside proceedings)".into(),
                     reason_fr:
-                        "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier"
+                        "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier (et les tuteurs hors procédures judiciaires)"
                             .into(),
                 },
             );
@@ -592,5 +721,14 @@ pub async fn visible_event(
     let Some(event) = events::by_id(app.store.conn(), id).await? else {
         return Ok(None);
     };
-    Ok(get_case(app, p, event.case_id).await?.map(|_| event))
+    let Some(case) = get_case(app, p, event.case_id).await? else {
+        return Ok(None);
+    };
+    // The same rule as `Case.history`: participants see no events, former leads up to their time.
+    let view = super::sharing::case_view(app, p, &case).await?;
+    Ok(match view.history_until() {
+        Some(None) => Some(event),
+        Some(Some(until)) if event.occurred_at <= until => Some(event),
+        _ => None,
+    })
 }

@@ -1,5 +1,6 @@
-//! A small synthetic demo network: agencies in six countries along real trafficking routes,
-//! users with different roles. Names are invented; no real person or case is represented.
+//! A small synthetic demo network: agencies in eleven countries along real trafficking routes
+//! (each country with its national focal point, and an embassy of Nigeria in Italy), users with
+//! different roles. Names are invented; no real person or case is represented.
 
 use super::auth::{generate_token, token_hash};
 use super::{App, ServiceError};
@@ -12,6 +13,8 @@ struct DemoAgency {
     name: &'static str,
     kind: AgencyKind,
     country: &'static str,
+    /// The state an embassy or consulate represents.
+    represents: Option<&'static str>,
 }
 
 const AGENCIES: &[DemoAgency] = &[
@@ -20,168 +23,217 @@ const AGENCIES: &[DemoAgency] = &[
         name: "Demo Questura – Anti-Trafficking Unit (Palermo)",
         kind: AgencyKind::Police,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "it-shelter",
         name: "Demo Casa Rifugio (NGO shelter)",
         kind: AgencyKind::Ngo,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "it-prosecutor",
         name: "Demo Procura della Repubblica",
         kind: AgencyKind::Prosecutor,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "it-childprotection",
         name: "Demo Servizi Sociali – Child Protection",
         kind: AgencyKind::ChildProtection,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "it-migration",
         name: "Demo Questura – Immigration Office",
         kind: AgencyKind::MigrationAuthority,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "it-focal",
         name: "Demo National Anti-Trafficking Focal Point (Italy)",
         kind: AgencyKind::NationalFocalPoint,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "it-iom",
         name: "Demo International Migration Organisation – Rome",
         kind: AgencyKind::InternationalOrganisation,
         country: "IT",
+        represents: None,
     },
     DemoAgency {
         key: "ng-focal",
         name: "Demo National Agency against Trafficking (Nigeria)",
         kind: AgencyKind::NationalFocalPoint,
         country: "NG",
+        represents: None,
     },
     DemoAgency {
         key: "ng-shelter",
         name: "Demo Benin City Reintegration Shelter",
         kind: AgencyKind::Ngo,
         country: "NG",
+        represents: None,
     },
     DemoAgency {
         key: "ne-childprotection",
         name: "Demo Direction de la Protection de l'Enfant (Niger)",
         kind: AgencyKind::ChildProtection,
         country: "NE",
+        represents: None,
     },
     DemoAgency {
         key: "ne-focal",
         name: "Demo Point focal national (Niger)",
         kind: AgencyKind::NationalFocalPoint,
         country: "NE",
+        represents: None,
     },
     DemoAgency {
         key: "bg-prosecutor",
         name: "Demo Prosecutor's Office (Sofia)",
         kind: AgencyKind::Prosecutor,
         country: "BG",
+        represents: None,
     },
     DemoAgency {
         key: "bg-focal",
         name: "Demo National Commission against Trafficking (Bulgaria)",
         kind: AgencyKind::NationalFocalPoint,
         country: "BG",
+        represents: None,
     },
     DemoAgency {
         key: "bg-shelter",
         name: "Demo Sofia Crisis Centre (NGO)",
         kind: AgencyKind::Ngo,
         country: "BG",
+        represents: None,
     },
     DemoAgency {
         key: "at-police",
         name: "Demo Criminal Intelligence Service (Vienna)",
         kind: AgencyKind::Police,
         country: "AT",
+        represents: None,
     },
     DemoAgency {
         key: "at-shelter",
         name: "Demo Vienna Intervention Centre (NGO)",
         kind: AgencyKind::Ngo,
         country: "AT",
+        represents: None,
     },
     DemoAgency {
         key: "gb-competent",
         name: "Demo Single Competent Authority (UK)",
         kind: AgencyKind::NationalFocalPoint,
         country: "GB",
+        represents: None,
     },
     DemoAgency {
         key: "gb-police",
         name: "Demo Metropolitan Modern Slavery Unit",
         kind: AgencyKind::Police,
         country: "GB",
+        represents: None,
     },
     DemoAgency {
         key: "at-prosecutor",
         name: "Demo Public Prosecutor's Office (Vienna)",
         kind: AgencyKind::Prosecutor,
         country: "AT",
+        represents: None,
     },
     DemoAgency {
         key: "sn-childprotection",
         name: "Demo Direction de la protection de l'enfance (Sénégal)",
         kind: AgencyKind::ChildProtection,
         country: "SN",
+        represents: None,
     },
     DemoAgency {
         key: "sn-ngo",
         name: "Demo Centre d'accueil pour enfants (Dakar)",
         kind: AgencyKind::Ngo,
         country: "SN",
+        represents: None,
     },
     DemoAgency {
         key: "ml-childprotection",
         name: "Demo Direction nationale de la promotion de l'enfant (Mali)",
         kind: AgencyKind::ChildProtection,
         country: "ML",
+        represents: None,
     },
     DemoAgency {
         key: "ml-focal",
         name: "Demo Point focal national (Mali)",
         kind: AgencyKind::NationalFocalPoint,
         country: "ML",
+        represents: None,
     },
     DemoAgency {
         key: "fr-police",
         name: "Demo Office central – traite des êtres humains",
         kind: AgencyKind::Police,
         country: "FR",
+        represents: None,
     },
     DemoAgency {
         key: "fr-shelter",
         name: "Demo Association d'accueil (Lyon)",
         kind: AgencyKind::Ngo,
         country: "FR",
+        represents: None,
     },
     DemoAgency {
         key: "fr-focal",
         name: "Demo Coordination nationale (France)",
         kind: AgencyKind::NationalFocalPoint,
         country: "FR",
+        represents: None,
     },
     DemoAgency {
         key: "ma-focal",
         name: "Demo Point focal national (Maroc)",
         kind: AgencyKind::NationalFocalPoint,
         country: "MA",
+        represents: None,
     },
     DemoAgency {
         key: "ro-focal",
         name: "Demo National Agency against Trafficking (Romania)",
         kind: AgencyKind::NationalFocalPoint,
         country: "RO",
+        represents: None,
+    },
+    DemoAgency {
+        key: "at-focal",
+        name: "Demo Federal Task Force against Human Trafficking (Austria)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "AT",
+        represents: None,
+    },
+    DemoAgency {
+        key: "sn-focal",
+        name: "Demo Cellule nationale de lutte contre la traite (Sénégal)",
+        kind: AgencyKind::NationalFocalPoint,
+        country: "SN",
+        represents: None,
+    },
+    DemoAgency {
+        key: "it-embassy-ng",
+        name: "Demo Embassy of Nigeria (Rome)",
+        kind: AgencyKind::EmbassyConsulate,
+        country: "IT",
+        represents: Some("NG"),
     },
 ];
 
@@ -341,7 +393,7 @@ const USERS: &[DemoUser] = &[
         username: "ml.childprotection",
         display_name: "Demo Travailleur social (ML)",
         agency: "ml-childprotection",
-        roles: &[Role::CaseWorker, Role::Guardian],
+        roles: &[Role::CaseWorker, Role::Guardian, Role::Supervisor],
     },
     DemoUser {
         username: "ml.focal",
@@ -379,6 +431,24 @@ const USERS: &[DemoUser] = &[
         agency: "ro-focal",
         roles: &[Role::FocalPoint],
     },
+    DemoUser {
+        username: "at.focal",
+        display_name: "Demo Focal Point (AT)",
+        agency: "at-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "sn.focal",
+        display_name: "Demo Point focal (SN)",
+        agency: "sn-focal",
+        roles: &[Role::FocalPoint],
+    },
+    DemoUser {
+        username: "it.embassy.ng",
+        display_name: "Demo Consular Officer (NG embassy in IT)",
+        agency: "it-embassy-ng",
+        roles: &[Role::CaseWorker],
+    },
 ];
 
 /// A stable id per demo agency, so that seeding twice finds the same rows.
@@ -406,8 +476,22 @@ pub async fn seed(app: &App) -> Result<Vec<(String, String)>, ServiceError> {
                 name: a.name.into(),
                 kind: a.kind,
                 country: a.country.into(),
+                represented_country: a.represents.map(String::from),
             };
             directory::insert_agency(&txn, &agency, now).await?;
+        }
+    }
+    // Each demo country's national focal point agency is its focal point, unless an
+    // administrator has set one already.
+    for a in AGENCIES
+        .iter()
+        .filter(|a| a.kind == AgencyKind::NationalFocalPoint)
+    {
+        let unset = directory::country_by_code(&txn, a.country)
+            .await?
+            .is_some_and(|c| c.focal_point_agency_id.is_none());
+        if unset {
+            directory::set_focal_point(&txn, a.country, agency_id(a.key), now).await?;
         }
     }
     let mut tokens = Vec::new();

@@ -25,6 +25,13 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     InvalidTransition(String),
+    /// Sharing needs a consent that covers it (or an override on a legal basis).
+    #[error("{0}")]
+    ConsentRequired(String),
+    /// A rule of law forbids it, whoever asks (e.g. no contact with the authorities of an asylum
+    /// seeker's country of origin); no override or consent lifts it.
+    #[error("{0}")]
+    LegalBan(String),
     #[error(
         "the case has changed since version {expected}; it is now at version {actual}: reload it and try again"
     )]

@@ -1,10 +1,10 @@
 //! Moving a running case to a newer version of its workflow: an explicit, recorded decision
 //! (laws change while cases run), never a silent effect of deploying a new definition.
 
+use super::bus::Signal;
 use super::cases::{env, new_event, workflow_of};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::Role;
 use crate::store::cases::{self as case_store, CaseRecord};
 use crate::store::events::{self, Event, EventKind};
 use crate::workflow::engine::{self, Changes, TimerState, TrackChange};
@@ -39,14 +39,16 @@ pub async fn migrate_case(
         ));
     }
     let txn = app.store.begin_write().await?;
-    let case = case_store::find(&txn, p.case_scope(), input.case_id)
+    case_store::lock(&txn, input.case_id).await?;
+    let case = case_store::find(&txn, p.case_scope(app.now()), input.case_id)
         .await?
         .ok_or(ServiceError::NotFound("case"))?;
-    if case.lead_agency_id != p.agency_id || !(p.has(Role::Supervisor) || p.has(Role::FocalPoint)) {
-        return Err(ServiceError::Forbidden(
-            "only a supervisor or focal point of the lead agency can migrate a case".into(),
-        ));
-    }
+    app.authorize(
+        p,
+        crate::policy::Action::MigrateCase,
+        super::cases::lead_facts(p, &case),
+        "only a supervisor or focal point of the lead agency can migrate a case",
+    )?;
     if case.version != input.expected_version {
         return Err(ServiceError::VersionConflict {
             expected: input.expected_version,
@@ -157,6 +159,9 @@ pub async fn migrate_case(
         prev_hash,
     );
     events::append(&txn, &event).await?;
+    let signals = [Signal::case_event(&event)];
+    app.bus.stage(&txn, &signals).await?;
     txn.commit().await?;
+    app.bus.committed(&signals);
     Ok((after, event))
 }

@@ -1,24 +1,35 @@
 //! Use cases: plain async functions over the store and the engine, one database transaction
 //! each. Tested through the API; usable without GraphQL (CLI, benchmarks).
 
+pub mod alerts;
 pub mod auth;
+pub mod break_glass;
+pub mod bus;
 pub mod cases;
 pub mod demo;
 pub mod directory;
 mod error;
+pub mod inbox;
 pub mod migration;
+pub mod oidc;
+pub mod person;
+pub mod referrals;
+pub mod sharing;
 pub mod timers;
+pub mod transfers;
 pub mod worklist;
 
 pub use error::ServiceError;
 
+use crate::access::Principal;
 use crate::clock::{Clock, MovableClock};
+use crate::policy::{Action, Facts, Verdict};
 use crate::store::Store;
 use crate::workflow::Registry;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 
-/// Everything a use case needs: the database, the loaded workflows and the clock.
+/// Everything a use case needs: the database, the loaded workflows, the clock and the signal bus.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
@@ -26,6 +37,13 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Set only on instances started with `--test-clock`: lets `advanceTestClock` move time.
     pub test_clock: Option<Arc<dyn MovableClock>>,
+    /// Signals to subscriptions, across instances on PostgreSQL (see [`bus`]).
+    pub bus: bus::Bus,
+    /// The trusted identity provider, when JWT access tokens are accepted (`--oidc-...`).
+    pub oidc: Option<Arc<oidc::Oidc>>,
+    /// The key that signs audit-log checkpoints (`--audit-key-file`); without it no checkpoint
+    /// is made (verification still works).
+    pub audit_key: Option<crate::audit::AuditKey>,
 }
 
 impl App {
@@ -33,5 +51,39 @@ impl App {
     /// hashes computed over them agree after a round trip.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now().trunc_subsecs(6)
+    }
+
+    /// What the access policies decide for `p` doing `action` (default deny).
+    pub fn decide(&self, p: &Principal, action: Action, facts: Facts) -> Verdict {
+        match self.workflows.policies() {
+            Some(policies) => policies.decide(p, action, facts),
+            None => Verdict {
+                allowed: false,
+                policies: Vec::new(),
+                reasons: Vec::new(),
+            },
+        }
+    }
+
+    /// Refuses with `FORBIDDEN` (saying `refusal`, and any policy that forbade it) unless the
+    /// access policies permit `p` to do `action`.
+    pub fn authorize(
+        &self,
+        p: &Principal,
+        action: Action,
+        facts: Facts,
+        refusal: &str,
+    ) -> Result<(), ServiceError> {
+        let verdict = self.decide(p, action, facts);
+        if verdict.allowed {
+            Ok(())
+        } else if verdict.reasons.is_empty() {
+            Err(ServiceError::Forbidden(refusal.to_string()))
+        } else {
+            Err(ServiceError::Forbidden(format!(
+                "{refusal} ({})",
+                verdict.reasons.join("; ")
+            )))
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The scheduler: records every timer whose due date passed as an event on its case, exactly
 //! once even when several instances share the database; and deadline views for the API.
 
+use super::bus::Signal;
 use super::cases::{new_system_event, workflow_of};
 use super::{App, ServiceError};
 use crate::access::CaseScope;
@@ -14,7 +15,8 @@ use std::time::Duration;
 /// How many due timers one pass handles at most.
 pub const BATCH: u64 = 200;
 
-/// Records due timers as `TIMER_ELAPSED` events; returns how many this call recorded.
+/// Records due timers as `TIMER_ELAPSED` events and escalates overdue answers to referrals and
+/// transfers; returns how many timers this call recorded.
 pub async fn fire_due(app: &App) -> Result<usize, ServiceError> {
     let mut fired = 0;
     loop {
@@ -27,6 +29,8 @@ pub async fn fire_due(app: &App) -> Result<usize, ServiceError> {
             }
         }
         if (batch as u64) < BATCH {
+            // Overdue answers to referrals and transfers go to the focal point on the same beat.
+            super::inbox::escalate_overdue(app).await?;
             return Ok(fired);
         }
     }
@@ -66,7 +70,10 @@ async fn fire_one(
     let prev_hash = events::last_hash(&txn, case.id).await?;
     let event = new_system_event(&after, changes, prev_hash);
     events::append(&txn, &event).await?;
+    let signals = [Signal::case_event(&event)];
+    app.bus.stage(&txn, &signals).await?;
     txn.commit().await?;
+    app.bus.committed(&signals);
     Ok(true)
 }
 
@@ -80,6 +87,14 @@ pub async fn run_scheduler(app: App, interval: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(fired = n, "timers recorded as elapsed"),
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed; retrying next tick"),
+        }
+        if let Some(key) = &app.audit_key {
+            let every = chrono::Duration::minutes(crate::audit::CHECKPOINT_EVERY_MINUTES);
+            match crate::audit::checkpoint_if_due(&app.store, key, app.now(), every).await {
+                Ok(Some(c)) => tracing::info!(tree_size = c.tree_size, "audit checkpoint signed"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "audit checkpoint failed; retrying next tick"),
+            }
         }
     }
 }

@@ -5,7 +5,10 @@ use super::timers::{DeadlineStatus, deadlines};
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::CaseStatus;
+use crate::domain::ReferralStatus;
 use crate::store::cases::{self as case_store, CaseFilter, CaseRecord};
+use crate::store::sharing::{self, ReferralRecord, TransferRecord};
+use chrono::{DateTime, Utc};
 
 /// Why a case is on an agency's worklist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -15,6 +18,13 @@ pub enum WorkReason {
     Overdue,
     /// A deadline is in its warning window.
     DueSoon,
+    /// A referral to the agency awaits its answer.
+    ReferralToAnswer,
+    /// A transfer of lead awaits the agency's decision (an offer to it, or a request for a case
+    /// it leads).
+    TransferToDecide,
+    /// Someone opened one of the agency's cases by break-glass: its supervisors review it.
+    BreakGlassReview,
     /// The agency can move the case forward.
     ActionAvailable,
 }
@@ -26,13 +36,32 @@ pub struct WorkItem {
     pub reason: WorkReason,
     /// The most urgent open deadline, if any.
     pub deadline: Option<super::timers::Deadline>,
+    /// The referral to answer (for `ReferralToAnswer`).
+    pub referral: Option<ReferralRecord>,
+    /// The transfer to decide (for `TransferToDecide`).
+    pub transfer: Option<TransferRecord>,
+    /// The break-glass access to review (for `BreakGlassReview`).
+    pub break_glass: Option<crate::store::break_glass::BreakGlass>,
+}
+
+impl WorkItem {
+    /// When the agency's answer or step is due, if there is a date.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        match (&self.referral, &self.transfer, &self.break_glass) {
+            (Some(r), _, _) => Some(r.response_due_at),
+            (_, Some(t), _) => Some(t.response_due_at),
+            (_, _, Some(b)) => Some(b.review_due_at),
+            _ => self.deadline.as_ref().map(|d| d.due_at),
+        }
+    }
 }
 
 /// Most active cases a worklist considers (an agency's open caseload).
 pub const WORKLIST_SCAN: u64 = 5000;
 
-/// What the caller's agency must act on, most urgent first: overdue deadlines, then deadlines
-/// due soon (earliest first), then cases the caller can move forward (least recently touched first).
+/// What the caller's agency must act on, most urgent first: overdue deadlines and overdue
+/// answers, then deadlines due soon, then referrals and transfers awaiting an answer (earliest
+/// due first), then cases the caller can move forward (least recently touched first).
 pub async fn worklist(app: &App, p: &Principal) -> Result<Vec<WorkItem>, ServiceError> {
     let filter = CaseFilter {
         status: Some(CaseStatus::Active),
@@ -68,15 +97,88 @@ pub async fn worklist(app: &App, p: &Principal) -> Result<Vec<WorkItem>, Service
             case,
             reason,
             deadline,
+            referral: None,
+            transfer: None,
+            break_glass: None,
         });
+    }
+    let conn = app.store.conn();
+    let visible = p.case_scope(now);
+    for r in sharing::referrals_to(
+        conn,
+        p.agency_id,
+        &[ReferralStatus::Pending],
+        None,
+        WORKLIST_SCAN,
+    )
+    .await?
+    {
+        if let Some(case) = case_store::find(conn, visible, r.case_id).await? {
+            items.push(WorkItem {
+                case,
+                reason: WorkReason::ReferralToAnswer,
+                deadline: None,
+                referral: Some(r),
+                transfer: None,
+                break_glass: None,
+            });
+        }
+    }
+    for t in sharing::transfers_awaiting(conn, p.agency_id, None, WORKLIST_SCAN).await? {
+        if let Some(case) = case_store::find(conn, visible, t.case_id).await? {
+            items.push(WorkItem {
+                case,
+                reason: WorkReason::TransferToDecide,
+                deadline: None,
+                referral: None,
+                transfer: Some(t),
+                break_glass: None,
+            });
+        }
+    }
+    let reviews = app.decide(
+        p,
+        crate::policy::Action::ReviewBreakGlass,
+        crate::policy::Facts {
+            is_lead: true,
+            has_access: true,
+            ..crate::policy::Facts::default()
+        },
+    );
+    if reviews.allowed {
+        for b in crate::store::break_glass::unreviewed_for_lead(conn, p.agency_id).await? {
+            if let Some(case) = case_store::find(conn, visible, b.case_id).await? {
+                items.push(WorkItem {
+                    case,
+                    reason: WorkReason::BreakGlassReview,
+                    deadline: None,
+                    referral: None,
+                    transfer: None,
+                    break_glass: Some(b),
+                });
+            }
+        }
     }
     items.sort_by_key(|i| {
         let due = i
-            .deadline
-            .as_ref()
-            .filter(|_| i.reason != WorkReason::ActionAvailable)
-            .map(|d| d.due_at);
-        (i.reason as u8, due, i.case.updated_at)
+            .due_at()
+            .filter(|_| i.reason != WorkReason::ActionAvailable);
+        let rank = match i.reason {
+            WorkReason::Overdue => 0,
+            WorkReason::ReferralToAnswer
+            | WorkReason::TransferToDecide
+            | WorkReason::BreakGlassReview
+                if due.is_some_and(|d| d <= now) =>
+            {
+                0
+            }
+            WorkReason::DueSoon => 1,
+            WorkReason::ReferralToAnswer
+            | WorkReason::TransferToDecide
+            | WorkReason::BreakGlassReview => 2,
+            WorkReason::ActionAvailable => 3,
+        };
+        (rank, due, i.case.updated_at)
     });
     Ok(items)
 }

@@ -1,7 +1,7 @@
 //! Cases: the current-state rows (case, its tracks, its timers). Every read takes the caller's
 //! `CaseScope`, so no path can return a case the caller may not see.
 
-use super::entities::{case, case_timer, case_track};
+use super::entities::{break_glass, case, case_access, case_timer, case_track};
 use crate::access::CaseScope;
 use crate::domain::{CaseStatus, Stage};
 use crate::workflow::definition::TimerKind;
@@ -38,6 +38,10 @@ pub struct CaseRecord {
     pub entered_at: BTreeMap<String, DateTime<Utc>>,
     /// The earlier case this one continues, if any.
     pub follows_case_id: Option<Uuid>,
+    /// The person's country of origin (ISO 3166-1 alpha-2), where known.
+    pub origin_country: Option<String>,
+    /// The agency that opened the case (its first lead).
+    pub opened_by_agency_id: Uuid,
 }
 
 /// Filters for case lists. All given filters must hold.
@@ -68,6 +72,23 @@ fn scope_condition(scope: CaseScope) -> Condition {
         CaseScope::All => Condition::all(),
         CaseScope::LeadAgency(agency) => {
             Condition::all().add(case::Column::LeadAgencyId.eq(agency))
+        }
+        CaseScope::Agency { agency, user, now } => {
+            let mut shared = Query::select();
+            shared
+                .column(case_access::Column::CaseId)
+                .from(case_access::Entity)
+                .and_where(Expr::col(case_access::Column::AgencyId).eq(agency));
+            let mut glass = Query::select();
+            glass
+                .column(break_glass::Column::CaseId)
+                .from(break_glass::Entity)
+                .and_where(Expr::col(break_glass::Column::UserId).eq(user))
+                .and_where(Expr::col(break_glass::Column::ExpiresAt).gt(now));
+            Condition::any()
+                .add(case::Column::LeadAgencyId.eq(agency))
+                .add(case::Column::Id.in_subquery(shared.to_owned()))
+                .add(case::Column::Id.in_subquery(glass.to_owned()))
         }
     }
 }
@@ -240,6 +261,8 @@ fn to_record(
             .map(|t| (t.track, t.entered_at))
             .collect(),
         follows_case_id: row.follows_case_id,
+        origin_country: row.origin_country,
+        opened_by_agency_id: row.opened_by_agency_id.unwrap_or(row.lead_agency_id),
         state,
     })
 }
@@ -277,6 +300,8 @@ pub async fn insert<C: ConnectionTrait>(
         opened_at: Set(c.opened_at),
         updated_at: Set(c.updated_at),
         follows_case_id: Set(c.follows_case_id),
+        origin_country: Set(c.origin_country.clone()),
+        opened_by_agency_id: Set(Some(c.opened_by_agency_id)),
     })
     .exec(conn)
     .await?;
@@ -507,4 +532,102 @@ pub async fn pinned_workflows<C: ConnectionTrait>(conn: &C) -> Result<Vec<(Strin
         .into_iter()
         .map(|(id, v)| (id, u32::try_from(v).unwrap_or_default()))
         .collect())
+}
+
+/// Moves a case's event counter on by one if it is still at `version` (the case's row is the
+/// lock every change to the case goes through). Returns `false` when another write got there first.
+pub async fn bump_version<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = case::Entity::update_many()
+        .col_expr(case::Column::Version, Expr::value(version + 1))
+        .col_expr(case::Column::UpdatedAt, Expr::value(now))
+        .filter(case::Column::Id.eq(case_id))
+        .filter(case::Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Takes the case's row lock for the rest of the transaction (PostgreSQL `FOR UPDATE`; SQLite
+/// write transactions are already exclusive).
+pub async fn lock<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), DbErr> {
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        case::Entity::find_by_id(case_id)
+            .select_only()
+            .column(case::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .one(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Hands the case to another lead agency.
+pub async fn set_lead<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    agency: Uuid,
+) -> Result<(), DbErr> {
+    case::Entity::update_many()
+        .col_expr(case::Column::LeadAgencyId, Expr::value(agency))
+        .filter(case::Column::Id.eq(case_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the person's country of origin.
+pub async fn set_origin_country<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    country: &str,
+) -> Result<(), DbErr> {
+    case::Entity::update_many()
+        .col_expr(case::Column::OriginCountry, Expr::value(country))
+        .filter(case::Column::Id.eq(case_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Lets `agency` see the case from now on (idempotent).
+pub async fn grant_access<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    agency: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let exists = case_access::Entity::find_by_id((case_id, agency))
+        .one(conn)
+        .await?
+        .is_some();
+    if !exists {
+        case_access::Entity::insert(case_access::ActiveModel {
+            case_id: Set(case_id),
+            agency_id: Set(agency),
+            since: Set(now),
+            reason: Set(reason.to_string()),
+        })
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether `agency` has been given access to the case.
+pub async fn has_access<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    agency: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(case_access::Entity::find_by_id((case_id, agency))
+        .one(conn)
+        .await?
+        .is_some())
 }

@@ -1,9 +1,10 @@
-//! Agencies, users and bearer tokens.
+//! The directory: countries and their focal points, agencies, users and bearer tokens.
 
-use super::entities::{agency, api_token, user};
+use super::entities::{agency, api_token, country, user};
 use crate::access::Principal;
-use crate::domain::{AgencyKind, Role};
+use crate::domain::{AgencyKind, Role, country_name};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -16,7 +17,22 @@ pub struct Agency {
     pub id: Uuid,
     pub name: String,
     pub kind: AgencyKind,
+    /// Where the agency sits (ISO 3166-1 alpha-2).
     pub country: String,
+    /// The state an embassy or consulate represents (ISO 3166-1 alpha-2); `None` for every
+    /// other kind.
+    pub represented_country: Option<String>,
+}
+
+/// A country of the directory (one exists for the country of every agency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2.
+    pub code: String,
+    /// ISO 3166-1 English short name.
+    pub name: String,
+    /// The agency that is the country's national focal point, once one is set.
+    pub focal_point_agency_id: Option<Uuid>,
 }
 
 /// A user as the rest of the program sees it.
@@ -39,7 +55,16 @@ fn to_agency(m: agency::Model) -> Result<Agency, DbErr> {
         name: m.name,
         kind,
         country: m.country,
+        represented_country: m.represented_country,
     })
+}
+
+fn to_country(m: country::Model) -> Country {
+    Country {
+        code: m.code,
+        name: m.name,
+        focal_point_agency_id: m.focal_point_agency_id,
+    }
 }
 
 fn to_user(m: user::Model) -> Result<User, DbErr> {
@@ -59,22 +84,165 @@ fn to_user(m: user::Model) -> Result<User, DbErr> {
     })
 }
 
-/// Inserts an agency.
+/// Inserts an agency, and the row of its country if there is none yet (named after ISO 3166-1).
+/// The caller has checked the codes.
 pub async fn insert_agency<C: ConnectionTrait>(
     conn: &C,
     a: &Agency,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    ensure_country(conn, &a.country, now).await?;
     agency::Entity::insert(agency::ActiveModel {
         id: Set(a.id),
         name: Set(a.name.clone()),
         kind: Set(a.kind.as_str().to_string()),
         country: Set(a.country.clone()),
         created_at: Set(now),
+        represented_country: Set(a.represented_country.clone()),
     })
     .exec(conn)
     .await?;
     Ok(())
+}
+
+/// Changes an agency's name, kind and represented country (its country never changes). Returns
+/// whether the agency exists.
+pub async fn update_agency<C: ConnectionTrait>(conn: &C, a: &Agency) -> Result<bool, DbErr> {
+    let result = agency::Entity::update_many()
+        .col_expr(agency::Column::Name, a.name.clone().into())
+        .col_expr(agency::Column::Kind, a.kind.as_str().into())
+        .col_expr(
+            agency::Column::RepresentedCountry,
+            a.represented_country.clone().into(),
+        )
+        .filter(agency::Column::Id.eq(a.id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Agencies, by country then name; only those in `country` and of `kind` when given.
+pub async fn agencies<C: ConnectionTrait>(
+    conn: &C,
+    country: Option<&str>,
+    kind: Option<AgencyKind>,
+) -> Result<Vec<Agency>, DbErr> {
+    let mut query = agency::Entity::find();
+    if let Some(country) = country {
+        query = query.filter(agency::Column::Country.eq(country));
+    }
+    if let Some(kind) = kind {
+        query = query.filter(agency::Column::Kind.eq(kind.as_str()));
+    }
+    query
+        .order_by_asc(agency::Column::Country)
+        .order_by_asc(agency::Column::Name)
+        .order_by_asc(agency::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_agency)
+        .collect()
+}
+
+/// Adds the row of `code` (named after ISO 3166-1, or after the code itself when it is not
+/// an assigned code) unless it exists. One statement; never fails on an existing row.
+pub async fn ensure_country<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let name = country_name(code).unwrap_or(code);
+    country::Entity::insert(country::ActiveModel {
+        code: Set(code.to_string()),
+        name: Set(name.to_string()),
+        focal_point_agency_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(country::Column::Code)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every country of the directory, by code.
+pub async fn countries<C: ConnectionTrait>(conn: &C) -> Result<Vec<Country>, DbErr> {
+    Ok(country::Entity::find()
+        .order_by_asc(country::Column::Code)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_country)
+        .collect())
+}
+
+/// The country with this ISO 3166-1 alpha-2 code, if the directory has it.
+pub async fn country_by_code<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> Result<Option<Country>, DbErr> {
+    Ok(country::Entity::find_by_id(code.to_string())
+        .one(conn)
+        .await?
+        .map(to_country))
+}
+
+/// Makes `agency_id` the focal point of `country`. Returns whether the country exists. The
+/// caller has checked that the agency is in that country.
+pub async fn set_focal_point<C: ConnectionTrait>(
+    conn: &C,
+    country: &str,
+    agency_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = country::Entity::update_many()
+        .col_expr(country::Column::FocalPointAgencyId, Some(agency_id).into())
+        .col_expr(country::Column::UpdatedAt, now.into())
+        .filter(country::Column::Code.eq(country))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// The focal point agency of `country` (ISO 3166-1 alpha-2), if the country has one. One query.
+pub async fn focal_point<C: ConnectionTrait>(
+    conn: &C,
+    country: &str,
+) -> Result<Option<Agency>, DbErr> {
+    agency::Entity::find()
+        .filter(
+            agency::Column::Id.in_subquery(
+                Query::select()
+                    .column(country::Column::FocalPointAgencyId)
+                    .from(country::Entity)
+                    .and_where(country::Column::Code.eq(country))
+                    .to_owned(),
+            ),
+        )
+        .one(conn)
+        .await?
+        .map(to_agency)
+        .transpose()
+}
+
+/// The users of an agency, by username.
+pub async fn users_of_agency<C: ConnectionTrait>(
+    conn: &C,
+    agency_id: Uuid,
+) -> Result<Vec<User>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::AgencyId.eq(agency_id))
+        .order_by_asc(user::Column::Username)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_user)
+        .collect()
 }
 
 /// Inserts a user.

@@ -18,39 +18,62 @@ use uuid::Uuid;
 /// The hash that precedes a case's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// What kind of change an event records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum EventKind {
-    /// The case was opened under a workflow version.
-    CaseOpened,
-    /// A workflow transition was fired.
-    Transition,
-    /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
-    TimerElapsed,
-    /// The case moved to a newer version of its workflow (an explicit, recorded decision).
-    WorkflowMigrated,
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal),+ $(,)?) => {
+        /// What kind of change an event records.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        pub enum EventKind { $($(#[$doc])* $variant),+ }
+
+        impl EventKind {
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventKind::$variant => $text),+ }
+            }
+
+            fn parse(s: &str) -> Result<Self, DbErr> {
+                match s {
+                    $($text => Ok(EventKind::$variant),)+
+                    other => Err(DbErr::Custom(format!("unknown event kind {other}"))),
+                }
+            }
+        }
+    };
 }
 
-impl EventKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            EventKind::CaseOpened => "CASE_OPENED",
-            EventKind::Transition => "TRANSITION",
-            EventKind::TimerElapsed => "TIMER_ELAPSED",
-            EventKind::WorkflowMigrated => "WORKFLOW_MIGRATED",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self, DbErr> {
-        match s {
-            "CASE_OPENED" => Ok(EventKind::CaseOpened),
-            "TRANSITION" => Ok(EventKind::Transition),
-            "TIMER_ELAPSED" => Ok(EventKind::TimerElapsed),
-            "WORKFLOW_MIGRATED" => Ok(EventKind::WorkflowMigrated),
-            other => Err(DbErr::Custom(format!("unknown event kind {other}"))),
-        }
-    }
+event_kinds! {
+    /// The case was opened under a workflow version.
+    CaseOpened => "CASE_OPENED",
+    /// A workflow transition was fired.
+    Transition => "TRANSITION",
+    /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
+    TimerElapsed => "TIMER_ELAPSED",
+    /// The case moved to a newer version of its workflow (an explicit, recorded decision).
+    WorkflowMigrated => "WORKFLOW_MIGRATED",
+    /// A group of the person's personal data was recorded (the event holds no personal data).
+    PersonalDataRecorded => "PERSONAL_DATA_RECORDED",
+    /// The person's country of origin was recorded.
+    OriginCountrySet => "ORIGIN_COUNTRY_SET",
+    /// A movement of the person was recorded (a country on the route).
+    MovementRecorded => "MOVEMENT_RECORDED",
+    /// A consent was recorded.
+    ConsentRecorded => "CONSENT_RECORDED",
+    /// A consent was withdrawn (dependent referrals and transfers are suspended).
+    ConsentWithdrawn => "CONSENT_WITHDRAWN",
+    /// A service referral was made, answered, completed, revoked, suspended, resumed or escalated.
+    Referral => "REFERRAL",
+    /// A transfer of lead was offered, requested, rejected, revoked, suspended, resumed or escalated.
+    Transfer => "TRANSFER",
+    /// A transfer of lead was accepted: the workflow's transfer step fired and the lead moved.
+    TransferAccepted => "TRANSFER_ACCEPTED",
+    /// The new lead sent follow-up feedback to the former lead.
+    FeedbackSent => "FEEDBACK_SENT",
+    /// The focal points of the countries on the person's route were alerted.
+    RouteAlerted => "ROUTE_ALERTED",
+    /// Someone opened the case outside their access (break-glass), with a justification.
+    BreakGlass => "BREAK_GLASS",
+    /// The lead agency reviewed a break-glass access.
+    BreakGlassReviewed => "BREAK_GLASS_REVIEWED",
 }
 
 /// One recorded change to a case.
@@ -74,6 +97,9 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
     pub prev_hash: String,
     pub hash: String,
+    /// Ids and names of what the event touched (referral, transfer, consent, agencies, groups);
+    /// never personal data.
+    pub details: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +119,8 @@ struct HashedContent<'a> {
     actor_user_id: Uuid,
     actor_agency_id: Uuid,
     occurred_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: &'a Option<serde_json::Value>,
 }
 
 impl Event {
@@ -119,14 +147,37 @@ impl Event {
             occurred_at: self
                 .occurred_at
                 .to_rfc3339_opts(SecondsFormat::Micros, true),
+            details: &self.details,
         };
         let mut hasher = Sha256::new();
         hasher.update(self.prev_hash.as_bytes());
         hasher.update(b"\n");
-        // serde_json writes struct fields in declaration order and maps (BTreeMap) sorted: canonical.
-        hasher.update(serde_json::to_vec(&content).unwrap_or_default());
+        hasher.update(canonical_json(&content));
         hex::encode(hasher.finalize())
     }
+}
+
+/// `value` as JSON with every object's keys sorted, at every depth: the same bytes whatever
+/// order a map was built or stored in (PostgreSQL `jsonb` reorders keys; a dependency may switch
+/// serde_json to insertion order).
+pub fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
+    fn sort(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sort).collect())
+            }
+            other => other,
+        }
+    }
+    serde_json::to_value(value)
+        .map(sort)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_default()
 }
 
 fn to_event(m: case_event::Model) -> Result<Event, DbErr> {
@@ -150,10 +201,12 @@ fn to_event(m: case_event::Model) -> Result<Event, DbErr> {
         occurred_at: m.occurred_at,
         prev_hash: m.prev_hash,
         hash: m.hash,
+        details: m.details,
     })
 }
 
-/// Appends an event.
+/// Appends an event, and its chain hash as the next leaf of the audit log, on `conn` (the
+/// use case's write transaction): both or neither.
 pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr> {
     case_event::Entity::insert(case_event::ActiveModel {
         id: Set(e.id),
@@ -177,9 +230,11 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr
         occurred_at: Set(e.occurred_at),
         prev_hash: Set(e.prev_hash.clone()),
         hash: Set(e.hash.clone()),
+        details: Set(e.details.clone()),
     })
     .exec(conn)
     .await?;
+    super::audit::append_leaf(conn, e.id, &e.hash, e.occurred_at).await?;
     Ok(())
 }
 
@@ -213,6 +268,25 @@ pub async fn page<C: ConnectionTrait>(
         .collect()
 }
 
+/// A stored event as the audit verifier reads it: its id, case and `seq` as stored, and the
+/// parsed event (or why it cannot be parsed).
+pub type AuditRow = (Uuid, Uuid, i64, Result<Event, String>);
+
+/// Every event of every case, ordered by case and `seq` (see [`AuditRow`]).
+pub async fn all_for_audit<C: ConnectionTrait>(conn: &C) -> Result<Vec<AuditRow>, DbErr> {
+    Ok(case_event::Entity::find()
+        .order_by_asc(case_event::Column::CaseId)
+        .order_by_asc(case_event::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let (id, case_id, seq) = (m.id, m.case_id, m.seq);
+            (id, case_id, seq, to_event(m).map_err(|e| e.to_string()))
+        })
+        .collect())
+}
+
 /// One event by id.
 pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Event>, DbErr> {
     case_event::Entity::find_by_id(id)
@@ -229,4 +303,25 @@ pub async fn count<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<u64, D
         .filter(case_event::Column::CaseId.eq(case_id))
         .count(conn)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_json;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_does_not_depend_on_key_order() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"y": [1, {"q": 2, "p": 3}], "x": null}}"#)
+                .unwrap_or_default();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"a": {"x": null, "y": [1, {"p": 3, "q": 2}]}, "b": 1}"#)
+                .unwrap_or_default();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            canonical_json(&json!({"b": 1, "a": 2})),
+            br#"{"a":2,"b":1}"#.to_vec()
+        );
+    }
 }

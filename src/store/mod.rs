@@ -2,11 +2,18 @@
 //! the database. Repositories take a connection or a transaction so that a use case can make
 //! several of their calls one atomic unit.
 
+pub mod access_log;
+pub mod audit;
+pub mod break_glass;
 pub mod cases;
 pub mod directory;
 pub mod entities;
 pub mod events;
 pub mod idempotency;
+pub mod identity;
+pub mod inbox;
+pub mod person;
+pub mod sharing;
 pub mod timers;
 pub mod workflows;
 
@@ -67,8 +74,22 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
             });
         }
-        let db = Database::connect(opts).await?;
-        Ok(Store { db })
+        let sqlite = url.starts_with("sqlite:");
+        let mut attempt: u64 = 0;
+        loop {
+            match Database::connect(opts.clone()).await {
+                Ok(db) => return Ok(Store { db }),
+                // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
+                // "busy" at once (without waiting on the busy timeout) when two connections
+                // would otherwise deadlock upgrading their locks: instances opening a new
+                // database together take turns here.
+                Err(e) if sqlite && attempt < 50 && is_sqlite_busy(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * Ord::min(attempt, 10))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Applies every pending migration, all or nothing, in one write transaction (both engines
@@ -113,10 +134,26 @@ impl Store {
     }
 }
 
+/// Whether SQLite refused with `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6).
+fn is_sqlite_busy(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (DbErr::Conn(RuntimeErr::SqlxError(err)) | DbErr::Exec(RuntimeErr::SqlxError(err))) = e
+    else {
+        return false;
+    };
+    match err.as_ref() {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("5" | "6")),
+        _ => false,
+    }
+}
+
 /// Advisory lock keys (PostgreSQL) for work that instances must not do at the same time.
 pub const LOCK_MIGRATIONS: i64 = 0x7472_6d00_0001;
 /// See [`LOCK_MIGRATIONS`].
 pub const LOCK_DEMO_SEED: i64 = 0x7472_6d00_0002;
+/// See [`LOCK_MIGRATIONS`]: held by a transaction from the moment it appends to the audit log
+/// until it commits, so that log positions are gap-free and in commit order.
+pub const LOCK_AUDIT_LOG: i64 = 0x7472_6d00_0003;
 
 /// Holds a PostgreSQL advisory lock until the end of the transaction `conn` (no-op on SQLite,
 /// where write transactions are already exclusive).

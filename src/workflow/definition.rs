@@ -52,6 +52,9 @@ pub struct Workflow {
     pub parameters: BTreeMap<String, Parameter>,
     /// Per-country overrides of parameters and timer lengths, by ISO 3166-1 alpha-2 code.
     pub jurisdictions: BTreeMap<String, Jurisdiction>,
+    /// When it holds over the facts, the person is an asylum seeker: nothing may be referred or
+    /// transferred to the authorities of the country of origin.
+    pub asylum_seeker: Option<Guard>,
 }
 
 impl Workflow {
@@ -204,6 +207,22 @@ pub struct Transition {
     pub inputs: Vec<Input>,
     pub guards: Vec<Guard>,
     pub effects: Effects,
+    /// The workflow's transfer step: fired when the receiving agency accepts a transfer of lead
+    /// (the transfer object and this transition are one record), never by `fireTransition`.
+    pub transfer_of_lead: bool,
+    /// Who is alerted when it is fired.
+    pub alert: Option<Alert>,
+}
+
+/// Alerts a transition raises beyond the case's own agencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Alert {
+    /// The person (a child) is missing: the focal points of every country on the route are told.
+    Missing,
+    /// The missing person was found: the same focal points are told.
+    Found,
 }
 
 /// A fact recorded by a transition.

@@ -333,7 +333,10 @@ fn check_input(
     data: &Map<String, Json>,
 ) -> Vec<InputProblem> {
     let mut problems = Vec::new();
-    for (key, value) in data {
+    // Sorted, whatever order the caller sent: the same input gets the same answer.
+    let mut entries: Vec<(&String, &Json)> = data.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    for (key, value) in entries {
         let Some(input) = transition.inputs.iter().find(|i| &i.fact == key) else {
             problems.push(InputProblem {
                 field: key.clone(),

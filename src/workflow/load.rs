@@ -194,7 +194,15 @@ impl Builder<'_> {
             }
         }
 
+        let asylum_seeker = match &raw.asylum_seeker {
+            None => None,
+            Some(expr) => Some(
+                Guard::compile("asylum_seeker", expr.get_ref(), Labels::default(), &scope)
+                    .map_err(|e| (self.err)(Some(expr.span()), format!("asylum_seeker {e}")))?,
+            ),
+        };
         let workflow = Workflow {
+            asylum_seeker,
             id: raw.id.clone(),
             version: raw.version,
             label: raw.label.clone(),
@@ -583,6 +591,8 @@ impl Builder<'_> {
                 inputs,
                 guards,
                 effects,
+                transfer_of_lead: raw.transfer_of_lead,
+                alert: raw.alert,
             });
         }
         Ok(transitions)

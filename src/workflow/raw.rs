@@ -1,7 +1,7 @@
 //! The file format of workflow definitions as read from TOML, before any checking.
 //! `load.rs` turns these into the checked types of `definition.rs`.
 
-use super::definition::{FactType, Labels, TimerKind};
+use super::definition::{Alert, FactType, Labels, TimerKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -25,6 +25,9 @@ pub(super) struct RawWorkflow {
     pub(super) parameters: BTreeMap<String, Spanned<RawParameter>>,
     #[serde(default)]
     pub(super) jurisdictions: BTreeMap<String, Spanned<RawJurisdiction>>,
+    /// CEL over facts: whether the person is an asylum seeker (no contact with the authorities
+    /// of the country of origin while it holds).
+    pub(super) asylum_seeker: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +113,11 @@ pub(super) struct RawTransition {
     pub(super) guards: Vec<RawGuard>,
     #[serde(default)]
     pub(super) effects: RawEffects,
+    /// Fired by accepting a transfer of lead, never directly.
+    #[serde(default)]
+    pub(super) transfer_of_lead: bool,
+    /// Who is alerted when the transition is fired.
+    pub(super) alert: Option<Alert>,
 }
 
 #[derive(Deserialize)]

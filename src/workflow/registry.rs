@@ -3,9 +3,10 @@
 use super::calendar::{Calendar, RawCalendar};
 use super::definition::Workflow;
 use super::load::{LoadError, load_dir};
+use crate::policy::Policies;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// All loaded definitions. Cases name (id, version); the latest version serves new cases.
 #[derive(Debug, Default, Clone)]
@@ -13,26 +14,61 @@ pub struct Registry {
     by_id: BTreeMap<String, BTreeMap<u32, Arc<Workflow>>>,
     calendars: BTreeMap<String, Calendar>,
     default_calendar: Calendar,
+    /// The access policies of `dir/policies`; the built-in ones when the directory has none.
+    policies: Option<Arc<Policies>>,
 }
 
+/// The policies shipped with TRM (`workflows/policies/access.cedar`), for workflow directories
+/// without their own.
+static BUILTIN_POLICIES: LazyLock<Option<Policies>> = LazyLock::new(|| {
+    Policies::parse(
+        "built-in access.cedar",
+        include_str!("../../workflows/policies/access.cedar"),
+    )
+    .ok()
+});
+
 impl Registry {
-    /// Loads and checks every definition in `dir`, and the calendars in `dir/calendars`.
+    /// Loads and checks every definition in `dir`, the calendars in `dir/calendars` and the
+    /// access policies in `dir/policies`.
     pub fn load(dir: &Path) -> Result<Registry, Vec<LoadError>> {
         let workflows = load_dir(dir);
         let calendars = load_calendars(&dir.join("calendars"));
-        match (workflows, calendars) {
-            (Ok(w), Ok(c)) => {
+        let policy_dir = dir.join("policies");
+        let policies = if policy_dir.is_dir() {
+            Policies::load(&policy_dir)
+                .map(|p| Some(Arc::new(p)))
+                .map_err(|e| {
+                    vec![LoadError {
+                        file: e.file,
+                        line: None,
+                        message: e.message,
+                    }]
+                })
+        } else {
+            Ok(None)
+        };
+        match (workflows, calendars, policies) {
+            (Ok(w), Ok(c), Ok(p)) => {
                 let mut registry = Registry::from_workflows(w);
                 registry.calendars = c;
+                registry.policies = p;
                 Ok(registry)
             }
-            (w, c) => Err(w
+            (w, c, p) => Err(w
                 .err()
                 .unwrap_or_default()
                 .into_iter()
                 .chain(c.err().unwrap_or_default())
+                .chain(p.err().unwrap_or_default())
                 .collect()),
         }
+    }
+
+    /// The access policies in force (`None` only if the built-in ones failed to parse, which
+    /// a unit test rules out; callers then refuse everything).
+    pub fn policies(&self) -> Option<&Policies> {
+        self.policies.as_deref().or(BUILTIN_POLICIES.as_ref())
     }
 
     /// The working-day calendar of `country` (weekends only where the country has none).

@@ -1,6 +1,7 @@
 //! Engine tests on the real adult workflow and on broken definitions.
 
 use super::calendar::Calendar;
+use super::definition::Alert;
 use super::engine::{self, Actor, Env, Refusal};
 use super::load::parse;
 use super::{CaseState, Workflow};
@@ -846,4 +847,46 @@ fn a_timer_stopped_while_paused_counts_as_stopped_not_elapsed() {
     };
     let view = t.view(t0() + Duration::days(50));
     assert!(view.stopped && !view.elapsed && !view.paused, "{view:?}");
+}
+
+const ADULT_V2: &str = include_str!("../../workflows/trm-adult.v2.toml");
+const CHILD: &str = include_str!("../../workflows/trm-child.v1.toml");
+
+#[test]
+fn cross_border_keys_are_read_and_checked_at_load() {
+    let adult = parse("trm-adult.v2.toml", ADULT_V2).unwrap();
+    let step: Vec<&str> = adult
+        .transitions
+        .iter()
+        .filter(|t| t.transfer_of_lead)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(step, ["record_case_transfer"]);
+    assert!(adult.asylum_seeker.is_some());
+    let child = parse("trm-child.v1.toml", CHILD).unwrap();
+    let alerts: Vec<(&str, Alert)> = child
+        .transitions
+        .iter()
+        .filter_map(|t| Some((t.id.as_str(), t.alert?)))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            ("report_missing", Alert::Missing),
+            ("record_found", Alert::Found)
+        ]
+    );
+    // The asylum rule is a guard expression: unknown facts and non-booleans are refused.
+    let e = refused(
+        "b.toml",
+        ADULT_V2,
+        "asylum_seeker = \"asylum_applied == true",
+        "asylum_seeker = \"asylum_pending == true",
+    );
+    assert!(
+        e.contains("asylum_seeker") && e.contains("not a declared fact"),
+        "{e}"
+    );
+    let e = refused("b.toml", CHILD, "alert = \"missing\"", "alert = \"lost\"");
+    assert!(e.starts_with("b.toml:"), "{e}");
 }

@@ -112,8 +112,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
-    /// Kept so the database lives as long as the server.
-    _db: TestDatabase,
+    /// Kept so the database lives as long as the server (and any other instance on it).
+    _db: Arc<TestDatabase>,
 }
 
 impl TestServer {
@@ -124,15 +124,25 @@ impl TestServer {
 
     /// Starts a server with the given HTTP options.
     pub async fn start_with(options: HttpOptions) -> TestServer {
-        TestServer::start_full(options, &workflows_dir()).await
+        TestServer::start_full(options, &workflows_dir(), None).await
+    }
+
+    /// Starts a server that also accepts JWT access tokens of the identity provider `config`
+    /// describes (its keys are loaded as `trm serve --oidc-...` would).
+    pub async fn start_with_oidc(config: trm::service::oidc::OidcConfig) -> TestServer {
+        TestServer::start_full(HttpOptions::default(), &workflows_dir(), Some(config)).await
     }
 
     /// Starts a server with the workflows of `dir` (e.g. a test fixture directory).
     pub async fn start_with_workflows(dir: &std::path::Path) -> TestServer {
-        TestServer::start_full(HttpOptions::default(), dir).await
+        TestServer::start_full(HttpOptions::default(), dir, None).await
     }
 
-    async fn start_full(options: HttpOptions, workflows: &std::path::Path) -> TestServer {
+    async fn start_full(
+        options: HttpOptions,
+        workflows: &std::path::Path,
+        oidc: Option<trm::service::oidc::OidcConfig>,
+    ) -> TestServer {
         let db = TestDatabase::new().await;
         let clock = Arc::new(ManualClock::new(Utc::now() - Duration::days(1)));
         let registry = startup::load_workflows(workflows).expect("workflows load");
@@ -148,11 +158,30 @@ impl TestServer {
         .expect("start-up");
         let mut app = app;
         app.test_clock = Some(clock.clone());
+        app.audit_key = Some(trm::audit::AuditKey::generate());
+        if let Some(config) = oidc {
+            app.oidc = Some(
+                trm::service::oidc::Oidc::start(config, false)
+                    .await
+                    .expect("OIDC start-up"),
+            );
+        }
         let tokens = demo::seed(&app)
             .await
             .expect("demo seed")
             .into_iter()
             .collect();
+        TestServer::serve(app, options, tokens, clock, Arc::new(db)).await
+    }
+
+    /// Serves `app` on a free port.
+    async fn serve(
+        app: App,
+        options: HttpOptions,
+        tokens: BTreeMap<String, String>,
+        clock: Arc<ManualClock>,
+        db: Arc<TestDatabase>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -175,6 +204,33 @@ impl TestServer {
             handle: Some(handle),
             _db: db,
         }
+    }
+
+    /// Starts another instance of the service on this server's database (same workflows,
+    /// clock and demo users; tokens work on both), as several instances share one PostgreSQL.
+    pub async fn start_instance(&self) -> TestServer {
+        let registry = startup::load_workflows(&workflows_dir()).expect("workflows load");
+        let mut app = startup::prepare(
+            &StoreOptions {
+                url: self._db.url.clone(),
+                max_connections: 8,
+            },
+            registry,
+            self.clock.clone(),
+        )
+        .await
+        .expect("start-up of a second instance");
+        app.test_clock = Some(self.clock.clone());
+        app.oidc = self.app.oidc.clone();
+        app.audit_key = self.app.audit_key.clone();
+        TestServer::serve(
+            app,
+            HttpOptions::default(),
+            self.tokens.clone(),
+            self.clock.clone(),
+            self._db.clone(),
+        )
+        .await
     }
 
     /// The database URL (to connect a second "instance").
@@ -290,6 +346,93 @@ impl TestServer {
         .await
     }
 
+    /// The global id of `user`'s agency.
+    pub async fn agency_id(&self, user: &str) -> String {
+        self.data(user, "{ me { agency { id } } }", json!({})).await["me"]["agency"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// As `lead`, records the person's consent to share `groups` with `to`'s agency for a
+    /// return (and for services); returns the consent's id.
+    pub async fn consent_for(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        groups: &[&str],
+    ) -> String {
+        let agency = self.agency_id(to).await;
+        let body = self
+            .gql(
+                lead,
+                "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { consent { id } } }",
+                json!({"input": {"caseId": case_id, "givenBy": "PERSON", "purposes": ["RETURN", "SERVICES"],
+                    "agencyIds": [agency], "dataGroups": groups}}),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "recordConsent: {body}");
+        body["data"]["recordConsent"]["consent"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// As `lead`, offers the lead of `case_id` to `to`'s agency sharing `groups`, with `data`
+    /// for the workflow's transfer step; returns the whole body.
+    pub async fn offer_transfer(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        groups: &[&str],
+        data: Value,
+    ) -> Value {
+        let agency = self.agency_id(to).await;
+        self.gql(
+            lead,
+            "mutation($input: OfferTransferInput!) { offerTransfer(input: $input) {
+                transfer { id status transition sharedGroups ground { consentId overrideBasis } }
+                case { id version }
+            } }",
+            json!({"input": {"caseId": case_id, "toAgencyId": agency, "sharedGroups": groups, "data": data}}),
+        )
+        .await
+    }
+
+    /// As `to`, accepts transfer `transfer_id`; returns the whole body.
+    pub async fn accept_transfer(&self, to: &str, transfer_id: &str) -> Value {
+        self.gql(
+            to,
+            "mutation($input: AcceptTransferInput!) { acceptTransfer(input: $input) {
+                transfer { id status decidedAt }
+                case { id version access states { track state stage } leadAgency { name } }
+            } }",
+            json!({"input": {"transferId": transfer_id}}),
+        )
+        .await
+    }
+
+    /// The whole return transfer as it usually goes: consent (identity and legal status), offer by
+    /// `lead`, acceptance by `to`. Returns the case's version afterwards.
+    pub async fn transfer_lead(&self, lead: &str, case_id: &str, to: &str, data: Value) -> i64 {
+        let groups = ["IDENTITY", "LEGAL_STATUS"];
+        self.consent_for(lead, case_id, to, &groups).await;
+        let body = self.offer_transfer(lead, case_id, to, &groups, data).await;
+        assert!(body.get("errors").is_none(), "offerTransfer: {body}");
+        let id = body["data"]["offerTransfer"]["transfer"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let body = self.accept_transfer(to, &id).await;
+        assert!(body.get("errors").is_none(), "acceptTransfer: {body}");
+        assert_eq!(body["data"]["acceptTransfer"]["case"]["access"], "LEAD");
+        body["data"]["acceptTransfer"]["case"]["version"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// The current version and history length of a case, as `user` sees it.
     pub async fn version_and_history(&self, user: &str, case_id: &str) -> (i64, usize) {
         let data = self
@@ -355,7 +498,7 @@ async fn record_coverage(app: &App) {
         .column(case_event::Column::WorkflowId)
         .column(case_event::Column::WorkflowVersion)
         .column(case_event::Column::Transition)
-        .filter(case_event::Column::Kind.eq("TRANSITION"))
+        .filter(case_event::Column::Kind.is_in(["TRANSITION", "TRANSFER_ACCEPTED"]))
         .distinct()
         .into_tuple()
         .all(app.store.conn())

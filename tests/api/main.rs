@@ -4,16 +4,23 @@
 // Tests and their helpers may panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
+mod audit;
 mod auth;
 mod binary;
 mod cases;
 mod concurrency;
+mod cross_border;
+mod directory;
+mod hardening;
 mod harness;
 mod history;
+mod jwt;
 mod scenarios_adult;
 mod scenarios_child;
 mod scenarios_uk;
 mod schema;
 mod storage;
+mod subscriptions;
 mod timers;
 mod transitions;

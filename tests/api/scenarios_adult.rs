@@ -50,6 +50,32 @@ impl<'a> Case<'a> {
         data["case"].clone()
     }
 
+    /// Reads the version again after changes made outside `ok` (consents, transfers).
+    async fn sync(&mut self) {
+        self.version = self.view().await["version"].as_i64().unwrap();
+    }
+
+    /// Offers the lead to `to`'s agency (after the person's consent), has `to` accept it, and
+    /// carries on as `to`; returns the case as the acceptance returns it.
+    async fn transfer_to(&mut self, lead: &str, to: &str, data: Value) -> Value {
+        let groups = ["IDENTITY", "LEGAL_STATUS"];
+        self.s.consent_for(lead, &self.id, to, &groups).await;
+        let body = self
+            .s
+            .offer_transfer(lead, &self.id, to, &groups, data)
+            .await;
+        assert!(body.get("errors").is_none(), "offerTransfer: {body}");
+        let transfer = body["data"]["offerTransfer"]["transfer"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let body = self.s.accept_transfer(to, &transfer).await;
+        assert!(body.get("errors").is_none(), "acceptTransfer: {body}");
+        self.reader = to.to_string();
+        self.sync().await;
+        body["data"]["acceptTransfer"]["case"].clone()
+    }
+
     /// Fires `transition` and asserts it was accepted; returns the case after it.
     async fn ok(&mut self, user: &str, transition: &str, data: Value) -> Value {
         let body = self
@@ -462,35 +488,50 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     // focal point when overdue).
     assert_eq!(deadline(&c.view().await, "origin_response"), "PENDING");
 
+    // The transfer step is never fired directly: it fires when the origin agency accepts a
+    // transfer of lead, so the transfer record and the workflow cannot disagree.
+    c.fails(
+        worker,
+        "record_case_transfer",
+        json!({}),
+        "INVALID_TRANSITION",
+    )
+    .await;
     // The return guard: proceedings are active, so the prosecutor must be notified and testimony
-    // arrangements recorded before the case is transferred.
-    let transfer =
-        json!({"consent_to_transfer": true, "origin_accepted": true, "nationality_verified": true});
-    assert_eq!(
-        c.unmet(worker, "record_case_transfer", transfer.clone())
-            .await,
-        ["proceedings_arrangements"]
-    );
-    assert_eq!(
-        c.unmet(
+    // arrangements recorded before the case can be offered to the Bulgarian agency.
+    let origin = "bg.shelter";
+    let groups = ["IDENTITY", "LEGAL_STATUS"];
+    s.consent_for(worker, &c.id, origin, &groups).await;
+    c.sync().await;
+    let body = s
+        .offer_transfer(
             worker,
-            "record_case_transfer",
-            json!({"consent_to_transfer": false, "origin_accepted": false, "prosecutor_notified_of_return": true, "testimony_arrangement": "video_link"})
+            &c.id,
+            origin,
+            &groups,
+            json!({"nationality_verified": true}),
         )
-        .await,
-        ["consent_to_transfer", "origin_accepted"]
+        .await;
+    assert_eq!(error_code(&body), "GUARD_FAILED", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["unmetGuards"][0]["name"],
+        "proceedings_arrangements"
     );
-    let mut with_arrangements = transfer;
-    with_arrangements["prosecutor_notified_of_return"] = json!(true);
-    with_arrangements["testimony_arrangement"] = json!("video_link");
+    c.sync().await;
     let case = c
-        .ok(worker, "record_case_transfer", with_arrangements)
+        .transfer_to(
+            worker,
+            origin,
+            json!({"nationality_verified": true, "prosecutor_notified_of_return": true, "testimony_arrangement": "video_link"}),
+        )
         .await;
     assert_eq!(
         track_state(&case, "return_home"),
         Some("travel_preparation")
     );
     assert_eq!(deadline(&c.view().await, "origin_response"), "MET");
+    // From here on the Bulgarian agency leads the case.
+    let worker = origin;
 
     // Travel and reception.
     assert_eq!(
@@ -1043,14 +1084,13 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country() {
     // She withdraws her consent: the transfer stops.
     let case = c.ok(worker, "withdraw_consent", json!({})).await;
     assert_eq!(track_state(&case, "person"), Some("consent_withdrawn"));
+    let body = s
+        .offer_transfer(worker, &c.id, "ng.shelter", &["IDENTITY"], json!({}))
+        .await;
+    assert_eq!(error_code(&body), "GUARD_FAILED", "{body}");
     assert_eq!(
-        c.unmet(
-            worker,
-            "record_case_transfer",
-            json!({"consent_to_transfer": true, "origin_accepted": true})
-        )
-        .await,
-        ["consent_not_withdrawn"]
+        body["errors"][0]["extensions"]["unmetGuards"][0]["name"],
+        "consent_not_withdrawn"
     );
     let case = c.ok(worker, "renew_consent", json!({})).await;
     assert_eq!(track_state(&case, "person"), Some("present"));
@@ -1427,12 +1467,9 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
     .await;
     // High risk with mitigation recorded; no proceedings: no prosecutor needed.
     c.ok(worker, "contact_origin_focal_point", json!({})).await;
-    c.ok(
-        worker,
-        "record_case_transfer",
-        json!({"consent_to_transfer": true, "origin_accepted": true}),
-    )
-    .await;
+    // Morocco's focal point accepts the transfer and leads the return from now on.
+    c.transfer_to(worker, "ma.focal", json!({})).await;
+    let worker = "ma.focal";
     c.ok(worker, "depart", json!({"travel_documents_issued": true}))
         .await;
     s.clock.advance(Duration::days(3));

@@ -18,6 +18,8 @@ const CHILD: &str = "trm-child";
 const IT_CP: &str = "it.childprotection";
 /// Senegalese child-protection service (CASE_WORKER, GUARDIAN, SUPERVISOR).
 const SN_CP: &str = "sn.childprotection";
+/// Malian child-protection service, which receives Malian children back.
+const ML_CP: &str = "ml.childprotection";
 
 const CASE: &str = "query($id: ID!) { case(id: $id) {
     version status country
@@ -259,11 +261,14 @@ impl<'a> Child<'a> {
             json!({"escort_arranged": true, "escort_by": "social_worker"}),
         )
         .await;
-        self.ok(
-            "transfer_case_to_origin",
-            json!({"guardian_consent_to_transfer": true, "data_minimised": true}),
-        )
-        .await;
+        // The transfer of lead to Mali's child protection, with the guardian's consent; from
+        // now on the Malian service leads the case.
+        self.version = self
+            .s
+            .transfer_lead(self.user, &self.id, ML_CP, json!({}))
+            .await;
+        self.user = ML_CP;
+        assert_eq!(self.case().await["facts"]["case_transferred"], true);
         self.ok(
             "record_reception_confirmed",
             json!({"receiving_agency_confirmed": true}),
@@ -512,12 +517,9 @@ async fn each_condition_of_the_return_guard_is_refused_by_name() {
         &["joint_with_origin"],
     )
     .await;
-    c.refused_by(
-        "transfer_case_to_origin",
-        json!({"guardian_consent_to_transfer": false, "data_minimised": false}),
-        &["guardian_consent_to_transfer", "data_minimised"],
-    )
-    .await;
+    // The transfer step fires only when the origin agency accepts a transfer of lead.
+    let (code, unmet) = c.refused("transfer_case_to_origin", json!({})).await;
+    assert_eq!((code.as_str(), unmet.len()), ("INVALID_TRANSITION", 0));
     c.arrange_return().await;
     s.clock.advance(Duration::days(31));
 
@@ -593,7 +595,7 @@ async fn each_condition_of_the_return_guard_is_refused_by_name() {
     assert_eq!(c.state("solution").await, "not_received_on_arrival");
     c.ok(
         "report_missing",
-        json!({"police_alerted": true, "guardian_alerted": true, "route_focal_points_alerted": true}),
+        json!({"police_alerted": true, "guardian_alerted": true}),
     )
     .await;
     c.ok("record_found", json!({"risk_level": "high"})).await;
@@ -879,16 +881,17 @@ async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months
     c.presume().await;
     c.appoint_guardian().await;
     s.clock.advance(Duration::days(10));
-    // The alert goes to the police, the guardian and the focal points on the route, at once.
+    // The alert goes to the police and the guardian at once (the focal points on the route are
+    // alerted by the service itself).
     c.refused_by(
         "report_missing",
-        json!({"police_alerted": true, "guardian_alerted": true, "route_focal_points_alerted": false}),
-        &["route_focal_points_alerted"],
+        json!({"police_alerted": true, "guardian_alerted": false}),
+        &["guardian_alerted"],
     )
     .await;
     c.ok(
         "report_missing",
-        json!({"police_alerted": true, "guardian_alerted": true, "route_focal_points_alerted": true}),
+        json!({"police_alerted": true, "guardian_alerted": true}),
     )
     .await;
     assert_eq!(c.state("person").await, "missing");
@@ -915,7 +918,7 @@ async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months
     // Missing again; the case cannot be closed before three months of searching.
     c.ok(
         "report_missing",
-        json!({"police_alerted": true, "guardian_alerted": true, "route_focal_points_alerted": true}),
+        json!({"police_alerted": true, "guardian_alerted": true}),
     )
     .await;
     assert_eq!(c.timer_status("missing_child_closure").await, "RUNNING");

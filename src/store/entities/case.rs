@@ -22,6 +22,11 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The earlier case this one continues (e.g. a child's case at 18).
     pub follows_case_id: Option<Uuid>,
+    /// The person's country of origin (ISO 3166-1 alpha-2), where known.
+    pub origin_country: Option<String>,
+    /// The agency that opened the case (its first lead); `None` on rows older than the column,
+    /// whose lead never changed.
+    pub opened_by_agency_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

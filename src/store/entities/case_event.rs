@@ -23,6 +23,8 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     pub prev_hash: String,
     pub hash: String,
+    /// Ids and names of what the event touched (referral, transfer, consent ...); never personal data.
+    pub details: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

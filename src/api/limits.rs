@@ -1,0 +1,399 @@
+//! Checks made on a GraphQL request before the schema validates or runs anything, over HTTP and
+//! WebSocket alike: the length of the query text, its syntax (with a message that never quotes
+//! the text back), and the number of fields and directives it would run, counting every alias
+//! and every use of a fragment.
+//!
+//! async-graphql's own complexity limit counts aliases too, but it walks fragments inline: a few
+//! fragments that each spread the previous one twice make it (and the depth and directive checks)
+//! take exponential time before it can refuse. The count here is memoised per fragment, so it is
+//! linear in the size of the document, and refuses such a query before async-graphql looks at it.
+
+use super::ApiLimits;
+use async_graphql::parser::types::{
+    Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{ErrorExtensionValues, Pos, Positioned, Request, ServerError};
+use std::collections::{HashMap, HashSet};
+
+/// Most directives (`@include`, `@skip`, ...) on one field.
+pub const MAX_DIRECTIVES_PER_FIELD: usize = 10;
+/// Most directives in one query, counted as they would run (fragments expanded).
+pub const MAX_DIRECTIVES_PER_QUERY: u64 = 50;
+
+/// The kind of operation a request runs, for metrics. A fixed set: never a name from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    Query,
+    Mutation,
+    Subscription,
+    /// Not known: the request was refused before its operation was found.
+    Unknown,
+}
+
+impl OperationKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [OperationKind; 4] = [
+        OperationKind::Query,
+        OperationKind::Mutation,
+        OperationKind::Subscription,
+        OperationKind::Unknown,
+    ];
+
+    /// The label used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::Query => "query",
+            OperationKind::Mutation => "mutation",
+            OperationKind::Subscription => "subscription",
+            OperationKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// A `VALIDATION` error raised before the schema saw the request.
+pub fn refusal(message: impl Into<String>, pos: Option<Pos>) -> ServerError {
+    let mut error = ServerError::new(message, pos);
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", "VALIDATION");
+    error.extensions = Some(ext);
+    error
+}
+
+/// Checks `request` against `limits` and parses it (the parsed document is kept in the request,
+/// so the schema does not parse it again). Returns the kind of operation it would run, or the
+/// refusal: nothing has run.
+pub fn check_request(
+    request: &mut Request,
+    limits: &ApiLimits,
+) -> Result<OperationKind, ServerError> {
+    if request.query.len() > limits.max_query_bytes {
+        return Err(refusal(
+            format!(
+                "The query text is {} bytes long, more than the limit of {} bytes",
+                request.query.len(),
+                limits.max_query_bytes
+            ),
+            None,
+        ));
+    }
+    let document = async_graphql::parser::parse_query(&request.query).map_err(syntax_error)?;
+    let (cost, introspects) = Cost::of_document(&document)?;
+    if introspects && !limits.introspection {
+        // async-graphql would answer `null` without an error; say so instead.
+        return Err(refusal(
+            "Introspection (__schema, __type) is disabled on this server",
+            None,
+        ));
+    }
+    if cost.selections > limits.max_fields as u64 {
+        return Err(refusal(
+            format!(
+                "The query selects too many fields: {}, more than the limit of {} (every alias \
+                 and every use of a fragment counts)",
+                cost.selections, limits.max_fields
+            ),
+            None,
+        ));
+    }
+    if cost.directives > MAX_DIRECTIVES_PER_QUERY {
+        return Err(refusal(
+            format!(
+                "The query uses too many directives: {}, more than the limit of \
+                 {MAX_DIRECTIVES_PER_QUERY}",
+                cost.directives
+            ),
+            None,
+        ));
+    }
+    let kind = operation_kind(&document, request.operation_name.as_deref());
+    request.set_parsed_query(document);
+    Ok(kind)
+}
+
+/// A syntax error without the excerpt of the query text that the parser puts in its message
+/// (the text may hold anything the client typed, including personal data): the position and
+/// what the parser expected only.
+fn syntax_error(err: async_graphql::parser::Error) -> ServerError {
+    let positions: Vec<Pos> = err.positions().collect();
+    let message = match &err {
+        async_graphql::parser::Error::Syntax { message, start, .. } => {
+            // pest ends its message with a line "  = expected ..." naming grammar rules only.
+            let expected = message
+                .lines()
+                .rev()
+                .find_map(|l| l.trim_start().strip_prefix("= "))
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            format!(
+                "Syntax error at line {}, column {}{expected}",
+                start.line, start.column
+            )
+        }
+        // The other parser errors name operations and fragments (names, not values), or
+        // nothing from the text at all.
+        other => other.to_string(),
+    };
+    let mut error = refusal(message, None);
+    error.locations = positions;
+    error
+}
+
+/// Which operation of the document runs (as async-graphql picks it).
+fn operation_kind(document: &ExecutableDocument, operation_name: Option<&str>) -> OperationKind {
+    let ty = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), None) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        _ => None,
+    };
+    match ty {
+        Some(OperationType::Query) => OperationKind::Query,
+        Some(OperationType::Mutation) => OperationKind::Mutation,
+        Some(OperationType::Subscription) => OperationKind::Subscription,
+        None => OperationKind::Unknown,
+    }
+}
+
+/// What a document would run: selections (fields, fragment spreads, inline fragments) and
+/// directives, with fragments expanded where they are used. Saturating: the numbers only have to
+/// be compared with limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cost {
+    selections: u64,
+    directives: u64,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, other: Cost) -> Cost {
+        Cost {
+            selections: self.selections.saturating_add(other.selections),
+            directives: self.directives.saturating_add(other.directives),
+        }
+    }
+}
+
+impl Cost {
+    /// The cost of every operation of the document together; every fragment definition (used or
+    /// not) must also stay within the limits, which the sum then shows. Also whether the
+    /// document selects `__schema` or `__type` anywhere.
+    fn of_document(document: &ExecutableDocument) -> Result<(Cost, bool), ServerError> {
+        let mut counter = Counter {
+            document,
+            memo: HashMap::new(),
+            visiting: HashSet::new(),
+            introspects: false,
+        };
+        let mut total = Cost::default();
+        for (_, op) in document.operations.iter() {
+            total = total
+                + counter.selection_set(&op.node.selection_set.node)?
+                + directives(&op.node.directives);
+        }
+        let mut largest_fragment = Cost::default();
+        for name in document.fragments.keys() {
+            let cost = counter.fragment(name.as_str(), None)?;
+            largest_fragment = Cost {
+                selections: largest_fragment.selections.max(cost.selections),
+                directives: largest_fragment.directives.max(cost.directives),
+            };
+        }
+        let cost = Cost {
+            selections: total.selections.max(largest_fragment.selections),
+            directives: total.directives.max(largest_fragment.directives),
+        };
+        Ok((cost, counter.introspects))
+    }
+}
+
+fn directives(list: &[Positioned<Directive>]) -> Cost {
+    Cost {
+        selections: 0,
+        directives: list.len() as u64,
+    }
+}
+
+/// Counts with fragments expanded, each fragment counted once and remembered.
+struct Counter<'a> {
+    document: &'a ExecutableDocument,
+    memo: HashMap<&'a str, Cost>,
+    visiting: HashSet<&'a str>,
+    /// Whether `__schema` or `__type` was seen.
+    introspects: bool,
+}
+
+impl<'a> Counter<'a> {
+    fn selection_set(&mut self, set: &'a SelectionSet) -> Result<Cost, ServerError> {
+        let mut cost = Cost::default();
+        for item in &set.items {
+            let one = Cost {
+                selections: 1,
+                directives: 0,
+            };
+            cost = cost
+                + one
+                + match &item.node {
+                    Selection::Field(field) => {
+                        let name = field.node.name.node.as_str();
+                        self.introspects |= name == "__schema" || name == "__type";
+                        directives(&field.node.directives)
+                            + self.selection_set(&field.node.selection_set.node)?
+                    }
+                    Selection::InlineFragment(inline) => {
+                        directives(&inline.node.directives)
+                            + self.selection_set(&inline.node.selection_set.node)?
+                    }
+                    Selection::FragmentSpread(spread) => {
+                        directives(&spread.node.directives)
+                            + self.fragment(
+                                spread.node.fragment_name.node.as_str(),
+                                Some(spread.pos),
+                            )?
+                    }
+                };
+        }
+        Ok(cost)
+    }
+
+    fn fragment(&mut self, name: &str, pos: Option<Pos>) -> Result<Cost, ServerError> {
+        // Unknown fragments cost nothing here; the schema's validation names them.
+        let Some((key, definition)) = self.document.fragments.get_key_value(name) else {
+            return Ok(Cost::default());
+        };
+        let key = key.as_str();
+        if let Some(cost) = self.memo.get(key) {
+            return Ok(*cost);
+        }
+        if !self.visiting.insert(key) {
+            return Err(refusal(
+                format!("Fragment \"{key}\" spreads itself (directly or through others)"),
+                pos,
+            ));
+        }
+        let cost = directives(&definition.node.directives)
+            + self.selection_set(&definition.node.selection_set.node)?;
+        self.visiting.remove(key);
+        self.memo.insert(key, cost);
+        Ok(cost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(query: &str) -> Result<OperationKind, String> {
+        let limits = ApiLimits {
+            max_fields: 20,
+            ..ApiLimits::default()
+        };
+        check_request(&mut Request::new(query), &limits).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn counts_aliases_and_expanded_fragments() {
+        assert_eq!(check("{ me { roles } }"), Ok(OperationKind::Query));
+        assert_eq!(
+            check("mutation M { a: __typename } query Q { b: __typename }"),
+            Ok(OperationKind::Unknown),
+            "several operations and no name: the schema refuses it"
+        );
+        let aliases: String = (0..21).map(|i| format!("a{i}: __typename ")).collect();
+        assert!(
+            check(&format!("{{ {aliases} }}"))
+                .unwrap_err()
+                .contains("too many fields")
+        );
+        // 4 spreads of a 5-field fragment: 4 * (1 + 5) = 24 > 20.
+        let q = "{ ...F ...F ...F ...F } fragment F on Query { a: __typename b: __typename c: __typename d: __typename e: __typename }";
+        assert!(check(q).unwrap_err().contains("too many fields"));
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_refused_at_once() {
+        let mut q = String::from("query { ...F60 }\nfragment F0 on Query { __typename }\n");
+        for i in 1..=60 {
+            q.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+                i - 1,
+                i - 1
+            ));
+        }
+        let started = std::time::Instant::now();
+        assert!(check(&q).unwrap_err().contains("too many fields"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+        assert!(check(cycle).unwrap_err().contains("spreads itself"));
+    }
+
+    #[test]
+    fn syntax_errors_do_not_quote_the_query() {
+        let err = check("{ case(id: \"Canary Zyxwvutsrq) { id } }").unwrap_err();
+        assert!(!err.contains("Canary"), "{err}");
+        assert!(err.starts_with("Syntax error at line 1, column"), "{err}");
+    }
+
+    /// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery` with every
+    /// option on) stays within the default limits.
+    #[test]
+    fn graphiql_introspection_fits_the_default_limits() {
+        let type_ref = (0..9).fold(String::from("kind name"), |inner, _| {
+            format!("kind name ofType {{ {inner} }}")
+        });
+        let query = format!(
+            "query IntrospectionQuery {{ __schema {{ description queryType {{ name kind }} \
+             mutationType {{ name kind }} subscriptionType {{ name kind }} types {{ ...FullType }} \
+             directives {{ name description isRepeatable locations args(includeDeprecated: true) \
+             {{ ...InputValue }} }} }} }}
+             fragment FullType on __Type {{ kind name description specifiedByURL isOneOf \
+             fields(includeDeprecated: true) {{ name description args(includeDeprecated: true) \
+             {{ ...InputValue }} type {{ ...TypeRef }} isDeprecated deprecationReason }} \
+             inputFields(includeDeprecated: true) {{ ...InputValue }} interfaces {{ ...TypeRef }} \
+             enumValues(includeDeprecated: true) {{ name description isDeprecated deprecationReason }} \
+             possibleTypes {{ ...TypeRef }} }}
+             fragment InputValue on __InputValue {{ name description type {{ ...TypeRef }} \
+             defaultValue isDeprecated deprecationReason }}
+             fragment TypeRef on __Type {{ {type_ref} }}"
+        );
+        assert_eq!(
+            check_request(&mut Request::new(query), &ApiLimits::default()),
+            Ok(OperationKind::Query)
+        );
+    }
+
+    #[test]
+    fn introspection_is_refused_when_off() {
+        let off = ApiLimits {
+            introspection: false,
+            ..ApiLimits::default()
+        };
+        for query in [
+            "{ __schema { types { name } } }",
+            "{ a: __type(name: \"Case\") { name } }",
+            "{ ...F } fragment F on Query { __schema { queryType { name } } }",
+        ] {
+            let err = check_request(&mut Request::new(query), &off).unwrap_err();
+            assert!(err.message.contains("Introspection"), "{query}");
+            assert!(check_request(&mut Request::new(query), &ApiLimits::default()).is_ok());
+        }
+        assert!(check_request(&mut Request::new("{ __typename }"), &off).is_ok());
+    }
+
+    #[test]
+    fn directives_are_counted_across_fields() {
+        let fields: String = (0..6)
+            .map(|i| format!("a{i}: __typename @include(if: true) @skip(if: false) "))
+            .collect();
+        assert!(check(&format!("{{ {fields} }}")).is_ok());
+        let limits = ApiLimits::default();
+        let fields: String = (0..30)
+            .map(|i| format!("a{i}: __typename @include(if: true) @skip(if: false) "))
+            .collect();
+        let err = check_request(&mut Request::new(format!("{{ {fields} }}")), &limits)
+            .unwrap_err()
+            .message;
+        assert!(err.contains("too many directives"), "{err}");
+    }
+}

@@ -1,0 +1,292 @@
+//! Tamper evidence: the RFC 6962 Merkle tree over every case event, signed checkpoints and
+//! the verifier behind `trm audit verify`.
+
+pub mod merkle;
+pub mod verify;
+
+use crate::store::audit::{self as log, StoredCheckpoint};
+use crate::store::{LOCK_AUDIT_LOG, Store, lock_exclusively};
+use chrono::{DateTime, SecondsFormat, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use merkle::Hash;
+use sea_orm::{ConnectionTrait, DbErr};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The scheduler signs a checkpoint when the log grew and the latest checkpoint is at least
+/// this many minutes old.
+pub const CHECKPOINT_EVERY_MINUTES: i64 = 10;
+
+/// Why an audit key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read the audit key file {0}: {1}")]
+    Read(String, #[source] std::io::Error),
+    #[error("cannot write the audit key file {0}: {1}")]
+    Write(String, #[source] std::io::Error),
+    #[error("the audit key file {0} must hold a 32-byte Ed25519 seed, raw or hex")]
+    Format(String),
+    #[error("the audit key file {0} does not exist (it is generated only without --production)")]
+    Missing(String),
+}
+
+/// The Ed25519 key that signs checkpoints.
+#[derive(Clone)]
+pub struct AuditKey {
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditKey({})", self.key_id())
+    }
+}
+
+impl AuditKey {
+    /// The key of a 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> AuditKey {
+        AuditKey {
+            signing: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// A fresh random key.
+    pub fn generate() -> AuditKey {
+        AuditKey::from_seed(rand::random())
+    }
+
+    /// Reads a key file: 32 raw bytes, or 64 hex digits (surrounding whitespace ignored).
+    pub fn load(path: &Path) -> Result<AuditKey, KeyError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| KeyError::Read(name.clone(), e))?;
+        let seed: Option<[u8; 32]> = if bytes.len() == 32 {
+            bytes.as_slice().try_into().ok()
+        } else {
+            std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| hex::decode(s.trim()).ok())
+                .and_then(|b| b.as_slice().try_into().ok())
+        };
+        seed.map(AuditKey::from_seed).ok_or(KeyError::Format(name))
+    }
+
+    /// Reads the key file, or, when it does not exist and `generate` is set, writes a new key
+    /// there (hex, readable by the owner only) and returns it.
+    pub fn load_or_generate(path: &Path, generate: bool) -> Result<AuditKey, KeyError> {
+        if path.exists() {
+            return AuditKey::load(path);
+        }
+        let name = path.display().to_string();
+        if !generate {
+            return Err(KeyError::Missing(name));
+        }
+        let key = AuditKey::generate();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| KeyError::Write(name.clone(), e))?;
+        }
+        write_private(path, &hex::encode(key.signing.to_bytes()))
+            .map_err(|e| KeyError::Write(name, e))?;
+        Ok(key)
+    }
+
+    /// The public key.
+    pub fn public(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// The key id: the first 8 bytes of SHA-256 of the public key, hex.
+    pub fn key_id(&self) -> String {
+        key_id(&self.public())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// The key id of a public key: the first 8 bytes of its SHA-256, hex.
+pub fn key_id(public: &VerifyingKey) -> String {
+    hex::encode(&Sha256::digest(public.as_bytes())[..8])
+}
+
+/// The text a checkpoint's signature covers.
+pub fn checkpoint_text(tree_size: i64, root: &str, time: DateTime<Utc>) -> String {
+    format!(
+        "trm-checkpoint/v1\n{tree_size}\n{root}\n{}\n",
+        time.to_rfc3339_opts(SecondsFormat::Micros, true)
+    )
+}
+
+/// Checks a checkpoint's signature (`verify_strict`) and that its key id is its key's; when
+/// `trusted` is given, also that it was signed by that key.
+pub fn verify_checkpoint(
+    c: &StoredCheckpoint,
+    trusted: Option<&VerifyingKey>,
+) -> Result<(), String> {
+    let public: [u8; 32] = hex::decode(&c.public_key)
+        .ok()
+        .and_then(|b| b.as_slice().try_into().ok())
+        .ok_or("malformed public key")?;
+    let public = VerifyingKey::from_bytes(&public).map_err(|_| "invalid public key")?;
+    if key_id(&public) != c.key_id {
+        return Err("key id does not match its public key".into());
+    }
+    if trusted.is_some_and(|t| t != &public) {
+        return Err(format!("signed by key {}, not the trusted key", c.key_id));
+    }
+    let signature: [u8; 64] = hex::decode(&c.signature)
+        .ok()
+        .and_then(|b| b.as_slice().try_into().ok())
+        .ok_or("malformed signature")?;
+    public
+        .verify_strict(
+            checkpoint_text(c.tree_size, &c.root_hash, c.created_at).as_bytes(),
+            &Signature::from_bytes(&signature),
+        )
+        .map_err(|_| "bad signature".to_string())
+}
+
+/// The Merkle leaf hash of a stored leaf (an event's chain hash, hex), or `None` if malformed.
+pub fn merkle_leaf(leaf_hash_hex: &str) -> Option<Hash> {
+    let bytes: [u8; 32] = hex::decode(leaf_hash_hex)
+        .ok()?
+        .as_slice()
+        .try_into()
+        .ok()?;
+    Some(merkle::leaf_hash(&bytes))
+}
+
+/// The Merkle leaf hashes of the first `size` leaves of the log, checking that positions are
+/// contiguous from 0.
+pub async fn tree_leaves<C: ConnectionTrait>(conn: &C, size: i64) -> Result<Vec<Hash>, DbErr> {
+    let leaves = log::leaves(conn, 0, size).await?;
+    let mut out = Vec::with_capacity(leaves.len());
+    for (i, l) in leaves.iter().enumerate() {
+        if l.position != i as i64 {
+            return Err(DbErr::Custom(format!("audit log position {i} is missing")));
+        }
+        out.push(
+            merkle_leaf(&l.leaf_hash)
+                .ok_or_else(|| DbErr::Custom(format!("audit log position {i} is malformed")))?,
+        );
+    }
+    if out.len() as i64 != size {
+        return Err(DbErr::Custom(format!(
+            "audit log has fewer than {size} leaves"
+        )));
+    }
+    Ok(out)
+}
+
+/// Signs and stores a checkpoint of the log as it is now (or returns the stored one when the
+/// log has not grown since). Runs in a write transaction holding the audit-log lock so that the
+/// size and the leaves read agree.
+pub async fn create_checkpoint(
+    store: &Store,
+    key: &AuditKey,
+    now: DateTime<Utc>,
+) -> Result<StoredCheckpoint, DbErr> {
+    let txn = store.begin_write().await?;
+    lock_exclusively(&txn, LOCK_AUDIT_LOG).await?;
+    let size = log::size(&txn).await?;
+    if let Some(existing) = log::checkpoint_at(&txn, size).await? {
+        txn.rollback().await?;
+        return Ok(existing);
+    }
+    let leaves = tree_leaves(&txn, size).await?;
+    let root = hex::encode(merkle::root(&leaves));
+    let signature = key
+        .signing
+        .sign(checkpoint_text(size, &root, now).as_bytes());
+    let c = StoredCheckpoint {
+        tree_size: size,
+        root_hash: root,
+        created_at: now,
+        key_id: key.key_id(),
+        public_key: hex::encode(key.public().as_bytes()),
+        signature: hex::encode(signature.to_bytes()),
+    };
+    log::insert_checkpoint(&txn, &c).await?;
+    txn.commit().await?;
+    Ok(c)
+}
+
+/// Makes a checkpoint if the log grew since the latest one and that one is at least
+/// `min_interval` old (for the scheduler). Returns the new checkpoint, if any.
+pub async fn checkpoint_if_due(
+    store: &Store,
+    key: &AuditKey,
+    now: DateTime<Utc>,
+    min_interval: chrono::Duration,
+) -> Result<Option<StoredCheckpoint>, DbErr> {
+    let size = log::size(store.conn()).await?;
+    let latest = log::latest_checkpoint(store.conn()).await?;
+    let due = match &latest {
+        None => size > 0,
+        Some(c) => size > c.tree_size && now - c.created_at >= min_interval,
+    };
+    if !due {
+        return Ok(None);
+    }
+    create_checkpoint(store, key, now).await.map(Some)
+}
+
+/// An inclusion proof of `event_id` in the tree of `tree_size` leaves: (position, the Merkle
+/// leaf hash, the audit path, the root). `None` if the event is not in that tree.
+pub async fn inclusion_proof<C: ConnectionTrait>(
+    conn: &C,
+    event_id: uuid::Uuid,
+    tree_size: i64,
+) -> Result<Option<(i64, Hash, Vec<Hash>, Hash)>, DbErr> {
+    let Some(leaf) = log::leaf_of_event(conn, event_id).await? else {
+        return Ok(None);
+    };
+    if leaf.position >= tree_size || tree_size > log::size(conn).await? {
+        return Ok(None);
+    }
+    let leaves = tree_leaves(conn, tree_size).await?;
+    let index = leaf.position as usize;
+    let Some(path) = merkle::inclusion_proof(&leaves, index) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        leaf.position,
+        leaves[index],
+        path,
+        merkle::root(&leaves),
+    )))
+}
+
+/// A consistency proof between the trees of `from` and `to` leaves: (the two roots, the
+/// proof). `None` unless `0 <= from <= to <= size`.
+pub async fn consistency_proof<C: ConnectionTrait>(
+    conn: &C,
+    from: i64,
+    to: i64,
+) -> Result<Option<(Hash, Hash, Vec<Hash>)>, DbErr> {
+    if from < 0 || from > to || to > log::size(conn).await? {
+        return Ok(None);
+    }
+    let leaves = tree_leaves(conn, to).await?;
+    let Some(proof) = merkle::consistency_proof(&leaves, from as usize) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        merkle::root(&leaves[..from as usize]),
+        merkle::root(&leaves),
+        proof,
+    )))
+}

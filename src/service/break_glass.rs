@@ -1,0 +1,170 @@
+//! Break-glass: in an emergency a permitted user (supervisors and focal points, by policy) opens
+//! a case outside their agency's access, for a limited time and with a mandatory justification.
+//! It is one event on the case's chain, the lead agency is told at once, and its supervisors
+//! review it afterwards. It never lifts a legal ban: the authorities of an asylum seeker's
+//! country of origin cannot use it, and perpetrator data stays with law enforcement.
+
+use super::sharing::{CaseChange, check_asylum_ban, check_text};
+use super::{App, ServiceError};
+use crate::access::{CaseScope, Principal};
+use crate::policy::{Action, Facts};
+use crate::store::break_glass::{self, BreakGlass};
+use crate::store::cases::{self as case_store, CaseRecord};
+use crate::store::directory;
+use crate::store::events::EventKind;
+use crate::store::inbox::NotificationKind;
+use chrono::Duration;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Minutes a break-glass access lasts unless asked for less.
+pub const DEFAULT_MINUTES: u32 = 60;
+/// The longest break-glass access.
+pub const MAX_MINUTES: u32 = 24 * 60;
+/// Days after expiry within which the lead agency should review it.
+pub const REVIEW_DAYS: i64 = 7;
+/// Shortest accepted justification (a few words, not a tick box).
+pub const MIN_JUSTIFICATION_CHARS: usize = 20;
+
+/// Opens the case with `reference` for `minutes` (default 60, at most 24 h).
+pub async fn break_glass(
+    app: &App,
+    p: &Principal,
+    reference: &str,
+    justification: &str,
+    minutes: Option<u32>,
+) -> Result<(CaseRecord, BreakGlass), ServiceError> {
+    check_text("justification", Some(justification), true)?;
+    if justification.trim().chars().count() < MIN_JUSTIFICATION_CHARS {
+        return Err(ServiceError::validation(format!(
+            "justification: say why, in at least {MIN_JUSTIFICATION_CHARS} characters"
+        )));
+    }
+    let minutes = minutes.unwrap_or(DEFAULT_MINUTES);
+    if minutes == 0 || minutes > MAX_MINUTES {
+        return Err(ServiceError::validation(format!(
+            "minutes must be between 1 and {MAX_MINUTES}"
+        )));
+    }
+    let now = app.now();
+    let visible = case_store::find_by_reference(app.store.conn(), p.case_scope(now), reference)
+        .await?
+        .is_some();
+    app.authorize(
+        p,
+        Action::BreakGlass,
+        Facts {
+            has_access: visible,
+            ..Facts::default()
+        },
+        if visible {
+            "you can already see this case"
+        } else {
+            "your roles do not allow break-glass access"
+        },
+    )?;
+    let Some(target) =
+        case_store::find_by_reference(app.store.conn(), CaseScope::All, reference).await?
+    else {
+        return Err(ServiceError::NotFound("case"));
+    };
+    let agency = directory::agency_by_id(app.store.conn(), p.agency_id)
+        .await?
+        .ok_or(ServiceError::NotFound("agency"))?;
+    check_asylum_ban(app, &target, &agency)?;
+
+    let txn = app.store.begin_write().await?;
+    case_store::lock(&txn, target.id).await?;
+    let Some(mut change) = CaseChange::begin_system(app, &txn, target.id).await? else {
+        return Err(ServiceError::NotFound("case"));
+    };
+    let expires_at = change.now + Duration::minutes(i64::from(minutes));
+    let access = BreakGlass {
+        id: Uuid::now_v7(),
+        case_id: target.id,
+        user_id: p.user_id,
+        agency_id: p.agency_id,
+        justification: justification.trim().to_string(),
+        opened_at: change.now,
+        expires_at,
+        review_due_at: expires_at + Duration::days(REVIEW_DAYS),
+        reviewed_at: None,
+        reviewed_by: None,
+        justified: None,
+        review_note: None,
+    };
+    break_glass::insert(&txn, &access).await?;
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::BreakGlass,
+            Some(access.justification.clone()),
+            json!({ "breakGlass": access.id, "agency": p.agency_id, "expiresAt": expires_at }),
+        )
+        .await?;
+    let lead = change.case.lead_agency_id;
+    change
+        .notify(&txn, lead, NotificationKind::BreakGlassUsed, None, None)
+        .await?;
+    let case = change.commit(app, txn).await?;
+    tracing::warn!(case = %case.id, break_glass = %access.id, "break-glass access opened");
+    Ok((case, access))
+}
+
+/// The lead agency's supervisor judges a break-glass access.
+pub async fn review(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    justified: bool,
+    note: Option<String>,
+) -> Result<BreakGlass, ServiceError> {
+    check_text("note", note.as_deref(), !justified)?;
+    let access = break_glass::by_id(app.store.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound("break-glass access"))?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, access.case_id, None)
+        .await
+        .map_err(|_| ServiceError::NotFound("break-glass access"))?;
+    app.authorize(
+        p,
+        Action::ReviewBreakGlass,
+        super::cases::lead_facts(p, &change.case),
+        "only a supervisor of the lead agency reviews break-glass access",
+    )?;
+    if !break_glass::review(&txn, id, p.user_id, justified, note.as_deref(), change.now).await? {
+        return Err(ServiceError::InvalidTransition(
+            "this break-glass access is already reviewed".into(),
+        ));
+    }
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::BreakGlassReviewed,
+            note,
+            json!({ "breakGlass": id, "justified": justified }),
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    break_glass::by_id(app.store.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound("break-glass access"))
+}
+
+/// A case's break-glass accesses (lead agency and auditors; the user who opened one sees theirs).
+pub async fn of_case(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+    sees_facts: bool,
+) -> Result<Vec<BreakGlass>, ServiceError> {
+    let all = break_glass::of_case(app.store.conn(), case.id).await?;
+    let lead_or_auditor = case.lead_agency_id == p.agency_id || p.has(crate::domain::Role::Auditor);
+    Ok(all
+        .into_iter()
+        .filter(|b| (lead_or_auditor && sees_facts) || b.user_id == p.user_id)
+        .collect())
+}

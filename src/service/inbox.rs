@@ -1,0 +1,140 @@
+//! An agency's inbox (notifications) and the escalation of overdue answers to the focal point
+//! of the receiving agency's country.
+
+use super::sharing::CaseChange;
+use super::{App, ServiceError};
+use crate::access::Principal;
+use crate::store::cases as case_store;
+use crate::store::directory;
+use crate::store::events::EventKind;
+use crate::store::inbox::{self, Notification, NotificationKind};
+use crate::store::sharing;
+use serde_json::json;
+use uuid::Uuid;
+
+/// How many overdue answers one scheduler pass escalates at most.
+pub const ESCALATION_BATCH: u64 = 200;
+
+/// The caller's agency's notifications, newest first.
+pub async fn notifications(
+    app: &App,
+    p: &Principal,
+    unread_only: bool,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Notification>, ServiceError> {
+    Ok(inbox::page(app.store.conn(), p.agency_id, unread_only, after, limit).await?)
+}
+
+/// A notification of the caller's agency by id (`None` for another agency's).
+pub async fn visible_notification(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Option<Notification>, ServiceError> {
+    Ok(inbox::by_id(app.store.conn(), p.agency_id, id).await?)
+}
+
+/// Marks a notification of the caller's agency read.
+pub async fn mark_read(app: &App, p: &Principal, id: Uuid) -> Result<Notification, ServiceError> {
+    let txn = app.store.begin_write().await?;
+    if !inbox::mark_read(&txn, p.agency_id, id, app.now()).await? {
+        let _ = txn.rollback().await;
+        return Err(ServiceError::NotFound("notification"));
+    }
+    txn.commit().await?;
+    visible_notification(app, p, id)
+        .await?
+        .ok_or(ServiceError::NotFound("notification"))
+}
+
+/// Escalates every referral and transfer whose answer is overdue to the focal point of the
+/// receiving (deciding) agency's country, once each (several instances may run this at once:
+/// the conditional update lets exactly one of them record it). Returns how many it escalated.
+pub async fn escalate_overdue(app: &App) -> Result<usize, ServiceError> {
+    let now = app.now();
+    let (referrals, transfers) = sharing::overdue(app.store.conn(), now, ESCALATION_BATCH).await?;
+    let mut done = 0;
+    for r in referrals {
+        let ids = Target {
+            case_id: r.case_id,
+            deciding_agency: r.to_agency_id,
+            referral: Some(r.id),
+            transfer: None,
+        };
+        if escalate(app, ids).await? {
+            done += 1;
+        }
+    }
+    for t in transfers {
+        let deciding_agency = if t.requested_by_receiver {
+            t.from_agency_id
+        } else {
+            t.to_agency_id
+        };
+        let ids = Target {
+            case_id: t.case_id,
+            deciding_agency,
+            referral: None,
+            transfer: Some(t.id),
+        };
+        if escalate(app, ids).await? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+struct Target {
+    case_id: Uuid,
+    deciding_agency: Uuid,
+    referral: Option<Uuid>,
+    transfer: Option<Uuid>,
+}
+
+async fn escalate(app: &App, t: Target) -> Result<bool, ServiceError> {
+    let txn = app.store.begin_write().await?;
+    let Some(mut change) = CaseChange::begin_system(app, &txn, t.case_id).await? else {
+        let _ = txn.rollback().await;
+        return Ok(false);
+    };
+    let marked = match (t.referral, t.transfer) {
+        (Some(id), _) => sharing::mark_referral_escalated(&txn, id, change.now).await?,
+        (_, Some(id)) => sharing::mark_transfer_escalated(&txn, id, change.now).await?,
+        _ => false,
+    };
+    if !marked {
+        let _ = txn.rollback().await;
+        return Ok(false);
+    }
+    let deciding = super::sharing::agency(&txn, t.deciding_agency).await?;
+    let focal = directory::focal_point(&txn, &deciding.country).await?;
+    let (kind, details) = match (t.referral, t.transfer) {
+        (Some(id), _) => (
+            EventKind::Referral,
+            json!({ "referral": id, "action": "ESCALATED", "focalPoint": focal.as_ref().map(|f| f.id) }),
+        ),
+        (_, id) => (
+            EventKind::Transfer,
+            json!({ "transfer": id, "action": "ESCALATED", "focalPoint": focal.as_ref().map(|f| f.id) }),
+        ),
+    };
+    let lead = change.case.lead_agency_id;
+    change
+        .record(&txn, (Uuid::nil(), lead), kind, None, details)
+        .await?;
+    if let Some(focal) = focal {
+        case_store::grant_access(&txn, t.case_id, focal.id, "ESCALATION", change.now).await?;
+        change
+            .notify(
+                &txn,
+                focal.id,
+                NotificationKind::ResponseOverdue,
+                t.referral,
+                t.transfer,
+            )
+            .await?;
+    }
+    change.commit(app, txn).await?;
+    Ok(true)
+}

@@ -1,0 +1,471 @@
+//! The person behind a case: personal data by sensitivity group, consents, the country of
+//! origin and the route. Only the lead agency records them; what others read is decided by
+//! their [`CaseView`](crate::access::CaseView).
+
+use super::directory::check_country;
+use super::sharing::{CaseChange, case_view, check_text};
+use super::{App, ServiceError};
+use crate::access::{CaseView, Principal};
+use crate::domain::ReferralStatus;
+use crate::domain::{ConsentGiver, ConsentPurpose, DataGroup, MovementSource, TransferStatus};
+use crate::store::cases::CaseRecord;
+use crate::store::events::EventKind;
+use crate::store::inbox::NotificationKind;
+use crate::store::person::{self, DataVersion, Movement};
+use crate::store::sharing::{self, ConsentRecord, Ground, TransferDecision};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// Largest accepted personal-data group, serialised.
+pub const MAX_GROUP_BYTES: usize = 16 * 1024;
+
+fn lead_only(app: &App, p: &Principal, case: &CaseRecord, what: &str) -> Result<(), ServiceError> {
+    app.authorize(
+        p,
+        crate::policy::Action::RecordCaseData,
+        super::cases::lead_facts(p, case),
+        &format!("only the lead agency's case workers can {what}"),
+    )
+}
+
+/// Records a new version of one group of the person's data (a JSON object). The event on the
+/// case's chain holds the group and a hash of the value, never the value.
+pub async fn record_personal_data(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+    group: DataGroup,
+    value: Json,
+) -> Result<CaseRecord, ServiceError> {
+    if !value.is_object() {
+        return Err(ServiceError::validation("value must be a JSON object"));
+    }
+    let bytes = crate::store::events::canonical_json(&value);
+    if bytes.len() > MAX_GROUP_BYTES {
+        return Err(ServiceError::validation(format!(
+            "value is larger than {MAX_GROUP_BYTES} bytes"
+        )));
+    }
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, case_id, None).await?;
+    lead_only(app, p, &change.case, "record personal data")?;
+    person::insert_version(
+        &txn,
+        &DataVersion {
+            id: Uuid::now_v7(),
+            case_id,
+            group,
+            value,
+            recorded_at: change.now,
+            recorded_by: p.user_id,
+            agency_id: p.agency_id,
+        },
+    )
+    .await?;
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::PersonalDataRecorded,
+            None,
+            json!({ "group": group, "valueSha256": hex::encode(Sha256::digest(&bytes)) }),
+        )
+        .await?;
+    change.commit(app, txn).await
+}
+
+/// What a reader gets of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRead {
+    /// The latest version the reader may read (`None`: redacted, withheld or never recorded).
+    pub version: Option<DataVersion>,
+    /// A sensitive group the reader may read, withheld because no purpose was given.
+    pub withheld_for_purpose: bool,
+}
+
+/// Longest accepted purpose of a read.
+pub const MAX_PURPOSE_CHARS: usize = 500;
+
+/// The personal data `view` may read: per group, the latest version it may read. Sensitive
+/// groups ([`DataGroup::needs_purpose`]) are given only with a `purpose`. Every read that
+/// returns data is recorded in the access log (who, agency, when, purpose, groups).
+pub async fn personal_data(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+    view: &CaseView,
+    purpose: Option<&str>,
+) -> Result<BTreeMap<DataGroup, GroupRead>, ServiceError> {
+    let purpose = purpose.map(str::trim).filter(|s| !s.is_empty());
+    if purpose.is_some_and(|s| s.chars().count() > MAX_PURPOSE_CHARS) {
+        return Err(ServiceError::validation(format!(
+            "purpose is longer than {MAX_PURPOSE_CHARS} characters"
+        )));
+    }
+    let versions = person::versions(app.store.conn(), case.id).await?;
+    let mut out: BTreeMap<DataGroup, GroupRead> = BTreeMap::new();
+    for group in DataGroup::ALL {
+        let latest = versions
+            .iter()
+            .rfind(|v| v.group == *group && view.may_read(v.group, v.recorded_at, v.agency_id))
+            .cloned();
+        let withheld = latest.is_some() && group.needs_purpose() && purpose.is_none();
+        out.insert(
+            *group,
+            GroupRead {
+                version: latest.filter(|_| !withheld),
+                withheld_for_purpose: withheld,
+            },
+        );
+    }
+    let read: std::collections::BTreeSet<DataGroup> = out
+        .iter()
+        .filter(|(_, r)| r.version.is_some())
+        .map(|(g, _)| *g)
+        .collect();
+    if !read.is_empty() {
+        crate::store::access_log::insert(
+            app.store.conn(),
+            &crate::store::access_log::Read {
+                id: Uuid::now_v7(),
+                case_id: case.id,
+                user_id: p.user_id,
+                agency_id: p.agency_id,
+                read_at: app.now(),
+                purpose: purpose.map(str::to_string),
+                groups: read,
+            },
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
+/// The access log of a case, newest first (auditors only).
+pub async fn access_log(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+    limit: u64,
+) -> Result<Vec<crate::store::access_log::Read>, ServiceError> {
+    app.authorize(
+        p,
+        crate::policy::Action::ReadAudit,
+        crate::policy::Facts::default(),
+        "only auditors read the access log",
+    )?;
+    Ok(crate::store::access_log::of_case(app.store.conn(), case.id, limit).await?)
+}
+
+/// Whether `view` may read anything of `group` (its value is then shown, possibly empty).
+pub fn group_visible(view: &CaseView, group: DataGroup) -> bool {
+    view.may_read_group(group)
+}
+
+/// Records the person's country of origin.
+pub async fn set_origin_country(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+    country: &str,
+) -> Result<CaseRecord, ServiceError> {
+    check_country("country", country)?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, case_id, None).await?;
+    lead_only(app, p, &change.case, "record the country of origin")?;
+    crate::store::cases::set_origin_country(&txn, case_id, country).await?;
+    change.case.origin_country = Some(country.to_string());
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::OriginCountrySet,
+            None,
+            json!({ "country": country }),
+        )
+        .await?;
+    change.commit(app, txn).await
+}
+
+/// Input of [`record_movement`].
+#[derive(Debug, Clone)]
+pub struct NewMovement {
+    pub case_id: Uuid,
+    pub country: String,
+    pub place: Option<String>,
+    pub moved_on: NaiveDate,
+    pub source: MovementSource,
+}
+
+/// Records a movement of the person (a country on the route).
+pub async fn record_movement(
+    app: &App,
+    p: &Principal,
+    input: NewMovement,
+) -> Result<Movement, ServiceError> {
+    check_country("country", &input.country)?;
+    check_text("place", input.place.as_deref(), false)?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, input.case_id, None).await?;
+    lead_only(app, p, &change.case, "record movements")?;
+    if input.moved_on > change.now.date_naive() {
+        return Err(ServiceError::validation("movedOn is in the future"));
+    }
+    let movement = Movement {
+        id: Uuid::now_v7(),
+        case_id: input.case_id,
+        country: input.country,
+        place: input.place,
+        moved_on: input.moved_on,
+        source: input.source,
+        recorded_by: p.user_id,
+        recorded_at: change.now,
+    };
+    person::insert_movement(&txn, &movement).await?;
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::MovementRecorded,
+            None,
+            json!({ "movement": movement.id, "country": movement.country }),
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    Ok(movement)
+}
+
+/// The route of a case, in date order.
+pub async fn route(app: &App, case: &CaseRecord) -> Result<Vec<Movement>, ServiceError> {
+    Ok(person::route(app.store.conn(), case.id).await?)
+}
+
+/// Input of [`record_consent`].
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub case_id: Uuid,
+    pub given_by: ConsentGiver,
+    pub child_assent: Option<bool>,
+    pub assent_missing_reason: Option<String>,
+    pub purposes: BTreeSet<ConsentPurpose>,
+    pub agency_ids: BTreeSet<Uuid>,
+    pub countries: BTreeSet<String>,
+    pub groups: BTreeSet<DataGroup>,
+    pub given_at: DateTime<Utc>,
+}
+
+/// Records a consent (the lead agency records what the person or guardian gave).
+pub async fn record_consent(
+    app: &App,
+    p: &Principal,
+    input: NewConsent,
+) -> Result<ConsentRecord, ServiceError> {
+    if input.purposes.is_empty() {
+        return Err(ServiceError::validation(
+            "purposes: name at least one purpose",
+        ));
+    }
+    for c in &input.countries {
+        check_country("countries", c)?;
+    }
+    check_text(
+        "assentMissingReason",
+        input.assent_missing_reason.as_deref(),
+        false,
+    )?;
+    if input.given_by == ConsentGiver::Guardian
+        && input.child_assent != Some(true)
+        && input
+            .assent_missing_reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(ServiceError::validation(
+            "a guardian's consent records the child's assent (childAssent: true) or why it is missing (assentMissingReason)",
+        ));
+    }
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, input.case_id, None).await?;
+    lead_only(app, p, &change.case, "record consents")?;
+    if input.given_at > change.now {
+        return Err(ServiceError::validation("givenAt is in the future"));
+    }
+    for a in &input.agency_ids {
+        super::sharing::agency(&txn, *a).await?;
+    }
+    let consent = ConsentRecord {
+        id: Uuid::now_v7(),
+        case_id: input.case_id,
+        given_by: input.given_by,
+        child_assent: input.child_assent,
+        assent_missing_reason: input.assent_missing_reason,
+        purposes: input.purposes,
+        agency_ids: input.agency_ids,
+        countries: input.countries,
+        groups: input.groups,
+        given_at: input.given_at,
+        recorded_by: p.user_id,
+        recorded_at: change.now,
+        withdrawn_at: None,
+        withdrawn_by: None,
+    };
+    sharing::insert_consent(&txn, &consent).await?;
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::ConsentRecorded,
+            None,
+            json!({
+                "consent": consent.id,
+                "givenBy": consent.given_by,
+                "purposes": consent.purposes,
+                "agencies": consent.agency_ids,
+                "countries": consent.countries,
+                "groups": consent.groups,
+            }),
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    Ok(consent)
+}
+
+/// Withdraws a consent: every pending or active referral and every pending transfer that
+/// relies on it is suspended, each with its own event, and the receivers are told.
+pub async fn withdraw_consent(
+    app: &App,
+    p: &Principal,
+    consent_id: Uuid,
+    reason: Option<String>,
+) -> Result<ConsentRecord, ServiceError> {
+    check_text("reason", reason.as_deref(), false)?;
+    let consent = sharing::consent_by_id(app.store.conn(), consent_id)
+        .await?
+        .ok_or(ServiceError::NotFound("consent"))?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, consent.case_id, None).await?;
+    lead_only(app, p, &change.case, "withdraw consents")?;
+    if !sharing::withdraw_consent(&txn, consent_id, p.user_id, change.now).await? {
+        return Err(ServiceError::InvalidTransition(
+            "the consent is already withdrawn".into(),
+        ));
+    }
+    let actor = (p.user_id, p.agency_id);
+    change
+        .record(
+            &txn,
+            actor,
+            EventKind::ConsentWithdrawn,
+            reason,
+            json!({ "consent": consent_id }),
+        )
+        .await?;
+    let depends = |g: &Ground| *g == Ground::Consent(consent_id);
+    for r in sharing::referrals_of_case(&txn, consent.case_id).await? {
+        if depends(&r.ground)
+            && sharing::set_referral_status(
+                &txn,
+                r.id,
+                &[ReferralStatus::Pending, ReferralStatus::Accepted],
+                ReferralStatus::Suspended,
+                Some("consent withdrawn"),
+                None,
+                change.now,
+            )
+            .await?
+        {
+            change
+                .record(
+                    &txn,
+                    actor,
+                    EventKind::Referral,
+                    None,
+                    json!({ "referral": r.id, "action": "SUSPENDED", "consent": consent_id }),
+                )
+                .await?;
+            change
+                .notify(
+                    &txn,
+                    r.to_agency_id,
+                    NotificationKind::ReferralSuspended,
+                    Some(r.id),
+                    None,
+                )
+                .await?;
+        }
+    }
+    for t in sharing::transfers_of_case(&txn, consent.case_id).await? {
+        if t.ground.as_ref().is_some_and(depends)
+            && sharing::set_transfer_status(
+                &txn,
+                t.id,
+                &[TransferStatus::Offered],
+                TransferDecision {
+                    to: TransferStatus::Suspended,
+                    reason: Some("consent withdrawn"),
+                    by: p.user_id,
+                    now: change.now,
+                    ground: None,
+                    groups: None,
+                },
+            )
+            .await?
+        {
+            change
+                .record(
+                    &txn,
+                    actor,
+                    EventKind::Transfer,
+                    None,
+                    json!({ "transfer": t.id, "action": "SUSPENDED", "consent": consent_id }),
+                )
+                .await?;
+            change
+                .notify(
+                    &txn,
+                    t.to_agency_id,
+                    NotificationKind::TransferSuspended,
+                    None,
+                    Some(t.id),
+                )
+                .await?;
+        }
+    }
+    change.commit(app, txn).await?;
+    sharing::consent_by_id(app.store.conn(), consent_id)
+        .await?
+        .ok_or(ServiceError::NotFound("consent"))
+}
+
+/// A case's consents (lead agency and auditors only; others get none).
+pub async fn consents(
+    app: &App,
+    case: &CaseRecord,
+    view: &CaseView,
+) -> Result<Vec<ConsentRecord>, ServiceError> {
+    if !view.sees_facts() {
+        return Ok(Vec::new());
+    }
+    Ok(sharing::consents_of_case(app.store.conn(), case.id).await?)
+}
+
+/// A consent by id, if the caller may see its case's consents (lead agency and auditors).
+pub async fn visible_consent(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Option<ConsentRecord>, ServiceError> {
+    let Some(consent) = sharing::consent_by_id(app.store.conn(), id).await? else {
+        return Ok(None);
+    };
+    let Some(case) = super::cases::get_case(app, p, consent.case_id).await? else {
+        return Ok(None);
+    };
+    Ok(case_view(app, p, &case)
+        .await?
+        .sees_facts()
+        .then_some(consent))
+}

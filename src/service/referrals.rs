@@ -1,0 +1,335 @@
+//! Service referrals: the lead agency asks another agency (same or another country) for a
+//! service, sharing exactly the data groups it names. The lead does not change.
+
+use super::sharing::{
+    CaseChange, Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text,
+    ground_for, view, with_ground,
+};
+use super::{App, ServiceError};
+use crate::access::Principal;
+use crate::domain::{ConsentPurpose, DataGroup, ReferralStatus, ServiceKind};
+use crate::store::cases as case_store;
+use crate::store::events::EventKind;
+use crate::store::inbox::NotificationKind;
+use crate::store::sharing::{self, ReferralRecord};
+use chrono::Duration;
+use serde_json::json;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// Days the receiver has to answer when the sender does not say (no binding time exists; a
+/// service level, warned and escalated to the receiver's focal point when missed).
+pub const DEFAULT_RESPONSE_DAYS: u32 = 5;
+/// Longest response time a sender may give.
+pub const MAX_RESPONSE_DAYS: u32 = 90;
+
+/// Input of [`make_referral`].
+#[derive(Debug, Clone)]
+pub struct NewReferral {
+    pub case_id: Uuid,
+    pub to_agency_id: Uuid,
+    pub service: ServiceKind,
+    pub purpose: String,
+    pub groups: BTreeSet<DataGroup>,
+    pub ground: GroundRequest,
+    pub respond_within_days: Option<u32>,
+    pub expected_version: Option<i64>,
+}
+
+/// Refers a case to another agency for a service.
+pub async fn make_referral(
+    app: &App,
+    p: &Principal,
+    input: NewReferral,
+) -> Result<ReferralRecord, ServiceError> {
+    check_text("purpose", Some(&input.purpose), true)?;
+    let days = input.respond_within_days.unwrap_or(DEFAULT_RESPONSE_DAYS);
+    if days == 0 || days > MAX_RESPONSE_DAYS {
+        return Err(ServiceError::validation(format!(
+            "respondWithinDays must be between 1 and {MAX_RESPONSE_DAYS}"
+        )));
+    }
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, input.case_id, input.expected_version).await?;
+    let case = change.case.clone();
+    app.authorize(
+        p,
+        crate::policy::Action::Refer,
+        super::cases::lead_facts(p, &case),
+        "only the lead agency's case workers can refer this case",
+    )?;
+    let to = agency(&txn, input.to_agency_id).await?;
+    if to.id == p.agency_id {
+        return Err(ServiceError::validation(
+            "a referral goes to another agency than your own",
+        ));
+    }
+    check_asylum_ban(app, &case, &to)?;
+    let sender_view = view(app, &txn, p, &case).await?;
+    check_groups(&sender_view, p.agency_kind, &to, &input.groups)?;
+    let ground = ground_for(
+        app,
+        &txn,
+        p,
+        &case,
+        &input.ground,
+        Disclosure {
+            purposes: &[ConsentPurpose::Services],
+            to: &to,
+            groups: &input.groups,
+        },
+    )
+    .await?;
+    let referral = ReferralRecord {
+        id: Uuid::now_v7(),
+        case_id: case.id,
+        from_agency_id: p.agency_id,
+        to_agency_id: to.id,
+        service: input.service,
+        purpose: input.purpose,
+        groups: input.groups,
+        ground,
+        status: ReferralStatus::Pending,
+        status_reason: None,
+        outcome_successful: None,
+        response_due_at: change.now + Duration::days(i64::from(days)),
+        escalated_at: None,
+        lead_agency_id: case.lead_agency_id,
+        created_by: p.user_id,
+        created_at: change.now,
+        updated_at: change.now,
+    };
+    sharing::insert_referral(&txn, &referral).await?;
+    case_store::grant_access(&txn, case.id, to.id, "REFERRAL", change.now).await?;
+    let details = json!({
+        "referral": referral.id,
+        "action": "MADE",
+        "toAgency": to.id,
+        "service": referral.service,
+        "groups": referral.groups,
+    });
+    let details = with_ground(details, Some(&referral.ground));
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::Referral,
+            None,
+            details,
+        )
+        .await?;
+    change
+        .notify(
+            &txn,
+            to.id,
+            NotificationKind::ReferralReceived,
+            Some(referral.id),
+            None,
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    Ok(referral)
+}
+
+/// What the receiver or the sender does with a referral.
+#[derive(Debug, Clone)]
+pub enum ReferralAction {
+    /// The receiver will provide the service.
+    Accept,
+    /// The receiver will not (reason required).
+    Decline { reason: String },
+    /// The receiver ends an accepted referral (reason required when unsuccessful).
+    Complete {
+        successful: bool,
+        reason: Option<String>,
+    },
+    /// The sender withdraws it.
+    Revoke { reason: Option<String> },
+}
+
+/// Answers, completes or revokes a referral.
+pub async fn act_on_referral(
+    app: &App,
+    p: &Principal,
+    referral_id: Uuid,
+    action: ReferralAction,
+) -> Result<ReferralRecord, ServiceError> {
+    let referral = sharing::referral_by_id(app.store.conn(), referral_id)
+        .await?
+        .ok_or(ServiceError::NotFound("referral"))?;
+    // Neither party: answer as if it did not exist.
+    if p.agency_id != referral.to_agency_id && p.agency_id != referral.from_agency_id {
+        return Err(ServiceError::NotFound("referral"));
+    }
+    let (from, to, reason, outcome, by_receiver, name, notice) = match &action {
+        ReferralAction::Accept => (
+            vec![ReferralStatus::Pending],
+            ReferralStatus::Accepted,
+            None,
+            None,
+            true,
+            "ACCEPTED",
+            NotificationKind::ReferralAnswered,
+        ),
+        ReferralAction::Decline { reason } => {
+            check_text("reason", Some(reason), true)?;
+            (
+                vec![ReferralStatus::Pending],
+                ReferralStatus::Declined,
+                Some(reason.clone()),
+                None,
+                true,
+                "DECLINED",
+                NotificationKind::ReferralAnswered,
+            )
+        }
+        ReferralAction::Complete { successful, reason } => {
+            check_text("reason", reason.as_deref(), !successful)?;
+            (
+                vec![ReferralStatus::Accepted],
+                ReferralStatus::Completed,
+                reason.clone(),
+                Some(*successful),
+                true,
+                "COMPLETED",
+                NotificationKind::ReferralAnswered,
+            )
+        }
+        ReferralAction::Revoke { reason } => {
+            check_text("reason", reason.as_deref(), false)?;
+            (
+                vec![
+                    ReferralStatus::Pending,
+                    ReferralStatus::Accepted,
+                    ReferralStatus::Suspended,
+                ],
+                ReferralStatus::Revoked,
+                reason.clone(),
+                None,
+                false,
+                "REVOKED",
+                NotificationKind::ReferralRevoked,
+            )
+        }
+    };
+    let party = if by_receiver {
+        referral.to_agency_id
+    } else {
+        referral.from_agency_id
+    };
+    let facts = crate::policy::Facts {
+        is_party: p.agency_id == party,
+        has_access: true,
+        ..crate::policy::Facts::default()
+    };
+    app.authorize(
+        p,
+        crate::policy::Action::AnswerReferral,
+        facts,
+        if by_receiver {
+            "only the receiving agency's case workers can answer or complete this referral"
+        } else {
+            "only the referring agency's case workers can revoke this referral"
+        },
+    )?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, referral.case_id, None).await?;
+    if !sharing::set_referral_status(
+        &txn,
+        referral.id,
+        &from,
+        to,
+        reason.as_deref(),
+        outcome,
+        change.now,
+    )
+    .await?
+    {
+        let _ = txn.rollback().await;
+        return Err(ServiceError::InvalidTransition(format!(
+            "the referral is {}; it cannot become {}",
+            referral.status.as_str(),
+            to.as_str()
+        )));
+    }
+    let mut details = json!({ "referral": referral.id, "action": name });
+    if let (Some(ok), Some(d)) = (outcome, details.as_object_mut()) {
+        d.insert("successful".into(), ok.into());
+    }
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::Referral,
+            reason,
+            details,
+        )
+        .await?;
+    let other = if by_receiver {
+        referral.from_agency_id
+    } else {
+        referral.to_agency_id
+    };
+    change
+        .notify(&txn, other, notice, Some(referral.id), None)
+        .await?;
+    change.commit(app, txn).await?;
+    sharing::referral_by_id(app.store.conn(), referral.id)
+        .await?
+        .ok_or(ServiceError::NotFound("referral"))
+}
+
+/// A referral the caller's agency is party to (or any, for auditors).
+pub async fn referral(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Option<ReferralRecord>, ServiceError> {
+    let r = sharing::referral_by_id(app.store.conn(), id).await?;
+    Ok(r.filter(|r| {
+        p.has(crate::domain::Role::Auditor)
+            || r.to_agency_id == p.agency_id
+            || r.from_agency_id == p.agency_id
+    }))
+}
+
+/// The referral an inbox entry of the caller's agency points to (e.g. an escalation to a focal
+/// point that is not party to it): its metadata, never the case's personal data.
+pub async fn referral_of_notification(
+    app: &App,
+    p: &Principal,
+    n: &crate::store::inbox::Notification,
+) -> Result<Option<ReferralRecord>, ServiceError> {
+    let Some(id) = n.referral_id.filter(|_| n.agency_id == p.agency_id) else {
+        return Ok(None);
+    };
+    Ok(sharing::referral_by_id(app.store.conn(), id).await?)
+}
+
+/// The referrals of a case the caller may see: all for the lead and auditors, the caller's
+/// own otherwise.
+pub async fn referrals_of_case(
+    app: &App,
+    p: &Principal,
+    case: &crate::store::cases::CaseRecord,
+) -> Result<Vec<ReferralRecord>, ServiceError> {
+    let all = sharing::referrals_of_case(app.store.conn(), case.id).await?;
+    if p.has(crate::domain::Role::Auditor) || case.lead_agency_id == p.agency_id {
+        return Ok(all);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|r| r.to_agency_id == p.agency_id || r.from_agency_id == p.agency_id)
+        .collect())
+}
+
+/// Referrals addressed to the caller's agency, newest first.
+pub async fn incoming(
+    app: &App,
+    p: &Principal,
+    statuses: &[ReferralStatus],
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ReferralRecord>, ServiceError> {
+    Ok(sharing::referrals_to(app.store.conn(), p.agency_id, statuses, after, limit).await?)
+}

@@ -1,0 +1,742 @@
+//! Transfers of lead: the lead agency offers the case to an agency in another country (on
+//! return, typically the origin country's focal point or partner); accepting fires the
+//! workflow's transfer step and moves the lead in one transaction, so the transfer record and
+//! the workflow can never disagree. The former lead keeps what it had and receives feedback.
+
+use super::cases::{apply_outcome, build_event, env, refusal_error, workflow_of};
+use super::sharing::{
+    CaseChange, Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text,
+    ground_for, view, with_ground,
+};
+use super::{App, ServiceError};
+use crate::access::Principal;
+use crate::domain::{ConsentPurpose, DataGroup, Role, TransferStatus};
+use crate::store::cases::{self as case_store, CaseRecord};
+use crate::store::events::{self, EventKind};
+use crate::store::inbox::{self, Feedback, NotificationKind};
+use crate::store::sharing::{self, Ground, TransferDecision, TransferRecord};
+use crate::workflow::{Actor, engine};
+use chrono::Duration;
+use sea_orm::DatabaseTransaction;
+use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// Days the receiver has to answer when the lead does not say.
+pub const DEFAULT_RESPONSE_DAYS: u32 = 14;
+
+/// Input of [`offer_transfer`].
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub case_id: Uuid,
+    pub to_agency_id: Uuid,
+    pub groups: BTreeSet<DataGroup>,
+    pub ground: GroundRequest,
+    /// Facts the workflow's transfer step records (its inputs).
+    pub data: Map<String, Json>,
+    pub reason: Option<String>,
+    pub respond_within_days: Option<u32>,
+    pub expected_version: Option<i64>,
+}
+
+const OPEN: &[TransferStatus] = &[
+    TransferStatus::Requested,
+    TransferStatus::Offered,
+    TransferStatus::Suspended,
+];
+
+/// The transfer step that can fire from the case's current state for `actor` with `data`:
+/// `Ok(Some(id))`, or the refusal of the first candidate; `Ok(None)` if the workflow has none.
+fn transfer_step(
+    app: &App,
+    case: &CaseRecord,
+    actor: &Actor,
+    data: &Map<String, Json>,
+) -> Result<Option<(String, engine::Outcome)>, ServiceError> {
+    let workflow = workflow_of(app, case)?;
+    let steps: Vec<&str> = workflow
+        .transitions
+        .iter()
+        .filter(|t| t.transfer_of_lead)
+        .map(|t| t.id.as_str())
+        .collect();
+    if steps.is_empty() {
+        return Ok(None);
+    }
+    let mut first_refusal = None;
+    for id in &steps {
+        match engine::evaluate(
+            &workflow,
+            &case.state,
+            actor,
+            id,
+            data,
+            env(app, case, app.now()),
+        ) {
+            Ok(outcome) => return Ok(Some((id.to_string(), outcome))),
+            Err(refusal) => {
+                if first_refusal.is_none()
+                    || !matches!(
+                        refusal,
+                        crate::workflow::Refusal::NotFromCurrentState { .. }
+                    )
+                {
+                    first_refusal = Some((id.to_string(), refusal));
+                }
+            }
+        }
+    }
+    match first_refusal {
+        Some((id, refusal)) => Err(refusal_error(&workflow, &id, refusal)),
+        None => Ok(None),
+    }
+}
+
+fn check_days(days: Option<u32>) -> Result<u32, ServiceError> {
+    let days = days.unwrap_or(DEFAULT_RESPONSE_DAYS);
+    if days == 0 || days > super::referrals::MAX_RESPONSE_DAYS {
+        return Err(ServiceError::validation(format!(
+            "respondWithinDays must be between 1 and {}",
+            super::referrals::MAX_RESPONSE_DAYS
+        )));
+    }
+    Ok(days)
+}
+
+/// Checks a disclosure to `to` for a transfer and finds its ground.
+async fn check_disclosure(
+    app: &App,
+    txn: &DatabaseTransaction,
+    p: &Principal,
+    case: &CaseRecord,
+    to: &crate::store::directory::Agency,
+    groups: &BTreeSet<DataGroup>,
+    ground: &GroundRequest,
+) -> Result<Ground, ServiceError> {
+    if to.country == case_store_country(case, p) {
+        return Err(ServiceError::validation(
+            "a transfer of lead goes to an agency in another country; within the country, refer the case",
+        ));
+    }
+    check_asylum_ban(app, case, to)?;
+    let sender_view = view(app, txn, p, case).await?;
+    check_groups(&sender_view, p.agency_kind, to, groups)?;
+    ground_for(
+        app,
+        txn,
+        p,
+        case,
+        ground,
+        Disclosure {
+            purposes: &[ConsentPurpose::Return, ConsentPurpose::Sharing],
+            to,
+            groups,
+        },
+    )
+    .await
+}
+
+/// The country the lead agency works in (the caller's, since only the lead transfers).
+fn case_store_country(_case: &CaseRecord, p: &Principal) -> String {
+    p.country.clone()
+}
+
+/// Offers the lead of a case to an agency in another country.
+pub async fn offer_transfer(
+    app: &App,
+    p: &Principal,
+    input: NewTransfer,
+) -> Result<TransferRecord, ServiceError> {
+    check_text("reason", input.reason.as_deref(), false)?;
+    let days = check_days(input.respond_within_days)?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, input.case_id, input.expected_version).await?;
+    let case = change.case.clone();
+    app.authorize(
+        p,
+        crate::policy::Action::OfferTransfer,
+        super::cases::lead_facts(p, &case),
+        "only the lead agency's case workers can transfer this case",
+    )?;
+    if sharing::transfers_of_case(&txn, case.id)
+        .await?
+        .iter()
+        .any(|t| OPEN.contains(&t.status))
+    {
+        return Err(ServiceError::InvalidTransition(
+            "a transfer of this case is already open: revoke it first".into(),
+        ));
+    }
+    let to = agency(&txn, input.to_agency_id).await?;
+    let actor = Actor {
+        roles: p.roles.clone(),
+        agency_kind: p.agency_kind,
+    };
+    let transition = transfer_step(app, &case, &actor, &input.data)?.map(|(id, _)| id);
+    let ground = check_disclosure(app, &txn, p, &case, &to, &input.groups, &input.ground).await?;
+    let transfer = TransferRecord {
+        id: Uuid::now_v7(),
+        case_id: case.id,
+        from_agency_id: p.agency_id,
+        to_agency_id: to.id,
+        requested_by_receiver: false,
+        transition,
+        data: input.data,
+        groups: input.groups,
+        ground: Some(ground),
+        status: TransferStatus::Offered,
+        status_reason: None,
+        response_due_at: change.now + Duration::days(i64::from(days)),
+        escalated_at: None,
+        created_by: p.user_id,
+        offerer_roles: p.roles.clone(),
+        created_at: change.now,
+        updated_at: change.now,
+        decided_by: None,
+        decided_at: None,
+    };
+    sharing::insert_transfer(&txn, &transfer).await?;
+    case_store::grant_access(&txn, case.id, to.id, "TRANSFER", change.now).await?;
+    let details = json!({
+        "transfer": transfer.id,
+        "action": "OFFERED",
+        "toAgency": to.id,
+        "groups": transfer.groups,
+        "transition": transfer.transition,
+    });
+    let details = with_ground(details, transfer.ground.as_ref());
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::Transfer,
+            input.reason,
+            details,
+        )
+        .await?;
+    change
+        .notify(
+            &txn,
+            to.id,
+            NotificationKind::TransferOffered,
+            None,
+            Some(transfer.id),
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    Ok(transfer)
+}
+
+/// An agency that can see a case asks its lead for it; the lead decides.
+pub async fn request_transfer(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+    reason: String,
+) -> Result<TransferRecord, ServiceError> {
+    check_text("reason", Some(&reason), true)?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, case_id, None).await?;
+    let case = change.case.clone();
+    if case.lead_agency_id == p.agency_id {
+        return Err(ServiceError::validation(
+            "your agency already leads this case",
+        ));
+    }
+    app.authorize(
+        p,
+        crate::policy::Action::RequestTransfer,
+        super::cases::lead_facts(p, &case),
+        "your roles do not allow taking over cases",
+    )?;
+    if sharing::transfers_of_case(&txn, case.id)
+        .await?
+        .iter()
+        .any(|t| OPEN.contains(&t.status))
+    {
+        return Err(ServiceError::InvalidTransition(
+            "a transfer of this case is already open".into(),
+        ));
+    }
+    let transfer = TransferRecord {
+        id: Uuid::now_v7(),
+        case_id,
+        from_agency_id: case.lead_agency_id,
+        to_agency_id: p.agency_id,
+        requested_by_receiver: true,
+        transition: None,
+        data: Map::new(),
+        groups: BTreeSet::new(),
+        ground: None,
+        status: TransferStatus::Requested,
+        status_reason: None,
+        response_due_at: change.now + Duration::days(i64::from(DEFAULT_RESPONSE_DAYS)),
+        escalated_at: None,
+        created_by: p.user_id,
+        offerer_roles: Vec::new(),
+        created_at: change.now,
+        updated_at: change.now,
+        decided_by: None,
+        decided_at: None,
+    };
+    sharing::insert_transfer(&txn, &transfer).await?;
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::Transfer,
+            Some(reason),
+            json!({ "transfer": transfer.id, "action": "REQUESTED", "toAgency": p.agency_id }),
+        )
+        .await?;
+    change
+        .notify(
+            &txn,
+            case.lead_agency_id,
+            NotificationKind::TransferRequested,
+            None,
+            Some(transfer.id),
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    Ok(transfer)
+}
+
+/// What a party does with a transfer.
+#[derive(Debug, Clone)]
+pub enum TransferAction {
+    /// The receiver takes the lead (an offer).
+    Accept,
+    /// The receiver refuses an offer, or the lead refuses a request (reason required).
+    Reject { reason: String },
+    /// The lead withdraws an offer (or a suspended one).
+    Revoke { reason: Option<String> },
+    /// The lead grants a request: sharing `groups` on a ground; the lead moves at once.
+    Approve {
+        groups: BTreeSet<DataGroup>,
+        ground: GroundRequest,
+        data: Map<String, Json>,
+    },
+}
+
+/// Accepts, rejects, revokes or approves a transfer.
+pub async fn act_on_transfer(
+    app: &App,
+    p: &Principal,
+    transfer_id: Uuid,
+    action: TransferAction,
+    expected_version: Option<i64>,
+) -> Result<TransferRecord, ServiceError> {
+    let t = sharing::transfer_by_id(app.store.conn(), transfer_id)
+        .await?
+        .ok_or(ServiceError::NotFound("transfer"))?;
+    if p.agency_id != t.to_agency_id && p.agency_id != t.from_agency_id {
+        return Err(ServiceError::NotFound("transfer"));
+    }
+    // Who decides: the receiver for offers, the lead for requests; the lead revokes.
+    let decider = match (&action, t.requested_by_receiver) {
+        (TransferAction::Accept, false) | (TransferAction::Reject { .. }, false) => t.to_agency_id,
+        (TransferAction::Reject { .. }, true) | (TransferAction::Approve { .. }, true) => {
+            t.from_agency_id
+        }
+        (TransferAction::Revoke { .. }, _) => t.from_agency_id,
+        (TransferAction::Accept, true) => {
+            return Err(ServiceError::InvalidTransition(
+                "this transfer was requested by the receiver: the lead approves it (approveTransferRequest)".into(),
+            ));
+        }
+        (TransferAction::Approve { .. }, false) => {
+            return Err(ServiceError::InvalidTransition(
+                "this transfer was offered by the lead: the receiver accepts it (acceptTransfer)"
+                    .into(),
+            ));
+        }
+    };
+    let facts = crate::policy::Facts {
+        is_party: p.agency_id == decider,
+        has_access: true,
+        ..crate::policy::Facts::default()
+    };
+    app.authorize(
+        p,
+        crate::policy::Action::DecideTransfer,
+        facts,
+        "only the deciding agency's case workers can do this",
+    )?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, t.case_id, expected_version).await?;
+    let actor = (p.user_id, p.agency_id);
+    let not_now = |status: TransferStatus| {
+        ServiceError::InvalidTransition(format!(
+            "the transfer is {}; it cannot be {}",
+            t.status.as_str(),
+            status.as_str()
+        ))
+    };
+    match action {
+        TransferAction::Reject { reason } => {
+            check_text("reason", Some(&reason), true)?;
+            let from = if t.requested_by_receiver {
+                TransferStatus::Requested
+            } else {
+                TransferStatus::Offered
+            };
+            decide(
+                &txn,
+                &t,
+                &[from],
+                TransferStatus::Rejected,
+                Some(&reason),
+                p,
+                &change,
+                None,
+            )
+            .await?
+            .then_some(())
+            .ok_or_else(|| not_now(TransferStatus::Rejected))?;
+            change
+                .record(
+                    &txn,
+                    actor,
+                    EventKind::Transfer,
+                    Some(reason),
+                    json!({ "transfer": t.id, "action": "REJECTED" }),
+                )
+                .await?;
+            let other = if t.requested_by_receiver {
+                t.to_agency_id
+            } else {
+                t.from_agency_id
+            };
+            change
+                .notify(
+                    &txn,
+                    other,
+                    NotificationKind::TransferDecided,
+                    None,
+                    Some(t.id),
+                )
+                .await?;
+        }
+        TransferAction::Revoke { reason } => {
+            check_text("reason", reason.as_deref(), false)?;
+            decide(
+                &txn,
+                &t,
+                &[TransferStatus::Offered, TransferStatus::Suspended],
+                TransferStatus::Revoked,
+                reason.as_deref(),
+                p,
+                &change,
+                None,
+            )
+            .await?
+            .then_some(())
+            .ok_or_else(|| not_now(TransferStatus::Revoked))?;
+            change
+                .record(
+                    &txn,
+                    actor,
+                    EventKind::Transfer,
+                    reason,
+                    json!({ "transfer": t.id, "action": "REVOKED" }),
+                )
+                .await?;
+            change
+                .notify(
+                    &txn,
+                    t.to_agency_id,
+                    NotificationKind::TransferDecided,
+                    None,
+                    Some(t.id),
+                )
+                .await?;
+        }
+        TransferAction::Accept => {
+            if t.status != TransferStatus::Offered {
+                return Err(not_now(TransferStatus::Accepted));
+            }
+            let offerer = Actor {
+                roles: t.offerer_roles.clone(),
+                agency_kind: agency(&txn, t.from_agency_id).await?.kind,
+            };
+            accept(app, &txn, &mut change, &t, &t.data, &offerer, p).await?;
+        }
+        TransferAction::Approve {
+            groups,
+            ground,
+            data,
+        } => {
+            if t.status != TransferStatus::Requested {
+                return Err(not_now(TransferStatus::Accepted));
+            }
+            let to = agency(&txn, t.to_agency_id).await?;
+            let case = change.case.clone();
+            let ground = check_disclosure(app, &txn, p, &case, &to, &groups, &ground).await?;
+            let mut granted = t.clone();
+            granted.groups = groups;
+            granted.ground = Some(ground);
+            granted.status = TransferStatus::Offered;
+            let approver = Actor {
+                roles: p.roles.clone(),
+                agency_kind: p.agency_kind,
+            };
+            accept(app, &txn, &mut change, &granted, &data, &approver, p).await?;
+        }
+    }
+    change.commit(app, txn).await?;
+    sharing::transfer_by_id(app.store.conn(), t.id)
+        .await?
+        .ok_or(ServiceError::NotFound("transfer"))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide(
+    txn: &DatabaseTransaction,
+    t: &TransferRecord,
+    from: &[TransferStatus],
+    to: TransferStatus,
+    reason: Option<&str>,
+    p: &Principal,
+    change: &CaseChange,
+    approval: Option<(&Ground, &BTreeSet<DataGroup>)>,
+) -> Result<bool, ServiceError> {
+    Ok(sharing::set_transfer_status(
+        txn,
+        t.id,
+        from,
+        TransferDecision {
+            to,
+            reason,
+            by: p.user_id,
+            now: change.now,
+            ground: approval.map(|a| a.0),
+            groups: approval.map(|a| a.1),
+        },
+    )
+    .await?)
+}
+
+/// Fires the workflow's transfer step (checked for `step_actor`), moves the lead, and records
+/// both as one `TRANSFER_ACCEPTED` event.
+async fn accept(
+    app: &App,
+    txn: &DatabaseTransaction,
+    change: &mut CaseChange,
+    t: &TransferRecord,
+    data: &Map<String, Json>,
+    step_actor: &Actor,
+    p: &Principal,
+) -> Result<(), ServiceError> {
+    let case = change.case.clone();
+    let from_status = t.status;
+    let approval = t.ground.as_ref().map(|g| (g, &t.groups));
+    if !decide(
+        txn,
+        t,
+        &[from_status, TransferStatus::Requested],
+        TransferStatus::Accepted,
+        None,
+        p,
+        change,
+        approval,
+    )
+    .await?
+    {
+        return Err(ServiceError::InvalidTransition(
+            "the transfer is no longer open".into(),
+        ));
+    }
+    let workflow = workflow_of(app, &case)?;
+    let step = transfer_step(app, &case, step_actor, data)?;
+    let (after, transition) = match step {
+        Some((id, outcome)) => {
+            let after = apply_outcome(txn, &workflow, &case, &outcome, change.now)
+                .await?
+                .ok_or(ServiceError::VersionConflict {
+                    expected: case.version,
+                    actual: case.version + 1,
+                })?;
+            (after, Some((id, outcome)))
+        }
+        None => {
+            if !case_store::bump_version(txn, case.id, case.version, change.now).await? {
+                return Err(ServiceError::VersionConflict {
+                    expected: case.version,
+                    actual: case.version + 1,
+                });
+            }
+            let mut after = case.clone();
+            after.version += 1;
+            after.updated_at = change.now;
+            (after, None)
+        }
+    };
+    case_store::set_lead(txn, case.id, t.to_agency_id).await?;
+    // The former lead keeps read access to what it had.
+    case_store::grant_access(txn, case.id, t.from_agency_id, "FORMER_LEAD", change.now).await?;
+    let mut after = after;
+    after.lead_agency_id = t.to_agency_id;
+    let prev = events::last_hash(txn, case.id).await?;
+    let details = json!({
+        "transfer": t.id,
+        "action": "ACCEPTED",
+        "fromAgency": t.from_agency_id,
+        "toAgency": t.to_agency_id,
+        "groups": t.groups,
+    });
+    let details = with_ground(details, t.ground.as_ref());
+    let (names, changes) = match &transition {
+        Some((id, outcome)) => (
+            Some((
+                id.clone(),
+                outcome.track.clone(),
+                outcome.from.clone(),
+                outcome.to.clone(),
+            )),
+            outcome.changes.clone(),
+        ),
+        None => (None, Default::default()),
+    };
+    let event = build_event(
+        &after,
+        (p.user_id, p.agency_id),
+        EventKind::TransferAccepted,
+        names.as_ref().map(|n| (&n.0, &n.1, &n.2, &n.3)),
+        None,
+        changes,
+        prev,
+        Some(details),
+    );
+    events::append(txn, &event).await?;
+    change.recorded(&event);
+    change.case = after;
+    let other = if p.agency_id == t.to_agency_id {
+        t.from_agency_id
+    } else {
+        t.to_agency_id
+    };
+    change
+        .notify(
+            txn,
+            other,
+            NotificationKind::TransferDecided,
+            None,
+            Some(t.id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The new lead sends follow-up feedback to the agency that transferred the case to it.
+pub async fn send_feedback(
+    app: &App,
+    p: &Principal,
+    transfer_id: Uuid,
+    message: String,
+) -> Result<Feedback, ServiceError> {
+    check_text("message", Some(&message), true)?;
+    let t = sharing::transfer_by_id(app.store.conn(), transfer_id)
+        .await?
+        .filter(|t| t.to_agency_id == p.agency_id || t.from_agency_id == p.agency_id)
+        .ok_or(ServiceError::NotFound("transfer"))?;
+    let refusal = "feedback is sent by the agency that accepted the transfer";
+    if t.status != TransferStatus::Accepted {
+        return Err(ServiceError::Forbidden(refusal.into()));
+    }
+    let facts = crate::policy::Facts {
+        is_party: p.agency_id == t.to_agency_id,
+        has_access: true,
+        ..crate::policy::Facts::default()
+    };
+    app.authorize(p, crate::policy::Action::SendFeedback, facts, refusal)?;
+    let txn = app.store.begin_write().await?;
+    let mut change = CaseChange::begin(app, &txn, p, t.case_id, None).await?;
+    let feedback = Feedback {
+        id: Uuid::now_v7(),
+        case_id: t.case_id,
+        transfer_id: t.id,
+        from_agency_id: p.agency_id,
+        to_agency_id: t.from_agency_id,
+        message,
+        sent_by: p.user_id,
+        sent_at: change.now,
+    };
+    inbox::insert_feedback(&txn, &feedback).await?;
+    change
+        .record(
+            &txn,
+            (p.user_id, p.agency_id),
+            EventKind::FeedbackSent,
+            None,
+            json!({ "transfer": t.id, "feedback": feedback.id, "toAgency": t.from_agency_id }),
+        )
+        .await?;
+    change
+        .notify(
+            &txn,
+            t.from_agency_id,
+            NotificationKind::FeedbackReceived,
+            None,
+            Some(t.id),
+        )
+        .await?;
+    change.commit(app, txn).await?;
+    Ok(feedback)
+}
+
+/// A transfer the caller's agency is party to (or any, for auditors).
+pub async fn transfer(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Option<TransferRecord>, ServiceError> {
+    let t = sharing::transfer_by_id(app.store.conn(), id).await?;
+    Ok(t.filter(|t| {
+        p.has(Role::Auditor) || t.to_agency_id == p.agency_id || t.from_agency_id == p.agency_id
+    }))
+}
+
+/// The transfer an inbox entry of the caller's agency points to.
+pub async fn transfer_of_notification(
+    app: &App,
+    p: &Principal,
+    n: &crate::store::inbox::Notification,
+) -> Result<Option<TransferRecord>, ServiceError> {
+    let Some(id) = n.transfer_id.filter(|_| n.agency_id == p.agency_id) else {
+        return Ok(None);
+    };
+    Ok(sharing::transfer_by_id(app.store.conn(), id).await?)
+}
+
+/// The transfers of a case the caller may see: all for the lead, former leads and auditors;
+/// the caller's own otherwise.
+pub async fn transfers_of_case(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+) -> Result<Vec<TransferRecord>, ServiceError> {
+    let all = sharing::transfers_of_case(app.store.conn(), case.id).await?;
+    if p.has(Role::Auditor) || case.lead_agency_id == p.agency_id {
+        return Ok(all);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|t| t.to_agency_id == p.agency_id || t.from_agency_id == p.agency_id)
+        .collect())
+}
+
+/// Feedback on a transfer the caller is party to.
+pub async fn feedback(app: &App, t: &TransferRecord) -> Result<Vec<Feedback>, ServiceError> {
+    Ok(inbox::feedback_of_transfer(app.store.conn(), t.id).await?)
+}
+
+/// Transfers awaiting the caller's agency's decision.
+pub async fn awaiting(
+    app: &App,
+    p: &Principal,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<TransferRecord>, ServiceError> {
+    Ok(sharing::transfers_awaiting(app.store.conn(), p.agency_id, after, limit).await?)
+}

@@ -1,0 +1,79 @@
+//! The access log: who read which groups of a case's personal data, when and for what purpose.
+//! Append-only; nothing here updates or deletes a row.
+
+use super::entities::access_log;
+use crate::domain::DataGroup;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// One read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub user_id: Uuid,
+    pub agency_id: Uuid,
+    pub read_at: DateTime<Utc>,
+    pub purpose: Option<String>,
+    pub groups: BTreeSet<DataGroup>,
+}
+
+/// Records a read.
+pub async fn insert<C: ConnectionTrait>(conn: &C, r: &Read) -> Result<(), DbErr> {
+    access_log::Entity::insert(access_log::ActiveModel {
+        id: Set(r.id),
+        case_id: Set(r.case_id),
+        user_id: Set(r.user_id),
+        agency_id: Set(r.agency_id),
+        read_at: Set(r.read_at),
+        purpose: Set(r.purpose.clone()),
+        data_groups: Set(serde_json::Value::Array(
+            r.groups
+                .iter()
+                .map(|g| serde_json::Value::String(g.as_str().into()))
+                .collect(),
+        )),
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// The reads of a case, newest first.
+pub async fn of_case<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    limit: u64,
+) -> Result<Vec<Read>, DbErr> {
+    access_log::Entity::find()
+        .filter(access_log::Column::CaseId.eq(case_id))
+        .order_by_desc(access_log::Column::ReadAt)
+        .order_by_desc(access_log::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let names: Vec<String> = serde_json::from_value(m.data_groups)
+                .map_err(|e| DbErr::Custom(format!("access log {}: {e}", m.id)))?;
+            Ok(Read {
+                id: m.id,
+                case_id: m.case_id,
+                user_id: m.user_id,
+                agency_id: m.agency_id,
+                read_at: m.read_at,
+                purpose: m.purpose,
+                groups: names
+                    .iter()
+                    .map(|n| n.parse::<DataGroup>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| DbErr::Custom(format!("access log {}: {e}", m.id)))?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,187 @@
+//! The audit log's storage: the leaves of the global Merkle log (one per case event, appended in
+//! the event's own transaction) and signed checkpoints. Nothing here updates or deletes a row.
+
+use super::entities::{audit_log, case, checkpoint};
+use chrono::{DateTime, Utc};
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+/// One leaf of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    /// 0-based position.
+    pub position: i64,
+    /// The event whose chain hash this leaf is.
+    pub event_id: Uuid,
+    /// The event's chain hash, hex.
+    pub leaf_hash: String,
+    /// When it was appended.
+    pub appended_at: DateTime<Utc>,
+}
+
+/// A stored checkpoint (signed tree head).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCheckpoint {
+    /// Number of leaves covered.
+    pub tree_size: i64,
+    /// Merkle root, hex.
+    pub root_hash: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// Key id, hex.
+    pub key_id: String,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// Signature, hex.
+    pub signature: String,
+}
+
+/// Appends the leaf of event `event_id` (its chain hash `leaf_hash`, hex) at the next position.
+/// Call inside the event's write transaction: the position is `max + 1` read under the write
+/// lock (SQLite write transactions are exclusive; on PostgreSQL a transaction-scoped advisory
+/// lock serialises appenders until commit).
+pub async fn append_leaf<C: ConnectionTrait>(
+    conn: &C,
+    event_id: Uuid,
+    leaf_hash: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    super::lock_exclusively(conn, super::LOCK_AUDIT_LOG).await?;
+    let position = size(conn).await?;
+    audit_log::Entity::insert(audit_log::ActiveModel {
+        position: Set(position),
+        event_id: Set(event_id),
+        leaf_hash: Set(leaf_hash.to_string()),
+        appended_at: Set(at),
+    })
+    .exec(conn)
+    .await?;
+    Ok(position)
+}
+
+/// The log's size as its positions say: the highest position + 1 (0 when empty).
+pub async fn size<C: ConnectionTrait>(conn: &C) -> Result<i64, DbErr> {
+    let max: Option<Option<i64>> = audit_log::Entity::find()
+        .select_only()
+        .column_as(audit_log::Column::Position.max(), "m")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(max.flatten().map_or(0, |m| m + 1))
+}
+
+/// The leaves with `from <= position < to`, in order.
+pub async fn leaves<C: ConnectionTrait>(conn: &C, from: i64, to: i64) -> Result<Vec<Leaf>, DbErr> {
+    Ok(audit_log::Entity::find()
+        .filter(audit_log::Column::Position.gte(from))
+        .filter(audit_log::Column::Position.lt(to))
+        .order_by_asc(audit_log::Column::Position)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| Leaf {
+            position: m.position,
+            event_id: m.event_id,
+            leaf_hash: m.leaf_hash,
+            appended_at: m.appended_at,
+        })
+        .collect())
+}
+
+/// The leaf of an event.
+pub async fn leaf_of_event<C: ConnectionTrait>(
+    conn: &C,
+    event_id: Uuid,
+) -> Result<Option<Leaf>, DbErr> {
+    Ok(audit_log::Entity::find()
+        .filter(audit_log::Column::EventId.eq(event_id))
+        .one(conn)
+        .await?
+        .map(|m| Leaf {
+            position: m.position,
+            event_id: m.event_id,
+            leaf_hash: m.leaf_hash,
+            appended_at: m.appended_at,
+        }))
+}
+
+fn to_checkpoint(m: checkpoint::Model) -> StoredCheckpoint {
+    StoredCheckpoint {
+        tree_size: m.tree_size,
+        root_hash: m.root_hash,
+        created_at: m.created_at,
+        key_id: m.key_id,
+        public_key: m.public_key,
+        signature: m.signature,
+    }
+}
+
+/// Stores a checkpoint (one per tree size; a second one for the same size is ignored).
+pub async fn insert_checkpoint<C: ConnectionTrait>(
+    conn: &C,
+    c: &StoredCheckpoint,
+) -> Result<(), DbErr> {
+    if checkpoint_at(conn, c.tree_size).await?.is_some() {
+        return Ok(());
+    }
+    checkpoint::Entity::insert(checkpoint::ActiveModel {
+        tree_size: Set(c.tree_size),
+        root_hash: Set(c.root_hash.clone()),
+        created_at: Set(c.created_at),
+        key_id: Set(c.key_id.clone()),
+        public_key: Set(c.public_key.clone()),
+        signature: Set(c.signature.clone()),
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// The checkpoint of a tree size.
+pub async fn checkpoint_at<C: ConnectionTrait>(
+    conn: &C,
+    tree_size: i64,
+) -> Result<Option<StoredCheckpoint>, DbErr> {
+    Ok(checkpoint::Entity::find_by_id(tree_size)
+        .one(conn)
+        .await?
+        .map(to_checkpoint))
+}
+
+/// The checkpoint with the largest tree size.
+pub async fn latest_checkpoint<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Option<StoredCheckpoint>, DbErr> {
+    Ok(checkpoint::Entity::find()
+        .order_by_desc(checkpoint::Column::TreeSize)
+        .one(conn)
+        .await?
+        .map(to_checkpoint))
+}
+
+/// Every checkpoint, smallest tree first.
+pub async fn checkpoints<C: ConnectionTrait>(conn: &C) -> Result<Vec<StoredCheckpoint>, DbErr> {
+    Ok(checkpoint::Entity::find()
+        .order_by_asc(checkpoint::Column::TreeSize)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_checkpoint)
+        .collect())
+}
+
+/// Every case's id, reference and version (for the verifier).
+pub async fn case_heads<C: ConnectionTrait>(conn: &C) -> Result<Vec<(Uuid, String, i64)>, DbErr> {
+    case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .column(case::Column::Reference)
+        .column(case::Column::Version)
+        .into_tuple()
+        .all(conn)
+        .await
+}

@@ -1,0 +1,150 @@
+//! Break-glass accesses: who opened which case outside their access, why, until when, and how
+//! the lead agency judged it.
+
+use super::entities::{break_glass, case};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+/// One break-glass access.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakGlass {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub user_id: Uuid,
+    pub agency_id: Uuid,
+    pub justification: String,
+    pub opened_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub review_due_at: DateTime<Utc>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub reviewed_by: Option<Uuid>,
+    /// The lead agency's judgement: was it justified?
+    pub justified: Option<bool>,
+    pub review_note: Option<String>,
+}
+
+fn from_model(m: break_glass::Model) -> BreakGlass {
+    BreakGlass {
+        id: m.id,
+        case_id: m.case_id,
+        user_id: m.user_id,
+        agency_id: m.agency_id,
+        justification: m.justification,
+        opened_at: m.opened_at,
+        expires_at: m.expires_at,
+        review_due_at: m.review_due_at,
+        reviewed_at: m.reviewed_at,
+        reviewed_by: m.reviewed_by,
+        justified: m.justified,
+        review_note: m.review_note,
+    }
+}
+
+/// Inserts a break-glass access.
+pub async fn insert<C: ConnectionTrait>(conn: &C, b: &BreakGlass) -> Result<(), DbErr> {
+    break_glass::Entity::insert(break_glass::ActiveModel {
+        id: Set(b.id),
+        case_id: Set(b.case_id),
+        user_id: Set(b.user_id),
+        agency_id: Set(b.agency_id),
+        justification: Set(b.justification.clone()),
+        opened_at: Set(b.opened_at),
+        expires_at: Set(b.expires_at),
+        review_due_at: Set(b.review_due_at),
+        reviewed_at: Set(None),
+        reviewed_by: Set(None),
+        justified: Set(None),
+        review_note: Set(None),
+    })
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// The latest expiry of `user`'s break-glass accesses to `case_id` still open at `now`.
+pub async fn active_until<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(break_glass::Entity::find()
+        .filter(break_glass::Column::CaseId.eq(case_id))
+        .filter(break_glass::Column::UserId.eq(user_id))
+        .filter(break_glass::Column::ExpiresAt.gt(now))
+        .order_by_desc(break_glass::Column::ExpiresAt)
+        .one(conn)
+        .await?
+        .map(|m| m.expires_at))
+}
+
+/// A case's break-glass accesses, oldest first.
+pub async fn of_case<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<Vec<BreakGlass>, DbErr> {
+    Ok(break_glass::Entity::find()
+        .filter(break_glass::Column::CaseId.eq(case_id))
+        .order_by_asc(break_glass::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(from_model)
+        .collect())
+}
+
+/// One by id.
+pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<BreakGlass>, DbErr> {
+    Ok(break_glass::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(from_model))
+}
+
+/// Unreviewed accesses to cases led by `agency` (for its worklist).
+pub async fn unreviewed_for_lead<C: ConnectionTrait>(
+    conn: &C,
+    agency: Uuid,
+) -> Result<Vec<BreakGlass>, DbErr> {
+    let mut led = Query::select();
+    led.column(case::Column::Id)
+        .from(case::Entity)
+        .and_where(Expr::col(case::Column::LeadAgencyId).eq(agency));
+    Ok(break_glass::Entity::find()
+        .filter(break_glass::Column::CaseId.in_subquery(led.to_owned()))
+        .filter(break_glass::Column::ReviewedAt.is_null())
+        .order_by_asc(break_glass::Column::ReviewDueAt)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(from_model)
+        .collect())
+}
+
+/// Records the review; `false` if it was already reviewed.
+pub async fn review<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    by: Uuid,
+    justified: bool,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let r = break_glass::Entity::update_many()
+        .col_expr(break_glass::Column::ReviewedAt, Expr::value(now))
+        .col_expr(break_glass::Column::ReviewedBy, Expr::value(by))
+        .col_expr(break_glass::Column::Justified, Expr::value(justified))
+        .col_expr(
+            break_glass::Column::ReviewNote,
+            Expr::value(note.map(str::to_string)),
+        )
+        .filter(break_glass::Column::Id.eq(id))
+        .filter(break_glass::Column::ReviewedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

@@ -1,0 +1,22 @@
+//! The `notifications` table: agencies' inbox entries (ids only, no personal data).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "notifications")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub agency_id: Uuid,
+    pub kind: String,
+    pub case_id: Option<Uuid>,
+    pub referral_id: Option<Uuid>,
+    pub transfer_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub read_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,284 @@
+//! The tamper-evident core: hash chains, the RFC 6962 log, signed checkpoints, `trm audit
+//! verify` (in-process, through GraphQL and as the binary) on a database edited behind the
+//! service's back.
+
+use crate::harness::{TestServer, to_crisis_intervention};
+use serde_json::{Value, json};
+use std::process::Command;
+use trm::audit::merkle::{self, Hash};
+
+/// Opens three cases and moves two of them on; returns the first case's reference.
+async fn play(s: &TestServer) -> String {
+    let (a, reference) = s.open_case("it.shelter").await;
+    to_crisis_intervention(s, "it.shelter", &a).await;
+    let (b, _) = s.open_case("it.shelter").await;
+    to_crisis_intervention(s, "it.shelter", &b).await;
+    s.open_case("it.shelter").await;
+    reference
+}
+
+/// The in-process verifier's first problem (`None` when OK).
+async fn verify(s: &TestServer) -> Option<String> {
+    let report = trm::audit::verify::verify(s.app.store.conn(), None)
+        .await
+        .expect("verify runs");
+    assert_eq!(report.ok, report.first_problem.is_none());
+    report.first_problem
+}
+
+/// Runs `trm audit verify` on the test database: (success, stdout + stderr).
+fn verify_binary(s: &TestServer) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_trm"))
+        .env_remove("DATABASE_URL")
+        .env_remove("TRM_AUDIT_KEY_FILE")
+        .env("TRM_LOG", "warn")
+        .args(["audit", "verify", "--database-url", &s.db_url()])
+        .output()
+        .expect("trm runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Edits the database with `sql`, then expects both verifiers to fail naming `expected`.
+async fn expect_detected(s: &TestServer, sqls: &[String], expected: &str) {
+    assert_eq!(verify(s).await, None, "clean before tampering");
+    for sql in sqls {
+        trm::store::execute_sql(s.app.store.conn(), sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let problem = verify(s).await.expect("tampering detected");
+    assert!(
+        problem.contains(expected),
+        "{problem} should name {expected}"
+    );
+    let (ok, text) = verify_binary(s);
+    assert!(!ok, "binary should fail: {text}");
+    assert!(text.contains(expected), "{text} should name {expected}");
+    let gql = s
+        .data(
+            "auditor",
+            "{ auditVerification { ok firstProblem } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql["auditVerification"]["ok"], json!(false));
+    assert!(
+        gql["auditVerification"]["firstProblem"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(expected)
+    );
+}
+
+fn of_case(reference: &str) -> String {
+    format!("case_id = (SELECT id FROM cases WHERE reference = '{reference}')")
+}
+
+fn hash(v: &Value) -> Hash {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&hex::decode(v.as_str().expect("hex string")).expect("hex"));
+    out
+}
+
+fn hashes(v: &Value) -> Vec<Hash> {
+    v.as_array().expect("array").iter().map(hash).collect()
+}
+
+const CHECKPOINT: &str = "mutation { createCheckpoint { treeSize rootHash createdAt keyId publicKey signature signedText } }";
+
+#[tokio::test]
+async fn an_untouched_log_verifies_and_proofs_check_out_offline() {
+    let s = TestServer::start().await;
+    play(&s).await;
+    assert_eq!(verify(&s).await, None);
+    let (ok, text) = verify_binary(&s);
+    assert!(ok && text.contains("OK"), "{text}");
+
+    // Only auditors read the audit log.
+    let body = s
+        .gql("it.shelter", "{ auditVerification { ok } }", json!({}))
+        .await;
+    assert!(body.get("errors").is_some(), "{body}");
+
+    let first = s.data("auditor", CHECKPOINT, json!({})).await["createCheckpoint"].clone();
+    let first_size = first["treeSize"].as_i64().expect("size");
+    assert!(first_size > 0);
+    assert!(
+        first["signedText"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("trm-checkpoint/v1\n{first_size}\n"))
+    );
+
+    // The log grows; a later checkpoint extends the earlier one.
+    let (case, _) = s.open_case("it.shelter").await;
+    to_crisis_intervention(&s, "it.shelter", &case).await;
+    let second = s.data("auditor", CHECKPOINT, json!({})).await["createCheckpoint"].clone();
+    let second_size = second["treeSize"].as_i64().expect("size");
+    assert!(second_size > first_size);
+    let v = s
+        .data(
+            "auditor",
+            "query($f: Int!, $t: Int!) { consistencyProof(from: $f, to: $t) { fromRoot toRoot proof } }",
+            json!({"f": first_size, "t": second_size}),
+        )
+        .await;
+    let proof = hashes(&v["consistencyProof"]["proof"]);
+    assert!(merkle::verify_consistency(
+        first_size as u64,
+        second_size as u64,
+        &hash(&first["rootHash"]),
+        &hash(&second["rootHash"]),
+        &proof
+    ));
+
+    // An event's inclusion proof verifies with the pure module against the signed root.
+    let history = s
+        .data(
+            "auditor",
+            "query($id: ID!) { node(id: $id) { ... on Case { history { edges { node { id } } } } } }",
+            json!({"id": case}),
+        )
+        .await;
+    let event_id = history["node"]["history"]["edges"][1]["node"]["id"].clone();
+    assert!(event_id.is_string(), "{history}");
+    let p = s
+        .data(
+            "auditor",
+            "query($e: ID!, $n: Int) { inclusionProof(eventId: $e, treeSize: $n) { position treeSize eventHash leafHash path root } }",
+            json!({"e": event_id, "n": second_size}),
+        )
+        .await["inclusionProof"]
+        .clone();
+    let event_hash = hex::decode(p["eventHash"].as_str().expect("hex")).expect("hex");
+    let leaf = merkle::leaf_hash(&event_hash);
+    assert_eq!(
+        hex::encode(leaf),
+        p["leafHash"].as_str().unwrap_or_default()
+    );
+    assert_eq!(p["root"], second["rootHash"]);
+    assert!(merkle::verify_inclusion(
+        &leaf,
+        p["position"].as_u64().expect("position"),
+        second_size as u64,
+        &hashes(&p["path"]),
+        &hash(&second["rootHash"])
+    ));
+    let latest = s
+        .data("auditor", "{ auditCheckpoint { treeSize } }", json!({}))
+        .await;
+    assert_eq!(latest["auditCheckpoint"]["treeSize"], json!(second_size));
+    assert_eq!(verify(&s).await, None, "checkpoints verify");
+
+    // Rewrite the log under the first checkpoint: its proof against the later log fails.
+    trm::store::execute_sql(
+        s.app.store.conn(),
+        &format!(
+            "UPDATE audit_log SET leaf_hash = '{}' WHERE position = 0",
+            "ab".repeat(32)
+        ),
+    )
+    .await
+    .expect("rewrite");
+    let v = s
+        .data(
+            "auditor",
+            "query($f: Int!, $t: Int!) { consistencyProof(from: $f, to: $t) { toRoot proof } }",
+            json!({"f": first_size, "t": second_size}),
+        )
+        .await;
+    assert!(!merkle::verify_consistency(
+        first_size as u64,
+        second_size as u64,
+        &hash(&first["rootHash"]),
+        &hash(&v["consistencyProof"]["toRoot"]),
+        &hashes(&v["consistencyProof"]["proof"])
+    ));
+    let problem = verify(&s).await.expect("rewrite detected");
+    assert!(problem.contains("audit log position 0"), "{problem}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_edited_event_is_named() {
+    let s = TestServer::start().await;
+    let r = play(&s).await;
+    let sql = format!(
+        "UPDATE case_events SET to_state = 'closed' WHERE seq = 3 AND {}",
+        of_case(&r)
+    );
+    expect_detected(&s, &[sql], &format!("case {r} (")).await;
+    let problem = verify(&s).await.unwrap_or_default();
+    assert!(
+        problem.contains("seq 3") && problem.contains("edited"),
+        "{problem}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_named() {
+    let s = TestServer::start().await;
+    let r = play(&s).await;
+    let sql = format!("DELETE FROM case_events WHERE seq = 2 AND {}", of_case(&r));
+    expect_detected(&s, &[sql], &format!("case {r} (")).await;
+    let problem = verify(&s).await.unwrap_or_default();
+    assert!(
+        problem.contains("seq 3") && problem.contains("expected seq 2"),
+        "{problem}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn reordered_events_are_named() {
+    let s = TestServer::start().await;
+    let r = play(&s).await;
+    let c = of_case(&r);
+    let sqls = [
+        format!("UPDATE case_events SET seq = 100 WHERE seq = 2 AND {c}"),
+        format!("UPDATE case_events SET seq = 2 WHERE seq = 3 AND {c}"),
+        format!("UPDATE case_events SET seq = 3 WHERE seq = 100 AND {c}"),
+    ];
+    expect_detected(&s, &sqls, &format!("case {r} (")).await;
+    let problem = verify(&s).await.unwrap_or_default();
+    assert!(problem.contains("seq 2"), "{problem}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_edited_log_row_is_named() {
+    let s = TestServer::start().await;
+    play(&s).await;
+    let sql = "UPDATE audit_log SET leaf_hash = (SELECT leaf_hash FROM audit_log WHERE position = 1) WHERE position = 3".to_string();
+    expect_detected(&s, &[sql], "audit log position 3").await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_log_row_is_named() {
+    let s = TestServer::start().await;
+    play(&s).await;
+    let sql = "DELETE FROM audit_log WHERE position = 4".to_string();
+    expect_detected(&s, &[sql], "audit log position 4").await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_checkpoint_is_named() {
+    let s = TestServer::start().await;
+    play(&s).await;
+    let c = s.data("auditor", CHECKPOINT, json!({})).await["createCheckpoint"].clone();
+    let size = c["treeSize"].as_i64().expect("size");
+    let sql = format!(
+        "UPDATE checkpoints SET root_hash = '{}' WHERE tree_size = {size}",
+        "cd".repeat(32)
+    );
+    expect_detected(&s, &[sql], &format!("checkpoint of size {size}")).await;
+    s.stop().await;
+}
