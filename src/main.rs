@@ -72,6 +72,42 @@ enum AuditCommand {
         /// Also require checkpoints to be signed by this key (the `--audit-key-file` of serve).
         #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
         audit_key_file: Option<PathBuf>,
+        /// Also trust checkpoints signed by this public key (hex; e.g. the key before a
+        /// rotation). Repeat for several.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
+    },
+    /// Write a case's file for an auditor: JSON with every event, its inclusion proof and the
+    /// signed checkpoint they lead to (check it anywhere with `trm audit verify-file`), and
+    /// optionally a printable HTML timeline.
+    Export {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        workflows: WorkflowDir,
+        /// The case's reference, e.g. IT-2026-000001.
+        #[arg(long)]
+        case: String,
+        /// Where to write the JSON case file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the printable timeline (HTML).
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Key to sign a checkpoint with when none covers the case yet [default: trm-audit.key
+        /// next to the SQLite file, if it exists].
+        #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
+        audit_key_file: Option<PathBuf>,
+    },
+    /// Check a case file offline (no database): the checkpoint's signature, every event's hash
+    /// and chain link, and every inclusion proof. Exit non-zero naming the first problem.
+    VerifyFile {
+        /// The JSON case file.
+        file: PathBuf,
+        /// Require the checkpoint to be signed by this public key (hex, as published by the
+        /// service operator). Repeat for several.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
     },
 }
 
@@ -392,6 +428,14 @@ struct ServeArgs {
     /// missing, except with --production, where the file must exist].
     #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
     audit_key_file: Option<PathBuf>,
+    /// After rotating the audit key: the earlier public keys (hex, as `Checkpoint.publicKey`
+    /// shows them) whose checkpoints stay trusted. Repeat, or separate with commas.
+    #[arg(
+        long = "audit-trusted-key",
+        env = "TRM_AUDIT_TRUSTED_KEYS",
+        value_delimiter = ','
+    )]
+    audit_trusted_keys: Vec<String>,
     /// Maximum request body size in bytes.
     #[arg(long, env = "TRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -584,19 +628,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Directory { command } => run_directory(command).await,
-        Command::Audit {
-            command: AuditCommand::Verify { db, audit_key_file },
+        Command::Audit { command } => run_audit(command).await,
+    }
+}
+
+/// `trm audit ...`.
+async fn run_audit(command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Verify {
+            db,
+            audit_key_file,
+            trusted_keys,
         } => {
-            let trusted = match audit_key_file {
-                Some(path) => Some(
-                    trm::audit::AuditKey::load(&path)
-                        .map_err(|e| e.to_string())?
-                        .public(),
-                ),
-                None => None,
-            };
+            let mut trusted = public_keys(&trusted_keys)?;
+            if let Some(path) = audit_key_file {
+                let key = trm::audit::AuditKey::load(&path).map_err(|e| e.to_string())?;
+                trusted.push(key.public());
+            }
             let app = directory_app(&db).await?;
-            let report = trm::audit::verify::verify(app.store.conn(), trusted.as_ref())
+            let report = trm::audit::verify::verify(app.store.conn(), &trusted)
                 .await
                 .map_err(|e| e.to_string())?;
             match report.first_problem {
@@ -610,7 +660,82 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Some(problem) => Err(format!("audit verification FAILED: {problem}")),
             }
         }
+        AuditCommand::Export {
+            db,
+            workflows,
+            case,
+            out,
+            html,
+            audit_key_file,
+        } => {
+            let registry = startup::load_workflows(&workflows.path).map_err(|e| e.to_string())?;
+            let mut app = open(&db, registry, Arc::new(SystemClock)).await?;
+            let key_file = audit_key_file
+                .or_else(|| default_audit_key_file(&db.database_url).filter(|p| p.exists()));
+            if let Some(path) = key_file {
+                app.audit_key = Some(trm::audit::AuditKey::load(&path).map_err(|e| e.to_string())?);
+            }
+            let record = trm::store::cases::find_by_reference(
+                app.store.conn(),
+                trm::access::CaseScope::All,
+                &case,
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no case {case}"))?;
+            let file = trm::service::audit::build_case_file(&app, &record)
+                .await
+                .map_err(|e| e.to_string())?;
+            let json = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("{} events written to {}", file.events.len(), out.display());
+            if file.checkpoint.is_none() {
+                println!(
+                    "WARNING: no signed checkpoint (no audit key): the file cannot be verified"
+                );
+            }
+            if let Some(html_path) = html {
+                std::fs::write(&html_path, trm::audit::printable::render(&file))
+                    .map_err(|e| format!("{}: {e}", html_path.display()))?;
+                println!("printable timeline written to {}", html_path.display());
+            }
+            Ok(())
+        }
+        AuditCommand::VerifyFile { file, trusted_keys } => {
+            let trusted = public_keys(&trusted_keys)?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let case_file: trm::audit::export::CaseFile = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a case file: {e}", file.display()))?;
+            let report = trm::audit::export::verify_file(&case_file, &trusted);
+            match (&report.first_problem, &report.anchored_to) {
+                (None, Some((size, key_id))) => {
+                    println!(
+                        "OK: case {}: {} events, each in the audit log of size {size} signed by key {key_id}{}",
+                        case_file.case.reference,
+                        report.events,
+                        if trusted.is_empty() {
+                            " (no --trusted-key given: compare the key id with the one the operator published)"
+                        } else {
+                            " (trusted)"
+                        }
+                    );
+                    Ok(())
+                }
+                (Some(problem), _) => Err(format!("case file verification FAILED: {problem}")),
+                (None, None) => Err("case file verification FAILED: not anchored".into()),
+            }
+        }
     }
+}
+
+/// Parses `--audit-trusted-key` / `--trusted-key` values.
+fn public_keys(hex_keys: &[String]) -> Result<Vec<ed25519_dalek::VerifyingKey>, String> {
+    hex_keys
+        .iter()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| trm::audit::parse_public_key(k).map_err(|e| format!("trusted key {k}: {e}")))
+        .collect()
 }
 
 /// The key that signs audit checkpoints. `--audit-key-file` is read, or generated if missing
@@ -676,6 +801,7 @@ async fn directory_app(db: &DbArgs) -> Result<App, String> {
         test_clock: None,
         oidc: None,
         audit_key: None,
+        trusted_audit_keys: Vec::new(),
     })
 }
 
@@ -856,6 +982,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut app = open(&args.db, registry, clock).await?;
     app.test_clock = test_clock;
     app.audit_key = audit_key(&args)?;
+    app.trusted_audit_keys = public_keys(&args.audit_trusted_keys)?;
     if let Some(config) = oidc_config {
         let issuer = config.issuer.clone();
         app.oidc = Some(

@@ -70,5 +70,6 @@ pub async fn prepare(
         test_clock: None,
         oidc: None,
         audit_key: None,
+        trusted_audit_keys: Vec::new(),
     })
 }

@@ -12,6 +12,7 @@ mod m20261123_000007_revoked_jwts;
 mod m20261123_000008_break_glass;
 mod m20261123_000009_audit_log;
 mod m20261123_000010_access_log;
+mod m20261124_000011_audit_search;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_break_glass::Migration),
             Box::new(m20261123_000009_audit_log::Migration),
             Box::new(m20261123_000010_access_log::Migration),
+            Box::new(m20261124_000011_audit_search::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use crate::service::{ServiceError, cases, directory};
 use crate::service::{person, referrals, transfers};
 use crate::store::cases::CaseRecord;
 use crate::store::events::{Event, EventKind};
+use crate::workflow::Workflow;
 use crate::workflow::definition::TimerKind;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
@@ -407,21 +408,7 @@ impl CaseNode {
         #[graphql(default = "en")] language: String,
     ) -> Result<Vec<CaseTrackState>> {
         let workflow = cases::workflow_of(app(ctx)?, &self.0).gql()?;
-        Ok(workflow
-            .tracks
-            .iter()
-            .filter_map(|t| {
-                let state = workflow.state(self.0.state.tracks.get(&t.id)?)?;
-                Some(CaseTrackState {
-                    track: t.id.clone(),
-                    state: state.id.clone(),
-                    stage: state.stage,
-                    label: state.label.get(&language).to_string(),
-                    terminal: state.terminal,
-                    entered_at: self.0.entered_at.get(&t.id).copied(),
-                })
-            })
-            .collect())
+        Ok(track_states(&workflow, &self.0, &language))
     }
     /// Facts recorded so far (procedural information, never personal data).
     /// Null (and listed in `redactedFields`) for agencies that do not lead the case.
@@ -444,36 +431,7 @@ impl CaseNode {
         }
         let app = app(ctx)?;
         let workflow = cases::workflow_of(app, &self.0).gql()?;
-        let now = app.now();
-        Ok(self
-            .0
-            .state
-            .timers
-            .iter()
-            .filter_map(|(id, t)| {
-                let def = workflow.timers.get(id)?;
-                let view = t.view(now);
-                let status = if view.paused {
-                    TimerStatus::Paused
-                } else if view.running {
-                    TimerStatus::Running
-                } else if view.elapsed {
-                    TimerStatus::Elapsed
-                } else {
-                    TimerStatus::Stopped
-                };
-                Some(CaseTimer {
-                    timer: id.clone(),
-                    kind: def.kind,
-                    status,
-                    started_at: t.started_at,
-                    due_at: t.due_at,
-                    stopped_at: t.stopped_at,
-                    citation: def.citation.clone(),
-                    label: def.label.get(&language).to_string(),
-                })
-            })
-            .collect())
+        Ok(case_timers(&workflow, &self.0, app.now(), &language))
     }
     /// The earlier case this one continues, if the caller may see it.
     async fn follows_case(&self, ctx: &Context<'_>) -> Result<Option<CaseNode>> {
@@ -564,6 +522,30 @@ impl CaseNode {
             })
             .collect())
     }
+    /// Auditors only: the case as it stood at `at`, rebuilt from its events (null before it
+    /// was opened).
+    async fn as_of(
+        &self,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<super::audit::CaseSnapshotNode>> {
+        let snapshot = crate::service::audit::as_of(app(ctx)?, principal(ctx)?, &self.0, at)
+            .await
+            .gql()?;
+        Ok(snapshot.map(|snapshot| super::audit::CaseSnapshotNode { snapshot, at }))
+    }
+    /// Auditors only: every disclosure of the case (referrals, transfers, break-glass), oldest
+    /// first: what left to whom, when, under which consent or override.
+    async fn disclosures(&self, ctx: &Context<'_>) -> Result<Vec<super::audit::DisclosureNode>> {
+        Ok(
+            crate::service::audit::disclosures(app(ctx)?, principal(ctx)?, &self.0)
+                .await
+                .gql()?
+                .into_iter()
+                .map(super::audit::DisclosureNode)
+                .collect(),
+        )
+    }
     /// The case's events, oldest first.
     async fn history(
         &self,
@@ -599,6 +581,61 @@ impl CaseNode {
         );
         Ok(connection)
     }
+}
+
+/// The state of every started track of `case`.
+pub fn track_states(workflow: &Workflow, case: &CaseRecord, language: &str) -> Vec<CaseTrackState> {
+    workflow
+        .tracks
+        .iter()
+        .filter_map(|t| {
+            let state = workflow.state(case.state.tracks.get(&t.id)?)?;
+            Some(CaseTrackState {
+                track: t.id.clone(),
+                state: state.id.clone(),
+                stage: state.stage,
+                label: state.label.get(language).to_string(),
+                terminal: state.terminal,
+                entered_at: case.entered_at.get(&t.id).copied(),
+            })
+        })
+        .collect()
+}
+
+/// The timers of `case` as they stand at `now`.
+pub fn case_timers(
+    workflow: &Workflow,
+    case: &CaseRecord,
+    now: DateTime<Utc>,
+    language: &str,
+) -> Vec<CaseTimer> {
+    case.state
+        .timers
+        .iter()
+        .filter_map(|(id, t)| {
+            let def = workflow.timers.get(id)?;
+            let view = t.view(now);
+            let status = if view.paused {
+                TimerStatus::Paused
+            } else if view.running {
+                TimerStatus::Running
+            } else if view.elapsed {
+                TimerStatus::Elapsed
+            } else {
+                TimerStatus::Stopped
+            };
+            Some(CaseTimer {
+                timer: id.clone(),
+                kind: def.kind,
+                status,
+                started_at: t.started_at,
+                due_at: t.due_at,
+                stopped_at: t.stopped_at,
+                citation: def.citation.clone(),
+                label: def.label.get(language).to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Loads the actors and agencies of a page of events in two queries.
@@ -693,6 +730,15 @@ impl EventNode {
     }
     async fn agency(&self) -> AgencyNode {
         AgencyNode(self.agency.clone())
+    }
+    /// The case it belongs to, if the caller may see it.
+    async fn case(&self, ctx: &Context<'_>) -> Result<Option<CaseNode>> {
+        Ok(
+            cases::get_case(app(ctx)?, principal(ctx)?, self.event.case_id)
+                .await
+                .gql()?
+                .map(CaseNode),
+        )
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.event.occurred_at

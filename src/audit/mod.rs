@@ -1,7 +1,9 @@
 //! Tamper evidence: the RFC 6962 Merkle tree over every case event, signed checkpoints and
 //! the verifier behind `trm audit verify`.
 
+pub mod export;
 pub mod merkle;
+pub mod printable;
 pub mod verify;
 
 use crate::store::audit::{self as log, StoredCheckpoint};
@@ -117,6 +119,15 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
+/// Reads a public key written as 64 hex digits (as `Checkpoint.publicKey` shows it).
+pub fn parse_public_key(hex_text: &str) -> Result<VerifyingKey, String> {
+    let bytes: [u8; 32] = hex::decode(hex_text.trim())
+        .ok()
+        .and_then(|b| b.as_slice().try_into().ok())
+        .ok_or_else(|| "a public key is 64 hex digits".to_string())?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key".to_string())
+}
+
 /// The key id of a public key: the first 8 bytes of its SHA-256, hex.
 pub fn key_id(public: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(public.as_bytes())[..8])
@@ -131,21 +142,15 @@ pub fn checkpoint_text(tree_size: i64, root: &str, time: DateTime<Utc>) -> Strin
 }
 
 /// Checks a checkpoint's signature (`verify_strict`) and that its key id is its key's; when
-/// `trusted` is given, also that it was signed by that key.
-pub fn verify_checkpoint(
-    c: &StoredCheckpoint,
-    trusted: Option<&VerifyingKey>,
-) -> Result<(), String> {
-    let public: [u8; 32] = hex::decode(&c.public_key)
-        .ok()
-        .and_then(|b| b.as_slice().try_into().ok())
-        .ok_or("malformed public key")?;
-    let public = VerifyingKey::from_bytes(&public).map_err(|_| "invalid public key")?;
+/// `trusted` is not empty, also that it was signed by one of those keys (a list, so that
+/// checkpoints signed before a key rotation stay trusted).
+pub fn verify_checkpoint(c: &StoredCheckpoint, trusted: &[VerifyingKey]) -> Result<(), String> {
+    let public = parse_public_key(&c.public_key)?;
     if key_id(&public) != c.key_id {
         return Err("key id does not match its public key".into());
     }
-    if trusted.is_some_and(|t| t != &public) {
-        return Err(format!("signed by key {}, not the trusted key", c.key_id));
+    if !trusted.is_empty() && !trusted.contains(&public) {
+        return Err(format!("signed by key {}, which is not trusted", c.key_id));
     }
     let signature: [u8; 64] = hex::decode(&c.signature)
         .ok()

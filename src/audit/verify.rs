@@ -29,11 +29,11 @@ pub struct Report {
 /// reference, events by `seq` (contiguous from 1, `prev_hash` links, the content matches its
 /// hash, the case's version is its last `seq`); (2) the log (positions contiguous from 0, each
 /// leaf its event's hash, every event exactly once); (3) every checkpoint, smallest first (its
-/// signature, by `trusted` when given; its root recomputed from the leaves; consistent with the
+/// signature, by one of `trusted` when not empty; its root recomputed from the leaves; consistent with the
 /// previous one by an RFC 6962 consistency proof).
 pub async fn verify<C: ConnectionTrait>(
     conn: &C,
-    trusted: Option<&VerifyingKey>,
+    trusted: &[VerifyingKey],
 ) -> Result<Report, DbErr> {
     let rows = events::all_for_audit(conn).await?;
     let checked_events = rows.len() as u64;

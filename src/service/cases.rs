@@ -143,7 +143,7 @@ pub async fn open_case(
         follows_case: input.follows_case_id,
         ..Changes::default()
     };
-    let event = new_event(
+    let mut event = new_event(
         &record,
         p,
         EventKind::CaseOpened,
@@ -152,6 +152,11 @@ pub async fn open_case(
         changes,
         events::GENESIS_HASH.into(),
     );
+    if let Some(country) = &record.origin_country {
+        // The log alone must rebuild the case (auditors' "as of" view).
+        event.details = Some(serde_json::json!({ "originCountry": country }));
+        event.hash = event.compute_hash();
+    }
     events::append(&txn, &event).await?;
     let signals = [Signal::case_event(&event)];
     app.bus.stage(&txn, &signals).await?;

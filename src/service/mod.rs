@@ -2,6 +2,7 @@
 //! each. Tested through the API; usable without GraphQL (CLI, benchmarks).
 
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod break_glass;
 pub mod bus;
@@ -44,6 +45,9 @@ pub struct App {
     /// The key that signs audit-log checkpoints (`--audit-key-file`); without it no checkpoint
     /// is made (verification still works).
     pub audit_key: Option<crate::audit::AuditKey>,
+    /// Public keys whose checkpoints verification also trusts (`--audit-trusted-key`): the keys
+    /// used before a rotation. Empty, with no `audit_key` either: any valid signature passes.
+    pub trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
 }
 
 impl App {
@@ -51,6 +55,14 @@ impl App {
     /// hashes computed over them agree after a round trip.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now().trunc_subsecs(6)
+    }
+
+    /// The keys a checkpoint must be signed by to be trusted here: this instance's own and the
+    /// earlier ones it was told to trust (empty: no key configured, any valid signature).
+    pub fn trusted_audit_keys(&self) -> Vec<ed25519_dalek::VerifyingKey> {
+        let mut keys = self.trusted_audit_keys.clone();
+        keys.extend(self.audit_key.as_ref().map(|k| k.public()));
+        keys
     }
 
     /// What the access policies decide for `p` doing `action` (default deny).

@@ -126,7 +126,17 @@ struct HashedContent<'a> {
 impl Event {
     /// The hash of this event's content chained to `prev_hash`.
     pub fn compute_hash(&self) -> String {
-        let content = HashedContent {
+        chain_hash(&self.prev_hash, &self.content())
+    }
+
+    /// Exactly what the hash commits to (besides `prev_hash`), as JSON: the content with the
+    /// reason replaced by its SHA-256. Exports carry it so that anyone can recompute the hash.
+    pub fn hashed_content(&self) -> serde_json::Value {
+        serde_json::to_value(self.content()).unwrap_or_default()
+    }
+
+    fn content(&self) -> HashedContent<'_> {
+        HashedContent {
             id: self.id,
             case_id: self.case_id,
             seq: self.seq,
@@ -135,10 +145,7 @@ impl Event {
             track: &self.track,
             from_state: &self.from_state,
             to_state: &self.to_state,
-            reason_sha256: self
-                .reason
-                .as_ref()
-                .map(|r| hex::encode(Sha256::digest(r.as_bytes()))),
+            reason_sha256: self.reason.as_deref().map(reason_sha256),
             changes: &self.changes,
             workflow_id: &self.workflow_id,
             workflow_version: self.workflow_version,
@@ -148,13 +155,23 @@ impl Event {
                 .occurred_at
                 .to_rfc3339_opts(SecondsFormat::Micros, true),
             details: &self.details,
-        };
-        let mut hasher = Sha256::new();
-        hasher.update(self.prev_hash.as_bytes());
-        hasher.update(b"\n");
-        hasher.update(canonical_json(&content));
-        hex::encode(hasher.finalize())
+        }
     }
+}
+
+/// An event's chain hash: SHA-256 of `prev_hash`, a newline and the canonical JSON of its
+/// hashed content (see [`Event::hashed_content`]), hex.
+pub fn chain_hash<T: Serialize>(prev_hash: &str, content: &T) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical_json(content));
+    hex::encode(hasher.finalize())
+}
+
+/// SHA-256 of a free-text reason, hex: what the chain commits to instead of the text.
+pub fn reason_sha256(reason: &str) -> String {
+    hex::encode(Sha256::digest(reason.as_bytes()))
 }
 
 /// `value` as JSON with every object's keys sorted, at every depth: the same bytes whatever
@@ -285,6 +302,107 @@ pub async fn all_for_audit<C: ConnectionTrait>(conn: &C) -> Result<Vec<AuditRow>
             (id, case_id, seq, to_event(m).map_err(|e| e.to_string()))
         })
         .collect())
+}
+
+/// What auditors search events by; every given filter must hold.
+#[derive(Debug, Clone, Default)]
+pub struct EventSearch {
+    pub case_id: Option<Uuid>,
+    /// The agency that acted.
+    pub agency_id: Option<Uuid>,
+    /// The user who acted.
+    pub actor_user_id: Option<Uuid>,
+    pub kind: Option<EventKind>,
+    /// The workflow transition fired.
+    pub transition: Option<String>,
+    /// Occurred at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Occurred before.
+    pub until: Option<DateTime<Utc>>,
+    pub workflow_id: Option<String>,
+    /// Decided under this version of the workflow.
+    pub workflow_version: Option<u32>,
+}
+
+/// Up to `limit` events matching `search`, in time order (ties by id), after the keyset
+/// position `after` (an event's time and id).
+pub async fn search<C: ConnectionTrait>(
+    conn: &C,
+    search: &EventSearch,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Event>, DbErr> {
+    use case_event::Column as C;
+    use sea_orm::Condition;
+    let mut q = case_event::Entity::find();
+    if let Some(v) = search.case_id {
+        q = q.filter(C::CaseId.eq(v));
+    }
+    if let Some(v) = search.agency_id {
+        q = q.filter(C::ActorAgencyId.eq(v));
+    }
+    if let Some(v) = search.actor_user_id {
+        q = q.filter(C::ActorUserId.eq(v));
+    }
+    if let Some(v) = search.kind {
+        q = q.filter(C::Kind.eq(v.as_str()));
+    }
+    if let Some(v) = &search.transition {
+        q = q.filter(C::Transition.eq(v.as_str()));
+    }
+    if let Some(v) = search.from {
+        q = q.filter(C::OccurredAt.gte(v));
+    }
+    if let Some(v) = search.until {
+        q = q.filter(C::OccurredAt.lt(v));
+    }
+    if let Some(v) = &search.workflow_id {
+        q = q.filter(C::WorkflowId.eq(v.as_str()));
+    }
+    if let Some(v) = search.workflow_version {
+        let v = i32::try_from(v).map_err(|e| DbErr::Custom(e.to_string()))?;
+        q = q.filter(C::WorkflowVersion.eq(v));
+    }
+    if let Some((at, id)) = after {
+        q = q.filter(
+            Condition::any()
+                .add(C::OccurredAt.gt(at))
+                .add(Condition::all().add(C::OccurredAt.eq(at)).add(C::Id.gt(id))),
+        );
+    }
+    q.order_by_asc(C::OccurredAt)
+        .order_by_asc(C::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_event)
+        .collect()
+}
+
+/// A case's events up to `at`, oldest first: the longest run from `seq` 1 of events that
+/// occurred at or before `at` (what a reader could have seen committed by then).
+pub async fn up_to<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<Event>, DbErr> {
+    let mut events = all_of_case(conn, case_id).await?;
+    let seen = events.iter().take_while(|e| e.occurred_at <= at).count();
+    events.truncate(seen);
+    Ok(events)
+}
+
+/// Every event of a case, oldest first.
+pub async fn all_of_case<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<Vec<Event>, DbErr> {
+    case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .order_by_asc(case_event::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_event)
+        .collect()
 }
 
 /// One event by id.

@@ -147,7 +147,7 @@ async fn inbox(s: &TestServer, user: &str) -> Vec<(String, Option<String>, Optio
 
 /// An adult case led by `user`, taken to the point where the origin country has been contacted
 /// (the workflow's transfer step is next).
-async fn case_ready_for_transfer(s: &TestServer, user: &str) -> String {
+pub(crate) async fn case_ready_for_transfer(s: &TestServer, user: &str) -> String {
     let (id, _) = s.open_workflow(user, "trm-adult", None).await;
     let mut v = to_crisis_intervention(s, user, &id).await;
     for (t, d) in [

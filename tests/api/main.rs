@@ -6,6 +6,8 @@
 
 mod access;
 mod audit;
+mod audit_changes;
+mod audit_views;
 mod auth;
 mod binary;
 mod cases;

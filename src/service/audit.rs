@@ -1,0 +1,369 @@
+//! Auditors' use cases: searching events across cases, the case as it stood at a moment,
+//! what was disclosed to whom, and the case file (with proofs) for offline checking. All are
+//! reads; all need the `read_audit` permission.
+
+use super::{App, ServiceError, cases};
+use crate::access::Principal;
+use crate::audit::export::{CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent};
+use crate::audit::{self, merkle};
+use crate::domain::DataGroup;
+use crate::policy::{Action, Facts};
+use crate::store::audit as log;
+use crate::store::cases::CaseRecord;
+use crate::store::events::{self, Event, EventKind, EventSearch};
+use crate::store::sharing::{self, Ground};
+use crate::store::{access_log, break_glass, directory};
+use crate::workflow::engine;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// Refuses anyone who may not read the audit trail.
+pub fn require_auditor(app: &App, p: &Principal) -> Result<(), ServiceError> {
+    app.authorize(
+        p,
+        Action::ReadAudit,
+        Facts::default(),
+        "only auditors may read the audit trail",
+    )
+}
+
+/// Events of every case matching `search`, in time order, after the keyset position `after`.
+pub async fn search_events(
+    app: &App,
+    p: &Principal,
+    search: &EventSearch,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Event>, ServiceError> {
+    require_auditor(app, p)?;
+    Ok(events::search(app.store.conn(), search, after, limit).await?)
+}
+
+/// The case as it stood at a moment, rebuilt from its events alone.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub record: CaseRecord,
+    /// The last event it reflects.
+    pub last_event: Event,
+}
+
+/// Rebuilds a case from its first events (`events`, in `seq` order) and what never changes
+/// about it (`case`: id, reference, country, opening): the tracks, facts and timers by
+/// replaying each event's changes; the workflow version, lead agency and origin country from
+/// the events that set them. `None` when there are no events (the case did not exist yet).
+pub fn replay(app: &App, case: &CaseRecord, events: &[Event]) -> Option<Snapshot> {
+    let first = events.first()?;
+    let last = events.last()?;
+    let opened_under = app
+        .workflows
+        .get(&first.workflow_id, Some(first.workflow_version))?;
+    let mut state = engine::initial_state(&opened_under);
+    let mut record = case.clone();
+    record.lead_agency_id = case.opened_by_agency_id;
+    record.origin_country = None;
+    record.entered_at.clear();
+    for e in events {
+        engine::apply(&mut state, &e.changes);
+        for change in &e.changes.tracks {
+            record
+                .entered_at
+                .insert(change.track.clone(), e.occurred_at);
+        }
+        let detail = |key: &str| {
+            e.details
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .and_then(Value::as_str)
+        };
+        match e.kind {
+            EventKind::CaseOpened => {
+                record.origin_country = detail("originCountry").map(str::to_string);
+            }
+            EventKind::OriginCountrySet => {
+                record.origin_country = detail("country").map(str::to_string);
+            }
+            EventKind::TransferAccepted => {
+                if let Some(to) = detail("toAgency").and_then(|a| Uuid::parse_str(a).ok()) {
+                    record.lead_agency_id = to;
+                }
+            }
+            _ => {}
+        }
+    }
+    let workflow = app
+        .workflows
+        .get(&last.workflow_id, Some(last.workflow_version))?;
+    record.workflow_version = last.workflow_version;
+    record.status = engine::status(&workflow, &state);
+    record.state = state;
+    record.version = last.seq;
+    record.updated_at = last.occurred_at;
+    Some(Snapshot {
+        record,
+        last_event: last.clone(),
+    })
+}
+
+/// A case as it stood at `at` (after every event up to then), or `None` if it did not exist
+/// yet. The case must be one the auditor can see.
+pub async fn as_of(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+    at: DateTime<Utc>,
+) -> Result<Option<Snapshot>, ServiceError> {
+    require_auditor(app, p)?;
+    let events = events::up_to(app.store.conn(), case.id, at).await?;
+    Ok(replay(app, case, &events))
+}
+
+/// How data left the lead agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum DisclosureKind {
+    /// A service referral: the receiver sees the shared groups.
+    Referral,
+    /// A transfer of lead: the receiver sees the shared groups from the offer on.
+    Transfer,
+    /// Someone opened the case by break-glass.
+    BreakGlass,
+}
+
+/// One disclosure: what left to whom, when, under which consent or override.
+#[derive(Debug, Clone)]
+pub struct Disclosure {
+    pub kind: DisclosureKind,
+    /// The referral, transfer or break-glass access.
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The agency that disclosed (the lead at the time); `None` for break-glass.
+    pub from_agency_id: Option<Uuid>,
+    pub to_agency_id: Uuid,
+    pub groups: BTreeSet<DataGroup>,
+    /// The consent or override; `None` for break-glass (its justification is in `reason`) and
+    /// for a transfer request the lead has not decided.
+    pub ground: Option<Ground>,
+    /// The referral's or transfer's status, or `ACTIVE`/`EXPIRED` for break-glass.
+    pub status: String,
+    /// The referral's purpose or the break-glass justification.
+    pub reason: Option<String>,
+}
+
+/// Every disclosure of a case, oldest first.
+pub async fn disclosures(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+) -> Result<Vec<Disclosure>, ServiceError> {
+    require_auditor(app, p)?;
+    disclosures_of(app, case).await
+}
+
+async fn disclosures_of(app: &App, case: &CaseRecord) -> Result<Vec<Disclosure>, ServiceError> {
+    let conn = app.store.conn();
+    let mut out = Vec::new();
+    for r in sharing::referrals_of_case(conn, case.id).await? {
+        out.push(Disclosure {
+            kind: DisclosureKind::Referral,
+            id: r.id,
+            at: r.created_at,
+            from_agency_id: Some(r.from_agency_id),
+            to_agency_id: r.to_agency_id,
+            groups: r.groups,
+            ground: Some(r.ground),
+            status: r.status.as_str().to_string(),
+            reason: Some(r.purpose),
+        });
+    }
+    for t in sharing::transfers_of_case(conn, case.id).await? {
+        out.push(Disclosure {
+            kind: DisclosureKind::Transfer,
+            id: t.id,
+            at: t.created_at,
+            from_agency_id: Some(t.from_agency_id),
+            to_agency_id: t.to_agency_id,
+            groups: t.groups,
+            ground: t.ground,
+            status: t.status.as_str().to_string(),
+            reason: None,
+        });
+    }
+    let now = app.now();
+    for b in break_glass::of_case(conn, case.id).await? {
+        let law_enforcement = directory::agency_by_id(conn, b.agency_id)
+            .await?
+            .is_some_and(|a| a.kind.is_law_enforcement());
+        out.push(Disclosure {
+            kind: DisclosureKind::BreakGlass,
+            id: b.id,
+            at: b.opened_at,
+            from_agency_id: None,
+            to_agency_id: b.agency_id,
+            groups: DataGroup::ALL
+                .iter()
+                .copied()
+                .filter(|g| *g != DataGroup::Perpetrator || law_enforcement)
+                .collect(),
+            ground: None,
+            status: if b.expires_at > now {
+                "ACTIVE"
+            } else {
+                "EXPIRED"
+            }
+            .to_string(),
+            reason: Some(b.justification),
+        });
+    }
+    out.sort_by_key(|d| (d.at, d.id));
+    Ok(out)
+}
+
+/// A consent a disclosure relied on (for auditors' disclosure view, already authorised).
+pub async fn consent(app: &App, id: Uuid) -> Result<Option<sharing::ConsentRecord>, ServiceError> {
+    Ok(sharing::consent_by_id(app.store.conn(), id).await?)
+}
+
+/// The case file of a case (see [`crate::audit::export`]), anchored to the latest checkpoint
+/// that covers all its events; one is signed now if none does and this instance has a key.
+pub async fn case_file(
+    app: &App,
+    p: &Principal,
+    case: &CaseRecord,
+) -> Result<CaseFile, ServiceError> {
+    require_auditor(app, p)?;
+    build_case_file(app, case).await
+}
+
+/// [`case_file`] without the permission check, for the `trm audit export` command (run by
+/// whoever holds the database).
+pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, ServiceError> {
+    let conn = app.store.conn();
+    let events = events::all_of_case(conn, case.id).await?;
+    let mut positions = Vec::with_capacity(events.len());
+    for e in &events {
+        let leaf = log::leaf_of_event(conn, e.id)
+            .await?
+            .ok_or(ServiceError::NotFound("audit log entry"))?;
+        positions.push(leaf.position);
+    }
+    let needed = positions.iter().max().map_or(0, |m| m + 1);
+    let mut checkpoint = log::latest_checkpoint(conn)
+        .await?
+        .filter(|c| c.tree_size >= needed);
+    if checkpoint.is_none()
+        && let Some(key) = &app.audit_key
+    {
+        checkpoint = Some(audit::create_checkpoint(&app.store, key, app.now()).await?);
+    }
+    let leaves = match &checkpoint {
+        Some(c) => audit::tree_leaves(conn, c.tree_size).await?,
+        None => Vec::new(),
+    };
+    let user_ids: Vec<Uuid> = events.iter().map(|e| e.actor_user_id).collect();
+    let mut agency_ids: Vec<Uuid> = events.iter().map(|e| e.actor_agency_id).collect();
+    agency_ids.push(case.lead_agency_id);
+    let agencies = directory::agencies_by_ids(conn, &agency_ids).await?;
+    let users = directory::users_by_ids(conn, &user_ids).await?;
+    let agency_name = |id: &Uuid| {
+        agencies
+            .get(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+    let user_name = |id: &Uuid| {
+        if id.is_nil() {
+            return "system".to_string();
+        }
+        users
+            .get(id)
+            .map_or_else(|| id.to_string(), |u| u.display_name.clone())
+    };
+    let file_events = events
+        .iter()
+        .zip(&positions)
+        .map(|(e, position)| FileEvent {
+            seq: e.seq,
+            content: e.hashed_content(),
+            reason: e.reason.clone(),
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+            position: *position,
+            inclusion_proof: usize::try_from(*position)
+                .ok()
+                .and_then(|i| merkle::inclusion_proof(&leaves, i))
+                .unwrap_or_default()
+                .iter()
+                .map(hex::encode)
+                .collect(),
+            agency: agency_name(&e.actor_agency_id),
+            actor: user_name(&e.actor_user_id),
+        })
+        .collect();
+    let workflow = cases::workflow_of(app, case)?;
+    let states = workflow
+        .tracks
+        .iter()
+        .filter_map(|t| Some((t.id.clone(), case.state.tracks.get(&t.id)?.clone())))
+        .collect();
+    let disclosures = disclosures_of(app, case)
+        .await?
+        .into_iter()
+        .map(|d| disclosure_json(&d, &agency_name))
+        .collect();
+    let access_log = access_log::of_case(conn, case.id, 10_000)
+        .await?
+        .into_iter()
+        .map(|r| {
+            json!({
+                "readAt": r.read_at,
+                "agencyId": r.agency_id,
+                "userId": r.user_id,
+                "purpose": r.purpose,
+                "groups": r.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(CaseFile {
+        format: FORMAT.to_string(),
+        exported_at: app.now(),
+        case: CaseSummary {
+            id: case.id,
+            reference: case.reference.clone(),
+            workflow_id: case.workflow_id.clone(),
+            workflow_version: case.workflow_version,
+            country: case.country.clone(),
+            status: case.status.as_str().to_string(),
+            version: case.version,
+            lead_agency: agency_name(&case.lead_agency_id),
+            opened_at: case.opened_at,
+            states,
+        },
+        events: file_events,
+        checkpoint: checkpoint.map(FileCheckpoint::from),
+        disclosures,
+        access_log,
+    })
+}
+
+fn disclosure_json(d: &Disclosure, agency_name: &dyn Fn(&Uuid) -> String) -> Value {
+    let ground = match &d.ground {
+        Some(Ground::Consent(id)) => json!({ "consent": id }),
+        Some(Ground::Override {
+            basis,
+            justification,
+        }) => json!({ "override": basis.as_str(), "justification": justification }),
+        None => Value::Null,
+    };
+    json!({
+        "kind": format!("{:?}", d.kind).to_uppercase(),
+        "id": d.id,
+        "at": d.at,
+        "from": d.from_agency_id.map(|a| agency_name(&a)),
+        "to": agency_name(&d.to_agency_id),
+        "groups": d.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "ground": ground,
+        "status": d.status,
+        "reason": d.reason,
+    })
+}
