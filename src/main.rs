@@ -69,6 +69,8 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DbArgs,
+        #[command(flatten)]
+        workflows: WorkflowDir,
         /// Also require checkpoints to be signed by this key (the `--audit-key-file` of serve).
         #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
         audit_key_file: Option<PathBuf>,
@@ -637,6 +639,7 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Verify {
             db,
+            workflows,
             audit_key_file,
             trusted_keys,
         } => {
@@ -645,8 +648,9 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
                 let key = trm::audit::AuditKey::load(&path).map_err(|e| e.to_string())?;
                 trusted.push(key.public());
             }
+            let registry = startup::load_workflows(&workflows.path).map_err(|e| e.to_string())?;
             let app = directory_app(&db).await?;
-            let report = trm::audit::verify::verify(app.store.conn(), &trusted)
+            let report = trm::audit::verify::verify(app.store.conn(), &registry, &trusted)
                 .await
                 .map_err(|e| e.to_string())?;
             match report.first_problem {

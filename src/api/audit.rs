@@ -7,10 +7,11 @@ use super::error::{IntoGql, invalid};
 use super::sharing::ConsentNode;
 use super::workflow::WorkflowNode;
 use super::{app, ids, page_size, principal};
+use crate::audit::replay::Snapshot;
 use crate::audit::{self, merkle};
 use crate::domain::{CaseStatus, DataGroup, OverrideBasis};
 use crate::policy::{Action, Facts};
-use crate::service::audit::{Disclosure, DisclosureKind, Snapshot};
+use crate::service::audit::{Disclosure, DisclosureKind};
 use crate::service::{App, ServiceError, cases, directory};
 use crate::store::audit::{self as log, StoredCheckpoint};
 use crate::store::events::{EventKind, EventSearch};
@@ -416,7 +417,7 @@ impl AuditQuery {
     /// `trm audit verify` does) and names the first bad record.
     async fn audit_verification(&self, ctx: &Context<'_>) -> Result<AuditVerification> {
         let app = auditor(ctx)?;
-        let r = audit::verify::verify(app.store.conn(), &app.trusted_audit_keys())
+        let r = audit::verify::verify(app.store.conn(), &app.workflows, &app.trusted_audit_keys())
             .await
             .map_err(failed)?;
         Ok(AuditVerification {

@@ -4,6 +4,7 @@
 pub mod export;
 pub mod merkle;
 pub mod printable;
+pub mod replay;
 pub mod verify;
 
 use crate::store::audit::{self as log, StoredCheckpoint};

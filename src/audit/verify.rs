@@ -1,9 +1,12 @@
 //! The verifier behind `trm audit verify` and the `auditVerification` query: recomputes every
 //! case's hash chain, the Merkle log and every checkpoint, and names the first bad record.
 
+use super::replay::replay;
 use super::{merkle, merkle_leaf, verify_checkpoint};
 use crate::store::audit as log;
+use crate::store::cases::{self, CaseRecord};
 use crate::store::events::{self, GENESIS_HASH};
+use crate::workflow::Registry;
 use ed25519_dalek::VerifyingKey;
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,12 +30,14 @@ pub struct Report {
 
 /// Checks, in this order, stopping at the first problem: (1) every case's chain, cases by
 /// reference, events by `seq` (contiguous from 1, `prev_hash` links, the content matches its
-/// hash, the case's version is its last `seq`); (2) the log (positions contiguous from 0, each
+/// hash, the case's version is its last `seq`), and that replaying its events gives the stored
+/// case (states, facts, timers, status, lead agency, origin country, workflow version); (2) the log (positions contiguous from 0, each
 /// leaf its event's hash, every event exactly once); (3) every checkpoint, smallest first (its
 /// signature, by one of `trusted` when not empty; its root recomputed from the leaves; consistent with the
 /// previous one by an RFC 6962 consistency proof).
 pub async fn verify<C: ConnectionTrait>(
     conn: &C,
+    workflows: &Registry,
     trusted: &[VerifyingKey],
 ) -> Result<Report, DbErr> {
     let rows = events::all_for_audit(conn).await?;
@@ -122,6 +127,28 @@ pub async fn verify<C: ConnectionTrait>(
                 )),
                 &hashes,
             ));
+        }
+    }
+
+    // 1b. The stored cases are what their events say.
+    let mut after = None;
+    loop {
+        let page = cases::page_by_id(conn, after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for case in &page {
+            let events: Vec<events::Event> = by_case
+                .get(&case.id)
+                .into_iter()
+                .flatten()
+                .filter_map(|row| row.3.as_ref().ok().cloned())
+                .collect();
+            if let Some(problem) = replay_mismatch(workflows, case, &events) {
+                return Ok(report(
+                    Some(format!("{}: {problem}", name(&case.id))),
+                    &hashes,
+                ));
+            }
         }
     }
 
@@ -215,4 +242,40 @@ pub async fn verify<C: ConnectionTrait>(
         previous = Some((c.tree_size, root));
     }
     Ok(report(None, &hashes))
+}
+
+/// How the stored case differs from what its events say, if it does.
+fn replay_mismatch(
+    workflows: &Registry,
+    case: &CaseRecord,
+    events: &[events::Event],
+) -> Option<String> {
+    let unloaded = std::iter::once((&case.workflow_id, case.workflow_version))
+        .chain(events.iter().map(|e| (&e.workflow_id, e.workflow_version)))
+        .find(|(id, version)| workflows.get(id, Some(*version)).is_none());
+    if let Some((id, version)) = unloaded {
+        return Some(format!(
+            "cannot be rebuilt: workflow {id} v{version} is not loaded"
+        ));
+    }
+    let Some(rebuilt) = replay(workflows, case, events) else {
+        return Some("has no events to rebuild it from".into());
+    };
+    let r = &rebuilt.record;
+    let differs = [
+        ("track states", r.state.tracks != case.state.tracks),
+        ("facts", r.state.facts != case.state.facts),
+        ("timers", r.state.timers != case.state.timers),
+        ("status", r.status != case.status),
+        ("lead agency", r.lead_agency_id != case.lead_agency_id),
+        ("origin country", r.origin_country != case.origin_country),
+        (
+            "workflow version",
+            r.workflow_version != case.workflow_version,
+        ),
+    ];
+    differs
+        .iter()
+        .find(|(_, d)| *d)
+        .map(|(what, _)| format!("its stored {what} differ from what its events say (edited)"))
 }

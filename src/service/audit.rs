@@ -5,15 +5,15 @@
 use super::{App, ServiceError, cases};
 use crate::access::Principal;
 use crate::audit::export::{CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent};
+use crate::audit::replay::{Snapshot, replay};
 use crate::audit::{self, merkle};
 use crate::domain::DataGroup;
 use crate::policy::{Action, Facts};
 use crate::store::audit as log;
 use crate::store::cases::CaseRecord;
-use crate::store::events::{self, Event, EventKind, EventSearch};
+use crate::store::events::{self, Event, EventSearch};
 use crate::store::sharing::{self, Ground};
 use crate::store::{access_log, break_glass, directory};
-use crate::workflow::engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -41,71 +41,6 @@ pub async fn search_events(
     Ok(events::search(app.store.conn(), search, after, limit).await?)
 }
 
-/// The case as it stood at a moment, rebuilt from its events alone.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub record: CaseRecord,
-    /// The last event it reflects.
-    pub last_event: Event,
-}
-
-/// Rebuilds a case from its first events (`events`, in `seq` order) and what never changes
-/// about it (`case`: id, reference, country, opening): the tracks, facts and timers by
-/// replaying each event's changes; the workflow version, lead agency and origin country from
-/// the events that set them. `None` when there are no events (the case did not exist yet).
-pub fn replay(app: &App, case: &CaseRecord, events: &[Event]) -> Option<Snapshot> {
-    let first = events.first()?;
-    let last = events.last()?;
-    let opened_under = app
-        .workflows
-        .get(&first.workflow_id, Some(first.workflow_version))?;
-    let mut state = engine::initial_state(&opened_under);
-    let mut record = case.clone();
-    record.lead_agency_id = case.opened_by_agency_id;
-    record.origin_country = None;
-    record.entered_at.clear();
-    for e in events {
-        engine::apply(&mut state, &e.changes);
-        for change in &e.changes.tracks {
-            record
-                .entered_at
-                .insert(change.track.clone(), e.occurred_at);
-        }
-        let detail = |key: &str| {
-            e.details
-                .as_ref()
-                .and_then(|d| d.get(key))
-                .and_then(Value::as_str)
-        };
-        match e.kind {
-            EventKind::CaseOpened => {
-                record.origin_country = detail("originCountry").map(str::to_string);
-            }
-            EventKind::OriginCountrySet => {
-                record.origin_country = detail("country").map(str::to_string);
-            }
-            EventKind::TransferAccepted => {
-                if let Some(to) = detail("toAgency").and_then(|a| Uuid::parse_str(a).ok()) {
-                    record.lead_agency_id = to;
-                }
-            }
-            _ => {}
-        }
-    }
-    let workflow = app
-        .workflows
-        .get(&last.workflow_id, Some(last.workflow_version))?;
-    record.workflow_version = last.workflow_version;
-    record.status = engine::status(&workflow, &state);
-    record.state = state;
-    record.version = last.seq;
-    record.updated_at = last.occurred_at;
-    Some(Snapshot {
-        record,
-        last_event: last.clone(),
-    })
-}
-
 /// A case as it stood at `at` (after every event up to then), or `None` if it did not exist
 /// yet. The case must be one the auditor can see.
 pub async fn as_of(
@@ -116,7 +51,7 @@ pub async fn as_of(
 ) -> Result<Option<Snapshot>, ServiceError> {
     require_auditor(app, p)?;
     let events = events::up_to(app.store.conn(), case.id, at).await?;
-    Ok(replay(app, case, &events))
+    Ok(replay(&app.workflows, case, &events))
 }
 
 /// How data left the lead agency.

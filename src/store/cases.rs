@@ -179,6 +179,24 @@ pub async fn list<C: ConnectionTrait>(
     with_state(conn, rows).await
 }
 
+/// Up to `limit` cases of any agency, by id, after `after` (for the audit verifier).
+pub async fn page_by_id<C: ConnectionTrait>(
+    conn: &C,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<CaseRecord>, DbErr> {
+    let mut query = case::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(case::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(case::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    with_state(conn, rows).await
+}
+
 /// Loads tracks and timers for a page of cases (two queries, whatever the page size).
 async fn with_state<C: ConnectionTrait>(
     conn: &C,

@@ -19,7 +19,7 @@ async fn play(s: &TestServer) -> String {
 
 /// The in-process verifier's first problem (`None` when OK).
 async fn verify(s: &TestServer) -> Option<String> {
-    let report = trm::audit::verify::verify(s.app.store.conn(), &[])
+    let report = trm::audit::verify::verify(s.app.store.conn(), &s.app.workflows, &[])
         .await
         .expect("verify runs");
     assert_eq!(report.ok, report.first_problem.is_none());
@@ -201,7 +201,7 @@ async fn an_untouched_log_verifies_and_proofs_check_out_offline() {
     ));
     let problem = verify(&s).await.expect("rewrite detected");
     assert!(problem.contains("audit log position 0"), "{problem}");
-    s.stop().await;
+    s.stop_tampered().await;
 }
 
 #[tokio::test]
@@ -218,7 +218,33 @@ async fn an_edited_event_is_named() {
         problem.contains("seq 3") && problem.contains("edited"),
         "{problem}"
     );
-    s.stop().await;
+    s.stop_tampered().await;
+}
+
+#[tokio::test]
+async fn a_case_edited_behind_its_events_is_named() {
+    let s = TestServer::start().await;
+    let r = play(&s).await;
+    // A track moved on without an event.
+    let sql = format!(
+        "UPDATE case_tracks SET state = 'closed' WHERE track = 'identification' AND {}",
+        of_case(&r)
+    );
+    expect_detected(&s, &[sql], &format!("case {r} (")).await;
+    let problem = verify(&s).await.unwrap_or_default();
+    assert!(problem.contains("track states"), "{problem}");
+    s.stop_tampered().await;
+
+    // The lead handed to another agency without a transfer.
+    let s = TestServer::start().await;
+    let r = play(&s).await;
+    let sql = format!(
+        "UPDATE cases SET lead_agency_id = (SELECT agency_id FROM users WHERE username = 'ng.shelter') WHERE reference = '{r}'"
+    );
+    expect_detected(&s, &[sql], &format!("case {r} (")).await;
+    let problem = verify(&s).await.unwrap_or_default();
+    assert!(problem.contains("lead agency"), "{problem}");
+    s.stop_tampered().await;
 }
 
 #[tokio::test]
@@ -232,7 +258,7 @@ async fn a_deleted_event_is_named() {
         problem.contains("seq 3") && problem.contains("expected seq 2"),
         "{problem}"
     );
-    s.stop().await;
+    s.stop_tampered().await;
 }
 
 #[tokio::test]
@@ -248,7 +274,7 @@ async fn reordered_events_are_named() {
     expect_detected(&s, &sqls, &format!("case {r} (")).await;
     let problem = verify(&s).await.unwrap_or_default();
     assert!(problem.contains("seq 2"), "{problem}");
-    s.stop().await;
+    s.stop_tampered().await;
 }
 
 #[tokio::test]
@@ -257,7 +283,7 @@ async fn an_edited_log_row_is_named() {
     play(&s).await;
     let sql = "UPDATE audit_log SET leaf_hash = (SELECT leaf_hash FROM audit_log WHERE position = 1) WHERE position = 3".to_string();
     expect_detected(&s, &[sql], "audit log position 3").await;
-    s.stop().await;
+    s.stop_tampered().await;
 }
 
 #[tokio::test]
@@ -266,7 +292,7 @@ async fn a_deleted_log_row_is_named() {
     play(&s).await;
     let sql = "DELETE FROM audit_log WHERE position = 4".to_string();
     expect_detected(&s, &[sql], "audit log position 4").await;
-    s.stop().await;
+    s.stop_tampered().await;
 }
 
 #[tokio::test]
@@ -280,5 +306,5 @@ async fn a_forged_checkpoint_is_named() {
         "cd".repeat(32)
     );
     expect_detected(&s, &[sql], &format!("checkpoint of size {size}")).await;
-    s.stop().await;
+    s.stop_tampered().await;
 }

@@ -238,8 +238,22 @@ impl TestServer {
         self._db.url.clone()
     }
 
-    /// Stops the server and waits for it, after recording which transitions the test fired.
-    pub async fn stop(mut self) {
+    /// Stops the server and waits for it, after recording which transitions the test fired and
+    /// checking that the audit trail it left verifies (chains, log, checkpoints, and every case
+    /// equal to the replay of its events): every test is also an audit test.
+    pub async fn stop(self) {
+        let report = trm::audit::verify::verify(self.app.store.conn(), &self.app.workflows, &[])
+            .await
+            .expect("audit verification runs");
+        assert_eq!(
+            report.first_problem, None,
+            "the test left an audit trail that does not verify"
+        );
+        self.stop_tampered().await;
+    }
+
+    /// [`TestServer::stop`] for tests that edit the database behind the service's back.
+    pub async fn stop_tampered(mut self) {
         record_coverage(&self.app).await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
