@@ -1,0 +1,679 @@
+//! `trm-bench`: how fast and how big TRM is, measured against baselines in the same run.
+//!
+//! For each database it (1) measures the raw database doing a transition's transaction shape
+//! through the same driver and store code, without GraphQL or HTTP (the physical limit); (2)
+//! starts `trm serve` as a child process and drives it over GraphQL/HTTP with N clients: a
+//! trivial query (the framework ceiling), transitions at each client count, reads at each
+//! database size (the database seeded in bulk first), checking every response body; (3) times
+//! start-up and reads the server's peak memory; (4) times audit verification against raw
+//! SHA-256 over the same bytes. It prints Markdown tables (the ones in BENCHMARKS.md).
+
+// Start-up code of a measuring tool: a failed set-up is reported and ends the run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod load;
+mod seed;
+
+use clap::Parser;
+use load::{Gql, Stats, drive};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use trm::access::CaseScope;
+use trm::service::App;
+use trm::store::cases as case_store;
+use trm::store::events::{self, Event, EventKind};
+use trm::workflow::engine::{self, Changes, TrackChange};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks TRM over GraphQL/HTTP against raw-database and framework baselines")]
+struct Args {
+    /// A quick smoke run (CI): 2,000 cases, 1 and 8 clients, 2 s per workload. Times from it
+    /// mean nothing.
+    #[arg(long)]
+    quick: bool,
+    /// Case counts for the read workloads.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    sizes: Vec<u64>,
+    /// Client counts for transitions.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32,64")]
+    clients: Vec<usize>,
+    /// Seconds per workload.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Databases to run on: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    databases: Vec<String>,
+    /// PostgreSQL server (a user that may create databases); benchmark databases are created
+    /// on it as trm_bench_*.
+    #[arg(
+        long,
+        env = "TRM_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pg_url: String,
+    /// The `trm` binary to run [default: the one next to this binary].
+    #[arg(long)]
+    trm: Option<PathBuf>,
+    /// Where SQLite files, token files and reports go. Seeded databases are kept there and
+    /// reused by later runs (delete the directory to start over).
+    #[arg(long, default_value = "target/bench")]
+    dir: PathBuf,
+}
+
+const READ_CLIENTS: usize = 8;
+const CEILING_CLIENTS: usize = 32;
+const LEADS: [&str; 4] = [
+    "it.shelter",
+    "it.police",
+    "ng.shelter",
+    "ml.childprotection",
+];
+
+const OPEN: &str =
+    "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { id version } } }";
+const FIRE: &str =
+    "mutation($input: FireTransitionInput!) { fireTransition(input: $input) { case { version } } }";
+const CASE: &str =
+    "query($id: ID!) { case(id: $id) { id reference version status states { track state } } }";
+const CASES: &str = "{ cases(first: 20, filter: {status: ACTIVE, stage: IDENTIFICATION}) { edges { node { id reference version } } } }";
+const WORKLIST: &str =
+    "{ worklist(first: 20) { edges { node { reason case { id reference } } } } }";
+const HISTORY: &str = "query($id: ID!) { case(id: $id) { history(first: 100) { edges { node { sequence kind } } } } }";
+
+#[tokio::main]
+async fn main() {
+    let mut args = Args::parse();
+    if args.quick {
+        args.sizes = vec![2_000];
+        args.clients = vec![1, 8];
+        args.seconds = 2;
+    }
+    if let Err(e) = run(args).await {
+        eprintln!("trm-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn trm_binary(args: &Args) -> Result<PathBuf, String> {
+    let path = match &args.trm {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("trm"),
+    };
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: build it first (cargo build --release) or pass --trm",
+            path.display()
+        ))
+    }
+}
+
+fn workflows_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows")
+}
+
+/// The URL of benchmark database `name` on `db` (creating the PostgreSQL database if needed).
+async fn database(args: &Args, db: &str, name: &str) -> Result<String, String> {
+    match db {
+        "sqlite" => Ok(format!(
+            "sqlite://{}",
+            args.dir.join(format!("{name}.db")).display()
+        )),
+        "postgres" => {
+            let admin = sea_orm::Database::connect(&args.pg_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let exists = trm::store::execute_sql(
+                &admin,
+                &format!("SELECT 1 FROM pg_database WHERE datname = 'trm_bench_{name}'"),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if exists == 0 {
+                trm::store::execute_sql(&admin, &format!("CREATE DATABASE trm_bench_{name}"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let base = args
+                .pg_url
+                .rsplit_once('/')
+                .map_or(args.pg_url.as_str(), |(b, _)| b);
+            Ok(format!("{base}/trm_bench_{name}"))
+        }
+        other => Err(format!("unknown database {other} (sqlite, postgres)")),
+    }
+}
+
+/// Drops a benchmark database so the next use starts empty.
+async fn drop_database(args: &Args, db: &str, name: &str) -> Result<(), String> {
+    match db {
+        "sqlite" => {
+            for ext in ["db", "db-wal", "db-shm"] {
+                let _ = std::fs::remove_file(args.dir.join(format!("{name}.{ext}")));
+            }
+            let _ = std::fs::remove_file(args.dir.join("trm-audit.key"));
+            Ok(())
+        }
+        _ => {
+            let admin = sea_orm::Database::connect(&args.pg_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            trm::store::execute_sql(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS trm_bench_{name} WITH (FORCE)"),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+    }
+}
+
+/// A running `trm serve`.
+struct Server {
+    child: Child,
+    base: String,
+    tokens: HashMap<String, String>,
+    startup: Duration,
+}
+
+impl Server {
+    async fn start(args: &Args, url: &str, tag: &str) -> Result<Server, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let tokens_file = args.dir.join(format!("tokens-{tag}.json"));
+        let _ = std::fs::remove_file(&tokens_file);
+        let started = Instant::now();
+        let child = Command::new(trm_binary(args)?)
+            .args(["serve", "--demo", "--bind"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(url)
+            .arg("--workflows")
+            .arg(workflows_dir())
+            .arg("--demo-tokens")
+            .arg(&tokens_file)
+            .args(["--rate-limit-per-minute", "0", "--db-pool", "32"])
+            .args(["--scheduler-interval-secs", "0", "--graphiql", "false"])
+            .env("TRM_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+                && r.status().is_success()
+                && tokens_file.exists()
+            {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                return Err("the server did not get ready in 10 minutes".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let startup = started.elapsed();
+        let tokens: HashMap<String, String> =
+            serde_json::from_slice(&std::fs::read(&tokens_file).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        Ok(Server {
+            child,
+            base,
+            tokens,
+            startup,
+        })
+    }
+
+    fn token(&self, user: &str) -> String {
+        self.tokens.get(user).cloned().unwrap_or_default()
+    }
+
+    /// Peak resident memory so far (VmHWM), in MiB (Linux).
+    fn peak_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    }
+
+    fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Server {
+    /// SIGTERM (a graceful stop), then wait: no server outlives the run, even on an error.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// One transition's transaction through the store, without engine, policy, GraphQL or HTTP:
+/// lock the case, read it and its last hash, update it, append the event and its log leaf.
+async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), String> {
+    let workflow = seed::workflow(app)?;
+    let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
+    case_store::lock(&txn, case_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let case = case_store::find(&txn, CaseScope::All, case_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("case gone")?;
+    let prev_hash = events::last_hash(&txn, case_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let changes = Changes {
+        tracks: vec![TrackChange {
+            track: "person".into(),
+            from: Some("present".into()),
+            to: "present".into(),
+        }],
+        facts: seed::protection_facts(i),
+        ..Changes::default()
+    };
+    let mut state = case.state.clone();
+    engine::apply(&mut state, &changes);
+    let now = app.now();
+    let status = engine::status(&workflow, &state);
+    if !case_store::apply_changes(&txn, &workflow, &case, &state, status, &changes, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err("version conflict".into());
+    }
+    let mut event = Event {
+        id: uuid::Uuid::now_v7(),
+        case_id,
+        seq: case.version + 1,
+        kind: EventKind::Transition,
+        transition: Some("order_protection_measure".into()),
+        track: Some("person".into()),
+        from_state: Some("present".into()),
+        to_state: Some("present".into()),
+        reason: None,
+        changes,
+        workflow_id: case.workflow_id.clone(),
+        workflow_version: case.workflow_version,
+        actor_user_id: case.opened_by,
+        actor_agency_id: case.lead_agency_id,
+        occurred_at: now,
+        prev_hash,
+        hash: String::new(),
+        details: None,
+    };
+    event.hash = event.compute_hash();
+    events::append(&txn, &event)
+        .await
+        .map_err(|e| e.to_string())?;
+    txn.commit().await.map_err(|e| e.to_string())
+}
+
+/// Results of one database, for the report.
+#[derive(Default)]
+struct Results {
+    raw: Vec<(usize, Stats)>,
+    transitions: Vec<(usize, Stats)>,
+    ceiling: Option<Stats>,
+    history: Option<(i64, Stats)>,
+    peak_after_transitions: f64,
+    reads: Vec<(u64, &'static str, Stats)>,
+    startup: Vec<(u64, Duration, f64)>,
+    verify: Vec<(u64, u64, f64, f64)>,
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    std::fs::create_dir_all(&args.dir).map_err(|e| e.to_string())?;
+    let registry = trm::startup::load_workflows(&workflows_dir()).map_err(|e| e.to_string())?;
+    let duration = Duration::from_secs(args.seconds);
+    let mut report = String::new();
+    for db in &args.databases {
+        eprintln!("== {db}");
+        let mut r = Results::default();
+
+        // 1. Transitions: a fresh database, the raw baseline first, then the server.
+        drop_database(&args, db, "tx").await?;
+        let url = database(&args, db, "tx").await?;
+        {
+            let app = seed::prepare(&url, registry.clone()).await?;
+            let workflow = seed::workflow(&app)?;
+            let lead = seed::demo_user(&app, "it.shelter").await?;
+            for &clients in &args.clients {
+                let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
+                let mut ids = Vec::new();
+                for c in 0..clients {
+                    let (record, event) =
+                        seed::new_case(&workflow, &lead, format!("IT-2026-R{clients:03}{c:04}"));
+                    case_store::insert(&txn, &workflow, &record)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    events::append(&txn, &event)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    ids.push(record.id);
+                }
+                txn.commit().await.map_err(|e| e.to_string())?;
+                let ids = Arc::new(ids);
+                let app2 = app.clone();
+                let stats = drive(clients, duration, move |c, i| {
+                    let (app, ids) = (app2.clone(), ids.clone());
+                    async move { raw_transition(&app, ids[c], i).await }
+                })
+                .await?;
+                eprintln!("  raw db transition, {clients} clients: {stats}");
+                r.raw.push((clients, stats));
+            }
+            app.store.close().await.map_err(|e| e.to_string())?;
+        }
+        let server = Server::start(&args, &url, &format!("{db}-tx")).await?;
+        let gql = Gql::new(&server.base)?;
+        let token = server.token("it.shelter");
+        {
+            let (gql, token) = (gql.clone(), token.clone());
+            let stats = drive(CEILING_CLIENTS, duration, move |_, _| {
+                let (gql, token) = (gql.clone(), token.clone());
+                async move {
+                    let d = gql.data(&token, "{ __typename }", json!({})).await?;
+                    if d["__typename"] != "Query" {
+                        return Err(format!("unexpected {d}"));
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+            eprintln!("  trivial query, {CEILING_CLIENTS} clients: {stats}");
+            r.ceiling = Some(stats);
+        }
+        let mut longest: Option<(String, i64)> = None;
+        for &clients in &args.clients {
+            let mut cases = Vec::new();
+            for _ in 0..clients {
+                let d = gql.data(&token, OPEN, json!({})).await?;
+                let id = d["openCase"]["case"]["id"].as_str().ok_or("no id")?;
+                cases.push(Mutex::new((id.to_string(), 1i64)));
+            }
+            let cases = Arc::new(cases);
+            let (g, t, c2) = (gql.clone(), token.clone(), cases.clone());
+            let stats = drive(clients, duration, move |c, i| {
+                let (gql, token, cases) = (g.clone(), t.clone(), c2.clone());
+                async move {
+                    let mut case = cases[c].lock().await;
+                    let input = json!({"input": {"caseId": case.0, "transition": "order_protection_measure",
+                        "expectedVersion": case.1, "data": {"protection_measure": seed::MEASURES[i as usize % seed::MEASURES.len()]}}});
+                    let d = gql.data(&token, FIRE, input).await?;
+                    let version = d["fireTransition"]["case"]["version"].as_i64();
+                    if version != Some(case.1 + 1) {
+                        return Err(format!("expected version {}, got {d}", case.1 + 1));
+                    }
+                    case.1 += 1;
+                    Ok(())
+                }
+            })
+            .await?;
+            eprintln!("  transition, {clients} clients: {stats}");
+            r.transitions.push((clients, stats));
+            for c in cases.iter() {
+                let c = c.lock().await;
+                if longest.as_ref().is_none_or(|l| c.1 > l.1) {
+                    longest = Some(c.clone());
+                }
+            }
+        }
+        r.peak_after_transitions = server.peak_mib();
+        if let Some((id, events)) = longest {
+            let (g, t) = (gql.clone(), token.clone());
+            let stats = drive(READ_CLIENTS, duration, move |_, _| {
+                let (gql, token, id) = (g.clone(), t.clone(), id.clone());
+                async move {
+                    let d = gql.data(&token, HISTORY, json!({"id": id})).await?;
+                    let n = d["case"]["history"]["edges"].as_array().map_or(0, Vec::len);
+                    if n != 100.min(usize::try_from(events).unwrap_or(0)) {
+                        return Err(format!("history returned {n} events"));
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+            eprintln!("  history of a case of {events} events: {stats}");
+            r.history = Some((events, stats));
+        }
+        server.stop();
+
+        // 2. Reads, start-up, memory and audit verification at each size.
+        for &size in &args.sizes {
+            let name = format!("reads{size}");
+            let url = database(&args, db, &name).await?;
+            let app = seed::prepare(&url, registry.clone()).await?;
+            let started = Instant::now();
+            let added = seed::seed_cases(&app, &LEADS, size).await?;
+            if added > 0 {
+                eprintln!(
+                    "  seeded {added} cases in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            let ids: Arc<Vec<String>> = Arc::new(
+                seed::some_case_ids(&app, 2_000)
+                    .await?
+                    .into_iter()
+                    .map(|id| trm::api::ids::encode("Case", &id.to_string()).to_string())
+                    .collect(),
+            );
+            let verify = time_verification(&app).await?;
+            eprintln!(
+                "  audit verification of {} events: {:.1} MB/s (raw SHA-256 {:.1} MB/s)",
+                verify.0, verify.2, verify.3
+            );
+            r.verify.push((size, verify.0, verify.2, verify.3));
+            app.store.close().await.map_err(|e| e.to_string())?;
+
+            let server = Server::start(&args, &url, &format!("{db}-{size}")).await?;
+            let gql = Gql::new(&server.base)?;
+            let token = server.token("auditor");
+            let lead_token = server.token("it.shelter");
+            let reads: [(&'static str, &'static str, bool); 3] = [
+                ("case(id)", CASE, true),
+                ("cases(filter)", CASES, false),
+                ("worklist", WORKLIST, false),
+            ];
+            for (label, query, by_id) in reads {
+                let (g, ids) = (gql.clone(), ids.clone());
+                let token = if by_id {
+                    token.clone()
+                } else {
+                    lead_token.clone()
+                };
+                let stats = drive(READ_CLIENTS, duration, move |c, i| {
+                    let (gql, token, ids) = (g.clone(), token.clone(), ids.clone());
+                    async move {
+                        let vars = if by_id {
+                            let n = (c as u64 * 7919 + i * 104_729) as usize % ids.len();
+                            json!({"id": ids[n]})
+                        } else {
+                            json!({})
+                        };
+                        let d = gql.data(&token, query, vars.clone()).await?;
+                        check_read(label, &d, &vars)
+                    }
+                })
+                .await?;
+                eprintln!("  {label} at {size} cases: {stats}");
+                r.reads.push((size, label, stats));
+            }
+            r.startup.push((size, server.startup, server.peak_mib()));
+            eprintln!(
+                "  start-up {:.2} s, peak memory {:.0} MiB",
+                server.startup.as_secs_f64(),
+                server.peak_mib()
+            );
+            server.stop();
+        }
+        report.push_str(&render(db, &args, &r));
+    }
+    println!("{report}");
+    let path = args.dir.join("report.md");
+    std::fs::write(&path, &report).map_err(|e| e.to_string())?;
+    eprintln!("report written to {}", path.display());
+    Ok(())
+}
+
+/// Checks a read's body: the asked-for case, or a non-empty page of cases.
+fn check_read(label: &str, d: &Value, vars: &Value) -> Result<(), String> {
+    let ok = match label {
+        "case(id)" => d["case"]["id"] == vars["id"] && d["case"]["status"] == "ACTIVE",
+        "cases(filter)" => d["cases"]["edges"]
+            .as_array()
+            .is_some_and(|e| e.len() == 20),
+        _ => d["worklist"]["edges"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{label}: unexpected {d}"))
+    }
+}
+
+/// Times the audit verifier over the whole database, and raw SHA-256 over the same bytes the
+/// verifier hashes (each event's previous hash, newline and canonical content): (events, bytes,
+/// verifier MB/s, SHA-256 MB/s).
+async fn time_verification(app: &App) -> Result<(u64, u64, f64, f64), String> {
+    let started = Instant::now();
+    let report = trm::audit::verify::verify(app.store.conn(), &app.workflows, &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    let verify_secs = started.elapsed().as_secs_f64();
+    if let Some(problem) = report.first_problem {
+        return Err(format!("the seeded database does not verify: {problem}"));
+    }
+    let rows = events::all_for_audit(app.store.conn())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    for (_, _, _, parsed) in &rows {
+        let e = parsed.as_ref().map_err(String::clone)?;
+        bytes.extend_from_slice(e.prev_hash.as_bytes());
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&events::canonical_json(&e.hashed_content()));
+    }
+    let started = Instant::now();
+    let chunk = bytes.len() / rows.len().max(1);
+    let mut digest = [0u8; 32];
+    for part in bytes.chunks(chunk.max(1)) {
+        digest = Sha256::digest(part).into();
+    }
+    std::hint::black_box(digest);
+    let sha_secs = started.elapsed().as_secs_f64();
+    let mb = bytes.len() as f64 / 1e6;
+    Ok((
+        report.checked_events,
+        bytes.len() as u64,
+        mb / verify_secs,
+        mb / sha_secs,
+    ))
+}
+
+fn render(db: &str, args: &Args, r: &Results) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "\n### {db}\n");
+    let _ = writeln!(
+        s,
+        "Transitions (`fireTransition` of a repeatable step, each client on its own case), against the raw database doing the same transaction through the same driver and store code:\n"
+    );
+    let _ = writeln!(
+        s,
+        "| clients | TRM tx/s | p50 ms | p99 ms | max ms | raw DB tx/s | raw p99 ms | TRM / raw |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for ((c, t), (_, raw)) in r.transitions.iter().zip(&r.raw) {
+        let _ = writeln!(
+            s,
+            "| {c} | {t} | {:.0} | {:.2} | {:.2} |",
+            raw.per_second(),
+            raw.p99 as f64 / 1000.0,
+            t.per_second() / raw.per_second()
+        );
+    }
+    if let Some(c) = &r.ceiling {
+        let _ = writeln!(
+            s,
+            "\nFramework ceiling, `{{ __typename }}` with authentication, {CEILING_CLIENTS} clients: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms. Peak server memory after the transitions: {:.0} MiB.",
+            c.per_second(),
+            c.p50 as f64 / 1000.0,
+            c.p99 as f64 / 1000.0,
+            r.peak_after_transitions
+        );
+    }
+    if let Some((events, h)) = &r.history {
+        let _ = writeln!(
+            s,
+            "\n`history(first: 100)` of a case of {events} events, {READ_CLIENTS} clients: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms.",
+            h.per_second(),
+            h.p50 as f64 / 1000.0,
+            h.p99 as f64 / 1000.0
+        );
+    }
+    let _ = writeln!(s, "\nReads, {READ_CLIENTS} clients (latencies in ms):\n");
+    let _ = write!(s, "| query |");
+    for size in &args.sizes {
+        let _ = write!(s, " {size}: req/s | p50 | p99 | max |");
+    }
+    let _ = writeln!(s, " p50 largest / smallest |");
+    let _ = writeln!(s, "|---|{}---:|", "---:|".repeat(4 * args.sizes.len()));
+    for label in ["case(id)", "cases(filter)", "worklist"] {
+        let row: Vec<&Stats> = r
+            .reads
+            .iter()
+            .filter(|(_, l, _)| *l == label)
+            .map(|(_, _, st)| st)
+            .collect();
+        let _ = write!(s, "| `{label}` |");
+        for st in &row {
+            let _ = write!(s, " {st} |");
+        }
+        let ratio = match (row.first(), row.last()) {
+            (Some(a), Some(b)) => b.p50 as f64 / a.p50.max(1) as f64,
+            _ => f64::NAN,
+        };
+        let _ = writeln!(s, " {ratio:.2} |");
+    }
+    let _ = writeln!(
+        s,
+        "\nStart-up (to `/readyz`), peak server memory (VmHWM) after the reads, audit verification:\n"
+    );
+    let _ = writeln!(
+        s,
+        "| cases | start-up s | peak MiB | events verified | verify MB/s | raw SHA-256 MB/s | verify / SHA-256 |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|");
+    for ((size, startup, peak), (_, events, v, sha)) in r.startup.iter().zip(&r.verify) {
+        let _ = writeln!(
+            s,
+            "| {size} | {:.2} | {peak:.0} | {events} | {v:.1} | {sha:.1} | {:.3} |",
+            startup.as_secs_f64(),
+            v / sha
+        );
+    }
+    s
+}

@@ -1,0 +1,215 @@
+//! Preparing databases: the schema and demo network through the service's own start-up, then
+//! cases written straight through the store in large transactions (what opening them through
+//! the API records: the case, its tracks, its opening event and that event's log leaf, so the
+//! audit trail of a seeded database verifies).
+
+use chrono::Utc;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use trm::clock::SystemClock;
+use trm::domain::CaseStatus;
+use trm::service::App;
+use trm::store::StoreOptions;
+use trm::store::cases::{self as case_store, CaseRecord};
+use trm::store::events::{self, Event, EventKind};
+use trm::workflow::engine::{self, Changes, TrackChange};
+use trm::workflow::{Registry, Workflow};
+use uuid::Uuid;
+
+/// The workflow every seeded and benchmarked case runs.
+pub const WORKFLOW: &str = "trm-adult";
+
+/// Opens (creating and migrating) a database and seeds the demo network.
+pub async fn prepare(url: &str, registry: Registry) -> Result<App, String> {
+    let app = trm::startup::prepare(
+        &StoreOptions {
+            url: url.to_string(),
+            max_connections: 70,
+        },
+        registry,
+        Arc::new(SystemClock),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    trm::service::demo::seed(&app)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(app)
+}
+
+/// The latest version of the benchmarked workflow.
+pub fn workflow(app: &App) -> Result<Arc<Workflow>, String> {
+    app.workflows
+        .get(WORKFLOW, None)
+        .ok_or_else(|| format!("workflow {WORKFLOW} is not loaded"))
+}
+
+/// (user id, agency id, country) of a demo user.
+pub async fn demo_user(app: &App, username: &str) -> Result<(Uuid, Uuid, String), String> {
+    let user = trm::store::directory::user_by_username(app.store.conn(), username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no demo user {username}"))?;
+    let agency = trm::store::directory::agency_by_id(app.store.conn(), user.agency_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no agency")?;
+    Ok((user.id, agency.id, agency.country))
+}
+
+/// A new case as `open_case` makes it, with its opening event.
+pub fn new_case(
+    workflow: &Workflow,
+    (user, agency, country): &(Uuid, Uuid, String),
+    reference: String,
+) -> (CaseRecord, Event) {
+    let now = trm::clock::Clock::now(&SystemClock);
+    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
+    let state = engine::initial_state(workflow);
+    let record = CaseRecord {
+        id: Uuid::now_v7(),
+        reference,
+        workflow_id: workflow.id.clone(),
+        workflow_version: workflow.version,
+        country: country.clone(),
+        lead_agency_id: *agency,
+        status: engine::status(workflow, &state),
+        version: 1,
+        opened_by: *user,
+        opened_at: now,
+        updated_at: now,
+        entered_at: state.tracks.keys().map(|t| (t.clone(), now)).collect(),
+        state,
+        follows_case_id: None,
+        origin_country: None,
+        opened_by_agency_id: *agency,
+    };
+    let changes = Changes {
+        tracks: record
+            .state
+            .tracks
+            .iter()
+            .map(|(track, to)| TrackChange {
+                track: track.clone(),
+                from: None,
+                to: to.clone(),
+            })
+            .collect(),
+        ..Changes::default()
+    };
+    let mut event = Event {
+        id: Uuid::now_v7(),
+        case_id: record.id,
+        seq: 1,
+        kind: EventKind::CaseOpened,
+        transition: None,
+        track: None,
+        from_state: None,
+        to_state: None,
+        reason: None,
+        changes,
+        workflow_id: workflow.id.clone(),
+        workflow_version: workflow.version,
+        actor_user_id: *user,
+        actor_agency_id: *agency,
+        occurred_at: now,
+        prev_hash: events::GENESIS_HASH.to_string(),
+        hash: String::new(),
+        details: None,
+    };
+    event.hash = event.compute_hash();
+    debug_assert_eq!(record.status, CaseStatus::Active);
+    (record, event)
+}
+
+/// Seeds cases until the database holds `total` of them, spread round-robin over the lead
+/// agencies of `users`, 2,000 per transaction. Returns how many were added.
+pub async fn seed_cases(app: &App, users: &[&str], total: u64) -> Result<u64, String> {
+    let existing = case_store::page_by_id(app.store.conn(), None, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let have = if existing.is_empty() {
+        0
+    } else {
+        count_cases(app).await?
+    };
+    if have >= total {
+        return Ok(0);
+    }
+    let workflow = workflow(app)?;
+    let mut leads = Vec::new();
+    for u in users {
+        leads.push(demo_user(app, u).await?);
+    }
+    let year = Utc::now().format("%Y").to_string();
+    let started = std::time::Instant::now();
+    let mut n = have;
+    while n < total {
+        let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
+        let batch_end = (n + 2_000).min(total);
+        for i in n..batch_end {
+            let lead = &leads[usize::try_from(i).unwrap_or(0) % leads.len()];
+            let reference = format!("{}-{year}-B{i:08}", lead.2);
+            let (record, event) = new_case(&workflow, lead, reference);
+            case_store::insert(&txn, &workflow, &record)
+                .await
+                .map_err(|e| e.to_string())?;
+            events::append(&txn, &event)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        txn.commit().await.map_err(|e| e.to_string())?;
+        n = batch_end;
+        if n % 100_000 == 0 {
+            eprintln!(
+                "  seeded {n} cases ({:.0}/s)",
+                (n - have) as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(total - have)
+}
+
+/// How many cases the database holds.
+pub async fn count_cases(app: &App) -> Result<u64, String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = app
+        .store
+        .conn()
+        .query_one_raw(Statement::from_string(
+            app.store.backend(),
+            "SELECT COUNT(*) FROM cases".to_string(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no count")?;
+    let n: i64 = row.try_get_by_index(0).map_err(|e| e.to_string())?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Up to `limit` case ids (for reads by id).
+pub async fn some_case_ids(app: &App, limit: u64) -> Result<Vec<Uuid>, String> {
+    Ok(case_store::page_by_id(app.store.conn(), None, limit)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
+}
+
+/// The values `protection_measure` may take.
+pub const MEASURES: [&str; 5] = [
+    "police_protection",
+    "witness_protection_programme",
+    "relocation",
+    "family_protection",
+    "anonymity_in_proceedings",
+];
+
+/// The facts a benchmarked `order_protection_measure` records.
+pub fn protection_facts(i: u64) -> BTreeMap<String, serde_json::Value> {
+    BTreeMap::from([(
+        "protection_measure".to_string(),
+        serde_json::json!(MEASURES[usize::try_from(i).unwrap_or(0) % MEASURES.len()]),
+    )])
+}
