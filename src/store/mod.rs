@@ -32,6 +32,10 @@ pub use sea_orm::DbErr as StoreError;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Where write transactions run: on SQLite a pool of one connection, so that writers queue
+    /// in order in the pool instead of polling SQLite's lock on the busy timeout (which makes
+    /// tail latency grow with the number of writers); on PostgreSQL the same pool as reads.
+    writer: DatabaseConnection,
 }
 
 /// Connection settings.
@@ -78,7 +82,28 @@ impl Store {
         let mut attempt: u64 = 0;
         loop {
             match Database::connect(opts.clone()).await {
-                Ok(db) => return Ok(Store { db }),
+                Ok(db) if sqlite => {
+                    let mut single = opts.clone();
+                    single
+                        .max_connections(1)
+                        .min_connections(1)
+                        .acquire_timeout(Duration::from_secs(30));
+                    match Database::connect(single).await {
+                        Ok(writer) => return Ok(Store { db, writer }),
+                        Err(e) if attempt < 50 && is_sqlite_busy(&e) => {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(20 * Ord::min(attempt, 10)))
+                                .await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(db) => {
+                    return Ok(Store {
+                        writer: db.clone(),
+                        db,
+                    });
+                }
                 // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
                 // "busy" at once (without waiting on the busy timeout) when two connections
                 // would otherwise deadlock upgrading their locks: instances opening a new
@@ -115,7 +140,7 @@ impl Store {
     /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
     /// up front, so two writers queue on the busy timeout instead of failing on lock upgrade.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.db
+        self.writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
@@ -128,8 +153,11 @@ impl Store {
         self.db.ping().await.is_ok()
     }
 
-    /// Closes the pool (on shutdown).
+    /// Closes the pools (on shutdown).
     pub async fn close(self) -> Result<(), DbErr> {
+        if self.backend() == DatabaseBackend::Sqlite {
+            self.writer.close().await?;
+        }
         self.db.close().await
     }
 }
