@@ -13,6 +13,7 @@ mod m20261123_000008_break_glass;
 mod m20261123_000009_audit_log;
 mod m20261123_000010_access_log;
 mod m20261124_000011_audit_search;
+mod m20261124_000012_worklist_order;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_audit_log::Migration),
             Box::new(m20261123_000010_access_log::Migration),
             Box::new(m20261124_000011_audit_search::Migration),
+            Box::new(m20261124_000012_worklist_order::Migration),
         ]
     }
 }

@@ -193,7 +193,9 @@ impl CoreQuery {
                 .map(|n| n + 1)
                 .ok_or_else(|| invalid("`after` is not a cursor of this list"))?,
         };
-        let items = worklist::worklist(app(ctx)?, principal(ctx)?).await.gql()?;
+        let items = worklist::worklist(app(ctx)?, principal(ctx)?, offset + limit + 1)
+            .await
+            .gql()?;
         let total = items.len();
         let mut connection = Connection::new(offset > 0, offset + limit < total);
         connection.edges.extend(

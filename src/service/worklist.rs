@@ -6,9 +6,11 @@ use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::CaseStatus;
 use crate::domain::ReferralStatus;
-use crate::store::cases::{self as case_store, CaseFilter, CaseRecord};
+use crate::store::cases::{self as case_store, CaseFilter, CaseRecord, DeadlineFilter};
 use crate::store::sharing::{self, ReferralRecord, TransferRecord};
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use uuid::Uuid;
 
 /// Why a case is on an agency's worklist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -62,45 +64,46 @@ pub const WORKLIST_SCAN: u64 = 5000;
 /// What the caller's agency must act on, most urgent first: overdue deadlines and overdue
 /// answers, then deadlines due soon, then referrals and transfers awaiting an answer (earliest
 /// due first), then cases the caller can move forward (least recently touched first).
-pub async fn worklist(app: &App, p: &Principal) -> Result<Vec<WorkItem>, ServiceError> {
-    let filter = CaseFilter {
-        status: Some(CaseStatus::Active),
-        ..CaseFilter::default()
-    };
+///
+/// Returns at least `wanted` items when there are that many (more when the urgent ones alone are
+/// more): the urgent part comes from indexed queries (open deadlines by due date, answers
+/// awaited), and the "can move forward" part, which needs each case's transitions judged, is
+/// read a page at a time in its order until `wanted` is reached, so the cost follows the page
+/// asked for, not the agency's caseload.
+pub async fn worklist(
+    app: &App,
+    p: &Principal,
+    wanted: usize,
+) -> Result<Vec<WorkItem>, ServiceError> {
     let scope = CaseScope::LeadAgency(p.agency_id);
-    let cases = case_store::list(app.store.conn(), scope, &filter, None, WORKLIST_SCAN).await?;
     let now = app.now();
     let mut items = Vec::new();
-    for case in cases {
-        // The most urgent deadline still open (met, missed or paused ones are not work to do).
-        let deadline = deadlines(app, &case, now).into_iter().find(|d| {
-            matches!(
-                d.status,
-                DeadlineStatus::Overdue | DeadlineStatus::DueSoon | DeadlineStatus::Pending
-            )
-        });
-        let reason = match deadline.as_ref().map(|d| d.status) {
-            Some(DeadlineStatus::Overdue) => WorkReason::Overdue,
-            Some(DeadlineStatus::DueSoon) => WorkReason::DueSoon,
-            _ => {
-                let workflow = workflow_of(app, &case)?;
-                if !available_transitions(app, p, &workflow, &case)
-                    .iter()
-                    .any(|a| a.allowed)
-                {
-                    continue;
-                }
-                WorkReason::ActionAvailable
-            }
+    let mut urgent: HashSet<Uuid> = HashSet::new();
+    for which in [DeadlineFilter::Overdue, DeadlineFilter::DueSoon] {
+        let filter = CaseFilter {
+            status: Some(CaseStatus::Active),
+            deadline: Some((which, now)),
+            ..CaseFilter::default()
         };
-        items.push(WorkItem {
-            case,
-            reason,
-            deadline,
-            referral: None,
-            transfer: None,
-            break_glass: None,
-        });
+        for case in case_store::list(app.store.conn(), scope, &filter, None, WORKLIST_SCAN).await? {
+            if !urgent.insert(case.id) {
+                continue;
+            }
+            // The most urgent open deadline decides.
+            let deadline = open_deadline(app, &case, now);
+            let reason = match deadline.as_ref().map(|d| d.status) {
+                Some(DeadlineStatus::Overdue) => WorkReason::Overdue,
+                _ => WorkReason::DueSoon,
+            };
+            items.push(WorkItem {
+                case,
+                reason,
+                deadline,
+                referral: None,
+                transfer: None,
+                break_glass: None,
+            });
+        }
     }
     let conn = app.store.conn();
     let visible = p.case_scope(now);
@@ -180,5 +183,47 @@ pub async fn worklist(app: &App, p: &Principal) -> Result<Vec<WorkItem>, Service
         };
         (rank, due, i.case.updated_at)
     });
+
+    // Then the cases the caller can move forward, a page at a time until enough.
+    let mut after = None;
+    while items.len() < wanted {
+        let page = case_store::active_led_by(conn, p.agency_id, after, 200).await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.updated_at, last.id));
+        for case in page {
+            if urgent.contains(&case.id) {
+                continue;
+            }
+            let workflow = workflow_of(app, &case)?;
+            if !available_transitions(app, p, &workflow, &case)
+                .iter()
+                .any(|a| a.allowed)
+            {
+                continue;
+            }
+            items.push(WorkItem {
+                deadline: open_deadline(app, &case, now),
+                case,
+                reason: WorkReason::ActionAvailable,
+                referral: None,
+                transfer: None,
+                break_glass: None,
+            });
+        }
+    }
     Ok(items)
+}
+
+/// The most urgent deadline of a case still open (met, missed or paused ones are not work).
+fn open_deadline(
+    app: &App,
+    case: &CaseRecord,
+    now: DateTime<Utc>,
+) -> Option<super::timers::Deadline> {
+    deadlines(app, case, now).into_iter().find(|d| {
+        matches!(
+            d.status,
+            DeadlineStatus::Overdue | DeadlineStatus::DueSoon | DeadlineStatus::Pending
+        )
+    })
 }

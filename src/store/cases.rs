@@ -179,6 +179,35 @@ pub async fn list<C: ConnectionTrait>(
     with_state(conn, rows).await
 }
 
+/// Up to `limit` active cases led by `agency`, least recently updated first, after the keyset
+/// position `after` (an `updated_at` and id): the worklist's "can be moved forward" part.
+pub async fn active_led_by<C: ConnectionTrait>(
+    conn: &C,
+    agency: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<CaseRecord>, DbErr> {
+    let mut query = case::Entity::find()
+        .filter(case::Column::LeadAgencyId.eq(agency))
+        .filter(case::Column::Status.eq(CaseStatus::Active.as_str()));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any().add(case::Column::UpdatedAt.gt(at)).add(
+                Condition::all()
+                    .add(case::Column::UpdatedAt.eq(at))
+                    .add(case::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let rows = query
+        .order_by_asc(case::Column::UpdatedAt)
+        .order_by_asc(case::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    with_state(conn, rows).await
+}
+
 /// Up to `limit` cases of any agency, by id, after `after` (for the audit verifier).
 pub async fn page_by_id<C: ConnectionTrait>(
     conn: &C,

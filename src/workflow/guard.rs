@@ -25,8 +25,15 @@ pub struct Guard {
     pub reason: Labels,
     /// The facts it reads.
     pub facts: BTreeSet<String>,
+    /// Whether it reads `tracks`, `timers`, `params` (only what it reads is bound).
+    uses: [bool; 3],
     program: Arc<Program>,
 }
+
+/// The CEL standard library, built once and shared by every evaluation (building it costs
+/// more than evaluating a typical guard).
+static STDLIB: std::sync::LazyLock<Arc<cel::Env>> =
+    std::sync::LazyLock::new(|| Arc::new(cel::Env::stdlib()));
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,9 +84,12 @@ impl Guard {
     ) -> Result<Guard, String> {
         let program = Program::compile(expr).map_err(|e| format!("does not parse: {e}"))?;
         let mut facts = BTreeSet::new();
+        let mut uses = [false; 3];
         for var in program.references().variables() {
             match var {
-                "tracks" | "timers" | "params" => {}
+                "tracks" => uses[0] = true,
+                "timers" => uses[1] = true,
+                "params" => uses[2] = true,
                 fact if scope.facts.contains_key(fact) => {
                     facts.insert(fact.to_string());
                 }
@@ -92,6 +102,7 @@ impl Guard {
             expr: expr.to_string(),
             reason,
             facts,
+            uses,
             program: Arc::new(program),
         };
         guard.check_type(scope)?;
@@ -99,13 +110,15 @@ impl Guard {
     }
 
     /// Evaluates the guard; `Err` carries the evaluation error (which counts as unmet).
+    /// Binds only what the guard reads (absent facts as `null`), on the shared standard
+    /// library; `declared` is the workflow's facts (every fact a guard reads is one of them).
     pub fn holds(
         &self,
         input: &GuardInput<'_>,
         declared: &BTreeMap<String, Fact>,
     ) -> Result<bool, String> {
-        let mut context = Context::default();
-        for name in declared.keys() {
+        let mut context = Context::with_env(STDLIB.clone());
+        for name in self.facts.iter().filter(|f| declared.contains_key(*f)) {
             let value = input
                 .facts
                 .get(name)
@@ -113,24 +126,31 @@ impl Guard {
                 .unwrap_or(Value::Null);
             context.add_variable_from_value(name.as_str(), value);
         }
-        let tracks: HashMap<String, Value> = input
-            .tracks
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-            .collect();
-        context.add_variable_from_value("tracks", tracks);
-        let timers: HashMap<String, Value> = input
-            .timers
-            .iter()
-            .map(|(k, v)| (k.clone(), timer_value(v)))
-            .collect();
-        context.add_variable_from_value("timers", timers);
-        let params: HashMap<String, Value> = input
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), json_to_cel(v)))
-            .collect();
-        context.add_variable_from_value("params", params);
+        let [tracks, timers, params] = self.uses;
+        if tracks {
+            let tracks: HashMap<String, Value> = input
+                .tracks
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect();
+            context.add_variable_from_value("tracks", tracks);
+        }
+        if timers {
+            let timers: HashMap<String, Value> = input
+                .timers
+                .iter()
+                .map(|(k, v)| (k.clone(), timer_value(v)))
+                .collect();
+            context.add_variable_from_value("timers", timers);
+        }
+        if params {
+            let params: HashMap<String, Value> = input
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), json_to_cel(v)))
+                .collect();
+            context.add_variable_from_value("params", params);
+        }
         match self.program.execute(&context) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!("evaluated to {other:?}, not a boolean")),
