@@ -263,17 +263,13 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     if leaf.position >= tree_size || tree_size > log::size(conn).await? {
         return Ok(None);
     }
-    let leaves = tree_leaves(conn, tree_size).await?;
+    let tree = merkle::Tree::new(tree_leaves(conn, tree_size).await?);
     let index = leaf.position as usize;
-    let Some(path) = merkle::inclusion_proof(&leaves, index) else {
+    let (Some(path), Some(leaf_hash)) = (tree.inclusion_proof(index), merkle_leaf(&leaf.leaf_hash))
+    else {
         return Ok(None);
     };
-    Ok(Some((
-        leaf.position,
-        leaves[index],
-        path,
-        merkle::root(&leaves),
-    )))
+    Ok(Some((leaf.position, leaf_hash, path, tree.root())))
 }
 
 /// A consistency proof between the trees of `from` and `to` leaves: (the two roots, the

@@ -192,10 +192,10 @@ pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, S
     {
         checkpoint = Some(audit::create_checkpoint(&app.store, key, app.now()).await?);
     }
-    let leaves = match &checkpoint {
+    let tree = merkle::Tree::new(match &checkpoint {
         Some(c) => audit::tree_leaves(conn, c.tree_size).await?,
         None => Vec::new(),
-    };
+    });
     let user_ids: Vec<Uuid> = events.iter().map(|e| e.actor_user_id).collect();
     let mut agency_ids: Vec<Uuid> = events.iter().map(|e| e.actor_agency_id).collect();
     agency_ids.push(case.lead_agency_id);
@@ -226,7 +226,7 @@ pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, S
             position: *position,
             inclusion_proof: usize::try_from(*position)
                 .ok()
-                .and_then(|i| merkle::inclusion_proof(&leaves, i))
+                .and_then(|i| tree.inclusion_proof(i))
                 .unwrap_or_default()
                 .iter()
                 .map(hex::encode)
