@@ -89,7 +89,7 @@ actions! {
 }
 
 /// What the service knows about the case when it asks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Facts {
     /// The caller's agency leads the case.
     pub is_lead: bool,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -685,6 +686,19 @@ pub fn available_transitions<'w>(
     workflow: &'w Workflow,
     case: &CaseRecord,
 ) -> Vec<Availability<'w>> {
+    available_transitions_memo(app, p, workflow, case, &mut HashMap::new())
+}
+
+/// [`available_transitions`], remembering the policy decisions in `decisions`: the caller's
+/// verdict depends only on the facts, which repeat across transitions and across cases (the
+/// worklist judges many cases for one caller).
+pub fn available_transitions_memo<'w>(
+    app: &App,
+    p: &Principal,
+    workflow: &'w Workflow,
+    case: &CaseRecord,
+    decisions: &mut HashMap<crate::policy::Facts, bool>,
+) -> Vec<Availability<'w>> {
     let actor = Actor {
         roles: p.roles.clone(),
         agency_kind: p.agency_kind,
@@ -700,7 +714,10 @@ pub fn available_transitions<'w>(
     }
     for a in &mut list {
         let facts = transition_facts(p, case, workflow, &a.transition.id);
-        if !app.decide(p, PolicyAction::FireTransition, facts).allowed {
+        let allowed = *decisions
+            .entry(facts)
+            .or_insert_with(|| app.decide(p, PolicyAction::FireTransition, facts).allowed);
+        if !allowed {
             a.allowed = false;
             a.unmet.insert(
                 0,

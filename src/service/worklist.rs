@@ -1,6 +1,6 @@
 //! What an agency must act on: its worklist, most urgent first.
 
-use super::cases::{available_transitions, workflow_of};
+use super::cases::{available_transitions_memo, workflow_of};
 use super::timers::{DeadlineStatus, deadlines};
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
@@ -9,7 +9,7 @@ use crate::domain::ReferralStatus;
 use crate::store::cases::{self as case_store, CaseFilter, CaseRecord, DeadlineFilter};
 use crate::store::sharing::{self, ReferralRecord, TransferRecord};
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Why a case is on an agency's worklist.
@@ -186,16 +186,23 @@ pub async fn worklist(
 
     // Then the cases the caller can move forward, a page at a time until enough.
     let mut after = None;
-    while items.len() < wanted {
-        let page = case_store::active_led_by(conn, p.agency_id, after, 200).await?;
+    let mut decisions = HashMap::new();
+    'pages: while items.len() < wanted {
+        let page_size = u64::try_from(wanted - items.len())
+            .unwrap_or(u64::MAX)
+            .clamp(20, 200);
+        let page = case_store::active_led_by(conn, p.agency_id, after, page_size).await?;
         let Some(last) = page.last() else { break };
         after = Some((last.updated_at, last.id));
         for case in page {
+            if items.len() >= wanted {
+                break 'pages;
+            }
             if urgent.contains(&case.id) {
                 continue;
             }
             let workflow = workflow_of(app, &case)?;
-            if !available_transitions(app, p, &workflow, &case)
+            if !available_transitions_memo(app, p, &workflow, &case, &mut decisions)
                 .iter()
                 .any(|a| a.allowed)
             {

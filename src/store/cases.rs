@@ -121,6 +121,10 @@ pub async fn find_by_reference<C: ConnectionTrait>(
 }
 
 /// Up to `limit` cases in scope matching `filter`, newest first, after the cursor `after`.
+///
+/// For an agency, its own cases and the cases shared with it are read by two queries, each
+/// walking an index in id order and stopping at `limit` (one query with `lead = A OR id IN
+/// (shared)` makes the planners scan every case of the status instead), then merged.
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
     scope: CaseScope,
@@ -128,7 +132,37 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<CaseRecord>, DbErr> {
-    let mut query = case::Entity::find().filter(scope_condition(scope));
+    let newest = |condition: Condition| {
+        filtered(filter, after)
+            .filter(condition)
+            .order_by_desc(case::Column::Id)
+            .limit(limit)
+            .all(conn)
+    };
+    let rows = match scope {
+        CaseScope::Agency { agency, user, now } => {
+            let mut rows = newest(scope_condition(CaseScope::LeadAgency(agency))).await?;
+            let shared = newest(
+                Condition::all()
+                    .add(case::Column::LeadAgencyId.ne(agency))
+                    .add(scope_condition(CaseScope::Agency { agency, user, now })),
+            )
+            .await?;
+            rows.extend(shared);
+            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            rows
+        }
+        other => newest(scope_condition(other)).await?,
+    };
+    with_state(conn, rows).await
+}
+
+/// The cases matching `filter` after the cursor, in any scope. Track filters are correlated
+/// `EXISTS` probes (by case id), so that a page walks the cases in order and stops early;
+/// deadline filters start from the timers due (few, and indexed by date).
+fn filtered(filter: &CaseFilter, after: Option<Uuid>) -> sea_orm::Select<case::Entity> {
+    let mut query = case::Entity::find();
     if let Some(status) = filter.status {
         query = query.filter(case::Column::Status.eq(status.as_str()));
     }
@@ -138,15 +172,23 @@ pub async fn list<C: ConnectionTrait>(
     if filter.stage.is_some() || filter.state.is_some() {
         let mut tracks = Query::select();
         tracks
-            .column(case_track::Column::CaseId)
-            .from(case_track::Entity);
+            .expr(Expr::val(1))
+            .from(case_track::Entity)
+            .and_where(
+                Expr::col((case_track::Entity, case_track::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            );
         if let Some(stage) = filter.stage {
-            tracks.and_where(Expr::col(case_track::Column::Stage).eq(stage.as_str()));
+            tracks.and_where(
+                Expr::col((case_track::Entity, case_track::Column::Stage)).eq(stage.as_str()),
+            );
         }
         if let Some(state) = &filter.state {
-            tracks.and_where(Expr::col(case_track::Column::State).eq(state.as_str()));
+            tracks.and_where(
+                Expr::col((case_track::Entity, case_track::Column::State)).eq(state.as_str()),
+            );
         }
-        query = query.filter(case::Column::Id.in_subquery(tracks.to_owned()));
+        query = query.filter(Expr::exists(tracks.to_owned()));
     }
     if let Some((which, now)) = filter.deadline {
         let mut timers = Query::select();
@@ -171,12 +213,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(after) = after {
         query = query.filter(case::Column::Id.lt(after));
     }
-    let rows = query
-        .order_by_desc(case::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?;
-    with_state(conn, rows).await
+    query
 }
 
 /// Up to `limit` active cases led by `agency`, least recently updated first, after the keyset
