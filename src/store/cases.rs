@@ -149,7 +149,7 @@ pub async fn list<C: ConnectionTrait>(
             )
             .await?;
             rows.extend(shared);
-            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            rows.sort_by_key(|r| std::cmp::Reverse(r.id));
             rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             rows
         }
