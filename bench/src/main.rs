@@ -60,6 +60,10 @@ struct Args {
     /// The `trm` binary to run [default: the one next to this binary].
     #[arg(long)]
     trm: Option<PathBuf>,
+    /// Which parts to run: transitions (with the baselines and history), reads (with start-up,
+    /// memory and audit verification).
+    #[arg(long, value_delimiter = ',', default_value = "transitions,reads")]
+    workloads: Vec<String>,
     /// Where SQLite files, token files and reports go. Seeded databases are kept there and
     /// reused by later runs (delete the directory to start over).
     #[arg(long, default_value = "target/bench")]
@@ -351,114 +355,16 @@ async fn run(args: Args) -> Result<(), String> {
         let mut r = Results::default();
 
         // 1. Transitions: a fresh database, the raw baseline first, then the server.
-        drop_database(&args, db, "tx").await?;
-        let url = database(&args, db, "tx").await?;
-        {
-            let app = seed::prepare(&url, registry.clone()).await?;
-            let workflow = seed::workflow(&app)?;
-            let lead = seed::demo_user(&app, "it.shelter").await?;
-            for &clients in &args.clients {
-                let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
-                let mut ids = Vec::new();
-                for c in 0..clients {
-                    let (record, event) =
-                        seed::new_case(&workflow, &lead, format!("IT-2026-R{clients:03}{c:04}"));
-                    case_store::insert(&txn, &workflow, &record)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    events::append(&txn, &event)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    ids.push(record.id);
-                }
-                txn.commit().await.map_err(|e| e.to_string())?;
-                let ids = Arc::new(ids);
-                let app2 = app.clone();
-                let stats = drive(clients, duration, move |c, i| {
-                    let (app, ids) = (app2.clone(), ids.clone());
-                    async move { raw_transition(&app, ids[c], i).await }
-                })
-                .await?;
-                eprintln!("  raw db transition, {clients} clients: {stats}");
-                r.raw.push((clients, stats));
-            }
-            app.store.close().await.map_err(|e| e.to_string())?;
+        if args.workloads.iter().any(|w| w == "transitions") {
+            transitions(&args, db, &registry, duration, &mut r).await?;
         }
-        let server = Server::start(&args, &url, &format!("{db}-tx")).await?;
-        let gql = Gql::new(&server.base)?;
-        let token = server.token("it.shelter");
-        {
-            let (gql, token) = (gql.clone(), token.clone());
-            let stats = drive(CEILING_CLIENTS, duration, move |_, _| {
-                let (gql, token) = (gql.clone(), token.clone());
-                async move {
-                    let d = gql.data(&token, "{ __typename }", json!({})).await?;
-                    if d["__typename"] != "Query" {
-                        return Err(format!("unexpected {d}"));
-                    }
-                    Ok(())
-                }
-            })
-            .await?;
-            eprintln!("  trivial query, {CEILING_CLIENTS} clients: {stats}");
-            r.ceiling = Some(stats);
-        }
-        let mut longest: Option<(String, i64)> = None;
-        for &clients in &args.clients {
-            let mut cases = Vec::new();
-            for _ in 0..clients {
-                let d = gql.data(&token, OPEN, json!({})).await?;
-                let id = d["openCase"]["case"]["id"].as_str().ok_or("no id")?;
-                cases.push(Mutex::new((id.to_string(), 1i64)));
-            }
-            let cases = Arc::new(cases);
-            let (g, t, c2) = (gql.clone(), token.clone(), cases.clone());
-            let stats = drive(clients, duration, move |c, i| {
-                let (gql, token, cases) = (g.clone(), t.clone(), c2.clone());
-                async move {
-                    let mut case = cases[c].lock().await;
-                    let input = json!({"input": {"caseId": case.0, "transition": "order_protection_measure",
-                        "expectedVersion": case.1, "data": {"protection_measure": seed::MEASURES[i as usize % seed::MEASURES.len()]}}});
-                    let d = gql.data(&token, FIRE, input).await?;
-                    let version = d["fireTransition"]["case"]["version"].as_i64();
-                    if version != Some(case.1 + 1) {
-                        return Err(format!("expected version {}, got {d}", case.1 + 1));
-                    }
-                    case.1 += 1;
-                    Ok(())
-                }
-            })
-            .await?;
-            eprintln!("  transition, {clients} clients: {stats}");
-            r.transitions.push((clients, stats));
-            for c in cases.iter() {
-                let c = c.lock().await;
-                if longest.as_ref().is_none_or(|l| c.1 > l.1) {
-                    longest = Some(c.clone());
-                }
-            }
-        }
-        r.peak_after_transitions = server.peak_mib();
-        if let Some((id, events)) = longest {
-            let (g, t) = (gql.clone(), token.clone());
-            let stats = drive(READ_CLIENTS, duration, move |_, _| {
-                let (gql, token, id) = (g.clone(), t.clone(), id.clone());
-                async move {
-                    let d = gql.data(&token, HISTORY, json!({"id": id})).await?;
-                    let n = d["case"]["history"]["edges"].as_array().map_or(0, Vec::len);
-                    if n != 100.min(usize::try_from(events).unwrap_or(0)) {
-                        return Err(format!("history returned {n} events"));
-                    }
-                    Ok(())
-                }
-            })
-            .await?;
-            eprintln!("  history of a case of {events} events: {stats}");
-            r.history = Some((events, stats));
-        }
-        server.stop();
 
         // 2. Reads, start-up, memory and audit verification at each size.
+        if !args.workloads.iter().any(|w| w == "reads") {
+            report.push_str(&render(db, &args, &r));
+            continue;
+        }
+
         for &size in &args.sizes {
             let name = format!("reads{size}");
             let url = database(&args, db, &name).await?;
@@ -533,6 +439,124 @@ async fn run(args: Args) -> Result<(), String> {
     let path = args.dir.join("report.md");
     std::fs::write(&path, &report).map_err(|e| e.to_string())?;
     eprintln!("report written to {}", path.display());
+    Ok(())
+}
+
+/// The transition workloads: the raw baseline, the framework ceiling, fireTransition at each
+/// client count, the history of the longest case.
+async fn transitions(
+    args: &Args,
+    db: &str,
+    registry: &trm::workflow::Registry,
+    duration: Duration,
+    r: &mut Results,
+) -> Result<(), String> {
+    drop_database(args, db, "tx").await?;
+    let url = database(args, db, "tx").await?;
+    {
+        let app = seed::prepare(&url, registry.clone()).await?;
+        let workflow = seed::workflow(&app)?;
+        let lead = seed::demo_user(&app, "it.shelter").await?;
+        for &clients in &args.clients {
+            let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
+            let mut ids = Vec::new();
+            for c in 0..clients {
+                let (record, event) =
+                    seed::new_case(&workflow, &lead, format!("IT-2026-R{clients:03}{c:04}"));
+                case_store::insert(&txn, &workflow, &record)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                events::append(&txn, &event)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                ids.push(record.id);
+            }
+            txn.commit().await.map_err(|e| e.to_string())?;
+            let ids = Arc::new(ids);
+            let app2 = app.clone();
+            let stats = drive(clients, duration, move |c, i| {
+                let (app, ids) = (app2.clone(), ids.clone());
+                async move { raw_transition(&app, ids[c], i).await }
+            })
+            .await?;
+            eprintln!("  raw db transition, {clients} clients: {stats}");
+            r.raw.push((clients, stats));
+        }
+        app.store.close().await.map_err(|e| e.to_string())?;
+    }
+    let server = Server::start(args, &url, &format!("{db}-tx")).await?;
+    let gql = Gql::new(&server.base)?;
+    let token = server.token("it.shelter");
+    {
+        let (gql, token) = (gql.clone(), token.clone());
+        let stats = drive(CEILING_CLIENTS, duration, move |_, _| {
+            let (gql, token) = (gql.clone(), token.clone());
+            async move {
+                let d = gql.data(&token, "{ __typename }", json!({})).await?;
+                if d["__typename"] != "Query" {
+                    return Err(format!("unexpected {d}"));
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        eprintln!("  trivial query, {CEILING_CLIENTS} clients: {stats}");
+        r.ceiling = Some(stats);
+    }
+    let mut longest: Option<(String, i64)> = None;
+    for &clients in &args.clients {
+        let mut cases = Vec::new();
+        for _ in 0..clients {
+            let d = gql.data(&token, OPEN, json!({})).await?;
+            let id = d["openCase"]["case"]["id"].as_str().ok_or("no id")?;
+            cases.push(Mutex::new((id.to_string(), 1i64)));
+        }
+        let cases = Arc::new(cases);
+        let (g, t, c2) = (gql.clone(), token.clone(), cases.clone());
+        let stats = drive(clients, duration, move |c, i| {
+            let (gql, token, cases) = (g.clone(), t.clone(), c2.clone());
+            async move {
+                let mut case = cases[c].lock().await;
+                let input = json!({"input": {"caseId": case.0, "transition": "order_protection_measure",
+                    "expectedVersion": case.1, "data": {"protection_measure": seed::MEASURES[i as usize % seed::MEASURES.len()]}}});
+                let d = gql.data(&token, FIRE, input).await?;
+                let version = d["fireTransition"]["case"]["version"].as_i64();
+                if version != Some(case.1 + 1) {
+                    return Err(format!("expected version {}, got {d}", case.1 + 1));
+                }
+                case.1 += 1;
+                Ok(())
+            }
+        })
+        .await?;
+        eprintln!("  transition, {clients} clients: {stats}");
+        r.transitions.push((clients, stats));
+        for c in cases.iter() {
+            let c = c.lock().await;
+            if longest.as_ref().is_none_or(|l| c.1 > l.1) {
+                longest = Some(c.clone());
+            }
+        }
+    }
+    r.peak_after_transitions = server.peak_mib();
+    if let Some((id, events)) = longest {
+        let (g, t) = (gql.clone(), token.clone());
+        let stats = drive(READ_CLIENTS, duration, move |_, _| {
+            let (gql, token, id) = (g.clone(), t.clone(), id.clone());
+            async move {
+                let d = gql.data(&token, HISTORY, json!({"id": id})).await?;
+                let n = d["case"]["history"]["edges"].as_array().map_or(0, Vec::len);
+                if n != 100.min(usize::try_from(events).unwrap_or(0)) {
+                    return Err(format!("history returned {n} events"));
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        eprintln!("  history of a case of {events} events: {stats}");
+        r.history = Some((events, stats));
+    }
+    server.stop();
     Ok(())
 }
 

@@ -81,8 +81,16 @@ async fn fire_one(
 pub async fn run_scheduler(app: App, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_optimized = std::time::Instant::now();
     loop {
         tick.tick().await;
+        // Planner statistics follow the data as it grows (hourly is SQLite's advice).
+        if last_optimized.elapsed() >= Duration::from_secs(3600) {
+            last_optimized = std::time::Instant::now();
+            if let Err(e) = app.store.optimize().await {
+                tracing::warn!(error = %e, "refreshing planner statistics failed");
+            }
+        }
         match fire_due(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(fired = n, "timers recorded as elapsed"),

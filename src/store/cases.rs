@@ -73,24 +73,29 @@ fn scope_condition(scope: CaseScope) -> Condition {
         CaseScope::LeadAgency(agency) => {
             Condition::all().add(case::Column::LeadAgencyId.eq(agency))
         }
-        CaseScope::Agency { agency, user, now } => {
-            let mut shared = Query::select();
-            shared
-                .column(case_access::Column::CaseId)
-                .from(case_access::Entity)
-                .and_where(Expr::col(case_access::Column::AgencyId).eq(agency));
-            let mut glass = Query::select();
-            glass
-                .column(break_glass::Column::CaseId)
-                .from(break_glass::Entity)
-                .and_where(Expr::col(break_glass::Column::UserId).eq(user))
-                .and_where(Expr::col(break_glass::Column::ExpiresAt).gt(now));
-            Condition::any()
-                .add(case::Column::LeadAgencyId.eq(agency))
-                .add(case::Column::Id.in_subquery(shared.to_owned()))
-                .add(case::Column::Id.in_subquery(glass.to_owned()))
-        }
+        CaseScope::Agency { agency, user, now } => Condition::any()
+            .add(case::Column::LeadAgencyId.eq(agency))
+            .add(shared_condition(agency, user, now)),
     }
+}
+
+/// Cases shared with `agency` (a referral, a transfer, an alert) or opened by `user` by
+/// break-glass until `now`.
+fn shared_condition(agency: Uuid, user: Uuid, now: DateTime<Utc>) -> Condition {
+    let mut shared = Query::select();
+    shared
+        .column(case_access::Column::CaseId)
+        .from(case_access::Entity)
+        .and_where(Expr::col(case_access::Column::AgencyId).eq(agency));
+    let mut glass = Query::select();
+    glass
+        .column(break_glass::Column::CaseId)
+        .from(break_glass::Entity)
+        .and_where(Expr::col(break_glass::Column::UserId).eq(user))
+        .and_where(Expr::col(break_glass::Column::ExpiresAt).gt(now));
+    Condition::any()
+        .add(case::Column::Id.in_subquery(shared.to_owned()))
+        .add(case::Column::Id.in_subquery(glass.to_owned()))
 }
 
 /// A case in scope by id.
@@ -144,8 +149,8 @@ pub async fn list<C: ConnectionTrait>(
             let mut rows = newest(scope_condition(CaseScope::LeadAgency(agency))).await?;
             let shared = newest(
                 Condition::all()
-                    .add(case::Column::LeadAgencyId.ne(agency))
-                    .add(scope_condition(CaseScope::Agency { agency, user, now })),
+                    .add(shared_condition(agency, user, now))
+                    .add(case::Column::LeadAgencyId.ne(agency)),
             )
             .await?;
             rows.extend(shared);

@@ -89,7 +89,14 @@ impl Store {
                         .min_connections(1)
                         .acquire_timeout(Duration::from_secs(30));
                     match Database::connect(single).await {
-                        Ok(writer) => return Ok(Store { db, writer }),
+                        Ok(writer) => {
+                            // Give the planner statistics (bounded sampling, milliseconds even
+                            // on a large file): without them SQLite picks the status index for
+                            // "shared with my agency" and scans every active case.
+                            let store = Store { db, writer };
+                            store.optimize().await?;
+                            return Ok(store);
+                        }
                         Err(e) if attempt < 50 && is_sqlite_busy(&e) => {
                             attempt += 1;
                             tokio::time::sleep(Duration::from_millis(20 * Ord::min(attempt, 10)))
@@ -146,6 +153,19 @@ impl Store {
                 ..TransactionOptions::default()
             })
             .await
+    }
+
+    /// Refreshes the query planner's statistics where they are stale (SQLite; bounded
+    /// sampling, milliseconds even on a large file). Without them SQLite picks the status index
+    /// for "cases shared with my agency" and scans every active case. PostgreSQL's autovacuum
+    /// does this by itself. Run at start-up and by the scheduler.
+    pub async fn optimize(&self) -> Result<(), DbErr> {
+        if self.backend() == DatabaseBackend::Sqlite {
+            self.writer
+                .execute_unprepared("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether the database answers (for `/readyz`).
