@@ -167,6 +167,13 @@ pub async fn seed_cases(app: &App, users: &[&str], total: u64) -> Result<u64, St
             );
         }
     }
+    // Fresh statistics, as autovacuum (PostgreSQL) or the service's start-up (SQLite) would
+    // give a database that grew gradually.
+    if app.store.backend() == sea_orm::DatabaseBackend::Postgres {
+        trm::store::execute_sql(app.store.conn(), "ANALYZE")
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(total - have)
 }
 
