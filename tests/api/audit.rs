@@ -27,12 +27,18 @@ async fn verify(s: &TestServer) -> Option<String> {
 }
 
 /// Runs `trm audit verify` on the test database: (success, stdout + stderr).
-fn verify_binary(s: &TestServer) -> (bool, String) {
+pub(crate) fn verify_binary(s: &TestServer) -> (bool, String) {
+    trm(&["audit", "verify", "--database-url", &s.db_url()])
+}
+
+/// Runs the `trm` binary with `args`, with nothing from the environment steering it:
+/// (success, stdout + stderr).
+pub(crate) fn trm(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_trm"))
         .env_remove("DATABASE_URL")
         .env_remove("TRM_AUDIT_KEY_FILE")
         .env("TRM_LOG", "warn")
-        .args(["audit", "verify", "--database-url", &s.db_url()])
+        .args(args)
         .output()
         .expect("trm runs");
     let text = format!(

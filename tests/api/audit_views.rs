@@ -1,10 +1,10 @@
 //! What auditors read: the case as of any moment, event search across cases, the disclosures
 //! of a case, and the case file with proofs that verifies offline (and fails when edited).
 
+use crate::audit::trm;
 use crate::cross_border::case_ready_for_transfer;
 use crate::harness::{TestServer, error_code, to_crisis_intervention};
 use serde_json::{Value, json};
-use std::process::Command;
 
 /// The fields of a case that the as-of view must reproduce.
 const SHOWN: &str = "version status leadAgency { name } originCountry updatedAt
@@ -363,23 +363,6 @@ async fn disclosures_show_what_left_to_whom_under_which_consent_or_override() {
 
     let body = s.gql(lead, DISCLOSURES, json!({"id": id})).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "only auditors: {body}");
-}
-
-/// Runs the `trm` binary with `args`: (success, stdout + stderr).
-fn trm(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trm"))
-        .env_remove("DATABASE_URL")
-        .env_remove("TRM_AUDIT_KEY_FILE")
-        .env("TRM_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("trm runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 /// Writes `file` and runs `trm audit verify-file` on it with `keys` trusted.
