@@ -7,12 +7,10 @@ use chrono::Utc;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use trm::clock::SystemClock;
-use trm::domain::CaseStatus;
 use trm::service::App;
 use trm::store::StoreOptions;
 use trm::store::cases::{self as case_store, CaseRecord};
-use trm::store::events::{self, Event, EventKind};
-use trm::workflow::engine::{self, Changes, TrackChange};
+use trm::store::events::{self, Event};
 use trm::workflow::{Registry, Workflow};
 use uuid::Uuid;
 
@@ -57,69 +55,24 @@ pub async fn demo_user(app: &App, username: &str) -> Result<(Uuid, Uuid, String)
     Ok((user.id, agency.id, agency.country))
 }
 
-/// A new case as `open_case` makes it, with its opening event.
+/// A new case as `openCase` makes it, with its opening event (the service's own constructor).
 pub fn new_case(
     workflow: &Workflow,
     (user, agency, country): &(Uuid, Uuid, String),
     reference: String,
 ) -> (CaseRecord, Event) {
-    let now = trm::clock::Clock::now(&SystemClock);
-    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
-    let state = engine::initial_state(workflow);
-    let record = CaseRecord {
-        id: Uuid::now_v7(),
-        reference,
-        workflow_id: workflow.id.clone(),
-        workflow_version: workflow.version,
-        country: country.clone(),
-        lead_agency_id: *agency,
-        status: engine::status(workflow, &state),
-        version: 1,
-        opened_by: *user,
-        opened_at: now,
-        updated_at: now,
-        entered_at: state.tracks.keys().map(|t| (t.clone(), now)).collect(),
-        state,
-        follows_case_id: None,
-        origin_country: None,
-        opened_by_agency_id: *agency,
-    };
-    let changes = Changes {
-        tracks: record
-            .state
-            .tracks
-            .iter()
-            .map(|(track, to)| TrackChange {
-                track: track.clone(),
-                from: None,
-                to: to.clone(),
-            })
-            .collect(),
-        ..Changes::default()
-    };
-    let mut event = Event {
-        id: Uuid::now_v7(),
-        case_id: record.id,
-        seq: 1,
-        kind: EventKind::CaseOpened,
-        transition: None,
-        track: None,
-        from_state: None,
-        to_state: None,
-        reason: None,
-        changes,
-        workflow_id: workflow.id.clone(),
-        workflow_version: workflow.version,
-        actor_user_id: *user,
-        actor_agency_id: *agency,
-        occurred_at: now,
-        prev_hash: events::GENESIS_HASH.to_string(),
-        hash: String::new(),
-        details: None,
-    };
-    event.hash = event.compute_hash();
-    debug_assert_eq!(record.status, CaseStatus::Active);
-    (record, event)
+    let now = chrono::SubsecRound::trunc_subsecs(trm::clock::Clock::now(&SystemClock), 6);
+    trm::service::cases::opening(
+        workflow,
+        trm::service::cases::Opening {
+            reference,
+            country: country.clone(),
+            by: (*user, *agency),
+            at: now,
+            follows_case_id: None,
+            origin_country: None,
+        },
+    )
 }
 
 /// Seeds cases until the database holds `total` of them, spread round-robin over the lead

@@ -110,54 +110,18 @@ pub async fn open_case(
         )?;
     }
     let number = store::next_counter(&txn, &p.country, now.year()).await?;
-    let state = engine::initial_state(&workflow);
-    let record = CaseRecord {
-        id: Uuid::now_v7(),
-        reference: format!("{}-{}-{number:06}", p.country, now.year()),
-        workflow_id: workflow.id.clone(),
-        workflow_version: workflow.version,
-        country: p.country.clone(),
-        lead_agency_id: p.agency_id,
-        status: engine::status(&workflow, &state),
-        version: 1,
-        opened_by: p.user_id,
-        opened_at: now,
-        updated_at: now,
-        entered_at: state.tracks.keys().map(|t| (t.clone(), now)).collect(),
-        state,
-        follows_case_id: input.follows_case_id,
-        origin_country: input.origin_country.clone(),
-        opened_by_agency_id: p.agency_id,
-    };
-    case_store::insert(&txn, &workflow, &record).await?;
-    let changes = Changes {
-        tracks: record
-            .state
-            .tracks
-            .iter()
-            .map(|(track, to)| TrackChange {
-                track: track.clone(),
-                from: None,
-                to: to.clone(),
-            })
-            .collect(),
-        follows_case: input.follows_case_id,
-        ..Changes::default()
-    };
-    let mut event = new_event(
-        &record,
-        p,
-        EventKind::CaseOpened,
-        None,
-        None,
-        changes,
-        events::GENESIS_HASH.into(),
+    let (record, event) = opening(
+        &workflow,
+        Opening {
+            reference: format!("{}-{}-{number:06}", p.country, now.year()),
+            country: p.country.clone(),
+            by: (p.user_id, p.agency_id),
+            at: now,
+            follows_case_id: input.follows_case_id,
+            origin_country: input.origin_country.clone(),
+        },
     );
-    if let Some(country) = &record.origin_country {
-        // The log alone must rebuild the case (auditors' "as of" view).
-        event.details = Some(serde_json::json!({ "originCountry": country }));
-        event.hash = event.compute_hash();
-    }
+    case_store::insert(&txn, &workflow, &record).await?;
     events::append(&txn, &event).await?;
     let signals = [Signal::case_event(&event)];
     app.bus.stage(&txn, &signals).await?;
@@ -471,6 +435,72 @@ pub(crate) fn new_event(
         prev_hash,
         None,
     )
+}
+
+/// Who opens a case, where and when (see [`opening`]).
+pub struct Opening {
+    pub reference: String,
+    pub country: String,
+    /// (user, agency): the agency becomes the lead.
+    pub by: (Uuid, Uuid),
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub follows_case_id: Option<Uuid>,
+    pub origin_country: Option<String>,
+}
+
+/// A new case at its workflow's initial state and its opening event (hashed, `seq` 1): what
+/// `openCase` writes, and what bulk seeders must write so that the audit trail verifies.
+pub fn opening(workflow: &Workflow, o: Opening) -> (CaseRecord, Event) {
+    let state = engine::initial_state(workflow);
+    let (user, agency) = o.by;
+    let record = CaseRecord {
+        id: Uuid::now_v7(),
+        reference: o.reference,
+        workflow_id: workflow.id.clone(),
+        workflow_version: workflow.version,
+        country: o.country,
+        lead_agency_id: agency,
+        status: engine::status(workflow, &state),
+        version: 1,
+        opened_by: user,
+        opened_at: o.at,
+        updated_at: o.at,
+        entered_at: state.tracks.keys().map(|t| (t.clone(), o.at)).collect(),
+        state,
+        follows_case_id: o.follows_case_id,
+        origin_country: o.origin_country,
+        opened_by_agency_id: agency,
+    };
+    let changes = Changes {
+        tracks: record
+            .state
+            .tracks
+            .iter()
+            .map(|(track, to)| TrackChange {
+                track: track.clone(),
+                from: None,
+                to: to.clone(),
+            })
+            .collect(),
+        follows_case: o.follows_case_id,
+        ..Changes::default()
+    };
+    // The log alone must rebuild the case (auditors' "as of" view): the origin country too.
+    let details = record
+        .origin_country
+        .as_ref()
+        .map(|country| serde_json::json!({ "originCountry": country }));
+    let event = build_event(
+        &record,
+        o.by,
+        EventKind::CaseOpened,
+        None,
+        None,
+        changes,
+        events::GENESIS_HASH.into(),
+        details,
+    );
+    (record, event)
 }
 
 /// The event after `case`'s current version, by (user, agency), hashed onto `prev_hash`.
