@@ -9,7 +9,7 @@ use crate::store::events::{self, GENESIS_HASH};
 use crate::workflow::Registry;
 use ed25519_dalek::VerifyingKey;
 use sea_orm::{ConnectionTrait, DbErr};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// What the verifier found.
@@ -28,174 +28,131 @@ pub struct Report {
     pub root: String,
 }
 
-/// Checks, in this order, stopping at the first problem: (1) every case's chain, cases by
-/// reference, events by `seq` (contiguous from 1, `prev_hash` links, the content matches its
-/// hash, the case's version is its last `seq`), and that replaying its events gives the stored
-/// case (states, facts, timers, status, lead agency, origin country, workflow version); (2) the log (positions contiguous from 0, each
+/// Cases per page of the chain pass (their events are read with them).
+const CASE_PAGE: u64 = 500;
+/// Leaves per page of the log pass.
+const LEAF_PAGE: u64 = 20_000;
+
+/// Checks, in this order, stopping at the first problem: (1) every case, in id order: its chain
+/// (events by `seq`, contiguous from 1, `prev_hash` links, the content matches its hash, the
+/// case's version is its last `seq`), and that replaying its events gives the stored case
+/// (states, facts, timers, status, lead agency, origin country, workflow version); then that no
+/// event belongs to a case that does not exist; (2) the log (positions contiguous from 0, each
 /// leaf its event's hash, every event exactly once); (3) every checkpoint, smallest first (its
-/// signature, by one of `trusted` when not empty; its root recomputed from the leaves; consistent with the
-/// previous one by an RFC 6962 consistency proof).
+/// signature, by one of `trusted` when not empty; its root recomputed from the leaves;
+/// consistent with the previous one by an RFC 6962 consistency proof).
+///
+/// It reads the database in pages: memory holds one page of cases with their events, and the
+/// log's leaf hashes (32 bytes a leaf, for the checkpoints' roots).
 pub async fn verify<C: ConnectionTrait>(
     conn: &C,
     workflows: &Registry,
     trusted: &[VerifyingKey],
 ) -> Result<Report, DbErr> {
-    let rows = events::all_for_audit(conn).await?;
-    let checked_events = rows.len() as u64;
-    let mut cases: BTreeMap<(String, Uuid), i64> = BTreeMap::new();
-    let mut reference_of: HashMap<Uuid, String> = HashMap::new();
-    for (id, reference, version) in log::case_heads(conn).await? {
-        reference_of.insert(id, reference.clone());
-        cases.insert((reference, id), version);
+    let checked_events = events::count_all(conn).await?;
+    let mut hashes: Vec<merkle::Hash> = Vec::new();
+    let mut from = 0i64;
+    loop {
+        let page = log::leaves(conn, from, from + LEAF_PAGE as i64).await?;
+        let Some(last) = page.last() else { break };
+        from = last.position + 1;
+        hashes.extend(
+            page.iter()
+                .map(|l| merkle_leaf(&l.leaf_hash).unwrap_or([0; 32])),
+        );
     }
-    let mut by_case: HashMap<Uuid, Vec<&events::AuditRow>> = HashMap::new();
-    for row in &rows {
-        by_case.entry(row.1).or_default().push(row);
-    }
-    let name = |case_id: &Uuid| match reference_of.get(case_id) {
-        Some(r) => format!("case {r} ({case_id})"),
-        None => format!("case {case_id} (no such case)"),
-    };
-
-    let leaves = log::leaves(conn, 0, i64::MAX).await?;
-    let mut hashes: Vec<merkle::Hash> = Vec::with_capacity(leaves.len());
-    let stored_root = |hashes: &[merkle::Hash]| hex::encode(merkle::root(hashes));
     let report = |problem: Option<String>, hashes: &[merkle::Hash]| Report {
         ok: problem.is_none(),
         first_problem: problem,
         checked_events,
-        tree_size: leaves.len() as u64,
-        root: stored_root(hashes),
+        tree_size: hashes.len() as u64,
+        root: hex::encode(merkle::root(hashes)),
     };
-    for l in &leaves {
-        hashes.push(merkle_leaf(&l.leaf_hash).unwrap_or([0; 32]));
-    }
 
-    // 1. Chains: cases in reference order, then events of cases that do not exist.
-    let mut order: Vec<Uuid> = cases.keys().map(|(_, id)| *id).collect();
-    let mut orphans: Vec<Uuid> = by_case
-        .keys()
-        .filter(|id| !reference_of.contains_key(id))
-        .copied()
-        .collect();
-    orphans.sort();
-    order.extend(orphans);
-    for case_id in order {
-        let mut prev = GENESIS_HASH.to_string();
-        let mut expected = 1i64;
-        for (id, _, seq, parsed) in by_case.get(&case_id).into_iter().flatten().copied() {
-            let at = format!("{} seq {seq} (event {id})", name(&case_id));
-            if *seq != expected {
-                return Ok(report(
-                    Some(format!(
-                        "{at}: expected seq {expected}; an event is missing or reordered"
-                    )),
-                    &hashes,
-                ));
-            }
-            let event = match parsed {
-                Ok(e) => e,
-                Err(e) => return Ok(report(Some(format!("{at}: unreadable: {e}")), &hashes)),
-            };
-            if event.prev_hash != prev {
-                return Ok(report(
-                    Some(format!(
-                        "{at}: prev_hash does not link to the previous event"
-                    )),
-                    &hashes,
-                ));
-            }
-            if event.compute_hash() != event.hash {
-                return Ok(report(
-                    Some(format!("{at}: content does not match its hash (edited)")),
-                    &hashes,
-                ));
-            }
-            prev = event.hash.clone();
-            expected += 1;
-        }
-        if let Some(version) = reference_of
-            .get(&case_id)
-            .and_then(|r| cases.get(&(r.clone(), case_id)))
-            && *version != expected - 1
-        {
-            return Ok(report(
-                Some(format!(
-                    "{}: version {version} but its last event is seq {}; events are missing",
-                    name(&case_id),
-                    expected - 1
-                )),
-                &hashes,
-            ));
-        }
-    }
-
-    // 1b. The stored cases are what their events say.
+    // 1. Chains, and the stored cases are what their events say.
     let mut after = None;
     loop {
-        let page = cases::page_by_id(conn, after, 500).await?;
+        let page = cases::page_by_id(conn, after, CASE_PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
+        let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+        let mut by_case: HashMap<Uuid, Vec<events::AuditRow>> = HashMap::new();
+        for row in events::of_cases_for_audit(conn, &ids).await? {
+            by_case.entry(row.1).or_default().push(row);
+        }
         for case in &page {
-            let events: Vec<events::Event> = by_case
-                .get(&case.id)
-                .into_iter()
-                .flatten()
-                .filter_map(|row| row.3.as_ref().ok().cloned())
-                .collect();
-            if let Some(problem) = replay_mismatch(workflows, case, &events) {
-                return Ok(report(
-                    Some(format!("{}: {problem}", name(&case.id))),
-                    &hashes,
-                ));
+            let rows = by_case.remove(&case.id).unwrap_or_default();
+            let name = format!("case {} ({})", case.reference, case.id);
+            let problem = match check_chain(&name, Some(case.version), &rows) {
+                Some(problem) => Some(problem),
+                None => {
+                    let events: Vec<events::Event> =
+                        rows.into_iter().filter_map(|row| row.3.ok()).collect();
+                    replay_mismatch(workflows, case, &events).map(|p| format!("{name}: {p}"))
+                }
+            };
+            if problem.is_some() {
+                return Ok(report(problem, &hashes));
             }
         }
+    }
+    if let Some((id, case_id, seq)) = events::first_orphan(conn).await? {
+        return Ok(report(
+            Some(format!(
+                "case {case_id} (no such case) seq {seq} (event {id}): its case does not exist"
+            )),
+            &hashes,
+        ));
     }
 
     // 2. The log.
-    let hash_of: HashMap<Uuid, (&Uuid, i64, &str)> = rows
-        .iter()
-        .map(|(id, case_id, seq, parsed)| {
-            let hash = parsed.as_ref().map(|e| e.hash.as_str()).unwrap_or("");
-            (*id, (case_id, *seq, hash))
-        })
-        .collect();
-    let mut seen: HashSet<Uuid> = HashSet::new();
-    for (i, l) in leaves.iter().enumerate() {
-        let at = format!("audit log position {i}");
-        if l.position != i as i64 {
-            return Ok(report(
-                Some(format!("{at}: missing (the next stored is {})", l.position)),
-                &hashes,
-            ));
+    let repeated = log::first_repeated_leaf(conn).await?;
+    let mut position = 0i64;
+    loop {
+        let page = log::leaves_with_events(conn, position, LEAF_PAGE).await?;
+        if page.is_empty() {
+            break;
         }
-        let Some((case_id, seq, hash)) = hash_of.get(&l.event_id) else {
-            return Ok(report(
-                Some(format!("{at}: its event {} does not exist", l.event_id)),
-                &hashes,
-            ));
-        };
-        if *hash != l.leaf_hash || merkle_leaf(&l.leaf_hash).is_none() {
-            return Ok(report(
-                Some(format!(
-                    "{at}: leaf does not match the hash of {} seq {seq}",
-                    name(case_id)
-                )),
-                &hashes,
-            ));
-        }
-        if !seen.insert(l.event_id) {
-            return Ok(report(
-                Some(format!("{at}: event {} appears twice", l.event_id)),
-                &hashes,
-            ));
+        for (leaf, event) in page {
+            let at = format!("audit log position {position}");
+            if leaf.position != position {
+                return Ok(report(
+                    Some(format!(
+                        "{at}: missing (the next stored is {})",
+                        leaf.position
+                    )),
+                    &hashes,
+                ));
+            }
+            let Some((case_id, seq, hash)) = event else {
+                return Ok(report(
+                    Some(format!("{at}: its event {} does not exist", leaf.event_id)),
+                    &hashes,
+                ));
+            };
+            if hash != leaf.leaf_hash || merkle_leaf(&leaf.leaf_hash).is_none() {
+                let name = case_name(conn, case_id).await?;
+                return Ok(report(
+                    Some(format!(
+                        "{at}: leaf does not match the hash of {name} seq {seq}"
+                    )),
+                    &hashes,
+                ));
+            }
+            if repeated == Some(position) {
+                return Ok(report(
+                    Some(format!("{at}: event {} appears twice", leaf.event_id)),
+                    &hashes,
+                ));
+            }
+            position += 1;
         }
     }
-    if let Some((id, case_id, seq, _)) = rows.iter().find(|r| !seen.contains(&r.0)) {
+    if let Some((id, case_id, seq)) = events::first_not_in_log(conn).await? {
+        let name = case_name(conn, case_id).await?;
         return Ok(report(
             Some(format!(
-                "{} seq {seq} (event {id}): not in the audit log",
-                name(case_id)
+                "{name} seq {seq} (event {id}): not in the audit log"
             )),
             &hashes,
         ));
@@ -242,6 +199,50 @@ pub async fn verify<C: ConnectionTrait>(
         previous = Some((c.tree_size, root));
     }
     Ok(report(None, &hashes))
+}
+
+/// The first problem of one case's chain, if any: `rows` are its events by `seq`; `version`
+/// the stored case's version.
+fn check_chain(name: &str, version: Option<i64>, rows: &[events::AuditRow]) -> Option<String> {
+    let mut prev = GENESIS_HASH;
+    let mut expected = 1i64;
+    for (id, _, seq, parsed) in rows {
+        let at = format!("{name} seq {seq} (event {id})");
+        if *seq != expected {
+            return Some(format!(
+                "{at}: expected seq {expected}; an event is missing or reordered"
+            ));
+        }
+        let event = match parsed {
+            Ok(e) => e,
+            Err(e) => return Some(format!("{at}: unreadable: {e}")),
+        };
+        if event.prev_hash != prev {
+            return Some(format!(
+                "{at}: prev_hash does not link to the previous event"
+            ));
+        }
+        if event.compute_hash() != event.hash {
+            return Some(format!("{at}: content does not match its hash (edited)"));
+        }
+        prev = &event.hash;
+        expected += 1;
+    }
+    match version {
+        Some(version) if version != expected - 1 => Some(format!(
+            "{name}: version {version} but its last event is seq {}; events are missing",
+            expected - 1
+        )),
+        _ => None,
+    }
+}
+
+/// "case REF (id)", for naming a case in a problem.
+async fn case_name<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<String, DbErr> {
+    Ok(match log::case_reference(conn, id).await? {
+        Some(reference) => format!("case {reference} ({id})"),
+        None => format!("case {id} (no such case)"),
+    })
 }
 
 /// How the stored case differs from what its events say, if it does.

@@ -92,6 +92,57 @@ pub async fn leaves<C: ConnectionTrait>(conn: &C, from: i64, to: i64) -> Result<
         .collect())
 }
 
+/// A leaf with what its event says, for the verifier: the event's case, `seq` and stored
+/// chain hash, or `None` when no event has the leaf's event id.
+pub type LeafWithEvent = (Leaf, Option<(Uuid, i64, String)>);
+
+/// Up to `limit` leaves from position `from` on, in order, each with its event (one query).
+pub async fn leaves_with_events<C: ConnectionTrait>(
+    conn: &C,
+    from: i64,
+    limit: u64,
+) -> Result<Vec<LeafWithEvent>, DbErr> {
+    let sql = format!(
+        "SELECT l.position, l.event_id, l.leaf_hash, l.appended_at, \
+                e.case_id AS e_case_id, e.seq AS e_seq, e.hash AS e_hash \
+         FROM audit_log l LEFT JOIN case_events e ON e.id = l.event_id \
+         WHERE l.position >= {from} ORDER BY l.position LIMIT {limit}"
+    );
+    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), sql);
+    let mut out = Vec::new();
+    for row in conn.query_all_raw(stmt).await? {
+        let leaf = Leaf {
+            position: row.try_get("", "position")?,
+            event_id: row.try_get("", "event_id")?,
+            leaf_hash: row.try_get("", "leaf_hash")?,
+            appended_at: row.try_get("", "appended_at")?,
+        };
+        let case_id: Option<Uuid> = row.try_get("", "e_case_id")?;
+        let event = match case_id {
+            Some(case_id) => Some((
+                case_id,
+                row.try_get("", "e_seq")?,
+                row.try_get("", "e_hash")?,
+            )),
+            None => None,
+        };
+        out.push((leaf, event));
+    }
+    Ok(out)
+}
+
+/// The position of the first leaf whose event already has a leaf at a lower position.
+pub async fn first_repeated_leaf<C: ConnectionTrait>(conn: &C) -> Result<Option<i64>, DbErr> {
+    let sql = "SELECT a.position FROM audit_log a WHERE EXISTS \
+               (SELECT 1 FROM audit_log b WHERE b.event_id = a.event_id AND b.position < a.position) \
+               ORDER BY a.position LIMIT 1";
+    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), sql.to_string());
+    match conn.query_one_raw(stmt).await? {
+        Some(row) => Ok(Some(row.try_get("", "position")?)),
+        None => Ok(None),
+    }
+}
+
 /// The leaf of an event.
 pub async fn leaf_of_event<C: ConnectionTrait>(
     conn: &C,
@@ -174,14 +225,15 @@ pub async fn checkpoints<C: ConnectionTrait>(conn: &C) -> Result<Vec<StoredCheck
         .collect())
 }
 
-/// Every case's id, reference and version (for the verifier).
-pub async fn case_heads<C: ConnectionTrait>(conn: &C) -> Result<Vec<(Uuid, String, i64)>, DbErr> {
-    case::Entity::find()
+/// A case's reference, if the case exists (for naming it in the verifier's findings).
+pub async fn case_reference<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<String>, DbErr> {
+    case::Entity::find_by_id(id)
         .select_only()
-        .column(case::Column::Id)
         .column(case::Column::Reference)
-        .column(case::Column::Version)
         .into_tuple()
-        .all(conn)
+        .one(conn)
         .await
 }

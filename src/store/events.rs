@@ -289,9 +289,17 @@ pub async fn page<C: ConnectionTrait>(
 /// parsed event (or why it cannot be parsed).
 pub type AuditRow = (Uuid, Uuid, i64, Result<Event, String>);
 
-/// Every event of every case, ordered by case and `seq` (see [`AuditRow`]).
-pub async fn all_for_audit<C: ConnectionTrait>(conn: &C) -> Result<Vec<AuditRow>, DbErr> {
+/// Every event of the cases `case_ids`, ordered by case and `seq` (see [`AuditRow`]): the
+/// verifier reads the events of one page of cases at a time.
+pub async fn of_cases_for_audit<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+) -> Result<Vec<AuditRow>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(case_event::Entity::find()
+        .filter(case_event::Column::CaseId.is_in(case_ids.iter().copied()))
         .order_by_asc(case_event::Column::CaseId)
         .order_by_asc(case_event::Column::Seq)
         .all(conn)
@@ -412,6 +420,53 @@ pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Even
         .await?
         .map(to_event)
         .transpose()
+}
+
+/// How many events are stored, all cases together.
+pub async fn count_all<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    case_event::Entity::find().count(conn).await
+}
+
+/// The first event (by case and `seq`) whose case does not exist, as (id, case id, seq).
+pub async fn first_orphan<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Option<(Uuid, Uuid, i64)>, DbErr> {
+    first_event_where(
+        conn,
+        "NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)",
+    )
+    .await
+}
+
+/// The first event (by case and `seq`) that has no leaf in the audit log, as (id, case id, seq).
+pub async fn first_not_in_log<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Option<(Uuid, Uuid, i64)>, DbErr> {
+    first_event_where(
+        conn,
+        "NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.event_id = e.id)",
+    )
+    .await
+}
+
+async fn first_event_where<C: ConnectionTrait>(
+    conn: &C,
+    condition: &str,
+) -> Result<Option<(Uuid, Uuid, i64)>, DbErr> {
+    let sql = format!(
+        "SELECT e.id, e.case_id, e.seq FROM case_events e WHERE {condition} \
+         ORDER BY e.case_id, e.seq LIMIT 1"
+    );
+    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), sql);
+    let Some(row) = conn.query_one_raw(stmt).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.try_get("", "id")?,
+        row.try_get("", "case_id")?,
+        row.try_get("", "seq")?,
+    )))
 }
 
 /// How many events a case has.
