@@ -16,8 +16,8 @@ use trm::service::directory::{self as directory, Actor, NewAgency, NewUser};
 use trm::service::oidc::{self, JwksSource, Oidc, OidcConfig};
 use trm::service::{App, auth, demo};
 use trm::startup;
-use trm::store::StoreOptions;
 use trm::store::identity::JwtRevocation;
+use trm::store::{SqliteSync, StoreOptions};
 use trm::workflow::{Registry, diagram};
 use uuid::Uuid;
 
@@ -382,6 +382,29 @@ struct DbArgs {
     /// Database connection pool size.
     #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
     db_pool: u32,
+    /// SQLite `synchronous` level. Below `full`, a power loss can lose acknowledged writes,
+    /// and TRM refuses to start unless --accept-durability-risk is given.
+    #[arg(
+        long,
+        env = "TRM_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
+    sqlite_synchronous: SqliteSyncArg,
+    /// Start even when the database's settings can lose acknowledged writes (SQLite
+    /// `synchronous` below FULL; PostgreSQL `fsync`, `synchronous_commit` or
+    /// `full_page_writes` off). For throw-away test databases only.
+    #[arg(long, env = "TRM_ACCEPT_DURABILITY_RISK")]
+    accept_durability_risk: bool,
+}
+
+/// `--sqlite-synchronous` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SqliteSyncArg {
+    Off,
+    Normal,
+    Full,
+    Extra,
 }
 
 #[derive(Args)]
@@ -418,6 +441,15 @@ struct ServeArgs {
     /// refused with --production).
     #[arg(long, env = "TRM_TEST_CLOCK")]
     test_clock: bool,
+    /// Start the test clock this many days ahead of the wall clock (for drills of timers that
+    /// fell due while the service was down).
+    #[arg(
+        long,
+        env = "TRM_TEST_CLOCK_OFFSET_DAYS",
+        requires = "test_clock",
+        default_value_t = 0
+    )]
+    test_clock_offset_days: u32,
     /// Production configuration: refuses settings meant for testing (such as --test-clock) and
     /// switches GraphiQL and introspection off unless they are set explicitly.
     #[arg(long, env = "TRM_PRODUCTION")]
@@ -475,6 +507,13 @@ impl DbArgs {
         StoreOptions {
             url: self.database_url.clone(),
             max_connections: self.db_pool,
+            sqlite_synchronous: match self.sqlite_synchronous {
+                SqliteSyncArg::Off => SqliteSync::Off,
+                SqliteSyncArg::Normal => SqliteSync::Normal,
+                SqliteSyncArg::Full => SqliteSync::Full,
+                SqliteSyncArg::Extra => SqliteSync::Extra,
+            },
+            accept_durability_risk: self.accept_durability_risk,
         }
     }
 }
@@ -967,6 +1006,7 @@ async fn open(db: &DbArgs, registry: Registry, clock: Arc<dyn Clock>) -> Result<
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let shutdown = server::shutdown_signal();
+    server::survive_file_size_limit();
     let oidc_config = args.oidc.config()?;
     if let Some(config) = &oidc_config {
         config.check(args.production).map_err(|e| e.to_string())?;
@@ -979,6 +1019,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
         let clock = Arc::new(TestClock::default());
+        clock.advance(chrono::Duration::days(i64::from(
+            args.test_clock_offset_days,
+        )));
         (clock.clone(), Some(clock))
     } else {
         (Arc::new(SystemClock), None)

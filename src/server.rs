@@ -242,6 +242,24 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Keeps the process alive when a file reaches the process's size limit (`RLIMIT_FSIZE`): the
+/// kernel's default for `SIGXFSZ` is to kill it, which would drop every in-flight request.
+/// Handled, the write fails with `EFBIG` instead, and the request gets a clear storage error.
+pub fn survive_file_size_limit() {
+    #[cfg(target_os = "linux")]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        const SIGXFSZ: i32 = 25;
+        if let Ok(mut s) = signal(SignalKind::from_raw(SIGXFSZ)) {
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    tracing::error!("a database file reached the process's file size limit");
+                }
+            });
+        }
+    }
+}
+
 /// `POST /graphql`: authenticate, rate-limit, read one request, check its limits, run it, and
 /// keep the request's values out of its errors.
 async fn graphql(

@@ -27,6 +27,12 @@ pub enum StartupError {
         "cases are pinned to workflow {0} version {1}, which is not in the workflows directory"
     )]
     PinnedWorkflowMissing(String, u32),
+    #[error(
+        "refusing to start: the database is set up so that it can lose writes TRM acknowledges:\n{}\n\
+         fix the settings, or start with --accept-durability-risk to run anyway",
+        .0.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    DurabilityRisk(Vec<String>),
 }
 
 /// Loads the workflow definitions from `dir`, refusing on any invalid file.
@@ -43,6 +49,19 @@ pub async fn prepare(
     let store = Store::connect(store_options)
         .await
         .map_err(StartupError::Database)?;
+    let risks = store
+        .durability_risks()
+        .await
+        .map_err(StartupError::Database)?;
+    if !risks.is_empty() {
+        if !store_options.accept_durability_risk {
+            store.close().await.ok();
+            return Err(StartupError::DurabilityRisk(risks));
+        }
+        for risk in &risks {
+            tracing::warn!(risk = %risk, "running on a durability risk (--accept-durability-risk)");
+        }
+    }
     store.migrate().await.map_err(StartupError::Migrations)?;
     let definitions: Vec<(String, u32, String)> = workflows
         .all()

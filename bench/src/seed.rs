@@ -23,6 +23,7 @@ pub async fn prepare(url: &str, registry: Registry) -> Result<App, String> {
         &StoreOptions {
             url: url.to_string(),
             max_connections: 70,
+            ..Default::default()
         },
         registry,
         Arc::new(SystemClock),

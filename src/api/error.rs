@@ -17,7 +17,7 @@ pub fn code(err: &ServiceError) -> &'static str {
         ServiceError::LegalBan(_) => "LEGAL_BAN",
         ServiceError::VersionConflict { .. } => "VERSION_CONFLICT",
         ServiceError::IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
-        ServiceError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+        ServiceError::Unavailable(_) | ServiceError::StorageRefused(..) => "SERVICE_UNAVAILABLE",
         ServiceError::Internal(_) => "INTERNAL",
     }
 }
@@ -28,6 +28,9 @@ impl ErrorExtensions for ServiceError {
             ServiceError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable")
+            }
+            ServiceError::StorageRefused(what, cause) => {
+                tracing::error!(error = %cause, "{what}")
             }
             _ => {}
         }

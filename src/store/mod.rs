@@ -39,12 +39,31 @@ pub struct Store {
 }
 
 /// Connection settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
     /// `sqlite://path`, `postgres://...`, or a bare file path (SQLite).
     pub url: String,
     /// Pool size.
     pub max_connections: u32,
+    /// SQLite's `synchronous` setting; `FULL` (the default) is the lowest that keeps every
+    /// acknowledged commit through a power loss in WAL mode.
+    pub sqlite_synchronous: SqliteSync,
+    /// Start even on settings that can lose acknowledged writes (see [`Store::durability_risks`]).
+    pub accept_durability_risk: bool,
+}
+
+/// SQLite's `synchronous` levels that TRM can be told to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// No fsync at all: a crash of the machine can lose and corrupt.
+    Off,
+    /// WAL synced only at checkpoints: a power loss can lose the latest acknowledged commits.
+    Normal,
+    /// The WAL is synced at every commit.
+    #[default]
+    Full,
+    /// `FULL`, and the directory is synced too.
+    Extra,
 }
 
 /// Turns what a user typed into a URL sqlx understands (a bare path means a SQLite file).
@@ -69,11 +88,17 @@ impl Store {
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(10));
         if url.starts_with("sqlite:") {
-            opts.map_sqlx_sqlite_opts(|o| {
+            let synchronous = options.sqlite_synchronous;
+            opts.map_sqlx_sqlite_opts(move |o| {
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
+                    .synchronous(match synchronous {
+                        SqliteSync::Off => SqliteSynchronous::Off,
+                        SqliteSync::Normal => SqliteSynchronous::Normal,
+                        SqliteSync::Full => SqliteSynchronous::Full,
+                        SqliteSync::Extra => SqliteSynchronous::Extra,
+                    })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
@@ -168,6 +193,49 @@ impl Store {
         Ok(())
     }
 
+    /// The database settings in force that can lose writes TRM has acknowledged, described
+    /// (empty when there are none): on SQLite `synchronous` below `FULL` or a journal other than
+    /// WAL (read back from a reading and the writing connection); on PostgreSQL `fsync`,
+    /// `synchronous_commit` or `full_page_writes` off.
+    pub async fn durability_risks(&self) -> Result<Vec<String>, DbErr> {
+        let mut risks = Vec::new();
+        if self.backend() == DatabaseBackend::Sqlite {
+            for (which, conn) in [("reading", &self.db), ("writing", &self.writer)] {
+                let sync = pragma(conn, "synchronous").await?;
+                if sync.parse::<i64>().unwrap_or(0) < 2 {
+                    risks.push(format!(
+                        "SQLite synchronous = {} on the {which} connection (below FULL: a power loss can lose acknowledged commits)",
+                        match sync.as_str() {
+                            "0" => "OFF",
+                            "1" => "NORMAL",
+                            other => other,
+                        }
+                    ));
+                }
+                let journal = pragma(conn, "journal_mode").await?;
+                if !journal.eq_ignore_ascii_case("wal") {
+                    risks.push(format!(
+                        "SQLite journal_mode = {journal} on the {which} connection (expected WAL)"
+                    ));
+                }
+            }
+        } else {
+            for (setting, bad) in [
+                ("fsync", "off"),
+                ("synchronous_commit", "off"),
+                ("full_page_writes", "off"),
+            ] {
+                let value = pragma_pg(&self.db, setting).await?;
+                if value.eq_ignore_ascii_case(bad) {
+                    risks.push(format!(
+                        "PostgreSQL {setting} = {value} (a crash can lose acknowledged commits)"
+                    ));
+                }
+            }
+        }
+        Ok(risks)
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
@@ -180,6 +248,32 @@ impl Store {
         }
         self.db.close().await
     }
+}
+
+/// A SQLite `PRAGMA`'s value, as text.
+async fn pragma(conn: &DatabaseConnection, name: &str) -> Result<String, DbErr> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            format!("PRAGMA {name}"),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("PRAGMA {name} answered nothing")))?;
+    row.try_get_by_index::<i64>(0)
+        .map(|v| v.to_string())
+        .or_else(|_| row.try_get_by_index::<String>(0))
+}
+
+/// A PostgreSQL setting's value, as `SHOW` gives it.
+async fn pragma_pg(conn: &DatabaseConnection, name: &str) -> Result<String, DbErr> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT current_setting('{name}') AS v"),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("setting {name} answered nothing")))?;
+    row.try_get("", "v")
 }
 
 /// Whether SQLite refused with `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6).

@@ -735,6 +735,7 @@ async fn upgrading_a_database_lists_the_countries_of_its_existing_agencies() {
     let store = trm::store::Store::connect(&trm::store::StoreOptions {
         url: db.url.clone(),
         max_connections: 1,
+        ..Default::default()
     })
     .await
     .unwrap();

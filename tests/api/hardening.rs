@@ -2,14 +2,12 @@
 //! rate limit per principal, production defaults, `/metrics`, and a canary name and date of
 //! birth seeded in a case that never reach the logs, an error or the metrics.
 
-use crate::harness::{TestDatabase, TestServer, error_code, workflows_dir};
+use crate::harness::{TestServer, error_code};
+use crate::process::{seeded_database, serve, stop};
 use crate::subscriptions::WsClient;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trm::api::ApiLimits;
 use trm::server::HttpOptions;
@@ -399,82 +397,6 @@ async fn each_principal_has_a_rate_limit_and_metrics_count_what_happened() {
 
 const CANARY_NAME: &str = "Canary Zyxwvutsrq";
 const CANARY_DOB: &str = "1999-12-31";
-
-/// A database with the demo network, and the demo users' tokens (seeded in this process; the
-/// binary then serves it without `--demo`).
-async fn seeded_database() -> (TestDatabase, BTreeMap<String, String>) {
-    let db = TestDatabase::new().await;
-    let registry = trm::startup::load_workflows(&workflows_dir()).unwrap();
-    let app = trm::startup::prepare(
-        &trm::store::StoreOptions {
-            url: db.url.clone(),
-            max_connections: 2,
-        },
-        registry,
-        Arc::new(trm::clock::SystemClock),
-    )
-    .await
-    .unwrap();
-    let tokens = trm::service::demo::seed(&app)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
-    app.store.clone().close().await.unwrap();
-    (db, tokens)
-}
-
-/// `trm serve` on a free port with `args`; with `log`, its logs (stderr, at `TRM_LOG=trace`, the
-/// most the service ever logs) go to that file. Returns the child and its base URL followed by
-/// what it printed before listening.
-fn serve(db: &TestDatabase, args: &[&str], log: Option<&std::path::Path>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trm"));
-    cmd.env_remove("DATABASE_URL")
-        .env("TRM_LOG", if log.is_some() { "trace" } else { "warn" })
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db.url])
-        .arg("--workflows")
-        .arg(workflows_dir())
-        .args(args)
-        .stdout(Stdio::piped());
-    match log {
-        Some(path) => cmd.stderr(std::fs::File::create(path).unwrap()),
-        None => cmd.stderr(Stdio::null()),
-    };
-    let mut child = cmd.spawn().expect("spawn trm serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut printed = String::new();
-    let url = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("trm serve exited before listening:\n{printed}"))
-            .unwrap();
-        if let Some(url) = line.strip_prefix("TRM listening on ") {
-            break url.trim().to_string();
-        }
-        printed.push_str(&line);
-        printed.push('\n');
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, url + "\n" + &printed)
-}
-
-/// Stops the child with SIGTERM (graceful shutdown), or kills it.
-fn stop(mut child: Child) {
-    #[cfg(unix)]
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    for _ in 0..100 {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
 
 /// A client of a running binary that keeps every answer it got.
 struct Client {

@@ -33,6 +33,7 @@ impl TestDatabase {
                 let admin = trm::store::Store::connect(&StoreOptions {
                     url: admin_url.clone(),
                     max_connections: 1,
+                    ..Default::default()
                 })
                 .await
                 .expect("connect to TRM_TEST_DATABASE_URL");
@@ -82,6 +83,7 @@ impl Drop for TestDatabase {
                 if let Ok(admin) = trm::store::Store::connect(&StoreOptions {
                     url: admin_url,
                     max_connections: 1,
+                    ..Default::default()
                 })
                 .await
                 {
@@ -150,6 +152,7 @@ impl TestServer {
             &StoreOptions {
                 url: db.url.clone(),
                 max_connections: 8,
+                ..Default::default()
             },
             registry,
             clock.clone(),
@@ -214,6 +217,7 @@ impl TestServer {
             &StoreOptions {
                 url: self._db.url.clone(),
                 max_connections: 8,
+                ..Default::default()
             },
             registry,
             self.clock.clone(),

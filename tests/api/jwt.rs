@@ -778,6 +778,7 @@ async fn serve_with_oidc_options_accepts_jwts_and_refuses_unsafe_settings() {
     let store = trm::store::Store::connect(&trm::store::StoreOptions {
         url: db.url.clone(),
         max_connections: 1,
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -52,6 +52,7 @@ async fn instances_starting_together_on_a_fresh_database_take_turns() {
                 &StoreOptions {
                     url,
                     max_connections: 2,
+                    ..Default::default()
                 },
                 registry,
                 Arc::new(SystemClock),

@@ -239,6 +239,7 @@ async fn scheduler_passes_from_several_instances_record_each_timer_exactly_once(
         app.store = trm::store::Store::connect(&trm::store::StoreOptions {
             url: s.db_url(),
             max_connections: 2,
+            ..Default::default()
         })
         .await
         .unwrap();

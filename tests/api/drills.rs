@@ -1,0 +1,649 @@
+//! Reliability drills: the `trm` binary is killed, stopped, restarted and starved of its
+//! database while clients work, and every transition it acknowledged must still be there,
+//! exactly once, with the audit trail verifying. They run on SQLite, and on PostgreSQL with
+//! `TRM_TEST_DATABASE_URL`.
+//!
+//! The short versions run in CI with the rest of the suite. The long version of the crash drill:
+//! `TRM_DRILL_KILLS=200 TRM_DRILL_CLIENTS=16 cargo test --test api drills::` (see the README's
+//! operations section).
+
+use crate::audit::trm;
+use crate::process::{kill, seeded_database, seeded_database_with, serve, signal, stop, wait_exit};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trm::store::{Store, StoreOptions};
+
+const FIRE: &str = "mutation($i: FireTransitionInput!) { fireTransition(input: $i) { case { version } event { sequence } replayed } }";
+const MEASURES: [&str; 5] = [
+    "police_protection",
+    "witness_protection_programme",
+    "relocation",
+    "family_protection",
+    "anonymity_in_proceedings",
+];
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small deterministic generator (the seed is printed, so a failing run can be replayed with
+/// `TRM_DRILL_SEED`).
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let seed = env_number(
+            "TRM_DRILL_SEED",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(7),
+        );
+        eprintln!("drill seed: TRM_DRILL_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Posts a GraphQL request: the body, or `Err` when no complete HTTP answer arrived (the
+/// outcome is then unknown).
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Result<(u16, Value), String> {
+    let res = http
+        .post(format!("{url}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = res.status().as_u16();
+    let text = res.text().await.map_err(|e| e.to_string())?;
+    let body = serde_json::from_str(&text).map_err(|e| format!("{status}: {e}: {text}"))?;
+    Ok((status, body))
+}
+
+async fn data(http: &reqwest::Client, url: &str, token: &str, query: &str, vars: Value) -> Value {
+    let (status, body) = post(http, url, token, query, vars).await.unwrap();
+    assert!(
+        status == 200 && body.get("errors").is_none(),
+        "{status}: {body}"
+    );
+    body["data"].clone()
+}
+
+async fn open_cases(http: &reqwest::Client, url: &str, token: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let d = data(
+            http,
+            url,
+            token,
+            r#"mutation { openCase(input: {workflowId: "trm-adult"}) { case { id } } }"#,
+            json!({}),
+        )
+        .await;
+        ids.push(d["openCase"]["case"]["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+async fn version(http: &reqwest::Client, url: &str, token: &str, case_id: &str) -> i64 {
+    let d = data(
+        http,
+        url,
+        token,
+        "query($id: ID!) { case(id: $id) { version } }",
+        json!({"id": case_id}),
+    )
+    .await;
+    d["case"]["version"].as_i64().unwrap()
+}
+
+/// The operation a client sent whose outcome it does not know.
+#[derive(Clone, Debug)]
+struct Pending {
+    key: String,
+    expected: i64,
+    measure: &'static str,
+}
+
+/// One client of the drill: its own case, what was acknowledged, and what is unknown.
+#[derive(Debug)]
+struct Worker {
+    case_id: String,
+    version: i64,
+    next: usize,
+    /// (sequence, idempotency key) of every acknowledged transition.
+    acked: Vec<(i64, String)>,
+    pending: Option<Pending>,
+    /// Unknown outcomes found applied / not applied after a restart.
+    unknown_present: usize,
+    unknown_absent: usize,
+}
+
+fn fire_input(case_id: &str, p: &Pending) -> Value {
+    json!({"i": {"caseId": case_id, "transition": "order_protection_measure",
+        "expectedVersion": p.expected, "idempotencyKey": p.key,
+        "data": {"protection_measure": p.measure}}})
+}
+
+/// Fires until the server stops answering (or `until` passes); every answer must be a success.
+async fn work(
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    mut w: Worker,
+    until: Instant,
+) -> Worker {
+    while Instant::now() < until {
+        let p = Pending {
+            key: format!("drill-{}-{}", w.case_id, w.next),
+            expected: w.version,
+            measure: MEASURES[w.next % MEASURES.len()],
+        };
+        w.pending = Some(p.clone());
+        match post(&http, &url, &token, FIRE, fire_input(&w.case_id, &p)).await {
+            Err(_) => return w,
+            Ok((status, body)) => {
+                if let Some(errors) = body.get("errors") {
+                    // The database can be cut off mid-request: a clear error, outcome unknown.
+                    let code = errors[0]["extensions"]["code"].as_str().unwrap_or("");
+                    assert_eq!(code, "SERVICE_UNAVAILABLE", "{status}: {body}");
+                    return w;
+                }
+                let payload = &body["data"]["fireTransition"];
+                let seq = payload["event"]["sequence"].as_i64().unwrap();
+                assert_eq!(seq, p.expected + 1, "{body}");
+                assert_eq!(payload["replayed"], false, "{body}");
+                w.version = seq;
+                w.acked.push((seq, p.key));
+                w.pending = None;
+                w.next += 1;
+            }
+        }
+    }
+    w
+}
+
+/// After a restart: an unknown operation is either fully there or not at all; retried with its
+/// key it is there exactly once.
+async fn settle(http: &reqwest::Client, url: &str, token: &str, w: &mut Worker) {
+    let Some(p) = w.pending.take() else { return };
+    let now = version(http, url, token, &w.case_id).await;
+    let applied = if now == p.expected + 1 {
+        true
+    } else {
+        assert_eq!(
+            now, p.expected,
+            "case {} is at version {now}; an unknown transition from {} is half-applied or doubled",
+            w.case_id, p.expected
+        );
+        false
+    };
+    let d = data(http, url, token, FIRE, fire_input(&w.case_id, &p)).await;
+    let payload = &d["fireTransition"];
+    assert_eq!(payload["event"]["sequence"], p.expected + 1, "{d}");
+    assert_eq!(
+        payload["replayed"], applied,
+        "a retry of {} after restart: {d}",
+        p.key
+    );
+    if applied {
+        w.unknown_present += 1;
+    } else {
+        w.unknown_absent += 1;
+    }
+    w.version = p.expected + 1;
+    w.acked.push((p.expected + 1, p.key));
+    w.next += 1;
+}
+
+/// One number from SQL.
+async fn count(store: &Store, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let conn = store.conn();
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_string(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// The database's own integrity check, and that no case is half-written: every case's version
+/// is its number of events, every event is in the audit log.
+async fn check_database(db_url: &str) {
+    let store = Store::connect(&StoreOptions {
+        url: db_url.to_string(),
+        max_connections: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    use sea_orm::ConnectionTrait;
+    if store.backend() == sea_orm::DatabaseBackend::Sqlite {
+        let row = store
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "PRAGMA integrity_check".to_string(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let verdict: String = row.try_get_by_index(0).unwrap();
+        assert_eq!(verdict, "ok", "SQLite integrity_check");
+    } else {
+        // amcheck's B-tree checks over every index of TRM's tables.
+        trm::store::execute_sql(store.conn(), "CREATE EXTENSION IF NOT EXISTS amcheck")
+            .await
+            .unwrap();
+        let checked = count(
+            &store,
+            "SELECT count(bt_index_check(c.oid, true)) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE a.amname = 'btree' AND n.nspname = 'public'",
+        )
+        .await;
+        assert!(checked > 0, "amcheck checked no index");
+    }
+    let torn = count(
+        &store,
+        "SELECT count(*) FROM cases c WHERE c.version <> \
+         (SELECT count(*) FROM case_events e WHERE e.case_id = c.id)",
+    )
+    .await;
+    assert_eq!(torn, 0, "cases whose version is not their number of events");
+    let unlogged = count(
+        &store,
+        "SELECT (SELECT count(*) FROM case_events) - (SELECT count(*) FROM audit_log)",
+    )
+    .await;
+    assert_eq!(unlogged, 0, "events and audit log leaves differ in number");
+    store.close().await.ok();
+}
+
+fn audit_verifies(db_url: &str) {
+    let (ok, text) = trm(&[
+        "audit",
+        "verify",
+        "--database-url",
+        db_url,
+        "--workflows",
+        crate::harness::workflows_dir().to_str().unwrap(),
+    ]);
+    assert!(ok && text.contains("OK"), "audit verify: {text}");
+}
+
+/// The whole history of a case, page by page: (sequence, transition, kind, timer) as JSON.
+async fn history(http: &reqwest::Client, url: &str, token: &str, case_id: &str) -> Vec<Value> {
+    let mut nodes = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let d = data(
+            http,
+            url,
+            token,
+            "query($id: ID!, $after: String) { case(id: $id) { history(first: 100, after: $after) { \
+             nodes { sequence transition kind timer } pageInfo { hasNextPage endCursor } } } }",
+            json!({"id": case_id, "after": after}),
+        )
+        .await;
+        let page = &d["case"]["history"];
+        nodes.extend(page["nodes"].as_array().unwrap().iter().cloned());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return nodes;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// Checks every client's case against what it was told: the history holds exactly the
+/// acknowledged transitions, in order, once each.
+async fn check_histories(http: &reqwest::Client, url: &str, token: &str, workers: &[Worker]) {
+    for w in workers {
+        let nodes = history(http, url, token, &w.case_id).await;
+        let fired: Vec<i64> = nodes
+            .iter()
+            .filter(|n| n["transition"] == "order_protection_measure")
+            .map(|n| n["sequence"].as_i64().unwrap())
+            .collect();
+        let acked: Vec<i64> = w.acked.iter().map(|(s, _)| *s).collect();
+        assert_eq!(fired, acked, "case {}: history vs acknowledged", w.case_id);
+        assert_eq!(version(http, url, token, &w.case_id).await, w.version);
+        let seqs: Vec<i64> = nodes
+            .iter()
+            .map(|n| n["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            seqs,
+            (1..=w.version).collect::<Vec<_>>(),
+            "gaps in {}",
+            w.case_id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_transitions_survive_sigkill_at_random_moments() {
+    let kills = env_number("TRM_DRILL_KILLS", 20);
+    let clients = env_number("TRM_DRILL_CLIENTS", 8) as usize;
+    let mut rng = Rng::new();
+    let (db, tokens) = seeded_database().await;
+    let token = tokens["it.shelter"].clone();
+    let http = reqwest::Client::new();
+    let (mut child, out) = serve(&db, &["--scheduler-interval-secs", "1"], None);
+    let mut url = out.lines().next().unwrap().to_string();
+    let mut workers: Vec<Worker> = open_cases(&http, &url, &token, clients)
+        .await
+        .into_iter()
+        .map(|case_id| Worker {
+            case_id,
+            version: 1,
+            next: 0,
+            acked: Vec::new(),
+            pending: None,
+            unknown_present: 0,
+            unknown_absent: 0,
+        })
+        .collect();
+    for round in 0..kills {
+        let until = Instant::now() + Duration::from_secs(10);
+        let tasks: Vec<_> = workers
+            .drain(..)
+            .map(|w| tokio::spawn(work(http.clone(), url.clone(), token.clone(), w, until)))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20 + rng.below(400))).await;
+        kill(child);
+        for t in tasks {
+            workers.push(t.await.unwrap());
+        }
+        check_database(&db.url).await;
+        (child, url) = {
+            let (c, out) = serve(&db, &["--scheduler-interval-secs", "1"], None);
+            (c, out.lines().next().unwrap().to_string())
+        };
+        for w in &mut workers {
+            settle(&http, &url, &token, w).await;
+        }
+        if round % 5 == 4 {
+            check_histories(&http, &url, &token, &workers).await;
+        }
+    }
+    check_histories(&http, &url, &token, &workers).await;
+    stop(child);
+    check_database(&db.url).await;
+    audit_verifies(&db.url);
+    let acked: usize = workers.iter().map(|w| w.acked.len()).sum();
+    let present: usize = workers.iter().map(|w| w.unknown_present).sum();
+    let absent: usize = workers.iter().map(|w| w.unknown_absent).sum();
+    eprintln!(
+        "crash drill: {kills} kills, {acked} transitions acknowledged ({present} unknown found applied, {absent} unknown found not applied)"
+    );
+    assert!(
+        acked >= kills as usize,
+        "the drill did too little work to mean anything"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_lets_in_flight_requests_finish() {
+    let (db, tokens) = seeded_database().await;
+    let token = tokens["it.shelter"].clone();
+    let http = reqwest::Client::new();
+    let (mut child, out) = serve(&db, &[], None);
+    let url = out.lines().next().unwrap().to_string();
+    let cases = open_cases(&http, &url, &token, 8).await;
+    let signalled = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let mut tasks = Vec::new();
+    for case_id in cases {
+        let (http, url, token, signalled) =
+            (http.clone(), url.clone(), token.clone(), signalled.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut version, mut after_signal, mut refused) = (1i64, 0usize, 0usize);
+            loop {
+                let p = Pending {
+                    key: format!("term-{case_id}-{version}"),
+                    expected: version,
+                    measure: MEASURES[version as usize % MEASURES.len()],
+                };
+                let sent = Instant::now();
+                match post(&http, &url, &token, FIRE, fire_input(&case_id, &p)).await {
+                    Ok((status, body)) => {
+                        assert!(
+                            status == 200 && body.get("errors").is_none(),
+                            "an answer during shutdown was not a success: {status} {body}"
+                        );
+                        version += 1;
+                        let at = *signalled.lock().unwrap();
+                        if at.is_some_and(|at| sent <= at) {
+                            after_signal += 1;
+                        }
+                    }
+                    Err(_) => {
+                        refused += 1;
+                        return (case_id, version, after_signal, refused, p);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    *signalled.lock().unwrap() = Some(Instant::now());
+    signal(&child, "TERM");
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(15)))
+            .await
+            .unwrap()
+            .expect("the server exits within 15 s of SIGTERM");
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let mut finished_in_flight = 0;
+    let mut results = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        finished_in_flight += r.2;
+        results.push(r);
+    }
+    assert!(
+        finished_in_flight > 0,
+        "no request in flight at SIGTERM was answered"
+    );
+    // Everything acknowledged is there; the request cut off at the end is there or not, whole.
+    let (child, out) = serve(&db, &[], None);
+    let url = out.lines().next().unwrap().to_string();
+    for (case_id, acked_version, _, _, p) in results {
+        let now = version(&http, &url, &token, &case_id).await;
+        assert!(
+            now == acked_version || now == p.expected + 1,
+            "case {case_id}: acknowledged up to {acked_version}, found {now}"
+        );
+    }
+    stop(child);
+    check_database(&db.url).await;
+    audit_verifies(&db.url);
+}
+
+/// A copy of the repository's workflows with the deadlines fixture (a 5-day deadline and a
+/// 10-day floor) added.
+fn workflows_with_deadline_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    for entry in std::fs::read_dir(crate::harness::workflows_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        copy(&path, &dir.path().join(path.file_name().unwrap()));
+    }
+    let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/deadlines/decision.v1.toml");
+    copy(&fixture, &dir.path().join("decision.v1.toml"));
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timers_that_fell_due_while_down_fire_once_after_restart() {
+    let workflows = workflows_with_deadline_fixture();
+    let dir = workflows.path().to_str().unwrap().to_string();
+    let (db, tokens) = seeded_database_with(workflows.path()).await;
+    let token = tokens["it.shelter"].clone();
+    let http = reqwest::Client::new();
+    let (child, out) = serve(&db, &["--workflows", &dir], None);
+    let url = out.lines().next().unwrap().to_string();
+    let d = data(
+        &http,
+        &url,
+        &token,
+        r#"mutation { openCase(input: {workflowId: "decision"}) { case { id } } }"#,
+        json!({}),
+    )
+    .await;
+    let case_id = d["openCase"]["case"]["id"].as_str().unwrap().to_string();
+    data(
+        &http,
+        &url,
+        &token,
+        FIRE,
+        json!({"i": {"caseId": case_id, "transition": "submit", "expectedVersion": 1}}),
+    )
+    .await;
+    stop(child);
+    // Six days later, two instances come up together: the 5-day deadline fell due while the
+    // service was down; the 10-day floor did not.
+    let args = [
+        "--workflows",
+        &dir,
+        "--test-clock",
+        "--test-clock-offset-days",
+        "6",
+        "--scheduler-interval-secs",
+        "1",
+    ];
+    let (a, out_a) = serve(&db, &args, None);
+    let (b, _) = serve(&db, &args, None);
+    let url = out_a.lines().next().unwrap().to_string();
+    let timers = |http: reqwest::Client, url: String, token: String, case_id: String| async move {
+        history(&http, &url, &token, &case_id)
+            .await
+            .iter()
+            .filter(|n| n["kind"] == "TIMER_ELAPSED")
+            .map(|n| n["timer"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let fired = timers(http.clone(), url.clone(), token.clone(), case_id.clone()).await;
+        if !fired.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Several more passes of both schedulers.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let fired = timers(http.clone(), url.clone(), token.clone(), case_id.clone()).await;
+    assert_eq!(
+        fired,
+        vec!["decision".to_string()],
+        "timers recorded after restart"
+    );
+    stop(a);
+    stop(b);
+    check_database(&db.url).await;
+    let (ok, text) = trm(&[
+        "audit",
+        "verify",
+        "--database-url",
+        &db.url,
+        "--workflows",
+        &dir,
+    ]);
+    assert!(ok, "{text}");
+}
+
+#[tokio::test]
+async fn settings_that_can_lose_acknowledged_writes_are_refused_unless_accepted() {
+    let (db, _) = seeded_database().await;
+    let risky: Vec<&str> = if db.url.starts_with("sqlite") {
+        vec!["--sqlite-synchronous", "normal"]
+    } else {
+        // `synchronous_commit = off` for this database only (fsync is server-wide).
+        let store = Store::connect(&StoreOptions {
+            url: db.url.clone(),
+            max_connections: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let name = db.url.rsplit('/').next().unwrap();
+        trm::store::execute_sql(
+            store.conn(),
+            &format!("ALTER DATABASE {name} SET synchronous_commit = off"),
+        )
+        .await
+        .unwrap();
+        store.close().await.ok();
+        vec![]
+    };
+    let refused = crate::process::try_serve_url(&db.url, &risky, None);
+    let Err(printed) = refused else {
+        panic!("the service started on settings that can lose acknowledged writes")
+    };
+    assert!(
+        printed.contains("refusing to start") && printed.contains("--accept-durability-risk"),
+        "{printed}"
+    );
+    let named = if risky.is_empty() {
+        "synchronous_commit = off"
+    } else {
+        "synchronous = NORMAL"
+    };
+    assert!(printed.contains(named), "{printed}");
+    let mut accepted = risky.clone();
+    accepted.push("--accept-durability-risk");
+    let (child, _) = serve(&db, &accepted, None);
+    stop(child);
+    if risky.is_empty() {
+        // Back to the server's default: the service starts without being told anything.
+        let store = Store::connect(&StoreOptions {
+            url: db.url.clone(),
+            max_connections: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let name = db.url.rsplit('/').next().unwrap();
+        trm::store::execute_sql(
+            store.conn(),
+            &format!("ALTER DATABASE {name} RESET synchronous_commit"),
+        )
+        .await
+        .unwrap();
+        store.close().await.ok();
+    }
+    let (child, _) = serve(&db, &[], None);
+    stop(child);
+}

@@ -1,0 +1,145 @@
+//! The `trm` binary as a separate process, for the drills that kill it, stop it and start it
+//! again: a database seeded with the demo network, `trm serve` on a free port, signals.
+
+use crate::harness::{TestDatabase, workflows_dir};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A database with the demo network, and the demo users' tokens (seeded in this process; the
+/// binary then serves it without `--demo`).
+pub async fn seeded_database() -> (TestDatabase, BTreeMap<String, String>) {
+    seeded_database_with(&workflows_dir()).await
+}
+
+/// [`seeded_database`] with the workflows of `dir`.
+pub async fn seeded_database_with(dir: &Path) -> (TestDatabase, BTreeMap<String, String>) {
+    let db = TestDatabase::new().await;
+    let registry = trm::startup::load_workflows(dir).unwrap();
+    let app = trm::startup::prepare(
+        &trm::store::StoreOptions {
+            url: db.url.clone(),
+            max_connections: 2,
+            ..Default::default()
+        },
+        registry,
+        Arc::new(trm::clock::SystemClock),
+    )
+    .await
+    .unwrap();
+    let tokens = trm::service::demo::seed(&app)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    app.store.clone().close().await.unwrap();
+    (db, tokens)
+}
+
+/// `trm serve` on a free port with `args`; with `log`, its logs (stderr, at `TRM_LOG=trace`, the
+/// most the service ever logs) go to that file. Returns the child and its base URL followed by
+/// what it printed before listening.
+pub fn serve(db: &TestDatabase, args: &[&str], log: Option<&Path>) -> (Child, String) {
+    serve_url(&db.url, args, log)
+}
+
+/// [`serve`] on a database URL.
+pub fn serve_url(db_url: &str, args: &[&str], log: Option<&Path>) -> (Child, String) {
+    match try_serve_url(db_url, args, log) {
+        Ok(served) => served,
+        Err(printed) => panic!("trm serve exited before listening:\n{printed}"),
+    }
+}
+
+/// [`serve_url`], or what the process printed (stdout and stderr) when it exited before listening.
+pub fn try_serve_url(
+    db_url: &str,
+    args: &[&str],
+    log: Option<&Path>,
+) -> Result<(Child, String), String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trm"));
+    cmd.env_remove("DATABASE_URL")
+        // Files the service writes next to itself (an audit key for PostgreSQL) stay out of
+        // the repository.
+        .current_dir(std::env::temp_dir())
+        .env("TRM_LOG", if log.is_some() { "trace" } else { "warn" })
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db_url]);
+    if !args.contains(&"--workflows") {
+        cmd.arg("--workflows").arg(workflows_dir());
+    }
+    cmd.args(args).stdout(Stdio::piped());
+    match log {
+        Some(path) => cmd.stderr(std::fs::File::create(path).unwrap()),
+        None => cmd.stderr(Stdio::piped()),
+    };
+    let mut child = cmd.spawn().expect("spawn trm serve");
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = String::new();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("TRM listening on ") {
+                    break url.trim().to_string();
+                }
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+            _ => {
+                let _ = child.wait();
+                if let Some(mut err) = stderr {
+                    let _ = std::io::Read::read_to_string(&mut err, &mut printed);
+                }
+                return Err(printed);
+            }
+        }
+    };
+    // Keep draining both pipes so the child never blocks on a full one.
+    std::thread::spawn(move || for _ in lines {});
+    if let Some(err) = stderr {
+        std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
+    }
+    Ok((child, url + "\n" + &printed))
+}
+
+/// Sends `signal` (e.g. "TERM", "KILL") to the child.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits up to `within` for the child to exit; its exit status, or `None` if it still runs.
+pub fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Stops the child with SIGTERM (graceful shutdown), or kills it after 10 s.
+pub fn stop(mut child: Child) {
+    signal(&child, "TERM");
+    if wait_exit(&mut child, Duration::from_secs(10)).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Kills the child with SIGKILL and reaps it.
+pub fn kill(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
