@@ -143,9 +143,7 @@ impl Fact {
             (FactType::String, Json::String(s)) => s.chars().count() <= MAX_STRING_FACT_CHARS,
             (FactType::Int, Json::Number(n)) => n.is_i64(),
             (FactType::Enum, Json::String(s)) => self.values.iter().any(|v| v == s),
-            (FactType::Date, Json::String(s)) => {
-                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
-            }
+            (FactType::Date, Json::String(s)) => is_date(s),
             _ => false,
         }
     }
@@ -160,6 +158,18 @@ impl Fact {
             FactType::Date => "a date as YYYY-MM-DD".into(),
         }
     }
+}
+
+/// Whether `s` is exactly `YYYY-MM-DD` and a real date. chrono's `%Y` alone also takes signs,
+/// other widths and padding (` 2026-1-1`, `-262143-01-01`), and due dates computed from the
+/// edges of its range overflow later date arithmetic.
+fn is_date(s: &str) -> bool {
+    let shape = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shape && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 /// Longest string a `string` fact may hold. Facts are procedural notes, not files.

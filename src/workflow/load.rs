@@ -25,6 +25,10 @@ pub struct LoadError {
 /// Languages every label must have.
 pub const REQUIRED_LANGUAGES: &[&str] = &["en", "fr"];
 
+/// Longest timer length or warning, in days (a century): anything longer is a typo, and due
+/// dates computed from it would overflow the date range (a panic when the timer starts).
+pub const MAX_TIMER_DAYS: u32 = 36_525;
+
 /// Loads every `*.toml` file in `dir` (sorted by name). All files are checked; the first error
 /// of each file is reported.
 pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
@@ -330,11 +334,14 @@ impl Builder<'_> {
                     ));
                 }
                 let duration = match (length.days, length.working_days) {
-                    (Some(d), None) if d > 0 => TimerDuration::Days(d),
-                    (None, Some(d)) if d > 0 => TimerDuration::WorkingDays(d),
+                    (Some(d), None) if (1..=MAX_TIMER_DAYS).contains(&d) => TimerDuration::Days(d),
+                    (None, Some(d)) if (1..=MAX_TIMER_DAYS).contains(&d) => {
+                        TimerDuration::WorkingDays(d)
+                    }
                     _ => {
                         return fail(format!(
-                            "timer `{id}` needs exactly one of `days` or `working_days`, above 0"
+                            "timer `{id}` needs exactly one of `days` or `working_days`, from 1 \
+                             to {MAX_TIMER_DAYS}"
                         ));
                     }
                 };
@@ -424,9 +431,10 @@ impl Builder<'_> {
         for (id, spanned) in &self.raw.timers {
             let raw = spanned.get_ref();
             let span = spanned.span();
+            let length = 1..=MAX_TIMER_DAYS;
             let duration = match (raw.days, raw.working_days, &raw.until_fact) {
-                (Some(d), None, None) if d > 0 => TimerDuration::Days(d),
-                (None, Some(d), None) if d > 0 => TimerDuration::WorkingDays(d),
+                (Some(d), None, None) if length.contains(&d) => TimerDuration::Days(d),
+                (None, Some(d), None) if length.contains(&d) => TimerDuration::WorkingDays(d),
                 (None, None, Some(fact)) => match facts.get(fact) {
                     Some(f) if f.kind == FactType::Date => TimerDuration::UntilFact(fact.clone()),
                     _ => return self.fail(
@@ -439,10 +447,16 @@ impl Builder<'_> {
                 _ => {
                     return self.fail(
                         span,
-                        format!("timer `{id}` needs exactly one of `days`, `working_days` (above 0) or `until_fact`"),
+                        format!("timer `{id}` needs exactly one of `days`, `working_days` (1 to {MAX_TIMER_DAYS}) or `until_fact`"),
                     );
                 }
             };
+            if raw.warn_days > MAX_TIMER_DAYS {
+                return self.fail(
+                    span,
+                    format!("timer `{id}` warns more than {MAX_TIMER_DAYS} days ahead"),
+                );
+            }
             if raw.citation.trim().is_empty() {
                 return self.fail(span, format!("timer `{id}` has no legal citation"));
             }
