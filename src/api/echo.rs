@@ -19,6 +19,9 @@ use std::collections::HashSet;
 pub const WITHHELD: &str = "[withheld]";
 /// Strings shorter than this (in characters) are not looked for.
 pub const MIN_CHARS: usize = 3;
+/// Longer strings are looked for even when shaped like an identifier: the vocabulary's are
+/// shorter.
+pub const MAX_IDENTIFIER_CHARS: usize = 64;
 /// More distinct strings than this in one request and every error message is replaced whole.
 pub const MAX_CANDIDATES: usize = 1000;
 
@@ -133,10 +136,15 @@ impl RequestEcho {
 
 /// Whether `s` is worth looking for: long enough and not an identifier of the schema's or the
 /// workflows' vocabulary (`snake_case`, `camelCase` or `SCREAMING_CASE`). A capitalised word
-/// (`Maria`) is looked for.
+/// (`Maria`) is looked for, and so is anything longer than [`MAX_IDENTIFIER_CHARS`], whatever
+/// its shape (a message would otherwise repeat e.g. a 100 kB "transition name").
 fn is_candidate(s: &str) -> bool {
-    if s.chars().count() < MIN_CHARS {
+    let chars = s.chars().count();
+    if chars < MIN_CHARS {
         return false;
+    }
+    if chars > MAX_IDENTIFIER_CHARS {
+        return true;
     }
     let identifier = |first: fn(&char) -> bool, rest: fn(&char) -> bool| {
         let mut chars = s.chars();
@@ -289,6 +297,12 @@ mod tests {
         assert_eq!(
             scrubbed(&e, "expectedVersion is stale"),
             "expectedVersion is stale"
+        );
+        let long = "a".repeat(MAX_IDENTIFIER_CHARS + 1);
+        let long_echo = echo("{ a }", serde_json::json!({ "t": long }));
+        assert_eq!(
+            scrubbed(&long_echo, &format!("no transition `{long}`")),
+            format!("no transition `{WITHHELD}`")
         );
         assert_eq!(
             scrubbed(

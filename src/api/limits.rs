@@ -1,7 +1,8 @@
 //! Checks made on a GraphQL request before the schema validates or runs anything, over HTTP and
 //! WebSocket alike: the length of the query text, its syntax (with a message that never quotes
-//! the text back), and the number of fields and directives it would run, counting every alias
-//! and every use of a fragment.
+//! the text back), the number of fields and directives it would run, counting every alias
+//! and every use of a fragment, and the values it carries (no NUL character, no variable nested
+//! deeper than [`MAX_VALUE_DEPTH`]).
 //!
 //! async-graphql's own complexity limit counts aliases too, but it walks fragments inline: a few
 //! fragments that each spread the previous one twice make it (and the depth and directive checks)
@@ -12,13 +13,17 @@ use super::ApiLimits;
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensionValues, Pos, Positioned, Request, ServerError};
+use async_graphql::{ErrorExtensionValues, Pos, Positioned, Request, ServerError, Value};
 use std::collections::{HashMap, HashSet};
 
 /// Most directives (`@include`, `@skip`, ...) on one field.
 pub const MAX_DIRECTIVES_PER_FIELD: usize = 10;
 /// Most directives in one query, counted as they would run (fragments expanded).
 pub const MAX_DIRECTIVES_PER_QUERY: u64 = 50;
+/// Deepest nesting of a variable's value (the variable itself is level 1): no input of the
+/// schema comes near it, but a JSON value (a fact, a personal-data group) could nest up to the
+/// JSON parser's limit and be stored so.
+pub const MAX_VALUE_DEPTH: usize = 32;
 
 /// The kind of operation a request runs, for metrics. A fixed set: never a name from the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +110,10 @@ pub fn check_request(
             None,
         ));
     }
+    for (_, value) in request.variables.iter() {
+        check_value(value, 1)?;
+    }
+    check_literals(&document)?;
     let kind = operation_kind(&document, request.operation_name.as_deref());
     request.set_parsed_query(document);
     Ok(kind)
@@ -136,6 +145,85 @@ fn syntax_error(err: async_graphql::parser::Error) -> ServerError {
     let mut error = refusal(message, None);
     error.locations = positions;
     error
+}
+
+/// Refuses a value no field takes: a NUL character in a string or a key (PostgreSQL cannot
+/// store one, SQLite would: refused alike, before either sees it), or nesting deeper than
+/// [`MAX_VALUE_DEPTH`]. The message names neither the value nor where it is.
+fn check_value(value: &Value, depth: usize) -> Result<(), ServerError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(refusal(
+            format!("A value of the request is nested more than {MAX_VALUE_DEPTH} levels deep"),
+            None,
+        ));
+    }
+    let no_nul = |s: &str| match s.contains('\0') {
+        true => Err(refusal(
+            "A string of the request contains a NUL character (U+0000), which no field accepts",
+            None,
+        )),
+        false => Ok(()),
+    };
+    match value {
+        Value::String(s) => no_nul(s),
+        Value::List(items) => items.iter().try_for_each(|v| check_value(v, depth + 1)),
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            no_nul(k.as_str())?;
+            check_value(v, depth + 1)
+        }),
+        Value::Enum(_) | Value::Null | Value::Number(_) | Value::Boolean(_) | Value::Binary(_) => {
+            Ok(())
+        }
+    }
+}
+
+/// [`check_value`] for a literal of the query (`async_graphql_value::Value`, which async-graphql
+/// does not re-export by name); variables in it count as null (their values are checked apart).
+macro_rules! check_literal {
+    ($value:expr) => {{
+        let Ok(value) = $value
+            .clone()
+            .into_const_with(|_| Ok::<_, std::convert::Infallible>(Value::Null));
+        check_value(&value, 1)
+    }};
+}
+
+/// [`check_value`] for the literals of the document: arguments, directives, variables' defaults.
+fn check_literals(document: &ExecutableDocument) -> Result<(), ServerError> {
+    fn directives(list: &[Positioned<Directive>]) -> Result<(), ServerError> {
+        list.iter()
+            .flat_map(|d| &d.node.arguments)
+            .try_for_each(|(_, v)| check_literal!(v.node))
+    }
+    fn selections(set: &SelectionSet) -> Result<(), ServerError> {
+        set.items.iter().try_for_each(|item| match &item.node {
+            Selection::Field(field) => {
+                for (_, value) in &field.node.arguments {
+                    check_literal!(value.node)?;
+                }
+                directives(&field.node.directives)?;
+                selections(&field.node.selection_set.node)
+            }
+            Selection::FragmentSpread(spread) => directives(&spread.node.directives),
+            Selection::InlineFragment(inline) => {
+                directives(&inline.node.directives)?;
+                selections(&inline.node.selection_set.node)
+            }
+        })
+    }
+    for (_, op) in document.operations.iter() {
+        for definition in &op.node.variable_definitions {
+            if let Some(default) = &definition.node.default_value {
+                check_value(&default.node, 1)?;
+            }
+        }
+        directives(&op.node.directives)?;
+        selections(&op.node.selection_set.node)?;
+    }
+    document.fragments.values().try_for_each(|fragment| {
+        directives(&fragment.node.directives)?;
+        selections(&fragment.node.selection_set.node)
+    })
 }
 
 /// Which operation of the document runs (as async-graphql picks it).
@@ -379,6 +467,40 @@ mod tests {
             assert!(check_request(&mut Request::new(query), &ApiLimits::default()).is_ok());
         }
         assert!(check_request(&mut Request::new("{ __typename }"), &off).is_ok());
+    }
+
+    #[test]
+    fn nul_characters_and_deep_values_are_refused_unquoted() {
+        let run = |query: &str, variables: serde_json::Value| {
+            let mut request =
+                Request::new(query).variables(async_graphql::Variables::from_json(variables));
+            check_request(&mut request, &ApiLimits::default()).map_err(|e| e.message)
+        };
+        let q = "mutation($i: FireTransitionInput!) { fireTransition(input: $i) { replayed } }";
+        let nul = |v: serde_json::Value| run(q, serde_json::json!({ "i": v }));
+        assert!(nul(serde_json::json!({"reason": "ok\ntab\t"})).is_ok());
+        for bad in [
+            serde_json::json!({"reason": "Canary\u{0}Zyxw"}),
+            serde_json::json!({"data": {"Canary\u{0}Zyxw": 1}}),
+            serde_json::json!({"data": {"list": [["Canary\u{0}Zyxw"]]}}),
+        ] {
+            let err = nul(bad).unwrap_err();
+            assert!(err.contains("NUL") && !err.contains("Canary"), "{err}");
+        }
+        let literal = "{ caseByReference(reference: \"IT\\u0000\") { id } }";
+        assert!(
+            run(literal, serde_json::json!({}))
+                .unwrap_err()
+                .contains("NUL")
+        );
+        let deep = (0..MAX_VALUE_DEPTH).fold(serde_json::json!(1), |v, _| serde_json::json!([v]));
+        assert!(
+            run(q, serde_json::json!({ "i": deep }))
+                .unwrap_err()
+                .contains("nested")
+        );
+        let fits = (1..MAX_VALUE_DEPTH).fold(serde_json::json!(1), |v, _| serde_json::json!([v]));
+        assert!(run(q, serde_json::json!({ "i": fits })).is_ok());
     }
 
     #[test]

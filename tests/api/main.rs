@@ -15,6 +15,7 @@ mod concurrency;
 mod cross_border;
 mod directory;
 mod drills;
+mod fuzz_inputs;
 mod hardening;
 mod harness;
 mod history;
