@@ -38,6 +38,15 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Write a consistent copy of a SQLite database while the service runs (online backup;
+    /// `VACUUM INTO`). For PostgreSQL use `pg_dump -Fc` (see the README's operations section).
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Check or draw workflow definitions.
@@ -545,6 +554,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Backup { db, out } => {
+            let store = trm::store::Store::connect(&db.options())
+                .await
+                .map_err(|e| e.to_string())?;
+            store.backup_to(&out).await.map_err(|e| e.to_string())?;
+            store.close().await.ok();
+            println!("backup written to {}", out.display());
             Ok(())
         }
         Command::Schema => {

@@ -754,7 +754,7 @@ async fn shutting_down(closing: &mut Option<watch::Receiver<bool>>) {
 fn error_response(err: &ServiceError) -> Response {
     let (status, code) = match err {
         ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
-        ServiceError::Unavailable(cause) => {
+        ServiceError::Unavailable(cause) | ServiceError::StorageRefused(_, cause) => {
             tracing::warn!(error = %cause, "database unavailable during authentication");
             (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
         }

@@ -2,8 +2,8 @@
 //! no definition changed under a version that cases are pinned to.
 
 use crate::clock::Clock;
-use crate::service::App;
 use crate::service::bus::Bus;
+use crate::service::{App, DbFault};
 use crate::store::{Store, StoreOptions, cases, workflows};
 use crate::workflow::{LoadError, Registry};
 use std::path::Path;
@@ -16,6 +16,11 @@ pub enum StartupError {
     Workflows(Vec<LoadError>),
     #[error("cannot open the database: {0}")]
     Database(#[source] sea_orm::DbErr),
+    #[error(
+        "cannot open the database for writing: the file or its directory is read-only (or \
+         not writable by this user); TRM needs to write its database: {0}"
+    )]
+    NotWritable(#[source] sea_orm::DbErr),
     #[error("cannot apply migrations: {0}")]
     Migrations(#[source] sea_orm::DbErr),
     #[error(
@@ -46,9 +51,13 @@ pub async fn prepare(
     workflows: Registry,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartupError> {
-    let store = Store::connect(store_options)
-        .await
-        .map_err(StartupError::Database)?;
+    let store =
+        Store::connect(store_options)
+            .await
+            .map_err(|e| match crate::service::fault(&e) {
+                Some(DbFault::ReadOnly) | Some(DbFault::CannotOpen) => StartupError::NotWritable(e),
+                _ => StartupError::Database(e),
+            })?;
     let risks = store
         .durability_risks()
         .await

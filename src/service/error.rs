@@ -62,7 +62,7 @@ impl ServiceError {
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
         match fault(&err) {
-            Some(DbFault::Unreachable) => ServiceError::Unavailable(err),
+            Some(DbFault::Unreachable | DbFault::CannotOpen) => ServiceError::Unavailable(err),
             Some(DbFault::Full) => {
                 ServiceError::StorageRefused("the database's storage is full", err)
             }
@@ -89,6 +89,8 @@ pub enum DbFault {
     Full,
     /// The database or its file is read-only (SQLite `SQLITE_READONLY`, PostgreSQL `25006`).
     ReadOnly,
+    /// SQLite cannot open its file (`SQLITE_CANTOPEN`: missing directory, no permission).
+    CannotOpen,
     /// Reading or writing the database's files failed (SQLite `SQLITE_IOERR`: e.g. a file size
     /// limit, a file made immutable, a failing device).
     Io,
@@ -121,7 +123,8 @@ pub fn fault(err: &DbErr) -> Option<DbFault> {
                     13 => Some(DbFault::Full),
                     8 => Some(DbFault::ReadOnly),
                     10 => Some(DbFault::Io),
-                    5 | 6 | 14 => Some(DbFault::Unreachable),
+                    14 => Some(DbFault::CannotOpen),
+                    5 | 6 => Some(DbFault::Unreachable),
                     _ => None,
                 };
             }

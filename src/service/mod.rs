@@ -20,7 +20,7 @@ pub mod timers;
 pub mod transfers;
 pub mod worklist;
 
-pub use error::ServiceError;
+pub use error::{DbFault, ServiceError, fault};
 
 use crate::access::Principal;
 use crate::clock::{Clock, MovableClock};

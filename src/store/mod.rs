@@ -236,6 +236,31 @@ impl Store {
         Ok(risks)
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` (which must not exist) while
+    /// others keep reading and writing: `VACUUM INTO` reads one snapshot. PostgreSQL is backed
+    /// up with its own tools (`pg_dump`), so this refuses there.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), DbErr> {
+        if self.backend() != DatabaseBackend::Sqlite {
+            return Err(DbErr::Custom(
+                "trm backup copies SQLite databases; back up PostgreSQL with pg_dump -Fc".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(DbErr::Custom(format!("{} already exists", path.display())));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| DbErr::Custom("the backup path is not valid UTF-8".into()))?;
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                "VACUUM INTO ?",
+                [target.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()

@@ -146,3 +146,105 @@ async fn concurrent_retries_of_one_key_make_exactly_one_event() {
     assert_eq!(s.version_and_history("it.shelter", &id).await, (2, 2));
     Arc::try_unwrap(s).ok().unwrap().stop().await;
 }
+
+#[tokio::test]
+async fn many_clients_racing_round_after_round_leave_a_gapless_history_and_overwrite_nothing() {
+    let s = Arc::new(TestServer::start().await);
+    let (id, _) = s.open_workflow("it.shelter", "trm-adult", None).await;
+    let mut tasks = Vec::new();
+    for client in 0..12 {
+        let (s, id) = (s.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for attempt in 0..12 {
+                let (version, _) = s.version_and_history("it.shelter", &id).await;
+                let reason = format!("client {client} attempt {attempt}");
+                let body = s
+                    .fire_input(
+                        "it.shelter",
+                        json!({"caseId": id, "transition": "order_protection_measure",
+                               "expectedVersion": version, "reason": reason,
+                               "data": {"protection_measure": "relocation"}}),
+                    )
+                    .await;
+                if body.get("errors").is_none() {
+                    let seq = body["data"]["fireTransition"]["event"]["sequence"]
+                        .as_i64()
+                        .unwrap();
+                    assert_eq!(seq, version + 1, "{body}");
+                    won.push((seq, reason));
+                } else {
+                    assert_eq!(error_code(&body), "VERSION_CONFLICT", "{body}");
+                }
+            }
+            won
+        }));
+    }
+    let mut won = Vec::new();
+    for t in tasks {
+        won.extend(t.await.unwrap());
+    }
+    won.sort();
+    let (version, events) = s.version_and_history("it.shelter", &id).await;
+    assert_eq!(won.len() as i64, version - 1, "every win is one version");
+    assert_eq!(events as i64, version);
+    // Each acknowledged transition is in the history at its sequence, with its own reason:
+    // none was overwritten by another writer.
+    let mut history = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let d = s
+            .data(
+                "it.shelter",
+                "query($id: ID!, $after: String) { case(id: $id) { history(first: 100, after: $after) { nodes { sequence reason } pageInfo { hasNextPage endCursor } } } }",
+                json!({"id": id, "after": after}),
+            )
+            .await;
+        let page = &d["case"]["history"];
+        for n in page["nodes"].as_array().unwrap() {
+            history.push((
+                n["sequence"].as_i64().unwrap(),
+                n["reason"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let sequences: Vec<i64> = history.iter().map(|(s, _)| *s).collect();
+    assert_eq!(sequences, (1..=version).collect::<Vec<_>>(), "no gaps");
+    assert_eq!(history[1..].to_vec(), won);
+    Arc::try_unwrap(s).ok().unwrap().stop().await;
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_on_another_instance_after_a_restart_gets_the_identical_answer() {
+    let first = TestServer::start().await;
+    let (id, _) = first.open_case("it.shelter").await;
+    let payload = "fireTransition(input: $i) { replayed case { version } event { id sequence hash occurredAt } }";
+    let query = format!("mutation($i: FireTransitionInput!) {{ {payload} }}");
+    let input = json!({"i": {"caseId": id, "transition": "start_screening", "expectedVersion": 1,
+                        "data": {"signal_source": "hotline"}, "idempotencyKey": "restart-1"}});
+    let original = first.data("it.shelter", &query, input.clone()).await;
+    assert_eq!(original["fireTransition"]["replayed"], false);
+    // The instance that answered goes away; the client retries, several times at once, on
+    // another one.
+    let second = Arc::new(first.start_instance().await);
+    first.stop().await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (s, query, input) = (second.clone(), query.clone(), input.clone());
+        tasks.push(tokio::spawn(async move {
+            s.data("it.shelter", &query, input).await
+        }));
+    }
+    for t in tasks {
+        let mut retry = t.await.unwrap();
+        assert_eq!(retry["fireTransition"]["replayed"], true);
+        retry["fireTransition"]["replayed"] = json!(false);
+        assert_eq!(retry, original, "identical answer");
+    }
+    assert_eq!(second.version_and_history("it.shelter", &id).await, (2, 2));
+    Arc::try_unwrap(second).ok().unwrap().stop().await;
+}

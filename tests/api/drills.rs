@@ -647,3 +647,396 @@ async fn settings_that_can_lose_acknowledged_writes_are_refused_unless_accepted(
     let (child, _) = serve(&db, &[], None);
     stop(child);
 }
+
+/// A fresh SQLite file with the demo network, whatever database the suite runs on (the storage
+/// drills are about SQLite's files): (directory, URL, tokens).
+async fn sqlite_seeded() -> (
+    tempfile::TempDir,
+    String,
+    std::collections::BTreeMap<String, String>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("trm.db").display());
+    let tokens = crate::process::seed(&url, &crate::harness::workflows_dir()).await;
+    (dir, url, tokens)
+}
+
+fn prlimit_fsize(pid: u32, limit: &str) {
+    let status = std::process::Command::new("prlimit")
+        .args([&format!("--fsize={limit}"), "--pid", &pid.to_string()])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success(), "prlimit --fsize={limit}");
+}
+
+#[tokio::test]
+async fn a_sqlite_file_that_cannot_grow_gives_a_clear_error_and_recovers() {
+    let (_dir, db_url, tokens) = sqlite_seeded().await;
+    let token = tokens["it.shelter"].clone();
+    let http = reqwest::Client::new();
+    let (child, out) = crate::process::serve_url(&db_url, &[], None);
+    let url = out.lines().next().unwrap().to_string();
+    let case_id = open_cases(&http, &url, &token, 1).await.remove(0);
+    // From here on, no file of the process may grow past one page: as on a full disk, every
+    // write of a new WAL frame fails (with EFBIG; the process survives SIGXFSZ).
+    prlimit_fsize(child.id(), "4096:unlimited");
+    for n in 0..3 {
+        let p = Pending {
+            key: format!("full-{n}"),
+            expected: 1,
+            measure: MEASURES[0],
+        };
+        let (status, body) = post(&http, &url, &token, FIRE, fire_input(&case_id, &p))
+            .await
+            .expect("the service answers while its storage is full");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+            "{body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("storage"), "{message}");
+    }
+    // Reads still work, and nothing was written.
+    assert_eq!(version(&http, &url, &token, &case_id).await, 1);
+    prlimit_fsize(child.id(), "unlimited:unlimited");
+    let p = Pending {
+        key: "full-after".into(),
+        expected: 1,
+        measure: MEASURES[1],
+    };
+    let d = data(&http, &url, &token, FIRE, fire_input(&case_id, &p)).await;
+    assert_eq!(d["fireTransition"]["case"]["version"], 2, "{d}");
+    stop(child);
+    check_database(&db_url).await;
+    audit_verifies(&db_url);
+}
+
+/// Makes a file read-only even for root: the immutable attribute (root), or its mode.
+fn make_read_only(path: &std::path::Path, read_only: bool) {
+    if !path.exists() {
+        return;
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if root {
+        let status = std::process::Command::new("chattr")
+            .arg(if read_only { "+i" } else { "-i" })
+            .arg(path)
+            .status()
+            .expect("chattr runs");
+        assert!(status.success(), "chattr on {}", path.display());
+    } else {
+        let mut perms = std::fs::metadata(path).unwrap().permissions();
+        perms.set_readonly(read_only);
+        std::fs::set_permissions(path, perms).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_sqlite_file_is_refused_with_a_clear_error() {
+    let (dir, db_url, _) = sqlite_seeded().await;
+    let files: Vec<_> = ["trm.db", "trm.db-wal", "trm.db-shm"]
+        .iter()
+        .map(|f| dir.path().join(f))
+        .collect();
+    for f in &files {
+        make_read_only(f, true);
+    }
+    let refused = crate::process::try_serve_url(&db_url, &[], None);
+    for f in &files {
+        make_read_only(f, false);
+    }
+    let Err(printed) = refused else {
+        panic!("the service started on a read-only database file")
+    };
+    assert!(!printed.contains("panicked"), "{printed}");
+    assert!(
+        printed.to_lowercase().contains("read-only") || printed.to_lowercase().contains("readonly"),
+        "{printed}"
+    );
+    // Writable again, it starts and the data is whole.
+    let (child, _) = crate::process::serve_url(&db_url, &[], None);
+    stop(child);
+    check_database(&db_url).await;
+}
+
+#[tokio::test]
+async fn an_online_backup_restores_and_its_audit_log_verifies() {
+    let (db, tokens) = seeded_database().await;
+    let token = tokens["it.shelter"].clone();
+    let http = reqwest::Client::new();
+    let (child, out) = serve(&db, &[], None);
+    let url = out.lines().next().unwrap().to_string();
+    let cases = open_cases(&http, &url, &token, 4).await;
+    let mut workers: Vec<Worker> = cases
+        .into_iter()
+        .map(|case_id| Worker {
+            case_id,
+            version: 1,
+            next: 0,
+            acked: Vec::new(),
+            pending: None,
+            unknown_present: 0,
+            unknown_absent: 0,
+        })
+        .collect();
+    // Some work, then the backup while clients keep writing.
+    let until = Instant::now() + Duration::from_millis(300);
+    for w in std::mem::take(&mut workers) {
+        workers.push(work(http.clone(), url.clone(), token.clone(), w, until).await);
+    }
+    let acked_before: Vec<i64> = workers.iter().map(|w| w.version).collect();
+    let until = Instant::now() + Duration::from_millis(1500);
+    let tasks: Vec<_> = std::mem::take(&mut workers)
+        .into_iter()
+        .map(|w| tokio::spawn(work(http.clone(), url.clone(), token.clone(), w, until)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let restored_url = if db.url.starts_with("sqlite") {
+        let file = dir.path().join("backup.db");
+        let (ok, text) = trm(&[
+            "backup",
+            "--database-url",
+            &db.url,
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert!(ok, "{text}");
+        // Restoring is putting the file in place of the database (service stopped).
+        let restored = dir.path().join("restored.db");
+        std::fs::copy(&file, &restored).unwrap();
+        format!("sqlite://{}", restored.display())
+    } else {
+        let dump = dir.path().join("trm.dump");
+        let status = std::process::Command::new("pg_dump")
+            .args(["-Fc", "-f", dump.to_str().unwrap(), &db.url])
+            .status()
+            .expect("pg_dump runs");
+        assert!(status.success(), "pg_dump");
+        let (base, name) = db.url.rsplit_once('/').unwrap();
+        let restored_name = format!("{name}_restored");
+        let admin = Store::connect(&StoreOptions {
+            url: format!("{base}/postgres"),
+            max_connections: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        trm::store::execute_sql(admin.conn(), &format!("CREATE DATABASE {restored_name}"))
+            .await
+            .unwrap();
+        let restored_url = format!("{base}/{restored_name}");
+        let status = std::process::Command::new("pg_restore")
+            .args(["--no-owner", "-d", &restored_url, dump.to_str().unwrap()])
+            .status()
+            .expect("pg_restore runs");
+        assert!(status.success(), "pg_restore");
+        admin.close().await.ok();
+        restored_url
+    };
+    for t in tasks {
+        workers.push(t.await.unwrap());
+    }
+    stop(child);
+    audit_verifies(&restored_url);
+    check_database(&restored_url).await;
+    // The restored database serves, and holds at least what was acknowledged before the backup.
+    let (restored, out) = crate::process::serve_url(&restored_url, &[], None);
+    let url = out.lines().next().unwrap().to_string();
+    for (w, before) in workers.iter().zip(acked_before) {
+        let v = version(&http, &url, &token, &w.case_id).await;
+        assert!(v >= before && v <= w.version + 1, "case {}: {v}", w.case_id);
+    }
+    stop(restored);
+    if !restored_url.starts_with("sqlite") {
+        let (base, name) = restored_url.rsplit_once('/').unwrap();
+        let admin = Store::connect(&StoreOptions {
+            url: format!("{base}/postgres"),
+            max_connections: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        trm::store::execute_sql(
+            admin.conn(),
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await
+        .unwrap();
+        admin.close().await.ok();
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that can cut the database off (every open connection
+/// dropped, new ones refused) and bring it back, as a stopped and restarted server looks to
+/// the service.
+struct Proxy {
+    port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+    open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (cut, _) = tokio::sync::watch::channel(0u64);
+        let (up2, open2, cut2) = (up.clone(), open.clone(), cut.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut cuts = cut2.subscribe();
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                open2.fetch_add(1, Ordering::SeqCst);
+                let (target, open) = (target.clone(), open2.clone());
+                tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&target).await {
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {},
+                            _ = cuts.changed() => {},
+                        }
+                    }
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Proxy {
+            port,
+            up,
+            cut,
+            open,
+        }
+    }
+
+    /// Refuses new connections and drops every open one; returns once they are all closed.
+    async fn cut(&self) {
+        use std::sync::atomic::Ordering;
+        self.up.store(false, Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+        while self.open.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn readyz(http: &reqwest::Client, url: &str) -> u16 {
+    match http
+        .get(format!("{url}/readyz"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+    {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_itself() {
+    let (db, tokens) = seeded_database().await;
+    let Some(rest) = db.url.strip_prefix("postgres://") else {
+        // This drill is about a database server going away; SQLite is a file in the process.
+        eprintln!("PostgreSQL drill: runs with TRM_TEST_DATABASE_URL=postgres://...");
+        return;
+    };
+    let (auth, host_and_db) = rest.split_once('@').unwrap();
+    let (host, name) = host_and_db.split_once('/').unwrap();
+    let proxy = Proxy::start(host.to_string()).await;
+    let proxied = format!("postgres://{auth}@127.0.0.1:{}/{name}", proxy.port);
+    let token = tokens["it.shelter"].clone();
+    let http = reqwest::Client::new();
+    let (child, out) = crate::process::serve_url(&proxied, &[], None);
+    let url = out.lines().next().unwrap().to_string();
+    assert_eq!(readyz(&http, &url).await, 200);
+    let mut workers: Vec<Worker> = open_cases(&http, &url, &token, 4)
+        .await
+        .into_iter()
+        .map(|case_id| Worker {
+            case_id,
+            version: 1,
+            next: 0,
+            acked: Vec::new(),
+            pending: None,
+            unknown_present: 0,
+            unknown_absent: 0,
+        })
+        .collect();
+    for _ in 0..3 {
+        let until = Instant::now() + Duration::from_secs(30);
+        let tasks: Vec<_> = workers
+            .drain(..)
+            .map(|w| tokio::spawn(work(http.clone(), url.clone(), token.clone(), w, until)))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        proxy.cut().await;
+        // Every client stops on a clear SERVICE_UNAVAILABLE (`work` asserts the code) well
+        // before its 30 s request timeout.
+        let cut_at = Instant::now();
+        for t in tasks {
+            workers.push(t.await.unwrap());
+        }
+        let waited = cut_at.elapsed();
+        assert!(
+            waited < Duration::from_secs(25),
+            "requests hung for {waited:?} with the database gone"
+        );
+        assert_eq!(
+            readyz(&http, &url).await,
+            503,
+            "/readyz with the database gone"
+        );
+        let p = Pending {
+            key: "while-down".into(),
+            expected: 1,
+            measure: MEASURES[0],
+        };
+        let (status, body) = post(
+            &http,
+            &url,
+            &token,
+            FIRE,
+            fire_input(&workers[0].case_id, &p),
+        )
+        .await
+        .unwrap();
+        // 503 when the request is refused while authenticating, 200 with a GraphQL error after.
+        assert!(status == 503 || status == 200, "{status}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+            "{body}"
+        );
+        proxy.restore();
+        let back = Instant::now() + Duration::from_secs(30);
+        while readyz(&http, &url).await != 200 {
+            assert!(
+                Instant::now() < back,
+                "the service did not recover by itself"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        for w in &mut workers {
+            settle(&http, &url, &token, w).await;
+        }
+    }
+    check_histories(&http, &url, &token, &workers).await;
+    stop(child);
+    check_database(&db.url).await;
+    audit_verifies(&db.url);
+}

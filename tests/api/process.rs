@@ -18,10 +18,17 @@ pub async fn seeded_database() -> (TestDatabase, BTreeMap<String, String>) {
 /// [`seeded_database`] with the workflows of `dir`.
 pub async fn seeded_database_with(dir: &Path) -> (TestDatabase, BTreeMap<String, String>) {
     let db = TestDatabase::new().await;
+    let tokens = seed(&db.url, dir).await;
+    (db, tokens)
+}
+
+/// Seeds the demo network into the database at `url` with the workflows of `dir`; the demo
+/// users' tokens.
+pub async fn seed(url: &str, dir: &Path) -> BTreeMap<String, String> {
     let registry = trm::startup::load_workflows(dir).unwrap();
     let app = trm::startup::prepare(
         &trm::store::StoreOptions {
-            url: db.url.clone(),
+            url: url.to_string(),
             max_connections: 2,
             ..Default::default()
         },
@@ -36,7 +43,7 @@ pub async fn seeded_database_with(dir: &Path) -> (TestDatabase, BTreeMap<String,
         .into_iter()
         .collect();
     app.store.clone().close().await.unwrap();
-    (db, tokens)
+    tokens
 }
 
 /// `trm serve` on a free port with `args`; with `log`, its logs (stderr, at `TRM_LOG=trace`, the
