@@ -136,6 +136,32 @@ struct Worker {
     unknown_absent: usize,
 }
 
+impl Worker {
+    /// A client of a freshly opened case (version 1).
+    fn new(case_id: String) -> Worker {
+        Worker {
+            case_id,
+            version: 1,
+            next: 0,
+            acked: Vec::new(),
+            pending: None,
+            unknown_present: 0,
+            unknown_absent: 0,
+        }
+    }
+}
+
+/// A one-connection store on `url` (for SQL the drills run beside the service).
+async fn store_at(url: &str) -> Store {
+    Store::connect(&StoreOptions {
+        url: url.to_string(),
+        max_connections: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 fn fire_input(case_id: &str, p: &Pending) -> Value {
     json!({"i": {"caseId": case_id, "transition": "order_protection_measure",
         "expectedVersion": p.expected, "idempotencyKey": p.key,
@@ -231,13 +257,7 @@ async fn count(store: &Store, sql: &str) -> i64 {
 /// The database's own integrity check, and that no case is half-written: every case's version
 /// is its number of events, every event is in the audit log.
 async fn check_database(db_url: &str) {
-    let store = Store::connect(&StoreOptions {
-        url: db_url.to_string(),
-        max_connections: 1,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let store = store_at(db_url).await;
     use sea_orm::ConnectionTrait;
     if store.backend() == sea_orm::DatabaseBackend::Sqlite {
         let row = store
@@ -356,15 +376,7 @@ async fn acknowledged_transitions_survive_sigkill_at_random_moments() {
     let mut workers: Vec<Worker> = open_cases(&http, &url, &token, clients)
         .await
         .into_iter()
-        .map(|case_id| Worker {
-            case_id,
-            version: 1,
-            next: 0,
-            acked: Vec::new(),
-            pending: None,
-            unknown_present: 0,
-            unknown_absent: 0,
-        })
+        .map(Worker::new)
         .collect();
     for round in 0..kills {
         let until = Instant::now() + Duration::from_secs(10);
@@ -591,13 +603,7 @@ async fn settings_that_can_lose_acknowledged_writes_are_refused_unless_accepted(
         vec!["--sqlite-synchronous", "normal"]
     } else {
         // `synchronous_commit = off` for this database only (fsync is server-wide).
-        let store = Store::connect(&StoreOptions {
-            url: db.url.clone(),
-            max_connections: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let store = store_at(&db.url).await;
         let name = db.url.rsplit('/').next().unwrap();
         trm::store::execute_sql(
             store.conn(),
@@ -628,13 +634,7 @@ async fn settings_that_can_lose_acknowledged_writes_are_refused_unless_accepted(
     stop(child);
     if risky.is_empty() {
         // Back to the server's default: the service starts without being told anything.
-        let store = Store::connect(&StoreOptions {
-            url: db.url.clone(),
-            max_connections: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let store = store_at(&db.url).await;
         let name = db.url.rsplit('/').next().unwrap();
         trm::store::execute_sql(
             store.conn(),
@@ -772,18 +772,7 @@ async fn an_online_backup_restores_and_its_audit_log_verifies() {
     let (child, out) = serve(&db, &[], None);
     let url = out.lines().next().unwrap().to_string();
     let cases = open_cases(&http, &url, &token, 4).await;
-    let mut workers: Vec<Worker> = cases
-        .into_iter()
-        .map(|case_id| Worker {
-            case_id,
-            version: 1,
-            next: 0,
-            acked: Vec::new(),
-            pending: None,
-            unknown_present: 0,
-            unknown_absent: 0,
-        })
-        .collect();
+    let mut workers: Vec<Worker> = cases.into_iter().map(Worker::new).collect();
     // Some work, then the backup while clients keep writing.
     let until = Instant::now() + Duration::from_millis(300);
     for w in std::mem::take(&mut workers) {
@@ -819,13 +808,7 @@ async fn an_online_backup_restores_and_its_audit_log_verifies() {
         assert!(status.success(), "pg_dump");
         let (base, name) = db.url.rsplit_once('/').unwrap();
         let restored_name = format!("{name}_restored");
-        let admin = Store::connect(&StoreOptions {
-            url: format!("{base}/postgres"),
-            max_connections: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let admin = store_at(&format!("{base}/postgres")).await;
         trm::store::execute_sql(admin.conn(), &format!("CREATE DATABASE {restored_name}"))
             .await
             .unwrap();
@@ -854,13 +837,7 @@ async fn an_online_backup_restores_and_its_audit_log_verifies() {
     stop(restored);
     if !restored_url.starts_with("sqlite") {
         let (base, name) = restored_url.rsplit_once('/').unwrap();
-        let admin = Store::connect(&StoreOptions {
-            url: format!("{base}/postgres"),
-            max_connections: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let admin = store_at(&format!("{base}/postgres")).await;
         trm::store::execute_sql(
             admin.conn(),
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -968,15 +945,7 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
     let mut workers: Vec<Worker> = open_cases(&http, &url, &token, 4)
         .await
         .into_iter()
-        .map(|case_id| Worker {
-            case_id,
-            version: 1,
-            next: 0,
-            acked: Vec::new(),
-            pending: None,
-            unknown_present: 0,
-            unknown_absent: 0,
-        })
+        .map(Worker::new)
         .collect();
     for _ in 0..3 {
         let until = Instant::now() + Duration::from_secs(30);
