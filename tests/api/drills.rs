@@ -390,6 +390,7 @@ async fn acknowledged_transitions_survive_sigkill_at_random_moments() {
             workers.push(t.await.unwrap());
         }
         check_database(&db.url).await;
+        audit_verifies(&db.url);
         (child, url) = {
             let (c, out) = serve(&db, &["--scheduler-interval-secs", "1"], None);
             (c, out.lines().next().unwrap().to_string())
