@@ -18,9 +18,14 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
-/// A case: one person's path through a referral workflow, led by one agency at a time.
-pub struct CaseNode(pub CaseRecord);
+/// A case: one person's path through a referral workflow, led by one agency at a time. What
+/// the caller may see of it is worked out once per node (and for a whole page at once by the
+/// list queries), however many fields ask.
+#[derive(Clone)]
+pub struct CaseNode(pub CaseRecord, Arc<OnceCell<CaseView>>);
 
 /// How the caller's agency stands towards a case.
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
@@ -148,11 +153,36 @@ pub struct AvailableTransition {
 }
 
 impl CaseNode {
+    /// A case whose view is worked out when a field first needs it.
+    pub fn new(case: CaseRecord) -> CaseNode {
+        CaseNode(case, Arc::new(OnceCell::new()))
+    }
+
+    /// The cases of a page (already scoped to the caller), in order, with their views worked
+    /// out together: four queries for the page.
+    pub async fn page(ctx: &Context<'_>, cases: Vec<CaseRecord>) -> Result<Vec<CaseNode>> {
+        let app = app(ctx)?;
+        let views = crate::service::sharing::views(app, app.store.conn(), principal(ctx)?, &cases)
+            .await
+            .gql()?;
+        Ok(cases
+            .into_iter()
+            .zip(views)
+            // A case without a view keeps asking on its own, and answers as `case(id)` does.
+            .map(|(case, view)| CaseNode(case, Arc::new(OnceCell::new_with(view))))
+            .collect())
+    }
+
     /// What the caller may see of this case.
     async fn view(&self, ctx: &Context<'_>) -> Result<CaseView> {
-        crate::service::sharing::case_view(app(ctx)?, principal(ctx)?, &self.0)
+        self.1
+            .get_or_try_init(|| async {
+                crate::service::sharing::case_view(app(ctx)?, principal(ctx)?, &self.0)
+                    .await
+                    .gql()
+            })
             .await
-            .gql()
+            .cloned()
     }
 }
 
@@ -441,7 +471,7 @@ impl CaseNode {
         Ok(cases::get_case(app(ctx)?, principal(ctx)?, id)
             .await
             .gql()?
-            .map(CaseNode))
+            .map(CaseNode::new))
     }
     /// Later cases that continue this one (e.g. under the adult procedure), as far as the caller may see.
     async fn followed_by(&self, ctx: &Context<'_>) -> Result<Vec<CaseNode>> {
@@ -449,7 +479,7 @@ impl CaseNode {
             .await
             .gql()?
             .into_iter()
-            .map(CaseNode)
+            .map(CaseNode::new)
             .collect())
     }
     /// The case's deadlines (legal and procedural time limits), most urgent first.
@@ -737,7 +767,7 @@ impl EventNode {
             cases::get_case(app(ctx)?, principal(ctx)?, self.event.case_id)
                 .await
                 .gql()?
-                .map(CaseNode),
+                .map(CaseNode::new),
         )
     }
     async fn occurred_at(&self) -> DateTime<Utc> {

@@ -250,7 +250,7 @@ impl CoreMutation {
             .pop()
             .ok_or_else(|| invalid("event not found"))?;
         Ok(MigrateCasePayload {
-            case: CaseNode(case),
+            case: CaseNode::new(case),
             event,
         })
     }
@@ -316,7 +316,7 @@ impl CoreMutation {
             .await
             .gql()?;
         Ok(OpenCasePayload {
-            case: CaseNode(case),
+            case: CaseNode::new(case),
         })
     }
 
@@ -353,7 +353,7 @@ impl CoreMutation {
             .pop()
             .ok_or_else(|| invalid("event not found"))?;
         Ok(FireTransitionPayload {
-            case: CaseNode(fired.case),
+            case: CaseNode::new(fired.case),
             event,
             replayed: fired.replayed,
         })

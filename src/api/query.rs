@@ -47,7 +47,7 @@ impl CoreQuery {
             "Case" => cases::get_case(app, p, uuid()?)
                 .await
                 .gql()?
-                .map(|c| Node::Case(CaseNode(c))),
+                .map(|c| Node::Case(CaseNode::new(c))),
             "CaseEvent" => match cases::visible_event(app, p, uuid()?).await.gql()? {
                 Some(event) => event_nodes(app, vec![event])
                     .await?
@@ -118,7 +118,7 @@ impl CoreQuery {
         Ok(cases::get_case(app(ctx)?, principal(ctx)?, case_id)
             .await
             .gql()?
-            .map(CaseNode))
+            .map(CaseNode::new))
     }
 
     /// A case the caller may see, by its human reference (e.g. `IT-2026-000123`).
@@ -134,7 +134,7 @@ impl CoreQuery {
             cases::case_by_reference(app(ctx)?, principal(ctx)?, &reference)
                 .await
                 .gql()?
-                .map(CaseNode),
+                .map(CaseNode::new),
         )
     }
 
@@ -171,8 +171,10 @@ impl CoreQuery {
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let mut connection = Connection::new(after_id.is_some(), has_next);
         connection.edges.extend(
-            rows.into_iter()
-                .map(|c| Edge::new(ids::cursor(&c.id.to_string()), CaseNode(c))),
+            CaseNode::page(ctx, rows)
+                .await?
+                .into_iter()
+                .map(|c| Edge::new(ids::cursor(&c.0.id.to_string()), c)),
         );
         Ok(connection)
     }
@@ -197,15 +199,23 @@ impl CoreQuery {
             .await
             .gql()?;
         let total = items.len();
+        let page: Vec<(usize, worklist::WorkItem)> = items
+            .into_iter()
+            .enumerate()
+            .skip(offset)
+            .take(limit)
+            .collect();
+        let nodes = CaseNode::page(
+            ctx,
+            page.iter().map(|(_, item)| item.case.clone()).collect(),
+        )
+        .await?;
         let mut connection = Connection::new(offset > 0, offset + limit < total);
-        connection.edges.extend(
-            items
-                .into_iter()
-                .enumerate()
-                .skip(offset)
-                .take(limit)
-                .map(|(i, item)| Edge::new(ids::cursor(&format!("pos:{i}")), WorklistItem(item))),
-        );
+        connection
+            .edges
+            .extend(page.into_iter().zip(nodes).map(|((i, item), node)| {
+                Edge::new(ids::cursor(&format!("pos:{i}")), WorklistItem(item, node))
+            }));
         Ok(connection)
     }
 
@@ -251,12 +261,12 @@ impl CoreQuery {
 }
 
 /// A case the caller's agency must act on, and why.
-pub struct WorklistItem(pub worklist::WorkItem);
+pub struct WorklistItem(pub worklist::WorkItem, CaseNode);
 
 #[Object]
 impl WorklistItem {
     async fn case(&self) -> CaseNode {
-        CaseNode(self.0.case.clone())
+        self.1.clone()
     }
     async fn reason(&self) -> worklist::WorkReason {
         self.0.reason

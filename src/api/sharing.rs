@@ -41,7 +41,7 @@ async fn case_node(ctx: &Context<'_>, id: Uuid) -> Result<Option<CaseNode>> {
     Ok(cases::get_case(app(ctx)?, principal(ctx)?, id)
         .await
         .gql()?
-        .map(CaseNode))
+        .map(CaseNode::new))
 }
 
 /// The legal ground of a disclosure.
@@ -839,7 +839,7 @@ impl SharingMutation {
         .await
         .gql()?;
         Ok(CasePayload {
-            case: CaseNode(case),
+            case: CaseNode::new(case),
         })
     }
 
@@ -854,7 +854,7 @@ impl SharingMutation {
             .await
             .gql()?;
         Ok(CasePayload {
-            case: CaseNode(case),
+            case: CaseNode::new(case),
         })
     }
 
@@ -1138,7 +1138,7 @@ impl SharingMutation {
         .gql()?;
         Ok(BreakGlassPayload {
             access: BreakGlassNode(access),
-            case: CaseNode(case),
+            case: CaseNode::new(case),
         })
     }
 

@@ -174,13 +174,74 @@ pub async fn sharing_record<C: ConnectionTrait>(
 ) -> Result<SharingRecord, ServiceError> {
     let referrals = sharing::referrals_of_case(conn, case.id).await?;
     let transfers = sharing::transfers_of_case(conn, case.id).await?;
-    Ok(SharingRecord {
+    Ok(record_of(case, &referrals, &transfers))
+}
+
+fn record_of(
+    case: &CaseRecord,
+    referrals: &[sharing::ReferralRecord],
+    transfers: &[sharing::TransferRecord],
+) -> SharingRecord {
+    SharingRecord {
         opened_by_agency: case.opened_by_agency_id,
         opened_at: case.opened_at,
         lead_agency: case.lead_agency_id,
         referrals: referrals.iter().map(|r| r.share()).collect(),
         transfers: transfers.iter().map(|t| t.share()).collect(),
-    })
+    }
+}
+
+/// The data groups `p`'s roles may read at all (the policies' `read_group`).
+fn role_groups(app: &App, p: &Principal) -> BTreeSet<DataGroup> {
+    app.workflows
+        .policies()
+        .map(|policies| policies.readable_groups(&p.roles))
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// [`view`] for a page of cases in four queries whatever its length (a list would otherwise
+/// ask four per case, and again per field that needs the view); `None` where `p` may not
+/// see the case.
+pub async fn views<C: ConnectionTrait>(
+    app: &App,
+    conn: &C,
+    p: &Principal,
+    cases: &[CaseRecord],
+) -> Result<Vec<Option<CaseView>>, ServiceError> {
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
+    let mut referrals: std::collections::HashMap<Uuid, Vec<sharing::ReferralRecord>> =
+        Default::default();
+    for r in sharing::referrals_of_cases(conn, &ids).await? {
+        referrals.entry(r.case_id).or_default().push(r);
+    }
+    let mut transfers: std::collections::HashMap<Uuid, Vec<sharing::TransferRecord>> =
+        Default::default();
+    for t in sharing::transfers_of_cases(conn, &ids).await? {
+        transfers.entry(t.case_id).or_default().push(t);
+    }
+    let rows = case_store::with_access(conn, &ids, p.agency_id).await?;
+    let glass =
+        crate::store::break_glass::active_until_many(conn, &ids, p.user_id, app.now()).await?;
+    let groups = role_groups(app, p);
+    Ok(cases
+        .iter()
+        .map(|case| {
+            let record = record_of(
+                case,
+                referrals.get(&case.id).map_or(&[][..], Vec::as_slice),
+                transfers.get(&case.id).map_or(&[][..], Vec::as_slice),
+            );
+            CaseView::of(
+                p,
+                &record,
+                rows.contains(&case.id),
+                glass.get(&case.id).copied(),
+                groups.clone(),
+            )
+        })
+        .collect())
 }
 
 /// What `p` may see of a case it can see (the store already applied the case scope).
@@ -191,17 +252,11 @@ pub async fn view<C: ConnectionTrait>(
     case: &CaseRecord,
 ) -> Result<CaseView, ServiceError> {
     let now = app.now();
-    let role_groups = app
-        .workflows
-        .policies()
-        .map(|policies| policies.readable_groups(&p.roles))
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
     let record = sharing_record(conn, case).await?;
     let has_row = case_store::has_access(conn, case.id, p.agency_id).await?;
     let glass = crate::store::break_glass::active_until(conn, case.id, p.user_id, now).await?;
-    CaseView::of(p, &record, has_row, glass, role_groups).ok_or(ServiceError::NotFound("case"))
+    CaseView::of(p, &record, has_row, glass, role_groups(app, p))
+        .ok_or(ServiceError::NotFound("case"))
 }
 
 /// What `p` may see of a case, read through the pool.

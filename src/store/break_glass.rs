@@ -82,6 +82,33 @@ pub async fn active_until<C: ConnectionTrait>(
         .map(|m| m.expires_at))
 }
 
+/// [`active_until`] for each of the cases `case_ids` that has an active break-glass access of
+/// `user_id` (one query).
+pub async fn active_until_many<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashMap<Uuid, DateTime<Utc>>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    if case_ids.is_empty() {
+        return Ok(out);
+    }
+    for m in break_glass::Entity::find()
+        .filter(break_glass::Column::CaseId.is_in(case_ids.iter().copied()))
+        .filter(break_glass::Column::UserId.eq(user_id))
+        .filter(break_glass::Column::ExpiresAt.gt(now))
+        .all(conn)
+        .await?
+    {
+        let until = out.entry(m.case_id).or_insert(m.expires_at);
+        if m.expires_at > *until {
+            *until = m.expires_at;
+        }
+    }
+    Ok(out)
+}
+
 /// A case's break-glass accesses, oldest first.
 pub async fn of_case<C: ConnectionTrait>(
     conn: &C,

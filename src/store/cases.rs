@@ -711,6 +711,25 @@ pub async fn grant_access<C: ConnectionTrait>(
 }
 
 /// Whether `agency` has been given access to the case.
+/// Which of the cases `case_ids` `agency` has an access row for (one query).
+pub async fn with_access<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+    agency: Uuid,
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(case_access::Entity::find()
+        .filter(case_access::Column::CaseId.is_in(case_ids.iter().copied()))
+        .filter(case_access::Column::AgencyId.eq(agency))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.case_id)
+        .collect())
+}
+
 pub async fn has_access<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,

@@ -329,6 +329,25 @@ pub async fn referrals_of_case<C: ConnectionTrait>(
         .collect()
 }
 
+/// The referrals of the cases `case_ids` (one query; for a page of cases), by case then id.
+pub async fn referrals_of_cases<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+) -> Result<Vec<ReferralRecord>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    referral::Entity::find()
+        .filter(referral::Column::CaseId.is_in(case_ids.iter().copied()))
+        .order_by_asc(referral::Column::CaseId)
+        .order_by_asc(referral::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_referral)
+        .collect()
+}
+
 /// Referrals addressed to `agency` (optionally only in `statuses`), newest first.
 pub async fn referrals_to<C: ConnectionTrait>(
     conn: &C,
@@ -548,6 +567,25 @@ pub async fn transfers_of_case<C: ConnectionTrait>(
 ) -> Result<Vec<TransferRecord>, DbErr> {
     transfer::Entity::find()
         .filter(transfer::Column::CaseId.eq(case_id))
+        .order_by_asc(transfer::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_transfer)
+        .collect()
+}
+
+/// The transfers of the cases `case_ids` (one query; for a page of cases), by case then id.
+pub async fn transfers_of_cases<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+) -> Result<Vec<TransferRecord>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    transfer::Entity::find()
+        .filter(transfer::Column::CaseId.is_in(case_ids.iter().copied()))
+        .order_by_asc(transfer::Column::CaseId)
         .order_by_asc(transfer::Column::Id)
         .all(conn)
         .await?

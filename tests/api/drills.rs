@@ -914,6 +914,40 @@ impl Proxy {
     }
 }
 
+/// How the drill takes PostgreSQL away.
+enum Outage {
+    Proxy(Proxy),
+    /// Shell commands that stop and start the real server.
+    Commands {
+        stop: String,
+        start: String,
+    },
+}
+
+impl Outage {
+    async fn begin(&self) {
+        match self {
+            Outage::Proxy(proxy) => proxy.cut().await,
+            Outage::Commands { stop, .. } => shell(stop),
+        }
+    }
+
+    fn end(&self) {
+        match self {
+            Outage::Proxy(proxy) => proxy.restore(),
+            Outage::Commands { start, .. } => shell(start),
+        }
+    }
+}
+
+fn shell(command: &str) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", command])
+        .status()
+        .expect("sh runs");
+    assert!(status.success(), "{command}");
+}
+
 async fn readyz(http: &reqwest::Client, url: &str) -> u16 {
     match http
         .get(format!("{url}/readyz"))
@@ -936,11 +970,23 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
     };
     let (auth, host_and_db) = rest.split_once('@').unwrap();
     let (host, name) = host_and_db.split_once('/').unwrap();
-    let proxy = Proxy::start(host.to_string()).await;
-    let proxied = format!("postgres://{auth}@127.0.0.1:{}/{name}", proxy.port);
+    // With TRM_DRILL_PG_STOP and TRM_DRILL_PG_START (shell commands, e.g. `pg_ctlcluster 15
+    // main stop -m fast`), the real server is stopped and started: only where nothing else uses
+    // it meanwhile (`.ci/run` does this after the suite). Otherwise a proxy cuts it off.
+    let outage = match (
+        std::env::var("TRM_DRILL_PG_STOP"),
+        std::env::var("TRM_DRILL_PG_START"),
+    ) {
+        (Ok(stop), Ok(start)) => Outage::Commands { stop, start },
+        _ => Outage::Proxy(Proxy::start(host.to_string()).await),
+    };
+    let served_url = match &outage {
+        Outage::Proxy(proxy) => format!("postgres://{auth}@127.0.0.1:{}/{name}", proxy.port),
+        Outage::Commands { .. } => db.url.clone(),
+    };
     let token = tokens["it.shelter"].clone();
     let http = reqwest::Client::new();
-    let (child, out) = crate::process::serve_url(&proxied, &[], None);
+    let (child, out) = crate::process::serve_url(&served_url, &[], None);
     let url = out.lines().next().unwrap().to_string();
     assert_eq!(readyz(&http, &url).await, 200);
     let mut workers: Vec<Worker> = open_cases(&http, &url, &token, 4)
@@ -955,7 +1001,7 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
             .map(|w| tokio::spawn(work(http.clone(), url.clone(), token.clone(), w, until)))
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        proxy.cut().await;
+        outage.begin().await;
         // Every client stops on a clear SERVICE_UNAVAILABLE (`work` asserts the code) well
         // before its 30 s request timeout.
         let cut_at = Instant::now();
@@ -992,7 +1038,7 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
             body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
             "{body}"
         );
-        proxy.restore();
+        outage.end();
         let back = Instant::now() + Duration::from_secs(30);
         while readyz(&http, &url).await != 200 {
             assert!(
