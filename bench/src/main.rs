@@ -85,9 +85,11 @@ const FIRE: &str =
     "mutation($input: FireTransitionInput!) { fireTransition(input: $input) { case { version } } }";
 const CASE: &str =
     "query($id: ID!) { case(id: $id) { id reference version status states { track state } } }";
-const CASES: &str = "{ cases(first: 20, filter: {status: ACTIVE, stage: IDENTIFICATION}) { edges { node { id reference version } } } }";
+/// A list page as a case worker's screen shows it: each case with how the caller's agency
+/// stands towards it and what is withheld (fields that need the per-case access view).
+const CASES: &str = "{ cases(first: 20, filter: {status: ACTIVE, stage: IDENTIFICATION}) { edges { node { id reference version access redactedFields } } } }";
 const WORKLIST: &str =
-    "{ worklist(first: 20) { edges { node { reason case { id reference } } } } }";
+    "{ worklist(first: 20) { edges { node { reason case { id reference access } } } } }";
 const HISTORY: &str = "query($id: ID!) { case(id: $id) { history(first: 100) { edges { node { sequence kind } } } } }";
 
 #[tokio::main]
@@ -564,12 +566,12 @@ async fn transitions(
 fn check_read(label: &str, d: &Value, vars: &Value) -> Result<(), String> {
     let ok = match label {
         "case(id)" => d["case"]["id"] == vars["id"] && d["case"]["status"] == "ACTIVE",
-        "cases(filter)" => d["cases"]["edges"]
-            .as_array()
-            .is_some_and(|e| e.len() == 20),
-        _ => d["worklist"]["edges"]
-            .as_array()
-            .is_some_and(|e| !e.is_empty()),
+        "cases(filter)" => d["cases"]["edges"].as_array().is_some_and(|e| {
+            e.len() == 20 && e.iter().all(|n| n["node"]["access"].is_string())
+        }),
+        _ => d["worklist"]["edges"].as_array().is_some_and(|e| {
+            !e.is_empty() && e.iter().all(|n| n["node"]["case"]["access"].is_string())
+        }),
     };
     if ok {
         Ok(())
