@@ -566,9 +566,9 @@ async fn transitions(
 fn check_read(label: &str, d: &Value, vars: &Value) -> Result<(), String> {
     let ok = match label {
         "case(id)" => d["case"]["id"] == vars["id"] && d["case"]["status"] == "ACTIVE",
-        "cases(filter)" => d["cases"]["edges"].as_array().is_some_and(|e| {
-            e.len() == 20 && e.iter().all(|n| n["node"]["access"].is_string())
-        }),
+        "cases(filter)" => d["cases"]["edges"]
+            .as_array()
+            .is_some_and(|e| e.len() == 20 && e.iter().all(|n| n["node"]["access"].is_string())),
         _ => d["worklist"]["edges"].as_array().is_some_and(|e| {
             !e.is_empty() && e.iter().all(|n| n["node"]["case"]["access"].is_string())
         }),
