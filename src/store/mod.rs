@@ -85,8 +85,11 @@ impl Store {
         opts.sqlx_logging(false)
             .max_connections(options.max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10));
+            .connect_timeout(Duration::from_secs(3))
+            // The pool retries a refused connection until this runs out: it is how long a
+            // request waits before `SERVICE_UNAVAILABLE` when the database is down. Waiting for a
+            // free connection under load takes milliseconds.
+            .acquire_timeout(Duration::from_secs(3));
         if url.starts_with("sqlite:") {
             let synchronous = options.sqlite_synchronous;
             opts.map_sqlx_sqlite_opts(move |o| {

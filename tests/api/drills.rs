@@ -1010,7 +1010,7 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
         }
         let waited = cut_at.elapsed();
         assert!(
-            waited < Duration::from_secs(25),
+            waited < Duration::from_secs(15),
             "requests hung for {waited:?} with the database gone"
         );
         assert_eq!(
