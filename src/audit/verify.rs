@@ -8,7 +8,10 @@ use crate::store::cases::{self, CaseRecord};
 use crate::store::events::{self, GENESIS_HASH};
 use crate::workflow::Registry;
 use ed25519_dalek::VerifyingKey;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, IsolationLevel,
+    TransactionTrait,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -44,7 +47,32 @@ const LEAF_PAGE: u64 = 20_000;
 ///
 /// It reads the database in pages: memory holds one page of cases with their events, and the
 /// log's leaf hashes (32 bytes a leaf, for the checkpoints' roots).
-pub async fn verify<C: ConnectionTrait>(
+///
+/// Everything is read in one snapshot (a read-only repeatable-read transaction on PostgreSQL,
+/// one read transaction on SQLite): on a live database, a case read on one page and its events
+/// read by the next query must not straddle a transition committed in between.
+pub async fn verify(
+    db: &DatabaseConnection,
+    workflows: &Registry,
+    trusted: &[VerifyingKey],
+) -> Result<Report, DbErr> {
+    let txn = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    let report = verify_in(&txn, workflows, trusted).await;
+    // Read only: nothing to keep.
+    txn.rollback().await?;
+    report
+}
+
+async fn verify_in<C: ConnectionTrait>(
     conn: &C,
     workflows: &Registry,
     trusted: &[VerifyingKey],

@@ -314,3 +314,49 @@ async fn a_forged_checkpoint_is_named() {
     expect_detected(&s, &[sql], &format!("checkpoint of size {size}")).await;
     s.stop_tampered().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verification_of_a_live_database_sees_one_consistent_snapshot() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    let mut cases = Vec::new();
+    for _ in 0..4 {
+        cases.push(s.open_workflow("it.shelter", "trm-adult", None).await.0);
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    let mut writers = Vec::new();
+    for id in cases {
+        let s = s.clone();
+        writers.push(tokio::spawn(async move {
+            let mut version = 1;
+            while std::time::Instant::now() < until {
+                let body = s
+                    .fire_input(
+                        "it.shelter",
+                        serde_json::json!({"caseId": id, "transition": "order_protection_measure",
+                               "expectedVersion": version, "data": {"protection_measure": "relocation"}}),
+                    )
+                    .await;
+                assert!(body.get("errors").is_none(), "{body}");
+                version += 1;
+            }
+            version
+        }));
+    }
+    // Verification runs again and again while the cases move: each run must see cases and
+    // their events as of one moment, or it would report a case ahead of (or behind) its events.
+    let mut runs = 0;
+    while std::time::Instant::now() < until {
+        assert_eq!(
+            verify(&s).await,
+            None,
+            "a live verification found a problem"
+        );
+        runs += 1;
+    }
+    let mut fired = 0;
+    for w in writers {
+        fired += w.await.unwrap() - 1;
+    }
+    assert!(runs > 1 && fired > 8, "runs {runs}, transitions {fired}");
+    std::sync::Arc::try_unwrap(s).ok().unwrap().stop().await;
+}
