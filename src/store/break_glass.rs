@@ -72,14 +72,9 @@ pub async fn active_until<C: ConnectionTrait>(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    Ok(break_glass::Entity::find()
-        .filter(break_glass::Column::CaseId.eq(case_id))
-        .filter(break_glass::Column::UserId.eq(user_id))
-        .filter(break_glass::Column::ExpiresAt.gt(now))
-        .order_by_desc(break_glass::Column::ExpiresAt)
-        .one(conn)
+    Ok(active_until_many(conn, &[case_id], user_id, now)
         .await?
-        .map(|m| m.expires_at))
+        .remove(&case_id))
 }
 
 /// [`active_until`] for each of the cases `case_ids` that has an active break-glass access of

@@ -319,14 +319,7 @@ pub async fn referrals_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
 ) -> Result<Vec<ReferralRecord>, DbErr> {
-    referral::Entity::find()
-        .filter(referral::Column::CaseId.eq(case_id))
-        .order_by_asc(referral::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_referral)
-        .collect()
+    referrals_of_cases(conn, &[case_id]).await
 }
 
 /// The referrals of the cases `case_ids` (one query; for a page of cases), by case then id.
@@ -565,14 +558,7 @@ pub async fn transfers_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
 ) -> Result<Vec<TransferRecord>, DbErr> {
-    transfer::Entity::find()
-        .filter(transfer::Column::CaseId.eq(case_id))
-        .order_by_asc(transfer::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_transfer)
-        .collect()
+    transfers_of_cases(conn, &[case_id]).await
 }
 
 /// The transfers of the cases `case_ids` (one query; for a page of cases), by case then id.
