@@ -16,9 +16,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 use trm::audit::{merkle, replay};
+use trm::domain::CaseRecord;
+use trm::domain::Event;
+use trm::domain::EventKind;
 use trm::domain::{AgencyKind, Role};
-use trm::store::cases::CaseRecord;
-use trm::store::events::{self, Event, EventKind};
 use trm::workflow::engine::{self, Actor, Env, TrackChange};
 use trm::workflow::guard::{Guard, GuardInput, TimerView, json_to_cel};
 use trm::workflow::{CaseState, Changes, Registry, Workflow};
@@ -290,7 +291,7 @@ impl EventLog<'_> {
 
     /// Chains the events' hashes from the genesis hash, as the service does one by one.
     fn seal(&mut self) -> Vec<Event> {
-        let mut prev = events::GENESIS_HASH.to_string();
+        let mut prev = trm::domain::GENESIS_HASH.to_string();
         for e in &mut self.events {
             e.prev_hash = prev;
             e.hash = e.compute_hash();
@@ -492,7 +493,7 @@ fn typical_event(case: &RecordedCase) -> Event {
 fn bench_hashing(c: &mut Criterion, case: &RecordedCase) {
     let e = typical_event(case);
     let content = e.hashed_content();
-    let bytes = events::canonical_json(&content);
+    let bytes = trm::domain::event::canonical_json(&content);
     println!(
         "hash: the typical event's canonical JSON is {} bytes",
         bytes.len()
@@ -503,7 +504,7 @@ fn bench_hashing(c: &mut Criterion, case: &RecordedCase) {
         b.iter(|| black_box(&e).compute_hash());
     });
     g.bench_function("canonical_json/hashed_content", |b| {
-        b.iter(|| events::canonical_json(black_box(&content)));
+        b.iter(|| trm::domain::event::canonical_json(black_box(&content)));
     });
     g.bench_function("sha256_raw_same_bytes", |b| {
         b.iter(|| Sha256::digest(black_box(&bytes)));

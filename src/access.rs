@@ -102,6 +102,17 @@ pub struct ReferralShare {
     pub updated_at: DateTime<Utc>,
 }
 
+impl From<&crate::domain::ReferralRecord> for ReferralShare {
+    fn from(r: &crate::domain::ReferralRecord) -> Self {
+        ReferralShare {
+            to_agency: r.to_agency_id,
+            groups: r.groups.clone(),
+            status: r.status,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
 /// What a transfer shares, between whom, and where it stands.
 #[derive(Debug, Clone)]
 pub struct TransferShare {
@@ -111,6 +122,18 @@ pub struct TransferShare {
     pub status: TransferStatus,
     /// When it was accepted (for accepted transfers).
     pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::domain::TransferRecord> for TransferShare {
+    fn from(t: &crate::domain::TransferRecord) -> Self {
+        TransferShare {
+            from_agency: t.from_agency_id,
+            to_agency: t.to_agency_id,
+            groups: t.groups.clone(),
+            status: t.status,
+            decided_at: t.decided_at,
+        }
+    }
 }
 
 /// What a principal may see of one case: the relation and the personal-data grants.

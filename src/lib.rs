@@ -13,4 +13,5 @@ pub mod server;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod vocabulary;
 pub mod workflow;

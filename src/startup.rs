@@ -15,14 +15,14 @@ pub enum StartupError {
     #[error("invalid workflow definitions:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Workflows(Vec<LoadError>),
     #[error("cannot open the database: {0}")]
-    Database(#[source] sea_orm::DbErr),
+    Database(#[source] crate::store::StoreError),
     #[error(
         "cannot open the database for writing: the file or its directory is read-only (or \
          not writable by this user); TRM needs to write its database: {0}"
     )]
-    NotWritable(#[source] sea_orm::DbErr),
+    NotWritable(#[source] crate::store::StoreError),
     #[error("cannot apply migrations: {0}")]
-    Migrations(#[source] sea_orm::DbErr),
+    Migrations(#[source] crate::store::StoreError),
     #[error(
         "workflow {0} version {1} differs from the definition cases were opened under; \
          definitions never change under the same version: give the change a new version"
@@ -51,13 +51,12 @@ pub async fn prepare(
     workflows: Registry,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartupError> {
-    let store =
-        Store::connect(store_options)
-            .await
-            .map_err(|e| match crate::service::fault(&e) {
-                Some(DbFault::ReadOnly) | Some(DbFault::CannotOpen) => StartupError::NotWritable(e),
-                _ => StartupError::Database(e),
-            })?;
+    let store = Store::connect(store_options)
+        .await
+        .map_err(|e| match e.fault() {
+            Some(DbFault::ReadOnly) | Some(DbFault::CannotOpen) => StartupError::NotWritable(e),
+            _ => StartupError::Database(e),
+        })?;
     let risks = store
         .durability_risks()
         .await

@@ -25,9 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use trm::access::CaseScope;
+use trm::domain::Event;
+use trm::domain::EventKind;
 use trm::service::App;
 use trm::store::cases as case_store;
-use trm::store::events::{self, Event, EventKind};
+use trm::store::events;
 use trm::workflow::engine::{self, Changes, TrackChange};
 
 #[derive(Parser)]
@@ -609,7 +611,7 @@ async fn time_verification(app: &App) -> Result<(u64, u64, f64, f64), String> {
             let e = parsed.as_ref().map_err(String::clone)?;
             let mut bytes = e.prev_hash.clone().into_bytes();
             bytes.push(b'\n');
-            bytes.extend_from_slice(&events::canonical_json(&e.hashed_content()));
+            bytes.extend_from_slice(&trm::domain::event::canonical_json(&e.hashed_content()));
             parts.push(bytes);
         }
         let started = Instant::now();

@@ -7,10 +7,12 @@ use chrono::Utc;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use trm::clock::SystemClock;
+use trm::domain::CaseRecord;
+use trm::domain::Event;
 use trm::service::App;
 use trm::store::StoreOptions;
-use trm::store::cases::{self as case_store, CaseRecord};
-use trm::store::events::{self, Event};
+use trm::store::cases::{self as case_store};
+use trm::store::events;
 use trm::workflow::{Registry, Workflow};
 use uuid::Uuid;
 

@@ -9,13 +9,14 @@ use super::workflow::WorkflowNode;
 use super::{app, ids, page_size, principal};
 use crate::audit::replay::Snapshot;
 use crate::audit::{self, merkle};
+use crate::domain::EventKind;
+use crate::domain::Ground;
 use crate::domain::{CaseStatus, DataGroup, OverrideBasis};
 use crate::policy::{Action, Facts};
 use crate::service::audit::{Disclosure, DisclosureKind};
 use crate::service::{App, ServiceError, cases, directory};
 use crate::store::audit::{self as log, StoredCheckpoint};
-use crate::store::events::{EventKind, EventSearch};
-use crate::store::sharing::Ground;
+use crate::store::events::EventSearch;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -121,7 +122,7 @@ fn auditor<'a>(ctx: &Context<'a>) -> Result<&'a App> {
     Ok(app)
 }
 
-fn failed(e: sea_orm::DbErr) -> async_graphql::Error {
+fn failed(e: crate::store::StoreError) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;
     ServiceError::from(e).extend()
 }

@@ -6,12 +6,13 @@ use super::sharing::{ConsentNode, MovementNode, ReferralNode, TransferNode};
 use super::workflow::{TransitionInput, WorkflowNode, transition_inputs};
 use super::{app, ids, page_size, principal};
 use crate::access::{CaseView, Relation};
+use crate::domain::CaseRecord;
+use crate::domain::Event;
+use crate::domain::EventKind;
 use crate::domain::{CaseStatus, DataGroup, Stage};
 use crate::service::timers::{self, DeadlineStatus};
 use crate::service::{ServiceError, cases, directory};
 use crate::service::{person, referrals, transfers};
-use crate::store::cases::CaseRecord;
-use crate::store::events::{Event, EventKind};
 use crate::workflow::Workflow;
 use crate::workflow::definition::TimerKind;
 use async_graphql::connection::{Connection, Edge};
@@ -697,8 +698,8 @@ pub async fn event_nodes(app: &crate::service::App, events: Vec<Event>) -> Resul
 pub struct EventNode {
     pub event: Event,
     /// `None` for events the service recorded itself (e.g. a timer elapsing).
-    pub actor: Option<crate::store::directory::User>,
-    pub agency: crate::store::directory::Agency,
+    pub actor: Option<crate::domain::User>,
+    pub agency: crate::domain::Agency,
 }
 
 #[Object(name = "CaseEvent")]

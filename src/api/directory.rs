@@ -4,9 +4,11 @@
 use super::error::{IntoGql, invalid};
 use super::{app, ids};
 use crate::access::Principal;
+use crate::domain::Agency;
+use crate::domain::Country;
+use crate::domain::User;
 use crate::domain::{AgencyKind, Role};
 use crate::service::directory;
-use crate::store::directory::{Agency, Country, User};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use uuid::Uuid;
 

@@ -118,12 +118,8 @@ pub fn sdl() -> String {
 }
 
 fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a App> {
-    ctx.data::<App>().map_err(|_| {
-        ServiceError::Internal(sea_orm::DbErr::Custom(
-            "schema built without application state".into(),
-        ))
-        .extend()
-    })
+    ctx.data::<App>()
+        .map_err(|_| ServiceError::internal("schema built without application state").extend())
 }
 
 fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {

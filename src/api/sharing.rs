@@ -5,6 +5,14 @@ use super::case::CaseNode;
 use super::directory::AgencyNode;
 use super::error::{IntoGql, invalid};
 use super::{app, ids, page_size, principal};
+use crate::domain::ConsentRecord;
+use crate::domain::Feedback;
+use crate::domain::Ground;
+use crate::domain::Movement;
+use crate::domain::Notification;
+use crate::domain::NotificationKind;
+use crate::domain::ReferralRecord;
+use crate::domain::TransferRecord;
 use crate::domain::{
     ConsentGiver, ConsentPurpose, DataGroup, MovementSource, OverrideBasis, ReferralStatus,
     ServiceKind, TransferStatus,
@@ -14,9 +22,6 @@ use crate::service::referrals::{self, NewReferral, ReferralAction};
 use crate::service::sharing::GroundRequest;
 use crate::service::transfers::{self, NewTransfer, TransferAction};
 use crate::service::{ServiceError, cases, directory, inbox};
-use crate::store::inbox::{Feedback, Notification, NotificationKind};
-use crate::store::person::Movement;
-use crate::store::sharing::{ConsentRecord, Ground, ReferralRecord, TransferRecord};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -708,7 +713,7 @@ pub struct MarkNotificationReadPayload {
 }
 
 /// A break-glass access to a case.
-pub struct BreakGlassNode(pub crate::store::break_glass::BreakGlass);
+pub struct BreakGlassNode(pub crate::domain::BreakGlass);
 
 #[Object(name = "BreakGlassAccess")]
 impl BreakGlassNode {

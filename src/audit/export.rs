@@ -9,8 +9,10 @@
 
 use super::merkle::{self, Hash};
 use super::{checkpoint_text, verify_checkpoint};
+use crate::domain::GENESIS_HASH;
+use crate::domain::event::chain_hash;
+use crate::domain::event::reason_sha256;
 use crate::store::audit::StoredCheckpoint;
-use crate::store::events::{GENESIS_HASH, chain_hash, reason_sha256};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};

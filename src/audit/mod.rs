@@ -7,12 +7,13 @@ pub mod printable;
 pub mod replay;
 pub mod verify;
 
+use crate::store::StoreError;
 use crate::store::audit::{self as log, StoredCheckpoint};
 use crate::store::{LOCK_AUDIT_LOG, Store, lock_exclusively};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use merkle::Hash;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -177,20 +178,23 @@ pub fn merkle_leaf(leaf_hash_hex: &str) -> Option<Hash> {
 
 /// The Merkle leaf hashes of the first `size` leaves of the log, checking that positions are
 /// contiguous from 0.
-pub async fn tree_leaves<C: ConnectionTrait>(conn: &C, size: i64) -> Result<Vec<Hash>, DbErr> {
+pub async fn tree_leaves<C: ConnectionTrait>(conn: &C, size: i64) -> Result<Vec<Hash>, StoreError> {
     let leaves = log::leaves(conn, 0, size).await?;
     let mut out = Vec::with_capacity(leaves.len());
     for (i, l) in leaves.iter().enumerate() {
         if l.position != i as i64 {
-            return Err(DbErr::Custom(format!("audit log position {i} is missing")));
+            return Err(StoreError::Corrupt(format!(
+                "audit log position {i} is missing"
+            )));
         }
         out.push(
-            merkle_leaf(&l.leaf_hash)
-                .ok_or_else(|| DbErr::Custom(format!("audit log position {i} is malformed")))?,
+            merkle_leaf(&l.leaf_hash).ok_or_else(|| {
+                StoreError::Corrupt(format!("audit log position {i} is malformed"))
+            })?,
         );
     }
     if out.len() as i64 != size {
-        return Err(DbErr::Custom(format!(
+        return Err(StoreError::Corrupt(format!(
             "audit log has fewer than {size} leaves"
         )));
     }
@@ -204,7 +208,7 @@ pub async fn create_checkpoint(
     store: &Store,
     key: &AuditKey,
     now: DateTime<Utc>,
-) -> Result<StoredCheckpoint, DbErr> {
+) -> Result<StoredCheckpoint, StoreError> {
     let txn = store.begin_write().await?;
     lock_exclusively(&txn, LOCK_AUDIT_LOG).await?;
     let size = log::size(&txn).await?;
@@ -237,7 +241,7 @@ pub async fn checkpoint_if_due(
     key: &AuditKey,
     now: DateTime<Utc>,
     min_interval: chrono::Duration,
-) -> Result<Option<StoredCheckpoint>, DbErr> {
+) -> Result<Option<StoredCheckpoint>, StoreError> {
     let size = log::size(store.conn()).await?;
     let latest = log::latest_checkpoint(store.conn()).await?;
     let due = match &latest {
@@ -256,7 +260,7 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     conn: &C,
     event_id: uuid::Uuid,
     tree_size: i64,
-) -> Result<Option<(i64, Hash, Vec<Hash>, Hash)>, DbErr> {
+) -> Result<Option<(i64, Hash, Vec<Hash>, Hash)>, StoreError> {
     let Some(leaf) = log::leaf_of_event(conn, event_id).await? else {
         return Ok(None);
     };
@@ -278,7 +282,7 @@ pub async fn consistency_proof<C: ConnectionTrait>(
     conn: &C,
     from: i64,
     to: i64,
-) -> Result<Option<(Hash, Hash, Vec<Hash>)>, DbErr> {
+) -> Result<Option<(Hash, Hash, Vec<Hash>)>, StoreError> {
     if from < 0 || from > to || to > log::size(conn).await? {
         return Ok(None);
     }

@@ -1,8 +1,9 @@
 //! Rebuilding a case from its events alone: the auditors' "as of" view, and the verifier's
 //! check that the stored case is what its events say. Pure: no I/O.
 
-use crate::store::cases::CaseRecord;
-use crate::store::events::{Event, EventKind};
+use crate::domain::CaseRecord;
+use crate::domain::Event;
+use crate::domain::EventKind;
 use crate::workflow::{Registry, engine};
 use serde_json::Value;
 use uuid::Uuid;

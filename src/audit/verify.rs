@@ -3,13 +3,16 @@
 
 use super::replay::replay;
 use super::{merkle, merkle_leaf, verify_checkpoint};
+use crate::domain::CaseRecord;
+use crate::domain::GENESIS_HASH;
+use crate::store::StoreError;
 use crate::store::audit as log;
-use crate::store::cases::{self, CaseRecord};
-use crate::store::events::{self, GENESIS_HASH};
+use crate::store::cases;
+use crate::store::events;
 use crate::workflow::Registry;
 use ed25519_dalek::VerifyingKey;
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, IsolationLevel,
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, IsolationLevel,
     TransactionTrait,
 };
 use std::collections::HashMap;
@@ -55,7 +58,7 @@ pub async fn verify(
     db: &DatabaseConnection,
     workflows: &Registry,
     trusted: &[VerifyingKey],
-) -> Result<Report, DbErr> {
+) -> Result<Report, StoreError> {
     let txn = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
             db.begin_with_config(
@@ -76,7 +79,7 @@ async fn verify_in<C: ConnectionTrait>(
     conn: &C,
     workflows: &Registry,
     trusted: &[VerifyingKey],
-) -> Result<Report, DbErr> {
+) -> Result<Report, StoreError> {
     let checked_events = events::count_all(conn).await?;
     let mut hashes: Vec<merkle::Hash> = Vec::new();
     let mut from = 0i64;
@@ -114,7 +117,7 @@ async fn verify_in<C: ConnectionTrait>(
             let problem = match check_chain(&name, Some(case.version), &rows) {
                 Some(problem) => Some(problem),
                 None => {
-                    let events: Vec<events::Event> =
+                    let events: Vec<crate::domain::Event> =
                         rows.into_iter().filter_map(|row| row.3.ok()).collect();
                     replay_mismatch(workflows, case, &events).map(|p| format!("{name}: {p}"))
                 }
@@ -266,7 +269,7 @@ fn check_chain(name: &str, version: Option<i64>, rows: &[events::AuditRow]) -> O
 }
 
 /// "case REF (id)", for naming a case in a problem.
-async fn case_name<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<String, DbErr> {
+async fn case_name<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<String, StoreError> {
     Ok(match log::case_reference(conn, id).await? {
         Some(reference) => format!("case {reference} ({id})"),
         None => format!("case {id} (no such case)"),
@@ -277,7 +280,7 @@ async fn case_name<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<String, DbE
 fn replay_mismatch(
     workflows: &Registry,
     case: &CaseRecord,
-    events: &[events::Event],
+    events: &[crate::domain::Event],
 ) -> Option<String> {
     let unloaded = std::iter::once((&case.workflow_id, case.workflow_version))
         .chain(events.iter().map(|e| (&e.workflow_id, e.workflow_version)))

@@ -5,10 +5,11 @@
 use super::bus::Signal;
 use super::sharing::{CaseChange, is_asylum_seeker, may_be_origin_authority};
 use super::{App, ServiceError};
-use crate::store::cases::{self as case_store, CaseRecord};
+use crate::domain::CaseRecord;
+use crate::domain::EventKind;
+use crate::domain::NotificationKind;
+use crate::store::cases::{self as case_store};
 use crate::store::directory;
-use crate::store::events::EventKind;
-use crate::store::inbox::NotificationKind;
 use crate::store::person;
 use crate::workflow::definition::Alert;
 use chrono::{DateTime, Utc};

@@ -7,12 +7,14 @@ use crate::access::Principal;
 use crate::audit::export::{CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent};
 use crate::audit::replay::{Snapshot, replay};
 use crate::audit::{self, merkle};
+use crate::domain::CaseRecord;
 use crate::domain::DataGroup;
+use crate::domain::Event;
+use crate::domain::Ground;
 use crate::policy::{Action, Facts};
 use crate::store::audit as log;
-use crate::store::cases::CaseRecord;
-use crate::store::events::{self, Event, EventSearch};
-use crate::store::sharing::{self, Ground};
+use crate::store::events::{self, EventSearch};
+use crate::store::sharing;
 use crate::store::{access_log, break_glass, directory};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -156,7 +158,10 @@ async fn disclosures_of(app: &App, case: &CaseRecord) -> Result<Vec<Disclosure>,
 }
 
 /// A consent a disclosure relied on (for auditors' disclosure view, already authorised).
-pub async fn consent(app: &App, id: Uuid) -> Result<Option<sharing::ConsentRecord>, ServiceError> {
+pub async fn consent(
+    app: &App,
+    id: Uuid,
+) -> Result<Option<crate::domain::ConsentRecord>, ServiceError> {
     Ok(sharing::consent_by_id(app.store.conn(), id).await?)
 }
 

@@ -7,12 +7,14 @@
 use super::sharing::{CaseChange, check_asylum_ban, check_text};
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
+use crate::domain::BreakGlass;
+use crate::domain::CaseRecord;
+use crate::domain::EventKind;
+use crate::domain::NotificationKind;
 use crate::policy::{Action, Facts};
-use crate::store::break_glass::{self, BreakGlass};
-use crate::store::cases::{self as case_store, CaseRecord};
+use crate::store::break_glass;
+use crate::store::cases::{self as case_store};
 use crate::store::directory;
-use crate::store::events::EventKind;
-use crate::store::inbox::NotificationKind;
 use chrono::Duration;
 use serde_json::json;
 use uuid::Uuid;

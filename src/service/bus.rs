@@ -21,8 +21,8 @@
 //! are lost; the listener reconnects and bumps [`Bus::resyncs`], which tells subscribers to
 //! catch up the same way.
 
+use crate::domain::Event;
 use crate::store::Store;
-use crate::store::events::Event;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -3,11 +3,15 @@
 use super::bus::Signal;
 use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::domain::CaseFilter;
+use crate::domain::CaseRecord;
+use crate::domain::Event;
+use crate::domain::EventKind;
 use crate::policy::{Action as PolicyAction, Facts};
-use crate::store::cases::{self as case_store, CaseFilter, CaseRecord};
-use crate::store::events::{self, Event, EventKind};
+use crate::store;
+use crate::store::cases::{self as case_store};
+use crate::store::events;
 use crate::store::idempotency::{self, IdempotencyRecord};
-use crate::store::{self, is_unique_violation};
 use crate::workflow::engine::{self, Availability, Changes, TrackChange};
 use crate::workflow::{Actor, Refusal, Workflow};
 use chrono::Datelike;
@@ -134,7 +138,7 @@ pub async fn open_case(
         };
         if let Err(e) = idempotency::insert(&txn, p.user_id, key, &idem, now).await {
             let _ = txn.rollback().await;
-            if is_unique_violation(&e) {
+            if e.is_conflict() {
                 // A concurrent retry with the same key won; answer with its result.
                 if let Some(case_id) = replay_open(app, p, key, &request_hash).await? {
                     return visible_case(app, p, case_id).await;
@@ -200,8 +204,7 @@ pub async fn fire_transition(
         Err(err) => {
             let _ = txn.rollback().await;
             // A concurrent request with the same key may have won the race: give its result.
-            let lost_race = matches!(&err, ServiceError::VersionConflict { .. })
-                || matches!(&err, ServiceError::Internal(e) if is_unique_violation(e));
+            let lost_race = err.lost_race();
             if let (true, Some(key)) = (lost_race, key)
                 && let Some(fired) = replay_fire(app, p, key, &request_hash).await?
             {
@@ -497,7 +500,7 @@ pub fn opening(workflow: &Workflow, o: Opening) -> (CaseRecord, Event) {
         None,
         None,
         changes,
-        events::GENESIS_HASH.into(),
+        crate::domain::GENESIS_HASH.into(),
         details,
     );
     (record, event)
@@ -571,7 +574,9 @@ fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
 }
 
 fn request_hash<T: Serialize>(request: &T) -> String {
-    hex::encode(Sha256::digest(events::canonical_json(request)))
+    hex::encode(Sha256::digest(crate::domain::event::canonical_json(
+        request,
+    )))
 }
 
 /// The evaluation environment of a case: now, its jurisdiction and that country's calendar.
@@ -592,10 +597,10 @@ pub fn workflow_of(app: &App, case: &CaseRecord) -> Result<Arc<Workflow>, Servic
     app.workflows
         .get(&case.workflow_id, Some(case.workflow_version))
         .ok_or_else(|| {
-            ServiceError::Internal(sea_orm::DbErr::Custom(format!(
+            ServiceError::internal(format!(
                 "workflow {} v{} of case {} is not loaded",
                 case.workflow_id, case.workflow_version, case.id
-            )))
+            ))
         })
 }
 

@@ -4,8 +4,10 @@
 
 use super::auth::{generate_token, token_hash};
 use super::{App, ServiceError};
+use crate::domain::Agency;
+use crate::domain::User;
 use crate::domain::{AgencyKind, Role};
-use crate::store::directory::{self, Agency, User};
+use crate::store::directory;
 use uuid::Uuid;
 
 struct DemoAgency {

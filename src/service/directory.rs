@@ -4,9 +4,11 @@
 
 use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::domain::Agency;
+use crate::domain::Country;
+use crate::domain::User;
 use crate::domain::{AgencyKind, Role, country_name};
-use crate::store::directory::{self, Agency, Country, User};
-use crate::store::is_unique_violation;
+use crate::store::directory;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -291,7 +293,7 @@ pub async fn create_user(app: &App, by: Actor<'_>, input: NewUser) -> Result<Use
         return Err(taken());
     }
     match directory::insert_user(&txn, &user, app.now()).await {
-        Err(e) if is_unique_violation(&e) => return Err(taken()),
+        Err(e) if e.is_conflict() => return Err(taken()),
         other => other?,
     }
     txn.commit().await?;

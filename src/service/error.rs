@@ -1,8 +1,8 @@
 //! The errors a use case can end with. Each maps to one stable API error code.
 
+use crate::store::{DbFault, StoreError};
 use crate::workflow::Unmet;
 use crate::workflow::engine::InputProblem;
-use sea_orm::DbErr;
 
 /// Why a use case did not complete. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
@@ -41,12 +41,13 @@ pub enum ServiceError {
     #[error(
         "the service cannot reach its database; try again shortly (with the same idempotency key, a retry is safe)"
     )]
-    Unavailable(#[source] DbErr),
+    Unavailable(#[source] StoreError),
     /// The database answered but cannot store anything (a full disk, a read-only file).
     #[error("{0}; an administrator must act")]
-    StorageRefused(&'static str, #[source] DbErr),
+    StorageRefused(&'static str, #[source] StoreError),
+    /// A fault of the program or its data (logged; the client sees only "internal error").
     #[error("internal error")]
-    Internal(#[source] DbErr),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ServiceError {
@@ -59,9 +60,28 @@ impl ServiceError {
     }
 }
 
-impl From<DbErr> for ServiceError {
-    fn from(err: DbErr) -> Self {
-        match fault(&err) {
+impl ServiceError {
+    /// An internal fault described in words (logged, never shown to the client).
+    pub fn internal(message: impl Into<String>) -> Self {
+        ServiceError::Internal(message.into().into())
+    }
+
+    /// Whether this is the refusal of a write that lost a race (a unique key already taken, or
+    /// the case's version moved on): the caller may find the winner's result and answer with it.
+    pub fn lost_race(&self) -> bool {
+        match self {
+            ServiceError::VersionConflict { .. } => true,
+            ServiceError::Internal(e) => e
+                .downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_conflict),
+            _ => false,
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err.fault() {
             Some(DbFault::Unreachable | DbFault::CannotOpen) => ServiceError::Unavailable(err),
             Some(DbFault::Full) => {
                 ServiceError::StorageRefused("the database's storage is full", err)
@@ -74,69 +94,16 @@ impl From<DbErr> for ServiceError {
                  a read-only or failing device)",
                 err,
             ),
-            None => ServiceError::Internal(err),
+            None => match err {
+                StoreError::NotFound(what) => ServiceError::NotFound(what),
+                other => ServiceError::Internal(Box::new(other)),
+            },
         }
     }
 }
 
-/// A database failure that is the environment's, not the request's or the code's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbFault {
-    /// Cannot connect, the connection broke, the server is shutting down or starting, the pool
-    /// timed out, or SQLite stayed busy past its timeout: retrying later can succeed.
-    Unreachable,
-    /// No space left (SQLite `SQLITE_FULL`, PostgreSQL `53100`, or the OS refusing to grow a file).
-    Full,
-    /// The database or its file is read-only (SQLite `SQLITE_READONLY`, PostgreSQL `25006`).
-    ReadOnly,
-    /// SQLite cannot open its file (`SQLITE_CANTOPEN`: missing directory, no permission).
-    CannotOpen,
-    /// Reading or writing the database's files failed (SQLite `SQLITE_IOERR`: e.g. a file size
-    /// limit, a file made immutable, a failing device).
-    Io,
-}
-
-/// Which environmental fault `err` is, if any.
-pub fn fault(err: &DbErr) -> Option<DbFault> {
-    use sea_orm::{RuntimeErr, sqlx};
-    let runtime = match err {
-        DbErr::ConnectionAcquire(_) => return Some(DbFault::Unreachable),
-        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => r,
-        _ => return None,
-    };
-    let RuntimeErr::SqlxError(sqlx_err) = runtime else {
-        return matches!(err, DbErr::Conn(_)).then_some(DbFault::Unreachable);
-    };
-    match sqlx_err.as_ref() {
-        sqlx::Error::Io(io) if io.raw_os_error() == Some(28) => Some(DbFault::Full),
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Some(DbFault::Unreachable),
-        sqlx::Error::Database(d) => {
-            let code = d.code()?;
-            if let Ok(n) = code.parse::<i64>() {
-                // SQLite: the primary result code is the low byte of the extended one.
-                return match n & 0xff {
-                    13 => Some(DbFault::Full),
-                    8 => Some(DbFault::ReadOnly),
-                    10 => Some(DbFault::Io),
-                    14 => Some(DbFault::CannotOpen),
-                    5 | 6 => Some(DbFault::Unreachable),
-                    _ => None,
-                };
-            }
-            match code.as_ref() {
-                "53100" => Some(DbFault::Full),
-                "25006" => Some(DbFault::ReadOnly),
-                c if c.starts_with("08") || c.starts_with("57P") || c == "53300" => {
-                    Some(DbFault::Unreachable)
-                }
-                _ => None,
-            }
-        }
-        _ => matches!(err, DbErr::Conn(_)).then_some(DbFault::Unreachable),
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        StoreError::from(err).into()
     }
 }

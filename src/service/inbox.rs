@@ -4,10 +4,12 @@
 use super::sharing::CaseChange;
 use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::domain::EventKind;
+use crate::domain::Notification;
+use crate::domain::NotificationKind;
 use crate::store::cases as case_store;
 use crate::store::directory;
-use crate::store::events::EventKind;
-use crate::store::inbox::{self, Notification, NotificationKind};
+use crate::store::inbox;
 use crate::store::sharing;
 use serde_json::json;
 use uuid::Uuid;

@@ -20,7 +20,8 @@ pub mod timers;
 pub mod transfers;
 pub mod worklist;
 
-pub use error::{DbFault, ServiceError, fault};
+pub use crate::store::{DbFault, fault};
+pub use error::ServiceError;
 
 use crate::access::Principal;
 use crate::clock::{Clock, MovableClock};

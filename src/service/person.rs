@@ -6,13 +6,17 @@ use super::directory::check_country;
 use super::sharing::{CaseChange, case_view, check_text};
 use super::{App, ServiceError};
 use crate::access::{CaseView, Principal};
+use crate::domain::CaseRecord;
+use crate::domain::ConsentRecord;
+use crate::domain::DataVersion;
+use crate::domain::EventKind;
+use crate::domain::Ground;
+use crate::domain::Movement;
+use crate::domain::NotificationKind;
 use crate::domain::ReferralStatus;
 use crate::domain::{ConsentGiver, ConsentPurpose, DataGroup, MovementSource, TransferStatus};
-use crate::store::cases::CaseRecord;
-use crate::store::events::EventKind;
-use crate::store::inbox::NotificationKind;
-use crate::store::person::{self, DataVersion, Movement};
-use crate::store::sharing::{self, ConsentRecord, Ground, TransferDecision};
+use crate::store::person;
+use crate::store::sharing::{self, TransferDecision};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -43,7 +47,7 @@ pub async fn record_personal_data(
     if !value.is_object() {
         return Err(ServiceError::validation("value must be a JSON object"));
     }
-    let bytes = crate::store::events::canonical_json(&value);
+    let bytes = crate::domain::event::canonical_json(&value);
     if bytes.len() > MAX_GROUP_BYTES {
         return Err(ServiceError::validation(format!(
             "value is larger than {MAX_GROUP_BYTES} bytes"
@@ -129,7 +133,7 @@ pub async fn personal_data(
     if !read.is_empty() {
         crate::store::access_log::insert(
             app.store.conn(),
-            &crate::store::access_log::Read {
+            &crate::domain::PersonalDataRead {
                 id: Uuid::now_v7(),
                 case_id: case.id,
                 user_id: p.user_id,
@@ -150,7 +154,7 @@ pub async fn access_log(
     p: &Principal,
     case: &CaseRecord,
     limit: u64,
-) -> Result<Vec<crate::store::access_log::Read>, ServiceError> {
+) -> Result<Vec<crate::domain::PersonalDataRead>, ServiceError> {
     app.authorize(
         p,
         crate::policy::Action::ReadAudit,

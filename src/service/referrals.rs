@@ -7,11 +7,12 @@ use super::sharing::{
 };
 use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::domain::EventKind;
+use crate::domain::NotificationKind;
+use crate::domain::ReferralRecord;
 use crate::domain::{ConsentPurpose, DataGroup, ReferralStatus, ServiceKind};
 use crate::store::cases as case_store;
-use crate::store::events::EventKind;
-use crate::store::inbox::NotificationKind;
-use crate::store::sharing::{self, ReferralRecord};
+use crate::store::sharing;
 use chrono::Duration;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -298,7 +299,7 @@ pub async fn referral(
 pub async fn referral_of_notification(
     app: &App,
     p: &Principal,
-    n: &crate::store::inbox::Notification,
+    n: &crate::domain::Notification,
 ) -> Result<Option<ReferralRecord>, ServiceError> {
     let Some(id) = n.referral_id.filter(|_| n.agency_id == p.agency_id) else {
         return Ok(None);
@@ -311,7 +312,7 @@ pub async fn referral_of_notification(
 pub async fn referrals_of_case(
     app: &App,
     p: &Principal,
-    case: &crate::store::cases::CaseRecord,
+    case: &crate::domain::CaseRecord,
 ) -> Result<Vec<ReferralRecord>, ServiceError> {
     let all = sharing::referrals_of_case(app.store.conn(), case.id).await?;
     if p.has(crate::domain::Role::Auditor) || case.lead_agency_id == p.agency_id {

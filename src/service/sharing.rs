@@ -4,13 +4,24 @@
 use super::bus::Signal;
 use super::cases::{build_event, workflow_of};
 use super::{App, ServiceError};
-use crate::access::{CaseView, Principal, SharingRecord, is_origin_authority, may_travel};
+use crate::access::{
+    CaseView, Principal, ReferralShare, SharingRecord, TransferShare, is_origin_authority,
+    may_travel,
+};
+use crate::domain::Agency;
+use crate::domain::CaseRecord;
+use crate::domain::ConsentRecord;
+use crate::domain::Event;
+use crate::domain::EventKind;
+use crate::domain::Ground;
+use crate::domain::Notification;
+use crate::domain::NotificationKind;
 use crate::domain::{AgencyKind, ConsentPurpose, DataGroup, OverrideBasis};
-use crate::store::cases::{self as case_store, CaseRecord};
-use crate::store::directory::{self, Agency};
-use crate::store::events::{self, Event, EventKind};
-use crate::store::inbox::{self, Notification, NotificationKind};
-use crate::store::sharing::{self, ConsentRecord, Ground};
+use crate::store::cases::{self as case_store};
+use crate::store::directory;
+use crate::store::events;
+use crate::store::inbox;
+use crate::store::sharing;
 use crate::workflow::Changes;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
@@ -179,15 +190,15 @@ pub async fn sharing_record<C: ConnectionTrait>(
 
 fn record_of(
     case: &CaseRecord,
-    referrals: &[sharing::ReferralRecord],
-    transfers: &[sharing::TransferRecord],
+    referrals: &[crate::domain::ReferralRecord],
+    transfers: &[crate::domain::TransferRecord],
 ) -> SharingRecord {
     SharingRecord {
         opened_by_agency: case.opened_by_agency_id,
         opened_at: case.opened_at,
         lead_agency: case.lead_agency_id,
-        referrals: referrals.iter().map(|r| r.share()).collect(),
-        transfers: transfers.iter().map(|t| t.share()).collect(),
+        referrals: referrals.iter().map(ReferralShare::from).collect(),
+        transfers: transfers.iter().map(TransferShare::from).collect(),
     }
 }
 
@@ -211,12 +222,12 @@ pub async fn views<C: ConnectionTrait>(
     cases: &[CaseRecord],
 ) -> Result<Vec<Option<CaseView>>, ServiceError> {
     let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
-    let mut referrals: std::collections::HashMap<Uuid, Vec<sharing::ReferralRecord>> =
+    let mut referrals: std::collections::HashMap<Uuid, Vec<crate::domain::ReferralRecord>> =
         Default::default();
     for r in sharing::referrals_of_cases(conn, &ids).await? {
         referrals.entry(r.case_id).or_default().push(r);
     }
-    let mut transfers: std::collections::HashMap<Uuid, Vec<sharing::TransferRecord>> =
+    let mut transfers: std::collections::HashMap<Uuid, Vec<crate::domain::TransferRecord>> =
         Default::default();
     for t in sharing::transfers_of_cases(conn, &ids).await? {
         transfers.entry(t.case_id).or_default().push(t);

@@ -10,11 +10,17 @@ use super::sharing::{
 };
 use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::domain::CaseRecord;
+use crate::domain::EventKind;
+use crate::domain::Feedback;
+use crate::domain::Ground;
+use crate::domain::NotificationKind;
+use crate::domain::TransferRecord;
 use crate::domain::{ConsentPurpose, DataGroup, Role, TransferStatus};
-use crate::store::cases::{self as case_store, CaseRecord};
-use crate::store::events::{self, EventKind};
-use crate::store::inbox::{self, Feedback, NotificationKind};
-use crate::store::sharing::{self, Ground, TransferDecision, TransferRecord};
+use crate::store::cases::{self as case_store};
+use crate::store::events;
+use crate::store::inbox;
+use crate::store::sharing::{self, TransferDecision};
 use crate::workflow::{Actor, engine};
 use chrono::Duration;
 use sea_orm::DatabaseTransaction;
@@ -109,7 +115,7 @@ async fn check_disclosure(
     txn: &DatabaseTransaction,
     p: &Principal,
     case: &CaseRecord,
-    to: &crate::store::directory::Agency,
+    to: &crate::domain::Agency,
     groups: &BTreeSet<DataGroup>,
     ground: &GroundRequest,
 ) -> Result<Ground, ServiceError> {
@@ -701,7 +707,7 @@ pub async fn transfer(
 pub async fn transfer_of_notification(
     app: &App,
     p: &Principal,
-    n: &crate::store::inbox::Notification,
+    n: &crate::domain::Notification,
 ) -> Result<Option<TransferRecord>, ServiceError> {
     let Some(id) = n.transfer_id.filter(|_| n.agency_id == p.agency_id) else {
         return Ok(None);

@@ -4,10 +4,15 @@ use super::cases::{available_transitions_memo, workflow_of};
 use super::timers::{DeadlineStatus, deadlines};
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
+use crate::domain::CaseFilter;
+use crate::domain::CaseRecord;
 use crate::domain::CaseStatus;
+use crate::domain::DeadlineFilter;
+use crate::domain::ReferralRecord;
 use crate::domain::ReferralStatus;
-use crate::store::cases::{self as case_store, CaseFilter, CaseRecord, DeadlineFilter};
-use crate::store::sharing::{self, ReferralRecord, TransferRecord};
+use crate::domain::TransferRecord;
+use crate::store::cases::{self as case_store};
+use crate::store::sharing;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -43,7 +48,7 @@ pub struct WorkItem {
     /// The transfer to decide (for `TransferToDecide`).
     pub transfer: Option<TransferRecord>,
     /// The break-glass access to review (for `BreakGlassReview`).
-    pub break_glass: Option<crate::store::break_glass::BreakGlass>,
+    pub break_glass: Option<crate::domain::BreakGlass>,
 }
 
 impl WorkItem {

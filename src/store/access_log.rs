@@ -1,30 +1,18 @@
 //! The access log: who read which groups of a case's personal data, when and for what purpose.
 //! Append-only; nothing here updates or deletes a row.
 
+use super::StoreError;
 use super::entities::access_log;
 use crate::domain::DataGroup;
-use chrono::{DateTime, Utc};
+use crate::domain::PersonalDataRead as Read;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use std::collections::BTreeSet;
 use uuid::Uuid;
 
-/// One read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Read {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub user_id: Uuid,
-    pub agency_id: Uuid,
-    pub read_at: DateTime<Utc>,
-    pub purpose: Option<String>,
-    pub groups: BTreeSet<DataGroup>,
-}
-
 /// Records a read.
-pub async fn insert<C: ConnectionTrait>(conn: &C, r: &Read) -> Result<(), DbErr> {
+pub async fn insert<C: ConnectionTrait>(conn: &C, r: &Read) -> Result<(), StoreError> {
     access_log::Entity::insert(access_log::ActiveModel {
         id: Set(r.id),
         case_id: Set(r.case_id),
@@ -49,7 +37,7 @@ pub async fn of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     limit: u64,
-) -> Result<Vec<Read>, DbErr> {
+) -> Result<Vec<Read>, StoreError> {
     access_log::Entity::find()
         .filter(access_log::Column::CaseId.eq(case_id))
         .order_by_desc(access_log::Column::ReadAt)
@@ -60,7 +48,7 @@ pub async fn of_case<C: ConnectionTrait>(
         .into_iter()
         .map(|m| {
             let names: Vec<String> = serde_json::from_value(m.data_groups)
-                .map_err(|e| DbErr::Custom(format!("access log {}: {e}", m.id)))?;
+                .map_err(|e| StoreError::Corrupt(format!("access log {}: {e}", m.id)))?;
             Ok(Read {
                 id: m.id,
                 case_id: m.case_id,
@@ -72,7 +60,7 @@ pub async fn of_case<C: ConnectionTrait>(
                     .iter()
                     .map(|n| n.parse::<DataGroup>())
                     .collect::<Result<_, _>>()
-                    .map_err(|e| DbErr::Custom(format!("access log {}: {e}", m.id)))?,
+                    .map_err(|e| StoreError::Corrupt(format!("access log {}: {e}", m.id)))?,
             })
         })
         .collect()

@@ -1,11 +1,12 @@
 //! The audit log's storage: the leaves of the global Merkle log (one per case event, appended in
 //! the event's own transaction) and signed checkpoints. Nothing here updates or deletes a row.
 
+use super::StoreError;
 use super::entities::{audit_log, case, checkpoint};
 use chrono::{DateTime, Utc};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use uuid::Uuid;
@@ -49,7 +50,7 @@ pub async fn append_leaf<C: ConnectionTrait>(
     event_id: Uuid,
     leaf_hash: &str,
     at: DateTime<Utc>,
-) -> Result<i64, DbErr> {
+) -> Result<i64, StoreError> {
     super::lock_exclusively(conn, super::LOCK_AUDIT_LOG).await?;
     let position = size(conn).await?;
     audit_log::Entity::insert(audit_log::ActiveModel {
@@ -64,7 +65,7 @@ pub async fn append_leaf<C: ConnectionTrait>(
 }
 
 /// The log's size as its positions say: the highest position + 1 (0 when empty).
-pub async fn size<C: ConnectionTrait>(conn: &C) -> Result<i64, DbErr> {
+pub async fn size<C: ConnectionTrait>(conn: &C) -> Result<i64, StoreError> {
     let max: Option<Option<i64>> = audit_log::Entity::find()
         .select_only()
         .column_as(audit_log::Column::Position.max(), "m")
@@ -75,7 +76,11 @@ pub async fn size<C: ConnectionTrait>(conn: &C) -> Result<i64, DbErr> {
 }
 
 /// The leaves with `from <= position < to`, in order.
-pub async fn leaves<C: ConnectionTrait>(conn: &C, from: i64, to: i64) -> Result<Vec<Leaf>, DbErr> {
+pub async fn leaves<C: ConnectionTrait>(
+    conn: &C,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Leaf>, StoreError> {
     Ok(audit_log::Entity::find()
         .filter(audit_log::Column::Position.gte(from))
         .filter(audit_log::Column::Position.lt(to))
@@ -101,7 +106,7 @@ pub async fn leaves_with_events<C: ConnectionTrait>(
     conn: &C,
     from: i64,
     limit: u64,
-) -> Result<Vec<LeafWithEvent>, DbErr> {
+) -> Result<Vec<LeafWithEvent>, StoreError> {
     let sql = format!(
         "SELECT l.position, l.event_id, l.leaf_hash, l.appended_at, \
                 e.case_id AS e_case_id, e.seq AS e_seq, e.hash AS e_hash \
@@ -132,7 +137,7 @@ pub async fn leaves_with_events<C: ConnectionTrait>(
 }
 
 /// The position of the first leaf whose event already has a leaf at a lower position.
-pub async fn first_repeated_leaf<C: ConnectionTrait>(conn: &C) -> Result<Option<i64>, DbErr> {
+pub async fn first_repeated_leaf<C: ConnectionTrait>(conn: &C) -> Result<Option<i64>, StoreError> {
     let sql = "SELECT a.position FROM audit_log a WHERE EXISTS \
                (SELECT 1 FROM audit_log b WHERE b.event_id = a.event_id AND b.position < a.position) \
                ORDER BY a.position LIMIT 1";
@@ -147,7 +152,7 @@ pub async fn first_repeated_leaf<C: ConnectionTrait>(conn: &C) -> Result<Option<
 pub async fn leaf_of_event<C: ConnectionTrait>(
     conn: &C,
     event_id: Uuid,
-) -> Result<Option<Leaf>, DbErr> {
+) -> Result<Option<Leaf>, StoreError> {
     Ok(audit_log::Entity::find()
         .filter(audit_log::Column::EventId.eq(event_id))
         .one(conn)
@@ -175,7 +180,7 @@ fn to_checkpoint(m: checkpoint::Model) -> StoredCheckpoint {
 pub async fn insert_checkpoint<C: ConnectionTrait>(
     conn: &C,
     c: &StoredCheckpoint,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     if checkpoint_at(conn, c.tree_size).await?.is_some() {
         return Ok(());
     }
@@ -196,7 +201,7 @@ pub async fn insert_checkpoint<C: ConnectionTrait>(
 pub async fn checkpoint_at<C: ConnectionTrait>(
     conn: &C,
     tree_size: i64,
-) -> Result<Option<StoredCheckpoint>, DbErr> {
+) -> Result<Option<StoredCheckpoint>, StoreError> {
     Ok(checkpoint::Entity::find_by_id(tree_size)
         .one(conn)
         .await?
@@ -206,7 +211,7 @@ pub async fn checkpoint_at<C: ConnectionTrait>(
 /// The checkpoint with the largest tree size.
 pub async fn latest_checkpoint<C: ConnectionTrait>(
     conn: &C,
-) -> Result<Option<StoredCheckpoint>, DbErr> {
+) -> Result<Option<StoredCheckpoint>, StoreError> {
     Ok(checkpoint::Entity::find()
         .order_by_desc(checkpoint::Column::TreeSize)
         .one(conn)
@@ -215,7 +220,9 @@ pub async fn latest_checkpoint<C: ConnectionTrait>(
 }
 
 /// Every checkpoint, smallest tree first.
-pub async fn checkpoints<C: ConnectionTrait>(conn: &C) -> Result<Vec<StoredCheckpoint>, DbErr> {
+pub async fn checkpoints<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<StoredCheckpoint>, StoreError> {
     Ok(checkpoint::Entity::find()
         .order_by_asc(checkpoint::Column::TreeSize)
         .all(conn)
@@ -229,11 +236,12 @@ pub async fn checkpoints<C: ConnectionTrait>(conn: &C) -> Result<Vec<StoredCheck
 pub async fn case_reference<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
-) -> Result<Option<String>, DbErr> {
+) -> Result<Option<String>, StoreError> {
     case::Entity::find_by_id(id)
         .select_only()
         .column(case::Column::Reference)
         .into_tuple()
         .one(conn)
         .await
+        .map_err(Into::into)
 }

@@ -1,31 +1,15 @@
 //! Break-glass accesses: who opened which case outside their access, why, until when, and how
 //! the lead agency judged it.
 
+use super::StoreError;
 use super::entities::{break_glass, case};
+use crate::domain::BreakGlass;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
-
-/// One break-glass access.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BreakGlass {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub user_id: Uuid,
-    pub agency_id: Uuid,
-    pub justification: String,
-    pub opened_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub review_due_at: DateTime<Utc>,
-    pub reviewed_at: Option<DateTime<Utc>>,
-    pub reviewed_by: Option<Uuid>,
-    /// The lead agency's judgement: was it justified?
-    pub justified: Option<bool>,
-    pub review_note: Option<String>,
-}
 
 fn from_model(m: break_glass::Model) -> BreakGlass {
     BreakGlass {
@@ -45,7 +29,7 @@ fn from_model(m: break_glass::Model) -> BreakGlass {
 }
 
 /// Inserts a break-glass access.
-pub async fn insert<C: ConnectionTrait>(conn: &C, b: &BreakGlass) -> Result<(), DbErr> {
+pub async fn insert<C: ConnectionTrait>(conn: &C, b: &BreakGlass) -> Result<(), StoreError> {
     break_glass::Entity::insert(break_glass::ActiveModel {
         id: Set(b.id),
         case_id: Set(b.case_id),
@@ -71,7 +55,7 @@ pub async fn active_until<C: ConnectionTrait>(
     case_id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, DbErr> {
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(active_until_many(conn, &[case_id], user_id, now)
         .await?
         .remove(&case_id))
@@ -84,7 +68,7 @@ pub async fn active_until_many<C: ConnectionTrait>(
     case_ids: &[Uuid],
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<Uuid, DateTime<Utc>>, DbErr> {
+) -> Result<std::collections::HashMap<Uuid, DateTime<Utc>>, StoreError> {
     let mut out = std::collections::HashMap::new();
     if case_ids.is_empty() {
         return Ok(out);
@@ -108,7 +92,7 @@ pub async fn active_until_many<C: ConnectionTrait>(
 pub async fn of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
-) -> Result<Vec<BreakGlass>, DbErr> {
+) -> Result<Vec<BreakGlass>, StoreError> {
     Ok(break_glass::Entity::find()
         .filter(break_glass::Column::CaseId.eq(case_id))
         .order_by_asc(break_glass::Column::Id)
@@ -120,7 +104,10 @@ pub async fn of_case<C: ConnectionTrait>(
 }
 
 /// One by id.
-pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<BreakGlass>, DbErr> {
+pub async fn by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<BreakGlass>, StoreError> {
     Ok(break_glass::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -131,7 +118,7 @@ pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Brea
 pub async fn unreviewed_for_lead<C: ConnectionTrait>(
     conn: &C,
     agency: Uuid,
-) -> Result<Vec<BreakGlass>, DbErr> {
+) -> Result<Vec<BreakGlass>, StoreError> {
     let mut led = Query::select();
     led.column(case::Column::Id)
         .from(case::Entity)
@@ -155,7 +142,7 @@ pub async fn review<C: ConnectionTrait>(
     justified: bool,
     note: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let r = break_glass::Entity::update_many()
         .col_expr(break_glass::Column::ReviewedAt, Expr::value(now))
         .col_expr(break_glass::Column::ReviewedBy, Expr::value(by))

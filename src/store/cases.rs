@@ -1,71 +1,23 @@
 //! Cases: the current-state rows (case, its tracks, its timers). Every read takes the caller's
 //! `CaseScope`, so no path can return a case the caller may not see.
 
+use super::StoreError;
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
 use crate::access::CaseScope;
-use crate::domain::{CaseStatus, Stage};
+use crate::domain::CaseStatus;
+use crate::domain::{CaseFilter, CaseRecord, DeadlineFilter};
 use crate::workflow::definition::TimerKind;
 use crate::workflow::engine::TimerState;
 use crate::workflow::{CaseState, Changes, Workflow};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
-
-/// A case with its current state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaseRecord {
-    pub id: Uuid,
-    /// Human reference, e.g. `IT-2026-000123`.
-    pub reference: String,
-    pub workflow_id: String,
-    pub workflow_version: u32,
-    pub country: String,
-    pub lead_agency_id: Uuid,
-    pub status: CaseStatus,
-    /// The number of events so far; the optimistic-concurrency token.
-    pub version: i64,
-    pub opened_by: Uuid,
-    pub opened_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub state: CaseState,
-    /// When each track entered its current state.
-    pub entered_at: BTreeMap<String, DateTime<Utc>>,
-    /// The earlier case this one continues, if any.
-    pub follows_case_id: Option<Uuid>,
-    /// The person's country of origin (ISO 3166-1 alpha-2), where known.
-    pub origin_country: Option<String>,
-    /// The agency that opened the case (its first lead).
-    pub opened_by_agency_id: Uuid,
-}
-
-/// Filters for case lists. All given filters must hold.
-#[derive(Debug, Clone, Default)]
-pub struct CaseFilter {
-    pub status: Option<CaseStatus>,
-    /// Some track is in a state of this SOP stage.
-    pub stage: Option<Stage>,
-    /// Some track is in this state.
-    pub state: Option<String>,
-    pub workflow_id: Option<String>,
-    /// Some open deadline is overdue / due soon at the given moment.
-    pub deadline: Option<(DeadlineFilter, DateTime<Utc>)>,
-}
-
-/// Which open deadlines to look for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum DeadlineFilter {
-    /// Past its due date.
-    Overdue,
-    /// In its warning window, not yet due.
-    DueSoon,
-}
 
 fn scope_condition(scope: CaseScope) -> Condition {
     match scope {
@@ -104,7 +56,7 @@ pub async fn find<C: ConnectionTrait>(
     conn: &C,
     scope: CaseScope,
     id: Uuid,
-) -> Result<Option<CaseRecord>, DbErr> {
+) -> Result<Option<CaseRecord>, StoreError> {
     let row = case::Entity::find_by_id(id)
         .filter(scope_condition(scope))
         .one(conn)
@@ -117,7 +69,7 @@ pub async fn find_by_reference<C: ConnectionTrait>(
     conn: &C,
     scope: CaseScope,
     reference: &str,
-) -> Result<Option<CaseRecord>, DbErr> {
+) -> Result<Option<CaseRecord>, StoreError> {
     let row = case::Entity::find()
         .filter(case::Column::Reference.eq(reference))
         .filter(scope_condition(scope))
@@ -137,7 +89,7 @@ pub async fn list<C: ConnectionTrait>(
     filter: &CaseFilter,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<CaseRecord>, DbErr> {
+) -> Result<Vec<CaseRecord>, StoreError> {
     let newest = |condition: Condition| {
         filtered(filter, after)
             .filter(condition)
@@ -229,7 +181,7 @@ pub async fn active_led_by<C: ConnectionTrait>(
     agency: Uuid,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
-) -> Result<Vec<CaseRecord>, DbErr> {
+) -> Result<Vec<CaseRecord>, StoreError> {
     let mut query = case::Entity::find()
         .filter(case::Column::LeadAgencyId.eq(agency))
         .filter(case::Column::Status.eq(CaseStatus::Active.as_str()));
@@ -256,7 +208,7 @@ pub async fn page_by_id<C: ConnectionTrait>(
     conn: &C,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<CaseRecord>, DbErr> {
+) -> Result<Vec<CaseRecord>, StoreError> {
     let mut query = case::Entity::find();
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));
@@ -273,7 +225,7 @@ pub async fn page_by_id<C: ConnectionTrait>(
 async fn with_state<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<case::Model>,
-) -> Result<Vec<CaseRecord>, DbErr> {
+) -> Result<Vec<CaseRecord>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -307,8 +259,8 @@ fn to_record(
     row: case::Model,
     tracks: Vec<case_track::Model>,
     timers: Vec<case_timer::Model>,
-) -> Result<CaseRecord, DbErr> {
-    let corrupt = |what: String| DbErr::Custom(format!("case {}: {what}", row.id));
+) -> Result<CaseRecord, StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("case {}: {what}", row.id));
     let facts: BTreeMap<String, Json> =
         serde_json::from_value(row.facts.clone()).map_err(|e| corrupt(format!("facts: {e}")))?;
     let status: CaseStatus = row.status.parse().map_err(|e| corrupt(format!("{e}")))?;
@@ -357,15 +309,17 @@ fn to_record(
     })
 }
 
-fn facts_json(state: &CaseState) -> Result<Json, DbErr> {
-    serde_json::to_value(&state.facts).map_err(|e| DbErr::Custom(e.to_string()))
+fn facts_json(state: &CaseState) -> Result<Json, StoreError> {
+    serde_json::to_value(&state.facts).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn stage_of(workflow: &Workflow, state: &str) -> Result<&'static str, DbErr> {
+fn stage_of(workflow: &Workflow, state: &str) -> Result<&'static str, StoreError> {
     workflow
         .state(state)
         .map(|s| s.stage.as_str())
-        .ok_or_else(|| DbErr::Custom(format!("state {state} not in workflow {}", workflow.id)))
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("state {state} not in workflow {}", workflow.id))
+        })
 }
 
 /// Inserts a new case with its initial tracks.
@@ -373,13 +327,13 @@ pub async fn insert<C: ConnectionTrait>(
     conn: &C,
     workflow: &Workflow,
     c: &CaseRecord,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     case::Entity::insert(case::ActiveModel {
         id: Set(c.id),
         reference: Set(c.reference.clone()),
         workflow_id: Set(c.workflow_id.clone()),
         workflow_version: Set(
-            i32::try_from(c.workflow_version).map_err(|e| DbErr::Custom(e.to_string()))?
+            i32::try_from(c.workflow_version).map_err(|e| StoreError::Corrupt(e.to_string()))?
         ),
         country: Set(c.country.clone()),
         lead_agency_id: Set(c.lead_agency_id),
@@ -408,7 +362,7 @@ async fn insert_track<C: ConnectionTrait>(
     track: &str,
     state: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     case_track::Entity::insert(case_track::ActiveModel {
         case_id: Set(case_id),
         track: Set(track.to_string()),
@@ -431,7 +385,7 @@ pub async fn apply_changes<C: ConnectionTrait>(
     status: CaseStatus,
     changes: &Changes,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let updated = case::Entity::update_many()
         .col_expr(case::Column::Version, Expr::value(before.version + 1))
         .col_expr(case::Column::Facts, Expr::value(facts_json(after)?))
@@ -524,7 +478,7 @@ async fn upsert_timer<C: ConnectionTrait>(
     timer: &str,
     t: &TimerState,
     exists: bool,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let kind = workflow.timers.get(timer).map(|d| match d.kind {
         TimerKind::Floor => "FLOOR".to_string(),
         TimerKind::Deadline => "DEADLINE".to_string(),
@@ -568,7 +522,7 @@ async fn set_timer<C: ConnectionTrait>(
     timer: &str,
     column: case_timer::Column,
     value: Expr,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     case_timer::Entity::update_many()
         .col_expr(column, value)
         .filter(case_timer::Column::CaseId.eq(case_id))
@@ -583,7 +537,7 @@ pub async fn followers<C: ConnectionTrait>(
     conn: &C,
     scope: CaseScope,
     case_id: Uuid,
-) -> Result<Vec<CaseRecord>, DbErr> {
+) -> Result<Vec<CaseRecord>, StoreError> {
     let rows = case::Entity::find()
         .filter(case::Column::FollowsCaseId.eq(case_id))
         .filter(scope_condition(scope))
@@ -598,8 +552,8 @@ pub async fn set_workflow_version<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     version: u32,
-) -> Result<(), DbErr> {
-    let version = i32::try_from(version).map_err(|e| DbErr::Custom(e.to_string()))?;
+) -> Result<(), StoreError> {
+    let version = i32::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     case::Entity::update_many()
         .col_expr(case::Column::WorkflowVersion, Expr::value(version))
         .filter(case::Column::Id.eq(case_id))
@@ -609,7 +563,9 @@ pub async fn set_workflow_version<C: ConnectionTrait>(
 }
 
 /// Every (workflow id, version) that some case is pinned to.
-pub async fn pinned_workflows<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, u32)>, DbErr> {
+pub async fn pinned_workflows<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<(String, u32)>, StoreError> {
     let rows: Vec<(String, i32)> = case::Entity::find()
         .select_only()
         .column(case::Column::WorkflowId)
@@ -631,7 +587,7 @@ pub async fn bump_version<C: ConnectionTrait>(
     case_id: Uuid,
     version: i64,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let updated = case::Entity::update_many()
         .col_expr(case::Column::Version, Expr::value(version + 1))
         .col_expr(case::Column::UpdatedAt, Expr::value(now))
@@ -644,7 +600,7 @@ pub async fn bump_version<C: ConnectionTrait>(
 
 /// Takes the case's row lock for the rest of the transaction (PostgreSQL `FOR UPDATE`; SQLite
 /// write transactions are already exclusive).
-pub async fn lock<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), DbErr> {
+pub async fn lock<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), StoreError> {
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         case::Entity::find_by_id(case_id)
             .select_only()
@@ -662,7 +618,7 @@ pub async fn set_lead<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     agency: Uuid,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     case::Entity::update_many()
         .col_expr(case::Column::LeadAgencyId, Expr::value(agency))
         .filter(case::Column::Id.eq(case_id))
@@ -676,7 +632,7 @@ pub async fn set_origin_country<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     country: &str,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     case::Entity::update_many()
         .col_expr(case::Column::OriginCountry, Expr::value(country))
         .filter(case::Column::Id.eq(case_id))
@@ -692,7 +648,7 @@ pub async fn grant_access<C: ConnectionTrait>(
     agency: Uuid,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let exists = case_access::Entity::find_by_id((case_id, agency))
         .one(conn)
         .await?
@@ -716,7 +672,7 @@ pub async fn with_access<C: ConnectionTrait>(
     conn: &C,
     case_ids: &[Uuid],
     agency: Uuid,
-) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
     if case_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -734,7 +690,7 @@ pub async fn has_access<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     agency: Uuid,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     Ok(case_access::Entity::find_by_id((case_id, agency))
         .one(conn)
         .await?

@@ -1,55 +1,23 @@
 //! The directory: countries and their focal points, agencies, users and bearer tokens.
 
+use super::StoreError;
 use super::entities::{agency, api_token, country, user};
 use crate::access::Principal;
+use crate::domain::{Agency, Country, User};
 use crate::domain::{AgencyKind, Role, country_name};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// An agency as the rest of the program sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Agency {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: AgencyKind,
-    /// Where the agency sits (ISO 3166-1 alpha-2).
-    pub country: String,
-    /// The state an embassy or consulate represents (ISO 3166-1 alpha-2); `None` for every
-    /// other kind.
-    pub represented_country: Option<String>,
-}
-
-/// A country of the directory (one exists for the country of every agency).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Country {
-    /// ISO 3166-1 alpha-2.
-    pub code: String,
-    /// ISO 3166-1 English short name.
-    pub name: String,
-    /// The agency that is the country's national focal point, once one is set.
-    pub focal_point_agency_id: Option<Uuid>,
-}
-
-/// A user as the rest of the program sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub agency_id: Uuid,
-    pub roles: Vec<Role>,
-}
-
-fn to_agency(m: agency::Model) -> Result<Agency, DbErr> {
+fn to_agency(m: agency::Model) -> Result<Agency, StoreError> {
     let kind = m
         .kind
         .parse()
-        .map_err(|e| DbErr::Custom(format!("agency {}: {e}", m.id)))?;
+        .map_err(|e| StoreError::Corrupt(format!("agency {}: {e}", m.id)))?;
     Ok(Agency {
         id: m.id,
         name: m.name,
@@ -67,14 +35,14 @@ fn to_country(m: country::Model) -> Country {
     }
 }
 
-fn to_user(m: user::Model) -> Result<User, DbErr> {
+fn to_user(m: user::Model) -> Result<User, StoreError> {
     let names: Vec<String> = serde_json::from_str(&m.roles)
-        .map_err(|e| DbErr::Custom(format!("user {}: roles: {e}", m.id)))?;
+        .map_err(|e| StoreError::Corrupt(format!("user {}: roles: {e}", m.id)))?;
     let roles = names
         .iter()
         .map(|r| r.parse::<Role>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| DbErr::Custom(format!("user {}: {e}", m.id)))?;
+        .map_err(|e| StoreError::Corrupt(format!("user {}: {e}", m.id)))?;
     Ok(User {
         id: m.id,
         username: m.username,
@@ -90,7 +58,7 @@ pub async fn insert_agency<C: ConnectionTrait>(
     conn: &C,
     a: &Agency,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     ensure_country(conn, &a.country, now).await?;
     agency::Entity::insert(agency::ActiveModel {
         id: Set(a.id),
@@ -107,7 +75,7 @@ pub async fn insert_agency<C: ConnectionTrait>(
 
 /// Changes an agency's name, kind and represented country (its country never changes). Returns
 /// whether the agency exists.
-pub async fn update_agency<C: ConnectionTrait>(conn: &C, a: &Agency) -> Result<bool, DbErr> {
+pub async fn update_agency<C: ConnectionTrait>(conn: &C, a: &Agency) -> Result<bool, StoreError> {
     let result = agency::Entity::update_many()
         .col_expr(agency::Column::Name, a.name.clone().into())
         .col_expr(agency::Column::Kind, a.kind.as_str().into())
@@ -126,7 +94,7 @@ pub async fn agencies<C: ConnectionTrait>(
     conn: &C,
     country: Option<&str>,
     kind: Option<AgencyKind>,
-) -> Result<Vec<Agency>, DbErr> {
+) -> Result<Vec<Agency>, StoreError> {
     let mut query = agency::Entity::find();
     if let Some(country) = country {
         query = query.filter(agency::Column::Country.eq(country));
@@ -151,7 +119,7 @@ pub async fn ensure_country<C: ConnectionTrait>(
     conn: &C,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let name = country_name(code).unwrap_or(code);
     country::Entity::insert(country::ActiveModel {
         code: Set(code.to_string()),
@@ -171,7 +139,7 @@ pub async fn ensure_country<C: ConnectionTrait>(
 }
 
 /// Every country of the directory, by code.
-pub async fn countries<C: ConnectionTrait>(conn: &C) -> Result<Vec<Country>, DbErr> {
+pub async fn countries<C: ConnectionTrait>(conn: &C) -> Result<Vec<Country>, StoreError> {
     Ok(country::Entity::find()
         .order_by_asc(country::Column::Code)
         .all(conn)
@@ -185,7 +153,7 @@ pub async fn countries<C: ConnectionTrait>(conn: &C) -> Result<Vec<Country>, DbE
 pub async fn country_by_code<C: ConnectionTrait>(
     conn: &C,
     code: &str,
-) -> Result<Option<Country>, DbErr> {
+) -> Result<Option<Country>, StoreError> {
     Ok(country::Entity::find_by_id(code.to_string())
         .one(conn)
         .await?
@@ -199,7 +167,7 @@ pub async fn set_focal_point<C: ConnectionTrait>(
     country: &str,
     agency_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let result = country::Entity::update_many()
         .col_expr(country::Column::FocalPointAgencyId, Some(agency_id).into())
         .col_expr(country::Column::UpdatedAt, now.into())
@@ -213,7 +181,7 @@ pub async fn set_focal_point<C: ConnectionTrait>(
 pub async fn focal_point<C: ConnectionTrait>(
     conn: &C,
     country: &str,
-) -> Result<Option<Agency>, DbErr> {
+) -> Result<Option<Agency>, StoreError> {
     agency::Entity::find()
         .filter(
             agency::Column::Id.in_subquery(
@@ -234,7 +202,7 @@ pub async fn focal_point<C: ConnectionTrait>(
 pub async fn users_of_agency<C: ConnectionTrait>(
     conn: &C,
     agency_id: Uuid,
-) -> Result<Vec<User>, DbErr> {
+) -> Result<Vec<User>, StoreError> {
     user::Entity::find()
         .filter(user::Column::AgencyId.eq(agency_id))
         .order_by_asc(user::Column::Username)
@@ -250,14 +218,14 @@ pub async fn insert_user<C: ConnectionTrait>(
     conn: &C,
     u: &User,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
     user::Entity::insert(user::ActiveModel {
         id: Set(u.id),
         username: Set(u.username.clone()),
         display_name: Set(u.display_name.clone()),
         agency_id: Set(u.agency_id),
-        roles: Set(serde_json::to_string(&roles).map_err(|e| DbErr::Custom(e.to_string()))?),
+        roles: Set(serde_json::to_string(&roles).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         created_at: Set(now),
     })
     .exec(conn)
@@ -271,7 +239,7 @@ pub async fn insert_token<C: ConnectionTrait>(
     user_id: Uuid,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     api_token::Entity::insert(api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -288,7 +256,7 @@ pub async fn insert_token<C: ConnectionTrait>(
 pub async fn user_by_username<C: ConnectionTrait>(
     conn: &C,
     username: &str,
-) -> Result<Option<User>, DbErr> {
+) -> Result<Option<User>, StoreError> {
     user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(conn)
@@ -298,7 +266,10 @@ pub async fn user_by_username<C: ConnectionTrait>(
 }
 
 /// The agency with this id.
-pub async fn agency_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Agency>, DbErr> {
+pub async fn agency_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<Agency>, StoreError> {
     agency::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -307,7 +278,10 @@ pub async fn agency_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Opti
 }
 
 /// The user with this id.
-pub async fn user_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<User>, DbErr> {
+pub async fn user_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<User>, StoreError> {
     user::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -319,7 +293,7 @@ pub async fn user_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option
 pub async fn agencies_by_ids<C: ConnectionTrait>(
     conn: &C,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Agency>, DbErr> {
+) -> Result<HashMap<Uuid, Agency>, StoreError> {
     let rows = agency::Entity::find()
         .filter(agency::Column::Id.is_in(ids.iter().copied()))
         .all(conn)
@@ -333,7 +307,7 @@ pub async fn agencies_by_ids<C: ConnectionTrait>(
 pub async fn users_by_ids<C: ConnectionTrait>(
     conn: &C,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, User>, DbErr> {
+) -> Result<HashMap<Uuid, User>, StoreError> {
     let rows = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .all(conn)
@@ -344,7 +318,7 @@ pub async fn users_by_ids<C: ConnectionTrait>(
 }
 
 /// Every agency, by country then name.
-pub async fn all_agencies<C: ConnectionTrait>(conn: &C) -> Result<Vec<Agency>, DbErr> {
+pub async fn all_agencies<C: ConnectionTrait>(conn: &C) -> Result<Vec<Agency>, StoreError> {
     agency::Entity::find()
         .order_by_asc(agency::Column::Country)
         .order_by_asc(agency::Column::Name)
@@ -359,7 +333,7 @@ pub async fn all_agencies<C: ConnectionTrait>(conn: &C) -> Result<Vec<Agency>, D
 pub async fn principal_by_token_hash<C: ConnectionTrait>(
     conn: &C,
     token_hash: &str,
-) -> Result<Option<Principal>, DbErr> {
+) -> Result<Option<Principal>, StoreError> {
     let Some(token) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token_hash))
         .filter(api_token::Column::RevokedAt.is_null())

@@ -4,215 +4,35 @@
 //! an edited, deleted or reordered event breaks the chain of its case. Free-text reasons enter
 //! the hash only as their own SHA-256, so that erasing a reason later leaves the chain checkable.
 
+use super::StoreError;
 use super::entities::case_event;
-use crate::workflow::Changes;
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::domain::{Event, EventKind, GENESIS_HASH};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// The hash that precedes a case's first event.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-macro_rules! event_kinds {
-    ($($(#[$doc:meta])* $variant:ident => $text:literal),+ $(,)?) => {
-        /// What kind of change an event records.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-        pub enum EventKind { $($(#[$doc])* $variant),+ }
-
-        impl EventKind {
-            /// The stored name.
-            pub fn as_str(self) -> &'static str {
-                match self { $(EventKind::$variant => $text),+ }
-            }
-
-            fn parse(s: &str) -> Result<Self, DbErr> {
-                match s {
-                    $($text => Ok(EventKind::$variant),)+
-                    other => Err(DbErr::Custom(format!("unknown event kind {other}"))),
-                }
-            }
-        }
-    };
-}
-
-event_kinds! {
-    /// The case was opened under a workflow version.
-    CaseOpened => "CASE_OPENED",
-    /// A workflow transition was fired.
-    Transition => "TRANSITION",
-    /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
-    TimerElapsed => "TIMER_ELAPSED",
-    /// The case moved to a newer version of its workflow (an explicit, recorded decision).
-    WorkflowMigrated => "WORKFLOW_MIGRATED",
-    /// A group of the person's personal data was recorded (the event holds no personal data).
-    PersonalDataRecorded => "PERSONAL_DATA_RECORDED",
-    /// The person's country of origin was recorded.
-    OriginCountrySet => "ORIGIN_COUNTRY_SET",
-    /// A movement of the person was recorded (a country on the route).
-    MovementRecorded => "MOVEMENT_RECORDED",
-    /// A consent was recorded.
-    ConsentRecorded => "CONSENT_RECORDED",
-    /// A consent was withdrawn (dependent referrals and transfers are suspended).
-    ConsentWithdrawn => "CONSENT_WITHDRAWN",
-    /// A service referral was made, answered, completed, revoked, suspended, resumed or escalated.
-    Referral => "REFERRAL",
-    /// A transfer of lead was offered, requested, rejected, revoked, suspended, resumed or escalated.
-    Transfer => "TRANSFER",
-    /// A transfer of lead was accepted: the workflow's transfer step fired and the lead moved.
-    TransferAccepted => "TRANSFER_ACCEPTED",
-    /// The new lead sent follow-up feedback to the former lead.
-    FeedbackSent => "FEEDBACK_SENT",
-    /// The focal points of the countries on the person's route were alerted.
-    RouteAlerted => "ROUTE_ALERTED",
-    /// Someone opened the case outside their access (break-glass), with a justification.
-    BreakGlass => "BREAK_GLASS",
-    /// The lead agency reviewed a break-glass access.
-    BreakGlassReviewed => "BREAK_GLASS_REVIEWED",
-}
-
-/// One recorded change to a case.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    /// 1 for the opening event; equals the case's version after the event.
-    pub seq: i64,
-    pub kind: EventKind,
-    pub transition: Option<String>,
-    pub track: Option<String>,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
-    pub reason: Option<String>,
-    pub changes: Changes,
-    pub workflow_id: String,
-    pub workflow_version: u32,
-    pub actor_user_id: Uuid,
-    pub actor_agency_id: Uuid,
-    pub occurred_at: DateTime<Utc>,
-    pub prev_hash: String,
-    pub hash: String,
-    /// Ids and names of what the event touched (referral, transfer, consent, agencies, groups);
-    /// never personal data.
-    pub details: Option<serde_json::Value>,
-}
-
-#[derive(Serialize)]
-struct HashedContent<'a> {
-    id: Uuid,
-    case_id: Uuid,
-    seq: i64,
-    kind: &'static str,
-    transition: &'a Option<String>,
-    track: &'a Option<String>,
-    from_state: &'a Option<String>,
-    to_state: &'a Option<String>,
-    reason_sha256: Option<String>,
-    changes: &'a Changes,
-    workflow_id: &'a str,
-    workflow_version: u32,
-    actor_user_id: Uuid,
-    actor_agency_id: Uuid,
-    occurred_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: &'a Option<serde_json::Value>,
-}
-
-impl Event {
-    /// The hash of this event's content chained to `prev_hash`.
-    pub fn compute_hash(&self) -> String {
-        chain_hash(&self.prev_hash, &self.content())
-    }
-
-    /// Exactly what the hash commits to (besides `prev_hash`), as JSON: the content with the
-    /// reason replaced by its SHA-256. Exports carry it so that anyone can recompute the hash.
-    pub fn hashed_content(&self) -> serde_json::Value {
-        serde_json::to_value(self.content()).unwrap_or_default()
-    }
-
-    fn content(&self) -> HashedContent<'_> {
-        HashedContent {
-            id: self.id,
-            case_id: self.case_id,
-            seq: self.seq,
-            kind: self.kind.as_str(),
-            transition: &self.transition,
-            track: &self.track,
-            from_state: &self.from_state,
-            to_state: &self.to_state,
-            reason_sha256: self.reason.as_deref().map(reason_sha256),
-            changes: &self.changes,
-            workflow_id: &self.workflow_id,
-            workflow_version: self.workflow_version,
-            actor_user_id: self.actor_user_id,
-            actor_agency_id: self.actor_agency_id,
-            occurred_at: self
-                .occurred_at
-                .to_rfc3339_opts(SecondsFormat::Micros, true),
-            details: &self.details,
-        }
-    }
-}
-
-/// An event's chain hash: SHA-256 of `prev_hash`, a newline and the canonical JSON of its
-/// hashed content (see [`Event::hashed_content`]), hex.
-pub fn chain_hash<T: Serialize>(prev_hash: &str, content: &T) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(canonical_json(content));
-    hex::encode(hasher.finalize())
-}
-
-/// SHA-256 of a free-text reason, hex: what the chain commits to instead of the text.
-pub fn reason_sha256(reason: &str) -> String {
-    hex::encode(Sha256::digest(reason.as_bytes()))
-}
-
-/// `value` as JSON with every object's keys sorted, at every depth: the same bytes whatever
-/// order a map was built or stored in (PostgreSQL `jsonb` reorders keys; a dependency may switch
-/// serde_json to insertion order).
-pub fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
-    fn sort(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => {
-                let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
-            }
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.into_iter().map(sort).collect())
-            }
-            other => other,
-        }
-    }
-    serde_json::to_value(value)
-        .map(sort)
-        .and_then(|v| serde_json::to_vec(&v))
-        .unwrap_or_default()
-}
-
-fn to_event(m: case_event::Model) -> Result<Event, DbErr> {
+fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
     Ok(Event {
         id: m.id,
         case_id: m.case_id,
         seq: m.seq,
-        kind: EventKind::parse(&m.kind)?,
+        kind: m
+            .kind
+            .parse()
+            .map_err(|e| StoreError::corrupt(format_args!("event {}", m.id), e))?,
         transition: m.transition,
         track: m.track,
         from_state: m.from_state,
         to_state: m.to_state,
         reason: m.reason,
         changes: serde_json::from_value(m.changes)
-            .map_err(|e| DbErr::Custom(format!("event {}: {e}", m.id)))?,
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", m.id)))?,
         workflow_id: m.workflow_id,
         workflow_version: u32::try_from(m.workflow_version)
-            .map_err(|e| DbErr::Custom(e.to_string()))?,
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         actor_user_id: m.actor_user_id,
         actor_agency_id: m.actor_agency_id,
         occurred_at: m.occurred_at,
@@ -224,7 +44,7 @@ fn to_event(m: case_event::Model) -> Result<Event, DbErr> {
 
 /// Appends an event, and its chain hash as the next leaf of the audit log, on `conn` (the
 /// use case's write transaction): both or neither.
-pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr> {
+pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), StoreError> {
     case_event::Entity::insert(case_event::ActiveModel {
         id: Set(e.id),
         case_id: Set(e.case_id),
@@ -236,12 +56,11 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr
         to_state: Set(e.to_state.clone()),
         reason: Set(e.reason.clone()),
         changes: Set(
-            serde_json::to_value(&e.changes).map_err(|err| DbErr::Custom(err.to_string()))?
+            serde_json::to_value(&e.changes).map_err(|err| StoreError::Corrupt(err.to_string()))?
         ),
         workflow_id: Set(e.workflow_id.clone()),
-        workflow_version: Set(
-            i32::try_from(e.workflow_version).map_err(|err| DbErr::Custom(err.to_string()))?
-        ),
+        workflow_version: Set(i32::try_from(e.workflow_version)
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?),
         actor_user_id: Set(e.actor_user_id),
         actor_agency_id: Set(e.actor_agency_id),
         occurred_at: Set(e.occurred_at),
@@ -256,7 +75,7 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), DbErr
 }
 
 /// The hash of the case's latest event (the genesis hash for a case with none).
-pub async fn last_hash<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<String, DbErr> {
+pub async fn last_hash<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<String, StoreError> {
     Ok(case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(case_id))
         .order_by_desc(case_event::Column::Seq)
@@ -272,7 +91,7 @@ pub async fn page<C: ConnectionTrait>(
     case_id: Uuid,
     after: i64,
     limit: u64,
-) -> Result<Vec<Event>, DbErr> {
+) -> Result<Vec<Event>, StoreError> {
     case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(case_id))
         .filter(case_event::Column::Seq.gt(after))
@@ -294,7 +113,7 @@ pub type AuditRow = (Uuid, Uuid, i64, Result<Event, String>);
 pub async fn of_cases_for_audit<C: ConnectionTrait>(
     conn: &C,
     case_ids: &[Uuid],
-) -> Result<Vec<AuditRow>, DbErr> {
+) -> Result<Vec<AuditRow>, StoreError> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -339,7 +158,7 @@ pub async fn search<C: ConnectionTrait>(
     search: &EventSearch,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
-) -> Result<Vec<Event>, DbErr> {
+) -> Result<Vec<Event>, StoreError> {
     use case_event::Column as C;
     use sea_orm::Condition;
     let mut q = case_event::Entity::find();
@@ -368,7 +187,7 @@ pub async fn search<C: ConnectionTrait>(
         q = q.filter(C::WorkflowId.eq(v.as_str()));
     }
     if let Some(v) = search.workflow_version {
-        let v = i32::try_from(v).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let v = i32::try_from(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         q = q.filter(C::WorkflowVersion.eq(v));
     }
     if let Some((at, id)) = after {
@@ -394,7 +213,7 @@ pub async fn up_to<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     at: DateTime<Utc>,
-) -> Result<Vec<Event>, DbErr> {
+) -> Result<Vec<Event>, StoreError> {
     let mut events = all_of_case(conn, case_id).await?;
     let seen = events.iter().take_while(|e| e.occurred_at <= at).count();
     events.truncate(seen);
@@ -402,7 +221,10 @@ pub async fn up_to<C: ConnectionTrait>(
 }
 
 /// Every event of a case, oldest first.
-pub async fn all_of_case<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<Vec<Event>, DbErr> {
+pub async fn all_of_case<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<Vec<Event>, StoreError> {
     case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(case_id))
         .order_by_asc(case_event::Column::Seq)
@@ -414,7 +236,7 @@ pub async fn all_of_case<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<
 }
 
 /// One event by id.
-pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Event>, DbErr> {
+pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Event>, StoreError> {
     case_event::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -423,15 +245,15 @@ pub async fn by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Even
 }
 
 /// How many events are stored, all cases together.
-pub async fn count_all<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
+pub async fn count_all<C: ConnectionTrait>(conn: &C) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
-    case_event::Entity::find().count(conn).await
+    Ok(case_event::Entity::find().count(conn).await?)
 }
 
 /// The first event (by case and `seq`) whose case does not exist, as (id, case id, seq).
 pub async fn first_orphan<C: ConnectionTrait>(
     conn: &C,
-) -> Result<Option<(Uuid, Uuid, i64)>, DbErr> {
+) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
     first_event_where(
         conn,
         "NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)",
@@ -442,7 +264,7 @@ pub async fn first_orphan<C: ConnectionTrait>(
 /// The first event (by case and `seq`) that has no leaf in the audit log, as (id, case id, seq).
 pub async fn first_not_in_log<C: ConnectionTrait>(
     conn: &C,
-) -> Result<Option<(Uuid, Uuid, i64)>, DbErr> {
+) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
     first_event_where(
         conn,
         "NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.event_id = e.id)",
@@ -453,7 +275,7 @@ pub async fn first_not_in_log<C: ConnectionTrait>(
 async fn first_event_where<C: ConnectionTrait>(
     conn: &C,
     condition: &str,
-) -> Result<Option<(Uuid, Uuid, i64)>, DbErr> {
+) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
     let sql = format!(
         "SELECT e.id, e.case_id, e.seq FROM case_events e WHERE {condition} \
          ORDER BY e.case_id, e.seq LIMIT 1"
@@ -470,31 +292,11 @@ async fn first_event_where<C: ConnectionTrait>(
 }
 
 /// How many events a case has.
-pub async fn count<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<u64, DbErr> {
+pub async fn count<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
     case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(case_id))
         .count(conn)
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical_json;
-    use serde_json::json;
-
-    #[test]
-    fn canonical_json_does_not_depend_on_key_order() {
-        let a: serde_json::Value =
-            serde_json::from_str(r#"{"b": 1, "a": {"y": [1, {"q": 2, "p": 3}], "x": null}}"#)
-                .unwrap_or_default();
-        let b: serde_json::Value =
-            serde_json::from_str(r#"{"a": {"x": null, "y": [1, {"p": 3, "q": 2}]}, "b": 1}"#)
-                .unwrap_or_default();
-        assert_eq!(canonical_json(&a), canonical_json(&b));
-        assert_eq!(
-            canonical_json(&json!({"b": 1, "a": 2})),
-            br#"{"a":2,"b":1}"#.to_vec()
-        );
-    }
+        .map_err(Into::into)
 }

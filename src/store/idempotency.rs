@@ -1,8 +1,9 @@
 //! Idempotency records: (user, key) → the request's hash and what it produced.
 
+use super::StoreError;
 use super::entities::idempotency_key;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 /// What a first request with a key produced.
@@ -19,7 +20,7 @@ pub async fn find<C: ConnectionTrait>(
     conn: &C,
     user_id: Uuid,
     key: &str,
-) -> Result<Option<IdempotencyRecord>, DbErr> {
+) -> Result<Option<IdempotencyRecord>, StoreError> {
     Ok(
         idempotency_key::Entity::find_by_id((user_id, key.to_string()))
             .one(conn)
@@ -40,7 +41,7 @@ pub async fn insert<C: ConnectionTrait>(
     key: &str,
     record: &IdempotencyRecord,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     idempotency_key::Entity::insert(idempotency_key::ActiveModel {
         user_id: Set(user_id),
         key: Set(key.to_string()),

@@ -1,14 +1,15 @@
 //! Identity beyond the directory's own records: revoking bearer tokens, revoked JWT access
 //! tokens, and the directory rows of users known from an identity provider (OIDC).
 
-use super::directory::{User, user_by_id, user_by_username};
+use super::StoreError;
+use super::directory::{user_by_id, user_by_username};
 use super::entities::{api_token, revoked_jwt, user};
-use super::is_unique_violation;
 use crate::domain::Role;
+use crate::domain::User;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -18,7 +19,7 @@ pub async fn revoke_token_by_hash<C: ConnectionTrait>(
     conn: &C,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let result = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Some(now).into())
         .filter(api_token::Column::TokenHash.eq(token_hash))
@@ -33,7 +34,7 @@ pub async fn revoke_tokens_of_user<C: ConnectionTrait>(
     conn: &C,
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
+) -> Result<u64, StoreError> {
     let result = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Some(now).into())
         .filter(api_token::Column::UserId.eq(user_id))
@@ -61,7 +62,7 @@ pub async fn insert_jwt_revocation<C: ConnectionTrait>(
     issuer: Option<&str>,
     revocation: &JwtRevocation,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let (jti, subject, issued_before) = match revocation {
         JwtRevocation::Token { jti } => (Some(jti.clone()), None, None),
         JwtRevocation::Subject {
@@ -91,7 +92,7 @@ pub async fn is_jwt_revoked<C: ConnectionTrait>(
     subject: &str,
     jti: Option<&str>,
     issued_at: Option<DateTime<Utc>>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     use revoked_jwt::Column;
     let mut by_subject = Condition::all().add(Column::Subject.eq(subject));
     if let Some(iat) = issued_at {
@@ -133,7 +134,7 @@ pub async fn ensure_federated_user<C: ConnectionTrait>(
     conn: &C,
     wanted: &FederatedUser,
     now: DateTime<Utc>,
-) -> Result<User, DbErr> {
+) -> Result<User, StoreError> {
     let roles = roles_json(&wanted.roles)?;
     if let Some(existing) = user_by_id(conn, wanted.id).await? {
         let same_username =
@@ -176,25 +177,24 @@ pub async fn ensure_federated_user<C: ConnectionTrait>(
             .exec_without_returning(conn)
         };
         // Another request may have taken the username meanwhile: then use the suffixed one.
-        match insert(username).await {
-            Err(err) if is_unique_violation(&err) => {
-                insert(suffixed(wanted)).await?;
+        if let Err(err) = insert(username).await {
+            let err = StoreError::from(err);
+            if !err.is_conflict() {
+                return Err(err);
             }
-            other => {
-                other?;
-            }
+            insert(suffixed(wanted)).await?;
         }
     }
     user_by_id(conn, wanted.id)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("federated user".into()))
+        .ok_or(StoreError::NotFound("federated user"))
 }
 
 /// The wanted username when no other user has it, else the suffixed one.
 async fn free_username<C: ConnectionTrait>(
     conn: &C,
     wanted: &FederatedUser,
-) -> Result<String, DbErr> {
+) -> Result<String, StoreError> {
     match user_by_username(conn, &wanted.username).await? {
         Some(other) if other.id != wanted.id => Ok(suffixed(wanted)),
         _ => Ok(wanted.username.clone()),
@@ -207,7 +207,7 @@ fn suffixed(wanted: &FederatedUser) -> String {
     format!("{}~{}", wanted.username, &id[..8])
 }
 
-fn roles_json(roles: &[Role]) -> Result<String, DbErr> {
+fn roles_json(roles: &[Role]) -> Result<String, StoreError> {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    serde_json::to_string(&names).map_err(|e| DbErr::Custom(e.to_string()))
+    serde_json::to_string(&names).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

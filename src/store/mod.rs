@@ -8,6 +8,7 @@ pub mod break_glass;
 pub mod cases;
 pub mod directory;
 pub mod entities;
+mod error;
 pub mod events;
 pub mod idempotency;
 pub mod identity;
@@ -26,7 +27,7 @@ use sea_orm::{
 use std::time::Duration;
 use trm_migration::{Migrator, MigratorTrait};
 
-pub use sea_orm::DbErr as StoreError;
+pub use error::{DbFault, StoreError, fault};
 
 /// The database behind the service.
 #[derive(Clone, Debug)]
@@ -79,7 +80,7 @@ impl Store {
     /// Opens the database. SQLite files are created if missing and opened in WAL mode with
     /// `synchronous=FULL` (WAL with NORMAL can lose acknowledged commits on power loss),
     /// foreign keys on and a busy timeout, so that writers queue instead of failing.
-    pub async fn connect(options: &StoreOptions) -> Result<Store, DbErr> {
+    pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
         let url = normalise_url(&options.url);
         let mut opts = ConnectOptions::new(url.clone());
         opts.sqlx_logging(false)
@@ -130,7 +131,7 @@ impl Store {
                             tokio::time::sleep(Duration::from_millis(20 * Ord::min(attempt, 10)))
                                 .await;
                         }
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.into()),
                     }
                 }
                 Ok(db) => {
@@ -147,7 +148,7 @@ impl Store {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(20 * Ord::min(attempt, 10))).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -155,11 +156,11 @@ impl Store {
     /// Applies every pending migration, all or nothing, in one write transaction (both engines
     /// have transactional DDL). Instances starting together take turns: SQLite's write lock, and
     /// on PostgreSQL a transaction-scoped advisory lock.
-    pub async fn migrate(&self) -> Result<(), DbErr> {
+    pub async fn migrate(&self) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
         lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
         Migrator::up(&txn, None).await?;
-        txn.commit().await
+        Ok(txn.commit().await?)
     }
 
     /// The connection pool, for reads.
@@ -174,20 +175,21 @@ impl Store {
 
     /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
     /// up front, so two writers queue on the busy timeout instead of failing on lock upgrade.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
         self.writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             })
             .await
+            .map_err(Into::into)
     }
 
     /// Refreshes the query planner's statistics where they are stale (SQLite; bounded
     /// sampling, milliseconds even on a large file). Without them SQLite picks the status index
     /// for "cases shared with my agency" and scans every active case. PostgreSQL's autovacuum
     /// does this by itself. Run at start-up and by the scheduler.
-    pub async fn optimize(&self) -> Result<(), DbErr> {
+    pub async fn optimize(&self) -> Result<(), StoreError> {
         if self.backend() == DatabaseBackend::Sqlite {
             self.writer
                 .execute_unprepared("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")
@@ -200,7 +202,7 @@ impl Store {
     /// (empty when there are none): on SQLite `synchronous` below `FULL` or a journal other than
     /// WAL (read back from a reading and the writing connection); on PostgreSQL `fsync`,
     /// `synchronous_commit` or `full_page_writes` off.
-    pub async fn durability_risks(&self) -> Result<Vec<String>, DbErr> {
+    pub async fn durability_risks(&self) -> Result<Vec<String>, StoreError> {
         let mut risks = Vec::new();
         if self.backend() == DatabaseBackend::Sqlite {
             for (which, conn) in [("reading", &self.db), ("writing", &self.writer)] {
@@ -242,18 +244,21 @@ impl Store {
     /// Writes a consistent copy of a SQLite database to `path` (which must not exist) while
     /// others keep reading and writing: `VACUUM INTO` reads one snapshot. PostgreSQL is backed
     /// up with its own tools (`pg_dump`), so this refuses there.
-    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), DbErr> {
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
         if self.backend() != DatabaseBackend::Sqlite {
-            return Err(DbErr::Custom(
+            return Err(StoreError::Unsupported(
                 "trm backup copies SQLite databases; back up PostgreSQL with pg_dump -Fc".into(),
             ));
         }
         if path.exists() {
-            return Err(DbErr::Custom(format!("{} already exists", path.display())));
+            return Err(StoreError::Unsupported(format!(
+                "{} already exists",
+                path.display()
+            )));
         }
         let target = path
             .to_str()
-            .ok_or_else(|| DbErr::Custom("the backup path is not valid UTF-8".into()))?;
+            .ok_or_else(|| StoreError::Unsupported("the backup path is not valid UTF-8".into()))?;
         self.db
             .execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Sqlite,
@@ -270,38 +275,39 @@ impl Store {
     }
 
     /// Closes the pools (on shutdown).
-    pub async fn close(self) -> Result<(), DbErr> {
+    pub async fn close(self) -> Result<(), StoreError> {
         if self.backend() == DatabaseBackend::Sqlite {
             self.writer.close().await?;
         }
-        self.db.close().await
+        Ok(self.db.close().await?)
     }
 }
 
 /// A SQLite `PRAGMA`'s value, as text.
-async fn pragma(conn: &DatabaseConnection, name: &str) -> Result<String, DbErr> {
+async fn pragma(conn: &DatabaseConnection, name: &str) -> Result<String, StoreError> {
     let row = conn
         .query_one_raw(Statement::from_string(
             DatabaseBackend::Sqlite,
             format!("PRAGMA {name}"),
         ))
         .await?
-        .ok_or_else(|| DbErr::Custom(format!("PRAGMA {name} answered nothing")))?;
-    row.try_get_by_index::<i64>(0)
+        .ok_or_else(|| StoreError::Corrupt(format!("PRAGMA {name} answered nothing")))?;
+    Ok(row
+        .try_get_by_index::<i64>(0)
         .map(|v| v.to_string())
-        .or_else(|_| row.try_get_by_index::<String>(0))
+        .or_else(|_| row.try_get_by_index::<String>(0))?)
 }
 
 /// A PostgreSQL setting's value, as `SHOW` gives it.
-async fn pragma_pg(conn: &DatabaseConnection, name: &str) -> Result<String, DbErr> {
+async fn pragma_pg(conn: &DatabaseConnection, name: &str) -> Result<String, StoreError> {
     let row = conn
         .query_one_raw(Statement::from_string(
             DatabaseBackend::Postgres,
             format!("SELECT current_setting('{name}') AS v"),
         ))
         .await?
-        .ok_or_else(|| DbErr::Custom(format!("setting {name} answered nothing")))?;
-    row.try_get("", "v")
+        .ok_or_else(|| StoreError::Corrupt(format!("setting {name} answered nothing")))?;
+    Ok(row.try_get("", "v")?)
 }
 
 /// Whether SQLite refused with `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6).
@@ -327,7 +333,7 @@ pub const LOCK_AUDIT_LOG: i64 = 0x7472_6d00_0003;
 
 /// Holds a PostgreSQL advisory lock until the end of the transaction `conn` (no-op on SQLite,
 /// where write transactions are already exclusive).
-pub async fn lock_exclusively<C: ConnectionTrait>(conn: &C, key: i64) -> Result<(), DbErr> {
+pub async fn lock_exclusively<C: ConnectionTrait>(conn: &C, key: i64) -> Result<(), StoreError> {
     if conn.get_database_backend() == DatabaseBackend::Postgres {
         conn.execute_raw(Statement::from_string(
             DatabaseBackend::Postgres,
@@ -338,27 +344,19 @@ pub async fn lock_exclusively<C: ConnectionTrait>(conn: &C, key: i64) -> Result<
     Ok(())
 }
 
-/// Whether `err` is a unique-constraint violation (a lost insert race).
-pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
-}
-
 /// Increments and returns a per-(country, year) counter in one statement (works on both engines).
 pub(crate) async fn next_counter<C: ConnectionTrait>(
     conn: &C,
     country: &str,
     year: i32,
-) -> Result<i64, DbErr> {
+) -> Result<i64, StoreError> {
     use entities::case_reference_counter::Column;
     let table = entities::case_reference_counter::Entity;
     let insert = Query::insert()
         .into_table(table)
         .columns([Column::Country, Column::Year, Column::Last])
         .values([country.into(), year.into(), 1i64.into()])
-        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
         .on_conflict(
             sea_orm::sea_query::OnConflict::columns([Column::Country, Column::Year])
                 .value(Column::Last, Expr::col((table, Column::Last)).add(1i64))
@@ -369,12 +367,12 @@ pub(crate) async fn next_counter<C: ConnectionTrait>(
     let row = conn
         .query_one_raw(conn.get_database_backend().build(&insert))
         .await?
-        .ok_or_else(|| DbErr::Custom("counter upsert returned no row".into()))?;
-    row.try_get_by_index::<i64>(0)
+        .ok_or_else(|| StoreError::Corrupt("counter upsert returned no row".into()))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
 }
 
 /// Runs a plain SQL statement (used by tests and tooling).
-pub async fn execute_sql<C: ConnectionTrait>(conn: &C, sql: &str) -> Result<u64, DbErr> {
+pub async fn execute_sql<C: ConnectionTrait>(conn: &C, sql: &str) -> Result<u64, StoreError> {
     let stmt = Statement::from_string(conn.get_database_backend(), sql.to_string());
     Ok(conn.execute_raw(stmt).await?.rows_affected())
 }

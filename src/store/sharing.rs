@@ -2,16 +2,14 @@
 //! between agencies. Status changes are conditional updates (`WHERE status IN (...)`), so two
 //! agencies answering at once cannot both win.
 
+use super::StoreError;
 use super::entities::{consent, referral, transfer};
-use crate::access::{ReferralShare, TransferShare};
-use crate::domain::{
-    ConsentGiver, ConsentPurpose, DataGroup, OverrideBasis, ReferralStatus, Role, ServiceKind,
-    TransferStatus,
-};
+use crate::domain::{ConsentRecord, Ground, ReferralRecord, TransferRecord};
+use crate::domain::{DataGroup, ReferralStatus, TransferStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value as Json};
@@ -19,15 +17,15 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 use uuid::Uuid;
 
-fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> DbErr {
-    DbErr::Custom(format!("{what} {id}: {e}"))
+fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what} {id}: {e}"))
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<Json, DbErr> {
-    serde_json::to_value(v).map_err(|e| DbErr::Custom(e.to_string()))
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Json, StoreError> {
+    serde_json::to_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn set_of<T: FromStr + Ord>(what: &str, id: Uuid, v: Json) -> Result<BTreeSet<T>, DbErr>
+fn set_of<T: FromStr + Ord>(what: &str, id: Uuid, v: Json) -> Result<BTreeSet<T>, StoreError>
 where
     T::Err: std::fmt::Display,
 {
@@ -42,37 +40,14 @@ fn names<T: std::fmt::Display>(set: &BTreeSet<T>) -> Json {
     Json::Array(set.iter().map(|v| Json::String(v.to_string())).collect())
 }
 
-fn parse<T: FromStr>(what: &str, id: Uuid, s: &str) -> Result<T, DbErr>
+fn parse<T: FromStr>(what: &str, id: Uuid, s: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
     s.parse::<T>().map_err(|e| corrupt(what, id, e))
 }
 
-/// A consent as recorded. Immutable except for its withdrawal.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConsentRecord {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub given_by: ConsentGiver,
-    /// For a child: whether the child assented.
-    pub child_assent: Option<bool>,
-    /// For a child without assent: why.
-    pub assent_missing_reason: Option<String>,
-    pub purposes: BTreeSet<ConsentPurpose>,
-    /// Named agencies data may go to.
-    pub agency_ids: BTreeSet<Uuid>,
-    /// Countries whose agencies data may go to.
-    pub countries: BTreeSet<String>,
-    pub groups: BTreeSet<DataGroup>,
-    pub given_at: DateTime<Utc>,
-    pub recorded_by: Uuid,
-    pub recorded_at: DateTime<Utc>,
-    pub withdrawn_at: Option<DateTime<Utc>>,
-    pub withdrawn_by: Option<Uuid>,
-}
-
-fn to_consent(m: consent::Model) -> Result<ConsentRecord, DbErr> {
+fn to_consent(m: consent::Model) -> Result<ConsentRecord, StoreError> {
     let id = m.id;
     let agency_ids: Vec<Uuid> =
         serde_json::from_value(m.agency_ids).map_err(|e| corrupt("consent", id, e))?;
@@ -97,7 +72,10 @@ fn to_consent(m: consent::Model) -> Result<ConsentRecord, DbErr> {
 }
 
 /// Inserts a consent.
-pub async fn insert_consent<C: ConnectionTrait>(conn: &C, c: &ConsentRecord) -> Result<(), DbErr> {
+pub async fn insert_consent<C: ConnectionTrait>(
+    conn: &C,
+    c: &ConsentRecord,
+) -> Result<(), StoreError> {
     consent::Entity::insert(consent::ActiveModel {
         id: Set(c.id),
         case_id: Set(c.case_id),
@@ -123,7 +101,7 @@ pub async fn insert_consent<C: ConnectionTrait>(conn: &C, c: &ConsentRecord) -> 
 pub async fn consents_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
-) -> Result<Vec<ConsentRecord>, DbErr> {
+) -> Result<Vec<ConsentRecord>, StoreError> {
     consent::Entity::find()
         .filter(consent::Column::CaseId.eq(case_id))
         .order_by_asc(consent::Column::Id)
@@ -138,7 +116,7 @@ pub async fn consents_of_case<C: ConnectionTrait>(
 pub async fn consent_by_id<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
-) -> Result<Option<ConsentRecord>, DbErr> {
+) -> Result<Option<ConsentRecord>, StoreError> {
     consent::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -152,7 +130,7 @@ pub async fn withdraw_consent<C: ConnectionTrait>(
     id: Uuid,
     by: Uuid,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let r = consent::Entity::update_many()
         .col_expr(consent::Column::WithdrawnAt, Expr::value(now))
         .col_expr(consent::Column::WithdrawnBy, Expr::value(by))
@@ -161,16 +139,6 @@ pub async fn withdraw_consent<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(r.rows_affected == 1)
-}
-
-/// The legal ground of a disclosure: a consent, or an override with its basis.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ground {
-    Consent(Uuid),
-    Override {
-        basis: OverrideBasis,
-        justification: String,
-    },
 }
 
 fn ground_columns(g: &Ground) -> (Option<Uuid>, Option<String>, Option<String>) {
@@ -193,7 +161,7 @@ fn ground_of(
     consent: Option<Uuid>,
     basis: Option<String>,
     justification: Option<String>,
-) -> Result<Ground, DbErr> {
+) -> Result<Ground, StoreError> {
     match (consent, basis) {
         (Some(c), _) => Ok(Ground::Consent(c)),
         (None, Some(b)) => Ok(Ground::Override {
@@ -204,44 +172,7 @@ fn ground_of(
     }
 }
 
-/// A service referral.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReferralRecord {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub from_agency_id: Uuid,
-    pub to_agency_id: Uuid,
-    pub service: ServiceKind,
-    pub purpose: String,
-    /// The disclosure manifest: exactly the groups shared.
-    pub groups: BTreeSet<DataGroup>,
-    pub ground: Ground,
-    pub status: ReferralStatus,
-    /// Why it was declined, revoked, suspended, or completed without success.
-    pub status_reason: Option<String>,
-    pub outcome_successful: Option<bool>,
-    pub response_due_at: DateTime<Utc>,
-    pub escalated_at: Option<DateTime<Utc>>,
-    /// Snapshot: the agency that led the case when the referral was made.
-    pub lead_agency_id: Uuid,
-    pub created_by: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl ReferralRecord {
-    /// What it shares, for access decisions.
-    pub fn share(&self) -> ReferralShare {
-        ReferralShare {
-            to_agency: self.to_agency_id,
-            groups: self.groups.clone(),
-            status: self.status,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-fn to_referral(m: referral::Model) -> Result<ReferralRecord, DbErr> {
+fn to_referral(m: referral::Model) -> Result<ReferralRecord, StoreError> {
     let id = m.id;
     Ok(ReferralRecord {
         id,
@@ -274,7 +205,7 @@ fn to_referral(m: referral::Model) -> Result<ReferralRecord, DbErr> {
 pub async fn insert_referral<C: ConnectionTrait>(
     conn: &C,
     r: &ReferralRecord,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let (consent_id, basis, justification) = ground_columns(&r.ground);
     referral::Entity::insert(referral::ActiveModel {
         id: Set(r.id),
@@ -306,7 +237,7 @@ pub async fn insert_referral<C: ConnectionTrait>(
 pub async fn referral_by_id<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
-) -> Result<Option<ReferralRecord>, DbErr> {
+) -> Result<Option<ReferralRecord>, StoreError> {
     referral::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -318,7 +249,7 @@ pub async fn referral_by_id<C: ConnectionTrait>(
 pub async fn referrals_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
-) -> Result<Vec<ReferralRecord>, DbErr> {
+) -> Result<Vec<ReferralRecord>, StoreError> {
     referrals_of_cases(conn, &[case_id]).await
 }
 
@@ -326,7 +257,7 @@ pub async fn referrals_of_case<C: ConnectionTrait>(
 pub async fn referrals_of_cases<C: ConnectionTrait>(
     conn: &C,
     case_ids: &[Uuid],
-) -> Result<Vec<ReferralRecord>, DbErr> {
+) -> Result<Vec<ReferralRecord>, StoreError> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -348,7 +279,7 @@ pub async fn referrals_to<C: ConnectionTrait>(
     statuses: &[ReferralStatus],
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<ReferralRecord>, DbErr> {
+) -> Result<Vec<ReferralRecord>, StoreError> {
     let mut q = referral::Entity::find().filter(referral::Column::ToAgencyId.eq(agency));
     if !statuses.is_empty() {
         q = q.filter(referral::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
@@ -374,7 +305,7 @@ pub async fn set_referral_status<C: ConnectionTrait>(
     reason: Option<&str>,
     outcome_successful: Option<bool>,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let mut update = referral::Entity::update_many()
         .col_expr(referral::Column::Status, Expr::value(to.as_str()))
         .col_expr(
@@ -401,7 +332,7 @@ pub async fn set_referral_due<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     due: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     referral::Entity::update_many()
         .col_expr(referral::Column::ResponseDueAt, Expr::value(due))
         .col_expr(
@@ -414,49 +345,7 @@ pub async fn set_referral_due<C: ConnectionTrait>(
     Ok(())
 }
 
-/// A transfer of lead.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransferRecord {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub from_agency_id: Uuid,
-    pub to_agency_id: Uuid,
-    /// True when the receiver asked for the case (the lead decides).
-    pub requested_by_receiver: bool,
-    /// The workflow's transfer step that accepting fires.
-    pub transition: Option<String>,
-    /// Facts recorded with the transfer step.
-    pub data: Map<String, Json>,
-    pub groups: BTreeSet<DataGroup>,
-    /// `None` for a request the lead has not decided yet.
-    pub ground: Option<Ground>,
-    pub status: TransferStatus,
-    pub status_reason: Option<String>,
-    pub response_due_at: DateTime<Utc>,
-    pub escalated_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    /// Snapshot of the offering user's roles (the transfer step is checked against them).
-    pub offerer_roles: Vec<Role>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub decided_by: Option<Uuid>,
-    pub decided_at: Option<DateTime<Utc>>,
-}
-
-impl TransferRecord {
-    /// What it shares, for access decisions.
-    pub fn share(&self) -> TransferShare {
-        TransferShare {
-            from_agency: self.from_agency_id,
-            to_agency: self.to_agency_id,
-            groups: self.groups.clone(),
-            status: self.status,
-            decided_at: self.decided_at,
-        }
-    }
-}
-
-fn to_transfer(m: transfer::Model) -> Result<TransferRecord, DbErr> {
+fn to_transfer(m: transfer::Model) -> Result<TransferRecord, StoreError> {
     let id = m.id;
     let data: Map<String, Json> =
         serde_json::from_value(m.data).map_err(|e| corrupt("transfer", id, e))?;
@@ -503,7 +392,7 @@ fn to_transfer(m: transfer::Model) -> Result<TransferRecord, DbErr> {
 pub async fn insert_transfer<C: ConnectionTrait>(
     conn: &C,
     t: &TransferRecord,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let (consent_id, basis, justification) = match &t.ground {
         Some(g) => ground_columns(g),
         None => (None, None, None),
@@ -545,7 +434,7 @@ pub async fn insert_transfer<C: ConnectionTrait>(
 pub async fn transfer_by_id<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
-) -> Result<Option<TransferRecord>, DbErr> {
+) -> Result<Option<TransferRecord>, StoreError> {
     transfer::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -557,7 +446,7 @@ pub async fn transfer_by_id<C: ConnectionTrait>(
 pub async fn transfers_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
-) -> Result<Vec<TransferRecord>, DbErr> {
+) -> Result<Vec<TransferRecord>, StoreError> {
     transfers_of_cases(conn, &[case_id]).await
 }
 
@@ -565,7 +454,7 @@ pub async fn transfers_of_case<C: ConnectionTrait>(
 pub async fn transfers_of_cases<C: ConnectionTrait>(
     conn: &C,
     case_ids: &[Uuid],
-) -> Result<Vec<TransferRecord>, DbErr> {
+) -> Result<Vec<TransferRecord>, StoreError> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -586,7 +475,7 @@ pub async fn transfers_awaiting<C: ConnectionTrait>(
     agency: Uuid,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<TransferRecord>, DbErr> {
+) -> Result<Vec<TransferRecord>, StoreError> {
     let mut q = transfer::Entity::find().filter(
         Condition::any()
             .add(
@@ -629,7 +518,7 @@ pub async fn set_transfer_status<C: ConnectionTrait>(
     id: Uuid,
     from: &[TransferStatus],
     d: TransferDecision<'_>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let mut update = transfer::Entity::update_many()
         .col_expr(transfer::Column::Status, Expr::value(d.to.as_str()))
         .col_expr(
@@ -668,7 +557,7 @@ pub async fn overdue<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,
     limit: u64,
-) -> Result<(Vec<ReferralRecord>, Vec<TransferRecord>), DbErr> {
+) -> Result<(Vec<ReferralRecord>, Vec<TransferRecord>), StoreError> {
     let referrals = referral::Entity::find()
         .filter(referral::Column::Status.eq(ReferralStatus::Pending.as_str()))
         .filter(referral::Column::ResponseDueAt.lte(now))
@@ -702,7 +591,7 @@ pub async fn mark_referral_escalated<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let r = referral::Entity::update_many()
         .col_expr(referral::Column::EscalatedAt, Expr::value(now))
         .filter(referral::Column::Id.eq(id))
@@ -718,7 +607,7 @@ pub async fn mark_transfer_escalated<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let r = transfer::Entity::update_many()
         .col_expr(transfer::Column::EscalatedAt, Expr::value(now))
         .filter(transfer::Column::Id.eq(id))

@@ -1,11 +1,10 @@
 //! Timer queries for the scheduler and for deadlines.
 
+use super::StoreError;
 use super::entities::case_timer;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 /// Up to `limit` timers due by `now` that have not been recorded as elapsed, oldest first.
@@ -13,7 +12,7 @@ pub async fn due<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<(Uuid, String)>, DbErr> {
+) -> Result<Vec<(Uuid, String)>, StoreError> {
     case_timer::Entity::find()
         .select_only()
         .column(case_timer::Column::CaseId)
@@ -27,6 +26,7 @@ pub async fn due<C: ConnectionTrait>(
         .into_tuple()
         .all(conn)
         .await
+        .map_err(Into::into)
 }
 
 /// Marks a due timer as elapsed; `false` if another instance did it first (or it changed).
@@ -36,7 +36,7 @@ pub async fn claim<C: ConnectionTrait>(
     case_id: Uuid,
     timer: &str,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, StoreError> {
     let result = case_timer::Entity::update_many()
         .col_expr(case_timer::Column::FiredAt, Expr::value(now))
         .filter(case_timer::Column::CaseId.eq(case_id))

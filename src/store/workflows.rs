@@ -1,9 +1,10 @@
 //! The registry of workflow definitions cases were opened under: a definition's text may
 //! never change under the same id and version, or running cases would silently change.
 
+use super::StoreError;
 use super::entities::workflow_definition;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 /// A loaded definition whose text differs from the one registered under the same version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,10 +18,10 @@ pub async fn register<C: ConnectionTrait>(
     conn: &C,
     definitions: &[(String, u32, String)],
     now: DateTime<Utc>,
-) -> Result<Vec<ChangedDefinition>, DbErr> {
+) -> Result<Vec<ChangedDefinition>, StoreError> {
     let mut changed = Vec::new();
     for (id, version, hash) in definitions {
-        let v = i32::try_from(*version).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let v = i32::try_from(*version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         match workflow_definition::Entity::find_by_id((id.clone(), v))
             .one(conn)
             .await?
@@ -43,8 +44,8 @@ pub async fn register<C: ConnectionTrait>(
                     .exec(conn)
                     .await;
                 // Another instance may have registered it at the same moment.
-                if let Err(e) = insert
-                    && !super::is_unique_violation(&e)
+                if let Err(e) = insert.map_err(StoreError::from)
+                    && !e.is_conflict()
                 {
                     return Err(e);
                 }
@@ -55,7 +56,7 @@ pub async fn register<C: ConnectionTrait>(
 }
 
 /// Every (id, version) registered in the database.
-pub async fn registered<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, u32)>, DbErr> {
+pub async fn registered<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, u32)>, StoreError> {
     Ok(workflow_definition::Entity::find()
         .all(conn)
         .await?

@@ -4,7 +4,7 @@
 //! types; nothing here can be built in an invalid state by the rest of the program.
 
 use super::guard::Guard;
-use crate::domain::{AgencyKind, Role, Stage};
+use crate::vocabulary::{AgencyKind, Role, Stage};
 use serde::Deserialize;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;

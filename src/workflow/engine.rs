@@ -4,7 +4,7 @@
 use super::calendar::Calendar;
 use super::definition::{TimerDuration, TimerKind, Transition, Workflow};
 use super::guard::{GuardInput, TimerView};
-use crate::domain::{AgencyKind, CaseStatus, Role};
+use crate::vocabulary::{AgencyKind, CaseStatus, Role};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};

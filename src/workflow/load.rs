@@ -5,7 +5,7 @@
 use super::definition::*;
 use super::guard::{Guard, GuardScope};
 use super::raw::*;
-use crate::domain::{AgencyKind, Role, Stage};
+use crate::vocabulary::{AgencyKind, Role, Stage};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -5,7 +5,7 @@ use super::definition::Alert;
 use super::engine::{self, Actor, Env, Refusal};
 use super::load::parse;
 use super::{CaseState, Workflow};
-use crate::domain::{AgencyKind, CaseStatus, Role};
+use crate::vocabulary::{AgencyKind, CaseStatus, Role};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Map, Value as Json, json};
 

@@ -291,6 +291,80 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What kind of change an event records.
+    EventKind {
+        /// The case was opened under a workflow version.
+        CaseOpened => "CASE_OPENED",
+        /// A workflow transition was fired.
+        Transition => "TRANSITION",
+        /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
+        TimerElapsed => "TIMER_ELAPSED",
+        /// The case moved to a newer version of its workflow (an explicit, recorded decision).
+        WorkflowMigrated => "WORKFLOW_MIGRATED",
+        /// A group of the person's personal data was recorded (the event holds no personal data).
+        PersonalDataRecorded => "PERSONAL_DATA_RECORDED",
+        /// The person's country of origin was recorded.
+        OriginCountrySet => "ORIGIN_COUNTRY_SET",
+        /// A movement of the person was recorded (a country on the route).
+        MovementRecorded => "MOVEMENT_RECORDED",
+        /// A consent was recorded.
+        ConsentRecorded => "CONSENT_RECORDED",
+        /// A consent was withdrawn (dependent referrals and transfers are suspended).
+        ConsentWithdrawn => "CONSENT_WITHDRAWN",
+        /// A service referral was made, answered, completed, revoked, suspended, resumed or escalated.
+        Referral => "REFERRAL",
+        /// A transfer of lead was offered, requested, rejected, revoked, suspended, resumed or escalated.
+        Transfer => "TRANSFER",
+        /// A transfer of lead was accepted: the workflow's transfer step fired and the lead moved.
+        TransferAccepted => "TRANSFER_ACCEPTED",
+        /// The new lead sent follow-up feedback to the former lead.
+        FeedbackSent => "FEEDBACK_SENT",
+        /// The focal points of the countries on the person's route were alerted.
+        RouteAlerted => "ROUTE_ALERTED",
+        /// Someone opened the case outside their access (break-glass), with a justification.
+        BreakGlass => "BREAK_GLASS",
+        /// The lead agency reviewed a break-glass access.
+        BreakGlassReviewed => "BREAK_GLASS_REVIEWED",
+    }
+}
+
+vocabulary! {
+    /// Why something landed in an agency's inbox.
+    NotificationKind {
+        /// A referral to the agency arrived.
+        ReferralReceived => "REFERRAL_RECEIVED",
+        /// The receiver answered the agency's referral (accepted, declined, completed).
+        ReferralAnswered => "REFERRAL_ANSWERED",
+        /// The sender revoked a referral to the agency.
+        ReferralRevoked => "REFERRAL_REVOKED",
+        /// A referral was suspended (consent withdrawn) or resumed.
+        ReferralSuspended => "REFERRAL_SUSPENDED",
+        /// A referral was resumed under a new consent or an override.
+        ReferralResumed => "REFERRAL_RESUMED",
+        /// A response to a referral or transfer in the agency's country is overdue (focal points).
+        ResponseOverdue => "RESPONSE_OVERDUE",
+        /// A transfer of lead was offered to the agency.
+        TransferOffered => "TRANSFER_OFFERED",
+        /// An agency asked for a case the agency leads.
+        TransferRequested => "TRANSFER_REQUESTED",
+        /// A transfer the agency is party to was decided (accepted, rejected) or revoked.
+        TransferDecided => "TRANSFER_DECIDED",
+        /// A transfer was suspended (consent withdrawn).
+        TransferSuspended => "TRANSFER_SUSPENDED",
+        /// A suspended transfer was resumed.
+        TransferResumed => "TRANSFER_RESUMED",
+        /// Follow-up feedback from the new lead of a case the agency transferred.
+        FeedbackReceived => "FEEDBACK_RECEIVED",
+        /// A person (child) on a route through the agency's country is missing.
+        PersonMissing => "PERSON_MISSING",
+        /// A missing person was found.
+        PersonFound => "PERSON_FOUND",
+        /// Someone opened a case the agency leads by break-glass (a review is due).
+        BreakGlassUsed => "BREAK_GLASS_USED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

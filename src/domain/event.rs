@@ -1,0 +1,240 @@
+//! Events: every change to a case, numbered and chained by hash. Pure: building an event and
+//! computing its hash need no database, so the unit of work, the bulk seeders and the audit
+//! verifier all use the same construction.
+//!
+//! Each event's hash commits to the previous event's hash and to the event's content, so that
+//! an edited, deleted or reordered event breaks the chain of its case. Free-text reasons enter
+//! the hash only as their own SHA-256, so that erasing a reason later leaves the chain checkable.
+
+pub use crate::vocabulary::EventKind;
+use crate::workflow::Changes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The hash that precedes a case's first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One recorded change to a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    /// 1 for the opening event; equals the case's version after the event.
+    pub seq: i64,
+    pub kind: EventKind,
+    pub transition: Option<String>,
+    pub track: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reason: Option<String>,
+    pub changes: Changes,
+    pub workflow_id: String,
+    pub workflow_version: u32,
+    pub actor_user_id: Uuid,
+    pub actor_agency_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+    /// Ids and names of what the event touched (referral, transfer, consent, agencies, groups);
+    /// never personal data.
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct HashedContent<'a> {
+    id: Uuid,
+    case_id: Uuid,
+    seq: i64,
+    kind: &'static str,
+    transition: &'a Option<String>,
+    track: &'a Option<String>,
+    from_state: &'a Option<String>,
+    to_state: &'a Option<String>,
+    reason_sha256: Option<String>,
+    changes: &'a Changes,
+    workflow_id: &'a str,
+    workflow_version: u32,
+    actor_user_id: Uuid,
+    actor_agency_id: Uuid,
+    occurred_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: &'a Option<serde_json::Value>,
+}
+
+impl Event {
+    /// The hash of this event's content chained to `prev_hash`.
+    pub fn compute_hash(&self) -> String {
+        chain_hash(&self.prev_hash, &self.content())
+    }
+
+    /// Exactly what the hash commits to (besides `prev_hash`), as JSON: the content with the
+    /// reason replaced by its SHA-256. Exports carry it so that anyone can recompute the hash.
+    pub fn hashed_content(&self) -> serde_json::Value {
+        serde_json::to_value(self.content()).unwrap_or_default()
+    }
+
+    fn content(&self) -> HashedContent<'_> {
+        HashedContent {
+            id: self.id,
+            case_id: self.case_id,
+            seq: self.seq,
+            kind: self.kind.as_str(),
+            transition: &self.transition,
+            track: &self.track,
+            from_state: &self.from_state,
+            to_state: &self.to_state,
+            reason_sha256: self.reason.as_deref().map(reason_sha256),
+            changes: &self.changes,
+            workflow_id: &self.workflow_id,
+            workflow_version: self.workflow_version,
+            actor_user_id: self.actor_user_id,
+            actor_agency_id: self.actor_agency_id,
+            occurred_at: self
+                .occurred_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
+            details: &self.details,
+        }
+    }
+}
+
+/// An event's chain hash: SHA-256 of `prev_hash`, a newline and the canonical JSON of its
+/// hashed content (see [`Event::hashed_content`]), hex.
+pub fn chain_hash<T: Serialize>(prev_hash: &str, content: &T) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical_json(content));
+    hex::encode(hasher.finalize())
+}
+
+/// SHA-256 of a free-text reason, hex: what the chain commits to instead of the text.
+pub fn reason_sha256(reason: &str) -> String {
+    hex::encode(Sha256::digest(reason.as_bytes()))
+}
+
+/// `value` as JSON with every object's keys sorted, at every depth: the same bytes whatever
+/// order a map was built or stored in (PostgreSQL `jsonb` reorders keys; a dependency may switch
+/// serde_json to insertion order).
+pub fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
+    fn sort(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sort).collect())
+            }
+            other => other,
+        }
+    }
+    serde_json::to_value(value)
+        .map(sort)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_default()
+}
+
+/// The names of a fired transition, as an event records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionNames {
+    pub transition: String,
+    pub track: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// What a new event says, before it is numbered and hashed onto its case's chain (see
+/// [`EventDraft::seal`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDraft {
+    pub kind: EventKind,
+    /// The nil UUID for events the service records itself.
+    pub actor_user_id: Uuid,
+    pub actor_agency_id: Uuid,
+    pub transition: Option<TransitionNames>,
+    pub reason: Option<String>,
+    pub changes: Changes,
+    /// Ids and names of what the event touched; never personal data.
+    pub details: Option<serde_json::Value>,
+}
+
+/// Where a sealed event goes: its case, its place on the chain, and the moment.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainPosition<'a> {
+    pub case_id: Uuid,
+    /// The case's version after the event.
+    pub seq: i64,
+    pub workflow_id: &'a str,
+    pub workflow_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub prev_hash: &'a str,
+}
+
+impl EventDraft {
+    /// A draft with nothing but its kind and actor (user, agency).
+    pub fn new(kind: EventKind, (actor_user_id, actor_agency_id): (Uuid, Uuid)) -> EventDraft {
+        EventDraft {
+            kind,
+            actor_user_id,
+            actor_agency_id,
+            transition: None,
+            reason: None,
+            changes: Changes::default(),
+            details: None,
+        }
+    }
+
+    /// The event at `at`, with its id and hash.
+    pub fn seal(self, at: ChainPosition<'_>) -> Event {
+        let (transition, track, from_state, to_state) = match self.transition {
+            Some(t) => (Some(t.transition), Some(t.track), Some(t.from), Some(t.to)),
+            None => (None, None, None, None),
+        };
+        let mut event = Event {
+            id: Uuid::now_v7(),
+            case_id: at.case_id,
+            seq: at.seq,
+            kind: self.kind,
+            transition,
+            track,
+            from_state,
+            to_state,
+            reason: self.reason,
+            changes: self.changes,
+            workflow_id: at.workflow_id.to_string(),
+            workflow_version: at.workflow_version,
+            actor_user_id: self.actor_user_id,
+            actor_agency_id: self.actor_agency_id,
+            occurred_at: at.occurred_at,
+            prev_hash: at.prev_hash.to_string(),
+            hash: String::new(),
+            details: self.details,
+        };
+        event.hash = event.compute_hash();
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_json;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_does_not_depend_on_key_order() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"y": [1, {"q": 2, "p": 3}], "x": null}}"#)
+                .unwrap_or_default();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"a": {"x": null, "y": [1, {"p": 3, "q": 2}]}, "b": 1}"#)
+                .unwrap_or_default();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            canonical_json(&json!({"b": 1, "a": 2})),
+            br#"{"a":2,"b":1}"#.to_vec()
+        );
+    }
+}
