@@ -238,6 +238,9 @@ fn record_case(f: &Fixture) -> RecordedCase {
         follows_case_id: None,
         origin_country: Some("NG".into()),
         opened_by_agency_id: log.agency,
+        last_hash: events
+            .last()
+            .map_or_else(|| trm::domain::GENESIS_HASH.to_string(), |e| e.hash.clone()),
     };
     RecordedCase {
         events,

@@ -280,16 +280,11 @@ impl Drop for Server {
 async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), String> {
     let workflow = seed::workflow(app)?;
     let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
-    case_store::lock(&txn, case_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let case = case_store::find(&txn, CaseScope::All, case_id)
+    let case = case_store::lock(&txn, CaseScope::All, case_id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("case gone")?;
-    let prev_hash = events::last_hash(&txn, case_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let prev_hash = case.last_hash.clone();
     let changes = Changes {
         tracks: vec![TrackChange {
             track: "person".into(),
@@ -299,16 +294,13 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
         facts: seed::protection_facts(i),
         ..Changes::default()
     };
-    let mut state = case.state.clone();
-    engine::apply(&mut state, &changes);
+    let mut after = case.clone();
+    engine::apply(&mut after.state, &changes);
     let now = app.now();
-    let status = engine::status(&workflow, &state);
-    if !case_store::apply_changes(&txn, &workflow, &case, &state, status, &changes, now)
+    after.status = engine::status(&workflow, &after.state);
+    case_store::write_changes(&txn, &workflow, case_id, &case.state, &changes, now)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err("version conflict".into());
-    }
+        .map_err(|e| e.to_string())?;
     let mut event = Event {
         id: uuid::Uuid::now_v7(),
         case_id,
@@ -330,6 +322,15 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
         details: None,
     };
     event.hash = event.compute_hash();
+    after.version = event.seq;
+    after.last_hash = event.hash.clone();
+    after.updated_at = now;
+    if !case_store::update(&txn, &after, case.version)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err("version conflict".into());
+    }
     events::append(&txn, &event)
         .await
         .map_err(|e| e.to_string())?;

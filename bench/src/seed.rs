@@ -65,9 +65,9 @@ pub fn new_case(
     reference: String,
 ) -> (CaseRecord, Event) {
     let now = chrono::SubsecRound::trunc_subsecs(trm::clock::Clock::now(&SystemClock), 6);
-    trm::service::cases::opening(
+    trm::domain::case::opening(
         workflow,
-        trm::service::cases::Opening {
+        trm::domain::case::Opening {
             reference,
             country: country.clone(),
             by: (*user, *agency),

@@ -522,36 +522,38 @@ impl CaseNode {
         let app = app(ctx)?;
         let p = principal(ctx)?;
         let workflow = cases::workflow_of(app, &self.0).gql()?;
-        Ok(cases::available_transitions(app, p, &workflow, &self.0)
-            .into_iter()
-            .map(|a| AvailableTransition {
-                key: a.transition.id.clone(),
-                label: a.transition.label.get(&language).to_string(),
-                track: a.transition.track.clone(),
-                from: self
-                    .0
-                    .state
-                    .tracks
-                    .get(&a.transition.track)
-                    .cloned()
-                    .unwrap_or_default(),
-                to: a.transition.to.clone(),
-                allowed: a.allowed,
-                unmet_guards: a
-                    .unmet
-                    .into_iter()
-                    .map(|u| UnmetGuard {
-                        name: u.name,
-                        reason: if language == "fr" {
-                            u.reason_fr
-                        } else {
-                            u.reason
-                        },
-                    })
-                    .collect(),
-                inputs: transition_inputs(&workflow, a.transition, &language),
-            })
-            .collect())
+        Ok(
+            crate::service::transitions::available_transitions(app, p, &workflow, &self.0)
+                .into_iter()
+                .map(|a| AvailableTransition {
+                    key: a.transition.id.clone(),
+                    label: a.transition.label.get(&language).to_string(),
+                    track: a.transition.track.clone(),
+                    from: self
+                        .0
+                        .state
+                        .tracks
+                        .get(&a.transition.track)
+                        .cloned()
+                        .unwrap_or_default(),
+                    to: a.transition.to.clone(),
+                    allowed: a.allowed,
+                    unmet_guards: a
+                        .unmet
+                        .into_iter()
+                        .map(|u| UnmetGuard {
+                            name: u.name,
+                            reason: if language == "fr" {
+                                u.reason_fr
+                            } else {
+                                u.reason
+                            },
+                        })
+                        .collect(),
+                    inputs: transition_inputs(&workflow, a.transition, &language),
+                })
+                .collect(),
+        )
     }
     /// Auditors only: the case as it stood at `at`, rebuilt from its events (null before it
     /// was opened).

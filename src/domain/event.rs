@@ -187,6 +187,24 @@ impl EventDraft {
         }
     }
 
+    /// With a free-text reason.
+    pub fn reason(mut self, reason: Option<String>) -> EventDraft {
+        self.reason = reason;
+        self
+    }
+
+    /// With the ids and names of what the event touched (never personal data).
+    pub fn details(mut self, details: serde_json::Value) -> EventDraft {
+        self.details = Some(details);
+        self
+    }
+
+    /// With the changes to the case's state the event records.
+    pub fn changes(mut self, changes: Changes) -> EventDraft {
+        self.changes = changes;
+        self
+    }
+
     /// The event at `at`, with its id and hash.
     pub fn seal(self, at: ChainPosition<'_>) -> Event {
         let (transition, track, from_state, to_state) = match self.transition {

@@ -4,13 +4,14 @@
 //! review it afterwards. It never lifts a legal ban: the authorities of an asylum seeker's
 //! country of origin cannot use it, and perpetrator data stays with law enforcement.
 
-use super::sharing::{CaseChange, check_asylum_ban, check_text};
+use super::sharing::{check_asylum_ban, check_text};
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::BreakGlass;
 use crate::domain::CaseRecord;
-use crate::domain::EventKind;
 use crate::domain::NotificationKind;
+use crate::domain::{EventDraft, EventKind};
 use crate::policy::{Action, Facts};
 use crate::store::break_glass;
 use crate::store::cases::{self as case_store};
@@ -75,19 +76,15 @@ pub async fn break_glass(
         .ok_or(ServiceError::NotFound("agency"))?;
     check_asylum_ban(app, &target, &agency)?;
 
-    let txn = app.store.begin_write().await?;
-    case_store::lock(&txn, target.id).await?;
-    let Some(mut change) = CaseChange::begin_system(app, &txn, target.id).await? else {
-        return Err(ServiceError::NotFound("case"));
-    };
-    let expires_at = change.now + Duration::minutes(i64::from(minutes));
+    let mut work = CaseWork::begin(app, Changer::System, target.id, None).await?;
+    let expires_at = work.now() + Duration::minutes(i64::from(minutes));
     let access = BreakGlass {
         id: Uuid::now_v7(),
         case_id: target.id,
         user_id: p.user_id,
         agency_id: p.agency_id,
         justification: justification.trim().to_string(),
-        opened_at: change.now,
+        opened_at: work.now(),
         expires_at,
         review_due_at: expires_at + Duration::days(REVIEW_DAYS),
         reviewed_at: None,
@@ -95,21 +92,18 @@ pub async fn break_glass(
         justified: None,
         review_note: None,
     };
-    break_glass::insert(&txn, &access).await?;
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::BreakGlass,
-            Some(access.justification.clone()),
-            json!({ "breakGlass": access.id, "agency": p.agency_id, "expiresAt": expires_at }),
-        )
-        .await?;
-    let lead = change.case.lead_agency_id;
-    change
-        .notify(&txn, lead, NotificationKind::BreakGlassUsed, None, None)
-        .await?;
-    let case = change.commit(app, txn).await?;
+    break_glass::insert(work.tx(), &access).await?;
+    work.record(
+        EventDraft::new(EventKind::BreakGlass, (p.user_id, p.agency_id))
+            .reason(Some(access.justification.clone()))
+            .details(
+                json!({ "breakGlass": access.id, "agency": p.agency_id, "expiresAt": expires_at }),
+            ),
+    )
+    .await?;
+    let lead = work.case().lead_agency_id;
+    work.notify(lead, NotificationKind::BreakGlassUsed, None, None);
+    let case = work.commit().await?.case;
     tracing::warn!(case = %case.id, break_glass = %access.id, "break-glass access opened");
     Ok((case, access))
 }
@@ -126,31 +120,36 @@ pub async fn review(
     let access = break_glass::by_id(app.store.conn(), id)
         .await?
         .ok_or(ServiceError::NotFound("break-glass access"))?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, access.case_id, None)
+    let mut work = CaseWork::begin(app, Changer::Principal(p), access.case_id, None)
         .await
         .map_err(|_| ServiceError::NotFound("break-glass access"))?;
     app.authorize(
         p,
         Action::ReviewBreakGlass,
-        super::cases::lead_facts(p, &change.case),
+        super::cases::lead_facts(p, work.case()),
         "only a supervisor of the lead agency reviews break-glass access",
     )?;
-    if !break_glass::review(&txn, id, p.user_id, justified, note.as_deref(), change.now).await? {
+    if !break_glass::review(
+        work.tx(),
+        id,
+        p.user_id,
+        justified,
+        note.as_deref(),
+        work.now(),
+    )
+    .await?
+    {
         return Err(ServiceError::InvalidTransition(
             "this break-glass access is already reviewed".into(),
         ));
     }
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::BreakGlassReviewed,
-            note,
-            json!({ "breakGlass": id, "justified": justified }),
-        )
-        .await?;
-    change.commit(app, txn).await?;
+    work.record(
+        EventDraft::new(EventKind::BreakGlassReviewed, (p.user_id, p.agency_id))
+            .reason(note)
+            .details(json!({ "breakGlass": id, "justified": justified })),
+    )
+    .await?;
+    work.commit().await?;
     break_glass::by_id(app.store.conn(), id)
         .await?
         .ok_or(ServiceError::NotFound("break-glass access"))

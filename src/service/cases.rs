@@ -1,33 +1,20 @@
-//! Opening cases, firing transitions, and reading cases within the caller's scope.
+//! Opening cases and reading them within the caller's scope.
 
-use super::bus::Signal;
+use super::unit_of_work::{CaseWork, Request, check_key};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::CaseFilter;
-use crate::domain::CaseRecord;
-use crate::domain::Event;
-use crate::domain::EventKind;
+use crate::domain::case::{Opening, opening};
+use crate::domain::{CaseFilter, CaseRecord, Event};
 use crate::policy::{Action as PolicyAction, Facts};
-use crate::store;
-use crate::store::cases::{self as case_store};
+use crate::store::cases as case_store;
 use crate::store::events;
-use crate::store::idempotency::{self, IdempotencyRecord};
-use crate::workflow::engine::{self, Availability, Changes, TrackChange};
-use crate::workflow::{Actor, Refusal, Workflow};
+use crate::workflow::{Workflow, engine};
 use chrono::Datelike;
-use sea_orm::DatabaseTransaction;
-use serde::Serialize;
-use serde_json::{Map, Value as Json};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Longest accepted idempotency key.
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
-/// Longest accepted reason.
-pub const MAX_REASON_CHARS: usize = 4000;
+pub use super::transitions::{FireTransition, Fired, MAX_REASON_CHARS, fire_transition};
+pub use super::unit_of_work::MAX_IDEMPOTENCY_KEY_LEN;
 
 /// Input of [`open_case`].
 #[derive(Debug, Clone)]
@@ -43,30 +30,7 @@ pub struct OpenCase {
     pub origin_country: Option<String>,
 }
 
-/// Input of [`fire_transition`].
-#[derive(Debug, Clone)]
-pub struct FireTransition {
-    pub case_id: Uuid,
-    pub transition: String,
-    pub expected_version: i64,
-    pub reason: Option<String>,
-    pub data: Map<String, Json>,
-    pub idempotency_key: Option<String>,
-}
-
-/// A fired transition: the event recorded and the case after it.
-#[derive(Debug, Clone)]
-pub struct Fired {
-    pub case: CaseRecord,
-    pub event: Event,
-    /// True when an idempotent retry returned the first result without doing the work again.
-    pub replayed: bool,
-    /// What to deliver to subscribers once committed.
-    pub signals: Vec<Signal>,
-}
-
 const OPEN_CASE: &str = "openCase";
-const FIRE_TRANSITION: &str = "fireTransition";
 
 /// Opens a case under a workflow in the caller's agency and country.
 pub async fn open_case(
@@ -84,26 +48,49 @@ pub async fn open_case(
     if let Some(country) = &input.origin_country {
         super::directory::check_country("originCountry", country)?;
     }
-    let request_hash = request_hash(&(
+    let request = Request::new(
         OPEN_CASE,
-        &input.workflow_id,
-        input.workflow_version,
-        input.follows_case_id,
-        &input.origin_country,
-    ));
+        &(
+            OPEN_CASE,
+            &input.workflow_id,
+            input.workflow_version,
+            input.follows_case_id,
+            &input.origin_country,
+        ),
+    );
     if let Some(key) = key
-        && let Some(case_id) = replay_open(app, p, key, &request_hash).await?
+        && let Some(earlier) = request.earlier(app, p.user_id, key).await?
     {
-        return visible_case(app, p, case_id).await;
+        return visible_case(app, p, earlier.case_id).await;
     }
     let workflow = app
         .workflows
         .get(&input.workflow_id, input.workflow_version)
         .ok_or(ServiceError::NotFound("workflow"))?;
-    let now = app.now();
-    let txn = app.store.begin_write().await?;
+    let err = match open(app, p, &input, workflow, key, &request).await {
+        Ok(case) => return Ok(case),
+        Err(err) => err,
+    };
+    // A concurrent retry with the same key won; answer with its result.
+    if err.lost_race()
+        && let Some(key) = key
+        && let Some(earlier) = request.earlier(app, p.user_id, key).await?
+    {
+        return visible_case(app, p, earlier.case_id).await;
+    }
+    Err(err)
+}
+
+async fn open(
+    app: &App,
+    p: &Principal,
+    input: &OpenCase,
+    workflow: Arc<Workflow>,
+    key: Option<&str>,
+    request: &Request,
+) -> Result<CaseRecord, ServiceError> {
     if let Some(earlier) = input.follows_case_id {
-        let earlier = case_store::find(&txn, p.case_scope(app.now()), earlier)
+        let earlier = get_case(app, p, earlier)
             .await?
             .ok_or(ServiceError::NotFound("case"))?;
         app.authorize(
@@ -113,470 +100,26 @@ pub async fn open_case(
             "only the lead agency of the earlier case can continue it",
         )?;
     }
-    let number = store::next_counter(&txn, &p.country, now.year()).await?;
-    let (record, event) = opening(
-        &workflow,
-        Opening {
-            reference: format!("{}-{}-{number:06}", p.country, now.year()),
-            country: p.country.clone(),
-            by: (p.user_id, p.agency_id),
-            at: now,
-            follows_case_id: input.follows_case_id,
-            origin_country: input.origin_country.clone(),
-        },
-    );
-    case_store::insert(&txn, &workflow, &record).await?;
-    events::append(&txn, &event).await?;
-    let signals = [Signal::case_event(&event)];
-    app.bus.stage(&txn, &signals).await?;
-    if let Some(key) = key {
-        let idem = IdempotencyRecord {
-            operation: OPEN_CASE.into(),
-            request_hash: request_hash.clone(),
-            case_id: record.id,
-            event_id: Some(event.id),
-        };
-        if let Err(e) = idempotency::insert(&txn, p.user_id, key, &idem, now).await {
-            let _ = txn.rollback().await;
-            if e.is_conflict() {
-                // A concurrent retry with the same key won; answer with its result.
-                if let Some(case_id) = replay_open(app, p, key, &request_hash).await? {
-                    return visible_case(app, p, case_id).await;
-                }
-            }
-            return Err(e.into());
-        }
-    }
-    txn.commit().await?;
-    app.bus.committed(&signals);
-    Ok(record)
-}
-
-async fn replay_open(
-    app: &App,
-    p: &Principal,
-    key: &str,
-    hash: &str,
-) -> Result<Option<Uuid>, ServiceError> {
-    match idempotency::find(app.store.conn(), p.user_id, key).await? {
-        Some(r) if r.operation == OPEN_CASE && r.request_hash == hash => Ok(Some(r.case_id)),
-        Some(_) => Err(ServiceError::IdempotencyMismatch),
-        None => Ok(None),
-    }
-}
-
-/// Fires a transition: one transaction that checks the version, the guards and the caller's
-/// rights, appends the event, updates the current state and records the idempotency key.
-pub async fn fire_transition(
-    app: &App,
-    p: &Principal,
-    input: FireTransition,
-) -> Result<Fired, ServiceError> {
-    let key = check_key(input.idempotency_key.as_deref())?;
-    if let Some(reason) = &input.reason
-        && reason.chars().count() > MAX_REASON_CHARS
-    {
-        return Err(ServiceError::validation(format!(
-            "reason is longer than {MAX_REASON_CHARS} characters"
-        )));
-    }
-    let data: BTreeMap<&String, &Json> = input.data.iter().collect();
-    let request_hash = request_hash(&(
-        FIRE_TRANSITION,
-        input.case_id,
-        &input.transition,
-        input.expected_version,
-        &input.reason,
-        data,
-    ));
-    if let Some(key) = key
-        && let Some(fired) = replay_fire(app, p, key, &request_hash).await?
-    {
-        return Ok(fired);
-    }
-    let txn = app.store.begin_write().await?;
-    match fire_in(app, &txn, p, &input, key, &request_hash).await {
-        Ok(fired) => {
-            txn.commit().await?;
-            app.bus.committed(&fired.signals);
-            Ok(fired)
-        }
-        Err(err) => {
-            let _ = txn.rollback().await;
-            // A concurrent request with the same key may have won the race: give its result.
-            let lost_race = err.lost_race();
-            if let (true, Some(key)) = (lost_race, key)
-                && let Some(fired) = replay_fire(app, p, key, &request_hash).await?
-            {
-                return Ok(fired);
-            }
-            Err(err)
-        }
-    }
-}
-
-async fn fire_in(
-    app: &App,
-    txn: &DatabaseTransaction,
-    p: &Principal,
-    input: &FireTransition,
-    key: Option<&str>,
-    request_hash: &str,
-) -> Result<Fired, ServiceError> {
-    // Lock the case row first, so that the case and its tracks are read as one consistent
-    // snapshot (PostgreSQL reads each statement at its own moment under READ COMMITTED).
-    case_store::lock(txn, input.case_id).await?;
-    let case = case_store::find(txn, p.case_scope(app.now()), input.case_id)
-        .await?
-        .ok_or(ServiceError::NotFound("case"))?;
-    let workflow = workflow_of(app, &case)?;
-    app.authorize(
-        p,
-        PolicyAction::FireTransition,
-        transition_facts(p, &case, &workflow, &input.transition),
-        "only the lead agency's case workers can move this case",
-    )?;
-    if case.version != input.expected_version {
-        return Err(ServiceError::VersionConflict {
-            expected: input.expected_version,
-            actual: case.version,
-        });
-    }
-    if workflow
-        .transition(&input.transition)
-        .is_some_and(|t| t.transfer_of_lead)
-    {
-        return Err(ServiceError::InvalidTransition(format!(
-            "`{}` is the workflow's transfer step: offer a transfer of lead (offerTransfer); it \
-             fires when the receiving agency accepts",
-            input.transition
-        )));
-    }
     let now = app.now();
-    let actor = Actor {
-        roles: p.roles.clone(),
-        agency_kind: p.agency_kind,
-    };
-    let outcome = engine::evaluate(
-        &workflow,
-        &case.state,
-        &actor,
-        &input.transition,
-        &input.data,
-        env(app, &case, now),
-    )
-    .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
-    let Some(after) = apply_outcome(txn, &workflow, &case, &outcome, now).await? else {
-        let actual = case_store::find(txn, p.case_scope(app.now()), case.id)
-            .await?
-            .map_or(case.version, |c| c.version);
-        return Err(ServiceError::VersionConflict {
-            expected: input.expected_version,
-            actual,
-        });
-    };
-    let prev_hash = events::last_hash(txn, case.id).await?;
-    let event = new_event(
-        &after,
-        p,
-        EventKind::Transition,
-        Some((
-            &input.transition,
-            &outcome.track,
-            &outcome.from,
-            &outcome.to,
-        )),
-        input.reason.clone(),
-        outcome.changes,
-        prev_hash,
-    );
-    events::append(txn, &event).await?;
-    let mut signals = vec![Signal::case_event(&event)];
-    let mut after = after;
-    if let Some(alert) = workflow.transition(&input.transition).and_then(|t| t.alert) {
-        let (alerted, more) = super::alerts::raise(app, txn, after, alert, now).await?;
-        after = alerted;
-        signals.extend(more);
-    }
-    app.bus.stage(txn, &signals).await?;
-    if let Some(key) = key {
-        let idem = IdempotencyRecord {
-            operation: FIRE_TRANSITION.into(),
-            request_hash: request_hash.to_string(),
-            case_id: case.id,
-            event_id: Some(event.id),
-        };
-        idempotency::insert(txn, p.user_id, key, &idem, now).await?;
-    }
-    Ok(Fired {
-        case: after,
-        event,
-        replayed: false,
-        signals,
+    let by = (p.user_id, p.agency_id);
+    let mut work = CaseWork::create(app, workflow.clone(), (&p.country, now), |number| {
+        opening(
+            &workflow,
+            Opening {
+                reference: format!("{}-{}-{number:06}", p.country, now.year()),
+                country: p.country.clone(),
+                by,
+                at: now,
+                follows_case_id: input.follows_case_id,
+                origin_country: input.origin_country.clone(),
+            },
+        )
     })
-}
-
-/// Writes an engine outcome to a case still at its version and returns the case after it
-/// (the caller appends the event); `None` when another write got there first.
-pub(crate) async fn apply_outcome(
-    txn: &DatabaseTransaction,
-    workflow: &Workflow,
-    case: &CaseRecord,
-    outcome: &engine::Outcome,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<CaseRecord>, ServiceError> {
-    let status = engine::status(workflow, &outcome.state);
-    if !case_store::apply_changes(
-        txn,
-        workflow,
-        case,
-        &outcome.state,
-        status,
-        &outcome.changes,
-        now,
-    )
-    .await?
-    {
-        return Ok(None);
+    .await?;
+    if let Some(key) = key {
+        work.remember(p.user_id, key, request);
     }
-    let mut after = case.clone();
-    after.version += 1;
-    after.status = status;
-    after.updated_at = now;
-    for change in &outcome.changes.tracks {
-        after.entered_at.insert(change.track.clone(), now);
-    }
-    after.state = outcome.state.clone();
-    Ok(Some(after))
-}
-
-async fn replay_fire(
-    app: &App,
-    p: &Principal,
-    key: &str,
-    hash: &str,
-) -> Result<Option<Fired>, ServiceError> {
-    let Some(record) = idempotency::find(app.store.conn(), p.user_id, key).await? else {
-        return Ok(None);
-    };
-    if record.operation != FIRE_TRANSITION || record.request_hash != hash {
-        return Err(ServiceError::IdempotencyMismatch);
-    }
-    let event_id = record.event_id.ok_or(ServiceError::NotFound("event"))?;
-    let event = events::by_id(app.store.conn(), event_id)
-        .await?
-        .ok_or(ServiceError::NotFound("event"))?;
-    let case = visible_case(app, p, record.case_id).await?;
-    Ok(Some(Fired {
-        case,
-        event,
-        replayed: true,
-        signals: Vec::new(),
-    }))
-}
-
-pub(crate) fn refusal_error(
-    workflow: &Workflow,
-    transition_id: &str,
-    refusal: Refusal,
-) -> ServiceError {
-    match refusal {
-        Refusal::UnknownTransition { transition } => ServiceError::InvalidTransition(format!(
-            "workflow {} v{} has no transition `{transition}`",
-            workflow.id, workflow.version
-        )),
-        Refusal::NotFromCurrentState {
-            transition,
-            track,
-            current,
-        } => ServiceError::InvalidTransition(match current {
-            Some(state) => format!(
-                "transition `{transition}` does not leave `{state}`, the current state of track `{track}`"
-            ),
-            None => format!(
-                "transition `{transition}` belongs to track `{track}`, which has not started"
-            ),
-        }),
-        Refusal::InvalidInput(problems) => ServiceError::Validation {
-            message: problems
-                .iter()
-                .map(|p| format!("data.{} {}", p.field, p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            problems,
-        },
-        Refusal::NotPermitted(unmet) => ServiceError::Forbidden(
-            unmet
-                .iter()
-                .map(|u| u.reason.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Refusal::GuardsUnmet(unmet) => ServiceError::GuardFailed {
-            transition: transition_id.to_string(),
-            unmet,
-        },
-    }
-}
-
-pub(crate) fn new_event(
-    case: &CaseRecord,
-    p: &Principal,
-    kind: EventKind,
-    transition: Option<(&String, &String, &String, &String)>,
-    reason: Option<String>,
-    changes: Changes,
-    prev_hash: String,
-) -> Event {
-    build_event(
-        case,
-        (p.user_id, p.agency_id),
-        kind,
-        transition,
-        reason,
-        changes,
-        prev_hash,
-        None,
-    )
-}
-
-/// Who opens a case, where and when (see [`opening`]).
-pub struct Opening {
-    pub reference: String,
-    pub country: String,
-    /// (user, agency): the agency becomes the lead.
-    pub by: (Uuid, Uuid),
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub follows_case_id: Option<Uuid>,
-    pub origin_country: Option<String>,
-}
-
-/// A new case at its workflow's initial state and its opening event (hashed, `seq` 1): what
-/// `openCase` writes, and what bulk seeders must write so that the audit trail verifies.
-pub fn opening(workflow: &Workflow, o: Opening) -> (CaseRecord, Event) {
-    let state = engine::initial_state(workflow);
-    let (user, agency) = o.by;
-    let record = CaseRecord {
-        id: Uuid::now_v7(),
-        reference: o.reference,
-        workflow_id: workflow.id.clone(),
-        workflow_version: workflow.version,
-        country: o.country,
-        lead_agency_id: agency,
-        status: engine::status(workflow, &state),
-        version: 1,
-        opened_by: user,
-        opened_at: o.at,
-        updated_at: o.at,
-        entered_at: state.tracks.keys().map(|t| (t.clone(), o.at)).collect(),
-        state,
-        follows_case_id: o.follows_case_id,
-        origin_country: o.origin_country,
-        opened_by_agency_id: agency,
-    };
-    let changes = Changes {
-        tracks: record
-            .state
-            .tracks
-            .iter()
-            .map(|(track, to)| TrackChange {
-                track: track.clone(),
-                from: None,
-                to: to.clone(),
-            })
-            .collect(),
-        follows_case: o.follows_case_id,
-        ..Changes::default()
-    };
-    // The log alone must rebuild the case (auditors' "as of" view): the origin country too.
-    let details = record
-        .origin_country
-        .as_ref()
-        .map(|country| serde_json::json!({ "originCountry": country }));
-    let event = build_event(
-        &record,
-        o.by,
-        EventKind::CaseOpened,
-        None,
-        None,
-        changes,
-        crate::domain::GENESIS_HASH.into(),
-        details,
-    );
-    (record, event)
-}
-
-/// The event after `case`'s current version, by (user, agency), hashed onto `prev_hash`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn build_event(
-    case: &CaseRecord,
-    (actor_user_id, actor_agency_id): (Uuid, Uuid),
-    kind: EventKind,
-    transition: Option<(&String, &String, &String, &String)>,
-    reason: Option<String>,
-    changes: Changes,
-    prev_hash: String,
-    details: Option<Json>,
-) -> Event {
-    let mut event = Event {
-        id: Uuid::now_v7(),
-        case_id: case.id,
-        seq: case.version,
-        kind,
-        transition: transition.map(|t| t.0.clone()),
-        track: transition.map(|t| t.1.clone()),
-        from_state: transition.map(|t| t.2.clone()),
-        to_state: transition.map(|t| t.3.clone()),
-        reason,
-        changes,
-        workflow_id: case.workflow_id.clone(),
-        workflow_version: case.workflow_version,
-        actor_user_id,
-        actor_agency_id,
-        occurred_at: case.updated_at,
-        prev_hash,
-        hash: String::new(),
-        details,
-    };
-    event.hash = event.compute_hash();
-    event
-}
-
-/// An event recorded by the service itself (e.g. a timer elapsing), not by a person.
-/// Its actor is the nil UUID; its agency is the case's lead agency.
-pub(crate) fn new_system_event(case: &CaseRecord, changes: Changes, prev_hash: String) -> Event {
-    let actor = (Uuid::nil(), case.lead_agency_id);
-    build_event(
-        case,
-        actor,
-        EventKind::TimerElapsed,
-        None,
-        None,
-        changes,
-        prev_hash,
-        None,
-    )
-}
-
-fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
-    match key {
-        Some(k)
-            if k.is_empty()
-                || k.len() > MAX_IDEMPOTENCY_KEY_LEN
-                || !k.chars().all(|c| c.is_ascii_graphic()) =>
-        {
-            Err(ServiceError::validation(format!(
-                "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
-            )))
-        }
-        other => Ok(other),
-    }
-}
-
-fn request_hash<T: Serialize>(request: &T) -> String {
-    hex::encode(Sha256::digest(crate::domain::event::canonical_json(
-        request,
-    )))
+    Ok(work.commit().await?.case)
 }
 
 /// The evaluation environment of a case: now, its jurisdiction and that country's calendar.
@@ -676,24 +219,6 @@ pub fn lead_facts(p: &Principal, case: &CaseRecord) -> Facts {
     }
 }
 
-/// [`lead_facts`] plus the SOP stage of the state the transition leaves.
-fn transition_facts(
-    p: &Principal,
-    case: &CaseRecord,
-    workflow: &Workflow,
-    transition: &str,
-) -> Facts {
-    let stage = workflow
-        .transition(transition)
-        .and_then(|t| case.state.tracks.get(&t.track))
-        .and_then(|s| workflow.state(s))
-        .map(|s| s.stage);
-    Facts {
-        stage,
-        ..lead_facts(p, case)
-    }
-}
-
 /// A page of a case's history as `p` may see it: `None` when the history is not shared with
 /// the caller's agency (participants), cut at the hand-over for a former lead.
 pub async fn history_for(
@@ -712,61 +237,6 @@ pub async fn history_for(
         events.retain(|e| e.occurred_at <= until);
     }
     Ok(Some(events))
-}
-
-/// Every transition out of the case's current states, judged for the caller now.
-pub fn available_transitions<'w>(
-    app: &App,
-    p: &Principal,
-    workflow: &'w Workflow,
-    case: &CaseRecord,
-) -> Vec<Availability<'w>> {
-    available_transitions_memo(app, p, workflow, case, &mut HashMap::new())
-}
-
-/// [`available_transitions`], remembering the policy decisions in `decisions`: the caller's
-/// verdict depends only on the facts, which repeat across transitions and across cases (the
-/// worklist judges many cases for one caller).
-pub fn available_transitions_memo<'w>(
-    app: &App,
-    p: &Principal,
-    workflow: &'w Workflow,
-    case: &CaseRecord,
-    decisions: &mut HashMap<crate::policy::Facts, bool>,
-) -> Vec<Availability<'w>> {
-    let actor = Actor {
-        roles: p.roles.clone(),
-        agency_kind: p.agency_kind,
-    };
-    let mut list = engine::available(workflow, &case.state, &actor, env(app, case, app.now()));
-    for a in list.iter_mut().filter(|a| a.transition.transfer_of_lead) {
-        a.allowed = false;
-        a.unmet.push(crate::workflow::Unmet {
-            name: "transfer_of_lead".into(),
-            reason: "The transfer step fires when the receiving agency accepts a transfer of lead (offerTransfer)".into(),
-            reason_fr: "L'étape de transfert a lieu quand l'organisme destinataire accepte le transfert du dossier (offerTransfer)".into(),
-        });
-    }
-    for a in &mut list {
-        let facts = transition_facts(p, case, workflow, &a.transition.id);
-        let allowed = *decisions
-            .entry(facts)
-            .or_insert_with(|| app.decide(p, PolicyAction::FireTransition, facts).allowed);
-        if !allowed {
-            a.allowed = false;
-            a.unmet.insert(
-                0,
-                crate::workflow::Unmet {
-                    name: "lead_agency".into(),
-                    reason: "Only the lead agency's case workers can move this case (and guardians outside proceedings)".into(),
-                    reason_fr:
-                        "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier (et les tuteurs hors procédures judiciaires)"
-                            .into(),
-                },
-            );
-        }
-    }
-    list
 }
 
 /// An event the caller may see (its case is visible to them), by id.

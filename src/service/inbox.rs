@@ -1,13 +1,12 @@
 //! An agency's inbox (notifications) and the escalation of overdue answers to the focal point
 //! of the receiving agency's country.
 
-use super::sharing::CaseChange;
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::EventKind;
 use crate::domain::Notification;
 use crate::domain::NotificationKind;
-use crate::store::cases as case_store;
+use crate::domain::{EventDraft, EventKind};
 use crate::store::directory;
 use crate::store::inbox;
 use crate::store::sharing;
@@ -95,22 +94,21 @@ struct Target {
 }
 
 async fn escalate(app: &App, t: Target) -> Result<bool, ServiceError> {
-    let txn = app.store.begin_write().await?;
-    let Some(mut change) = CaseChange::begin_system(app, &txn, t.case_id).await? else {
-        let _ = txn.rollback().await;
-        return Ok(false);
+    let mut work = match CaseWork::begin(app, Changer::System, t.case_id, None).await {
+        Ok(work) => work,
+        Err(ServiceError::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(e),
     };
     let marked = match (t.referral, t.transfer) {
-        (Some(id), _) => sharing::mark_referral_escalated(&txn, id, change.now).await?,
-        (_, Some(id)) => sharing::mark_transfer_escalated(&txn, id, change.now).await?,
+        (Some(id), _) => sharing::mark_referral_escalated(work.tx(), id, work.now()).await?,
+        (_, Some(id)) => sharing::mark_transfer_escalated(work.tx(), id, work.now()).await?,
         _ => false,
     };
     if !marked {
-        let _ = txn.rollback().await;
         return Ok(false);
     }
-    let deciding = super::sharing::agency(&txn, t.deciding_agency).await?;
-    let focal = directory::focal_point(&txn, &deciding.country).await?;
+    let deciding = super::sharing::agency(work.tx(), t.deciding_agency).await?;
+    let focal = directory::focal_point(work.tx(), &deciding.country).await?;
     let (kind, details) = match (t.referral, t.transfer) {
         (Some(id), _) => (
             EventKind::Referral,
@@ -121,22 +119,18 @@ async fn escalate(app: &App, t: Target) -> Result<bool, ServiceError> {
             json!({ "transfer": id, "action": "ESCALATED", "focalPoint": focal.as_ref().map(|f| f.id) }),
         ),
     };
-    let lead = change.case.lead_agency_id;
-    change
-        .record(&txn, (Uuid::nil(), lead), kind, None, details)
+    let system = (Uuid::nil(), work.case().lead_agency_id);
+    work.record(EventDraft::new(kind, system).details(details))
         .await?;
     if let Some(focal) = focal {
-        case_store::grant_access(&txn, t.case_id, focal.id, "ESCALATION", change.now).await?;
-        change
-            .notify(
-                &txn,
-                focal.id,
-                NotificationKind::ResponseOverdue,
-                t.referral,
-                t.transfer,
-            )
-            .await?;
+        work.grant_access(focal.id, "ESCALATION").await?;
+        work.notify(
+            focal.id,
+            NotificationKind::ResponseOverdue,
+            t.referral,
+            t.transfer,
+        );
     }
-    change.commit(app, txn).await?;
+    work.commit().await?;
     Ok(true)
 }

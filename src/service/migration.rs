@@ -1,15 +1,11 @@
 //! Moving a running case to a newer version of its workflow: an explicit, recorded decision
 //! (laws change while cases run), never a silent effect of deploying a new definition.
 
-use super::bus::Signal;
-use super::cases::{env, new_event, workflow_of};
+use super::cases::env;
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::CaseRecord;
-use crate::domain::Event;
-use crate::domain::EventKind;
-use crate::store::cases::{self as case_store};
-use crate::store::events;
+use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
 use crate::workflow::engine::{self, Changes, TimerState, TrackChange};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -41,11 +37,8 @@ pub async fn migrate_case(
             "a migration needs a reason (at most 4000 characters)",
         ));
     }
-    let txn = app.store.begin_write().await?;
-    case_store::lock(&txn, input.case_id).await?;
-    let case = case_store::find(&txn, p.case_scope(app.now()), input.case_id)
-        .await?
-        .ok_or(ServiceError::NotFound("case"))?;
+    let mut work = CaseWork::begin(app, Changer::Principal(p), input.case_id, None).await?;
+    let case = work.case().clone();
     app.authorize(
         p,
         crate::policy::Action::MigrateCase,
@@ -58,7 +51,7 @@ pub async fn migrate_case(
             actual: case.version,
         });
     }
-    let from = workflow_of(app, &case)?;
+    let from = work.workflow().clone();
     let to = app
         .workflows
         .get(&case.workflow_id, Some(input.to_version))
@@ -69,7 +62,7 @@ pub async fn migrate_case(
             from.version
         )));
     }
-    let now = app.now();
+    let now = work.now();
     let mut tracks = Vec::new();
     let mut unmapped = Vec::new();
     for (track, state) in &case.state.tracks {
@@ -132,39 +125,15 @@ pub async fn migrate_case(
         migrated_from: Some(from.version),
         ..Changes::default()
     };
-    let mut state = case.state.clone();
-    engine::apply(&mut state, &changes);
-    let status = engine::status(&to, &state);
-    if !case_store::apply_changes(&txn, &to, &case, &state, status, &changes, now).await? {
-        return Err(ServiceError::VersionConflict {
-            expected: input.expected_version,
-            actual: case.version + 1,
-        });
-    }
-    case_store::set_workflow_version(&txn, case.id, to.version).await?;
-    let mut after = case.clone();
-    after.version += 1;
-    after.workflow_version = to.version;
-    after.status = status;
-    after.updated_at = now;
-    for change in &changes.tracks {
-        after.entered_at.insert(change.track.clone(), now);
-    }
-    after.state = state;
-    let prev_hash = events::last_hash(&txn, case.id).await?;
-    let event = new_event(
-        &after,
-        p,
-        EventKind::WorkflowMigrated,
-        None,
-        Some(input.reason),
-        changes,
-        prev_hash,
-    );
-    events::append(&txn, &event).await?;
-    let signals = [Signal::case_event(&event)];
-    app.bus.stage(&txn, &signals).await?;
-    txn.commit().await?;
-    app.bus.committed(&signals);
-    Ok((after, event))
+    work.pin(to);
+    let event = work
+        .record(
+            EventDraft::new(EventKind::WorkflowMigrated, (p.user_id, p.agency_id))
+                .reason(Some(input.reason))
+                .changes(changes),
+        )
+        .await?
+        .clone();
+    let committed = work.commit().await?;
+    Ok((committed.case, event))
 }

@@ -14,10 +14,13 @@ pub mod inbox;
 pub mod migration;
 pub mod oidc;
 pub mod person;
+mod protections;
 pub mod referrals;
 pub mod sharing;
 pub mod timers;
 pub mod transfers;
+pub mod transitions;
+pub mod unit_of_work;
 pub mod worklist;
 
 pub use crate::store::{DbFault, fault};

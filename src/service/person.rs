@@ -3,18 +3,19 @@
 //! their [`CaseView`](crate::access::CaseView).
 
 use super::directory::check_country;
-use super::sharing::{CaseChange, case_view, check_text};
+use super::sharing::{case_view, check_text};
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::{CaseView, Principal};
 use crate::domain::CaseRecord;
 use crate::domain::ConsentRecord;
 use crate::domain::DataVersion;
-use crate::domain::EventKind;
 use crate::domain::Ground;
 use crate::domain::Movement;
 use crate::domain::NotificationKind;
 use crate::domain::ReferralStatus;
 use crate::domain::{ConsentGiver, ConsentPurpose, DataGroup, MovementSource, TransferStatus};
+use crate::domain::{EventDraft, EventKind};
 use crate::store::person;
 use crate::store::sharing::{self, TransferDecision};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -53,32 +54,27 @@ pub async fn record_personal_data(
             "value is larger than {MAX_GROUP_BYTES} bytes"
         )));
     }
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, case_id, None).await?;
-    lead_only(app, p, &change.case, "record personal data")?;
+    let mut work = CaseWork::begin(app, Changer::Principal(p), case_id, None).await?;
+    lead_only(app, p, work.case(), "record personal data")?;
     person::insert_version(
-        &txn,
+        work.tx(),
         &DataVersion {
             id: Uuid::now_v7(),
             case_id,
             group,
             value,
-            recorded_at: change.now,
+            recorded_at: work.now(),
             recorded_by: p.user_id,
             agency_id: p.agency_id,
         },
     )
     .await?;
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::PersonalDataRecorded,
-            None,
-            json!({ "group": group, "valueSha256": hex::encode(Sha256::digest(&bytes)) }),
-        )
-        .await?;
-    change.commit(app, txn).await
+    work.record(
+        EventDraft::new(EventKind::PersonalDataRecorded, (p.user_id, p.agency_id))
+            .details(json!({ "group": group, "valueSha256": hex::encode(Sha256::digest(&bytes)) })),
+    )
+    .await?;
+    Ok(work.commit().await?.case)
 }
 
 /// What a reader gets of one group.
@@ -177,21 +173,15 @@ pub async fn set_origin_country(
     country: &str,
 ) -> Result<CaseRecord, ServiceError> {
     check_country("country", country)?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, case_id, None).await?;
-    lead_only(app, p, &change.case, "record the country of origin")?;
-    crate::store::cases::set_origin_country(&txn, case_id, country).await?;
-    change.case.origin_country = Some(country.to_string());
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::OriginCountrySet,
-            None,
-            json!({ "country": country }),
-        )
-        .await?;
-    change.commit(app, txn).await
+    let mut work = CaseWork::begin(app, Changer::Principal(p), case_id, None).await?;
+    lead_only(app, p, work.case(), "record the country of origin")?;
+    work.set_origin_country(country);
+    work.record(
+        EventDraft::new(EventKind::OriginCountrySet, (p.user_id, p.agency_id))
+            .details(json!({ "country": country })),
+    )
+    .await?;
+    Ok(work.commit().await?.case)
 }
 
 /// Input of [`record_movement`].
@@ -212,10 +202,9 @@ pub async fn record_movement(
 ) -> Result<Movement, ServiceError> {
     check_country("country", &input.country)?;
     check_text("place", input.place.as_deref(), false)?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, input.case_id, None).await?;
-    lead_only(app, p, &change.case, "record movements")?;
-    if input.moved_on > change.now.date_naive() {
+    let mut work = CaseWork::begin(app, Changer::Principal(p), input.case_id, None).await?;
+    lead_only(app, p, work.case(), "record movements")?;
+    if input.moved_on > work.now().date_naive() {
         return Err(ServiceError::validation("movedOn is in the future"));
     }
     let movement = Movement {
@@ -226,19 +215,15 @@ pub async fn record_movement(
         moved_on: input.moved_on,
         source: input.source,
         recorded_by: p.user_id,
-        recorded_at: change.now,
+        recorded_at: work.now(),
     };
-    person::insert_movement(&txn, &movement).await?;
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::MovementRecorded,
-            None,
-            json!({ "movement": movement.id, "country": movement.country }),
-        )
-        .await?;
-    change.commit(app, txn).await?;
+    person::insert_movement(work.tx(), &movement).await?;
+    work.record(
+        EventDraft::new(EventKind::MovementRecorded, (p.user_id, p.agency_id))
+            .details(json!({ "movement": movement.id, "country": movement.country })),
+    )
+    .await?;
+    work.commit().await?;
     Ok(movement)
 }
 
@@ -291,14 +276,13 @@ pub async fn record_consent(
             "a guardian's consent records the child's assent (childAssent: true) or why it is missing (assentMissingReason)",
         ));
     }
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, input.case_id, None).await?;
-    lead_only(app, p, &change.case, "record consents")?;
-    if input.given_at > change.now {
+    let mut work = CaseWork::begin(app, Changer::Principal(p), input.case_id, None).await?;
+    lead_only(app, p, work.case(), "record consents")?;
+    if input.given_at > work.now() {
         return Err(ServiceError::validation("givenAt is in the future"));
     }
     for a in &input.agency_ids {
-        super::sharing::agency(&txn, *a).await?;
+        super::sharing::agency(work.tx(), *a).await?;
     }
     let consent = ConsentRecord {
         id: Uuid::now_v7(),
@@ -312,28 +296,23 @@ pub async fn record_consent(
         groups: input.groups,
         given_at: input.given_at,
         recorded_by: p.user_id,
-        recorded_at: change.now,
+        recorded_at: work.now(),
         withdrawn_at: None,
         withdrawn_by: None,
     };
-    sharing::insert_consent(&txn, &consent).await?;
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::ConsentRecorded,
-            None,
-            json!({
-                "consent": consent.id,
-                "givenBy": consent.given_by,
-                "purposes": consent.purposes,
-                "agencies": consent.agency_ids,
-                "countries": consent.countries,
-                "groups": consent.groups,
-            }),
-        )
-        .await?;
-    change.commit(app, txn).await?;
+    sharing::insert_consent(work.tx(), &consent).await?;
+    work.record(
+        EventDraft::new(EventKind::ConsentRecorded, (p.user_id, p.agency_id)).details(json!({
+            "consent": consent.id,
+            "givenBy": consent.given_by,
+            "purposes": consent.purposes,
+            "agencies": consent.agency_ids,
+            "countries": consent.countries,
+            "groups": consent.groups,
+        })),
+    )
+    .await?;
+    work.commit().await?;
     Ok(consent)
 }
 
@@ -349,96 +328,76 @@ pub async fn withdraw_consent(
     let consent = sharing::consent_by_id(app.store.conn(), consent_id)
         .await?
         .ok_or(ServiceError::NotFound("consent"))?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, consent.case_id, None).await?;
-    lead_only(app, p, &change.case, "withdraw consents")?;
-    if !sharing::withdraw_consent(&txn, consent_id, p.user_id, change.now).await? {
+    let mut work = CaseWork::begin(app, Changer::Principal(p), consent.case_id, None).await?;
+    lead_only(app, p, work.case(), "withdraw consents")?;
+    if !sharing::withdraw_consent(work.tx(), consent_id, p.user_id, work.now()).await? {
         return Err(ServiceError::InvalidTransition(
             "the consent is already withdrawn".into(),
         ));
     }
     let actor = (p.user_id, p.agency_id);
-    change
-        .record(
-            &txn,
-            actor,
-            EventKind::ConsentWithdrawn,
-            reason,
-            json!({ "consent": consent_id }),
-        )
-        .await?;
+    work.record(
+        EventDraft::new(EventKind::ConsentWithdrawn, actor)
+            .reason(reason)
+            .details(json!({ "consent": consent_id })),
+    )
+    .await?;
     let depends = |g: &Ground| *g == Ground::Consent(consent_id);
-    for r in sharing::referrals_of_case(&txn, consent.case_id).await? {
+    for r in sharing::referrals_of_case(work.tx(), consent.case_id).await? {
         if depends(&r.ground)
             && sharing::set_referral_status(
-                &txn,
+                work.tx(),
                 r.id,
                 &[ReferralStatus::Pending, ReferralStatus::Accepted],
                 ReferralStatus::Suspended,
                 Some("consent withdrawn"),
                 None,
-                change.now,
+                work.now(),
             )
             .await?
         {
-            change
-                .record(
-                    &txn,
-                    actor,
-                    EventKind::Referral,
-                    None,
-                    json!({ "referral": r.id, "action": "SUSPENDED", "consent": consent_id }),
-                )
-                .await?;
-            change
-                .notify(
-                    &txn,
-                    r.to_agency_id,
-                    NotificationKind::ReferralSuspended,
-                    Some(r.id),
-                    None,
-                )
-                .await?;
+            work.record(EventDraft::new(EventKind::Referral, actor).details(
+                json!({ "referral": r.id, "action": "SUSPENDED", "consent": consent_id }),
+            ))
+            .await?;
+            work.notify(
+                r.to_agency_id,
+                NotificationKind::ReferralSuspended,
+                Some(r.id),
+                None,
+            );
         }
     }
-    for t in sharing::transfers_of_case(&txn, consent.case_id).await? {
+    for t in sharing::transfers_of_case(work.tx(), consent.case_id).await? {
         if t.ground.as_ref().is_some_and(depends)
             && sharing::set_transfer_status(
-                &txn,
+                work.tx(),
                 t.id,
                 &[TransferStatus::Offered],
                 TransferDecision {
                     to: TransferStatus::Suspended,
                     reason: Some("consent withdrawn"),
                     by: p.user_id,
-                    now: change.now,
+                    now: work.now(),
                     ground: None,
                     groups: None,
                 },
             )
             .await?
         {
-            change
-                .record(
-                    &txn,
-                    actor,
-                    EventKind::Transfer,
-                    None,
-                    json!({ "transfer": t.id, "action": "SUSPENDED", "consent": consent_id }),
-                )
-                .await?;
-            change
-                .notify(
-                    &txn,
-                    t.to_agency_id,
-                    NotificationKind::TransferSuspended,
-                    None,
-                    Some(t.id),
-                )
-                .await?;
+            work.record(EventDraft::new(EventKind::Transfer, actor).details(
+                json!({ "transfer": t.id, "action": "SUSPENDED", "consent": consent_id }),
+            ))
+            .await?;
+            work.notify(
+                t.to_agency_id,
+                NotificationKind::TransferSuspended,
+                None,
+                Some(t.id),
+            );
         }
     }
-    change.commit(app, txn).await?;
+    work.commit().await?;
     sharing::consent_by_id(app.store.conn(), consent_id)
         .await?
         .ok_or(ServiceError::NotFound("consent"))

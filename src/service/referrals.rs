@@ -2,16 +2,16 @@
 //! service, sharing exactly the data groups it names. The lead does not change.
 
 use super::sharing::{
-    CaseChange, Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text,
-    ground_for, view, with_ground,
+    Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text, ground_for,
+    view, with_ground,
 };
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::EventKind;
 use crate::domain::NotificationKind;
 use crate::domain::ReferralRecord;
 use crate::domain::{ConsentPurpose, DataGroup, ReferralStatus, ServiceKind};
-use crate::store::cases as case_store;
+use crate::domain::{EventDraft, EventKind};
 use crate::store::sharing;
 use chrono::Duration;
 use serde_json::json;
@@ -50,27 +50,32 @@ pub async fn make_referral(
             "respondWithinDays must be between 1 and {MAX_RESPONSE_DAYS}"
         )));
     }
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, input.case_id, input.expected_version).await?;
-    let case = change.case.clone();
+    let mut work = CaseWork::begin(
+        app,
+        Changer::Principal(p),
+        input.case_id,
+        input.expected_version,
+    )
+    .await?;
+    let case = work.case().clone();
     app.authorize(
         p,
         crate::policy::Action::Refer,
         super::cases::lead_facts(p, &case),
         "only the lead agency's case workers can refer this case",
     )?;
-    let to = agency(&txn, input.to_agency_id).await?;
+    let to = agency(work.tx(), input.to_agency_id).await?;
     if to.id == p.agency_id {
         return Err(ServiceError::validation(
             "a referral goes to another agency than your own",
         ));
     }
     check_asylum_ban(app, &case, &to)?;
-    let sender_view = view(app, &txn, p, &case).await?;
+    let sender_view = view(app, work.tx(), p, &case).await?;
     check_groups(&sender_view, p.agency_kind, &to, &input.groups)?;
     let ground = ground_for(
         app,
-        &txn,
+        work.tx(),
         p,
         &case,
         &input.ground,
@@ -93,15 +98,15 @@ pub async fn make_referral(
         status: ReferralStatus::Pending,
         status_reason: None,
         outcome_successful: None,
-        response_due_at: change.now + Duration::days(i64::from(days)),
+        response_due_at: work.now() + Duration::days(i64::from(days)),
         escalated_at: None,
         lead_agency_id: case.lead_agency_id,
         created_by: p.user_id,
-        created_at: change.now,
-        updated_at: change.now,
+        created_at: work.now(),
+        updated_at: work.now(),
     };
-    sharing::insert_referral(&txn, &referral).await?;
-    case_store::grant_access(&txn, case.id, to.id, "REFERRAL", change.now).await?;
+    sharing::insert_referral(work.tx(), &referral).await?;
+    work.grant_access(to.id, "REFERRAL").await?;
     let details = json!({
         "referral": referral.id,
         "action": "MADE",
@@ -110,25 +115,15 @@ pub async fn make_referral(
         "groups": referral.groups,
     });
     let details = with_ground(details, Some(&referral.ground));
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::Referral,
-            None,
-            details,
-        )
+    work.record(EventDraft::new(EventKind::Referral, (p.user_id, p.agency_id)).details(details))
         .await?;
-    change
-        .notify(
-            &txn,
-            to.id,
-            NotificationKind::ReferralReceived,
-            Some(referral.id),
-            None,
-        )
-        .await?;
-    change.commit(app, txn).await?;
+    work.notify(
+        to.id,
+        NotificationKind::ReferralReceived,
+        Some(referral.id),
+        None,
+    );
+    work.commit().await?;
     Ok(referral)
 }
 
@@ -233,20 +228,18 @@ pub async fn act_on_referral(
             "only the referring agency's case workers can revoke this referral"
         },
     )?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, referral.case_id, None).await?;
+    let mut work = CaseWork::begin(app, Changer::Principal(p), referral.case_id, None).await?;
     if !sharing::set_referral_status(
-        &txn,
+        work.tx(),
         referral.id,
         &from,
         to,
         reason.as_deref(),
         outcome,
-        change.now,
+        work.now(),
     )
     .await?
     {
-        let _ = txn.rollback().await;
         return Err(ServiceError::InvalidTransition(format!(
             "the referral is {}; it cannot become {}",
             referral.status.as_str(),
@@ -257,24 +250,19 @@ pub async fn act_on_referral(
     if let (Some(ok), Some(d)) = (outcome, details.as_object_mut()) {
         d.insert("successful".into(), ok.into());
     }
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::Referral,
-            reason,
-            details,
-        )
-        .await?;
+    work.record(
+        EventDraft::new(EventKind::Referral, (p.user_id, p.agency_id))
+            .reason(reason)
+            .details(details),
+    )
+    .await?;
     let other = if by_receiver {
         referral.from_agency_id
     } else {
         referral.to_agency_id
     };
-    change
-        .notify(&txn, other, notice, Some(referral.id), None)
-        .await?;
-    change.commit(app, txn).await?;
+    work.notify(other, notice, Some(referral.id), None);
+    work.commit().await?;
     sharing::referral_by_id(app.store.conn(), referral.id)
         .await?
         .ok_or(ServiceError::NotFound("referral"))

@@ -1,8 +1,8 @@
-//! What every change to a shared case goes through: the case row lock, one event on the case's
-//! hash chain, inbox notifications and their delivery; and what a principal may see of a case.
+//! What a principal may see of a case, and the rules every disclosure to another agency goes
+//! through: the legal ground (a consent or an override), the groups that may travel, the ban
+//! on contacting an asylum seeker's country of origin.
 
-use super::bus::Signal;
-use super::cases::{build_event, workflow_of};
+use super::cases::workflow_of;
 use super::{App, ServiceError};
 use crate::access::{
     CaseView, Principal, ReferralShare, SharingRecord, TransferShare, is_origin_authority,
@@ -11,172 +11,18 @@ use crate::access::{
 use crate::domain::Agency;
 use crate::domain::CaseRecord;
 use crate::domain::ConsentRecord;
-use crate::domain::Event;
-use crate::domain::EventKind;
 use crate::domain::Ground;
-use crate::domain::Notification;
-use crate::domain::NotificationKind;
 use crate::domain::{AgencyKind, ConsentPurpose, DataGroup, OverrideBasis};
 use crate::store::cases::{self as case_store};
 use crate::store::directory;
-use crate::store::events;
-use crate::store::inbox;
 use crate::store::sharing;
-use crate::workflow::Changes;
-use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::ConnectionTrait;
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// Longest accepted free text (purposes, reasons, feedback).
 pub const MAX_TEXT_CHARS: usize = 4000;
-
-/// A change in progress on one case: the locked case, and what to deliver after commit.
-pub struct CaseChange {
-    pub case: CaseRecord,
-    pub now: DateTime<Utc>,
-    signals: Vec<Signal>,
-}
-
-impl CaseChange {
-    /// Locks the case (visible to `p`) for the rest of `txn` and checks `expected_version`.
-    pub async fn begin(
-        app: &App,
-        txn: &DatabaseTransaction,
-        p: &Principal,
-        case_id: Uuid,
-        expected_version: Option<i64>,
-    ) -> Result<CaseChange, ServiceError> {
-        case_store::lock(txn, case_id).await?;
-        let case = case_store::find(txn, p.case_scope(app.now()), case_id)
-            .await?
-            .ok_or(ServiceError::NotFound("case"))?;
-        if let Some(expected) = expected_version
-            && expected != case.version
-        {
-            return Err(ServiceError::VersionConflict {
-                expected,
-                actual: case.version,
-            });
-        }
-        Ok(CaseChange {
-            case,
-            now: app.now(),
-            signals: Vec::new(),
-        })
-    }
-
-    /// Locks a case for the service itself (the scheduler).
-    pub async fn begin_system(
-        app: &App,
-        txn: &DatabaseTransaction,
-        case_id: Uuid,
-    ) -> Result<Option<CaseChange>, ServiceError> {
-        case_store::lock(txn, case_id).await?;
-        let Some(case) = case_store::find(txn, crate::access::CaseScope::All, case_id).await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(CaseChange {
-            case,
-            now: app.now(),
-            signals: Vec::new(),
-        }))
-    }
-
-    /// Continues a change inside a transaction that already holds the case (e.g. after a
-    /// transition).
-    pub fn continuing(case: CaseRecord, now: DateTime<Utc>) -> CaseChange {
-        CaseChange {
-            case,
-            now,
-            signals: Vec::new(),
-        }
-    }
-
-    /// The case after the change and what to deliver once committed.
-    pub fn into_parts(self) -> (CaseRecord, Vec<Signal>) {
-        (self.case, self.signals)
-    }
-
-    /// Appends one event to the case's chain (moving its version on by one).
-    pub async fn record(
-        &mut self,
-        txn: &DatabaseTransaction,
-        actor: (Uuid, Uuid),
-        kind: EventKind,
-        reason: Option<String>,
-        details: Json,
-    ) -> Result<Event, ServiceError> {
-        if !case_store::bump_version(txn, self.case.id, self.case.version, self.now).await? {
-            return Err(ServiceError::VersionConflict {
-                expected: self.case.version,
-                actual: self.case.version + 1,
-            });
-        }
-        self.case.version += 1;
-        self.case.updated_at = self.now;
-        let prev = events::last_hash(txn, self.case.id).await?;
-        let event = build_event(
-            &self.case,
-            actor,
-            kind,
-            None,
-            reason,
-            Changes::default(),
-            prev,
-            Some(details),
-        );
-        events::append(txn, &event).await?;
-        self.signals.push(Signal::case_event(&event));
-        Ok(event)
-    }
-
-    /// Adds an event built elsewhere (a transition) to what is delivered after commit.
-    pub fn recorded(&mut self, event: &Event) {
-        self.signals.push(Signal::case_event(event));
-    }
-
-    /// Puts a notification in `agency`'s inbox (in the same transaction).
-    pub async fn notify(
-        &mut self,
-        txn: &DatabaseTransaction,
-        agency: Uuid,
-        kind: NotificationKind,
-        referral: Option<Uuid>,
-        transfer: Option<Uuid>,
-    ) -> Result<(), ServiceError> {
-        let n = Notification {
-            id: Uuid::now_v7(),
-            agency_id: agency,
-            kind,
-            case_id: Some(self.case.id),
-            referral_id: referral,
-            transfer_id: transfer,
-            created_at: self.now,
-            read_at: None,
-        };
-        inbox::insert(txn, &n).await?;
-        self.signals.push(Signal::Inbox {
-            agency_id: agency,
-            notification_id: n.id,
-        });
-        Ok(())
-    }
-
-    /// Commits and delivers the signals (to every instance).
-    pub async fn commit(
-        self,
-        app: &App,
-        txn: DatabaseTransaction,
-    ) -> Result<CaseRecord, ServiceError> {
-        app.bus.stage(&txn, &self.signals).await?;
-        txn.commit().await?;
-        app.bus.committed(&self.signals);
-        Ok(self.case)
-    }
-}
 
 /// The sharing history of a case, for access decisions.
 pub async fn sharing_record<C: ConnectionTrait>(

@@ -1,13 +1,11 @@
 //! The scheduler: records every timer whose due date passed as an event on its case, exactly
 //! once even when several instances share the database; and deadline views for the API.
 
-use super::bus::Signal;
-use super::cases::{new_system_event, workflow_of};
+use super::cases::workflow_of;
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
-use crate::access::CaseScope;
-use crate::domain::CaseRecord;
-use crate::store::cases::{self as case_store};
-use crate::store::{events, timers};
+use crate::domain::{CaseRecord, EventDraft, EventKind};
+use crate::store::timers;
 use crate::workflow::Changes;
 use crate::workflow::definition::TimerKind;
 use chrono::{DateTime, Utc};
@@ -43,38 +41,24 @@ async fn fire_one(
     timer: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let txn = app.store.begin_write().await?;
-    if !timers::claim(&txn, case_id, timer, now).await? {
-        txn.rollback().await?;
+    let mut work = match CaseWork::begin(app, Changer::System, case_id, None).await {
+        Ok(work) => work,
+        Err(ServiceError::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    // The conditional update makes the firing exactly-once across instances.
+    if !timers::claim(work.tx(), case_id, timer, now).await? {
         return Ok(false);
     }
-    let Some(case) = case_store::find(&txn, CaseScope::All, case_id).await? else {
-        txn.rollback().await?;
-        return Ok(false);
-    };
-    let workflow = workflow_of(app, &case)?;
-    let changes = Changes {
-        timer_elapsed: Some(timer.to_string()),
-        ..Changes::default()
-    };
-    let status = case.status;
-    if !case_store::apply_changes(&txn, &workflow, &case, &case.state, status, &changes, now)
-        .await?
-    {
-        // A transition moved the case meanwhile; the next pass records the timer.
-        txn.rollback().await?;
-        return Ok(false);
-    }
-    let mut after = case.clone();
-    after.version += 1;
-    after.updated_at = now;
-    let prev_hash = events::last_hash(&txn, case.id).await?;
-    let event = new_system_event(&after, changes, prev_hash);
-    events::append(&txn, &event).await?;
-    let signals = [Signal::case_event(&event)];
-    app.bus.stage(&txn, &signals).await?;
-    txn.commit().await?;
-    app.bus.committed(&signals);
+    let system = (uuid::Uuid::nil(), work.case().lead_agency_id);
+    work.record(
+        EventDraft::new(EventKind::TimerElapsed, system).changes(Changes {
+            timer_elapsed: Some(timer.to_string()),
+            ..Changes::default()
+        }),
+    )
+    .await?;
+    work.commit().await?;
     Ok(true)
 }
 

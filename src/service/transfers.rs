@@ -3,22 +3,20 @@
 //! workflow's transfer step and moves the lead in one transaction, so the transfer record and
 //! the workflow can never disagree. The former lead keeps what it had and receives feedback.
 
-use super::cases::{apply_outcome, build_event, env, refusal_error, workflow_of};
+use super::cases::{env, workflow_of};
 use super::sharing::{
-    CaseChange, Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text,
-    ground_for, view, with_ground,
+    Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text, ground_for,
+    view, with_ground,
 };
+use super::transitions::{actor, refusal_error};
+use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::CaseRecord;
-use crate::domain::EventKind;
-use crate::domain::Feedback;
-use crate::domain::Ground;
-use crate::domain::NotificationKind;
-use crate::domain::TransferRecord;
-use crate::domain::{ConsentPurpose, DataGroup, Role, TransferStatus};
-use crate::store::cases::{self as case_store};
-use crate::store::events;
+use crate::domain::event::TransitionNames;
+use crate::domain::{
+    CaseRecord, ConsentPurpose, DataGroup, EventDraft, EventKind, Feedback, Ground,
+    NotificationKind, Role, TransferRecord, TransferStatus,
+};
 use crate::store::inbox;
 use crate::store::sharing::{self, TransferDecision};
 use crate::workflow::{Actor, engine};
@@ -155,31 +153,30 @@ pub async fn offer_transfer(
 ) -> Result<TransferRecord, ServiceError> {
     check_text("reason", input.reason.as_deref(), false)?;
     let days = check_days(input.respond_within_days)?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, input.case_id, input.expected_version).await?;
-    let case = change.case.clone();
+    let mut work = CaseWork::begin(
+        app,
+        Changer::Principal(p),
+        input.case_id,
+        input.expected_version,
+    )
+    .await?;
+    let case = work.case().clone();
     app.authorize(
         p,
         crate::policy::Action::OfferTransfer,
         super::cases::lead_facts(p, &case),
         "only the lead agency's case workers can transfer this case",
     )?;
-    if sharing::transfers_of_case(&txn, case.id)
-        .await?
-        .iter()
-        .any(|t| OPEN.contains(&t.status))
-    {
-        return Err(ServiceError::InvalidTransition(
-            "a transfer of this case is already open: revoke it first".into(),
-        ));
-    }
-    let to = agency(&txn, input.to_agency_id).await?;
-    let actor = Actor {
-        roles: p.roles.clone(),
-        agency_kind: p.agency_kind,
-    };
-    let transition = transfer_step(app, &case, &actor, &input.data)?.map(|(id, _)| id);
-    let ground = check_disclosure(app, &txn, p, &case, &to, &input.groups, &input.ground).await?;
+    refuse_if_open(
+        &work,
+        "a transfer of this case is already open: revoke it first",
+    )
+    .await?;
+    let to = agency(work.tx(), input.to_agency_id).await?;
+    let transition = transfer_step(app, &case, &actor(p), &input.data)?.map(|(id, _)| id);
+    let ground =
+        check_disclosure(app, work.tx(), p, &case, &to, &input.groups, &input.ground).await?;
+    let now = work.now();
     let transfer = TransferRecord {
         id: Uuid::now_v7(),
         case_id: case.id,
@@ -192,17 +189,17 @@ pub async fn offer_transfer(
         ground: Some(ground),
         status: TransferStatus::Offered,
         status_reason: None,
-        response_due_at: change.now + Duration::days(i64::from(days)),
+        response_due_at: now + Duration::days(i64::from(days)),
         escalated_at: None,
         created_by: p.user_id,
         offerer_roles: p.roles.clone(),
-        created_at: change.now,
-        updated_at: change.now,
+        created_at: now,
+        updated_at: now,
         decided_by: None,
         decided_at: None,
     };
-    sharing::insert_transfer(&txn, &transfer).await?;
-    case_store::grant_access(&txn, case.id, to.id, "TRANSFER", change.now).await?;
+    sharing::insert_transfer(work.tx(), &transfer).await?;
+    work.grant_access(to.id, "TRANSFER").await?;
     let details = json!({
         "transfer": transfer.id,
         "action": "OFFERED",
@@ -211,26 +208,32 @@ pub async fn offer_transfer(
         "transition": transfer.transition,
     });
     let details = with_ground(details, transfer.ground.as_ref());
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::Transfer,
-            input.reason,
-            details,
-        )
-        .await?;
-    change
-        .notify(
-            &txn,
-            to.id,
-            NotificationKind::TransferOffered,
-            None,
-            Some(transfer.id),
-        )
-        .await?;
-    change.commit(app, txn).await?;
+    work.record(
+        EventDraft::new(EventKind::Transfer, (p.user_id, p.agency_id))
+            .reason(input.reason)
+            .details(details),
+    )
+    .await?;
+    work.notify(
+        to.id,
+        NotificationKind::TransferOffered,
+        None,
+        Some(transfer.id),
+    );
+    work.commit().await?;
     Ok(transfer)
+}
+
+/// Refuses (`INVALID_TRANSITION`, saying `refusal`) when a transfer of the case is still open.
+async fn refuse_if_open(work: &CaseWork<'_>, refusal: &str) -> Result<(), ServiceError> {
+    if sharing::transfers_of_case(work.tx(), work.case().id)
+        .await?
+        .iter()
+        .any(|t| OPEN.contains(&t.status))
+    {
+        return Err(ServiceError::InvalidTransition(refusal.into()));
+    }
+    Ok(())
 }
 
 /// An agency that can see a case asks its lead for it; the lead decides.
@@ -241,9 +244,8 @@ pub async fn request_transfer(
     reason: String,
 ) -> Result<TransferRecord, ServiceError> {
     check_text("reason", Some(&reason), true)?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, case_id, None).await?;
-    let case = change.case.clone();
+    let mut work = CaseWork::begin(app, Changer::Principal(p), case_id, None).await?;
+    let case = work.case().clone();
     if case.lead_agency_id == p.agency_id {
         return Err(ServiceError::validation(
             "your agency already leads this case",
@@ -255,15 +257,8 @@ pub async fn request_transfer(
         super::cases::lead_facts(p, &case),
         "your roles do not allow taking over cases",
     )?;
-    if sharing::transfers_of_case(&txn, case.id)
-        .await?
-        .iter()
-        .any(|t| OPEN.contains(&t.status))
-    {
-        return Err(ServiceError::InvalidTransition(
-            "a transfer of this case is already open".into(),
-        ));
-    }
+    refuse_if_open(&work, "a transfer of this case is already open").await?;
+    let now = work.now();
     let transfer = TransferRecord {
         id: Uuid::now_v7(),
         case_id,
@@ -276,35 +271,31 @@ pub async fn request_transfer(
         ground: None,
         status: TransferStatus::Requested,
         status_reason: None,
-        response_due_at: change.now + Duration::days(i64::from(DEFAULT_RESPONSE_DAYS)),
+        response_due_at: now + Duration::days(i64::from(DEFAULT_RESPONSE_DAYS)),
         escalated_at: None,
         created_by: p.user_id,
         offerer_roles: Vec::new(),
-        created_at: change.now,
-        updated_at: change.now,
+        created_at: now,
+        updated_at: now,
         decided_by: None,
         decided_at: None,
     };
-    sharing::insert_transfer(&txn, &transfer).await?;
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::Transfer,
-            Some(reason),
-            json!({ "transfer": transfer.id, "action": "REQUESTED", "toAgency": p.agency_id }),
-        )
-        .await?;
-    change
-        .notify(
-            &txn,
-            case.lead_agency_id,
-            NotificationKind::TransferRequested,
-            None,
-            Some(transfer.id),
-        )
-        .await?;
-    change.commit(app, txn).await?;
+    sharing::insert_transfer(work.tx(), &transfer).await?;
+    work.record(
+        EventDraft::new(EventKind::Transfer, (p.user_id, p.agency_id))
+            .reason(Some(reason))
+            .details(
+                json!({ "transfer": transfer.id, "action": "REQUESTED", "toAgency": p.agency_id }),
+            ),
+    )
+    .await?;
+    work.notify(
+        case.lead_agency_id,
+        NotificationKind::TransferRequested,
+        None,
+        Some(transfer.id),
+    );
+    work.commit().await?;
     Ok(transfer)
 }
 
@@ -369,9 +360,8 @@ pub async fn act_on_transfer(
         facts,
         "only the deciding agency's case workers can do this",
     )?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, t.case_id, expected_version).await?;
-    let actor = (p.user_id, p.agency_id);
+    let mut work = CaseWork::begin(app, Changer::Principal(p), t.case_id, expected_version).await?;
+    let actor_ids = (p.user_id, p.agency_id);
     let not_now = |status: TransferStatus| {
         ServiceError::InvalidTransition(format!(
             "the transfer is {}; it cannot be {}",
@@ -388,75 +378,56 @@ pub async fn act_on_transfer(
                 TransferStatus::Offered
             };
             decide(
-                &txn,
+                &work,
                 &t,
                 &[from],
                 TransferStatus::Rejected,
                 Some(&reason),
                 p,
-                &change,
                 None,
             )
             .await?
             .then_some(())
             .ok_or_else(|| not_now(TransferStatus::Rejected))?;
-            change
-                .record(
-                    &txn,
-                    actor,
-                    EventKind::Transfer,
-                    Some(reason),
-                    json!({ "transfer": t.id, "action": "REJECTED" }),
-                )
-                .await?;
+            work.record(
+                EventDraft::new(EventKind::Transfer, actor_ids)
+                    .reason(Some(reason))
+                    .details(json!({ "transfer": t.id, "action": "REJECTED" })),
+            )
+            .await?;
             let other = if t.requested_by_receiver {
                 t.to_agency_id
             } else {
                 t.from_agency_id
             };
-            change
-                .notify(
-                    &txn,
-                    other,
-                    NotificationKind::TransferDecided,
-                    None,
-                    Some(t.id),
-                )
-                .await?;
+            work.notify(other, NotificationKind::TransferDecided, None, Some(t.id));
         }
         TransferAction::Revoke { reason } => {
             check_text("reason", reason.as_deref(), false)?;
             decide(
-                &txn,
+                &work,
                 &t,
                 &[TransferStatus::Offered, TransferStatus::Suspended],
                 TransferStatus::Revoked,
                 reason.as_deref(),
                 p,
-                &change,
                 None,
             )
             .await?
             .then_some(())
             .ok_or_else(|| not_now(TransferStatus::Revoked))?;
-            change
-                .record(
-                    &txn,
-                    actor,
-                    EventKind::Transfer,
-                    reason,
-                    json!({ "transfer": t.id, "action": "REVOKED" }),
-                )
-                .await?;
-            change
-                .notify(
-                    &txn,
-                    t.to_agency_id,
-                    NotificationKind::TransferDecided,
-                    None,
-                    Some(t.id),
-                )
-                .await?;
+            work.record(
+                EventDraft::new(EventKind::Transfer, actor_ids)
+                    .reason(reason)
+                    .details(json!({ "transfer": t.id, "action": "REVOKED" })),
+            )
+            .await?;
+            work.notify(
+                t.to_agency_id,
+                NotificationKind::TransferDecided,
+                None,
+                Some(t.id),
+            );
         }
         TransferAction::Accept => {
             if t.status != TransferStatus::Offered {
@@ -464,9 +435,9 @@ pub async fn act_on_transfer(
             }
             let offerer = Actor {
                 roles: t.offerer_roles.clone(),
-                agency_kind: agency(&txn, t.from_agency_id).await?.kind,
+                agency_kind: agency(work.tx(), t.from_agency_id).await?.kind,
             };
-            accept(app, &txn, &mut change, &t, &t.data, &offerer, p).await?;
+            accept(app, &mut work, &t, &t.data, &offerer, p).await?;
         }
         TransferAction::Approve {
             groups,
@@ -476,46 +447,40 @@ pub async fn act_on_transfer(
             if t.status != TransferStatus::Requested {
                 return Err(not_now(TransferStatus::Accepted));
             }
-            let to = agency(&txn, t.to_agency_id).await?;
-            let case = change.case.clone();
-            let ground = check_disclosure(app, &txn, p, &case, &to, &groups, &ground).await?;
+            let to = agency(work.tx(), t.to_agency_id).await?;
+            let case = work.case().clone();
+            let ground = check_disclosure(app, work.tx(), p, &case, &to, &groups, &ground).await?;
             let mut granted = t.clone();
             granted.groups = groups;
             granted.ground = Some(ground);
             granted.status = TransferStatus::Offered;
-            let approver = Actor {
-                roles: p.roles.clone(),
-                agency_kind: p.agency_kind,
-            };
-            accept(app, &txn, &mut change, &granted, &data, &approver, p).await?;
+            accept(app, &mut work, &granted, &data, &actor(p), p).await?;
         }
     }
-    change.commit(app, txn).await?;
+    work.commit().await?;
     sharing::transfer_by_id(app.store.conn(), t.id)
         .await?
         .ok_or(ServiceError::NotFound("transfer"))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn decide(
-    txn: &DatabaseTransaction,
+    work: &CaseWork<'_>,
     t: &TransferRecord,
     from: &[TransferStatus],
     to: TransferStatus,
     reason: Option<&str>,
     p: &Principal,
-    change: &CaseChange,
     approval: Option<(&Ground, &BTreeSet<DataGroup>)>,
 ) -> Result<bool, ServiceError> {
     Ok(sharing::set_transfer_status(
-        txn,
+        work.tx(),
         t.id,
         from,
         TransferDecision {
             to,
             reason,
             by: p.user_id,
-            now: change.now,
+            now: work.now(),
             ground: approval.map(|a| a.0),
             groups: approval.map(|a| a.1),
         },
@@ -527,63 +492,20 @@ async fn decide(
 /// both as one `TRANSFER_ACCEPTED` event.
 async fn accept(
     app: &App,
-    txn: &DatabaseTransaction,
-    change: &mut CaseChange,
+    work: &mut CaseWork<'_>,
     t: &TransferRecord,
     data: &Map<String, Json>,
     step_actor: &Actor,
     p: &Principal,
 ) -> Result<(), ServiceError> {
-    let case = change.case.clone();
-    let from_status = t.status;
     let approval = t.ground.as_ref().map(|g| (g, &t.groups));
-    if !decide(
-        txn,
-        t,
-        &[from_status, TransferStatus::Requested],
-        TransferStatus::Accepted,
-        None,
-        p,
-        change,
-        approval,
-    )
-    .await?
-    {
+    let open = [t.status, TransferStatus::Requested];
+    if !decide(work, t, &open, TransferStatus::Accepted, None, p, approval).await? {
         return Err(ServiceError::InvalidTransition(
             "the transfer is no longer open".into(),
         ));
     }
-    let workflow = workflow_of(app, &case)?;
-    let step = transfer_step(app, &case, step_actor, data)?;
-    let (after, transition) = match step {
-        Some((id, outcome)) => {
-            let after = apply_outcome(txn, &workflow, &case, &outcome, change.now)
-                .await?
-                .ok_or(ServiceError::VersionConflict {
-                    expected: case.version,
-                    actual: case.version + 1,
-                })?;
-            (after, Some((id, outcome)))
-        }
-        None => {
-            if !case_store::bump_version(txn, case.id, case.version, change.now).await? {
-                return Err(ServiceError::VersionConflict {
-                    expected: case.version,
-                    actual: case.version + 1,
-                });
-            }
-            let mut after = case.clone();
-            after.version += 1;
-            after.updated_at = change.now;
-            (after, None)
-        }
-    };
-    case_store::set_lead(txn, case.id, t.to_agency_id).await?;
-    // The former lead keeps read access to what it had.
-    case_store::grant_access(txn, case.id, t.from_agency_id, "FORMER_LEAD", change.now).await?;
-    let mut after = after;
-    after.lead_agency_id = t.to_agency_id;
-    let prev = events::last_hash(txn, case.id).await?;
+    let step = transfer_step(app, work.case(), step_actor, data)?;
     let details = json!({
         "transfer": t.id,
         "action": "ACCEPTED",
@@ -591,46 +513,27 @@ async fn accept(
         "toAgency": t.to_agency_id,
         "groups": t.groups,
     });
-    let details = with_ground(details, t.ground.as_ref());
-    let (names, changes) = match &transition {
-        Some((id, outcome)) => (
-            Some((
-                id.clone(),
-                outcome.track.clone(),
-                outcome.from.clone(),
-                outcome.to.clone(),
-            )),
-            outcome.changes.clone(),
-        ),
-        None => (None, Default::default()),
-    };
-    let event = build_event(
-        &after,
-        (p.user_id, p.agency_id),
-        EventKind::TransferAccepted,
-        names.as_ref().map(|n| (&n.0, &n.1, &n.2, &n.3)),
-        None,
-        changes,
-        prev,
-        Some(details),
-    );
-    events::append(txn, &event).await?;
-    change.recorded(&event);
-    change.case = after;
+    let mut draft = EventDraft::new(EventKind::TransferAccepted, (p.user_id, p.agency_id))
+        .details(with_ground(details, t.ground.as_ref()));
+    if let Some((id, outcome)) = step {
+        draft.transition = Some(TransitionNames {
+            transition: id,
+            track: outcome.track,
+            from: outcome.from,
+            to: outcome.to,
+        });
+        draft.changes = outcome.changes;
+    }
+    work.hand_lead_to(t.to_agency_id);
+    // The former lead keeps read access to what it had.
+    work.grant_access(t.from_agency_id, "FORMER_LEAD").await?;
+    work.record(draft).await?;
     let other = if p.agency_id == t.to_agency_id {
         t.from_agency_id
     } else {
         t.to_agency_id
     };
-    change
-        .notify(
-            txn,
-            other,
-            NotificationKind::TransferDecided,
-            None,
-            Some(t.id),
-        )
-        .await?;
+    work.notify(other, NotificationKind::TransferDecided, None, Some(t.id));
     Ok(())
 }
 
@@ -656,8 +559,7 @@ pub async fn send_feedback(
         ..crate::policy::Facts::default()
     };
     app.authorize(p, crate::policy::Action::SendFeedback, facts, refusal)?;
-    let txn = app.store.begin_write().await?;
-    let mut change = CaseChange::begin(app, &txn, p, t.case_id, None).await?;
+    let mut work = CaseWork::begin(app, Changer::Principal(p), t.case_id, None).await?;
     let feedback = Feedback {
         id: Uuid::now_v7(),
         case_id: t.case_id,
@@ -666,28 +568,22 @@ pub async fn send_feedback(
         to_agency_id: t.from_agency_id,
         message,
         sent_by: p.user_id,
-        sent_at: change.now,
+        sent_at: work.now(),
     };
-    inbox::insert_feedback(&txn, &feedback).await?;
-    change
-        .record(
-            &txn,
-            (p.user_id, p.agency_id),
-            EventKind::FeedbackSent,
-            None,
+    inbox::insert_feedback(work.tx(), &feedback).await?;
+    work.record(
+        EventDraft::new(EventKind::FeedbackSent, (p.user_id, p.agency_id)).details(
             json!({ "transfer": t.id, "feedback": feedback.id, "toAgency": t.from_agency_id }),
-        )
-        .await?;
-    change
-        .notify(
-            &txn,
-            t.from_agency_id,
-            NotificationKind::FeedbackReceived,
-            None,
-            Some(t.id),
-        )
-        .await?;
-    change.commit(app, txn).await?;
+        ),
+    )
+    .await?;
+    work.notify(
+        t.from_agency_id,
+        NotificationKind::FeedbackReceived,
+        None,
+        Some(t.id),
+    );
+    work.commit().await?;
     Ok(feedback)
 }
 

@@ -1,7 +1,8 @@
 //! What an agency must act on: its worklist, most urgent first.
 
-use super::cases::{available_transitions_memo, workflow_of};
+use super::cases::workflow_of;
 use super::timers::{DeadlineStatus, deadlines};
+use super::transitions::available_transitions_memo;
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::CaseFilter;

@@ -51,6 +51,22 @@ fn shared_condition(agency: Uuid, user: Uuid, now: DateTime<Utc>) -> Condition {
     Condition::all().add(case::Column::Id.in_subquery(shared.to_owned()))
 }
 
+/// A case in scope by id, its row locked for the rest of the transaction `conn` (PostgreSQL
+/// `FOR UPDATE`; SQLite write transactions are already exclusive), read in the same statement
+/// so that the case, its tracks and its timers are one consistent snapshot.
+pub async fn lock<C: ConnectionTrait>(
+    conn: &C,
+    scope: CaseScope,
+    id: Uuid,
+) -> Result<Option<CaseRecord>, StoreError> {
+    let mut query = case::Entity::find_by_id(id).filter(scope_condition(scope));
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let row = query.one(conn).await?;
+    Ok(with_state(conn, row.into_iter().collect()).await?.pop())
+}
+
 /// A case in scope by id.
 pub async fn find<C: ConnectionTrait>(
     conn: &C,
@@ -305,6 +321,7 @@ fn to_record(
         follows_case_id: row.follows_case_id,
         origin_country: row.origin_country,
         opened_by_agency_id: row.opened_by_agency_id.unwrap_or(row.lead_agency_id),
+        last_hash: row.last_hash,
         state,
     })
 }
@@ -346,6 +363,7 @@ pub async fn insert<C: ConnectionTrait>(
         follows_case_id: Set(c.follows_case_id),
         origin_country: Set(c.origin_country.clone()),
         opened_by_agency_id: Set(Some(c.opened_by_agency_id)),
+        last_hash: Set(c.last_hash.clone()),
     })
     .exec(conn)
     .await?;
@@ -375,31 +393,52 @@ async fn insert_track<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Writes a transition's changes if the case is still at `before.version`.
-/// Returns `false` (and writes nothing) when another write got there first.
-pub async fn apply_changes<C: ConnectionTrait>(
+/// Writes the case row as `after` says (version, last hash, facts, status, lead, origin,
+/// workflow version, time) if it is still at `expected_version`; `false` (nothing written) when
+/// another write got there first.
+pub async fn update<C: ConnectionTrait>(
     conn: &C,
-    workflow: &Workflow,
-    before: &CaseRecord,
-    after: &CaseState,
-    status: CaseStatus,
-    changes: &Changes,
-    now: DateTime<Utc>,
+    after: &CaseRecord,
+    expected_version: i64,
 ) -> Result<bool, StoreError> {
+    let workflow_version = i32::try_from(after.workflow_version)
+        .map_err(|e| StoreError::corrupt(format_args!("case {}", after.id), e))?;
     let updated = case::Entity::update_many()
-        .col_expr(case::Column::Version, Expr::value(before.version + 1))
-        .col_expr(case::Column::Facts, Expr::value(facts_json(after)?))
-        .col_expr(case::Column::Status, Expr::value(status.as_str()))
-        .col_expr(case::Column::UpdatedAt, Expr::value(now))
-        .filter(case::Column::Id.eq(before.id))
-        .filter(case::Column::Version.eq(before.version))
+        .col_expr(case::Column::Version, Expr::value(after.version))
+        .col_expr(
+            case::Column::LastHash,
+            Expr::value(after.last_hash.as_str()),
+        )
+        .col_expr(case::Column::Facts, Expr::value(facts_json(&after.state)?))
+        .col_expr(case::Column::Status, Expr::value(after.status.as_str()))
+        .col_expr(case::Column::UpdatedAt, Expr::value(after.updated_at))
+        .col_expr(
+            case::Column::LeadAgencyId,
+            Expr::value(after.lead_agency_id),
+        )
+        .col_expr(
+            case::Column::OriginCountry,
+            Expr::value(after.origin_country.clone()),
+        )
+        .col_expr(case::Column::WorkflowVersion, Expr::value(workflow_version))
+        .filter(case::Column::Id.eq(after.id))
+        .filter(case::Column::Version.eq(expected_version))
         .exec(conn)
         .await?;
-    if updated.rows_affected != 1 {
-        return Ok(false);
-    }
+    Ok(updated.rows_affected == 1)
+}
+
+/// Writes the track and timer rows a change makes to a case whose state was `before`.
+pub async fn write_changes<C: ConnectionTrait>(
+    conn: &C,
+    workflow: &Workflow,
+    case_id: Uuid,
+    before: &CaseState,
+    changes: &Changes,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     for change in &changes.tracks {
-        if before.state.tracks.contains_key(&change.track) {
+        if before.tracks.contains_key(&change.track) {
             case_track::Entity::update_many()
                 .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
                 .col_expr(
@@ -407,18 +446,18 @@ pub async fn apply_changes<C: ConnectionTrait>(
                     Expr::value(stage_of(workflow, &change.to)?),
                 )
                 .col_expr(case_track::Column::EnteredAt, Expr::value(now))
-                .filter(case_track::Column::CaseId.eq(before.id))
+                .filter(case_track::Column::CaseId.eq(case_id))
                 .filter(case_track::Column::Track.eq(change.track.as_str()))
                 .exec(conn)
                 .await?;
         } else {
-            insert_track(conn, workflow, before.id, &change.track, &change.to, now).await?;
+            insert_track(conn, workflow, case_id, &change.track, &change.to, now).await?;
         }
     }
     for (timer, at) in &changes.timers_stopped {
         set_timer(
             conn,
-            before.id,
+            case_id,
             timer,
             case_timer::Column::StoppedAt,
             Expr::value(*at),
@@ -428,7 +467,7 @@ pub async fn apply_changes<C: ConnectionTrait>(
     for (timer, at) in &changes.timers_paused {
         set_timer(
             conn,
-            before.id,
+            case_id,
             timer,
             case_timer::Column::PausedAt,
             Expr::value(*at),
@@ -444,7 +483,7 @@ pub async fn apply_changes<C: ConnectionTrait>(
             )
             .col_expr(case_timer::Column::DueAt, Expr::value(*due))
             .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
-            .filter(case_timer::Column::CaseId.eq(before.id))
+            .filter(case_timer::Column::CaseId.eq(case_id))
             .filter(case_timer::Column::Timer.eq(timer.as_str()))
             .exec(conn)
             .await?;
@@ -453,14 +492,14 @@ pub async fn apply_changes<C: ConnectionTrait>(
         upsert_timer(
             conn,
             workflow,
-            before.id,
+            case_id,
             timer,
             t,
-            before.state.timers.contains_key(timer),
+            before.timers.contains_key(timer),
         )
         .await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// When a deadline becomes "due soon"; `None` for floors.
@@ -547,21 +586,6 @@ pub async fn followers<C: ConnectionTrait>(
     with_state(conn, rows).await
 }
 
-/// Pins a case to another version of its workflow (after [`apply_changes`] in the same transaction).
-pub async fn set_workflow_version<C: ConnectionTrait>(
-    conn: &C,
-    case_id: Uuid,
-    version: u32,
-) -> Result<(), StoreError> {
-    let version = i32::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    case::Entity::update_many()
-        .col_expr(case::Column::WorkflowVersion, Expr::value(version))
-        .filter(case::Column::Id.eq(case_id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
 /// Every (workflow id, version) that some case is pinned to.
 pub async fn pinned_workflows<C: ConnectionTrait>(
     conn: &C,
@@ -578,67 +602,6 @@ pub async fn pinned_workflows<C: ConnectionTrait>(
         .into_iter()
         .map(|(id, v)| (id, u32::try_from(v).unwrap_or_default()))
         .collect())
-}
-
-/// Moves a case's event counter on by one if it is still at `version` (the case's row is the
-/// lock every change to the case goes through). Returns `false` when another write got there first.
-pub async fn bump_version<C: ConnectionTrait>(
-    conn: &C,
-    case_id: Uuid,
-    version: i64,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let updated = case::Entity::update_many()
-        .col_expr(case::Column::Version, Expr::value(version + 1))
-        .col_expr(case::Column::UpdatedAt, Expr::value(now))
-        .filter(case::Column::Id.eq(case_id))
-        .filter(case::Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    Ok(updated.rows_affected == 1)
-}
-
-/// Takes the case's row lock for the rest of the transaction (PostgreSQL `FOR UPDATE`; SQLite
-/// write transactions are already exclusive).
-pub async fn lock<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), StoreError> {
-    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        case::Entity::find_by_id(case_id)
-            .select_only()
-            .column(case::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<Uuid>()
-            .one(conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Hands the case to another lead agency.
-pub async fn set_lead<C: ConnectionTrait>(
-    conn: &C,
-    case_id: Uuid,
-    agency: Uuid,
-) -> Result<(), StoreError> {
-    case::Entity::update_many()
-        .col_expr(case::Column::LeadAgencyId, Expr::value(agency))
-        .filter(case::Column::Id.eq(case_id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Records the person's country of origin.
-pub async fn set_origin_country<C: ConnectionTrait>(
-    conn: &C,
-    case_id: Uuid,
-    country: &str,
-) -> Result<(), StoreError> {
-    case::Entity::update_many()
-        .col_expr(case::Column::OriginCountry, Expr::value(country))
-        .filter(case::Column::Id.eq(case_id))
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 /// Lets `agency` see the case from now on (idempotent).

@@ -6,7 +6,7 @@
 
 use super::StoreError;
 use super::entities::case_event;
-use crate::domain::{Event, EventKind, GENESIS_HASH};
+use crate::domain::{Event, EventKind};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -72,17 +72,6 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), Store
     .await?;
     super::audit::append_leaf(conn, e.id, &e.hash, e.occurred_at).await?;
     Ok(())
-}
-
-/// The hash of the case's latest event (the genesis hash for a case with none).
-pub async fn last_hash<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<String, StoreError> {
-    Ok(case_event::Entity::find()
-        .filter(case_event::Column::CaseId.eq(case_id))
-        .order_by_desc(case_event::Column::Seq)
-        .one(conn)
-        .await?
-        .map(|m| m.hash)
-        .unwrap_or_else(|| GENESIS_HASH.to_string()))
 }
 
 /// Up to `limit` events of a case with `seq > after`, oldest first.

@@ -27,6 +27,8 @@ pub struct Model {
     /// The agency that opened the case (its first lead); `None` on rows older than the column,
     /// whose lead never changed.
     pub opened_by_agency_id: Option<Uuid>,
+    /// The hash of the case's latest event (the next event's previous hash).
+    pub last_hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,292 @@
+//! Firing a workflow transition, and judging which transitions a caller may fire now.
+
+use super::unit_of_work::{CaseWork, Changer, Request, check_key};
+use super::{App, ServiceError};
+use crate::access::Principal;
+use crate::domain::event::TransitionNames;
+use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
+use crate::policy::{Action as PolicyAction, Facts};
+use crate::workflow::engine::{self, Availability};
+use crate::workflow::{Actor, Refusal, Unmet, Workflow};
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Longest accepted reason.
+pub const MAX_REASON_CHARS: usize = 4000;
+
+const FIRE_TRANSITION: &str = "fireTransition";
+
+/// Input of [`fire_transition`].
+#[derive(Debug, Clone)]
+pub struct FireTransition {
+    pub case_id: Uuid,
+    pub transition: String,
+    pub expected_version: i64,
+    pub reason: Option<String>,
+    pub data: Map<String, Json>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A fired transition: the event recorded and the case after it.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub case: CaseRecord,
+    pub event: Event,
+    /// True when an idempotent retry returned the first result without doing the work again.
+    pub replayed: bool,
+}
+
+/// Fires a transition: checks the caller's rights, the version and the guards, and records the
+/// outcome as one event (and any alert the transition raises), in one unit of work.
+pub async fn fire_transition(
+    app: &App,
+    p: &Principal,
+    input: FireTransition,
+) -> Result<Fired, ServiceError> {
+    let key = check_key(input.idempotency_key.as_deref())?;
+    if let Some(reason) = &input.reason
+        && reason.chars().count() > MAX_REASON_CHARS
+    {
+        return Err(ServiceError::validation(format!(
+            "reason is longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    let data: BTreeMap<&String, &Json> = input.data.iter().collect();
+    let request = Request::new(
+        FIRE_TRANSITION,
+        &(
+            FIRE_TRANSITION,
+            input.case_id,
+            &input.transition,
+            input.expected_version,
+            &input.reason,
+            data,
+        ),
+    );
+    if let Some(key) = key
+        && let Some(fired) = replay(app, p, key, &request).await?
+    {
+        return Ok(fired);
+    }
+    let err = match fire(app, p, &input, key, &request).await {
+        Ok(fired) => return Ok(fired),
+        Err(err) => err,
+    };
+    // A concurrent request with the same key may have won the race: give its result.
+    if err.lost_race()
+        && let Some(key) = key
+        && let Some(fired) = replay(app, p, key, &request).await?
+    {
+        return Ok(fired);
+    }
+    Err(err)
+}
+
+async fn fire(
+    app: &App,
+    p: &Principal,
+    input: &FireTransition,
+    key: Option<&str>,
+    request: &Request,
+) -> Result<Fired, ServiceError> {
+    let mut work = CaseWork::begin(app, Changer::Principal(p), input.case_id, None).await?;
+    let workflow = work.workflow().clone();
+    app.authorize(
+        p,
+        PolicyAction::FireTransition,
+        transition_facts(p, work.case(), &workflow, &input.transition),
+        "only the lead agency's case workers can move this case",
+    )?;
+    if work.case().version != input.expected_version {
+        return Err(ServiceError::VersionConflict {
+            expected: input.expected_version,
+            actual: work.case().version,
+        });
+    }
+    let step = workflow.transition(&input.transition);
+    if step.is_some_and(|t| t.transfer_of_lead) {
+        return Err(ServiceError::InvalidTransition(format!(
+            "`{}` is the workflow's transfer step: offer a transfer of lead (offerTransfer); it \
+             fires when the receiving agency accepts",
+            input.transition
+        )));
+    }
+    let outcome = engine::evaluate(
+        &workflow,
+        &work.case().state,
+        &actor(p),
+        &input.transition,
+        &input.data,
+        super::cases::env(app, work.case(), work.now()),
+    )
+    .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
+    let mut draft = EventDraft::new(EventKind::Transition, (p.user_id, p.agency_id));
+    draft.transition = Some(TransitionNames {
+        transition: input.transition.clone(),
+        track: outcome.track,
+        from: outcome.from,
+        to: outcome.to,
+    });
+    draft.reason = input.reason.clone();
+    draft.changes = outcome.changes;
+    let event = work.record(draft).await?.clone();
+    if let Some(alert) = step.and_then(|t| t.alert) {
+        super::alerts::raise(app, &mut work, alert).await?;
+    }
+    if let Some(key) = key {
+        work.remember(p.user_id, key, request);
+    }
+    let committed = work.commit().await?;
+    Ok(Fired {
+        case: committed.case,
+        event,
+        replayed: false,
+    })
+}
+
+async fn replay(
+    app: &App,
+    p: &Principal,
+    key: &str,
+    request: &Request,
+) -> Result<Option<Fired>, ServiceError> {
+    let Some(record) = request.earlier(app, p.user_id, key).await? else {
+        return Ok(None);
+    };
+    let event_id = record.event_id.ok_or(ServiceError::NotFound("event"))?;
+    let event = crate::store::events::by_id(app.store.conn(), event_id)
+        .await?
+        .ok_or(ServiceError::NotFound("event"))?;
+    let case = super::cases::get_case(app, p, record.case_id)
+        .await?
+        .ok_or(ServiceError::NotFound("case"))?;
+    Ok(Some(Fired {
+        case,
+        event,
+        replayed: true,
+    }))
+}
+
+/// The engine's refusal as the error the API shows.
+pub(crate) fn refusal_error(
+    workflow: &Workflow,
+    transition_id: &str,
+    refusal: Refusal,
+) -> ServiceError {
+    match refusal {
+        Refusal::UnknownTransition { transition } => ServiceError::InvalidTransition(format!(
+            "workflow {} v{} has no transition `{transition}`",
+            workflow.id, workflow.version
+        )),
+        Refusal::NotFromCurrentState {
+            transition,
+            track,
+            current,
+        } => ServiceError::InvalidTransition(match current {
+            Some(state) => format!(
+                "transition `{transition}` does not leave `{state}`, the current state of track `{track}`"
+            ),
+            None => format!(
+                "transition `{transition}` belongs to track `{track}`, which has not started"
+            ),
+        }),
+        Refusal::InvalidInput(problems) => ServiceError::Validation {
+            message: problems
+                .iter()
+                .map(|p| format!("data.{} {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            problems,
+        },
+        Refusal::NotPermitted(unmet) => ServiceError::Forbidden(
+            unmet
+                .iter()
+                .map(|u| u.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Refusal::GuardsUnmet(unmet) => ServiceError::GuardFailed {
+            transition: transition_id.to_string(),
+            unmet,
+        },
+    }
+}
+
+/// The engine's view of a principal: its roles and its agency's kind.
+pub fn actor(p: &Principal) -> Actor {
+    Actor {
+        roles: p.roles.clone(),
+        agency_kind: p.agency_kind,
+    }
+}
+
+/// [`super::cases::lead_facts`] plus the SOP stage of the state the transition leaves.
+fn transition_facts(
+    p: &Principal,
+    case: &CaseRecord,
+    workflow: &Workflow,
+    transition: &str,
+) -> Facts {
+    let stage = workflow
+        .transition(transition)
+        .and_then(|t| case.state.tracks.get(&t.track))
+        .and_then(|s| workflow.state(s))
+        .map(|s| s.stage);
+    Facts {
+        stage,
+        ..super::cases::lead_facts(p, case)
+    }
+}
+
+/// Every transition out of the case's current states, judged for the caller now.
+pub fn available_transitions<'w>(
+    app: &App,
+    p: &Principal,
+    workflow: &'w Workflow,
+    case: &CaseRecord,
+) -> Vec<Availability<'w>> {
+    available_transitions_memo(app, p, workflow, case, &mut HashMap::new())
+}
+
+/// [`available_transitions`], remembering the policy decisions in `decisions`: the caller's
+/// verdict depends only on the facts, which repeat across transitions and across cases (the
+/// worklist judges many cases for one caller).
+pub fn available_transitions_memo<'w>(
+    app: &App,
+    p: &Principal,
+    workflow: &'w Workflow,
+    case: &CaseRecord,
+    decisions: &mut HashMap<Facts, bool>,
+) -> Vec<Availability<'w>> {
+    let env = super::cases::env(app, case, app.now());
+    let mut list = engine::available(workflow, &case.state, &actor(p), env);
+    for a in list.iter_mut().filter(|a| a.transition.transfer_of_lead) {
+        a.allowed = false;
+        a.unmet.push(Unmet {
+            name: "transfer_of_lead".into(),
+            reason: "The transfer step fires when the receiving agency accepts a transfer of lead (offerTransfer)".into(),
+            reason_fr: "L'étape de transfert a lieu quand l'organisme destinataire accepte le transfert du dossier (offerTransfer)".into(),
+        });
+    }
+    for a in &mut list {
+        let facts = transition_facts(p, case, workflow, &a.transition.id);
+        let allowed = *decisions
+            .entry(facts)
+            .or_insert_with(|| app.decide(p, PolicyAction::FireTransition, facts).allowed);
+        if !allowed {
+            a.allowed = false;
+            a.unmet.insert(
+                0,
+                Unmet {
+                    name: "lead_agency".into(),
+                    reason: "Only the lead agency's case workers can move this case (and guardians outside proceedings)".into(),
+                    reason_fr:
+                        "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier (et les tuteurs hors procédures judiciaires)"
+                            .into(),
+                },
+            );
+        }
+    }
+    list
+}

@@ -1,0 +1,343 @@
+//! The one way a case changes. A use case says *what* changes (a transition's outcome, a
+//! referral made, a lead handed over, an inbox notice); [`CaseWork`] is the only code that knows
+//! *how*: it locks the case row, checks the expected version, applies state changes, seals each
+//! event onto the case's hash chain (the previous hash comes with the locked row, not from a
+//! query), queues notifications and subscription signals, records the idempotency key,
+//! re-checks the case's protections, and commits, all in one database transaction.
+//! Acknowledged means committed; a [`CaseWork`] dropped before [`CaseWork::commit`] changes
+//! nothing.
+
+use super::bus::Signal;
+use super::{App, ServiceError, protections};
+use crate::access::{CaseScope, Principal};
+use crate::domain::event::{ChainPosition, canonical_json};
+use crate::domain::{CaseRecord, Event, EventDraft, Notification, NotificationKind};
+use crate::store::idempotency::{self, IdempotencyRecord};
+use crate::store::{cases as case_store, events, inbox};
+use crate::workflow::{Workflow, engine};
+use chrono::{DateTime, Datelike, Utc};
+use sea_orm::DatabaseTransaction;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Who is changing the case: a principal (the case must be in their scope) or the service
+/// itself (the scheduler, escalations, break-glass on a case outside the caller's scope).
+#[derive(Clone, Copy)]
+pub enum Changer<'a> {
+    Principal(&'a Principal),
+    System,
+}
+
+/// A change in progress on one case (see the module documentation).
+pub struct CaseWork<'a> {
+    app: &'a App,
+    txn: DatabaseTransaction,
+    /// The version the case had when it was locked (`0` for a case being opened).
+    locked_version: i64,
+    case: CaseRecord,
+    workflow: Arc<Workflow>,
+    now: DateTime<Utc>,
+    events: Vec<Event>,
+    notifications: Vec<Notification>,
+    idempotency: Option<(Uuid, String, IdempotencyRecord)>,
+}
+
+/// What a committed change produced.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The case after the change.
+    pub case: CaseRecord,
+    /// The events recorded, in order.
+    pub events: Vec<Event>,
+    /// What was delivered to subscribers.
+    pub signals: Vec<Signal>,
+}
+
+impl Committed {
+    /// The last event recorded.
+    pub fn last_event(&self) -> Result<&Event, ServiceError> {
+        self.events
+            .last()
+            .ok_or_else(|| ServiceError::internal("a committed change recorded no event"))
+    }
+}
+
+impl<'a> CaseWork<'a> {
+    /// Locks the case for the rest of the change and checks `expected_version` (when given).
+    /// A case outside a principal's scope is `NOT_FOUND`, as on every read path.
+    pub async fn begin(
+        app: &'a App,
+        changer: Changer<'_>,
+        case_id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<CaseWork<'a>, ServiceError> {
+        let now = app.now();
+        let scope = match changer {
+            Changer::Principal(p) => p.case_scope(now),
+            Changer::System => CaseScope::All,
+        };
+        let txn = app.store.begin_write().await?;
+        let case = case_store::lock(&txn, scope, case_id)
+            .await?
+            .ok_or(ServiceError::NotFound("case"))?;
+        if let Some(expected) = expected_version
+            && expected != case.version
+        {
+            return Err(ServiceError::VersionConflict {
+                expected,
+                actual: case.version,
+            });
+        }
+        let workflow = super::cases::workflow_of(app, &case)?;
+        Ok(CaseWork {
+            app,
+            txn,
+            locked_version: case.version,
+            case,
+            workflow,
+            now,
+            events: Vec::new(),
+            notifications: Vec::new(),
+            idempotency: None,
+        })
+    }
+
+    /// A new case in `country`, opened at `at`: `open` is given the case's number in its
+    /// country and year (drawn in this transaction, so a change that fails uses none) and
+    /// returns the case at version 1 with its opening event (see [`crate::domain::case::opening`]).
+    pub async fn create(
+        app: &'a App,
+        workflow: Arc<Workflow>,
+        (country, at): (&str, DateTime<Utc>),
+        open: impl FnOnce(i64) -> (CaseRecord, Event),
+    ) -> Result<CaseWork<'a>, ServiceError> {
+        let txn = app.store.begin_write().await?;
+        let number = crate::store::next_counter(&txn, country, at.year()).await?;
+        let (case, opening) = open(number);
+        Ok(CaseWork {
+            app,
+            txn,
+            locked_version: 0,
+            now: at,
+            case,
+            workflow,
+            events: vec![opening],
+            notifications: Vec::new(),
+            idempotency: None,
+        })
+    }
+
+    /// The case as it stands in this change (events recorded so far included).
+    pub fn case(&self) -> &CaseRecord {
+        &self.case
+    }
+
+    /// The workflow version the case is pinned to (in this change).
+    pub fn workflow(&self) -> &Arc<Workflow> {
+        &self.workflow
+    }
+
+    /// The moment of the change: every event and row it writes carries it.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The transaction, for the records a use case writes beside the case (a referral, a
+    /// consent, a transfer's status) so that they commit or roll back with it.
+    pub fn tx(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Appends an event to the case's chain. Its `changes` (tracks, facts, timers) are applied
+    /// to the case's state in the same transaction; the version moves on by one.
+    pub async fn record(&mut self, draft: EventDraft) -> Result<&Event, ServiceError> {
+        if draft.changes != Default::default() {
+            case_store::write_changes(
+                &self.txn,
+                &self.workflow,
+                self.case.id,
+                &self.case.state,
+                &draft.changes,
+                self.now,
+            )
+            .await?;
+            engine::apply(&mut self.case.state, &draft.changes);
+            self.case.status = engine::status(&self.workflow, &self.case.state);
+            for change in &draft.changes.tracks {
+                self.case.entered_at.insert(change.track.clone(), self.now);
+            }
+        }
+        let event = draft.seal(ChainPosition {
+            case_id: self.case.id,
+            seq: self.case.version + 1,
+            workflow_id: &self.case.workflow_id,
+            workflow_version: self.case.workflow_version,
+            occurred_at: self.now,
+            prev_hash: &self.case.last_hash,
+        });
+        self.case.version = event.seq;
+        self.case.last_hash = event.hash.clone();
+        self.case.updated_at = self.now;
+        self.events.push(event);
+        self.events
+            .last()
+            .ok_or_else(|| ServiceError::internal("an event was not kept"))
+    }
+
+    /// The events recorded in this change so far, in order.
+    pub fn pending_events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Hands the lead of the case to `agency` (recorded by the caller's event).
+    pub fn hand_lead_to(&mut self, agency: Uuid) {
+        self.case.lead_agency_id = agency;
+    }
+
+    /// Records the person's country of origin on the case.
+    pub fn set_origin_country(&mut self, country: &str) {
+        self.case.origin_country = Some(country.to_string());
+    }
+
+    /// Pins the case to another version of its workflow (the migration's event follows).
+    pub fn pin(&mut self, workflow: Arc<Workflow>) {
+        self.case.workflow_version = workflow.version;
+        self.workflow = workflow;
+    }
+
+    /// Lets `agency` see the case from now on (`reason`: what gave it access).
+    pub async fn grant_access(&mut self, agency: Uuid, reason: &str) -> Result<(), ServiceError> {
+        case_store::grant_access(&self.txn, self.case.id, agency, reason, self.now).await?;
+        Ok(())
+    }
+
+    /// Puts a notice in `agency`'s inbox, delivered with the change (ids only, no personal data).
+    pub fn notify(
+        &mut self,
+        agency: Uuid,
+        kind: NotificationKind,
+        referral: Option<Uuid>,
+        transfer: Option<Uuid>,
+    ) {
+        self.notifications.push(Notification {
+            id: Uuid::now_v7(),
+            agency_id: agency,
+            kind,
+            case_id: Some(self.case.id),
+            referral_id: referral,
+            transfer_id: transfer,
+            created_at: self.now,
+            read_at: None,
+        });
+    }
+
+    /// Remembers the request under `(user, key)` so that a retry returns this change's result:
+    /// recorded at commit with the change's last event.
+    pub fn remember(&mut self, user: Uuid, key: &str, request: &Request) {
+        self.idempotency = Some((
+            user,
+            key.to_string(),
+            IdempotencyRecord {
+                operation: request.operation.to_string(),
+                request_hash: request.hash.clone(),
+                case_id: self.case.id,
+                event_id: None,
+            },
+        ));
+    }
+
+    /// Re-checks the case's protections, writes the case, its events, the notices and the
+    /// idempotency record, and commits; then delivers the signals.
+    pub async fn commit(mut self) -> Result<Committed, ServiceError> {
+        protections::enforce(&mut self).await?;
+        let txn = &self.txn;
+        if self.locked_version == 0 {
+            case_store::insert(txn, &self.workflow, &self.case).await?;
+        } else if self.events.is_empty() {
+            return Err(ServiceError::internal(
+                "a change to a case recorded no event",
+            ));
+        } else if !case_store::update(txn, &self.case, self.locked_version).await? {
+            // The row is locked for this transaction: only a bug gets here.
+            return Err(ServiceError::internal(
+                "the locked case row changed under its lock",
+            ));
+        }
+        for event in &self.events {
+            events::append(txn, event).await?;
+        }
+        let mut signals: Vec<Signal> = self.events.iter().map(Signal::case_event).collect();
+        for n in &self.notifications {
+            inbox::insert(txn, n).await?;
+            signals.push(Signal::Inbox {
+                agency_id: n.agency_id,
+                notification_id: n.id,
+            });
+        }
+        if let Some((user, key, mut record)) = self.idempotency.take() {
+            record.event_id = self.events.last().map(|e| e.id);
+            idempotency::insert(txn, user, &key, &record, self.now).await?;
+        }
+        self.app.bus.stage(txn, &signals).await?;
+        self.txn.commit().await?;
+        self.app.bus.committed(&signals);
+        Ok(Committed {
+            case: self.case,
+            events: self.events,
+            signals,
+        })
+    }
+}
+
+/// Longest accepted idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+
+/// An idempotent request: the operation's name and the hash of its input.
+pub struct Request {
+    pub operation: &'static str,
+    pub hash: String,
+}
+
+impl Request {
+    /// The request `operation`, hashed as `request` (the operation's name and its input, as a
+    /// tuple) in canonical JSON, so that the order of keys in its data does not matter.
+    pub fn new<T: Serialize>(operation: &'static str, request: &T) -> Request {
+        Request {
+            operation,
+            hash: hex::encode(Sha256::digest(canonical_json(request))),
+        }
+    }
+
+    /// What an earlier request with the same key produced: `None` when the key is new,
+    /// `IDEMPOTENCY_MISMATCH` when it was used for another request.
+    pub async fn earlier(
+        &self,
+        app: &App,
+        user: Uuid,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, ServiceError> {
+        match idempotency::find(app.store.conn(), user, key).await? {
+            Some(r) if r.operation == self.operation && r.request_hash == self.hash => Ok(Some(r)),
+            Some(_) => Err(ServiceError::IdempotencyMismatch),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Checks an idempotency key: 1 to [`MAX_IDEMPOTENCY_KEY_LEN`] printable ASCII characters.
+pub fn check_key(key: Option<&str>) -> Result<Option<&str>, ServiceError> {
+    match key {
+        Some(k)
+            if k.is_empty()
+                || k.len() > MAX_IDEMPOTENCY_KEY_LEN
+                || !k.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            Err(ServiceError::validation(format!(
+                "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
+            )))
+        }
+        other => Ok(other),
+    }
+}
