@@ -5,10 +5,8 @@
 mod audit;
 mod case;
 mod directory;
-pub mod echo;
 pub mod error;
 pub mod ids;
-pub mod limits;
 mod mutation;
 mod query;
 mod sharing;
@@ -40,37 +38,6 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 /// Hard maximum page size of connections.
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-/// Query limits and exposure settings.
-#[derive(Debug, Clone)]
-pub struct ApiLimits {
-    /// Deepest nesting of fields.
-    pub max_depth: usize,
-    /// Highest async-graphql complexity (each field 1 plus its children, aliases included).
-    pub max_complexity: usize,
-    /// Most fields a query may run, counting every alias, fragment spread and inline fragment,
-    /// fragments expanded where they are used ([`limits::check_request`]).
-    pub max_fields: usize,
-    /// Longest query text, in bytes.
-    pub max_query_bytes: usize,
-    /// Schema introspection (`__schema`, `__type`).
-    pub introspection: bool,
-    /// "Did you mean …" suggestions in validation errors.
-    pub suggestions: bool,
-}
-
-impl Default for ApiLimits {
-    fn default() -> Self {
-        ApiLimits {
-            max_depth: 12,
-            max_complexity: 2000,
-            max_fields: 500,
-            max_query_bytes: 32 * 1024,
-            introspection: true,
-            suggestions: false,
-        }
-    }
-}
-
 /// Any object that can be fetched by its global ID with `node(id:)`.
 // Lives for one response only; boxing the variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -88,28 +55,19 @@ pub enum Node {
     Notification(sharing::NotificationNode),
 }
 
-/// Builds the schema; `app` is `None` only for exporting the SDL.
-pub fn build_schema(app: Option<App>, limits: &ApiLimits) -> TrmSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
-        .limit_recursive_depth(32);
-    if !limits.introspection {
-        builder = builder.disable_introspection();
+/// The schema's builder, with the application state when there is one (`None` only for
+/// exporting the SDL). The server applies its query limits and exposure settings to it.
+pub fn schema(app: Option<App>) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), Subscription);
+    match app {
+        Some(app) => builder.data(app),
+        None => builder,
     }
-    if !limits.suggestions {
-        builder = builder.disable_suggestions();
-    }
-    if let Some(app) = app {
-        builder = builder.data(app);
-    }
-    builder.finish()
 }
 
 /// The schema as SDL, sorted so that the committed file is stable.
 pub fn sdl() -> String {
-    build_schema(None, &ApiLimits::default()).sdl_with_options(
+    schema(None).finish().sdl_with_options(
         SDLExportOptions::new()
             .sorted_fields()
             .sorted_enum_items()

@@ -4,7 +4,7 @@
 //! here), so a label can never carry personal data, an id, a username or query text: a code that
 //! is not in [`OUTCOMES`] is counted as `OTHER`.
 
-use crate::api::limits::OperationKind;
+use super::limits::OperationKind;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

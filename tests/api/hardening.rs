@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use trm::api::ApiLimits;
+use trm::server::ApiLimits;
 use trm::server::HttpOptions;
 
 const OPEN: &str = r#"openCase(input: {workflowId: "trm-adult"}) { case { id } }"#;

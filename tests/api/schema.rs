@@ -2,7 +2,7 @@
 
 use crate::harness::{TestServer, error_code};
 use serde_json::json;
-use trm::api::ApiLimits;
+use trm::server::ApiLimits;
 use trm::server::HttpOptions;
 
 #[test]

@@ -621,9 +621,9 @@ async fn a_subscriber_that_falls_behind_catches_up_or_is_told() {
 #[tokio::test]
 async fn the_query_limits_apply_to_subscriptions() {
     let s = TestServer::start_with(trm::server::HttpOptions {
-        limits: trm::api::ApiLimits {
+        limits: trm::server::ApiLimits {
             max_depth: 3,
-            ..trm::api::ApiLimits::default()
+            ..trm::server::ApiLimits::default()
         },
         ..trm::server::HttpOptions::default()
     })

@@ -6,10 +6,12 @@
 //! Hardening, in the order a request meets it: body size (413 `PAYLOAD_TOO_LARGE`), request time
 //! (408 `TIMEOUT`), authentication (401), the per-principal rate limit (429 `RATE_LIMITED`), one
 //! JSON object per request (no batches: 400 `VALIDATION`), the query limits of
-//! [`api::limits`] and the schema's depth, complexity and directive limits (`VALIDATION`), and
-//! after execution [`api::echo`], which keeps values of the request out of error messages. A
+//! [`limits`] and the schema's depth, complexity and directive limits (`VALIDATION`), and
+//! after execution [`echo`], which keeps values of the request out of error messages. A
 //! panic answers 500 `INTERNAL` without details.
 
+mod echo;
+pub mod limits;
 mod metrics;
 mod ratelimit;
 #[cfg(test)]
@@ -19,9 +21,7 @@ pub use metrics::{Metrics, OUTCOMES};
 pub use ratelimit::RateLimiter;
 
 use crate::access::Principal;
-use crate::api::echo::RequestEcho;
-use crate::api::limits::{self, OperationKind};
-use crate::api::{self, ApiLimits, SessionCredentials, TrmSchema};
+use crate::api::{self, SessionCredentials, TrmSchema};
 use crate::service::{App, ServiceError, auth};
 use async_graphql::Data;
 use async_graphql::http::{
@@ -37,7 +37,10 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use echo::RequestEcho;
 use futures::{SinkExt, StreamExt};
+pub use limits::ApiLimits;
+use limits::OperationKind;
 use serde_json::json;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -108,7 +111,7 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
 }
 
 fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<bool>>) -> Router {
-    let schema = api::build_schema(Some(app.clone()), &options.limits);
+    let schema = limits::apply(api::schema(Some(app.clone())), &options.limits);
     let state = ServerState {
         app,
         schema,

@@ -9,12 +9,63 @@
 //! take exponential time before it can refuse. The count here is memoised per fragment, so it is
 //! linear in the size of the document, and refuses such a query before async-graphql looks at it.
 
-use super::ApiLimits;
+use crate::api::{Mutation, Query, Subscription, TrmSchema};
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{ErrorExtensionValues, Pos, Positioned, Request, ServerError, Value};
 use std::collections::{HashMap, HashSet};
+
+/// Query limits and exposure settings.
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Deepest nesting of fields.
+    pub max_depth: usize,
+    /// Highest async-graphql complexity (each field 1 plus its children, aliases included).
+    pub max_complexity: usize,
+    /// Most fields a query may run, counting every alias, fragment spread and inline fragment,
+    /// fragments expanded where they are used ([`check_request`]).
+    pub max_fields: usize,
+    /// Longest query text, in bytes.
+    pub max_query_bytes: usize,
+    /// Schema introspection (`__schema`, `__type`).
+    pub introspection: bool,
+    /// "Did you mean …" suggestions in validation errors.
+    pub suggestions: bool,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            max_depth: 12,
+            max_complexity: 2000,
+            max_fields: 500,
+            max_query_bytes: 32 * 1024,
+            introspection: true,
+            suggestions: false,
+        }
+    }
+}
+
+/// The schema with `limits` applied: depth, complexity, directives, recursion, introspection
+/// and suggestions.
+pub fn apply(
+    builder: async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
+    limits: &ApiLimits,
+) -> TrmSchema {
+    let mut builder = builder
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(MAX_DIRECTIVES_PER_FIELD)
+        .limit_recursive_depth(32);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !limits.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
+}
 
 /// Most directives (`@include`, `@skip`, ...) on one field.
 pub const MAX_DIRECTIVES_PER_FIELD: usize = 10;
