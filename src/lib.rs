@@ -8,7 +8,6 @@ pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod domain;
-pub mod policy;
 pub mod server;
 pub mod service;
 pub mod startup;

@@ -1,22 +1,21 @@
 //! Auditors' view of the tamper-evident log: verification, checkpoints, inclusion and
 //! consistency proofs. Every field here needs the `read_audit` permission (auditors).
 
-use super::case::{CaseTimer, CaseTrackState, EventNode, case_timers, event_nodes, track_states};
-use super::directory::AgencyNode;
+use super::case::state::{CaseTimer, CaseTrackState, case_timers, track_states};
+use super::context::{app, loaders, page_size, principal};
 use super::error::{IntoGql, invalid};
-use super::sharing::ConsentNode;
+use super::ids;
+use super::nodes::EventNode;
 use super::workflow::WorkflowNode;
-use super::{app, ids, page_size, principal};
 use crate::audit::replay::Snapshot;
 use crate::audit::{self, merkle};
-use crate::domain::EventKind;
-use crate::domain::Ground;
-use crate::domain::{CaseStatus, DataGroup, OverrideBasis};
-use crate::policy::{Action, Facts};
-use crate::service::audit::{Disclosure, DisclosureKind};
-use crate::service::{App, ServiceError, cases, directory};
-use crate::store::audit::{self as log, StoredCheckpoint};
-use crate::store::events::EventSearch;
+use crate::domain::{
+    Agency, CaseStatus, ConsentRecord, DataGroup, EventKind, Ground, OverrideBasis,
+};
+use crate::service::audit::{
+    self as audit_service, Disclosure, DisclosureKind, EventSearch, StoredCheckpoint,
+};
+use crate::service::{App, cases};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -111,20 +110,8 @@ pub struct ConsistencyProof {
 
 fn auditor<'a>(ctx: &Context<'a>) -> Result<&'a App> {
     let app = app(ctx)?;
-    let p = principal(ctx)?;
-    app.authorize(
-        p,
-        Action::ReadAudit,
-        Facts::default(),
-        "only auditors may read the audit log",
-    )
-    .gql()?;
+    audit_service::require_auditor(app, principal(ctx)?).gql()?;
     Ok(app)
-}
-
-fn failed(e: crate::store::StoreError) -> async_graphql::Error {
-    use async_graphql::ErrorExtensions;
-    ServiceError::from(e).extend()
 }
 
 /// What to search events by (`auditEvents`); every given filter must hold.
@@ -224,34 +211,25 @@ impl DisclosureNode {
     }
     /// The agency that disclosed (the lead then); null for break-glass.
     #[graphql(name = "fromAgency")]
-    async fn disclosing_agency(&self, ctx: &Context<'_>) -> Result<Option<AgencyNode>> {
-        let Some(id) = self.0.from_agency_id else {
-            return Ok(None);
-        };
-        Ok(directory::agency(app(ctx)?, id)
-            .await
-            .gql()?
-            .map(AgencyNode))
+    async fn disclosing_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        match self.0.from_agency_id {
+            Some(id) => loaders(ctx)?.agency(id).await.map(Some),
+            None => Ok(None),
+        }
     }
-    async fn to_agency(&self, ctx: &Context<'_>) -> Result<Option<AgencyNode>> {
-        Ok(directory::agency(app(ctx)?, self.0.to_agency_id)
-            .await
-            .gql()?
-            .map(AgencyNode))
+    async fn to_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        loaders(ctx)?.agency(self.0.to_agency_id).await.map(Some)
     }
     /// Exactly the groups made visible to the receiver.
     async fn shared_groups(&self) -> Vec<DataGroup> {
         self.0.groups.iter().copied().collect()
     }
     /// The consent it relied on, if any.
-    async fn consent(&self, ctx: &Context<'_>) -> Result<Option<ConsentNode>> {
+    async fn consent(&self, ctx: &Context<'_>) -> Result<Option<ConsentRecord>> {
         let Some(Ground::Consent(id)) = &self.0.ground else {
             return Ok(None);
         };
-        Ok(crate::service::audit::consent(app(ctx)?, *id)
-            .await
-            .gql()?
-            .map(ConsentNode))
+        audit_service::consent(app(ctx)?, *id).await.gql()
     }
     /// The override's legal basis, when it relied on one instead of a consent.
     async fn override_basis(&self) -> Option<OverrideBasis> {
@@ -298,19 +276,17 @@ impl CaseSnapshotNode {
     /// The workflow version the case was under then.
     async fn workflow(&self, ctx: &Context<'_>) -> Result<WorkflowNode> {
         Ok(WorkflowNode(
-            cases::workflow_of(app(ctx)?, &self.snapshot.record).gql()?,
+            app(ctx)?.workflow_of(&self.snapshot.record).gql()?,
         ))
     }
     async fn status(&self) -> CaseStatus {
         self.snapshot.record.status
     }
-    async fn lead_agency(&self, ctx: &Context<'_>) -> Result<Option<AgencyNode>> {
-        Ok(
-            directory::agency(app(ctx)?, self.snapshot.record.lead_agency_id)
-                .await
-                .gql()?
-                .map(AgencyNode),
-        )
+    async fn lead_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        loaders(ctx)?
+            .agency(self.snapshot.record.lead_agency_id)
+            .await
+            .map(Some)
     }
     async fn origin_country(&self) -> Option<&str> {
         self.snapshot.record.origin_country.as_deref()
@@ -323,7 +299,7 @@ impl CaseSnapshotNode {
         ctx: &Context<'_>,
         #[graphql(default = "en")] language: String,
     ) -> Result<Vec<CaseTrackState>> {
-        let workflow = cases::workflow_of(app(ctx)?, &self.snapshot.record).gql()?;
+        let workflow = app(ctx)?.workflow_of(&self.snapshot.record).gql()?;
         Ok(track_states(&workflow, &self.snapshot.record, &language))
     }
     async fn facts(&self) -> Json<Value> {
@@ -335,7 +311,7 @@ impl CaseSnapshotNode {
         ctx: &Context<'_>,
         #[graphql(default = "en")] language: String,
     ) -> Result<Vec<CaseTimer>> {
-        let workflow = cases::workflow_of(app(ctx)?, &self.snapshot.record).gql()?;
+        let workflow = app(ctx)?.workflow_of(&self.snapshot.record).gql()?;
         Ok(case_timers(
             &workflow,
             &self.snapshot.record,
@@ -344,12 +320,8 @@ impl CaseSnapshotNode {
         ))
     }
     /// The last event recorded by then.
-    async fn last_event(&self, ctx: &Context<'_>) -> Result<Option<EventNode>> {
-        Ok(
-            event_nodes(app(ctx)?, vec![self.snapshot.last_event.clone()])
-                .await?
-                .pop(),
-        )
+    async fn last_event(&self) -> Option<EventNode> {
+        Some(EventNode(self.snapshot.last_event.clone()))
     }
 }
 
@@ -380,12 +352,11 @@ impl AuditQuery {
                 .gql()?;
         let has_next = events.len() as u64 > limit;
         events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let nodes = event_nodes(app, events).await?;
         let mut connection = Connection::new(after.is_some(), has_next);
         connection.edges.extend(
-            nodes
+            events
                 .into_iter()
-                .map(|n| Edge::new(event_cursor(n.event.occurred_at, n.event.id), n)),
+                .map(|e| Edge::new(event_cursor(e.occurred_at, e.id), EventNode(e))),
         );
         Ok(connection)
     }
@@ -401,7 +372,7 @@ impl AuditQuery {
         let Some(case) = cases::get_case(app, p, case_id).await.gql()? else {
             return Ok(None);
         };
-        let file = crate::service::audit::case_file(app, p, &case)
+        let file = audit_service::case_file(app, p, case.record())
             .await
             .gql()?;
         Ok(Some(CaseFileExport {
@@ -418,9 +389,7 @@ impl AuditQuery {
     /// `trm audit verify` does) and names the first bad record.
     async fn audit_verification(&self, ctx: &Context<'_>) -> Result<AuditVerification> {
         let app = auditor(ctx)?;
-        let r = audit::verify::verify(app.store.conn(), &app.workflows, &app.trusted_audit_keys())
-            .await
-            .map_err(failed)?;
+        let r = audit_service::verify(app).await.gql()?;
         Ok(AuditVerification {
             ok: r.ok,
             first_problem: r.first_problem,
@@ -437,11 +406,7 @@ impl AuditQuery {
         size: Option<i64>,
     ) -> Result<Option<Checkpoint>> {
         let app = auditor(ctx)?;
-        let c = match size {
-            Some(size) => log::checkpoint_at(app.store.conn(), size).await,
-            None => log::latest_checkpoint(app.store.conn()).await,
-        }
-        .map_err(failed)?;
+        let c = audit_service::checkpoint(app, size).await.gql()?;
         Ok(c.map(Checkpoint::from))
     }
 
@@ -457,27 +422,19 @@ impl AuditQuery {
         let id = ids::decode_uuid(&event_id, "CaseEvent")
             .or_else(|| Uuid::parse_str(&event_id).ok())
             .ok_or_else(|| invalid("malformed event ID"))?;
-        let conn = app.store.conn();
-        let size = match tree_size {
-            Some(s) => s,
-            None => log::size(conn).await.map_err(failed)?,
-        };
-        let Some(leaf) = log::leaf_of_event(conn, id).await.map_err(failed)? else {
-            return Ok(None);
-        };
-        let Some((position, leaf_hash, path, root)) = audit::inclusion_proof(conn, id, size)
+        let Some(p) = audit_service::inclusion_proof(app, id, tree_size)
             .await
-            .map_err(failed)?
+            .gql()?
         else {
             return Ok(None);
         };
         Ok(Some(InclusionProof {
-            position,
-            tree_size: size,
-            event_hash: leaf.leaf_hash,
-            leaf_hash: hex::encode(leaf_hash),
-            path: path.iter().map(hex::encode).collect(),
-            root: hex::encode(root),
+            position: p.position,
+            tree_size: p.tree_size,
+            event_hash: p.event_hash,
+            leaf_hash: hex::encode(p.leaf_hash),
+            path: p.path.iter().map(hex::encode).collect(),
+            root: hex::encode(p.root),
         }))
     }
 
@@ -490,9 +447,9 @@ impl AuditQuery {
         to: i64,
     ) -> Result<Option<ConsistencyProof>> {
         let app = auditor(ctx)?;
-        let proof = audit::consistency_proof(app.store.conn(), from, to)
+        let proof = audit_service::consistency_proof(app, from, to)
             .await
-            .map_err(failed)?;
+            .gql()?;
         Ok(proof.map(
             |(a, b, p): (merkle::Hash, merkle::Hash, Vec<merkle::Hash>)| ConsistencyProof {
                 from_size: from,
@@ -514,9 +471,7 @@ impl AuditMutation {
             .audit_key
             .as_ref()
             .ok_or_else(|| invalid("this instance has no audit key (--audit-key-file)"))?;
-        let c = audit::create_checkpoint(&app.store, key, app.now())
-            .await
-            .map_err(failed)?;
+        let c = audit_service::create_checkpoint(app, key).await.gql()?;
         Ok(c.into())
     }
 }

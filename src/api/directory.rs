@@ -1,94 +1,44 @@
-//! Directory types: countries, agencies, users and the caller (`me`), and the inputs and
-//! payloads of the directory mutations.
+//! The directory: the `Agency`, `User` and `Country` objects, the caller (`me`), and the
+//! administrators' changes to it.
 
-use super::error::{IntoGql, invalid};
-use super::{app, ids};
+use super::context::{app, loaders, principal, uuid_of};
+use super::error::IntoGql;
+use super::ids;
 use crate::access::Principal;
-use crate::domain::Agency;
-use crate::domain::Country;
-use crate::domain::User;
-use crate::domain::{AgencyKind, Role};
-use crate::service::directory;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use uuid::Uuid;
+use crate::domain::{Agency, AgencyKind, Country, Role, User};
+use crate::service::directory::{self as directory, Actor, AgencyChanges, NewAgency, NewUser};
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
 
-/// An agency of the referral network.
-pub struct AgencyNode(pub Agency);
-
-#[Object(name = "Agency")]
-impl AgencyNode {
+#[ComplexObject]
+impl Agency {
     pub async fn id(&self) -> ID {
-        ids::encode("Agency", &self.0.id.to_string())
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn kind(&self) -> AgencyKind {
-        self.0.kind
-    }
-    /// Where the agency sits (ISO 3166-1 alpha-2).
-    async fn country(&self) -> &str {
-        &self.0.country
-    }
-    /// The state an embassy or consulate represents (ISO 3166-1 alpha-2); null for every other
-    /// kind of agency.
-    async fn represented_country(&self) -> Option<&str> {
-        self.0.represented_country.as_deref()
+        ids::encode("Agency", &self.id.to_string())
     }
 }
 
-/// A country of the directory (ISO 3166-1) with its agencies and national focal point.
-pub struct CountryNode(pub Country);
+#[ComplexObject]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode("User", &self.id.to_string())
+    }
+}
 
-#[Object(name = "Country")]
-impl CountryNode {
-    /// ISO 3166-1 alpha-2, e.g. `IT`.
-    async fn code(&self) -> &str {
-        &self.0.code
-    }
-    /// ISO 3166-1 English short name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
+#[ComplexObject]
+impl Country {
     /// The agency that is the country's national focal point (null until one is set).
-    async fn focal_point(&self, ctx: &Context<'_>) -> Result<Option<AgencyNode>> {
-        if self.0.focal_point_agency_id.is_none() {
-            return Ok(None);
+    async fn focal_point(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        match self.focal_point_agency_id {
+            Some(id) => loaders(ctx)?.agency(id).await.map(Some),
+            None => Ok(None),
         }
-        Ok(directory::focal_point(app(ctx)?, &self.0.code)
-            .await
-            .gql()?
-            .map(AgencyNode))
     }
     /// The agencies in this country, by name.
-    async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<AgencyNode>> {
-        Ok(
-            directory::find_agencies(app(ctx)?, Some(&self.0.code), None)
-                .await
-                .gql()?
-                .into_iter()
-                .map(AgencyNode)
-                .collect(),
-        )
-    }
-}
-
-/// A user of an agency.
-pub struct UserNode(pub User);
-
-#[Object(name = "User")]
-impl UserNode {
-    pub async fn id(&self) -> ID {
-        ids::encode("User", &self.0.id.to_string())
-    }
-    async fn username(&self) -> &str {
-        &self.0.username
-    }
-    async fn display_name(&self) -> &str {
-        &self.0.display_name
-    }
-    async fn roles(&self) -> &[Role] {
-        &self.0.roles
+    async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        directory::find_agencies(app(ctx)?, Some(&self.code), None)
+            .await
+            .gql()
     }
 }
 
@@ -97,37 +47,32 @@ pub struct Me(pub Principal);
 
 #[Object]
 impl Me {
-    async fn user(&self) -> UserNode {
-        UserNode(User {
+    async fn user(&self) -> User {
+        User {
             id: self.0.user_id,
             username: self.0.username.clone(),
             display_name: self.0.display_name.clone(),
             agency_id: self.0.agency_id,
             roles: self.0.roles.clone(),
-        })
+        }
     }
-    async fn agency(&self, ctx: &Context<'_>) -> Result<AgencyNode> {
+    async fn agency(&self, ctx: &Context<'_>) -> Result<Agency> {
         // The principal carries the agency's name, kind and country; the rest is read.
         let represented_country = directory::agency(app(ctx)?, self.0.agency_id)
             .await
             .gql()?
             .and_then(|a| a.represented_country);
-        Ok(AgencyNode(Agency {
+        Ok(Agency {
             id: self.0.agency_id,
             name: self.0.agency_name.clone(),
             kind: self.0.agency_kind,
             country: self.0.country.clone(),
             represented_country,
-        }))
+        })
     }
     async fn roles(&self) -> &[Role] {
         &self.0.roles
     }
-}
-
-/// Decodes an agency's global ID.
-pub fn agency_id(id: &ID, field: &str) -> Result<Uuid> {
-    ids::decode_uuid(id, "Agency").ok_or_else(|| invalid(format!("malformed {field}")))
 }
 
 /// Input of `createAgency`.
@@ -145,7 +90,7 @@ pub struct CreateAgencyInput {
 /// Result of `createAgency`.
 #[derive(SimpleObject)]
 pub struct CreateAgencyPayload {
-    pub agency: AgencyNode,
+    pub agency: Agency,
 }
 
 /// Input of `updateAgency`: omitted fields keep their value. The country never changes.
@@ -161,7 +106,7 @@ pub struct UpdateAgencyInput {
 /// Result of `updateAgency`.
 #[derive(SimpleObject)]
 pub struct UpdateAgencyPayload {
-    pub agency: AgencyNode,
+    pub agency: Agency,
 }
 
 /// Input of `setFocalPoint`.
@@ -177,7 +122,7 @@ pub struct SetFocalPointInput {
 #[derive(SimpleObject)]
 pub struct SetFocalPointPayload {
     /// The country with its new focal point.
-    pub country: CountryNode,
+    pub country: Country,
 }
 
 /// Input of `createUser`.
@@ -195,7 +140,140 @@ pub struct CreateUserInput {
 /// Result of `createUser`. The user has no token yet (`trm token issue --user ...`).
 #[derive(SimpleObject)]
 pub struct CreateUserPayload {
-    pub user: UserNode,
+    pub user: User,
     /// The user's agency.
-    pub agency: AgencyNode,
+    pub agency: Agency,
+}
+/// Reads of the directory and of the caller (merged into the `Query` root).
+#[derive(Default)]
+pub struct DirectoryQuery;
+
+#[Object]
+impl DirectoryQuery {
+    /// The authenticated caller: user, agency (with country and kind) and roles.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        Ok(Me(principal(ctx)?.clone()))
+    }
+
+    /// The directory of agencies, by country then name; only those in `country` (ISO 3166-1
+    /// alpha-2) and of `kind` when given.
+    async fn agencies(
+        &self,
+        ctx: &Context<'_>,
+        country: Option<String>,
+        kind: Option<crate::domain::AgencyKind>,
+    ) -> Result<Vec<Agency>> {
+        principal(ctx)?;
+        directory::find_agencies(app(ctx)?, country.as_deref(), kind)
+            .await
+            .gql()
+    }
+
+    /// The countries of the directory (every country with an agency), by code.
+    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
+        principal(ctx)?;
+        directory::countries(app(ctx)?).await.gql()
+    }
+
+    /// A country of the directory by ISO 3166-1 alpha-2 code (e.g. `IT`); null when the
+    /// directory has no agency there.
+    async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<Country>> {
+        principal(ctx)?;
+        directory::country(app(ctx)?, &code).await.gql()
+    }
+}
+
+/// Changes to the directory (merged into the `Mutation` root).
+#[derive(Default)]
+pub struct DirectoryMutation;
+
+#[Object]
+impl DirectoryMutation {
+    /// Adds an agency to the directory (administrators only). Its country is listed from then on.
+    async fn create_agency(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAgencyInput,
+    ) -> Result<CreateAgencyPayload> {
+        let agency = directory::create_agency(
+            app(ctx)?,
+            Actor::User(principal(ctx)?),
+            NewAgency {
+                name: input.name,
+                kind: input.kind,
+                country: input.country,
+                represented_country: input.represented_country,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(CreateAgencyPayload { agency })
+    }
+
+    /// Changes an agency's name, kind or represented country (administrators only).
+    async fn update_agency(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAgencyInput,
+    ) -> Result<UpdateAgencyPayload> {
+        let p = principal(ctx)?;
+        let id = uuid_of(&input.agency_id, "Agency", "agencyId")?;
+        let represented_country = match input.represented_country {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(code) => Some(Some(code)),
+        };
+        let agency = directory::update_agency(
+            app(ctx)?,
+            Actor::User(p),
+            id,
+            AgencyChanges {
+                name: input.name,
+                kind: input.kind,
+                represented_country,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(UpdateAgencyPayload { agency })
+    }
+
+    /// Makes an agency of a country that country's national focal point (administrators only).
+    async fn set_focal_point(
+        &self,
+        ctx: &Context<'_>,
+        input: SetFocalPointInput,
+    ) -> Result<SetFocalPointPayload> {
+        let p = principal(ctx)?;
+        let id = uuid_of(&input.agency_id, "Agency", "agencyId")?;
+        let country = directory::set_focal_point(app(ctx)?, Actor::User(p), &input.country, id)
+            .await
+            .gql()?;
+        Ok(SetFocalPointPayload { country })
+    }
+
+    /// Adds a user to an agency with the given roles (administrators only).
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
+        let app = app(ctx)?;
+        let p = principal(ctx)?;
+        let id = uuid_of(&input.agency_id, "Agency", "agencyId")?;
+        let user = directory::create_user(
+            app,
+            Actor::User(p),
+            NewUser {
+                username: input.username,
+                display_name: input.display_name,
+                agency_id: id,
+                roles: input.roles,
+            },
+        )
+        .await
+        .gql()?;
+        let agency = loaders(ctx)?.agency(user.agency_id).await?;
+        Ok(CreateUserPayload { user, agency })
+    }
 }

@@ -1,58 +1,90 @@
-//! The GraphQL API: types, queries, mutations and subscriptions. Resolvers stay thin: parse
-//! input, call one use case, map the result. Domain errors become GraphQL errors with
-//! `extensions.code`.
+//! The GraphQL API, one module per resource (case, event, referral, transfer, consent, person
+//! data, inbox and worklist, break-glass, directory, workflow, audit). Resolvers stay thin:
+//! parse input, call one use case, map the result. They never consult roles or views: the
+//! services hand out cases as [`crate::access::VisibleCase`]s and the records of a case already
+//! filtered by the caller's view. Domain errors become GraphQL errors with `extensions.code`.
+//!
+//! Records whose fields are shown as they are (referrals, transfers, consents, agencies ...)
+//! derive their plain fields from the domain types; the fields that follow a link to another
+//! record are resolved here, through the request's [`Loaders`], so no list costs a query per
+//! item.
 
 mod audit;
+mod break_glass;
 mod case;
+mod consent;
+mod context;
 mod directory;
 pub mod error;
+mod event;
 pub mod ids;
-mod mutation;
-mod query;
-mod sharing;
+mod inbox;
+mod loaders;
+mod node;
+mod nodes;
+mod person;
+mod referral;
 mod subscription;
+mod test_clock;
+mod transfer;
 mod workflow;
 
+pub use loaders::Loaders;
+pub use subscription::{SessionCredentials, Subscription};
+
 use crate::access::Principal;
-use crate::service::{App, ServiceError};
-use async_graphql::{Context, ErrorExtensions, ID, Interface, SDLExportOptions, Schema};
+use crate::domain::{Agency, ConsentRecord, Notification, ReferralRecord, TransferRecord, User};
+use crate::service::App;
+use async_graphql::{Data, Interface, SDLExportOptions, Schema};
 
 /// The root of all reads.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(query::CoreQuery, sharing::SharingQuery, audit::AuditQuery);
+pub struct Query(
+    node::NodeQuery,
+    case::CaseQuery,
+    workflow::WorkflowQuery,
+    directory::DirectoryQuery,
+    referral::ReferralQuery,
+    transfer::TransferQuery,
+    inbox::InboxQuery,
+    audit::AuditQuery,
+);
 
 /// The root of all changes.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
-    mutation::CoreMutation,
-    sharing::SharingMutation,
+    case::CaseMutation,
+    person::PersonMutation,
+    consent::ConsentMutation,
+    referral::ReferralMutation,
+    transfer::TransferMutation,
+    break_glass::BreakGlassMutation,
+    inbox::InboxMutation,
+    directory::DirectoryMutation,
+    test_clock::TestClockMutation,
     audit::AuditMutation,
 );
-pub use subscription::{SessionCredentials, Subscription};
 
 /// The schema type served at `/graphql` (subscriptions at `/graphql/ws`).
 pub type TrmSchema = Schema<Query, Mutation, Subscription>;
 
-/// Default page size of connections.
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
-/// Hard maximum page size of connections.
-pub const MAX_PAGE_SIZE: u64 = 100;
+pub use context::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// Any object that can be fetched by its global ID with `node(id:)`.
 // Lives for one response only; boxing the variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(name = "id", ty = "async_graphql::ID"))]
 pub enum Node {
-    Case(case::CaseNode),
-    CaseEvent(case::EventNode),
-    Agency(directory::AgencyNode),
-    User(directory::UserNode),
+    Case(nodes::CaseNode),
+    CaseEvent(nodes::EventNode),
+    Agency(Agency),
+    User(User),
     Workflow(workflow::WorkflowNode),
-    Referral(sharing::ReferralNode),
-    Transfer(sharing::TransferNode),
-    Consent(sharing::ConsentNode),
-    Notification(sharing::NotificationNode),
+    Referral(ReferralRecord),
+    Transfer(TransferRecord),
+    Consent(ConsentRecord),
+    Notification(Notification),
 }
 
 /// The schema's builder, with the application state when there is one (`None` only for
@@ -75,24 +107,20 @@ pub fn sdl() -> String {
     )
 }
 
-fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a App> {
-    ctx.data::<App>()
-        .map_err(|_| ServiceError::internal("schema built without application state").extend())
+/// A request run for `principal`: the caller and the request's loaders go with it.
+pub fn for_caller(
+    request: async_graphql::Request,
+    app: &App,
+    principal: Principal,
+) -> async_graphql::Request {
+    let loaders = Loaders::new(app, &principal);
+    request.data(principal).data(loaders)
 }
 
-fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
-    ctx.data::<Principal>()
-        .map_err(|_| ServiceError::Unauthenticated.extend())
-}
-
-fn page_size(first: Option<i32>) -> async_graphql::Result<u64> {
-    match first {
-        None => Ok(DEFAULT_PAGE_SIZE),
-        Some(n) if n >= 0 && u64::try_from(n).is_ok_and(|n| n <= MAX_PAGE_SIZE) => {
-            Ok(u64::try_from(n).unwrap_or(0))
-        }
-        Some(_) => Err(error::invalid(format!(
-            "`first` must be between 0 and {MAX_PAGE_SIZE}"
-        ))),
-    }
+/// The data of a WebSocket session of `principal` (every subscription of it runs with them).
+pub fn session_data(app: &App, principal: Principal) -> Data {
+    let mut data = Data::default();
+    data.insert(Loaders::new(app, &principal));
+    data.insert(principal);
+    data
 }

@@ -15,11 +15,12 @@
 //!   `SUBSCRIPTION_LAGGED` error the client sees; the client reads the `inbox` query for what it
 //!   missed and subscribes again.
 
-use super::case::{EventNode, event_nodes};
+use super::context::{app, principal};
 use super::error::{IntoGql, invalid};
-use super::sharing::NotificationNode;
-use super::{app, ids, principal};
+use super::ids;
+use super::nodes::EventNode;
 use crate::access::Principal;
+use crate::domain::Notification;
 use crate::service::bus::Signal;
 use crate::service::{App, ServiceError, auth, cases, inbox};
 use async_graphql::{Context, ErrorExtensions, ID, Result, Subscription as GqlSubscription};
@@ -67,13 +68,14 @@ impl Subscription {
             .gql()?
             .ok_or(ServiceError::NotFound("case"))
             .gql()?;
-        let last_seq = after_sequence.map_or(case.version, |s| s.min(case.version));
+        let last_seq =
+            after_sequence.map_or(case.record().version, |s| s.min(case.record().version));
         let follow = Follow {
             session,
             case_id,
             last_seq,
             pending: VecDeque::new(),
-            catch_up: last_seq < case.version,
+            catch_up: last_seq < case.record().version,
             done: false,
         };
         Ok(stream::unfold(follow, |mut follow| async move {
@@ -89,10 +91,7 @@ impl Subscription {
     /// Notifications have no sequence to resume from: when some may have been lost (the client
     /// fell behind, or this instance's database listener reconnected), the stream ends with
     /// `SUBSCRIPTION_LAGGED`; read `inbox` for what was missed and subscribe again.
-    async fn inbox(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<BoxStream<'static, Result<NotificationNode>>> {
+    async fn inbox(&self, ctx: &Context<'_>) -> Result<BoxStream<'static, Result<Notification>>> {
         let watch = InboxWatch {
             session: Session::open(ctx)?,
             done: false,
@@ -231,7 +230,7 @@ impl Follow {
             .gql()?
             .ok_or(ServiceError::NotFound("case"))
             .gql()?;
-        let events = cases::history_for(app, principal, &case, self.last_seq, CATCH_UP_PAGE)
+        let events = cases::history(app, &case, self.last_seq, CATCH_UP_PAGE)
             .await
             .gql()?
             .ok_or_else(|| {
@@ -242,7 +241,7 @@ impl Follow {
         if let Some(last) = events.last() {
             self.last_seq = last.seq;
         }
-        self.pending.extend(event_nodes(app, events).await?);
+        self.pending.extend(events.into_iter().map(EventNode));
         Ok(full)
     }
 }
@@ -256,7 +255,7 @@ struct InboxWatch {
 
 impl InboxWatch {
     /// The next item to send; `None` ends the stream.
-    async fn next(&mut self) -> Option<Result<NotificationNode>> {
+    async fn next(&mut self) -> Option<Result<Notification>> {
         loop {
             if self.done {
                 return None;
@@ -285,13 +284,10 @@ impl InboxWatch {
     }
 
     /// The notification, if the caller (as they are now) may see it.
-    async fn read(&mut self, id: Uuid) -> Result<Option<NotificationNode>> {
+    async fn read(&mut self, id: Uuid) -> Result<Option<Notification>> {
         self.session.refresh().await?;
         let Session { app, principal, .. } = &self.session;
-        Ok(inbox::visible_notification(app, principal, id)
-            .await
-            .gql()?
-            .map(NotificationNode))
+        inbox::visible_notification(app, principal, id).await.gql()
     }
 }
 

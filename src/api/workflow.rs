@@ -1,10 +1,11 @@
 //! Workflow definitions as the API shows them.
 
+use super::context::app;
 use super::ids;
 use crate::domain::{AgencyKind, Role, Stage};
 use crate::workflow::definition::{self, FactType, TimerDuration, TimerKind};
 use crate::workflow::{Workflow, diagram};
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use std::sync::Arc;
 
 /// How to draw a workflow.
@@ -290,4 +291,31 @@ pub fn transition_inputs(
             })
         })
         .collect()
+}
+
+/// Reads of the workflow definitions (merged into the `Query` root).
+#[derive(Default)]
+pub struct WorkflowQuery;
+
+#[Object]
+impl WorkflowQuery {
+    /// Every loaded workflow definition (all versions).
+    async fn workflows(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowNode>> {
+        Ok(app(ctx)?
+            .workflows
+            .all()
+            .cloned()
+            .map(WorkflowNode)
+            .collect())
+    }
+
+    /// A workflow definition by key (e.g. `trm-adult`) and version (latest when omitted).
+    async fn workflow(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        version: Option<u32>,
+    ) -> Result<Option<WorkflowNode>> {
+        Ok(app(ctx)?.workflows.get(&id, version).map(WorkflowNode))
+    }
 }

@@ -6,27 +6,40 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// One inbox entry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "Notification", complex)]
 pub struct Notification {
+    #[graphql(skip)]
     pub id: Uuid,
+    #[graphql(skip)]
     pub agency_id: Uuid,
     pub kind: NotificationKind,
+    #[graphql(skip)]
     pub case_id: Option<Uuid>,
+    #[graphql(skip)]
     pub referral_id: Option<Uuid>,
+    #[graphql(skip)]
     pub transfer_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
 
 /// Follow-up feedback on a transferred case.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "Feedback", complex)]
 pub struct Feedback {
+    #[graphql(skip)]
     pub id: Uuid,
+    #[graphql(skip)]
     pub case_id: Uuid,
+    #[graphql(skip)]
     pub transfer_id: Uuid,
+    #[graphql(skip)]
     pub from_agency_id: Uuid,
+    #[graphql(skip)]
     pub to_agency_id: Uuid,
     pub message: String,
+    #[graphql(skip)]
     pub sent_by: Uuid,
     pub sent_at: DateTime<Utc>,
 }

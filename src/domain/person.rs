@@ -21,17 +21,21 @@ pub struct DataVersion {
     pub agency_id: Uuid,
 }
 
-/// A movement of the person: in a country (at a place) on a date.
-#[derive(Debug, Clone, PartialEq)]
+/// A movement of the person: a country (and place) on a date.
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "Movement", complex)]
 pub struct Movement {
+    #[graphql(skip)]
     pub id: Uuid,
+    #[graphql(skip)]
     pub case_id: Uuid,
     /// ISO 3166-1 alpha-2.
     pub country: String,
-    /// Town, border post, camp ... (whereabouts: shown only with the CONTACT group).
+    /// Town, border post, camp ... Null unless the caller may read the CONTACT group.
     pub place: Option<String>,
     pub moved_on: NaiveDate,
     pub source: MovementSource,
+    #[graphql(skip)]
     pub recorded_by: Uuid,
     pub recorded_at: DateTime<Utc>,
 }

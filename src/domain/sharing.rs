@@ -10,26 +10,34 @@ use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-/// A consent as recorded. Immutable except for its withdrawal.
-#[derive(Debug, Clone, PartialEq)]
+/// A consent: who gave it, for what, to whom, which data; it can be withdrawn. Immutable
+/// except for its withdrawal.
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "Consent", complex)]
 pub struct ConsentRecord {
+    #[graphql(skip)]
     pub id: Uuid,
+    #[graphql(skip)]
     pub case_id: Uuid,
     pub given_by: ConsentGiver,
-    /// For a child: whether the child assented.
+    /// For a child's consent given by the guardian: whether the child assented.
     pub child_assent: Option<bool>,
     /// For a child without assent: why.
     pub assent_missing_reason: Option<String>,
     pub purposes: BTreeSet<ConsentPurpose>,
     /// Named agencies data may go to.
+    #[graphql(skip)]
     pub agency_ids: BTreeSet<Uuid>,
-    /// Countries whose agencies data may go to.
+    /// Countries whose agencies are covered (ISO 3166-1 alpha-2).
     pub countries: BTreeSet<String>,
+    #[graphql(name = "dataGroups")]
     pub groups: BTreeSet<DataGroup>,
     pub given_at: DateTime<Utc>,
+    #[graphql(skip)]
     pub recorded_by: Uuid,
     pub recorded_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
     pub withdrawn_by: Option<Uuid>,
 }
 
@@ -43,56 +51,83 @@ pub enum Ground {
     },
 }
 
-/// A service referral.
-#[derive(Debug, Clone, PartialEq)]
+/// A service referral: one agency asks another for a service; the lead does not change.
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "Referral", complex)]
 pub struct ReferralRecord {
+    #[graphql(skip)]
     pub id: Uuid,
+    #[graphql(skip)]
     pub case_id: Uuid,
+    #[graphql(skip)]
     pub from_agency_id: Uuid,
+    #[graphql(skip)]
     pub to_agency_id: Uuid,
     pub service: ServiceKind,
     pub purpose: String,
-    /// The disclosure manifest: exactly the groups shared.
+    /// The disclosure manifest: exactly the data groups shared with the receiver.
+    #[graphql(name = "sharedGroups")]
     pub groups: BTreeSet<DataGroup>,
+    #[graphql(skip)]
     pub ground: Ground,
     pub status: ReferralStatus,
     /// Why it was declined, revoked, suspended, or completed without success.
     pub status_reason: Option<String>,
+    /// For completed referrals: whether the service succeeded.
+    #[graphql(name = "successful")]
     pub outcome_successful: Option<bool>,
+    #[graphql(name = "respondBy")]
     pub response_due_at: DateTime<Utc>,
+    /// When the overdue answer was escalated to the receiver's focal point.
     pub escalated_at: Option<DateTime<Utc>>,
     /// Snapshot: the agency that led the case when the referral was made.
+    #[graphql(skip)]
     pub lead_agency_id: Uuid,
+    #[graphql(skip)]
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A transfer of lead.
-#[derive(Debug, Clone, PartialEq)]
+/// A transfer of a case's lead to an agency in another country.
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "Transfer", complex)]
 pub struct TransferRecord {
+    #[graphql(skip)]
     pub id: Uuid,
+    #[graphql(skip)]
     pub case_id: Uuid,
+    #[graphql(skip)]
     pub from_agency_id: Uuid,
+    #[graphql(skip)]
     pub to_agency_id: Uuid,
-    /// True when the receiver asked for the case (the lead decides).
+    /// True when the receiving agency asked for the case (the lead decides).
     pub requested_by_receiver: bool,
-    /// The workflow's transfer step that accepting fires.
+    /// The workflow's transfer step that accepting fires (and fired, once accepted).
     pub transition: Option<String>,
     /// Facts recorded with the transfer step.
+    #[graphql(skip)]
     pub data: Map<String, Json>,
+    /// The disclosure manifest: exactly the data groups the new lead receives.
+    #[graphql(name = "sharedGroups")]
     pub groups: BTreeSet<DataGroup>,
     /// `None` for a request the lead has not decided yet.
+    #[graphql(skip)]
     pub ground: Option<Ground>,
     pub status: TransferStatus,
     pub status_reason: Option<String>,
+    #[graphql(name = "respondBy")]
     pub response_due_at: DateTime<Utc>,
     pub escalated_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
     pub created_by: Uuid,
     /// Snapshot of the offering user's roles (the transfer step is checked against them).
+    #[graphql(skip)]
     pub offerer_roles: Vec<Role>,
     pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
     pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTime<Utc>>,
 }

@@ -314,7 +314,8 @@ async fn graphql(
         }
     };
     let echo = RequestEcho::of(&mut request);
-    let mut response = state.schema.execute(request.data(principal)).await;
+    let request = api::for_caller(request, &state.app, principal);
+    let mut response = state.schema.execute(request).await;
     echo.scrub(&mut response);
     graphql_response(with_error_codes(response), kind)
 }
@@ -655,8 +656,7 @@ async fn serve_ws(state: ServerState, socket: WebSocket, header_authorization: O
         let authorization = init_authorization(&payload).or(header_authorization);
         match auth::authenticate(&app, authorization.as_deref()).await {
             Ok(principal) => {
-                let mut data = Data::default();
-                data.insert(principal);
+                let mut data = api::session_data(&app, principal);
                 if let Some(authorization) = authorization {
                     data.insert(SessionCredentials(authorization));
                 }

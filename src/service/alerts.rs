@@ -2,7 +2,7 @@
 //! every country on the route are alerted through their inboxes, and again when found. They
 //! can then see the case's procedural state; personal data still travels only by referral.
 
-use super::sharing::{is_asylum_seeker, may_be_origin_authority};
+use super::disclosure::{is_asylum_seeker, may_be_origin_authority};
 use super::unit_of_work::CaseWork;
 use super::{App, ServiceError};
 use crate::domain::{EventDraft, EventKind, NotificationKind};

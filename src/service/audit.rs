@@ -2,8 +2,9 @@
 //! what was disclosed to whom, and the case file (with proofs) for offline checking. All are
 //! reads; all need the `read_audit` permission.
 
-use super::{App, ServiceError, cases};
+use super::{App, ServiceError};
 use crate::access::Principal;
+use crate::access::policy::{Action, Facts};
 use crate::audit::export::{CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent};
 use crate::audit::replay::{Snapshot, replay};
 use crate::audit::{self, merkle};
@@ -11,9 +12,10 @@ use crate::domain::CaseRecord;
 use crate::domain::DataGroup;
 use crate::domain::Event;
 use crate::domain::Ground;
-use crate::policy::{Action, Facts};
 use crate::store::audit as log;
-use crate::store::events::{self, EventSearch};
+pub use crate::store::audit::StoredCheckpoint;
+use crate::store::events;
+pub use crate::store::events::EventSearch;
 use crate::store::sharing;
 use crate::store::{access_log, break_glass, directory};
 use chrono::{DateTime, Utc};
@@ -240,7 +242,7 @@ pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, S
             actor: user_name(&e.actor_user_id),
         })
         .collect();
-    let workflow = cases::workflow_of(app, case)?;
+    let workflow = app.workflow_of(case)?;
     let states = workflow
         .tracks
         .iter()
@@ -306,4 +308,79 @@ fn disclosure_json(d: &Disclosure, agency_name: &dyn Fn(&Uuid) -> String) -> Val
         "status": d.status,
         "reason": d.reason,
     })
+}
+
+/// Recomputes every case's hash chain, the Merkle log and every checkpoint (as `trm audit
+/// verify` does) and names the first bad record.
+pub async fn verify(app: &App) -> Result<audit::verify::Report, ServiceError> {
+    Ok(audit::verify::verify(app.store.conn(), &app.workflows, &app.trusted_audit_keys()).await?)
+}
+
+/// The checkpoint of tree size `size`, or the latest one.
+pub async fn checkpoint(
+    app: &App,
+    size: Option<i64>,
+) -> Result<Option<StoredCheckpoint>, ServiceError> {
+    Ok(match size {
+        Some(size) => log::checkpoint_at(app.store.conn(), size).await?,
+        None => log::latest_checkpoint(app.store.conn()).await?,
+    })
+}
+
+/// Signs a checkpoint of the log as it is now (or returns the existing one of this size).
+pub async fn create_checkpoint(
+    app: &App,
+    key: &audit::AuditKey,
+) -> Result<StoredCheckpoint, ServiceError> {
+    Ok(audit::create_checkpoint(&app.store, key, app.now()).await?)
+}
+
+/// An event's place in the log and the proof that it is there.
+#[derive(Debug, Clone)]
+pub struct Inclusion {
+    pub position: i64,
+    pub tree_size: i64,
+    /// The event's chain hash, hex: the leaf's data.
+    pub event_hash: String,
+    pub leaf_hash: merkle::Hash,
+    pub path: Vec<merkle::Hash>,
+    pub root: merkle::Hash,
+}
+
+/// Proof that event `id` is in the log of `tree_size` leaves (the current size when not
+/// given); `None` when it is not in that tree.
+pub async fn inclusion_proof(
+    app: &App,
+    id: Uuid,
+    tree_size: Option<i64>,
+) -> Result<Option<Inclusion>, ServiceError> {
+    let conn = app.store.conn();
+    let size = match tree_size {
+        Some(s) => s,
+        None => log::size(conn).await?,
+    };
+    let Some(leaf) = log::leaf_of_event(conn, id).await? else {
+        return Ok(None);
+    };
+    let Some((position, leaf_hash, path, root)) = audit::inclusion_proof(conn, id, size).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Inclusion {
+        position,
+        tree_size: size,
+        event_hash: leaf.leaf_hash,
+        leaf_hash,
+        path,
+        root,
+    }))
+}
+
+/// Proof that the log of `from` leaves is a prefix of the log of `to` leaves.
+pub async fn consistency_proof(
+    app: &App,
+    from: i64,
+    to: i64,
+) -> Result<Option<(merkle::Hash, merkle::Hash, Vec<merkle::Hash>)>, ServiceError> {
+    Ok(audit::consistency_proof(app.store.conn(), from, to).await?)
 }

@@ -4,15 +4,15 @@
 //! review it afterwards. It never lifts a legal ban: the authorities of an asylum seeker's
 //! country of origin cannot use it, and perpetrator data stays with law enforcement.
 
-use super::sharing::{check_asylum_ban, check_text};
+use super::disclosure::{check_asylum_ban, check_text};
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
-use crate::access::{CaseScope, Principal};
+use crate::access::policy::{Action, Facts};
+use crate::access::{CaseScope, Principal, VisibleCase};
 use crate::domain::BreakGlass;
 use crate::domain::CaseRecord;
 use crate::domain::NotificationKind;
 use crate::domain::{EventDraft, EventKind};
-use crate::policy::{Action, Facts};
 use crate::store::break_glass;
 use crate::store::cases::{self as case_store};
 use crate::store::directory;
@@ -155,17 +155,12 @@ pub async fn review(
         .ok_or(ServiceError::NotFound("break-glass access"))
 }
 
-/// A case's break-glass accesses (lead agency and auditors; the user who opened one sees theirs).
-pub async fn of_case(
-    app: &App,
-    p: &Principal,
-    case: &CaseRecord,
-    sees_facts: bool,
-) -> Result<Vec<BreakGlass>, ServiceError> {
-    let all = break_glass::of_case(app.store.conn(), case.id).await?;
-    let lead_or_auditor = case.lead_agency_id == p.agency_id || p.has(crate::domain::Role::Auditor);
+/// A case's break-glass accesses its caller may see (see
+/// [`crate::access::CaseView::sees_break_glass`]).
+pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<BreakGlass>, ServiceError> {
+    let all = break_glass::of_case(app.store.conn(), case.record().id).await?;
     Ok(all
         .into_iter()
-        .filter(|b| (lead_or_auditor && sees_facts) || b.user_id == p.user_id)
+        .filter(|b| case.view().sees_break_glass(b))
         .collect())
 }

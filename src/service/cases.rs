@@ -2,13 +2,13 @@
 
 use super::unit_of_work::{CaseWork, Request, check_key};
 use super::{App, ServiceError};
-use crate::access::Principal;
+use crate::access::policy::{Action as PolicyAction, Facts, Verdict};
+use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::case::{Opening, opening};
 use crate::domain::{CaseFilter, CaseRecord, Event};
-use crate::policy::{Action as PolicyAction, Facts};
 use crate::store::cases as case_store;
 use crate::store::events;
-use crate::workflow::{Workflow, engine};
+use crate::workflow::Workflow;
 use chrono::Datelike;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -90,9 +90,7 @@ async fn open(
     request: &Request,
 ) -> Result<CaseRecord, ServiceError> {
     if let Some(earlier) = input.follows_case_id {
-        let earlier = get_case(app, p, earlier)
-            .await?
-            .ok_or(ServiceError::NotFound("case"))?;
+        let earlier = visible_case(app, p, earlier).await?;
         app.authorize(
             p,
             PolicyAction::RecordCaseData,
@@ -122,35 +120,29 @@ async fn open(
     Ok(work.commit().await?.case)
 }
 
-/// The evaluation environment of a case: now, its jurisdiction and that country's calendar.
-pub fn env<'a>(
-    app: &'a App,
-    case: &'a CaseRecord,
-    now: chrono::DateTime<chrono::Utc>,
-) -> engine::Env<'a> {
-    engine::Env {
-        now,
-        country: &case.country,
-        calendar: app.workflows.calendar(&case.country),
-    }
-}
-
-/// The workflow definition a case is pinned to.
-pub fn workflow_of(app: &App, case: &CaseRecord) -> Result<Arc<Workflow>, ServiceError> {
-    app.workflows
-        .get(&case.workflow_id, Some(case.workflow_version))
-        .ok_or_else(|| {
-            ServiceError::internal(format!(
-                "workflow {} v{} of case {} is not loaded",
-                case.workflow_id, case.workflow_version, case.id
-            ))
-        })
-}
-
-async fn visible_case(app: &App, p: &Principal, id: Uuid) -> Result<CaseRecord, ServiceError> {
+/// A case in the caller's scope, unredacted (for the use cases that go on to change it or
+/// answer with it through [`seen_by`]).
+pub(super) async fn visible_case(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+) -> Result<CaseRecord, ServiceError> {
     case_store::find(app.store.conn(), p.case_scope(app.now()), id)
         .await?
         .ok_or(ServiceError::NotFound("case"))
+}
+
+/// `case` (just changed by `p`) as `p` may now see it; `None` when `p` no longer sees it.
+pub async fn seen_by(
+    app: &App,
+    p: &Principal,
+    case: CaseRecord,
+) -> Result<Option<VisibleCase>, ServiceError> {
+    match super::visibility::visible(app, p, case).await {
+        Ok(case) => Ok(Some(case)),
+        Err(ServiceError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// A case the caller may see, by id.
@@ -158,17 +150,53 @@ pub async fn get_case(
     app: &App,
     p: &Principal,
     id: Uuid,
-) -> Result<Option<CaseRecord>, ServiceError> {
-    Ok(case_store::find(app.store.conn(), p.case_scope(app.now()), id).await?)
+) -> Result<Option<VisibleCase>, ServiceError> {
+    let found = case_store::find(app.store.conn(), p.case_scope(app.now()), id).await?;
+    visible_one(app, p, found).await
+}
+
+/// The cases among `ids` the caller may see, as they may see them (in no particular order).
+pub async fn get_cases(
+    app: &App,
+    p: &Principal,
+    ids: &[Uuid],
+) -> Result<Vec<VisibleCase>, ServiceError> {
+    let found = case_store::find_many(app.store.conn(), p.case_scope(app.now()), ids).await?;
+    super::visibility::visible_page(app, p, found).await
+}
+
+async fn visible_one(
+    app: &App,
+    p: &Principal,
+    found: Option<CaseRecord>,
+) -> Result<Option<VisibleCase>, ServiceError> {
+    match found {
+        Some(case) => seen_by(app, p, case).await,
+        None => Ok(None),
+    }
 }
 
 /// The cases the caller may see that continue `case` (e.g. under the adult procedure).
 pub async fn followers(
     app: &App,
     p: &Principal,
-    case: &CaseRecord,
-) -> Result<Vec<CaseRecord>, ServiceError> {
-    Ok(case_store::followers(app.store.conn(), p.case_scope(app.now()), case.id).await?)
+    case: &VisibleCase,
+) -> Result<Vec<VisibleCase>, ServiceError> {
+    let found =
+        case_store::followers(app.store.conn(), p.case_scope(app.now()), case.record().id).await?;
+    super::visibility::visible_page(app, p, found).await
+}
+
+/// The earlier case `case` continues, if the caller may see it.
+pub async fn followed(
+    app: &App,
+    p: &Principal,
+    case: &VisibleCase,
+) -> Result<Option<VisibleCase>, ServiceError> {
+    match case.record().follows_case_id {
+        Some(id) => get_case(app, p, id).await,
+        None => Ok(None),
+    }
 }
 
 /// A case the caller may see, by reference.
@@ -176,36 +204,30 @@ pub async fn case_by_reference(
     app: &App,
     p: &Principal,
     reference: &str,
-) -> Result<Option<CaseRecord>, ServiceError> {
-    Ok(case_store::find_by_reference(app.store.conn(), p.case_scope(app.now()), reference).await?)
+) -> Result<Option<VisibleCase>, ServiceError> {
+    let found =
+        case_store::find_by_reference(app.store.conn(), p.case_scope(app.now()), reference).await?;
+    visible_one(app, p, found).await
 }
 
-/// Cases the caller may see, newest first.
+/// Cases the caller may see, newest first (`limit` of them at most; the store's scope and the
+/// access model agree, so none of a page is dropped).
 pub async fn list_cases(
     app: &App,
     p: &Principal,
     filter: &CaseFilter,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<CaseRecord>, ServiceError> {
-    Ok(case_store::list(
+) -> Result<Vec<VisibleCase>, ServiceError> {
+    let found = case_store::list(
         app.store.conn(),
         p.case_scope(app.now()),
         filter,
         after,
         limit,
     )
-    .await?)
-}
-
-/// A page of a case's history, oldest first. The caller has already been shown the case.
-pub async fn history(
-    app: &App,
-    case: &CaseRecord,
-    after_seq: i64,
-    limit: u64,
-) -> Result<Vec<Event>, ServiceError> {
-    Ok(events::page(app.store.conn(), case.id, after_seq, limit).await?)
+    .await?;
+    super::visibility::visible_page(app, p, found).await
 }
 
 /// What the policies need to know about a case the caller's agency may lead.
@@ -219,27 +241,28 @@ pub fn lead_facts(p: &Principal, case: &CaseRecord) -> Facts {
     }
 }
 
-/// A page of a case's history as `p` may see it: `None` when the history is not shared with
-/// the caller's agency (participants), cut at the hand-over for a former lead.
-pub async fn history_for(
+/// A page of a case's history as its caller may see it, oldest first: `None` when the history
+/// is not shown (participants); cut at the hand-over for a former lead; reasons written by
+/// other agencies withheld.
+pub async fn history(
     app: &App,
-    p: &Principal,
-    case: &CaseRecord,
+    case: &VisibleCase,
     after_seq: i64,
     limit: u64,
 ) -> Result<Option<Vec<Event>>, ServiceError> {
-    let view = super::sharing::case_view(app, p, case).await?;
-    let Some(until) = view.history_until() else {
+    if !case.sees(Field::History) {
         return Ok(None);
-    };
-    let mut events = history(app, case, after_seq, limit).await?;
-    if let Some(until) = until {
-        events.retain(|e| e.occurred_at <= until);
     }
-    Ok(Some(events))
+    let events = events::page(app.store.conn(), case.record().id, after_seq, limit).await?;
+    Ok(Some(
+        events
+            .into_iter()
+            .filter_map(|e| case.view().event(e))
+            .collect(),
+    ))
 }
 
-/// An event the caller may see (its case is visible to them), by id.
+/// An event the caller may see (its case is visible to them and so is the event), by id.
 pub async fn visible_event(
     app: &App,
     p: &Principal,
@@ -251,11 +274,26 @@ pub async fn visible_event(
     let Some(case) = get_case(app, p, event.case_id).await? else {
         return Ok(None);
     };
-    // The same rule as `Case.history`: participants see no events, former leads up to their time.
-    let view = super::sharing::case_view(app, p, &case).await?;
-    Ok(match view.history_until() {
-        Some(None) => Some(event),
-        Some(Some(until)) if event.occurred_at <= until => Some(event),
-        _ => None,
-    })
+    Ok(case.view().event(event))
+}
+
+/// What the caller may do on the case, each with the policies that decided it.
+pub fn permissions(app: &App, p: &Principal, case: &VisibleCase) -> Vec<(PolicyAction, Verdict)> {
+    let facts = case.view().policy_facts();
+    use PolicyAction as A;
+    [
+        A::FireTransition,
+        A::RecordCaseData,
+        A::Refer,
+        A::OfferTransfer,
+        A::RequestTransfer,
+        A::OverrideConsent,
+        A::MigrateCase,
+        A::ReviewBreakGlass,
+        A::BreakGlass,
+        A::ReadAudit,
+    ]
+    .into_iter()
+    .map(|action| (action, app.decide(p, action, facts)))
+    .collect()
 }

@@ -23,14 +23,22 @@ pub async fn user(app: &App, id: Uuid) -> Result<Option<User>, ServiceError> {
 }
 
 /// Agencies and users by id, for a page of results.
-pub async fn agencies_and_users(
+pub async fn agencies_by_ids(
     app: &App,
-    agency_ids: &[Uuid],
-    user_ids: &[Uuid],
-) -> Result<(HashMap<Uuid, Agency>, HashMap<Uuid, User>), ServiceError> {
-    let agencies = directory::agencies_by_ids(app.store.conn(), agency_ids).await?;
-    let users = directory::users_by_ids(app.store.conn(), user_ids).await?;
-    Ok((agencies, users))
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Agency>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(directory::agencies_by_ids(app.store.conn(), ids).await?)
+}
+
+/// Users by id (one query); missing ids are left out.
+pub async fn users_by_ids(app: &App, ids: &[Uuid]) -> Result<HashMap<Uuid, User>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(directory::users_by_ids(app.store.conn(), ids).await?)
 }
 
 /// Every agency.
@@ -57,8 +65,8 @@ impl Actor<'_> {
         match self {
             Actor::User(p) => app.authorize(
                 p,
-                crate::policy::Action::Administer,
-                crate::policy::Facts::default(),
+                crate::access::policy::Action::Administer,
+                crate::access::policy::Facts::default(),
                 "only administrators manage the directory",
             ),
             Actor::Operator => Ok(()),

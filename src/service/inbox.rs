@@ -107,7 +107,7 @@ async fn escalate(app: &App, t: Target) -> Result<bool, ServiceError> {
     if !marked {
         return Ok(false);
     }
-    let deciding = super::sharing::agency(work.tx(), t.deciding_agency).await?;
+    let deciding = super::disclosure::agency(work.tx(), t.deciding_agency).await?;
     let focal = directory::focal_point(work.tx(), &deciding.country).await?;
     let (kind, details) = match (t.referral, t.transfer) {
         (Some(id), _) => (

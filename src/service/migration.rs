@@ -1,7 +1,6 @@
 //! Moving a running case to a newer version of its workflow: an explicit, recorded decision
 //! (laws change while cases run), never a silent effect of deploying a new definition.
 
-use super::cases::env;
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
@@ -41,7 +40,7 @@ pub async fn migrate_case(
     let case = work.case().clone();
     app.authorize(
         p,
-        crate::policy::Action::MigrateCase,
+        crate::access::policy::Action::MigrateCase,
         super::cases::lead_facts(p, &case),
         "only a supervisor or focal point of the lead agency can migrate a case",
     )?;
@@ -87,7 +86,7 @@ pub async fn migrate_case(
             unmapped.join(", ")
         )));
     }
-    let calendar_env = env(app, &case, now);
+    let calendar_env = app.env(&case, now);
     let mut timers_started = BTreeMap::new();
     let mut timers_stopped = BTreeMap::new();
     for (id, t) in &case.state.timers {

@@ -9,6 +9,7 @@ pub mod bus;
 pub mod cases;
 pub mod demo;
 pub mod directory;
+pub mod disclosure;
 mod error;
 pub mod inbox;
 pub mod migration;
@@ -16,21 +17,23 @@ pub mod oidc;
 pub mod person;
 mod protections;
 pub mod referrals;
-pub mod sharing;
 pub mod timers;
 pub mod transfers;
 pub mod transitions;
 pub mod unit_of_work;
+pub mod visibility;
 pub mod worklist;
 
 pub use crate::store::{DbFault, fault};
 pub use error::ServiceError;
 
 use crate::access::Principal;
+use crate::access::policy::{Action, Facts, Verdict};
 use crate::clock::{Clock, MovableClock};
-use crate::policy::{Action, Facts, Verdict};
+use crate::domain::CaseRecord;
 use crate::store::Store;
-use crate::workflow::Registry;
+use crate::workflow::engine::Env;
+use crate::workflow::{Registry, Workflow};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 
@@ -67,6 +70,28 @@ impl App {
         let mut keys = self.trusted_audit_keys.clone();
         keys.extend(self.audit_key.as_ref().map(|k| k.public()));
         keys
+    }
+
+    /// The workflow definition a case is pinned to.
+    pub fn workflow_of(&self, case: &CaseRecord) -> Result<Arc<Workflow>, ServiceError> {
+        self.workflows
+            .get(&case.workflow_id, Some(case.workflow_version))
+            .ok_or_else(|| {
+                ServiceError::internal(format!(
+                    "workflow {} v{} of case {} is not loaded",
+                    case.workflow_id, case.workflow_version, case.id
+                ))
+            })
+    }
+
+    /// The evaluation environment of a case at `now`: its jurisdiction and that country's
+    /// calendar.
+    pub fn env<'a>(&'a self, case: &'a CaseRecord, now: DateTime<Utc>) -> Env<'a> {
+        Env {
+            now,
+            country: &case.country,
+            calendar: self.workflows.calendar(&case.country),
+        }
     }
 
     /// What the access policies decide for `p` doing `action` (default deny).

@@ -3,10 +3,10 @@
 //! their [`CaseView`](crate::access::CaseView).
 
 use super::directory::check_country;
-use super::sharing::{case_view, check_text};
+use super::disclosure::check_text;
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
-use crate::access::{CaseView, Principal};
+use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::CaseRecord;
 use crate::domain::ConsentRecord;
 use crate::domain::DataVersion;
@@ -30,7 +30,7 @@ pub const MAX_GROUP_BYTES: usize = 16 * 1024;
 fn lead_only(app: &App, p: &Principal, case: &CaseRecord, what: &str) -> Result<(), ServiceError> {
     app.authorize(
         p,
-        crate::policy::Action::RecordCaseData,
+        crate::access::policy::Action::RecordCaseData,
         super::cases::lead_facts(p, case),
         &format!("only the lead agency's case workers can {what}"),
     )
@@ -82,6 +82,8 @@ pub async fn record_personal_data(
 pub struct GroupRead {
     /// The latest version the reader may read (`None`: redacted, withheld or never recorded).
     pub version: Option<DataVersion>,
+    /// The reader may not read this group at all.
+    pub redacted: bool,
     /// A sensitive group the reader may read, withheld because no purpose was given.
     pub withheld_for_purpose: bool,
 }
@@ -95,10 +97,11 @@ pub const MAX_PURPOSE_CHARS: usize = 500;
 pub async fn personal_data(
     app: &App,
     p: &Principal,
-    case: &CaseRecord,
-    view: &CaseView,
+    case: &VisibleCase,
     purpose: Option<&str>,
 ) -> Result<BTreeMap<DataGroup, GroupRead>, ServiceError> {
+    let view = case.view();
+    let case = case.record();
     let purpose = purpose.map(str::trim).filter(|s| !s.is_empty());
     if purpose.is_some_and(|s| s.chars().count() > MAX_PURPOSE_CHARS) {
         return Err(ServiceError::validation(format!(
@@ -117,6 +120,7 @@ pub async fn personal_data(
             *group,
             GroupRead {
                 version: latest.filter(|_| !withheld),
+                redacted: !view.may_read_group(*group),
                 withheld_for_purpose: withheld,
             },
         );
@@ -153,16 +157,11 @@ pub async fn access_log(
 ) -> Result<Vec<crate::domain::PersonalDataRead>, ServiceError> {
     app.authorize(
         p,
-        crate::policy::Action::ReadAudit,
-        crate::policy::Facts::default(),
+        crate::access::policy::Action::ReadAudit,
+        crate::access::policy::Facts::default(),
         "only auditors read the access log",
     )?;
     Ok(crate::store::access_log::of_case(app.store.conn(), case.id, limit).await?)
-}
-
-/// Whether `view` may read anything of `group` (its value is then shown, possibly empty).
-pub fn group_visible(view: &CaseView, group: DataGroup) -> bool {
-    view.may_read_group(group)
 }
 
 /// Records the person's country of origin.
@@ -227,9 +226,17 @@ pub async fn record_movement(
     Ok(movement)
 }
 
-/// The route of a case, in date order.
-pub async fn route(app: &App, case: &CaseRecord) -> Result<Vec<Movement>, ServiceError> {
-    Ok(person::route(app.store.conn(), case.id).await?)
+/// The route of a case, in date order; places are withheld from callers who may not read the
+/// CONTACT group.
+pub async fn route(app: &App, case: &VisibleCase) -> Result<Vec<Movement>, ServiceError> {
+    let places = case.sees(Field::RoutePlaces);
+    let mut route = person::route(app.store.conn(), case.record().id).await?;
+    if !places {
+        for m in &mut route {
+            m.place = None;
+        }
+    }
+    Ok(route)
 }
 
 /// Input of [`record_consent`].
@@ -282,7 +289,7 @@ pub async fn record_consent(
         return Err(ServiceError::validation("givenAt is in the future"));
     }
     for a in &input.agency_ids {
-        super::sharing::agency(work.tx(), *a).await?;
+        super::disclosure::agency(work.tx(), *a).await?;
     }
     let consent = ConsentRecord {
         id: Uuid::now_v7(),
@@ -404,15 +411,11 @@ pub async fn withdraw_consent(
 }
 
 /// A case's consents (lead agency and auditors only; others get none).
-pub async fn consents(
-    app: &App,
-    case: &CaseRecord,
-    view: &CaseView,
-) -> Result<Vec<ConsentRecord>, ServiceError> {
-    if !view.sees_facts() {
+pub async fn consents(app: &App, case: &VisibleCase) -> Result<Vec<ConsentRecord>, ServiceError> {
+    if !case.sees(Field::Consents) {
         return Ok(Vec::new());
     }
-    Ok(sharing::consents_of_case(app.store.conn(), case.id).await?)
+    Ok(sharing::consents_of_case(app.store.conn(), case.record().id).await?)
 }
 
 /// A consent by id, if the caller may see its case's consents (lead agency and auditors).
@@ -427,8 +430,5 @@ pub async fn visible_consent(
     let Some(case) = super::cases::get_case(app, p, consent.case_id).await? else {
         return Ok(None);
     };
-    Ok(case_view(app, p, &case)
-        .await?
-        .sees_facts()
-        .then_some(consent))
+    Ok(case.sees(Field::Consents).then_some(consent))
 }

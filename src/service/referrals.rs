@@ -1,13 +1,13 @@
 //! Service referrals: the lead agency asks another agency (same or another country) for a
 //! service, sharing exactly the data groups it names. The lead does not change.
 
-use super::sharing::{
+use super::disclosure::{
     Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text, ground_for,
-    view, with_ground,
+    with_ground,
 };
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
-use crate::access::Principal;
+use crate::access::{Principal, VisibleCase};
 use crate::domain::NotificationKind;
 use crate::domain::ReferralRecord;
 use crate::domain::{ConsentPurpose, DataGroup, ReferralStatus, ServiceKind};
@@ -60,7 +60,7 @@ pub async fn make_referral(
     let case = work.case().clone();
     app.authorize(
         p,
-        crate::policy::Action::Refer,
+        crate::access::policy::Action::Refer,
         super::cases::lead_facts(p, &case),
         "only the lead agency's case workers can refer this case",
     )?;
@@ -71,7 +71,7 @@ pub async fn make_referral(
         ));
     }
     check_asylum_ban(app, &case, &to)?;
-    let sender_view = view(app, work.tx(), p, &case).await?;
+    let sender_view = super::visibility::view(app, work.tx(), p, &case).await?;
     check_groups(&sender_view, p.agency_kind, &to, &input.groups)?;
     let ground = ground_for(
         app,
@@ -213,14 +213,14 @@ pub async fn act_on_referral(
     } else {
         referral.from_agency_id
     };
-    let facts = crate::policy::Facts {
+    let facts = crate::access::policy::Facts {
         is_party: p.agency_id == party,
         has_access: true,
-        ..crate::policy::Facts::default()
+        ..crate::access::policy::Facts::default()
     };
     app.authorize(
         p,
-        crate::policy::Action::AnswerReferral,
+        crate::access::policy::Action::AnswerReferral,
         facts,
         if by_receiver {
             "only the receiving agency's case workers can answer or complete this referral"
@@ -295,20 +295,12 @@ pub async fn referral_of_notification(
     Ok(sharing::referral_by_id(app.store.conn(), id).await?)
 }
 
-/// The referrals of a case the caller may see: all for the lead and auditors, the caller's
-/// own otherwise.
-pub async fn referrals_of_case(
-    app: &App,
-    p: &Principal,
-    case: &crate::domain::CaseRecord,
-) -> Result<Vec<ReferralRecord>, ServiceError> {
-    let all = sharing::referrals_of_case(app.store.conn(), case.id).await?;
-    if p.has(crate::domain::Role::Auditor) || case.lead_agency_id == p.agency_id {
-        return Ok(all);
-    }
+/// The referrals of a case its caller may see (see [`crate::access::CaseView::sees_referral`]).
+pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<ReferralRecord>, ServiceError> {
+    let all = sharing::referrals_of_case(app.store.conn(), case.record().id).await?;
     Ok(all
         .into_iter()
-        .filter(|r| r.to_agency_id == p.agency_id || r.from_agency_id == p.agency_id)
+        .filter(|r| case.view().sees_referral(r))
         .collect())
 }
 

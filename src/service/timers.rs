@@ -1,7 +1,6 @@
 //! The scheduler: records every timer whose due date passed as an event on its case, exactly
 //! once even when several instances share the database; and deadline views for the API.
 
-use super::cases::workflow_of;
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::domain::{CaseRecord, EventDraft, EventKind};
@@ -121,7 +120,7 @@ pub struct Deadline {
 
 /// The deadlines (DEADLINE timers) of a case at `now`, most urgent first.
 pub fn deadlines(app: &App, case: &CaseRecord, now: DateTime<Utc>) -> Vec<Deadline> {
-    let Ok(workflow) = workflow_of(app, case) else {
+    let Ok(workflow) = app.workflow_of(case) else {
         return Vec::new();
     };
     let mut list: Vec<Deadline> = case

@@ -3,15 +3,14 @@
 //! workflow's transfer step and moves the lead in one transaction, so the transfer record and
 //! the workflow can never disagree. The former lead keeps what it had and receives feedback.
 
-use super::cases::{env, workflow_of};
-use super::sharing::{
+use super::disclosure::{
     Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text, ground_for,
-    view, with_ground,
+    with_ground,
 };
 use super::transitions::{actor, refusal_error};
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
-use crate::access::Principal;
+use crate::access::{Principal, VisibleCase};
 use crate::domain::event::TransitionNames;
 use crate::domain::{
     CaseRecord, ConsentPurpose, DataGroup, EventDraft, EventKind, Feedback, Ground,
@@ -57,7 +56,7 @@ fn transfer_step(
     actor: &Actor,
     data: &Map<String, Json>,
 ) -> Result<Option<(String, engine::Outcome)>, ServiceError> {
-    let workflow = workflow_of(app, case)?;
+    let workflow = app.workflow_of(case)?;
     let steps: Vec<&str> = workflow
         .transitions
         .iter()
@@ -75,7 +74,7 @@ fn transfer_step(
             actor,
             id,
             data,
-            env(app, case, app.now()),
+            app.env(case, app.now()),
         ) {
             Ok(outcome) => return Ok(Some((id.to_string(), outcome))),
             Err(refusal) => {
@@ -123,7 +122,7 @@ async fn check_disclosure(
         ));
     }
     check_asylum_ban(app, case, to)?;
-    let sender_view = view(app, txn, p, case).await?;
+    let sender_view = super::visibility::view(app, txn, p, case).await?;
     check_groups(&sender_view, p.agency_kind, to, groups)?;
     ground_for(
         app,
@@ -163,7 +162,7 @@ pub async fn offer_transfer(
     let case = work.case().clone();
     app.authorize(
         p,
-        crate::policy::Action::OfferTransfer,
+        crate::access::policy::Action::OfferTransfer,
         super::cases::lead_facts(p, &case),
         "only the lead agency's case workers can transfer this case",
     )?;
@@ -253,7 +252,7 @@ pub async fn request_transfer(
     }
     app.authorize(
         p,
-        crate::policy::Action::RequestTransfer,
+        crate::access::policy::Action::RequestTransfer,
         super::cases::lead_facts(p, &case),
         "your roles do not allow taking over cases",
     )?;
@@ -349,14 +348,14 @@ pub async fn act_on_transfer(
             ));
         }
     };
-    let facts = crate::policy::Facts {
+    let facts = crate::access::policy::Facts {
         is_party: p.agency_id == decider,
         has_access: true,
-        ..crate::policy::Facts::default()
+        ..crate::access::policy::Facts::default()
     };
     app.authorize(
         p,
-        crate::policy::Action::DecideTransfer,
+        crate::access::policy::Action::DecideTransfer,
         facts,
         "only the deciding agency's case workers can do this",
     )?;
@@ -553,12 +552,17 @@ pub async fn send_feedback(
     if t.status != TransferStatus::Accepted {
         return Err(ServiceError::Forbidden(refusal.into()));
     }
-    let facts = crate::policy::Facts {
+    let facts = crate::access::policy::Facts {
         is_party: p.agency_id == t.to_agency_id,
         has_access: true,
-        ..crate::policy::Facts::default()
+        ..crate::access::policy::Facts::default()
     };
-    app.authorize(p, crate::policy::Action::SendFeedback, facts, refusal)?;
+    app.authorize(
+        p,
+        crate::access::policy::Action::SendFeedback,
+        facts,
+        refusal,
+    )?;
     let mut work = CaseWork::begin(app, Changer::Principal(p), t.case_id, None).await?;
     let feedback = Feedback {
         id: Uuid::now_v7(),
@@ -611,20 +615,12 @@ pub async fn transfer_of_notification(
     Ok(sharing::transfer_by_id(app.store.conn(), id).await?)
 }
 
-/// The transfers of a case the caller may see: all for the lead, former leads and auditors;
-/// the caller's own otherwise.
-pub async fn transfers_of_case(
-    app: &App,
-    p: &Principal,
-    case: &CaseRecord,
-) -> Result<Vec<TransferRecord>, ServiceError> {
-    let all = sharing::transfers_of_case(app.store.conn(), case.id).await?;
-    if p.has(Role::Auditor) || case.lead_agency_id == p.agency_id {
-        return Ok(all);
-    }
+/// The transfers of a case its caller may see (see [`crate::access::CaseView::sees_transfer`]).
+pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<TransferRecord>, ServiceError> {
+    let all = sharing::transfers_of_case(app.store.conn(), case.record().id).await?;
     Ok(all
         .into_iter()
-        .filter(|t| t.to_agency_id == p.agency_id || t.from_agency_id == p.agency_id)
+        .filter(|t| case.view().sees_transfer(t))
         .collect())
 }
 

@@ -2,10 +2,10 @@
 
 use super::unit_of_work::{CaseWork, Changer, Request, check_key};
 use super::{App, ServiceError};
-use crate::access::Principal;
+use crate::access::policy::{Action as PolicyAction, Facts};
+use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::event::TransitionNames;
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
-use crate::policy::{Action as PolicyAction, Facts};
 use crate::workflow::engine::{self, Availability};
 use crate::workflow::{Actor, Refusal, Unmet, Workflow};
 use serde_json::{Map, Value as Json};
@@ -118,7 +118,7 @@ async fn fire(
         &actor(p),
         &input.transition,
         &input.data,
-        super::cases::env(app, work.case(), work.now()),
+        app.env(work.case(), work.now()),
     )
     .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
     let mut draft = EventDraft::new(EventKind::Transition, (p.user_id, p.agency_id));
@@ -158,9 +158,7 @@ async fn replay(
     let event = crate::store::events::by_id(app.store.conn(), event_id)
         .await?
         .ok_or(ServiceError::NotFound("event"))?;
-    let case = super::cases::get_case(app, p, record.case_id)
-        .await?
-        .ok_or(ServiceError::NotFound("case"))?;
+    let case = super::cases::visible_case(app, p, record.case_id).await?;
     Ok(Some(Fired {
         case,
         event,
@@ -239,6 +237,20 @@ fn transition_facts(
     }
 }
 
+/// Every transition out of the case's current states, judged for its caller now; none where the
+/// caller may not see them.
+pub fn available_for<'w>(
+    app: &App,
+    p: &Principal,
+    workflow: &'w Workflow,
+    case: &VisibleCase,
+) -> Vec<Availability<'w>> {
+    if !case.sees(Field::AvailableTransitions) {
+        return Vec::new();
+    }
+    available_transitions(app, p, workflow, case.record())
+}
+
 /// Every transition out of the case's current states, judged for the caller now.
 pub fn available_transitions<'w>(
     app: &App,
@@ -259,7 +271,7 @@ pub fn available_transitions_memo<'w>(
     case: &CaseRecord,
     decisions: &mut HashMap<Facts, bool>,
 ) -> Vec<Availability<'w>> {
-    let env = super::cases::env(app, case, app.now());
+    let env = app.env(case, app.now());
     let mut list = engine::available(workflow, &case.state, &actor(p), env);
     for a in list.iter_mut().filter(|a| a.transition.transfer_of_lead) {
         a.allowed = false;

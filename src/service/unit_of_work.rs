@@ -8,7 +8,8 @@
 //! nothing.
 
 use super::bus::Signal;
-use super::{App, ServiceError, protections};
+use super::protections::{self, Remedy};
+use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::event::{ChainPosition, canonical_json};
 use crate::domain::{CaseRecord, Event, EventDraft, Notification, NotificationKind};
@@ -90,7 +91,7 @@ impl<'a> CaseWork<'a> {
                 actual: case.version,
             });
         }
-        let workflow = super::cases::workflow_of(app, &case)?;
+        let workflow = app.workflow_of(&case)?;
         Ok(CaseWork {
             app,
             txn,
@@ -248,10 +249,21 @@ impl<'a> CaseWork<'a> {
         ));
     }
 
+    /// Carries out what the protections asked for, each in this transaction.
+    // No remedy exists yet: each rule that needs one brings its variant and its arm here.
+    #[allow(clippy::never_loop, clippy::unused_async)]
+    async fn mend(&mut self, remedies: Vec<Remedy>) -> Result<(), ServiceError> {
+        for remedy in remedies {
+            match remedy {}
+        }
+        Ok(())
+    }
+
     /// Re-checks the case's protections, writes the case, its events, the notices and the
     /// idempotency record, and commits; then delivers the signals.
     pub async fn commit(mut self) -> Result<Committed, ServiceError> {
-        protections::enforce(&mut self).await?;
+        let remedies = protections::review(&self.case, &self.events)?;
+        self.mend(remedies).await?;
         let txn = &self.txn;
         if self.locked_version == 0 {
             case_store::insert(txn, &self.workflow, &self.case).await?;

@@ -1,10 +1,9 @@
 //! What an agency must act on: its worklist, most urgent first.
 
-use super::cases::workflow_of;
 use super::timers::{DeadlineStatus, deadlines};
 use super::transitions::available_transitions_memo;
 use super::{App, ServiceError};
-use crate::access::{CaseScope, Principal};
+use crate::access::{CaseScope, Principal, VisibleCase};
 use crate::domain::CaseFilter;
 use crate::domain::CaseRecord;
 use crate::domain::CaseStatus;
@@ -39,8 +38,9 @@ pub enum WorkReason {
 
 /// One entry of a worklist.
 #[derive(Debug, Clone)]
-pub struct WorkItem {
-    pub case: CaseRecord,
+pub struct WorkItem<C = VisibleCase> {
+    /// The case, as the caller may see it.
+    pub case: C,
     pub reason: WorkReason,
     /// The most urgent open deadline, if any.
     pub deadline: Option<super::timers::Deadline>,
@@ -52,7 +52,7 @@ pub struct WorkItem {
     pub break_glass: Option<crate::domain::BreakGlass>,
 }
 
-impl WorkItem {
+impl<C> WorkItem<C> {
     /// When the agency's answer or step is due, if there is a date.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
         match (&self.referral, &self.transfer, &self.break_glass) {
@@ -76,11 +76,11 @@ pub const WORKLIST_SCAN: u64 = 5000;
 /// awaited), and the "can move forward" part, which needs each case's transitions judged, is
 /// read a page at a time in its order until `wanted` is reached, so the cost follows the page
 /// asked for, not the agency's caseload.
-pub async fn worklist(
+async fn worklist(
     app: &App,
     p: &Principal,
     wanted: usize,
-) -> Result<Vec<WorkItem>, ServiceError> {
+) -> Result<Vec<WorkItem<CaseRecord>>, ServiceError> {
     let scope = CaseScope::LeadAgency(p.agency_id);
     let now = app.now();
     let mut items = Vec::new();
@@ -147,11 +147,11 @@ pub async fn worklist(
     }
     let reviews = app.decide(
         p,
-        crate::policy::Action::ReviewBreakGlass,
-        crate::policy::Facts {
+        crate::access::policy::Action::ReviewBreakGlass,
+        crate::access::policy::Facts {
             is_lead: true,
             has_access: true,
-            ..crate::policy::Facts::default()
+            ..crate::access::policy::Facts::default()
         },
     );
     if reviews.allowed {
@@ -207,7 +207,7 @@ pub async fn worklist(
             if urgent.contains(&case.id) {
                 continue;
             }
-            let workflow = workflow_of(app, &case)?;
+            let workflow = app.workflow_of(&case)?;
             if !available_transitions_memo(app, p, &workflow, &case, &mut decisions)
                 .iter()
                 .any(|a| a.allowed)
@@ -225,6 +225,40 @@ pub async fn worklist(
         }
     }
     Ok(items)
+}
+
+/// A page of the caller's worklist: the items at positions `offset..offset + limit`, each with
+/// its case as the caller may see it, and whether more follow.
+pub async fn page(
+    app: &App,
+    p: &Principal,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<WorkItem>, bool), ServiceError> {
+    let items = worklist(app, p, offset.saturating_add(limit).saturating_add(1)).await?;
+    let more = items.len() > offset.saturating_add(limit);
+    let items: Vec<WorkItem<CaseRecord>> = items.into_iter().skip(offset).take(limit).collect();
+    let cases = items.iter().map(|i| i.case.clone()).collect();
+    let visible: HashMap<Uuid, VisibleCase> = super::visibility::visible_page(app, p, cases)
+        .await?
+        .into_iter()
+        .map(|c| (c.record().id, c))
+        .collect();
+    let page = items
+        .into_iter()
+        .filter_map(|i| {
+            let case = visible.get(&i.case.id).cloned()?;
+            Some(WorkItem {
+                case,
+                reason: i.reason,
+                deadline: i.deadline,
+                referral: i.referral,
+                transfer: i.transfer,
+                break_glass: i.break_glass,
+            })
+        })
+        .collect();
+    Ok((page, more))
 }
 
 /// The most urgent deadline of a case still open (met, missed or paused ones are not work).

@@ -80,6 +80,23 @@ pub async fn find<C: ConnectionTrait>(
     Ok(with_state(conn, row.into_iter().collect()).await?.pop())
 }
 
+/// The cases in scope among `ids` (one query for the rows, two for their state).
+pub async fn find_many<C: ConnectionTrait>(
+    conn: &C,
+    scope: CaseScope,
+    ids: &[Uuid],
+) -> Result<Vec<CaseRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = case::Entity::find()
+        .filter(case::Column::Id.is_in(ids.iter().copied()))
+        .filter(scope_condition(scope))
+        .all(conn)
+        .await?;
+    with_state(conn, rows).await
+}
+
 /// A case in scope by its human reference.
 pub async fn find_by_reference<C: ConnectionTrait>(
     conn: &C,

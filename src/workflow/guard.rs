@@ -5,7 +5,7 @@
 //! evaluate to a boolean on well-typed sample values. At run time an unset fact is `null`;
 //! a guard that errors (e.g. compares `null` with a number) counts as unmet.
 
-use super::definition::{Fact, FactType, Labels};
+use super::facts::{Fact, FactType, Labels};
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::{Context, Program, Value};
 use serde_json::Value as Json;

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod definition;
 pub mod diagram;
 pub mod engine;
+pub mod facts;
 pub mod guard;
 pub mod load;
 mod raw;

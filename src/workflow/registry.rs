@@ -3,7 +3,7 @@
 use super::calendar::{Calendar, RawCalendar};
 use super::definition::Workflow;
 use super::load::{LoadError, load_dir};
-use crate::policy::Policies;
+use crate::access::policy::Policies;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};

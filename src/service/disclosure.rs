@@ -2,18 +2,13 @@
 //! through: the legal ground (a consent or an override), the groups that may travel, the ban
 //! on contacting an asylum seeker's country of origin.
 
-use super::cases::workflow_of;
 use super::{App, ServiceError};
-use crate::access::{
-    CaseView, Principal, ReferralShare, SharingRecord, TransferShare, is_origin_authority,
-    may_travel,
-};
+use crate::access::{CaseView, Principal, is_origin_authority, may_travel};
 use crate::domain::Agency;
 use crate::domain::CaseRecord;
 use crate::domain::ConsentRecord;
 use crate::domain::Ground;
 use crate::domain::{AgencyKind, ConsentPurpose, DataGroup, OverrideBasis};
-use crate::store::cases::{self as case_store};
 use crate::store::directory;
 use crate::store::sharing;
 use sea_orm::ConnectionTrait;
@@ -24,107 +19,6 @@ use uuid::Uuid;
 /// Longest accepted free text (purposes, reasons, feedback).
 pub const MAX_TEXT_CHARS: usize = 4000;
 
-/// The sharing history of a case, for access decisions.
-pub async fn sharing_record<C: ConnectionTrait>(
-    conn: &C,
-    case: &CaseRecord,
-) -> Result<SharingRecord, ServiceError> {
-    let referrals = sharing::referrals_of_case(conn, case.id).await?;
-    let transfers = sharing::transfers_of_case(conn, case.id).await?;
-    Ok(record_of(case, &referrals, &transfers))
-}
-
-fn record_of(
-    case: &CaseRecord,
-    referrals: &[crate::domain::ReferralRecord],
-    transfers: &[crate::domain::TransferRecord],
-) -> SharingRecord {
-    SharingRecord {
-        opened_by_agency: case.opened_by_agency_id,
-        opened_at: case.opened_at,
-        lead_agency: case.lead_agency_id,
-        referrals: referrals.iter().map(ReferralShare::from).collect(),
-        transfers: transfers.iter().map(TransferShare::from).collect(),
-    }
-}
-
-/// The data groups `p`'s roles may read at all (the policies' `read_group`).
-fn role_groups(app: &App, p: &Principal) -> BTreeSet<DataGroup> {
-    app.workflows
-        .policies()
-        .map(|policies| policies.readable_groups(&p.roles))
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
-}
-
-/// [`view`] for a page of cases in four queries whatever its length (a list would otherwise
-/// ask four per case, and again per field that needs the view); `None` where `p` may not
-/// see the case.
-pub async fn views<C: ConnectionTrait>(
-    app: &App,
-    conn: &C,
-    p: &Principal,
-    cases: &[CaseRecord],
-) -> Result<Vec<Option<CaseView>>, ServiceError> {
-    let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
-    let mut referrals: std::collections::HashMap<Uuid, Vec<crate::domain::ReferralRecord>> =
-        Default::default();
-    for r in sharing::referrals_of_cases(conn, &ids).await? {
-        referrals.entry(r.case_id).or_default().push(r);
-    }
-    let mut transfers: std::collections::HashMap<Uuid, Vec<crate::domain::TransferRecord>> =
-        Default::default();
-    for t in sharing::transfers_of_cases(conn, &ids).await? {
-        transfers.entry(t.case_id).or_default().push(t);
-    }
-    let rows = case_store::with_access(conn, &ids, p.agency_id).await?;
-    let glass =
-        crate::store::break_glass::active_until_many(conn, &ids, p.user_id, app.now()).await?;
-    let groups = role_groups(app, p);
-    Ok(cases
-        .iter()
-        .map(|case| {
-            let record = record_of(
-                case,
-                referrals.get(&case.id).map_or(&[][..], Vec::as_slice),
-                transfers.get(&case.id).map_or(&[][..], Vec::as_slice),
-            );
-            CaseView::of(
-                p,
-                &record,
-                rows.contains(&case.id),
-                glass.get(&case.id).copied(),
-                groups.clone(),
-            )
-        })
-        .collect())
-}
-
-/// What `p` may see of a case it can see (the store already applied the case scope).
-pub async fn view<C: ConnectionTrait>(
-    app: &App,
-    conn: &C,
-    p: &Principal,
-    case: &CaseRecord,
-) -> Result<CaseView, ServiceError> {
-    let now = app.now();
-    let record = sharing_record(conn, case).await?;
-    let has_row = case_store::has_access(conn, case.id, p.agency_id).await?;
-    let glass = crate::store::break_glass::active_until(conn, case.id, p.user_id, now).await?;
-    CaseView::of(p, &record, has_row, glass, role_groups(app, p))
-        .ok_or(ServiceError::NotFound("case"))
-}
-
-/// What `p` may see of a case, read through the pool.
-pub async fn case_view(
-    app: &App,
-    p: &Principal,
-    case: &CaseRecord,
-) -> Result<CaseView, ServiceError> {
-    view(app, app.store.conn(), p, case).await
-}
-
 /// An agency of the directory, or `NOT_FOUND`.
 pub async fn agency<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Agency, ServiceError> {
     directory::agency_by_id(conn, id)
@@ -134,7 +28,7 @@ pub async fn agency<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Agency, Se
 
 /// Whether the person of `case` is an asylum seeker now (as the case's workflow defines it).
 pub fn is_asylum_seeker(app: &App, case: &CaseRecord) -> Result<bool, ServiceError> {
-    let workflow = workflow_of(app, case)?;
+    let workflow = app.workflow_of(case)?;
     let Some(guard) = &workflow.asylum_seeker else {
         return Ok(false);
     };
@@ -249,7 +143,7 @@ pub async fn ground_for<C: ConnectionTrait>(
         }
         app.authorize(
             p,
-            crate::policy::Action::OverrideConsent,
+            crate::access::policy::Action::OverrideConsent,
             super::cases::lead_facts(p, case),
             "only supervisors and focal points of the lead agency may share without consent",
         )?;

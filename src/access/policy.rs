@@ -5,7 +5,7 @@
 //! Default deny. Every decision names the policies that made it, so that a refusal can be
 //! explained and the permission matrix (README) is generated from the same policies.
 
-use crate::access::Principal;
+use super::principal::Principal;
 use crate::domain::{DataGroup, Role, Stage};
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema, ValidationMode,

@@ -1,61 +1,18 @@
-//! Who may see what: the caller, the cases it may read, and the personal-data groups of a case
-//! it may read. Pure functions; no I/O. What a caller may *do* is decided by [`crate::policy`].
+//! What one principal may see of one case, decided from the case's sharing history: the
+//! relation (lead, former lead, participant, break-glass, auditor), the personal-data grants,
+//! and from them every other read decision (facts, timers, history, event reasons, consents,
+//! which referrals and transfers, the route's places, the policy facts behind permissions).
+//! Pure; no I/O.
 
-use crate::domain::{AgencyKind, DataGroup, ReferralStatus, Role, TransferStatus};
+use super::policy::Facts;
+use super::principal::Principal;
+use crate::domain::{
+    BreakGlass, DataGroup, Event, ReferralRecord, ReferralStatus, Role, TransferRecord,
+    TransferStatus,
+};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use uuid::Uuid;
-
-/// The authenticated caller: a user of an agency in a country, with roles.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub agency_id: Uuid,
-    pub agency_name: String,
-    pub agency_kind: AgencyKind,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    pub roles: Vec<Role>,
-}
-
-impl Principal {
-    /// Whether the principal holds `role`.
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
-    /// Which cases this principal may read at `now` (break-glass access expires).
-    pub fn case_scope(&self, now: DateTime<Utc>) -> CaseScope {
-        if self.has(Role::Auditor) {
-            CaseScope::All
-        } else {
-            CaseScope::Agency {
-                agency: self.agency_id,
-                user: self.user_id,
-                now,
-            }
-        }
-    }
-}
-
-/// The set of cases a principal may read; applied by the store to every case query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseScope {
-    /// Auditors: every case.
-    All,
-    /// Cases this agency leads or has been given access to (by a referral, a transfer or an
-    /// alert), and cases this user opened by break-glass until it expires; what they may see
-    /// of them is decided by [`CaseView`].
-    Agency {
-        agency: Uuid,
-        user: Uuid,
-        now: DateTime<Utc>,
-    },
-    /// Only cases this agency leads (worklists).
-    LeadAgency(Uuid),
-}
 
 /// How an agency stands towards a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,14 +93,62 @@ impl From<&crate::domain::TransferRecord> for TransferShare {
     }
 }
 
-/// What a principal may see of one case: the relation and the personal-data grants.
+/// What a principal may see of one case: the relation and the personal-data grants, and
+/// every read decision derived from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseView {
     pub relation: Relation,
+    /// The caller's agency.
     pub agency: Uuid,
+    /// The caller.
+    pub user: Uuid,
+    /// The agency that leads the case now.
+    pub lead_agency: Uuid,
     pub grants: Vec<Grant>,
     /// The groups the caller's roles may read at all (by policy), whatever the agency holds.
     pub role_groups: BTreeSet<DataGroup>,
+}
+
+/// A part of a case that is shown whole or not at all (personal data is decided per group and
+/// per version, by [`CaseView::may_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The facts recorded by transitions (procedural information).
+    Facts,
+    Timers,
+    Deadlines,
+    AvailableTransitions,
+    Consents,
+    /// The case's events.
+    History,
+    /// The places on the person's route (countries are always shown).
+    RoutePlaces,
+}
+
+impl Field {
+    /// Every field, in the order `redactedFields` lists them.
+    pub const ALL: &'static [Field] = &[
+        Field::Facts,
+        Field::Timers,
+        Field::Deadlines,
+        Field::AvailableTransitions,
+        Field::Consents,
+        Field::History,
+        Field::RoutePlaces,
+    ];
+
+    /// The field's name in the API.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Field::Facts => "facts",
+            Field::Timers => "timers",
+            Field::Deadlines => "deadlines",
+            Field::AvailableTransitions => "availableTransitions",
+            Field::Consents => "consents",
+            Field::History => "history",
+            Field::RoutePlaces => "route.place",
+        }
+    }
 }
 
 impl CaseView {
@@ -183,6 +188,8 @@ impl CaseView {
         Some(CaseView {
             relation,
             agency: p.agency_id,
+            user: p.user_id,
+            lead_agency: record.lead_agency,
             grants: if relation == Relation::Auditor {
                 vec![Grant {
                     groups: DataGroup::ALL.iter().copied().collect(),
@@ -226,6 +233,101 @@ impl CaseView {
             Relation::Lead | Relation::Auditor | Relation::BreakGlass { .. } => Some(None),
             Relation::FormerLead { until } => Some(Some(until)),
             Relation::Participant => None,
+        }
+    }
+
+    /// Whether `field` is shown.
+    pub fn sees(&self, field: Field) -> bool {
+        match field {
+            Field::Facts
+            | Field::Timers
+            | Field::Deadlines
+            | Field::AvailableTransitions
+            | Field::Consents => self.sees_facts(),
+            Field::History => self.history_until().is_some(),
+            Field::RoutePlaces => self.may_read_group(DataGroup::Contact),
+        }
+    }
+
+    /// The fields shown as null or empty because the caller may not see them, by their API
+    /// names (personal-data groups as `personalData.<GROUP>`).
+    pub fn redacted_fields(&self) -> Vec<String> {
+        let hidden = |f: &&Field| !self.sees(**f);
+        let mut out: Vec<String> = Field::ALL
+            .iter()
+            .filter(|f| **f != Field::RoutePlaces)
+            .filter(hidden)
+            .map(|f| f.api_name().to_string())
+            .collect();
+        out.extend(
+            DataGroup::ALL
+                .iter()
+                .filter(|g| !self.may_read_group(**g))
+                .map(|g| format!("personalData.{}", g.as_str())),
+        );
+        if !self.sees(Field::RoutePlaces) {
+            out.push(Field::RoutePlaces.api_name().to_string());
+        }
+        out
+    }
+
+    /// Whether the event is shown (participants see none; a former lead up to its hand-over).
+    pub fn sees_event(&self, event: &Event) -> bool {
+        match self.history_until() {
+            Some(None) => true,
+            Some(Some(until)) => event.occurred_at <= until,
+            None => false,
+        }
+    }
+
+    /// Whether an event's free-text reason is shown: it stays with the agency that wrote it (and
+    /// auditors); a new lead or a partner sees what happened, not another agency's words.
+    pub fn sees_event_reason(&self, event: &Event) -> bool {
+        self.relation == Relation::Auditor || event.actor_agency_id == self.agency
+    }
+
+    /// `event` as the caller sees it (its reason withheld where [`Self::sees_event_reason`]
+    /// says so); `None` when the event is not shown at all.
+    pub fn event(&self, mut event: Event) -> Option<Event> {
+        if !self.sees_event(&event) {
+            return None;
+        }
+        if !self.sees_event_reason(&event) {
+            event.reason = None;
+        }
+        Some(event)
+    }
+
+    fn leads_or_audits(&self) -> bool {
+        self.relation == Relation::Auditor || self.lead_agency == self.agency
+    }
+
+    /// Whether a referral of the case is shown: all of them to the lead and auditors, the
+    /// caller's own (sent or received) otherwise.
+    pub fn sees_referral(&self, r: &ReferralRecord) -> bool {
+        self.leads_or_audits() || r.to_agency_id == self.agency || r.from_agency_id == self.agency
+    }
+
+    /// Whether a transfer of the case is shown: all of them to the lead and auditors, the
+    /// caller's own (given or taken) otherwise.
+    pub fn sees_transfer(&self, t: &TransferRecord) -> bool {
+        self.leads_or_audits() || t.to_agency_id == self.agency || t.from_agency_id == self.agency
+    }
+
+    /// Whether a break-glass access is shown: all of them to the lead and auditors (who see the
+    /// case's facts), and to the user who opened it.
+    pub fn sees_break_glass(&self, b: &BreakGlass) -> bool {
+        (self.leads_or_audits() && self.sees_facts()) || b.user_id == self.user
+    }
+
+    /// What the policies are told about the caller and this case when `permissions` are asked.
+    pub fn policy_facts(&self) -> Facts {
+        Facts {
+            is_lead: self.lead_agency == self.agency,
+            is_party: false,
+            has_access: !matches!(self.relation, Relation::BreakGlass { .. }),
+            stage: None,
+            group: None,
         }
     }
 }
@@ -291,27 +393,11 @@ pub fn grants(agency: Uuid, record: &SharingRecord) -> Vec<Grant> {
     out
 }
 
-/// Whether `groups` may travel from an agency of kind `from` to one of kind `to`:
-/// perpetrator information only between law-enforcement agencies.
-pub fn may_travel(groups: &BTreeSet<DataGroup>, from: AgencyKind, to: AgencyKind) -> bool {
-    !groups.contains(&DataGroup::Perpetrator)
-        || (from.is_law_enforcement() && to.is_law_enforcement())
-}
-
-/// Whether sending to an agency of kind `kind` in `country` (representing `represents`) would
-/// contact the authorities of the person's country of origin.
-pub fn is_origin_authority(
-    kind: AgencyKind,
-    country: &str,
-    represents: Option<&str>,
-    origin: &str,
-) -> bool {
-    kind.is_state_authority() && (country == origin || represents == Some(origin))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::{CaseScope, is_origin_authority, may_travel};
+    use crate::domain::AgencyKind;
 
     fn principal(roles: Vec<Role>) -> Principal {
         Principal {

@@ -1,0 +1,136 @@
+//! What a principal may see of cases: the sharing history read from the store, handed to the
+//! one access model ([`CaseView`]), and the cases returned as [`VisibleCase`]s. A page of cases
+//! gets its views in four queries whatever its length.
+
+use super::{App, ServiceError};
+use crate::access::{
+    CaseView, Principal, ReferralShare, SharingRecord, TransferShare, VisibleCase,
+};
+use crate::domain::{CaseRecord, DataGroup, ReferralRecord, Role, TransferRecord};
+use crate::store::{break_glass, cases as case_store, sharing};
+use sea_orm::ConnectionTrait;
+use std::collections::{BTreeSet, HashMap};
+use uuid::Uuid;
+
+/// `case` as `p` may see it; `NOT_FOUND` when `p` may not see it at all.
+pub async fn visible(
+    app: &App,
+    p: &Principal,
+    case: CaseRecord,
+) -> Result<VisibleCase, ServiceError> {
+    let view = view(app, app.store.conn(), p, &case).await?;
+    Ok(VisibleCase::new(case, view))
+}
+
+/// `cases` as `p` may see them, in order (four queries for the page); those `p` may not see
+/// are left out.
+pub async fn visible_page(
+    app: &App,
+    p: &Principal,
+    cases: Vec<CaseRecord>,
+) -> Result<Vec<VisibleCase>, ServiceError> {
+    let views = views(app, app.store.conn(), p, &cases).await?;
+    Ok(cases
+        .into_iter()
+        .zip(views)
+        .filter_map(|(case, view)| Some(VisibleCase::new(case, view?)))
+        .collect())
+}
+
+/// The sharing history of a case, for access decisions.
+async fn sharing_record<C: ConnectionTrait>(
+    conn: &C,
+    case: &CaseRecord,
+) -> Result<SharingRecord, ServiceError> {
+    let referrals = sharing::referrals_of_case(conn, case.id).await?;
+    let transfers = sharing::transfers_of_case(conn, case.id).await?;
+    Ok(record_of(case, &referrals, &transfers))
+}
+
+fn record_of(
+    case: &CaseRecord,
+    referrals: &[ReferralRecord],
+    transfers: &[TransferRecord],
+) -> SharingRecord {
+    SharingRecord {
+        opened_by_agency: case.opened_by_agency_id,
+        opened_at: case.opened_at,
+        lead_agency: case.lead_agency_id,
+        referrals: referrals.iter().map(ReferralShare::from).collect(),
+        transfers: transfers.iter().map(TransferShare::from).collect(),
+    }
+}
+
+/// The data groups `p`'s roles may read at all (the policies' `read_group`).
+fn role_groups(app: &App, p: &Principal) -> BTreeSet<DataGroup> {
+    app.workflows
+        .policies()
+        .map(|policies| policies.readable_groups(&p.roles))
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// [`view`] for a page of cases in four queries whatever its length (a list would otherwise
+/// ask four per case); `None` where `p` may not see the case.
+async fn views<C: ConnectionTrait>(
+    app: &App,
+    conn: &C,
+    p: &Principal,
+    cases: &[CaseRecord],
+) -> Result<Vec<Option<CaseView>>, ServiceError> {
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
+    let ids = if p.has(Role::Auditor) {
+        Vec::new()
+    } else {
+        ids
+    };
+    let mut referrals: HashMap<Uuid, Vec<ReferralRecord>> = HashMap::new();
+    for r in sharing::referrals_of_cases(conn, &ids).await? {
+        referrals.entry(r.case_id).or_default().push(r);
+    }
+    let mut transfers: HashMap<Uuid, Vec<TransferRecord>> = HashMap::new();
+    for t in sharing::transfers_of_cases(conn, &ids).await? {
+        transfers.entry(t.case_id).or_default().push(t);
+    }
+    let rows = case_store::with_access(conn, &ids, p.agency_id).await?;
+    let glass = break_glass::active_until_many(conn, &ids, p.user_id, app.now()).await?;
+    let groups = role_groups(app, p);
+    Ok(cases
+        .iter()
+        .map(|case| {
+            let record = record_of(
+                case,
+                referrals.get(&case.id).map_or(&[][..], Vec::as_slice),
+                transfers.get(&case.id).map_or(&[][..], Vec::as_slice),
+            );
+            CaseView::of(
+                p,
+                &record,
+                rows.contains(&case.id),
+                glass.get(&case.id).copied(),
+                groups.clone(),
+            )
+        })
+        .collect())
+}
+
+/// What `p` may see of a case it can see (the store already applied the case scope).
+pub async fn view<C: ConnectionTrait>(
+    app: &App,
+    conn: &C,
+    p: &Principal,
+    case: &CaseRecord,
+) -> Result<CaseView, ServiceError> {
+    let now = app.now();
+    // Auditors see every case whole: their view needs nothing from the sharing history.
+    let record = if p.has(Role::Auditor) {
+        record_of(case, &[], &[])
+    } else {
+        sharing_record(conn, case).await?
+    };
+    let has_row = case_store::has_access(conn, case.id, p.agency_id).await?;
+    let glass = break_glass::active_until(conn, case.id, p.user_id, now).await?;
+    CaseView::of(p, &record, has_row, glass, role_groups(app, p))
+        .ok_or(ServiceError::NotFound("case"))
+}
