@@ -707,7 +707,7 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
             }
             let registry = startup::load_workflows(&workflows.path).map_err(|e| e.to_string())?;
             let app = directory_app(&db).await?;
-            let report = trm::audit::verify::verify(app.store.conn(), &registry, &trusted)
+            let report = trm::service::audit_log::verify(&app.store, &registry, &trusted)
                 .await
                 .map_err(|e| e.to_string())?;
             match report.first_problem {

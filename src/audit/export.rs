@@ -10,9 +10,9 @@
 use super::merkle::{self, Hash};
 use super::{checkpoint_text, verify_checkpoint};
 use crate::domain::GENESIS_HASH;
+use crate::domain::audit_log::StoredCheckpoint;
 use crate::domain::event::chain_hash;
 use crate::domain::event::reason_sha256;
-use crate::store::audit::StoredCheckpoint;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};

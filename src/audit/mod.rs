@@ -7,13 +7,10 @@ pub mod printable;
 pub mod replay;
 pub mod verify;
 
-use crate::store::StoreError;
-use crate::store::audit::{self as log, StoredCheckpoint};
-use crate::store::{LOCK_AUDIT_LOG, Store, lock_exclusively};
+use crate::domain::audit_log::{Leaf, StoredCheckpoint};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use merkle::Hash;
-use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -176,123 +173,38 @@ pub fn merkle_leaf(leaf_hash_hex: &str) -> Option<Hash> {
     Some(merkle::leaf_hash(&bytes))
 }
 
-/// The Merkle leaf hashes of the first `size` leaves of the log, checking that positions are
-/// contiguous from 0.
-pub async fn tree_leaves<C: ConnectionTrait>(conn: &C, size: i64) -> Result<Vec<Hash>, StoreError> {
-    let leaves = log::leaves(conn, 0, size).await?;
+/// The Merkle leaf hashes of the first `size` leaves of the log (`leaves` in position order),
+/// or what is wrong with them (a position missing, a malformed hash, too few).
+pub fn tree_leaves(leaves: &[Leaf], size: i64) -> Result<Vec<Hash>, String> {
     let mut out = Vec::with_capacity(leaves.len());
     for (i, l) in leaves.iter().enumerate() {
         if l.position != i as i64 {
-            return Err(StoreError::Corrupt(format!(
-                "audit log position {i} is missing"
-            )));
+            return Err(format!("audit log position {i} is missing"));
         }
         out.push(
-            merkle_leaf(&l.leaf_hash).ok_or_else(|| {
-                StoreError::Corrupt(format!("audit log position {i} is malformed"))
-            })?,
+            merkle_leaf(&l.leaf_hash)
+                .ok_or_else(|| format!("audit log position {i} is malformed"))?,
         );
     }
     if out.len() as i64 != size {
-        return Err(StoreError::Corrupt(format!(
-            "audit log has fewer than {size} leaves"
-        )));
+        return Err(format!("audit log has fewer than {size} leaves"));
     }
     Ok(out)
 }
 
-/// Signs and stores a checkpoint of the log as it is now (or returns the stored one when the
-/// log has not grown since). Runs in a write transaction holding the audit-log lock so that the
-/// size and the leaves read agree.
-pub async fn create_checkpoint(
-    store: &Store,
-    key: &AuditKey,
-    now: DateTime<Utc>,
-) -> Result<StoredCheckpoint, StoreError> {
-    let txn = store.begin_write().await?;
-    lock_exclusively(&txn, LOCK_AUDIT_LOG).await?;
-    let size = log::size(&txn).await?;
-    if let Some(existing) = log::checkpoint_at(&txn, size).await? {
-        txn.rollback().await?;
-        return Ok(existing);
-    }
-    let leaves = tree_leaves(&txn, size).await?;
-    let root = hex::encode(merkle::root(&leaves));
+/// A checkpoint of the log whose Merkle leaf hashes are `leaves`, signed with `key` at `now`.
+pub fn sign_checkpoint(key: &AuditKey, leaves: &[Hash], now: DateTime<Utc>) -> StoredCheckpoint {
+    let size = leaves.len() as i64;
+    let root = hex::encode(merkle::root(leaves));
     let signature = key
         .signing
         .sign(checkpoint_text(size, &root, now).as_bytes());
-    let c = StoredCheckpoint {
+    StoredCheckpoint {
         tree_size: size,
         root_hash: root,
         created_at: now,
         key_id: key.key_id(),
         public_key: hex::encode(key.public().as_bytes()),
         signature: hex::encode(signature.to_bytes()),
-    };
-    log::insert_checkpoint(&txn, &c).await?;
-    txn.commit().await?;
-    Ok(c)
-}
-
-/// Makes a checkpoint if the log grew since the latest one and that one is at least
-/// `min_interval` old (for the scheduler). Returns the new checkpoint, if any.
-pub async fn checkpoint_if_due(
-    store: &Store,
-    key: &AuditKey,
-    now: DateTime<Utc>,
-    min_interval: chrono::Duration,
-) -> Result<Option<StoredCheckpoint>, StoreError> {
-    let size = log::size(store.conn()).await?;
-    let latest = log::latest_checkpoint(store.conn()).await?;
-    let due = match &latest {
-        None => size > 0,
-        Some(c) => size > c.tree_size && now - c.created_at >= min_interval,
-    };
-    if !due {
-        return Ok(None);
     }
-    create_checkpoint(store, key, now).await.map(Some)
-}
-
-/// An inclusion proof of `event_id` in the tree of `tree_size` leaves: (position, the Merkle
-/// leaf hash, the audit path, the root). `None` if the event is not in that tree.
-pub async fn inclusion_proof<C: ConnectionTrait>(
-    conn: &C,
-    event_id: uuid::Uuid,
-    tree_size: i64,
-) -> Result<Option<(i64, Hash, Vec<Hash>, Hash)>, StoreError> {
-    let Some(leaf) = log::leaf_of_event(conn, event_id).await? else {
-        return Ok(None);
-    };
-    if leaf.position >= tree_size || tree_size > log::size(conn).await? {
-        return Ok(None);
-    }
-    let tree = merkle::Tree::new(tree_leaves(conn, tree_size).await?);
-    let index = leaf.position as usize;
-    let (Some(path), Some(leaf_hash)) = (tree.inclusion_proof(index), merkle_leaf(&leaf.leaf_hash))
-    else {
-        return Ok(None);
-    };
-    Ok(Some((leaf.position, leaf_hash, path, tree.root())))
-}
-
-/// A consistency proof between the trees of `from` and `to` leaves: (the two roots, the
-/// proof). `None` unless `0 <= from <= to <= size`.
-pub async fn consistency_proof<C: ConnectionTrait>(
-    conn: &C,
-    from: i64,
-    to: i64,
-) -> Result<Option<(Hash, Hash, Vec<Hash>)>, StoreError> {
-    if from < 0 || from > to || to > log::size(conn).await? {
-        return Ok(None);
-    }
-    let leaves = tree_leaves(conn, to).await?;
-    let Some(proof) = merkle::consistency_proof(&leaves, from as usize) else {
-        return Ok(None);
-    };
-    Ok(Some((
-        merkle::root(&leaves[..from as usize]),
-        merkle::root(&leaves),
-        proof,
-    )))
 }

@@ -1,21 +1,24 @@
-//! The verifier behind `trm audit verify` and the `auditVerification` query: recomputes every
-//! case's hash chain, the Merkle log and every checkpoint, and names the first bad record.
+//! The checks behind `trm audit verify` and the `auditVerification` query: every case's hash
+//! chain, the Merkle log and every checkpoint, naming the first bad record. Pure: the
+//! [`Verifier`] is fed what the database holds, a page at a time, by whoever reads it
+//! (`service::audit_log::verify`), and keeps only the log's leaf hashes between pages.
+//!
+//! The checks, in this order, stopping at the first problem: (1) every case, in id order: its
+//! chain (events by `seq`, contiguous from 1, `prev_hash` links, the content matches its hash,
+//! the case's version is its last `seq` and its last hash that event's hash), and that
+//! replaying its events gives the stored case (states, facts, timers, status, lead agency,
+//! origin country, workflow version); then that no event belongs to a case that does not exist;
+//! (2) the log (positions contiguous from 0, each leaf its event's hash, every event exactly
+//! once); (3) every checkpoint, smallest first (its signature, by one of the trusted keys when
+//! any are given; its root recomputed from the leaves; consistent with the previous one by an
+//! RFC 6962 consistency proof).
 
 use super::replay::replay;
 use super::{merkle, merkle_leaf, verify_checkpoint};
-use crate::domain::CaseRecord;
-use crate::domain::GENESIS_HASH;
-use crate::store::StoreError;
-use crate::store::audit as log;
-use crate::store::cases;
-use crate::store::events;
+use crate::domain::audit_log::{AuditRow, Leaf, LeafWithEvent, StoredCheckpoint};
+use crate::domain::{CaseRecord, Event, GENESIS_HASH};
 use crate::workflow::Registry;
 use ed25519_dalek::VerifyingKey;
-use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, IsolationLevel,
-    TransactionTrait,
-};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// What the verifier found.
@@ -34,207 +37,162 @@ pub struct Report {
     pub root: String,
 }
 
-/// Cases per page of the chain pass (their events are read with them).
-const CASE_PAGE: u64 = 500;
-/// Leaves per page of the log pass.
-const LEAF_PAGE: u64 = 20_000;
-
-/// Checks, in this order, stopping at the first problem: (1) every case, in id order: its chain
-/// (events by `seq`, contiguous from 1, `prev_hash` links, the content matches its hash, the
-/// case's version is its last `seq`), and that replaying its events gives the stored case
-/// (states, facts, timers, status, lead agency, origin country, workflow version); then that no
-/// event belongs to a case that does not exist; (2) the log (positions contiguous from 0, each
-/// leaf its event's hash, every event exactly once); (3) every checkpoint, smallest first (its
-/// signature, by one of `trusted` when not empty; its root recomputed from the leaves;
-/// consistent with the previous one by an RFC 6962 consistency proof).
-///
-/// It reads the database in pages: memory holds one page of cases with their events, and the
-/// log's leaf hashes (32 bytes a leaf, for the checkpoints' roots).
-///
-/// Everything is read in one snapshot (a read-only repeatable-read transaction on PostgreSQL,
-/// one read transaction on SQLite): on a live database, a case read on one page and its events
-/// read by the next query must not straddle a transition committed in between.
-pub async fn verify(
-    db: &DatabaseConnection,
-    workflows: &Registry,
-    trusted: &[VerifyingKey],
-) -> Result<Report, StoreError> {
-    let txn = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            db.begin_with_config(
-                Some(IsolationLevel::RepeatableRead),
-                Some(AccessMode::ReadOnly),
-            )
-            .await?
-        }
-        _ => db.begin().await?,
-    };
-    let report = verify_in(&txn, workflows, trusted).await;
-    // Read only: nothing to keep.
-    txn.rollback().await?;
-    report
+/// A problem of the log that names a case: the reader looks its reference up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogProblem {
+    /// Described in full.
+    Found(String),
+    /// `{case name}` in the text is to be replaced by the case's name (see [`case_name`]).
+    OfCase { case_id: Uuid, text: String },
 }
 
-async fn verify_in<C: ConnectionTrait>(
-    conn: &C,
-    workflows: &Registry,
-    trusted: &[VerifyingKey],
-) -> Result<Report, StoreError> {
-    let checked_events = events::count_all(conn).await?;
-    let mut hashes: Vec<merkle::Hash> = Vec::new();
-    let mut from = 0i64;
-    loop {
-        let page = log::leaves(conn, from, from + LEAF_PAGE as i64).await?;
-        let Some(last) = page.last() else { break };
-        from = last.position + 1;
-        hashes.extend(
+/// "case REF (id)", for naming a case in a problem (`None`: no such case).
+pub fn case_name(id: Uuid, reference: Option<&str>) -> String {
+    match reference {
+        Some(reference) => format!("case {reference} ({id})"),
+        None => format!("case {id} (no such case)"),
+    }
+}
+
+/// The verification in progress (see the module documentation).
+pub struct Verifier<'a> {
+    workflows: &'a Registry,
+    trusted: &'a [VerifyingKey],
+    checked_events: u64,
+    hashes: Vec<merkle::Hash>,
+    /// The next log position expected.
+    position: i64,
+    previous_checkpoint: Option<(i64, merkle::Hash)>,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verification of a log of `checked_events` events.
+    pub fn new(workflows: &'a Registry, trusted: &'a [VerifyingKey], checked_events: u64) -> Self {
+        Verifier {
+            workflows,
+            trusted,
+            checked_events,
+            hashes: Vec::new(),
+            position: 0,
+            previous_checkpoint: None,
+        }
+    }
+
+    /// Takes the next page of the log's leaves (in position order) for the checkpoints' roots.
+    pub fn add_leaves(&mut self, page: &[Leaf]) {
+        self.hashes.extend(
             page.iter()
                 .map(|l| merkle_leaf(&l.leaf_hash).unwrap_or([0; 32])),
         );
     }
-    let report = |problem: Option<String>, hashes: &[merkle::Hash]| Report {
-        ok: problem.is_none(),
-        first_problem: problem,
-        checked_events,
-        tree_size: hashes.len() as u64,
-        root: hex::encode(merkle::root(hashes)),
-    };
 
-    // 1. Chains, and the stored cases are what their events say.
-    let mut after = None;
-    loop {
-        let page = cases::page_by_id(conn, after, CASE_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
-        let mut by_case: HashMap<Uuid, Vec<events::AuditRow>> = HashMap::new();
-        for row in events::of_cases_for_audit(conn, &ids).await? {
-            by_case.entry(row.1).or_default().push(row);
-        }
-        for case in &page {
-            let rows = by_case.remove(&case.id).unwrap_or_default();
-            let name = format!("case {} ({})", case.reference, case.id);
-            let problem = match check_chain(&name, Some(case.version), &rows) {
-                Some(problem) => Some(problem),
-                None => {
-                    let events: Vec<crate::domain::Event> =
-                        rows.into_iter().filter_map(|row| row.3.ok()).collect();
-                    replay_mismatch(workflows, case, &events).map(|p| format!("{name}: {p}"))
-                }
-            };
-            if problem.is_some() {
-                return Ok(report(problem, &hashes));
-            }
+    /// The report, with `problem` (`None`: everything checked out).
+    pub fn report(&self, problem: Option<String>) -> Report {
+        Report {
+            ok: problem.is_none(),
+            first_problem: problem,
+            checked_events: self.checked_events,
+            tree_size: self.hashes.len() as u64,
+            root: hex::encode(merkle::root(&self.hashes)),
         }
     }
-    if let Some((id, case_id, seq)) = events::first_orphan(conn).await? {
-        return Ok(report(
-            Some(format!(
-                "case {case_id} (no such case) seq {seq} (event {id}): its case does not exist"
-            )),
-            &hashes,
-        ));
+
+    /// Step 1, for one case and its events (by `seq`): the first problem, if any.
+    pub fn check_case(&self, case: &CaseRecord, rows: Vec<AuditRow>) -> Option<String> {
+        let name = case_name(case.id, Some(&case.reference));
+        if let Some(problem) = check_chain(&name, case, &rows) {
+            return Some(problem);
+        }
+        let events: Vec<Event> = rows.into_iter().filter_map(|row| row.3.ok()).collect();
+        replay_mismatch(self.workflows, case, &events).map(|p| format!("{name}: {p}"))
     }
 
-    // 2. The log.
-    let repeated = log::first_repeated_leaf(conn).await?;
-    let mut position = 0i64;
-    loop {
-        let page = log::leaves_with_events(conn, position, LEAF_PAGE).await?;
-        if page.is_empty() {
-            break;
-        }
+    /// Step 1's end: an event `(id, case, seq)` whose case does not exist.
+    pub fn orphan(&self, (id, case_id, seq): (Uuid, Uuid, i64)) -> String {
+        format!("case {case_id} (no such case) seq {seq} (event {id}): its case does not exist")
+    }
+
+    /// Step 2, for the next page of leaves with their events; `repeated` is the first position
+    /// whose event already has a leaf at a lower one.
+    pub fn check_log_page(
+        &mut self,
+        page: &[LeafWithEvent],
+        repeated: Option<i64>,
+    ) -> Result<(), LogProblem> {
         for (leaf, event) in page {
-            let at = format!("audit log position {position}");
-            if leaf.position != position {
-                return Ok(report(
-                    Some(format!(
-                        "{at}: missing (the next stored is {})",
-                        leaf.position
-                    )),
-                    &hashes,
-                ));
+            let at = format!("audit log position {}", self.position);
+            if leaf.position != self.position {
+                return Err(LogProblem::Found(format!(
+                    "{at}: missing (the next stored is {})",
+                    leaf.position
+                )));
             }
             let Some((case_id, seq, hash)) = event else {
-                return Ok(report(
-                    Some(format!("{at}: its event {} does not exist", leaf.event_id)),
-                    &hashes,
-                ));
+                return Err(LogProblem::Found(format!(
+                    "{at}: its event {} does not exist",
+                    leaf.event_id
+                )));
             };
-            if hash != leaf.leaf_hash || merkle_leaf(&leaf.leaf_hash).is_none() {
-                let name = case_name(conn, case_id).await?;
-                return Ok(report(
-                    Some(format!(
-                        "{at}: leaf does not match the hash of {name} seq {seq}"
-                    )),
-                    &hashes,
-                ));
+            if *hash != leaf.leaf_hash || merkle_leaf(&leaf.leaf_hash).is_none() {
+                return Err(LogProblem::OfCase {
+                    case_id: *case_id,
+                    text: format!("{at}: leaf does not match the hash of {{case name}} seq {seq}"),
+                });
             }
-            if repeated == Some(position) {
-                return Ok(report(
-                    Some(format!("{at}: event {} appears twice", leaf.event_id)),
-                    &hashes,
-                ));
+            if repeated == Some(self.position) {
+                return Err(LogProblem::Found(format!(
+                    "{at}: event {} appears twice",
+                    leaf.event_id
+                )));
             }
-            position += 1;
+            self.position += 1;
         }
-    }
-    if let Some((id, case_id, seq)) = events::first_not_in_log(conn).await? {
-        let name = case_name(conn, case_id).await?;
-        return Ok(report(
-            Some(format!(
-                "{name} seq {seq} (event {id}): not in the audit log"
-            )),
-            &hashes,
-        ));
+        Ok(())
     }
 
-    // 3. Checkpoints.
-    let mut previous: Option<(i64, merkle::Hash)> = None;
-    for c in log::checkpoints(conn).await? {
+    /// Step 2's end: an event `(id, case, seq)` that is not in the log.
+    pub fn not_in_log(&self, (id, case_id, seq): (Uuid, Uuid, i64)) -> LogProblem {
+        LogProblem::OfCase {
+            case_id,
+            text: format!("{{case name}} seq {seq} (event {id}): not in the audit log"),
+        }
+    }
+
+    /// Step 3, for the next checkpoint (smallest first).
+    pub fn check_checkpoint(&mut self, c: &StoredCheckpoint) -> Option<String> {
         let at = format!("checkpoint of size {}", c.tree_size);
-        if let Err(e) = verify_checkpoint(&c, trusted) {
-            return Ok(report(Some(format!("{at}: {e}")), &hashes));
+        if let Err(e) = verify_checkpoint(c, self.trusted) {
+            return Some(format!("{at}: {e}"));
         }
         let size = usize::try_from(c.tree_size).unwrap_or(usize::MAX);
-        if size > hashes.len() {
-            return Ok(report(
-                Some(format!(
-                    "{at}: covers more leaves than the log holds ({}); the log was truncated",
-                    hashes.len()
-                )),
-                &hashes,
+        if size > self.hashes.len() {
+            return Some(format!(
+                "{at}: covers more leaves than the log holds ({}); the log was truncated",
+                self.hashes.len()
             ));
         }
-        let root = merkle::root(&hashes[..size]);
+        let root = merkle::root(&self.hashes[..size]);
         if hex::encode(root) != c.root_hash {
-            return Ok(report(
-                Some(format!(
-                    "{at}: its root does not match the log; the log was rewritten"
-                )),
-                &hashes,
+            return Some(format!(
+                "{at}: its root does not match the log; the log was rewritten"
             ));
         }
-        if let Some((m, m_root)) = previous {
-            let m = m as usize;
-            let proof = merkle::consistency_proof(&hashes[..size], m).unwrap_or_default();
+        if let Some((m, m_root)) = self.previous_checkpoint {
+            let m = usize::try_from(m).unwrap_or(usize::MAX);
+            let proof = merkle::consistency_proof(&self.hashes[..size], m).unwrap_or_default();
             if !merkle::verify_consistency(m as u64, size as u64, &m_root, &root, &proof) {
-                return Ok(report(
-                    Some(format!(
-                        "{at}: not consistent with the checkpoint of size {m}"
-                    )),
-                    &hashes,
+                return Some(format!(
+                    "{at}: not consistent with the checkpoint of size {m}"
                 ));
             }
         }
-        previous = Some((c.tree_size, root));
+        self.previous_checkpoint = Some((c.tree_size, root));
+        None
     }
-    Ok(report(None, &hashes))
 }
 
-/// The first problem of one case's chain, if any: `rows` are its events by `seq`; `version`
-/// the stored case's version.
-fn check_chain(name: &str, version: Option<i64>, rows: &[events::AuditRow]) -> Option<String> {
+/// The first problem of one case's chain, if any: `rows` are its events by `seq`.
+fn check_chain(name: &str, case: &CaseRecord, rows: &[AuditRow]) -> Option<String> {
     let mut prev = GENESIS_HASH;
     let mut expected = 1i64;
     for (id, _, seq, parsed) in rows {
@@ -259,29 +217,23 @@ fn check_chain(name: &str, version: Option<i64>, rows: &[events::AuditRow]) -> O
         prev = &event.hash;
         expected += 1;
     }
-    match version {
-        Some(version) if version != expected - 1 => Some(format!(
-            "{name}: version {version} but its last event is seq {}; events are missing",
+    if case.version != expected - 1 {
+        return Some(format!(
+            "{name}: version {} but its last event is seq {}; events are missing",
+            case.version,
             expected - 1
-        )),
-        _ => None,
+        ));
     }
-}
-
-/// "case REF (id)", for naming a case in a problem.
-async fn case_name<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<String, StoreError> {
-    Ok(match log::case_reference(conn, id).await? {
-        Some(reference) => format!("case {reference} ({id})"),
-        None => format!("case {id} (no such case)"),
-    })
+    if case.last_hash != prev {
+        return Some(format!(
+            "{name}: its last hash is not the hash of its last event (edited)"
+        ));
+    }
+    None
 }
 
 /// How the stored case differs from what its events say, if it does.
-fn replay_mismatch(
-    workflows: &Registry,
-    case: &CaseRecord,
-    events: &[crate::domain::Event],
-) -> Option<String> {
+fn replay_mismatch(workflows: &Registry, case: &CaseRecord, events: &[Event]) -> Option<String> {
     let unloaded = std::iter::once((&case.workflow_id, case.workflow_version))
         .chain(events.iter().map(|e| (&e.workflow_id, e.workflow_version)))
         .find(|(id, version)| workflows.get(id, Some(*version)).is_none());

@@ -6,6 +6,7 @@
 //! The shared vocabulary (roles, agency kinds, stages, statuses ...) is re-exported from
 //! [`crate::vocabulary`], so `crate::domain::Role` and `crate::vocabulary::Role` are one type.
 
+pub mod audit_log;
 pub mod break_glass;
 pub mod case;
 pub mod directory;

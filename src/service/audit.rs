@@ -12,8 +12,8 @@ use crate::domain::CaseRecord;
 use crate::domain::DataGroup;
 use crate::domain::Event;
 use crate::domain::Ground;
+pub use crate::domain::audit_log::StoredCheckpoint;
 use crate::store::audit as log;
-pub use crate::store::audit::StoredCheckpoint;
 use crate::store::events;
 pub use crate::store::events::EventSearch;
 use crate::store::sharing;
@@ -197,10 +197,10 @@ pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, S
     if checkpoint.is_none()
         && let Some(key) = &app.audit_key
     {
-        checkpoint = Some(audit::create_checkpoint(&app.store, key, app.now()).await?);
+        checkpoint = Some(super::audit_log::create_checkpoint(&app.store, key, app.now()).await?);
     }
     let tree = merkle::Tree::new(match &checkpoint {
-        Some(c) => audit::tree_leaves(conn, c.tree_size).await?,
+        Some(c) => super::audit_log::tree(app, c.tree_size).await?,
         None => Vec::new(),
     });
     let user_ids: Vec<Uuid> = events.iter().map(|e| e.actor_user_id).collect();
@@ -313,7 +313,7 @@ fn disclosure_json(d: &Disclosure, agency_name: &dyn Fn(&Uuid) -> String) -> Val
 /// Recomputes every case's hash chain, the Merkle log and every checkpoint (as `trm audit
 /// verify` does) and names the first bad record.
 pub async fn verify(app: &App) -> Result<audit::verify::Report, ServiceError> {
-    Ok(audit::verify::verify(app.store.conn(), &app.workflows, &app.trusted_audit_keys()).await?)
+    super::audit_log::verify(&app.store, &app.workflows, &app.trusted_audit_keys()).await
 }
 
 /// The checkpoint of tree size `size`, or the latest one.
@@ -332,7 +332,7 @@ pub async fn create_checkpoint(
     app: &App,
     key: &audit::AuditKey,
 ) -> Result<StoredCheckpoint, ServiceError> {
-    Ok(audit::create_checkpoint(&app.store, key, app.now()).await?)
+    super::audit_log::create_checkpoint(&app.store, key, app.now()).await
 }
 
 /// An event's place in the log and the proof that it is there.
@@ -362,7 +362,8 @@ pub async fn inclusion_proof(
     let Some(leaf) = log::leaf_of_event(conn, id).await? else {
         return Ok(None);
     };
-    let Some((position, leaf_hash, path, root)) = audit::inclusion_proof(conn, id, size).await?
+    let Some((position, leaf_hash, path, root)) =
+        super::audit_log::inclusion_proof(conn, id, size).await?
     else {
         return Ok(None);
     };
@@ -382,5 +383,5 @@ pub async fn consistency_proof(
     from: i64,
     to: i64,
 ) -> Result<Option<(merkle::Hash, merkle::Hash, Vec<merkle::Hash>)>, ServiceError> {
-    Ok(audit::consistency_proof(app.store.conn(), from, to).await?)
+    super::audit_log::consistency_proof(app.store.conn(), from, to).await
 }

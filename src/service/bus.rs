@@ -23,7 +23,9 @@
 
 use crate::domain::Event;
 use crate::store::Store;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
+use crate::store::StoreError;
+use crate::store::notify::{self, Listener, Received};
+use sea_orm::{ConnectionTrait, DatabaseBackend};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,20 +117,12 @@ impl Bus {
         &self,
         conn: &C,
         signals: &[Signal],
-    ) -> Result<(), DbErr> {
-        if self.delivery != Delivery::Postgres
-            || signals.is_empty()
-            || conn.get_database_backend() != DatabaseBackend::Postgres
-        {
+    ) -> Result<(), StoreError> {
+        if self.delivery != Delivery::Postgres || signals.is_empty() {
             return Ok(());
         }
         for payload in payloads(signals)? {
-            conn.execute_raw(Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            ))
-            .await?;
+            notify::notify(conn, CHANNEL, payload).await?;
         }
         Ok(())
     }
@@ -160,7 +154,7 @@ impl Bus {
     /// `LISTEN` is in effect, so that every commit after it reaches this instance. The listener
     /// uses a connection of its own (not one of the pool's), reconnects when it is lost, and stops
     /// when the returned handle is stopped or dropped.
-    pub async fn listen(&self, store: &Store) -> Result<Option<BusListener>, DbErr> {
+    pub async fn listen(&self, store: &Store) -> Result<Option<BusListener>, StoreError> {
         if self.delivery != Delivery::Postgres || store.backend() != DatabaseBackend::Postgres {
             return Ok(None);
         }
@@ -171,7 +165,7 @@ impl Bus {
         {
             return Ok(None);
         }
-        let listener = match connect_listener(store).await {
+        let listener = match Listener::connect(store, CHANNEL).await {
             Ok(l) => l,
             Err(e) => {
                 self.listening.store(false, Ordering::SeqCst);
@@ -214,58 +208,30 @@ impl Drop for BusListener {
     }
 }
 
-type PgListener = sea_orm::sqlx::postgres::PgListener;
-
-/// A listener on [`CHANNEL`] over a one-connection pool of its own, with the same connection
-/// settings as the store's pool.
-async fn connect_listener(store: &Store) -> Result<PgListener, DbErr> {
-    use sea_orm::sqlx::postgres::PgPoolOptions;
-    let options = store
-        .conn()
-        .get_postgres_connection_pool()
-        .connect_options();
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .acquire_timeout(Duration::from_secs(10))
-        .max_lifetime(None)
-        .idle_timeout(None)
-        .connect_lazy_with((*options).clone());
-    let mut listener = PgListener::connect_with(&pool)
-        .await
-        .map_err(listen_error)?;
-    listener.listen(CHANNEL).await.map_err(listen_error)?;
-    Ok(listener)
-}
-
-fn listen_error(err: sea_orm::sqlx::Error) -> DbErr {
-    DbErr::Custom(format!("cannot listen for signals: {err}"))
-}
-
 /// The listener's loop: forwards every notification to the broadcast channel until stopped.
-async fn forward(bus: Bus, mut listener: PgListener, mut stopped: oneshot::Receiver<()>) {
+async fn forward(bus: Bus, mut listener: Listener, mut stopped: oneshot::Receiver<()>) {
     let mut delay = Duration::from_millis(250);
     loop {
         let received = tokio::select! {
             _ = &mut stopped => break,
-            received = listener.try_recv() => received,
+            received = listener.next() => received,
         };
         match received {
-            Ok(Some(notification)) => {
+            Ok(Received::Payload(payload)) => {
                 delay = Duration::from_millis(250);
-                match serde_json::from_str::<Vec<Signal>>(notification.payload()) {
+                match serde_json::from_str::<Vec<Signal>>(&payload) {
                     Ok(signals) => {
                         for signal in signals {
                             let _ = bus.sender.send(signal);
                         }
                     }
                     Err(_) => tracing::warn!(
-                        bytes = notification.payload().len(),
+                        bytes = payload.len(),
                         "ignoring a malformed signal notification"
                     ),
                 }
             }
-            Ok(None) => {
+            Ok(Received::Reconnected) => {
                 // The connection was lost and re-established: what was sent meanwhile is lost.
                 tracing::warn!("signal listener reconnected; subscribers catch up");
                 bus.resync.send_modify(|n| *n = n.wrapping_add(1));
@@ -288,12 +254,12 @@ async fn forward(bus: Bus, mut listener: PgListener, mut stopped: oneshot::Recei
 }
 
 /// The signals as JSON arrays of at most [`MAX_PAYLOAD_BYTES`] each.
-fn payloads(signals: &[Signal]) -> Result<Vec<String>, DbErr> {
+fn payloads(signals: &[Signal]) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut size = 2;
     for signal in signals {
-        let one = serde_json::to_string(signal).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let one = serde_json::to_string(signal).map_err(|e| StoreError::corrupt("signal", e))?;
         if !current.is_empty() && size + one.len() + 1 > MAX_PAYLOAD_BYTES {
             out.push(format!("[{}]", current.join(",")));
             current.clear();

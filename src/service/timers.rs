@@ -82,7 +82,7 @@ pub async fn run_scheduler(app: App, interval: Duration) {
         }
         if let Some(key) = &app.audit_key {
             let every = chrono::Duration::minutes(crate::audit::CHECKPOINT_EVERY_MINUTES);
-            match crate::audit::checkpoint_if_due(&app.store, key, app.now(), every).await {
+            match super::audit_log::checkpoint_if_due(&app.store, key, app.now(), every).await {
                 Ok(Some(c)) => tracing::info!(tree_size = c.tree_size, "audit checkpoint signed"),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "audit checkpoint failed; retrying next tick"),

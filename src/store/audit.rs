@@ -3,6 +3,7 @@
 
 use super::StoreError;
 use super::entities::{audit_log, case, checkpoint};
+use crate::domain::audit_log::{Leaf, LeafWithEvent, StoredCheckpoint};
 use chrono::{DateTime, Utc};
 
 use sea_orm::{
@@ -10,36 +11,6 @@ use sea_orm::{
     QuerySelect,
 };
 use uuid::Uuid;
-
-/// One leaf of the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Leaf {
-    /// 0-based position.
-    pub position: i64,
-    /// The event whose chain hash this leaf is.
-    pub event_id: Uuid,
-    /// The event's chain hash, hex.
-    pub leaf_hash: String,
-    /// When it was appended.
-    pub appended_at: DateTime<Utc>,
-}
-
-/// A stored checkpoint (signed tree head).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredCheckpoint {
-    /// Number of leaves covered.
-    pub tree_size: i64,
-    /// Merkle root, hex.
-    pub root_hash: String,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
-    /// Key id, hex.
-    pub key_id: String,
-    /// Ed25519 public key, hex.
-    pub public_key: String,
-    /// Signature, hex.
-    pub signature: String,
-}
 
 /// Appends the leaf of event `event_id` (its chain hash `leaf_hash`, hex) at the next position.
 /// Call inside the event's write transaction: the position is `max + 1` read under the write
@@ -96,10 +67,6 @@ pub async fn leaves<C: ConnectionTrait>(
         })
         .collect())
 }
-
-/// A leaf with what its event says, for the verifier: the event's case, `seq` and stored
-/// chain hash, or `None` when no event has the leaf's event id.
-pub type LeafWithEvent = (Leaf, Option<(Uuid, i64, String)>);
 
 /// Up to `limit` leaves from position `from` on, in order, each with its event (one query).
 pub async fn leaves_with_events<C: ConnectionTrait>(

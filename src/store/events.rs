@@ -6,6 +6,7 @@
 
 use super::StoreError;
 use super::entities::case_event;
+use crate::domain::audit_log::AuditRow;
 use crate::domain::{Event, EventKind};
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -92,10 +93,6 @@ pub async fn page<C: ConnectionTrait>(
         .map(to_event)
         .collect()
 }
-
-/// A stored event as the audit verifier reads it: its id, case and `seq` as stored, and the
-/// parsed event (or why it cannot be parsed).
-pub type AuditRow = (Uuid, Uuid, i64, Result<Event, String>);
 
 /// Every event of the cases `case_ids`, ordered by case and `seq` (see [`AuditRow`]): the
 /// verifier reads the events of one page of cases at a time.

@@ -13,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod identity;
 pub mod inbox;
+pub mod notify;
 pub mod person;
 pub mod sharing;
 pub mod timers;

@@ -246,7 +246,7 @@ impl TestServer {
     /// checking that the audit trail it left verifies (chains, log, checkpoints, and every case
     /// equal to the replay of its events): every test is also an audit test.
     pub async fn stop(self) {
-        let report = trm::audit::verify::verify(self.app.store.conn(), &self.app.workflows, &[])
+        let report = trm::service::audit_log::verify(&self.app.store, &self.app.workflows, &[])
             .await
             .expect("audit verification runs");
         assert_eq!(

@@ -1,0 +1,225 @@
+//! The tamper-evident log as the service keeps it: checkpoints signed over the log, inclusion
+//! and consistency proofs, and the whole-database verification. The checks themselves are pure
+//! (`crate::audit`); this module reads what they need from the store.
+
+use super::{App, ServiceError};
+use crate::audit::verify::{LogProblem, Report, Verifier, case_name};
+use crate::audit::{AuditKey, merkle, sign_checkpoint, tree_leaves};
+use crate::domain::audit_log::StoredCheckpoint;
+use crate::store::audit as log;
+use crate::store::{LOCK_AUDIT_LOG, Store, StoreError, cases, events, lock_exclusively};
+use crate::workflow::Registry;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::VerifyingKey;
+use sea_orm::{AccessMode, ConnectionTrait, DatabaseBackend, IsolationLevel, TransactionTrait};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Cases per page of the chain pass (their events are read with them).
+const CASE_PAGE: u64 = 500;
+/// Leaves per page of the log pass.
+const LEAF_PAGE: u64 = 20_000;
+
+/// The Merkle leaf hashes of the first `size` leaves of the log.
+async fn leaf_hashes<C: ConnectionTrait>(
+    conn: &C,
+    size: i64,
+) -> Result<Vec<merkle::Hash>, StoreError> {
+    let leaves = log::leaves(conn, 0, size).await?;
+    tree_leaves(&leaves, size).map_err(StoreError::Corrupt)
+}
+
+/// Signs and stores a checkpoint of the log as it is now (or returns the stored one when the
+/// log has not grown since). Runs in a write transaction holding the audit-log lock so that the
+/// size and the leaves read agree.
+pub async fn create_checkpoint(
+    store: &Store,
+    key: &AuditKey,
+    now: DateTime<Utc>,
+) -> Result<StoredCheckpoint, ServiceError> {
+    let txn = store.begin_write().await?;
+    lock_exclusively(&txn, LOCK_AUDIT_LOG).await?;
+    let size = log::size(&txn).await?;
+    if let Some(existing) = log::checkpoint_at(&txn, size).await? {
+        txn.rollback().await?;
+        return Ok(existing);
+    }
+    let c = sign_checkpoint(key, &leaf_hashes(&txn, size).await?, now);
+    log::insert_checkpoint(&txn, &c).await?;
+    txn.commit().await?;
+    Ok(c)
+}
+
+/// Makes a checkpoint if the log grew since the latest one and that one is at least
+/// `min_interval` old (for the scheduler). Returns the new checkpoint, if any.
+pub async fn checkpoint_if_due(
+    store: &Store,
+    key: &AuditKey,
+    now: DateTime<Utc>,
+    min_interval: chrono::Duration,
+) -> Result<Option<StoredCheckpoint>, ServiceError> {
+    let size = log::size(store.conn()).await?;
+    let latest = log::latest_checkpoint(store.conn()).await?;
+    let due = match &latest {
+        None => size > 0,
+        Some(c) => size > c.tree_size && now - c.created_at >= min_interval,
+    };
+    if !due {
+        return Ok(None);
+    }
+    create_checkpoint(store, key, now).await.map(Some)
+}
+
+/// The Merkle leaf hashes of the first `size` leaves (for case files).
+pub async fn tree(app: &App, size: i64) -> Result<Vec<merkle::Hash>, ServiceError> {
+    Ok(leaf_hashes(app.store.conn(), size).await?)
+}
+
+/// An inclusion proof of `event_id` in the tree of `tree_size` leaves: (position, the Merkle
+/// leaf hash, the audit path, the root). `None` if the event is not in that tree.
+pub async fn inclusion_proof<C: ConnectionTrait>(
+    conn: &C,
+    event_id: Uuid,
+    tree_size: i64,
+) -> Result<Option<(i64, merkle::Hash, Vec<merkle::Hash>, merkle::Hash)>, ServiceError> {
+    let Some(leaf) = log::leaf_of_event(conn, event_id).await? else {
+        return Ok(None);
+    };
+    if leaf.position >= tree_size || tree_size > log::size(conn).await? {
+        return Ok(None);
+    }
+    let tree = merkle::Tree::new(leaf_hashes(conn, tree_size).await?);
+    let index = usize::try_from(leaf.position).unwrap_or(usize::MAX);
+    let (Some(path), Some(leaf_hash)) = (
+        tree.inclusion_proof(index),
+        crate::audit::merkle_leaf(&leaf.leaf_hash),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some((leaf.position, leaf_hash, path, tree.root())))
+}
+
+/// A consistency proof between the trees of `from` and `to` leaves: (the two roots, the
+/// proof). `None` unless `0 <= from <= to <= size`.
+pub async fn consistency_proof<C: ConnectionTrait>(
+    conn: &C,
+    from: i64,
+    to: i64,
+) -> Result<Option<(merkle::Hash, merkle::Hash, Vec<merkle::Hash>)>, ServiceError> {
+    if from < 0 || from > to || to > log::size(conn).await? {
+        return Ok(None);
+    }
+    let leaves = leaf_hashes(conn, to).await?;
+    let from = usize::try_from(from).unwrap_or(usize::MAX);
+    let Some(proof) = merkle::consistency_proof(&leaves, from) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        merkle::root(&leaves[..from]),
+        merkle::root(&leaves),
+        proof,
+    )))
+}
+
+/// Verifies the whole database (see [`crate::audit::verify`]): it reads the database in pages
+/// (memory holds one page of cases with their events, and the log's leaf hashes, 32 bytes a
+/// leaf), all in one snapshot (a read-only repeatable-read transaction on PostgreSQL, one read
+/// transaction on SQLite): on a live database, a case read on one page and its events read by
+/// the next query must not straddle a transition committed in between.
+pub async fn verify(
+    store: &Store,
+    workflows: &Registry,
+    trusted: &[VerifyingKey],
+) -> Result<Report, ServiceError> {
+    let db = store.conn();
+    let txn = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    let report = verify_in(&txn, workflows, trusted).await;
+    // Read only: nothing to keep.
+    txn.rollback().await?;
+    Ok(report?)
+}
+
+async fn verify_in<C: ConnectionTrait>(
+    conn: &C,
+    workflows: &Registry,
+    trusted: &[VerifyingKey],
+) -> Result<Report, StoreError> {
+    let mut v = Verifier::new(workflows, trusted, events::count_all(conn).await?);
+    let mut from = 0i64;
+    loop {
+        let page = log::leaves(conn, from, from + LEAF_PAGE as i64).await?;
+        let Some(last) = page.last() else { break };
+        from = last.position + 1;
+        v.add_leaves(&page);
+    }
+
+    // 1. Chains, and the stored cases are what their events say.
+    let mut after = None;
+    loop {
+        let page = cases::page_by_id(conn, after, CASE_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+        let mut by_case: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for row in events::of_cases_for_audit(conn, &ids).await? {
+            by_case.entry(row.1).or_default().push(row);
+        }
+        for case in &page {
+            let rows = by_case.remove(&case.id).unwrap_or_default();
+            if let Some(problem) = v.check_case(case, rows) {
+                return Ok(v.report(Some(problem)));
+            }
+        }
+    }
+    if let Some(orphan) = events::first_orphan(conn).await? {
+        return Ok(v.report(Some(v.orphan(orphan))));
+    }
+
+    // 2. The log.
+    let repeated = log::first_repeated_leaf(conn).await?;
+    let mut position = 0i64;
+    loop {
+        let page = log::leaves_with_events(conn, position, LEAF_PAGE).await?;
+        let Some((last, _)) = page.last() else { break };
+        position = last.position + 1;
+        if let Err(problem) = v.check_log_page(&page, repeated) {
+            let problem = described(conn, problem).await?;
+            return Ok(v.report(Some(problem)));
+        }
+    }
+    if let Some(missing) = events::first_not_in_log(conn).await? {
+        let problem = described(conn, v.not_in_log(missing)).await?;
+        return Ok(v.report(Some(problem)));
+    }
+
+    // 3. Checkpoints.
+    for c in log::checkpoints(conn).await? {
+        if let Some(problem) = v.check_checkpoint(&c) {
+            return Ok(v.report(Some(problem)));
+        }
+    }
+    Ok(v.report(None))
+}
+
+/// A log problem in words, with the case it names looked up.
+async fn described<C: ConnectionTrait>(
+    conn: &C,
+    problem: LogProblem,
+) -> Result<String, StoreError> {
+    Ok(match problem {
+        LogProblem::Found(text) => text,
+        LogProblem::OfCase { case_id, text } => {
+            let reference = log::case_reference(conn, case_id).await?;
+            text.replace("{case name}", &case_name(case_id, reference.as_deref()))
+        }
+    })
+}
