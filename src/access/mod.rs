@@ -20,5 +20,6 @@ pub use disclosure::{is_origin_authority, may_travel};
 pub use principal::{CaseScope, Principal};
 pub use view::{
     CaseView, Field, Grant, ReferralShare, Relation, SharingRecord, TransferShare, grants,
+    participants,
 };
 pub use visible::VisibleCase;

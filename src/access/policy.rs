@@ -6,7 +6,7 @@
 //! explained and the permission matrix (README) is generated from the same policies.
 
 use super::principal::Principal;
-use crate::domain::{DataGroup, Role, Stage};
+use crate::vocabulary::{DataGroup, Role, Stage};
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema, ValidationMode,
     Validator,

@@ -73,6 +73,8 @@ impl From<&crate::domain::ReferralRecord> for ReferralShare {
 /// What a transfer shares, between whom, and where it stands.
 #[derive(Debug, Clone)]
 pub struct TransferShare {
+    /// True when the receiver asked for the case (it had access before).
+    pub requested_by_receiver: bool,
     pub from_agency: Uuid,
     pub to_agency: Uuid,
     pub groups: BTreeSet<DataGroup>,
@@ -84,6 +86,7 @@ pub struct TransferShare {
 impl From<&crate::domain::TransferRecord> for TransferShare {
     fn from(t: &crate::domain::TransferRecord) -> Self {
         TransferShare {
+            requested_by_receiver: t.requested_by_receiver,
             from_agency: t.from_agency_id,
             to_agency: t.to_agency_id,
             groups: t.groups.clone(),
@@ -362,6 +365,30 @@ fn lead_until(agency: Uuid, record: &SharingRecord) -> Option<DateTime<Utc>> {
         .max()
 }
 
+/// The agencies other than the lead to which the case's sharing history itself gave access:
+/// every receiver of a referral (whatever became of it), every receiver of a transfer the lead
+/// offered, every former lead. With the focal points alerted or escalated to, these are exactly
+/// the store's access rows of the case (proven by a test over generated histories): the SQL
+/// scope and this model come from one rule.
+pub fn participants(record: &SharingRecord) -> BTreeSet<Uuid> {
+    let mut out: BTreeSet<Uuid> = record.referrals.iter().map(|r| r.to_agency).collect();
+    out.extend(
+        record
+            .transfers
+            .iter()
+            .filter(|t| !t.requested_by_receiver)
+            .map(|t| t.to_agency),
+    );
+    out.extend(
+        lead_periods(record)
+            .into_iter()
+            .filter(|(_, _, until)| until.is_some())
+            .map(|(agency, _, _)| agency),
+    );
+    out.remove(&record.lead_agency);
+    out
+}
+
 /// Every grant `agency` holds on the case.
 pub fn grants(agency: Uuid, record: &SharingRecord) -> Vec<Grant> {
     let mut out: Vec<Grant> = lead_periods(record)
@@ -452,6 +479,7 @@ mod tests {
                 updated_at: at(5),
             }],
             transfers: vec![TransferShare {
+                requested_by_receiver: false,
                 from_agency: Uuid::from_u128(1),
                 to_agency: Uuid::from_u128(2),
                 groups: groups(&[DataGroup::Identity]),

@@ -38,7 +38,7 @@ pub async fn visible_page(
 }
 
 /// The sharing history of a case, for access decisions.
-async fn sharing_record<C: ConnectionTrait>(
+pub async fn sharing_record<C: ConnectionTrait>(
     conn: &C,
     case: &CaseRecord,
 ) -> Result<SharingRecord, ServiceError> {

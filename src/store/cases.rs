@@ -646,6 +646,20 @@ pub async fn grant_access<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The agencies given access to the case (its access rows), whatever gave it.
+pub async fn access_rows<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(case_access::Entity::find()
+        .filter(case_access::Column::CaseId.eq(case_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.agency_id)
+        .collect())
+}
+
 /// Whether `agency` has been given access to the case.
 /// Which of the cases `case_ids` `agency` has an access row for (one query).
 pub async fn with_access<C: ConnectionTrait>(

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod access_model;
 mod audit;
 mod audit_changes;
 mod audit_views;
