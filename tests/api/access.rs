@@ -587,16 +587,17 @@ async fn redaction_is_the_same_on_every_path() {
 }
 
 #[tokio::test]
-async fn the_permission_matrix_in_the_readme_is_the_one_the_policies_give() {
+async fn the_permission_matrix_in_the_access_docs_is_the_one_the_policies_give() {
     let policies =
         trm::access::policy::Policies::load(&crate::harness::workflows_dir().join("policies"))
             .unwrap_or_else(|e| panic!("{e}"));
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/access.md"),
+    )
+    .unwrap();
     assert!(
-        readme.contains(&policies.matrix_markdown()),
-        "README's permission matrix is out of date: regenerate it with `cargo run -- workflows permissions` and paste it"
+        page.contains(&policies.matrix_markdown()),
+        "docs/access.md's permission matrix is out of date: regenerate it with `cargo run -- workflows permissions` and paste it"
     );
 }
 

@@ -15,6 +15,7 @@ mod cases;
 mod concurrency;
 mod cross_border;
 mod directory;
+mod docs;
 mod drills;
 mod fuzz_inputs;
 mod hardening;
