@@ -5,7 +5,7 @@ use super::error::IntoGql;
 use super::ids;
 use super::nodes::CaseNode;
 use crate::domain::{Agency, ConsentGiver, ConsentPurpose, ConsentRecord, DataGroup};
-use crate::service::person::{self, NewConsent};
+use crate::service::consents::{self, NewConsent};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -85,7 +85,7 @@ impl ConsentMutation {
             .iter()
             .map(|a| uuid_of(a, "Agency", "agencyIds"))
             .collect::<Result<BTreeSet<_>>>()?;
-        let consent = person::record_consent(
+        let consent = consents::record_consent(
             app,
             principal(ctx)?,
             NewConsent {
@@ -115,7 +115,7 @@ impl ConsentMutation {
         input: WithdrawConsentInput,
     ) -> Result<ConsentPayload> {
         let id = uuid_of(&input.consent_id, "Consent", "consentId")?;
-        let consent = person::withdraw_consent(app(ctx)?, principal(ctx)?, id, input.reason)
+        let consent = consents::withdraw_consent(app(ctx)?, principal(ctx)?, id, input.reason)
             .await
             .gql()?;
         let case = loaders(ctx)?.case(consent.case_id).await?.map(CaseNode);

@@ -10,6 +10,7 @@
 //! item.
 
 mod audit;
+mod audit_log;
 mod break_glass;
 mod case;
 mod consent;
@@ -48,6 +49,7 @@ pub struct Query(
     transfer::TransferQuery,
     inbox::InboxQuery,
     audit::AuditQuery,
+    audit_log::AuditLogQuery,
 );
 
 /// The root of all changes.
@@ -62,7 +64,7 @@ pub struct Mutation(
     inbox::InboxMutation,
     directory::DirectoryMutation,
     test_clock::TestClockMutation,
-    audit::AuditMutation,
+    audit_log::AuditMutation,
 );
 
 /// The schema type served at `/graphql` (subscriptions at `/graphql/ws`).

@@ -6,7 +6,7 @@ use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::{CaseNode, EventNode};
 use super::workflow::WorkflowNode;
-use crate::service::{cases, directory, inbox, person, referrals, transfers};
+use crate::service::{cases, consents, directory, inbox, referrals, transfers};
 use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
@@ -53,7 +53,7 @@ impl NodeQuery {
                 .await
                 .gql()?
                 .map(Node::Transfer),
-            "Consent" => person::visible_consent(app, p, uuid()?)
+            "Consent" => consents::visible_consent(app, p, uuid()?)
                 .await
                 .gql()?
                 .map(Node::Consent),

@@ -8,7 +8,8 @@ use super::ids;
 use super::nodes::CaseNode;
 use super::referral::{DisclosureGround, OverrideInput, ground, ground_request};
 use crate::domain::{Agency, DataGroup, Feedback, TransferRecord};
-use crate::service::transfers::{self, NewTransfer, TransferAction};
+use crate::service::transfer_decisions::{self, TransferAction};
+use crate::service::transfers::{self, NewTransfer};
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use serde_json::{Map, Value};
@@ -184,10 +185,15 @@ impl TransferMutation {
         expected_version: Option<i64>,
     ) -> Result<TransferPayload> {
         let id = uuid_of(id, "Transfer", "transferId")?;
-        let t =
-            transfers::act_on_transfer(app(ctx)?, principal(ctx)?, id, action, expected_version)
-                .await
-                .gql()?;
+        let t = transfer_decisions::act_on_transfer(
+            app(ctx)?,
+            principal(ctx)?,
+            id,
+            action,
+            expected_version,
+        )
+        .await
+        .gql()?;
         Self::transfer_payload(ctx, t).await
     }
 }
@@ -297,7 +303,7 @@ impl TransferMutation {
         input: SendFeedbackInput,
     ) -> Result<SendFeedbackPayload> {
         let id = uuid_of(&input.transfer_id, "Transfer", "transferId")?;
-        let f = transfers::send_feedback(app(ctx)?, principal(ctx)?, id, input.message)
+        let f = transfer_decisions::send_feedback(app(ctx)?, principal(ctx)?, id, input.message)
             .await
             .gql()?;
         Ok(SendFeedbackPayload { feedback: f })

@@ -14,9 +14,9 @@ use crate::domain::Event;
 use crate::domain::Ground;
 pub use crate::domain::audit_log::StoredCheckpoint;
 use crate::store::audit as log;
+use crate::store::disclosures;
 use crate::store::events;
 pub use crate::store::events::EventSearch;
-use crate::store::sharing;
 use crate::store::{access_log, break_glass, directory};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -103,7 +103,7 @@ pub async fn disclosures(
 async fn disclosures_of(app: &App, case: &CaseRecord) -> Result<Vec<Disclosure>, ServiceError> {
     let conn = app.store.conn();
     let mut out = Vec::new();
-    for r in sharing::referrals_of_case(conn, case.id).await? {
+    for r in disclosures::referrals_of_case(conn, case.id).await? {
         out.push(Disclosure {
             kind: DisclosureKind::Referral,
             id: r.id,
@@ -116,7 +116,7 @@ async fn disclosures_of(app: &App, case: &CaseRecord) -> Result<Vec<Disclosure>,
             reason: Some(r.purpose),
         });
     }
-    for t in sharing::transfers_of_case(conn, case.id).await? {
+    for t in disclosures::transfers_of_case(conn, case.id).await? {
         out.push(Disclosure {
             kind: DisclosureKind::Transfer,
             id: t.id,
@@ -164,7 +164,7 @@ pub async fn consent(
     app: &App,
     id: Uuid,
 ) -> Result<Option<crate::domain::ConsentRecord>, ServiceError> {
-    Ok(sharing::consent_by_id(app.store.conn(), id).await?)
+    Ok(disclosures::consent_by_id(app.store.conn(), id).await?)
 }
 
 /// The case file of a case (see [`crate::audit::export`]), anchored to the latest checkpoint

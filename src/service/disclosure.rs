@@ -10,7 +10,7 @@ use crate::domain::ConsentRecord;
 use crate::domain::Ground;
 use crate::domain::{AgencyKind, ConsentPurpose, DataGroup, OverrideBasis};
 use crate::store::directory;
-use crate::store::sharing;
+use crate::store::disclosures;
 use sea_orm::ConnectionTrait;
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
@@ -162,7 +162,7 @@ pub async fn ground_for<C: ConnectionTrait>(
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(" or ");
-    let consents = sharing::consents_of_case(conn, case.id).await?;
+    let consents = disclosures::consents_of_case(conn, case.id).await?;
     match request.consent_id {
         Some(id) => {
             let consent = consents

@@ -8,8 +8,8 @@ use crate::domain::Notification;
 use crate::domain::NotificationKind;
 use crate::domain::{EventDraft, EventKind};
 use crate::store::directory;
+use crate::store::disclosures;
 use crate::store::inbox;
-use crate::store::sharing;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -54,7 +54,8 @@ pub async fn mark_read(app: &App, p: &Principal, id: Uuid) -> Result<Notificatio
 /// the conditional update lets exactly one of them record it). Returns how many it escalated.
 pub async fn escalate_overdue(app: &App) -> Result<usize, ServiceError> {
     let now = app.now();
-    let (referrals, transfers) = sharing::overdue(app.store.conn(), now, ESCALATION_BATCH).await?;
+    let (referrals, transfers) =
+        disclosures::overdue(app.store.conn(), now, ESCALATION_BATCH).await?;
     let mut done = 0;
     for r in referrals {
         let ids = Target {
@@ -100,8 +101,8 @@ async fn escalate(app: &App, t: Target) -> Result<bool, ServiceError> {
         Err(e) => return Err(e),
     };
     let marked = match (t.referral, t.transfer) {
-        (Some(id), _) => sharing::mark_referral_escalated(work.tx(), id, work.now()).await?,
-        (_, Some(id)) => sharing::mark_transfer_escalated(work.tx(), id, work.now()).await?,
+        (Some(id), _) => disclosures::mark_referral_escalated(work.tx(), id, work.now()).await?,
+        (_, Some(id)) => disclosures::mark_transfer_escalated(work.tx(), id, work.now()).await?,
         _ => false,
     };
     if !marked {

@@ -12,7 +12,7 @@ use crate::domain::NotificationKind;
 use crate::domain::ReferralRecord;
 use crate::domain::{ConsentPurpose, DataGroup, ReferralStatus, ServiceKind};
 use crate::domain::{EventDraft, EventKind};
-use crate::store::sharing;
+use crate::store::disclosures;
 use chrono::Duration;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -105,7 +105,7 @@ pub async fn make_referral(
         created_at: work.now(),
         updated_at: work.now(),
     };
-    sharing::insert_referral(work.tx(), &referral).await?;
+    disclosures::insert_referral(work.tx(), &referral).await?;
     work.grant_access(to.id, "REFERRAL").await?;
     let details = json!({
         "referral": referral.id,
@@ -150,7 +150,7 @@ pub async fn act_on_referral(
     referral_id: Uuid,
     action: ReferralAction,
 ) -> Result<ReferralRecord, ServiceError> {
-    let referral = sharing::referral_by_id(app.store.conn(), referral_id)
+    let referral = disclosures::referral_by_id(app.store.conn(), referral_id)
         .await?
         .ok_or(ServiceError::NotFound("referral"))?;
     // Neither party: answer as if it did not exist.
@@ -229,7 +229,7 @@ pub async fn act_on_referral(
         },
     )?;
     let mut work = CaseWork::begin(app, Changer::Principal(p), referral.case_id, None).await?;
-    if !sharing::set_referral_status(
+    if !disclosures::set_referral_status(
         work.tx(),
         referral.id,
         &from,
@@ -263,7 +263,7 @@ pub async fn act_on_referral(
     };
     work.notify(other, notice, Some(referral.id), None);
     work.commit().await?;
-    sharing::referral_by_id(app.store.conn(), referral.id)
+    disclosures::referral_by_id(app.store.conn(), referral.id)
         .await?
         .ok_or(ServiceError::NotFound("referral"))
 }
@@ -274,7 +274,7 @@ pub async fn referral(
     p: &Principal,
     id: Uuid,
 ) -> Result<Option<ReferralRecord>, ServiceError> {
-    let r = sharing::referral_by_id(app.store.conn(), id).await?;
+    let r = disclosures::referral_by_id(app.store.conn(), id).await?;
     Ok(r.filter(|r| {
         p.has(crate::domain::Role::Auditor)
             || r.to_agency_id == p.agency_id
@@ -292,12 +292,12 @@ pub async fn referral_of_notification(
     let Some(id) = n.referral_id.filter(|_| n.agency_id == p.agency_id) else {
         return Ok(None);
     };
-    Ok(sharing::referral_by_id(app.store.conn(), id).await?)
+    Ok(disclosures::referral_by_id(app.store.conn(), id).await?)
 }
 
 /// The referrals of a case its caller may see (see [`crate::access::CaseView::sees_referral`]).
 pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<ReferralRecord>, ServiceError> {
-    let all = sharing::referrals_of_case(app.store.conn(), case.record().id).await?;
+    let all = disclosures::referrals_of_case(app.store.conn(), case.record().id).await?;
     Ok(all
         .into_iter()
         .filter(|r| case.view().sees_referral(r))
@@ -312,5 +312,5 @@ pub async fn incoming(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<ReferralRecord>, ServiceError> {
-    Ok(sharing::referrals_to(app.store.conn(), p.agency_id, statuses, after, limit).await?)
+    Ok(disclosures::referrals_to(app.store.conn(), p.agency_id, statuses, after, limit).await?)
 }

@@ -7,7 +7,7 @@ use crate::access::{
     CaseView, Principal, ReferralShare, SharingRecord, TransferShare, VisibleCase,
 };
 use crate::domain::{CaseRecord, DataGroup, ReferralRecord, Role, TransferRecord};
-use crate::store::{break_glass, cases as case_store, sharing};
+use crate::store::{break_glass, cases as case_store, disclosures};
 use sea_orm::ConnectionTrait;
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
@@ -42,8 +42,8 @@ pub async fn sharing_record<C: ConnectionTrait>(
     conn: &C,
     case: &CaseRecord,
 ) -> Result<SharingRecord, ServiceError> {
-    let referrals = sharing::referrals_of_case(conn, case.id).await?;
-    let transfers = sharing::transfers_of_case(conn, case.id).await?;
+    let referrals = disclosures::referrals_of_case(conn, case.id).await?;
+    let transfers = disclosures::transfers_of_case(conn, case.id).await?;
     Ok(record_of(case, &referrals, &transfers))
 }
 
@@ -86,11 +86,11 @@ async fn views<C: ConnectionTrait>(
         ids
     };
     let mut referrals: HashMap<Uuid, Vec<ReferralRecord>> = HashMap::new();
-    for r in sharing::referrals_of_cases(conn, &ids).await? {
+    for r in disclosures::referrals_of_cases(conn, &ids).await? {
         referrals.entry(r.case_id).or_default().push(r);
     }
     let mut transfers: HashMap<Uuid, Vec<TransferRecord>> = HashMap::new();
-    for t in sharing::transfers_of_cases(conn, &ids).await? {
+    for t in disclosures::transfers_of_cases(conn, &ids).await? {
         transfers.entry(t.case_id).or_default().push(t);
     }
     let rows = case_store::with_access(conn, &ids, p.agency_id).await?;

@@ -12,7 +12,7 @@ use crate::domain::ReferralRecord;
 use crate::domain::ReferralStatus;
 use crate::domain::TransferRecord;
 use crate::store::cases::{self as case_store};
-use crate::store::sharing;
+use crate::store::disclosures;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -113,7 +113,7 @@ async fn worklist(
     }
     let conn = app.store.conn();
     let visible = p.case_scope(now);
-    for r in sharing::referrals_to(
+    for r in disclosures::referrals_to(
         conn,
         p.agency_id,
         &[ReferralStatus::Pending],
@@ -133,7 +133,7 @@ async fn worklist(
             });
         }
     }
-    for t in sharing::transfers_awaiting(conn, p.agency_id, None, WORKLIST_SCAN).await? {
+    for t in disclosures::transfers_awaiting(conn, p.agency_id, None, WORKLIST_SCAN).await? {
         if let Some(case) = case_store::find(conn, visible, t.case_id).await? {
             items.push(WorkItem {
                 case,

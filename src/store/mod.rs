@@ -7,6 +7,7 @@ pub mod audit;
 pub mod break_glass;
 pub mod cases;
 pub mod directory;
+pub mod disclosures;
 pub mod entities;
 mod error;
 pub mod events;
@@ -15,7 +16,6 @@ pub mod identity;
 pub mod inbox;
 pub mod notify;
 pub mod person;
-pub mod sharing;
 pub mod timers;
 pub mod workflows;
 

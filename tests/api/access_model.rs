@@ -21,8 +21,9 @@ use trm::domain::{
 };
 use trm::service::disclosure::GroundRequest;
 use trm::service::referrals::{NewReferral, ReferralAction};
-use trm::service::transfers::{NewTransfer, TransferAction};
-use trm::service::{App, break_glass, cases, person, referrals, timers, transfers};
+use trm::service::transfer_decisions::{self, TransferAction};
+use trm::service::transfers::NewTransfer;
+use trm::service::{App, break_glass, cases, consents, referrals, timers, transfers};
 use uuid::Uuid;
 
 fn fixtures() -> PathBuf {
@@ -51,10 +52,10 @@ fn acts_on_cases(p: &Principal) -> bool {
 
 /// As `by`, records the person's consent to every purpose, every group, every country.
 async fn consent_to_everything(app: &App, by: &Principal, case: Uuid, all: &[Principal]) {
-    let _ = person::record_consent(
+    let _ = consents::record_consent(
         app,
         by,
-        person::NewConsent {
+        consents::NewConsent {
             case_id: case,
             given_by: ConsentGiver::Person,
             child_assent: None,
@@ -94,10 +95,10 @@ async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], case: Uuid) 
             .then_some(OverrideBasis::VitalInterests),
         override_justification: Some("generated history, vital interests".into()),
     };
-    let referrals = trm::store::sharing::referrals_of_case(app.store.conn(), case)
+    let referrals = trm::store::disclosures::referrals_of_case(app.store.conn(), case)
         .await
         .expect("referrals");
-    let transfers = trm::store::sharing::transfers_of_case(app.store.conn(), case)
+    let transfers = trm::store::disclosures::transfers_of_case(app.store.conn(), case)
         .await
         .expect("transfers");
     let _ = match rng.random_range(0..11) {
@@ -191,7 +192,7 @@ async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], case: Uuid) 
                 };
                 let party = all.iter().filter(|p| p.agency_id == by).collect::<Vec<_>>();
                 match party.choose(rng) {
-                    Some(p) => transfers::act_on_transfer(app, p, t.id, action, None)
+                    Some(p) => transfer_decisions::act_on_transfer(app, p, t.id, action, None)
                         .await
                         .map(|_| ()),
                     None => Ok(()),
@@ -229,11 +230,11 @@ async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], case: Uuid) 
             .map(|_| ())
         }
         8 => {
-            let consents = trm::store::sharing::consents_of_case(app.store.conn(), case)
+            let consents = trm::store::disclosures::consents_of_case(app.store.conn(), case)
                 .await
                 .expect("consents");
             match consents.choose(rng) {
-                Some(c) => person::withdraw_consent(app, by_lead, c.id, None)
+                Some(c) => consents::withdraw_consent(app, by_lead, c.id, None)
                     .await
                     .map(|_| ()),
                 None => Ok(()),

@@ -18,7 +18,7 @@ use crate::access::Relation;
 use crate::domain::{
     Agency, BreakGlass, CaseStatus, ConsentRecord, Movement, ReferralRecord, TransferRecord,
 };
-use crate::service::{break_glass, cases, person, referrals, timers, transfers};
+use crate::service::{break_glass, cases, consents, person, referrals, timers, transfers};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -137,7 +137,7 @@ impl CaseNode {
     }
     /// Consents, oldest first (lead agency and auditors only).
     async fn consents(&self, ctx: &Context<'_>) -> Result<Vec<ConsentRecord>> {
-        person::consents(app(ctx)?, &self.0).await.gql()
+        consents::consents(app(ctx)?, &self.0).await.gql()
     }
     pub async fn id(&self) -> ID {
         ids::encode("Case", &self.0.record().id.to_string())

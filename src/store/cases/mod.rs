@@ -1,19 +1,23 @@
-//! Cases: the current-state rows (case, its tracks, its timers). Every read takes the caller's
-//! `CaseScope`, so no path can return a case the caller may not see.
+//! Cases: the current-state rows (case, its tracks, its timers) and who has been given access
+//! to them. Every read takes the caller's `CaseScope`, so no path can return a case the caller
+//! may not see. The writes are in [`writes`].
+
+mod writes;
+
+pub use writes::{grant_access, insert, update, write_changes};
 
 use super::StoreError;
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
 use crate::access::CaseScope;
 use crate::domain::CaseStatus;
 use crate::domain::{CaseFilter, CaseRecord, DeadlineFilter};
-use crate::workflow::definition::TimerKind;
+use crate::workflow::CaseState;
 use crate::workflow::engine::TimerState;
-use crate::workflow::{CaseState, Changes, Workflow};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -343,251 +347,6 @@ fn to_record(
     })
 }
 
-fn facts_json(state: &CaseState) -> Result<Json, StoreError> {
-    serde_json::to_value(&state.facts).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn stage_of(workflow: &Workflow, state: &str) -> Result<&'static str, StoreError> {
-    workflow
-        .state(state)
-        .map(|s| s.stage.as_str())
-        .ok_or_else(|| {
-            StoreError::Corrupt(format!("state {state} not in workflow {}", workflow.id))
-        })
-}
-
-/// Inserts a new case with its initial tracks.
-pub async fn insert<C: ConnectionTrait>(
-    conn: &C,
-    workflow: &Workflow,
-    c: &CaseRecord,
-) -> Result<(), StoreError> {
-    case::Entity::insert(case::ActiveModel {
-        id: Set(c.id),
-        reference: Set(c.reference.clone()),
-        workflow_id: Set(c.workflow_id.clone()),
-        workflow_version: Set(
-            i32::try_from(c.workflow_version).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        ),
-        country: Set(c.country.clone()),
-        lead_agency_id: Set(c.lead_agency_id),
-        status: Set(c.status.as_str().to_string()),
-        facts: Set(facts_json(&c.state)?),
-        version: Set(c.version),
-        opened_by: Set(c.opened_by),
-        opened_at: Set(c.opened_at),
-        updated_at: Set(c.updated_at),
-        follows_case_id: Set(c.follows_case_id),
-        origin_country: Set(c.origin_country.clone()),
-        opened_by_agency_id: Set(Some(c.opened_by_agency_id)),
-        last_hash: Set(c.last_hash.clone()),
-    })
-    .exec(conn)
-    .await?;
-    for (track, state) in &c.state.tracks {
-        insert_track(conn, workflow, c.id, track, state, c.opened_at).await?;
-    }
-    Ok(())
-}
-
-async fn insert_track<C: ConnectionTrait>(
-    conn: &C,
-    workflow: &Workflow,
-    case_id: Uuid,
-    track: &str,
-    state: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    case_track::Entity::insert(case_track::ActiveModel {
-        case_id: Set(case_id),
-        track: Set(track.to_string()),
-        state: Set(state.to_string()),
-        stage: Set(stage_of(workflow, state)?.to_string()),
-        entered_at: Set(now),
-    })
-    .exec(conn)
-    .await?;
-    Ok(())
-}
-
-/// Writes the case row as `after` says (version, last hash, facts, status, lead, origin,
-/// workflow version, time) if it is still at `expected_version`; `false` (nothing written) when
-/// another write got there first.
-pub async fn update<C: ConnectionTrait>(
-    conn: &C,
-    after: &CaseRecord,
-    expected_version: i64,
-) -> Result<bool, StoreError> {
-    let workflow_version = i32::try_from(after.workflow_version)
-        .map_err(|e| StoreError::corrupt(format_args!("case {}", after.id), e))?;
-    let updated = case::Entity::update_many()
-        .col_expr(case::Column::Version, Expr::value(after.version))
-        .col_expr(
-            case::Column::LastHash,
-            Expr::value(after.last_hash.as_str()),
-        )
-        .col_expr(case::Column::Facts, Expr::value(facts_json(&after.state)?))
-        .col_expr(case::Column::Status, Expr::value(after.status.as_str()))
-        .col_expr(case::Column::UpdatedAt, Expr::value(after.updated_at))
-        .col_expr(
-            case::Column::LeadAgencyId,
-            Expr::value(after.lead_agency_id),
-        )
-        .col_expr(
-            case::Column::OriginCountry,
-            Expr::value(after.origin_country.clone()),
-        )
-        .col_expr(case::Column::WorkflowVersion, Expr::value(workflow_version))
-        .filter(case::Column::Id.eq(after.id))
-        .filter(case::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    Ok(updated.rows_affected == 1)
-}
-
-/// Writes the track and timer rows a change makes to a case whose state was `before`.
-pub async fn write_changes<C: ConnectionTrait>(
-    conn: &C,
-    workflow: &Workflow,
-    case_id: Uuid,
-    before: &CaseState,
-    changes: &Changes,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    for change in &changes.tracks {
-        if before.tracks.contains_key(&change.track) {
-            case_track::Entity::update_many()
-                .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
-                .col_expr(
-                    case_track::Column::Stage,
-                    Expr::value(stage_of(workflow, &change.to)?),
-                )
-                .col_expr(case_track::Column::EnteredAt, Expr::value(now))
-                .filter(case_track::Column::CaseId.eq(case_id))
-                .filter(case_track::Column::Track.eq(change.track.as_str()))
-                .exec(conn)
-                .await?;
-        } else {
-            insert_track(conn, workflow, case_id, &change.track, &change.to, now).await?;
-        }
-    }
-    for (timer, at) in &changes.timers_stopped {
-        set_timer(
-            conn,
-            case_id,
-            timer,
-            case_timer::Column::StoppedAt,
-            Expr::value(*at),
-        )
-        .await?;
-    }
-    for (timer, at) in &changes.timers_paused {
-        set_timer(
-            conn,
-            case_id,
-            timer,
-            case_timer::Column::PausedAt,
-            Expr::value(*at),
-        )
-        .await?;
-    }
-    for (timer, due) in &changes.timers_resumed {
-        let warn = warn_at(workflow, timer, *due);
-        case_timer::Entity::update_many()
-            .col_expr(
-                case_timer::Column::PausedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(case_timer::Column::DueAt, Expr::value(*due))
-            .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
-            .filter(case_timer::Column::CaseId.eq(case_id))
-            .filter(case_timer::Column::Timer.eq(timer.as_str()))
-            .exec(conn)
-            .await?;
-    }
-    for (timer, t) in &changes.timers_started {
-        upsert_timer(
-            conn,
-            workflow,
-            case_id,
-            timer,
-            t,
-            before.timers.contains_key(timer),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// When a deadline becomes "due soon"; `None` for floors.
-fn warn_at(workflow: &Workflow, timer: &str, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let def = workflow.timers.get(timer)?;
-    (def.kind == TimerKind::Deadline)
-        .then(|| due - chrono::Duration::days(i64::from(def.warn_days)))
-}
-
-/// Inserts a started timer, or restarts one that ran before (clearing its stop, pause and firing).
-async fn upsert_timer<C: ConnectionTrait>(
-    conn: &C,
-    workflow: &Workflow,
-    case_id: Uuid,
-    timer: &str,
-    t: &TimerState,
-    exists: bool,
-) -> Result<(), StoreError> {
-    let kind = workflow.timers.get(timer).map(|d| match d.kind {
-        TimerKind::Floor => "FLOOR".to_string(),
-        TimerKind::Deadline => "DEADLINE".to_string(),
-    });
-    let warn = warn_at(workflow, timer, t.due_at);
-    if exists {
-        let none = Option::<DateTime<Utc>>::None;
-        case_timer::Entity::update_many()
-            .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
-            .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
-            .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
-            .col_expr(case_timer::Column::Kind, Expr::value(kind))
-            .col_expr(case_timer::Column::StoppedAt, Expr::value(none))
-            .col_expr(case_timer::Column::PausedAt, Expr::value(none))
-            .col_expr(case_timer::Column::FiredAt, Expr::value(none))
-            .filter(case_timer::Column::CaseId.eq(case_id))
-            .filter(case_timer::Column::Timer.eq(timer))
-            .exec(conn)
-            .await?;
-    } else {
-        case_timer::Entity::insert(case_timer::ActiveModel {
-            case_id: Set(case_id),
-            timer: Set(timer.to_string()),
-            started_at: Set(t.started_at),
-            due_at: Set(t.due_at),
-            stopped_at: Set(None),
-            paused_at: Set(None),
-            fired_at: Set(None),
-            kind: Set(kind),
-            warn_at: Set(warn),
-        })
-        .exec(conn)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn set_timer<C: ConnectionTrait>(
-    conn: &C,
-    case_id: Uuid,
-    timer: &str,
-    column: case_timer::Column,
-    value: Expr,
-) -> Result<(), StoreError> {
-    case_timer::Entity::update_many()
-        .col_expr(column, value)
-        .filter(case_timer::Column::CaseId.eq(case_id))
-        .filter(case_timer::Column::Timer.eq(timer))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
 /// Cases in scope that continue `case_id`, oldest first.
 pub async fn followers<C: ConnectionTrait>(
     conn: &C,
@@ -619,31 +378,6 @@ pub async fn pinned_workflows<C: ConnectionTrait>(
         .into_iter()
         .map(|(id, v)| (id, u32::try_from(v).unwrap_or_default()))
         .collect())
-}
-
-/// Lets `agency` see the case from now on (idempotent).
-pub async fn grant_access<C: ConnectionTrait>(
-    conn: &C,
-    case_id: Uuid,
-    agency: Uuid,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let exists = case_access::Entity::find_by_id((case_id, agency))
-        .one(conn)
-        .await?
-        .is_some();
-    if !exists {
-        case_access::Entity::insert(case_access::ActiveModel {
-            case_id: Set(case_id),
-            agency_id: Set(agency),
-            since: Set(now),
-            reason: Set(reason.to_string()),
-        })
-        .exec(conn)
-        .await?;
-    }
-    Ok(())
 }
 
 /// The agencies given access to the case (its access rows), whatever gave it.
