@@ -730,12 +730,16 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
             audit_key_file,
         } => {
             let registry = startup::load_workflows(&workflows.path).map_err(|e| e.to_string())?;
-            let mut app = open(&db, registry, Arc::new(SystemClock)).await?;
             let key_file = audit_key_file
                 .or_else(|| default_audit_key_file(&db.database_url).filter(|p| p.exists()));
-            if let Some(path) = key_file {
-                app.audit_key = Some(trm::audit::AuditKey::load(&path).map_err(|e| e.to_string())?);
-            }
+            let audit_key = match key_file {
+                Some(path) => Some(trm::audit::AuditKey::load(&path).map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let app = open(&db, registry, Arc::new(SystemClock))
+                .await?
+                .audit_key(audit_key)
+                .build();
             let record = trm::store::cases::find_by_reference(
                 app.store.conn(),
                 trm::access::CaseScope::All,
@@ -854,16 +858,7 @@ async fn directory_app(db: &DbArgs) -> Result<App, String> {
         .await
         .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
-    Ok(App {
-        bus: trm::service::bus::Bus::for_store(&store),
-        store,
-        workflows: Arc::new(Registry::default()),
-        clock: Arc::new(SystemClock),
-        test_clock: None,
-        oidc: None,
-        audit_key: None,
-        trusted_audit_keys: Vec::new(),
-    })
+    Ok(App::builder(store, Registry::default(), Arc::new(SystemClock)).build())
 }
 
 /// `trm directory ...`: plain-text listings and changes made as the operator.
@@ -1016,8 +1011,12 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     file.write_all(contents.as_bytes())
 }
 
-async fn open(db: &DbArgs, registry: Registry, clock: Arc<dyn Clock>) -> Result<App, String> {
-    startup::prepare(&db.options(), registry, clock)
+async fn open(
+    db: &DbArgs,
+    registry: Registry,
+    clock: Arc<dyn Clock>,
+) -> Result<trm::service::AppBuilder, String> {
+    startup::open(&db.options(), registry, clock)
         .await
         .map_err(|e| e.to_string())
 }
@@ -1044,20 +1043,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     } else {
         (Arc::new(SystemClock), None)
     };
-    let mut app = open(&args.db, registry, clock).await?;
-    app.test_clock = test_clock;
-    app.audit_key = audit_key(&args)?;
-    app.trusted_audit_keys = public_keys(&args.audit_trusted_keys)?;
-    if let Some(config) = oidc_config {
-        let issuer = config.issuer.clone();
-        app.oidc = Some(
-            Oidc::start(config, args.production)
+    let builder = open(&args.db, registry, clock).await?;
+    let audit_key = audit_key(&args)?;
+    let trusted_audit_keys = public_keys(&args.audit_trusted_keys)?;
+    let oidc = match oidc_config {
+        Some(config) => {
+            let issuer = config.issuer.clone();
+            let oidc = Oidc::start(config, args.production)
                 .await
-                .map_err(|e| e.to_string())?,
-        );
-        println!("OIDC: accepting JWT access tokens of {issuer}");
-    }
-    if app.test_clock.is_some() {
+                .map_err(|e| e.to_string())?;
+            println!("OIDC: accepting JWT access tokens of {issuer}");
+            Some(oidc)
+        }
+        None => None,
+    };
+    let app = builder
+        .test_clock(test_clock)
+        .audit_key(audit_key)
+        .trusted_audit_keys(trusted_audit_keys)
+        .oidc(oidc)
+        .build();
+    if app.test_clock().is_some() {
         println!("Test clock enabled: the advanceTestClock mutation moves this instance's time");
     }
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -511,8 +511,7 @@ impl AuditMutation {
     async fn create_checkpoint(&self, ctx: &Context<'_>) -> Result<Checkpoint> {
         let app = auditor(ctx)?;
         let key = app
-            .audit_key
-            .as_ref()
+            .audit_key()
             .ok_or_else(|| invalid("this instance has no audit key (--audit-key-file)"))?;
         let c = audit::create_checkpoint(&app.store, key, app.now())
             .await

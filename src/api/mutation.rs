@@ -271,7 +271,7 @@ impl CoreMutation {
             "your roles do not allow moving the test clock",
         )
         .gql()?;
-        let Some(clock) = &app.test_clock else {
+        let Some(clock) = app.test_clock() else {
             return Err(ServiceError::Forbidden(
                 "this instance has no test clock (start it with --test-clock)".into(),
             )
