@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod policy;
 pub mod server;

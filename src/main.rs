@@ -1,23 +1,24 @@
 //! The `trm` command: serve, migrate, schema, workflows check/diagram, token issue/revoke/
 //! revoke-jwt, directory.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
-use trm::clock::{Clock, MovableClock, SystemClock, TestClock};
+use trm::clock::{Clock, SystemClock};
+use trm::config::{
+    DatabaseConfig, ServeConfig, WorkflowsConfig, default_audit_key_file, parse_agency_kind,
+    parse_role,
+};
 use trm::domain::{AgencyKind, Role};
-use trm::server::ApiLimits;
 use trm::server::{self, HttpOptions};
 use trm::service::directory::{self as directory, Actor, NewAgency, NewUser};
-use trm::service::oidc::{self, JwksSource, Oidc, OidcConfig};
+use trm::service::oidc::Oidc;
 use trm::service::{App, auth, demo};
 use trm::startup;
+use trm::store::StoreOptions;
 use trm::store::identity::JwtRevocation;
-use trm::store::{SqliteSync, StoreOptions};
 use trm::workflow::{Registry, diagram};
 use uuid::Uuid;
 
@@ -32,17 +33,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the GraphQL service.
-    Serve(Box<ServeArgs>),
+    Serve(Box<ServeConfig>),
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// Write a consistent copy of a SQLite database while the service runs (online backup;
     /// `VACUUM INTO`). For PostgreSQL use `pg_dump -Fc` (see the README's operations section).
     Backup {
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
         /// The file to write; it must not exist.
         #[arg(long)]
         out: PathBuf,
@@ -77,9 +78,9 @@ enum AuditCommand {
     /// first bad record and exit non-zero.
     Verify {
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
         #[command(flatten)]
-        workflows: WorkflowDir,
+        workflows: WorkflowsConfig,
         /// Also require checkpoints to be signed by this key (the `--audit-key-file` of serve).
         #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
         audit_key_file: Option<PathBuf>,
@@ -93,9 +94,9 @@ enum AuditCommand {
     /// optionally a printable HTML timeline.
     Export {
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
         #[command(flatten)]
-        workflows: WorkflowDir,
+        workflows: WorkflowsConfig,
         /// The case's reference, e.g. IT-2026-000001.
         #[arg(long)]
         case: String,
@@ -127,7 +128,7 @@ enum DirectoryCommand {
     /// List the countries with their focal points.
     Countries {
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// List agencies: id, country, kind, name (and the country an embassy represents).
     Agencies {
@@ -135,7 +136,7 @@ enum DirectoryCommand {
         #[arg(long)]
         country: Option<String>,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// Add an agency and print its id.
     AddAgency {
@@ -152,7 +153,7 @@ enum DirectoryCommand {
         #[arg(long)]
         represents: Option<String>,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// Make an agency of a country that country's national focal point.
     SetFocalPoint {
@@ -163,7 +164,7 @@ enum DirectoryCommand {
         #[arg(long)]
         agency: Uuid,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// Add a user to an agency and print the user's id (then: `trm token issue --user ...`).
     AddUser {
@@ -180,32 +181,8 @@ enum DirectoryCommand {
         #[arg(long = "role", required = true, value_parser = parse_role)]
         roles: Vec<Role>,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
-}
-
-/// Parses an agency kind (`NGO`, `national-focal-point`, ...).
-fn parse_agency_kind(value: &str) -> Result<AgencyKind, String> {
-    vocabulary_value(value, AgencyKind::ALL)
-}
-
-/// Parses a role (`CASE_WORKER`, `case-worker`, ...).
-fn parse_role(value: &str) -> Result<Role, String> {
-    vocabulary_value(value, Role::ALL)
-}
-
-fn vocabulary_value<T>(value: &str, all: &[T]) -> Result<T, String>
-where
-    T: Copy + std::str::FromStr + std::fmt::Display,
-{
-    value
-        .to_ascii_uppercase()
-        .replace('-', "_")
-        .parse()
-        .map_err(|_| {
-            let names: Vec<String> = all.iter().map(ToString::to_string).collect();
-            format!("expected one of {}", names.join(", "))
-        })
 }
 
 #[derive(Subcommand)]
@@ -213,7 +190,7 @@ enum WorkflowsCommand {
     /// Validate every file in the workflows directory; non-zero exit with file and reason on error.
     Check {
         #[command(flatten)]
-        dir: WorkflowDir,
+        dir: WorkflowsConfig,
         /// Directory of transition-coverage files written by the test suite
         /// (target/tmp/transition-coverage): report transitions no test exercised.
         #[arg(long)]
@@ -226,7 +203,7 @@ enum WorkflowsCommand {
     /// (`<dir>/policies/*.cedar`).
     Permissions {
         #[command(flatten)]
-        dir: WorkflowDir,
+        dir: WorkflowsConfig,
     },
     /// Print a workflow as a Mermaid state diagram.
     Diagram {
@@ -239,7 +216,7 @@ enum WorkflowsCommand {
         #[arg(long, default_value = "en")]
         language: String,
         #[command(flatten)]
-        dir: WorkflowDir,
+        dir: WorkflowsConfig,
     },
 }
 
@@ -251,7 +228,7 @@ enum TokenCommand {
         #[arg(long)]
         user: String,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// Revoke TRM tokens: one (--token) or every token of a user (--user). Revoked tokens are
     /// refused at once, on every instance.
@@ -263,7 +240,7 @@ enum TokenCommand {
         #[arg(long)]
         user: Option<String>,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
     /// Revoke JWT access tokens of the identity provider: one (--jti) or every token of a
     /// subject issued until now (--subject). Revoked tokens are refused at once, on every
@@ -279,252 +256,8 @@ enum TokenCommand {
         #[arg(long)]
         issuer: Option<String>,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
-}
-
-/// Accepting JWT access tokens from an agency identity provider (OIDC), besides TRM tokens.
-/// Off unless --oidc-issuer is given.
-#[derive(Args)]
-struct OidcArgs {
-    /// The issuer whose JWT access tokens are accepted (exact `iss`); turns OIDC on and then
-    /// needs --oidc-audience and one of --oidc-jwks-url / --oidc-jwks-file.
-    #[arg(long, env = "TRM_OIDC_ISSUER")]
-    oidc_issuer: Option<String>,
-    /// The audience tokens must name in `aud`.
-    #[arg(long, env = "TRM_OIDC_AUDIENCE")]
-    oidc_audience: Option<String>,
-    /// URL of the issuer's JWKS: fetched at start, refreshed periodically and (rate-limited)
-    /// when a token names an unknown key id.
-    #[arg(long, env = "TRM_OIDC_JWKS_URL")]
-    oidc_jwks_url: Option<String>,
-    /// File with the issuer's JWKS, read at start.
-    #[arg(long, env = "TRM_OIDC_JWKS_FILE")]
-    oidc_jwks_file: Option<PathBuf>,
-    /// Accepted signature algorithms, comma-separated (RS256, RS384, RS512, PS256, PS384,
-    /// PS512, ES256, ES384, EdDSA; `none` and HS* are refused).
-    #[arg(long, env = "TRM_OIDC_ALGORITHMS", default_value = "RS256")]
-    oidc_algorithms: String,
-    /// The claim holding the agency's id (its UUID in the directory).
-    #[arg(long, env = "TRM_OIDC_AGENCY_CLAIM", default_value = "trm_agency")]
-    oidc_agency_claim: String,
-    /// The claim holding the TRM role names (an array of names).
-    #[arg(long, env = "TRM_OIDC_ROLES_CLAIM", default_value = "trm_roles")]
-    oidc_roles_claim: String,
-    /// Roles a JWT may grant, comma-separated; other names in the roles claim are ignored.
-    /// ADMINISTRATOR is left out unless listed here.
-    #[arg(
-        long,
-        env = "TRM_OIDC_ALLOWED_ROLES",
-        default_value = "CASE_WORKER,SUPERVISOR,FOCAL_POINT,COMPETENT_AUTHORITY,GUARDIAN,AUDITOR"
-    )]
-    oidc_allowed_roles: String,
-    /// Whether tokens must carry `nbf` (it is checked whenever present).
-    #[arg(long, env = "TRM_OIDC_REQUIRE_NBF", default_value_t = true, action = clap::ArgAction::Set)]
-    oidc_require_nbf: bool,
-    /// Tolerated clock skew on `exp`, `nbf` and `iat`, in seconds (at most 300).
-    #[arg(long, env = "TRM_OIDC_LEEWAY_SECS", default_value_t = 30)]
-    oidc_leeway_secs: u64,
-    /// Seconds between fetches of the JWKS URL (0: only at start and on unknown key ids).
-    #[arg(long, env = "TRM_OIDC_JWKS_REFRESH_SECS", default_value_t = 300)]
-    oidc_jwks_refresh_secs: u64,
-}
-
-impl OidcArgs {
-    /// The OIDC settings, `None` when OIDC is off; an error for an incomplete or unsafe set.
-    fn config(&self) -> Result<Option<OidcConfig>, String> {
-        let Some(issuer) = self.oidc_issuer.clone() else {
-            if self.oidc_audience.is_some()
-                || self.oidc_jwks_url.is_some()
-                || self.oidc_jwks_file.is_some()
-            {
-                return Err(
-                    "OIDC: --oidc-issuer is required with the other --oidc-... options".into(),
-                );
-            }
-            return Ok(None);
-        };
-        let audience = self
-            .oidc_audience
-            .clone()
-            .ok_or("OIDC: --oidc-audience is required with --oidc-issuer")?;
-        let jwks = match (&self.oidc_jwks_url, &self.oidc_jwks_file) {
-            (Some(url), None) => JwksSource::Url(url.clone()),
-            (None, Some(path)) => JwksSource::File(path.clone()),
-            _ => {
-                return Err(
-                    "OIDC: give exactly one of --oidc-jwks-url and --oidc-jwks-file".into(),
-                );
-            }
-        };
-        let mut config = OidcConfig::new(issuer, audience, jwks);
-        config.algorithms =
-            oidc::parse_algorithms(&self.oidc_algorithms).map_err(|e| e.to_string())?;
-        config.agency_claim = self.oidc_agency_claim.clone();
-        config.roles_claim = self.oidc_roles_claim.clone();
-        config.allowed_roles = self
-            .oidc_allowed_roles
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(|r| parse_role(r).map_err(|e| format!("OIDC: --oidc-allowed-roles: {r}: {e}")))
-            .collect::<Result<_, _>>()?;
-        config.require_nbf = self.oidc_require_nbf;
-        config.leeway = Duration::from_secs(self.oidc_leeway_secs);
-        config.refresh_interval = Duration::from_secs(self.oidc_jwks_refresh_secs);
-        Ok(Some(config))
-    }
-}
-
-#[derive(Args)]
-struct WorkflowDir {
-    /// Directory of workflow definitions.
-    #[arg(long = "workflows", env = "TRM_WORKFLOWS", default_value = "workflows")]
-    path: PathBuf,
-}
-
-#[derive(Args)]
-struct DbArgs {
-    /// `sqlite://FILE`, a bare SQLite file path, or `postgres://...`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://trm.db")]
-    database_url: String,
-    /// Database connection pool size.
-    #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
-    db_pool: u32,
-    /// SQLite `synchronous` level. Below `full`, a power loss can lose acknowledged writes,
-    /// and TRM refuses to start unless --accept-durability-risk is given.
-    #[arg(
-        long,
-        env = "TRM_SQLITE_SYNCHRONOUS",
-        value_enum,
-        default_value = "full"
-    )]
-    sqlite_synchronous: SqliteSyncArg,
-    /// Start even when the database's settings can lose acknowledged writes (SQLite
-    /// `synchronous` below FULL; PostgreSQL `fsync`, `synchronous_commit` or
-    /// `full_page_writes` off). For throw-away test databases only.
-    #[arg(long, env = "TRM_ACCEPT_DURABILITY_RISK")]
-    accept_durability_risk: bool,
-}
-
-/// `--sqlite-synchronous` values.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum SqliteSyncArg {
-    Off,
-    Normal,
-    Full,
-    Extra,
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "TRM_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
-    #[command(flatten)]
-    db: DbArgs,
-    #[command(flatten)]
-    workflows: WorkflowDir,
-    /// Seed the demo network (once) and print a token per demo user.
-    #[arg(long, env = "TRM_DEMO")]
-    demo: bool,
-    /// Also write the demo tokens as JSON ({"username": "token"}) to this file.
-    #[arg(long, env = "TRM_DEMO_TOKENS", requires = "demo")]
-    demo_tokens: Option<PathBuf>,
-    /// Serve GraphiQL at GET /graphql [default: true, false with --production].
-    #[arg(long, env = "TRM_GRAPHIQL", action = clap::ArgAction::Set)]
-    graphiql: Option<bool>,
-    /// Allow schema introspection [default: true, false with --production].
-    #[arg(long, env = "TRM_INTROSPECTION", action = clap::ArgAction::Set)]
-    introspection: Option<bool>,
-    /// Maximum query depth.
-    #[arg(long, env = "TRM_MAX_DEPTH", default_value_t = 12)]
-    max_depth: usize,
-    /// Maximum query complexity.
-    #[arg(long, env = "TRM_MAX_COMPLEXITY", default_value_t = 2000)]
-    max_complexity: usize,
-    /// Maximum request time in seconds.
-    #[arg(long, env = "TRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
-    request_timeout_secs: u64,
-    /// Let `advanceTestClock` move this instance's time forward (for playing cases through;
-    /// refused with --production).
-    #[arg(long, env = "TRM_TEST_CLOCK")]
-    test_clock: bool,
-    /// Start the test clock this many days ahead of the wall clock (for drills of timers that
-    /// fell due while the service was down).
-    #[arg(
-        long,
-        env = "TRM_TEST_CLOCK_OFFSET_DAYS",
-        requires = "test_clock",
-        default_value_t = 0
-    )]
-    test_clock_offset_days: u32,
-    /// Production configuration: refuses settings meant for testing (such as --test-clock) and
-    /// switches GraphiQL and introspection off unless they are set explicitly.
-    #[arg(long, env = "TRM_PRODUCTION")]
-    production: bool,
-    /// Seconds between scheduler passes that record elapsed timers (0: no scheduler).
-    #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
-    scheduler_interval_secs: u64,
-    /// Ed25519 key that signs audit checkpoints: a 32-byte seed, raw or hex [default:
-    /// trm-audit.key next to the SQLite file, or in the working directory; generated there if
-    /// missing, except with --production, where the file must exist].
-    #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
-    audit_key_file: Option<PathBuf>,
-    /// After rotating the audit key: the earlier public keys (hex, as `Checkpoint.publicKey`
-    /// shows them) whose checkpoints stay trusted. Repeat, or separate with commas.
-    #[arg(
-        long = "audit-trusted-key",
-        env = "TRM_AUDIT_TRUSTED_KEYS",
-        value_delimiter = ','
-    )]
-    audit_trusted_keys: Vec<String>,
-    /// Maximum request body size in bytes.
-    #[arg(long, env = "TRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
-    max_body_bytes: usize,
-    #[command(flatten)]
-    hardening: HardeningArgs,
-    #[command(flatten)]
-    oidc: OidcArgs,
-}
-
-/// More limits of `trm serve`, and where `/metrics` is served.
-#[derive(Args)]
-struct HardeningArgs {
-    /// Maximum fields in a query, counting every alias and every use of a fragment.
-    #[arg(long, env = "TRM_MAX_FIELDS", default_value_t = 500)]
-    max_fields: usize,
-    /// Maximum length of the query text in bytes.
-    #[arg(long, env = "TRM_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
-    max_query_bytes: usize,
-    /// "Did you mean ...?" suggestions in validation errors.
-    #[arg(long, env = "TRM_SUGGESTIONS", default_value_t = false, action = clap::ArgAction::Set)]
-    suggestions: bool,
-    /// GraphQL requests per minute per user, per instance (0: no limit).
-    #[arg(long, env = "TRM_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
-    rate_limit_per_minute: u32,
-    /// Serve Prometheus metrics at GET /metrics.
-    #[arg(long, env = "TRM_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
-    metrics: bool,
-    /// Serve /metrics on this address only (not on --bind).
-    #[arg(long, env = "TRM_METRICS_BIND")]
-    metrics_bind: Option<SocketAddr>,
-}
-
-impl DbArgs {
-    fn options(&self) -> StoreOptions {
-        StoreOptions {
-            url: self.database_url.clone(),
-            max_connections: self.db_pool,
-            sqlite_synchronous: match self.sqlite_synchronous {
-                SqliteSyncArg::Off => SqliteSync::Off,
-                SqliteSyncArg::Normal => SqliteSync::Normal,
-                SqliteSyncArg::Full => SqliteSync::Full,
-                SqliteSyncArg::Extra => SqliteSync::Extra,
-            },
-            accept_durability_risk: self.accept_durability_risk,
-        }
-    }
 }
 
 #[tokio::main]
@@ -549,7 +282,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Migrate { db } => {
-            let store = trm::store::Store::connect(&db.options())
+            let store = trm::store::Store::connect(&StoreOptions::from(&db))
                 .await
                 .map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;
@@ -557,7 +290,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Backup { db, out } => {
-            let store = trm::store::Store::connect(&db.options())
+            let store = trm::store::Store::connect(&StoreOptions::from(&db))
                 .await
                 .map_err(|e| e.to_string())?;
             store.backup_to(&out).await.map_err(|e| e.to_string())?;
@@ -700,7 +433,7 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
             audit_key_file,
             trusted_keys,
         } => {
-            let mut trusted = public_keys(&trusted_keys)?;
+            let mut trusted = trm::config::public_keys(&trusted_keys).map_err(|e| e.to_string())?;
             if let Some(path) = audit_key_file {
                 let key = trm::audit::AuditKey::load(&path).map_err(|e| e.to_string())?;
                 trusted.push(key.public());
@@ -767,7 +500,7 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
             Ok(())
         }
         AuditCommand::VerifyFile { file, trusted_keys } => {
-            let trusted = public_keys(&trusted_keys)?;
+            let trusted = trm::config::public_keys(&trusted_keys).map_err(|e| e.to_string())?;
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let case_file: trm::audit::export::CaseFile = serde_json::from_str(&text)
@@ -794,21 +527,12 @@ async fn run_audit(command: AuditCommand) -> Result<(), String> {
     }
 }
 
-/// Parses `--audit-trusted-key` / `--trusted-key` values.
-fn public_keys(hex_keys: &[String]) -> Result<Vec<ed25519_dalek::VerifyingKey>, String> {
-    hex_keys
-        .iter()
-        .filter(|k| !k.trim().is_empty())
-        .map(|k| trm::audit::parse_public_key(k).map_err(|e| format!("trusted key {k}: {e}")))
-        .collect()
-}
-
 /// The key that signs audit checkpoints. `--audit-key-file` is read, or generated if missing
 /// (never with --production, where a missing file is an error). Without it, SQLite uses
 /// `trm-audit.key` next to the database file the same way, except that with --production a
 /// missing default file only means no checkpoints (with a warning); PostgreSQL, whose instances
 /// must share one key, signs no checkpoints without it.
-fn audit_key(args: &ServeArgs) -> Result<Option<trm::audit::AuditKey>, String> {
+fn audit_key(args: &ServeConfig) -> Result<Option<trm::audit::AuditKey>, String> {
     let (path, required) = match &args.audit_key_file {
         Some(path) => (Some(path.clone()), true),
         None => (default_audit_key_file(&args.db.database_url), false),
@@ -834,27 +558,10 @@ fn audit_key(args: &ServeArgs) -> Result<Option<trm::audit::AuditKey>, String> {
     Ok(Some(key))
 }
 
-/// `trm-audit.key` next to a SQLite database file; `None` for PostgreSQL or in-memory SQLite.
-fn default_audit_key_file(database_url: &str) -> Option<PathBuf> {
-    let url = trm::store::normalise_url(database_url);
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path.starts_with(':') {
-        return None;
-    }
-    let dir = PathBuf::from(path)
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    Some(dir.join("trm-audit.key"))
-}
-
 /// Opens and migrates the database for commands that need the directory only, not the
 /// workflows (token issue, directory).
-async fn directory_app(db: &DbArgs) -> Result<App, String> {
-    let store = trm::store::Store::connect(&db.options())
+async fn directory_app(db: &DatabaseConfig) -> Result<App, String> {
+    let store = trm::store::Store::connect(&StoreOptions::from(db))
         .await
         .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
@@ -1012,40 +719,24 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
 }
 
 async fn open(
-    db: &DbArgs,
+    db: &DatabaseConfig,
     registry: Registry,
     clock: Arc<dyn Clock>,
 ) -> Result<trm::service::AppBuilder, String> {
-    startup::open(&db.options(), registry, clock)
+    startup::open(&StoreOptions::from(db), registry, clock)
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
+async fn serve(args: ServeConfig) -> Result<(), String> {
     let shutdown = server::shutdown_signal();
     server::survive_file_size_limit();
-    let oidc_config = args.oidc.config()?;
-    if let Some(config) = &oidc_config {
-        config.check(args.production).map_err(|e| e.to_string())?;
-    }
+    let oidc_config = args.oidc_config().map_err(|e| e.to_string())?;
     let registry = startup::load_workflows(&args.workflows.path).map_err(|e| e.to_string())?;
-    let (clock, test_clock): (Arc<dyn Clock>, Option<Arc<dyn MovableClock>>) = if args.test_clock {
-        if args.production {
-            return Err(
-                "--test-clock is refused in production configuration (--production)".into(),
-            );
-        }
-        let clock = Arc::new(TestClock::default());
-        clock.advance(chrono::Duration::days(i64::from(
-            args.test_clock_offset_days,
-        )));
-        (clock.clone(), Some(clock))
-    } else {
-        (Arc::new(SystemClock), None)
-    };
-    let builder = open(&args.db, registry, clock).await?;
+    let clocks = args.clocks().map_err(|e| e.to_string())?;
+    let builder = open(&args.db, registry, clocks.clock).await?;
     let audit_key = audit_key(&args)?;
-    let trusted_audit_keys = public_keys(&args.audit_trusted_keys)?;
+    let trusted_audit_keys = args.trusted_audit_keys().map_err(|e| e.to_string())?;
     let oidc = match oidc_config {
         Some(config) => {
             let issuer = config.issuer.clone();
@@ -1058,7 +749,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         None => None,
     };
     let app = builder
-        .test_clock(test_clock)
+        .test_clock(clocks.test_clock)
         .audit_key(audit_key)
         .trusted_audit_keys(trusted_audit_keys)
         .oidc(oidc)
@@ -1089,33 +780,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             println!("Demo tokens written to {}", path.display());
         }
     }
-    // GraphiQL and introspection are on unless switched off, and off in production unless
-    // switched on.
-    let graphiql = args.graphiql.unwrap_or(!args.production);
-    let hardening = &args.hardening;
-    let metrics = Arc::new(server::Metrics::default());
-    let options = HttpOptions {
-        graphiql,
-        request_timeout: Duration::from_secs(args.request_timeout_secs),
-        max_body_bytes: args.max_body_bytes,
-        limits: ApiLimits {
-            max_depth: args.max_depth,
-            max_complexity: args.max_complexity,
-            max_fields: hardening.max_fields,
-            max_query_bytes: hardening.max_query_bytes,
-            introspection: args.introspection.unwrap_or(!args.production),
-            suggestions: hardening.suggestions,
-        },
-        rate_limit_per_minute: hardening.rate_limit_per_minute,
-        metrics_route: hardening.metrics && hardening.metrics_bind.is_none(),
-        metrics: metrics.clone(),
-    };
-    if let (true, Some(metrics_bind)) = (hardening.metrics, hardening.metrics_bind) {
+    let options = HttpOptions::from(&args);
+    if let Some(metrics_bind) = args.metrics_bind() {
         let listener = tokio::net::TcpListener::bind(metrics_bind)
             .await
             .map_err(|e| format!("cannot bind {metrics_bind}: {e}"))?;
         let metrics_addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("Metrics: http://{metrics_addr}/metrics");
+        let metrics = options.metrics.clone();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, server::metrics_router(metrics)).await {
                 tracing::error!(error = %e, "the metrics listener stopped");
@@ -1123,14 +795,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         });
     }
     server::install_panic_hook();
-    if graphiql {
+    if options.graphiql {
         println!("GraphiQL: http://{addr}/graphql");
     }
     println!("TRM listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let store = app.store.clone();
-    if args.scheduler_interval_secs > 0 {
-        let interval = Duration::from_secs(args.scheduler_interval_secs);
+    if let Some(interval) = args.scheduler_interval() {
         tokio::spawn(trm::service::timers::run_scheduler(app.clone(), interval));
     }
     server::serve(listener, app, &options, shutdown)

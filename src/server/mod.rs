@@ -52,7 +52,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// HTTP settings.
+/// HTTP settings. Built from `trm serve`'s configuration ([`crate::config::ServeConfig`]);
+/// `Default` gives its defaults, without the rate limit.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// Serve GraphiQL at `GET /graphql`.
@@ -60,28 +61,14 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub limits: ApiLimits,
-    /// GraphQL requests per minute per principal, per instance (0: no limit). `trm serve`
-    /// defaults to 600; the library default is no limit.
+    /// GraphQL requests per minute per principal, per instance (0: no limit). `Default` has no
+    /// limit; `trm serve` has one.
     pub rate_limit_per_minute: u32,
     /// Serve `/metrics` on this router (off when it is served on an address of its own, see
     /// [`metrics_router`], or not at all).
     pub metrics_route: bool,
     /// The counters behind `/metrics` (shared with [`metrics_router`]).
     pub metrics: Arc<Metrics>,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        HttpOptions {
-            graphiql: true,
-            request_timeout: Duration::from_secs(30),
-            max_body_bytes: 1024 * 1024,
-            limits: ApiLimits::default(),
-            rate_limit_per_minute: 0,
-            metrics_route: true,
-            metrics: Arc::default(),
-        }
-    }
 }
 
 #[derive(Clone)]
