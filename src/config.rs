@@ -26,7 +26,7 @@ pub const LOG_ENV: &str = "TRM_LOG";
 pub const LOG_DEFAULT: &str = "info";
 /// What [`LOG_ENV`] means, for the configuration reference.
 pub const LOG_HELP: &str = "Log filter ([`tracing` `EnvFilter`](https://docs.rs/tracing-subscriber/latest/tracing_subscriber/filter/struct.EnvFilter.html) \
-     syntax, e.g. `trm=debug,info`). Logs go to stderr; they never hold personal data.";
+     syntax, e.g. `trm=debug,info`). Logs go to stderr.";
 
 /// Why a configuration cannot be used (the command refuses to start).
 #[derive(Debug, thiserror::Error)]

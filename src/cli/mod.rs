@@ -10,6 +10,7 @@ mod backup;
 mod directory;
 mod error;
 mod migrate;
+pub mod reference;
 mod serve;
 mod token;
 mod workflows;
@@ -74,6 +75,10 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Print the configuration reference (Markdown) generated from these definitions: the
+    /// text of docs/configuration.md.
+    #[command(hide = true)]
+    ConfigReference,
 }
 
 /// Runs one command.
@@ -90,6 +95,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token { command } => token::run(command).await,
         Command::Directory { command } => directory::run(command).await,
         Command::Audit { command } => audit::run(command).await,
+        Command::ConfigReference => {
+            print!("{}", reference::markdown());
+            Ok(())
+        }
     }
 }
 
