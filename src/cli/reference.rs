@@ -19,7 +19,7 @@ pub fn markdown() -> String {
         shared_options(&cli)
     ));
     out.push_str(&format!(
-        "This file is generated from the command-line definitions in `src/config.rs` (their help \
+        "This file is generated from the command-line definitions in `src/config/flags.rs` (their help \
          texts are the meanings below; `trm serve --help` shows the same). Do not edit it: \
          change the definitions and run `{REGENERATE}`.\n\n"
     ));
