@@ -1,7 +1,8 @@
 //! `trm audit verify | export | verify-file`: the tamper-evident audit log, checked and
 //! handed to an auditor.
 
-use super::{CliError, directory_app};
+use super::error::CliError;
+use super::open::directory_app;
 use crate::access::CaseScope;
 use crate::audit::AuditKey;
 use crate::audit::export::CaseFile;

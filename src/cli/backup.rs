@@ -1,6 +1,6 @@
 //! `trm backup`: a consistent copy of a SQLite database, made while the service runs.
 
-use super::CliError;
+use super::error::CliError;
 use crate::config::DatabaseConfig;
 use crate::store::{Store, StoreOptions};
 use std::path::Path;

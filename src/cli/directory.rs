@@ -1,6 +1,7 @@
 //! `trm directory ...`: plain-text listings of the directory, and changes made as the operator.
 
-use super::{CliError, directory_app};
+use super::error::CliError;
+use super::open::directory_app;
 use crate::config::{DatabaseConfig, parse_agency_kind, parse_role};
 use crate::domain::{AgencyKind, Role};
 use crate::service::directory::{self, Actor, NewAgency, NewUser};

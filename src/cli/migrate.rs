@@ -1,6 +1,6 @@
 //! `trm migrate`: applies the database migrations and exits.
 
-use super::CliError;
+use super::error::CliError;
 use crate::config::DatabaseConfig;
 use crate::store::{Store, StoreOptions};
 

@@ -2,7 +2,7 @@
 //! rendered from the clap definitions, so that flags, environment variables, defaults and
 //! meanings (the help texts) are written once. A test fails when the committed file differs.
 
-use super::Cli;
+use super::command::Cli;
 use crate::config::{DatabaseConfig, LOG_DEFAULT, LOG_ENV, LOG_HELP};
 use clap::{Arg, ArgAction, Args, Command, CommandFactory};
 

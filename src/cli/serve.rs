@@ -1,7 +1,7 @@
 //! `trm serve`: checks the configuration, brings the service up (workflows, database, keys,
 //! identity provider, demo data), serves until Ctrl-C or SIGTERM, and closes the database.
 
-use super::CliError;
+use super::error::CliError;
 use crate::audit::AuditKey;
 use crate::config::{ServeConfig, default_audit_key_file};
 use crate::server::{self, HttpOptions};

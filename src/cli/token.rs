@@ -1,6 +1,7 @@
 //! `trm token issue | revoke | revoke-jwt`: bearer tokens, as the operator.
 
-use super::{CliError, directory_app};
+use super::error::CliError;
+use super::open::directory_app;
 use crate::config::DatabaseConfig;
 use crate::service::auth;
 use crate::store::identity::JwtRevocation;

@@ -1,6 +1,6 @@
 //! `trm workflows check | permissions | diagram`: the definitions without a database.
 
-use super::CliError;
+use super::error::CliError;
 use crate::config::WorkflowsConfig;
 use crate::startup;
 use crate::workflow::{Registry, diagram};

@@ -1,6 +1,6 @@
 //! The server's layers on a router of their own.
 
-use super::HttpOptions;
+use super::router::HttpOptions;
 use super::router::with_layers;
 use axum::Router;
 use axum::routing::post;
