@@ -6,7 +6,9 @@
 pub mod access;
 pub mod api;
 pub mod audit;
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod server;
 pub mod service;

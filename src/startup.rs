@@ -2,8 +2,7 @@
 //! no definition changed under a version that cases are pinned to.
 
 use crate::clock::Clock;
-use crate::service::bus::Bus;
-use crate::service::{App, DbFault};
+use crate::service::{App, AppBuilder, DbFault};
 use crate::store::{Store, StoreOptions, cases, workflows};
 use crate::workflow::{LoadError, Registry};
 use std::path::Path;
@@ -45,12 +44,25 @@ pub fn load_workflows(dir: &Path) -> Result<Registry, StartupError> {
     Registry::load(dir).map_err(StartupError::Workflows)
 }
 
-/// Opens the database, migrates it and checks it against the loaded workflows.
+/// Opens the database, migrates it and checks it against the loaded workflows: an [`App`] with
+/// no test clock, identity provider or audit key.
 pub async fn prepare(
     store_options: &StoreOptions,
     workflows: Registry,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartupError> {
+    open(store_options, workflows, clock)
+        .await
+        .map(AppBuilder::build)
+}
+
+/// [`prepare`], leaving the app to be completed with the instance's settings (test clock,
+/// identity provider, audit keys) and built.
+pub async fn open(
+    store_options: &StoreOptions,
+    workflows: Registry,
+    clock: Arc<dyn Clock>,
+) -> Result<AppBuilder, StartupError> {
     let store = Store::connect(store_options)
         .await
         .map_err(|e| match e.fault() {
@@ -89,14 +101,5 @@ pub async fn prepare(
             return Err(StartupError::PinnedWorkflowMissing(id, version));
         }
     }
-    Ok(App {
-        bus: Bus::for_store(&store),
-        store,
-        workflows: Arc::new(workflows),
-        clock,
-        test_clock: None,
-        oidc: None,
-        audit_key: None,
-        trusted_audit_keys: Vec::new(),
-    })
+    Ok(App::builder(store, workflows, clock))
 }

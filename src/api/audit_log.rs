@@ -181,8 +181,7 @@ impl AuditMutation {
     async fn create_checkpoint(&self, ctx: &Context<'_>) -> Result<Checkpoint> {
         let app = auditor(ctx)?;
         let key = app
-            .audit_key
-            .as_ref()
+            .audit_key()
             .ok_or_else(|| invalid("this instance has no audit key (--audit-key-file)"))?;
         let c = audit_service::create_checkpoint(app, key).await.gql()?;
         Ok(c.into())

@@ -51,7 +51,7 @@ impl TestClockMutation {
             "your roles do not allow moving the test clock",
         )
         .gql()?;
-        let Some(clock) = &app.test_clock else {
+        let Some(clock) = app.test_clock() else {
             return Err(ServiceError::Forbidden(
                 "this instance has no test clock (start it with --test-clock)".into(),
             )

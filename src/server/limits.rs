@@ -16,7 +16,8 @@ use async_graphql::parser::types::{
 use async_graphql::{ErrorExtensionValues, Pos, Positioned, Request, ServerError, Value};
 use std::collections::{HashMap, HashSet};
 
-/// Query limits and exposure settings.
+/// Query limits and exposure settings. Built from `trm serve`'s configuration
+/// ([`crate::config::ServeConfig`]); `Default` gives its defaults.
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
     /// Deepest nesting of fields.
@@ -32,19 +33,6 @@ pub struct ApiLimits {
     pub introspection: bool,
     /// "Did you mean …" suggestions in validation errors.
     pub suggestions: bool,
-}
-
-impl Default for ApiLimits {
-    fn default() -> Self {
-        ApiLimits {
-            max_depth: 12,
-            max_complexity: 2000,
-            max_fields: 500,
-            max_query_bytes: 32 * 1024,
-            introspection: true,
-            suggestions: false,
-        }
-    }
 }
 
 /// The schema with `limits` applied: depth, complexity, directives, recursion, introspection

@@ -1,7 +1,10 @@
 //! The server's layers on a router of their own.
 
-use super::*;
+use super::router::HttpOptions;
+use super::router::with_layers;
+use axum::Router;
 use axum::routing::post;
+use tokio::net::TcpListener;
 
 /// Serves `router` on a free port; returns its base URL.
 async fn serve_on_free_port(router: Router) -> String {

@@ -195,7 +195,7 @@ pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, S
         .await?
         .filter(|c| c.tree_size >= needed);
     if checkpoint.is_none()
-        && let Some(key) = &app.audit_key
+        && let Some(key) = app.audit_key()
     {
         checkpoint = Some(super::audit_log::create_checkpoint(&app.store, key, app.now()).await?);
     }

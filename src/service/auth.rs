@@ -64,7 +64,7 @@ pub async fn authenticate(
             .await?
             .ok_or_else(|| refused(&"unknown or revoked TRM token"));
     }
-    let Some(oidc) = &app.oidc else {
+    let Some(oidc) = app.oidc() else {
         return Err(refused(&"not a TRM token (OIDC is not configured)"));
     };
     let verified = oidc.verify(token).await.map_err(|r| refused(&r))?;

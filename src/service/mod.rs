@@ -41,26 +41,117 @@ use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 
 /// Everything a use case needs: the database, the loaded workflows, the clock and the signal bus.
+///
+/// Built once with [`App::builder`] (or [`crate::startup::prepare`]) and not changed after: the
+/// settings of an instance (test clock, audit keys, identity provider) are given to the builder.
+/// The public fields are there to be read.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
     pub workflows: Arc<Registry>,
     pub clock: Arc<dyn Clock>,
-    /// Set only on instances started with `--test-clock`: lets `advanceTestClock` move time.
-    pub test_clock: Option<Arc<dyn MovableClock>>,
     /// Signals to subscriptions, across instances on PostgreSQL (see [`bus`]).
     pub bus: bus::Bus,
+    /// Set only on instances started with `--test-clock`: lets `advanceTestClock` move time.
+    test_clock: Option<Arc<dyn MovableClock>>,
     /// The trusted identity provider, when JWT access tokens are accepted (`--oidc-...`).
-    pub oidc: Option<Arc<oidc::Oidc>>,
+    oidc: Option<Arc<oidc::Oidc>>,
     /// The key that signs audit-log checkpoints (`--audit-key-file`); without it no checkpoint
     /// is made (verification still works).
-    pub audit_key: Option<crate::audit::AuditKey>,
+    audit_key: Option<crate::audit::AuditKey>,
     /// Public keys whose checkpoints verification also trusts (`--audit-trusted-key`): the keys
     /// used before a rotation. Empty, with no `audit_key` either: any valid signature passes.
-    pub trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
+    trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
+}
+
+/// An [`App`] being put together: what every instance has (store, workflows, clock), then the
+/// settings only some have. The signal bus is made for the store at [`AppBuilder::build`].
+#[must_use]
+pub struct AppBuilder {
+    store: Store,
+    workflows: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    test_clock: Option<Arc<dyn MovableClock>>,
+    oidc: Option<Arc<oidc::Oidc>>,
+    audit_key: Option<crate::audit::AuditKey>,
+    trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
+}
+
+impl AppBuilder {
+    /// Lets `advanceTestClock` move `clock` (which should be the app's clock); `None`: no test
+    /// clock, the mutation is refused.
+    pub fn test_clock(mut self, clock: Option<Arc<dyn MovableClock>>) -> Self {
+        self.test_clock = clock;
+        self
+    }
+
+    /// Accepts JWT access tokens of this identity provider.
+    pub fn oidc(mut self, oidc: Option<Arc<oidc::Oidc>>) -> Self {
+        self.oidc = oidc;
+        self
+    }
+
+    /// Signs audit-log checkpoints with this key.
+    pub fn audit_key(mut self, key: Option<crate::audit::AuditKey>) -> Self {
+        self.audit_key = key;
+        self
+    }
+
+    /// Also trusts checkpoints signed by these keys (earlier keys, after a rotation).
+    pub fn trusted_audit_keys(mut self, keys: Vec<ed25519_dalek::VerifyingKey>) -> Self {
+        self.trusted_audit_keys = keys;
+        self
+    }
+
+    /// The app, with a signal bus for its store.
+    pub fn build(self) -> App {
+        App {
+            bus: bus::Bus::for_store(&self.store),
+            store: self.store,
+            workflows: self.workflows,
+            clock: self.clock,
+            test_clock: self.test_clock,
+            oidc: self.oidc,
+            audit_key: self.audit_key,
+            trusted_audit_keys: self.trusted_audit_keys,
+        }
+    }
 }
 
 impl App {
+    /// Starts building an app on `store` with `workflows` and `clock`; without further settings
+    /// it has no test clock, no identity provider and no audit key.
+    pub fn builder(
+        store: Store,
+        workflows: impl Into<Arc<Registry>>,
+        clock: Arc<dyn Clock>,
+    ) -> AppBuilder {
+        AppBuilder {
+            store,
+            workflows: workflows.into(),
+            clock,
+            test_clock: None,
+            oidc: None,
+            audit_key: None,
+            trusted_audit_keys: Vec::new(),
+        }
+    }
+
+    /// The clock `advanceTestClock` moves, on instances started with `--test-clock`.
+    pub fn test_clock(&self) -> Option<&Arc<dyn MovableClock>> {
+        self.test_clock.as_ref()
+    }
+
+    /// The trusted identity provider, when JWT access tokens are accepted.
+    pub fn oidc(&self) -> Option<&Arc<oidc::Oidc>> {
+        self.oidc.as_ref()
+    }
+
+    /// The key that signs audit-log checkpoints, if this instance has one.
+    pub fn audit_key(&self) -> Option<&crate::audit::AuditKey> {
+        self.audit_key.as_ref()
+    }
+
     /// Now, to the microsecond (what both databases store), so that recorded times and the
     /// hashes computed over them agree after a round trip.
     pub fn now(&self) -> DateTime<Utc> {

@@ -45,22 +45,14 @@ pub const SUPPORTED_ALGORITHMS: &[Algorithm] = &[
     Algorithm::EdDSA,
 ];
 
-/// Roles a JWT may grant unless configured otherwise: every role but `ADMINISTRATOR`.
-pub const DEFAULT_ALLOWED_ROLES: &[Role] = &[
-    Role::CaseWorker,
-    Role::Supervisor,
-    Role::FocalPoint,
-    Role::CompetentAuthority,
-    Role::Guardian,
-    Role::Auditor,
-];
-
 /// Largest JWT accepted (bytes).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Largest JWKS document accepted (bytes).
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
 /// Largest clock-skew leeway accepted.
 const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// Least time between two JWKS fetches caused by unknown `kid`s.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// Smallest RSA modulus accepted (bits).
 const MIN_RSA_BITS: usize = 2048;
 
@@ -76,7 +68,8 @@ pub enum JwksSource {
     File(PathBuf),
 }
 
-/// The OIDC settings (`trm serve --oidc-...`).
+/// The OIDC settings. Built from `trm serve --oidc-...` ([`crate::config::OidcFlags`]), which
+/// also gives `OidcConfig::new` its defaults.
 #[derive(Debug, Clone)]
 pub struct OidcConfig {
     /// Expected `iss`.
@@ -103,25 +96,6 @@ pub struct OidcConfig {
 }
 
 impl OidcConfig {
-    /// A configuration with the defaults: RS256, claims `trm_agency` and `trm_roles`, every role
-    /// but `ADMINISTRATOR`, `nbf` required, 30 s leeway, JWKS refreshed every 5 minutes and at
-    /// most every 30 s on an unknown key.
-    pub fn new(issuer: impl Into<String>, audience: impl Into<String>, jwks: JwksSource) -> Self {
-        OidcConfig {
-            issuer: issuer.into(),
-            audience: audience.into(),
-            jwks,
-            algorithms: vec![Algorithm::RS256],
-            agency_claim: "trm_agency".into(),
-            roles_claim: "trm_roles".into(),
-            allowed_roles: DEFAULT_ALLOWED_ROLES.to_vec(),
-            require_nbf: true,
-            leeway: Duration::from_secs(30),
-            refresh_interval: Duration::from_secs(300),
-            min_refresh_interval: Duration::from_secs(30),
-        }
-    }
-
     /// Checks the settings; with `production`, a JWKS URL must use `https`.
     pub fn check(&self, production: bool) -> Result<(), OidcConfigError> {
         if self.issuer.trim().is_empty() {

@@ -80,7 +80,7 @@ pub async fn run_scheduler(app: App, interval: Duration) {
             Ok(n) => tracing::info!(fired = n, "timers recorded as elapsed"),
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed; retrying next tick"),
         }
-        if let Some(key) = &app.audit_key {
+        if let Some(key) = app.audit_key() {
             let every = chrono::Duration::minutes(crate::audit::CHECKPOINT_EVERY_MINUTES);
             match super::audit_log::checkpoint_if_due(&app.store, key, app.now(), every).await {
                 Ok(Some(c)) => tracing::info!(tree_size = c.tree_size, "audit checkpoint signed"),

@@ -40,8 +40,9 @@ pub struct Store {
     writer: DatabaseConnection,
 }
 
-/// Connection settings.
-#[derive(Debug, Clone, Default)]
+/// Connection settings. Built from the database flags ([`crate::config::DatabaseConfig`]);
+/// `Default` gives their defaults.
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// `sqlite://path`, `postgres://...`, or a bare file path (SQLite).
     pub url: String,
@@ -55,14 +56,13 @@ pub struct StoreOptions {
 }
 
 /// SQLite's `synchronous` levels that TRM can be told to use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteSync {
     /// No fsync at all: a crash of the machine can lose and corrupt.
     Off,
     /// WAL synced only at checkpoints: a power loss can lose the latest acknowledged commits.
     Normal,
     /// The WAL is synced at every commit.
-    #[default]
     Full,
     /// `FULL`, and the directory is synced too.
     Extra,

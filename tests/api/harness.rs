@@ -148,7 +148,7 @@ impl TestServer {
         let db = TestDatabase::new().await;
         let clock = Arc::new(ManualClock::new(Utc::now() - Duration::days(1)));
         let registry = startup::load_workflows(workflows).expect("workflows load");
-        let app = startup::prepare(
+        let app = startup::open(
             &StoreOptions {
                 url: db.url.clone(),
                 max_connections: 8,
@@ -159,16 +159,19 @@ impl TestServer {
         )
         .await
         .expect("start-up");
-        let mut app = app;
-        app.test_clock = Some(clock.clone());
-        app.audit_key = Some(trm::audit::AuditKey::generate());
-        if let Some(config) = oidc {
-            app.oidc = Some(
+        let oidc = match oidc {
+            Some(config) => Some(
                 trm::service::oidc::Oidc::start(config, false)
                     .await
                     .expect("OIDC start-up"),
-            );
-        }
+            ),
+            None => None,
+        };
+        let app = app
+            .test_clock(Some(clock.clone()))
+            .audit_key(Some(trm::audit::AuditKey::generate()))
+            .oidc(oidc)
+            .build();
         let tokens = demo::seed(&app)
             .await
             .expect("demo seed")
@@ -213,7 +216,7 @@ impl TestServer {
     /// clock and demo users; tokens work on both), as several instances share one PostgreSQL.
     pub async fn start_instance(&self) -> TestServer {
         let registry = startup::load_workflows(&workflows_dir()).expect("workflows load");
-        let mut app = startup::prepare(
+        let app = startup::open(
             &StoreOptions {
                 url: self._db.url.clone(),
                 max_connections: 8,
@@ -223,10 +226,11 @@ impl TestServer {
             self.clock.clone(),
         )
         .await
-        .expect("start-up of a second instance");
-        app.test_clock = Some(self.clock.clone());
-        app.oidc = self.app.oidc.clone();
-        app.audit_key = self.app.audit_key.clone();
+        .expect("start-up of a second instance")
+        .test_clock(Some(self.clock.clone()))
+        .oidc(self.app.oidc().cloned())
+        .audit_key(self.app.audit_key().cloned())
+        .build();
         TestServer::serve(
             app,
             HttpOptions::default(),

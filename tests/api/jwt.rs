@@ -456,7 +456,7 @@ async fn the_jwt_negative_suite_is_refused_before_anything_runs() {
             Some(Malformed),
         ),
     ];
-    let oidc = s.app.oidc.clone().unwrap();
+    let oidc = s.app.oidc().cloned().unwrap();
     for (what, token, why) in &cases {
         assert_eq!(&oidc.verify(token).await.err(), why, "{what}");
         assert_refused(&s, what, token).await;
@@ -583,7 +583,7 @@ async fn jwks_from_a_url_is_refreshed_on_unknown_keys_at_a_limited_rate() {
         .as_array_mut()
         .unwrap()
         .retain(|k| k["kid"] != KID);
-    s.app.oidc.as_ref().unwrap().refresh().await.unwrap();
+    s.app.oidc().unwrap().refresh().await.unwrap();
     assert_refused(&s, "withdrawn key", &idp.sign(&valid)).await;
     let (status, _) = s.post(Some(&bearer(&rotated)), ME, json!({})).await;
     assert_eq!(status, StatusCode::OK);

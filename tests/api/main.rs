@@ -13,6 +13,7 @@ mod auth;
 mod binary;
 mod cases;
 mod concurrency;
+mod configuration;
 mod cross_border;
 mod directory;
 mod docs;

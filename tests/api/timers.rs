@@ -4,6 +4,7 @@ use crate::harness::{TestServer, error_code};
 use chrono::Duration;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use trm::service::App;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deadlines")
@@ -235,14 +236,18 @@ async fn scheduler_passes_from_several_instances_record_each_timer_exactly_once(
     // Four "instances": separate connection pools on the same database, racing.
     let mut handles = Vec::new();
     for _ in 0..4 {
-        let mut app = s.app.clone();
-        app.store = trm::store::Store::connect(&trm::store::StoreOptions {
+        let store = trm::store::Store::connect(&trm::store::StoreOptions {
             url: s.db_url(),
             max_connections: 2,
             ..Default::default()
         })
         .await
         .unwrap();
+        let app = App::builder(store, s.app.workflows.clone(), s.app.clock.clone())
+            .test_clock(s.app.test_clock().cloned())
+            .oidc(s.app.oidc().cloned())
+            .audit_key(s.app.audit_key().cloned())
+            .build();
         handles.push(tokio::spawn(async move {
             trm::service::timers::fire_due(&app).await.unwrap()
         }));
@@ -269,8 +274,14 @@ async fn scheduler_passes_from_several_instances_record_each_timer_exactly_once(
 #[tokio::test]
 async fn the_test_clock_is_off_unless_enabled() {
     let s = TestServer::start().await;
-    let mut app = s.app.clone();
-    app.test_clock = None;
+    let app = App::builder(
+        s.app.store.clone(),
+        s.app.workflows.clone(),
+        s.app.clock.clone(),
+    )
+    .oidc(s.app.oidc().cloned())
+    .audit_key(s.app.audit_key().cloned())
+    .build();
     // Served without a test clock: the mutation is refused.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

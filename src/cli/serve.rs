@@ -1,0 +1,151 @@
+//! `trm serve`: checks the configuration, brings the service up (workflows, database, keys,
+//! identity provider, demo data), serves until Ctrl-C or SIGTERM, and closes the database.
+
+use super::error::CliError;
+use crate::audit::AuditKey;
+use crate::config::{ServeConfig, default_audit_key_file};
+use crate::server::{self, HttpOptions};
+use crate::service::oidc::Oidc;
+use crate::service::{App, demo};
+use crate::startup;
+use crate::store::StoreOptions;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
+    let shutdown = server::shutdown_signal();
+    server::survive_file_size_limit();
+    let oidc_config = config.oidc_config()?;
+    let registry = startup::load_workflows(&config.workflows.path)?;
+    let clocks = config.clocks()?;
+    let builder = startup::open(&StoreOptions::from(&config.db), registry, clocks.clock).await?;
+    let audit_key = audit_key(&config)?;
+    let trusted_audit_keys = config.trusted_audit_keys()?;
+    let oidc = match oidc_config {
+        Some(oidc_config) => {
+            let issuer = oidc_config.issuer.clone();
+            let oidc = Oidc::start(oidc_config, config.production).await?;
+            println!("OIDC: accepting JWT access tokens of {issuer}");
+            Some(oidc)
+        }
+        None => None,
+    };
+    let app = builder
+        .test_clock(clocks.test_clock)
+        .audit_key(audit_key)
+        .trusted_audit_keys(trusted_audit_keys)
+        .oidc(oidc)
+        .build();
+    if app.test_clock().is_some() {
+        println!("Test clock enabled: the advanceTestClock mutation moves this instance's time");
+    }
+    let listener = bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    if config.demo {
+        seed_demo(&app, config.demo_tokens.as_deref()).await?;
+    }
+    let options = HttpOptions::from(&config);
+    if let Some(metrics_bind) = config.metrics_bind() {
+        let listener = bind(metrics_bind).await?;
+        let metrics_addr = listener.local_addr()?;
+        println!("Metrics: http://{metrics_addr}/metrics");
+        let metrics = options.metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, server::metrics_router(metrics)).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    server::install_panic_hook();
+    if options.graphiql {
+        println!("GraphiQL: http://{addr}/graphql");
+    }
+    println!("TRM listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    let store = app.store.clone();
+    if let Some(interval) = config.scheduler_interval() {
+        tokio::spawn(crate::service::timers::run_scheduler(app.clone(), interval));
+    }
+    server::serve(listener, app, &options, shutdown).await?;
+    store.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| CliError::Bind { addr, source })
+}
+
+/// Seeds the demo network (once) and prints a fresh token per demo user; also writes them to
+/// `tokens_file` when given.
+async fn seed_demo(app: &App, tokens_file: Option<&Path>) -> Result<(), CliError> {
+    let tokens = demo::seed(app).await.map_err(CliError::DemoSeed)?;
+    println!("Demo tokens (bearer tokens; new ones are issued at every start):");
+    for (user, token) in &tokens {
+        println!("  {user:<24} {token}");
+    }
+    if let Some(path) = tokens_file {
+        let map: BTreeMap<&str, &str> = tokens
+            .iter()
+            .map(|(u, t)| (u.as_str(), t.as_str()))
+            .collect();
+        let json = serde_json::to_string_pretty(&map)?;
+        write_private(path, &json).map_err(|source| CliError::CannotWrite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        println!("Demo tokens written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// The key that signs audit checkpoints. `--audit-key-file` is read, or generated if missing
+/// (never with --production, where a missing file is an error). Without it, SQLite uses
+/// `trm-audit.key` next to the database file the same way, except that with --production a
+/// missing default file only means no checkpoints (with a warning); PostgreSQL, whose instances
+/// must share one key, signs no checkpoints without it.
+fn audit_key(config: &ServeConfig) -> Result<Option<AuditKey>, CliError> {
+    let (path, required) = match &config.audit_key_file {
+        Some(path) => (Some(path.clone()), true),
+        None => (default_audit_key_file(&config.db.database_url), false),
+    };
+    let Some(path) = path else {
+        tracing::warn!("no --audit-key-file: this instance signs no audit checkpoints");
+        return Ok(None);
+    };
+    if config.production && !required && !path.exists() {
+        tracing::warn!(
+            "no --audit-key-file and no {}: this instance signs no audit checkpoints",
+            path.display()
+        );
+        return Ok(None);
+    }
+    let key = AuditKey::load_or_generate(&path, !config.production)?;
+    println!(
+        "Audit checkpoints signed with key {} ({})",
+        key.key_id(),
+        path.display()
+    );
+    Ok(Some(key))
+}
+
+/// Writes a file only its owner can read (it holds bearer tokens).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents.as_bytes())
+}

@@ -1,0 +1,251 @@
+//! The flags of the commands that more than one command shares, and all of `trm serve`'s: for
+//! each its flag, environment variable, default and help text (the meaning in
+//! `docs/configuration.md`).
+
+use clap::{ArgAction, Args, FromArgMatches};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The environment variable holding the log filter (not a flag: logging starts before the
+/// command line is read).
+pub const LOG_ENV: &str = "TRM_LOG";
+/// The log filter when [`LOG_ENV`] is not set.
+pub const LOG_DEFAULT: &str = "info";
+/// What [`LOG_ENV`] means, for the configuration reference.
+pub const LOG_HELP: &str = "Log filter ([`tracing` `EnvFilter`](https://docs.rs/tracing-subscriber/latest/tracing_subscriber/filter/struct.EnvFilter.html) \
+     syntax, e.g. `trm=debug,info`). Logs go to stderr.";
+
+/// The database: where it is and how it is opened (every command that opens it).
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseConfig {
+    /// The database: `sqlite://FILE`, a bare SQLite file path, or
+    /// `postgres://user@host:port/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://trm.db")]
+    pub database_url: String,
+    /// Database connection pool size.
+    #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
+    pub db_pool: u32,
+    /// SQLite's `synchronous` setting. Below `full` a power loss can lose acknowledged writes,
+    /// and TRM refuses to start unless --accept-durability-risk is given.
+    #[arg(
+        long,
+        env = "TRM_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// Start even on database settings that can lose acknowledged writes (SQLite `synchronous`
+    /// below FULL or a journal other than WAL; PostgreSQL `fsync`, `synchronous_commit` or
+    /// `full_page_writes` off); logged as a warning at start. For throw-away databases only.
+    #[arg(long, env = "TRM_ACCEPT_DURABILITY_RISK")]
+    pub accept_durability_risk: bool,
+}
+
+/// `--sqlite-synchronous` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    Off,
+    Normal,
+    Full,
+    Extra,
+}
+
+/// Where the workflow definitions are (every command that loads them).
+#[derive(Args, Debug, Clone)]
+pub struct WorkflowsConfig {
+    /// Directory of workflow definitions (`*.toml`) and access policies (`policies/*.cedar`).
+    #[arg(long = "workflows", env = "TRM_WORKFLOWS", default_value = "workflows")]
+    pub path: PathBuf,
+}
+
+/// Everything `trm serve` can be told.
+#[derive(Args, Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on (port `0` picks a free port).
+    #[arg(long, env = "TRM_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+    #[command(flatten)]
+    pub workflows: WorkflowsConfig,
+    /// Production configuration: refuses settings meant for testing (--test-clock), and
+    /// switches GraphiQL and introspection off unless `--graphiql true` / `--introspection true`
+    /// are given.
+    #[arg(long, env = "TRM_PRODUCTION")]
+    pub production: bool,
+    /// Seed the demo network (once) and print a bearer token per demo user (new ones at every
+    /// start).
+    #[arg(long, env = "TRM_DEMO")]
+    pub demo: bool,
+    /// Also write the demo tokens as JSON, `{"username": "token"}`, to this file (readable by
+    /// its owner only; needs --demo).
+    #[arg(long, env = "TRM_DEMO_TOKENS", value_name = "FILE", requires = "demo")]
+    pub demo_tokens: Option<PathBuf>,
+    /// Enable the `advanceTestClock` mutation, which moves this instance's time forward (for
+    /// playing cases through). Never for real cases; refused with --production.
+    #[arg(long, env = "TRM_TEST_CLOCK")]
+    pub test_clock: bool,
+    /// Start the test clock this many days ahead of the wall clock (needs --test-clock; for
+    /// drills of timers that fell due while the service was down).
+    #[arg(
+        long,
+        env = "TRM_TEST_CLOCK_OFFSET_DAYS",
+        value_name = "DAYS",
+        requires = "test_clock",
+        default_value_t = 0
+    )]
+    pub test_clock_offset_days: u32,
+    #[command(flatten)]
+    pub http: HttpConfig,
+    /// Seconds between scheduler passes that record the timers that fell due (`0`: no
+    /// scheduler). Every instance may run it; each timer is recorded once.
+    #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
+    pub scheduler_interval_secs: u64,
+    /// Ed25519 key that signs audit checkpoints: a 32-byte seed, raw or hex; generated if
+    /// missing, except with --production, where the file must exist [default: `trm-audit.key`
+    /// next to the SQLite file, or in the working directory].
+    #[arg(long, env = "TRM_AUDIT_KEY_FILE", value_name = "FILE")]
+    pub audit_key_file: Option<PathBuf>,
+    /// After rotating the audit key: the earlier public keys (hex, as `Checkpoint.publicKey`
+    /// shows them) whose checkpoints stay trusted. Repeat, or separate with commas.
+    #[arg(
+        long = "audit-trusted-key",
+        env = "TRM_AUDIT_TRUSTED_KEYS",
+        value_name = "HEX",
+        value_delimiter = ','
+    )]
+    pub audit_trusted_keys: Vec<String>,
+    #[command(flatten)]
+    pub oidc: OidcFlags,
+}
+
+/// The HTTP side of `trm serve`: what is exposed, the limits on requests, and `/metrics`.
+#[derive(Args, Debug, Clone)]
+pub struct HttpConfig {
+    /// Serve GraphiQL at `GET /graphql` [default: `true`; `false` with --production].
+    #[arg(long, env = "TRM_GRAPHIQL", action = ArgAction::Set)]
+    pub graphiql: Option<bool>,
+    /// Allow schema introspection (`__schema`, `__type`); when off, a query using it is refused
+    /// with `VALIDATION` [default: `true`; `false` with --production].
+    #[arg(long, env = "TRM_INTROSPECTION", action = ArgAction::Set)]
+    pub introspection: Option<bool>,
+    /// "Did you mean ...?" suggestions in validation errors (they reveal parts of the schema).
+    #[arg(long, env = "TRM_SUGGESTIONS", default_value_t = false, action = ArgAction::Set)]
+    pub suggestions: bool,
+    /// Maximum query depth; deeper queries are refused before anything runs.
+    #[arg(long, env = "TRM_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+    /// Maximum query complexity (each field 1 plus its children, aliases included).
+    #[arg(long, env = "TRM_MAX_COMPLEXITY", default_value_t = 2000)]
+    pub max_complexity: usize,
+    /// Maximum fields a query runs, counting every alias and every use of a fragment
+    /// (fragments expanded).
+    #[arg(long, env = "TRM_MAX_FIELDS", default_value_t = 500)]
+    pub max_fields: usize,
+    /// Maximum length of the query text, in bytes.
+    #[arg(long, env = "TRM_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
+    pub max_query_bytes: usize,
+    /// Maximum time for one request, in seconds (then `408 TIMEOUT`).
+    #[arg(long, env = "TRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Maximum request body size in bytes (then `413 PAYLOAD_TOO_LARGE`); also the largest
+    /// WebSocket message.
+    #[arg(long, env = "TRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// GraphQL requests (and subscriptions) per minute per user, per instance (`0`: no limit);
+    /// beyond it, `429 RATE_LIMITED` with `Retry-After`.
+    #[arg(long, env = "TRM_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Serve Prometheus metrics at `GET /metrics` (not authenticated: expose it only where
+    /// monitoring can reach it).
+    #[arg(long, env = "TRM_METRICS", default_value_t = true, action = ArgAction::Set)]
+    pub metrics: bool,
+    /// Serve `/metrics` on this address only, not on --bind (e.g. an address only the
+    /// monitoring network reaches).
+    #[arg(long, env = "TRM_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+/// Accepting JWT access tokens from an agency identity provider (OIDC), besides TRM tokens.
+/// Off unless --oidc-issuer is given.
+#[derive(Args, Debug, Clone)]
+pub struct OidcFlags {
+    /// Also accept JWT access tokens of this issuer (exact `iss`); turns OIDC on and then needs
+    /// --oidc-audience and one of --oidc-jwks-url / --oidc-jwks-file [default: none, OIDC off].
+    #[arg(long, env = "TRM_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The audience tokens must name in `aud`.
+    #[arg(long, env = "TRM_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// URL of the issuer's JWKS (its signing keys): fetched at start (TRM refuses to start
+    /// without usable keys), then refreshed periodically and when a token names an unknown key
+    /// id (at most every 30 s). `https` required with --production.
+    #[arg(long, env = "TRM_OIDC_JWKS_URL")]
+    pub oidc_jwks_url: Option<String>,
+    /// File with the issuer's JWKS, read at start (instead of --oidc-jwks-url).
+    #[arg(long, env = "TRM_OIDC_JWKS_FILE", value_name = "FILE")]
+    pub oidc_jwks_file: Option<PathBuf>,
+    /// Accepted signature algorithms, comma-separated: RS256, RS384, RS512, PS256, PS384,
+    /// PS512, ES256, ES384, EdDSA. `none` and HS* are refused at start.
+    #[arg(long, env = "TRM_OIDC_ALGORITHMS", default_value = "RS256")]
+    pub oidc_algorithms: String,
+    /// The claim holding the agency's id (its UUID in the directory, as `trm directory
+    /// agencies` prints it).
+    #[arg(long, env = "TRM_OIDC_AGENCY_CLAIM", default_value = "trm_agency")]
+    pub oidc_agency_claim: String,
+    /// The claim holding the TRM role names (an array, or a space-separated string).
+    #[arg(long, env = "TRM_OIDC_ROLES_CLAIM", default_value = "trm_roles")]
+    pub oidc_roles_claim: String,
+    /// Roles a JWT may grant, comma-separated; other names in the roles claim are ignored.
+    /// ADMINISTRATOR is left out unless listed here.
+    #[arg(
+        long,
+        env = "TRM_OIDC_ALLOWED_ROLES",
+        default_value = "CASE_WORKER,SUPERVISOR,FOCAL_POINT,COMPETENT_AUTHORITY,GUARDIAN,AUDITOR"
+    )]
+    pub oidc_allowed_roles: String,
+    /// Whether tokens must carry `nbf` (it is checked whenever present; some providers omit
+    /// it).
+    #[arg(long, env = "TRM_OIDC_REQUIRE_NBF", default_value_t = true, action = ArgAction::Set)]
+    pub oidc_require_nbf: bool,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (at most 300).
+    #[arg(long, env = "TRM_OIDC_LEEWAY_SECS", default_value_t = 30)]
+    pub oidc_leeway_secs: u64,
+    /// Seconds between fetches of the JWKS URL (`0`: only at start and on unknown key ids).
+    #[arg(long, env = "TRM_OIDC_JWKS_REFRESH_SECS", default_value_t = 300)]
+    pub oidc_jwks_refresh_secs: u64,
+}
+
+/// `T` as clap builds it from an empty command line, ignoring the environment: the defaults.
+///
+/// Panics only if the definitions above cannot give their own defaults (a required flag, a
+/// default its parser refuses): a bug that every test building a default shows at once.
+fn defaults<T: Args + FromArgMatches>() -> T {
+    let mut command = T::augment_args(clap::Command::new("trm")).mut_args(|arg| arg.env(None));
+    let parsed = command
+        .try_get_matches_from_mut(["trm"])
+        .and_then(|matches| T::from_arg_matches(&matches));
+    match parsed {
+        Ok(value) => value,
+        Err(e) => panic!("the configuration's defaults do not parse (src/config/flags.rs): {e}"),
+    }
+}
+
+impl Default for ServeConfig {
+    /// `trm serve` with no flags and no environment.
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+impl Default for OidcFlags {
+    fn default() -> Self {
+        defaults()
+    }
+}
