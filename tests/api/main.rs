@@ -17,6 +17,7 @@ mod cross_border;
 mod directory;
 mod docs;
 mod drills;
+mod driver;
 mod fuzz_inputs;
 mod hardening;
 mod harness;
