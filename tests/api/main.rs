@@ -28,6 +28,7 @@ mod scenarios_adult;
 mod scenarios_child;
 mod scenarios_uk;
 mod schema;
+mod service_level;
 mod storage;
 mod subscriptions;
 mod timers;
