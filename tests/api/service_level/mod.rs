@@ -1,6 +1,7 @@
 //! The use cases of `trm::service` called directly, without GraphQL or HTTP, on the real
 //! database the harness gives: what users rely on, asserted where it is decided.
 
+mod cases;
 mod unit_of_work;
 
 use crate::harness::TestServer;
