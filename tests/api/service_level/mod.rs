@@ -2,15 +2,23 @@
 //! database the harness gives: what users rely on, asserted where it is decided.
 
 mod cases;
+mod referrals;
+mod relations;
 mod unit_of_work;
 
 use crate::harness::TestServer;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use trm::access::{CaseScope, Principal};
-use trm::domain::{CaseRecord, Event};
-use trm::service::App;
+use trm::access::{CaseScope, Principal, VisibleCase};
+use trm::domain::{
+    CaseRecord, ConsentGiver, ConsentPurpose, ConsentRecord, DataGroup, Event, ReferralRecord,
+    ServiceKind,
+};
 use trm::service::cases::{FireTransition, Fired, OpenCase};
+use trm::service::disclosure::GroundRequest;
+use trm::service::referrals::NewReferral;
+use trm::service::{App, ServiceError};
 use uuid::Uuid;
 
 /// The fixture workflow `decision` v1: received → pending (starts a 5-day `decision` deadline and
@@ -108,4 +116,83 @@ async fn events(app: &App, case: Uuid) -> Vec<Event> {
 /// The state of the `main` track of a `decision` case.
 fn main_state(case: &CaseRecord) -> Option<&str> {
     case.state.tracks.get("main").map(String::as_str)
+}
+
+/// As `lead`, records the person's consent to share `groups` with `to` for `purpose`.
+async fn consent(
+    app: &App,
+    lead: &Principal,
+    case: Uuid,
+    purpose: ConsentPurpose,
+    to: &Principal,
+    groups: &BTreeSet<DataGroup>,
+) -> ConsentRecord {
+    trm::service::person::record_consent(
+        app,
+        lead,
+        trm::service::person::NewConsent {
+            case_id: case,
+            given_by: ConsentGiver::Person,
+            child_assent: None,
+            assent_missing_reason: None,
+            purposes: BTreeSet::from([purpose]),
+            agency_ids: BTreeSet::from([to.agency_id]),
+            countries: BTreeSet::new(),
+            groups: groups.clone(),
+            given_at: app.now(),
+        },
+    )
+    .await
+    .expect("record consent")
+}
+
+/// Relies on the consent `id`, or on any consent in force that covers the disclosure.
+fn on_consent(id: Option<Uuid>) -> GroundRequest {
+    GroundRequest {
+        consent_id: id,
+        override_basis: None,
+        override_justification: None,
+    }
+}
+
+/// As `lead`, refers `case` to `to`'s agency for shelter, sharing `groups` on `ground`.
+async fn refer(
+    app: &App,
+    lead: &Principal,
+    case: Uuid,
+    to: &Principal,
+    groups: &BTreeSet<DataGroup>,
+    ground: GroundRequest,
+) -> Result<ReferralRecord, ServiceError> {
+    trm::service::referrals::make_referral(
+        app,
+        lead,
+        NewReferral {
+            case_id: case,
+            to_agency_id: to.agency_id,
+            service: ServiceKind::Shelter,
+            purpose: "a safe place tonight".into(),
+            groups: groups.clone(),
+            ground,
+            respond_within_days: None,
+            expected_version: None,
+        },
+    )
+    .await
+}
+
+/// The case as `p` may see it now (`None`: not at all).
+async fn seen_by(app: &App, p: &Principal, case: Uuid) -> Option<VisibleCase> {
+    trm::service::cases::get_case(app, p, case)
+        .await
+        .expect("get_case")
+}
+
+/// The personal-data groups `case` lets its caller read.
+fn readable(case: &VisibleCase) -> BTreeSet<DataGroup> {
+    DataGroup::ALL
+        .iter()
+        .copied()
+        .filter(|g| case.view().may_read_group(*g))
+        .collect()
 }
