@@ -7,148 +7,39 @@
 //! Only the lead agency's users can move a case for now, so each case is led by an agency whose
 //! users hold the roles its steps need; decisions of other bodies are recorded by the lead.
 
+use crate::driver::CaseDriver;
 use crate::harness::{TestServer, case_timer, error_code, instant, track_state};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 const WORKFLOW: &str = "trm-adult";
 
-const CASE: &str = "query($id: ID!) { case(id: $id) {
-    version status facts
-    states { track state stage }
-    timers { timer kind status startedAt dueAt stoppedAt citation }
-    deadlines { timer status dueAt }
-} }";
-
-/// A v2 case as its lead agency plays it; checks that every accepted step adds one version and
-/// that every refused one changes nothing.
-struct Case<'a> {
-    s: &'a TestServer,
-    id: String,
-    version: i64,
-    /// A user of the lead agency, to read the case.
-    reader: String,
+/// Opens a v2 case as `user` of the lead agency, who reads it.
+async fn open<'a>(s: &'a TestServer, user: &str) -> CaseDriver<'a> {
+    CaseDriver::open(s, user, WORKFLOW, Some(2)).await
 }
 
-impl<'a> Case<'a> {
-    async fn open(s: &'a TestServer, user: &str) -> Case<'a> {
-        let (id, _) = s.open_workflow(user, WORKFLOW, Some(2)).await;
-        Case {
-            s,
-            id,
-            version: 1,
-            reader: user.to_string(),
-        }
-    }
-
-    /// The case as the lead sees it now.
-    async fn view(&self) -> Value {
-        let data = self
-            .s
-            .data(&self.reader, CASE, json!({"id": self.id}))
-            .await;
-        data["case"].clone()
-    }
-
-    /// Reads the version again after changes made outside `ok` (consents, transfers).
-    async fn sync(&mut self) {
-        self.version = self.view().await["version"].as_i64().unwrap();
-    }
-
-    /// Offers the lead to `to`'s agency (after the person's consent), has `to` accept it, and
-    /// carries on as `to`; returns the case as the acceptance returns it.
-    async fn transfer_to(&mut self, lead: &str, to: &str, data: Value) -> Value {
-        let groups = ["IDENTITY", "LEGAL_STATUS"];
-        self.s.consent_for(lead, &self.id, to, &groups).await;
-        let body = self
-            .s
-            .offer_transfer(lead, &self.id, to, &groups, data)
-            .await;
-        assert!(body.get("errors").is_none(), "offerTransfer: {body}");
-        let transfer = body["data"]["offerTransfer"]["transfer"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let body = self.s.accept_transfer(to, &transfer).await;
-        assert!(body.get("errors").is_none(), "acceptTransfer: {body}");
-        self.reader = to.to_string();
-        self.sync().await;
-        body["data"]["acceptTransfer"]["case"].clone()
-    }
-
-    /// Fires `transition` and asserts it was accepted; returns the case after it.
-    async fn ok(&mut self, user: &str, transition: &str, data: Value) -> Value {
-        let body = self
-            .s
-            .fire(user, &self.id, transition, self.version, data)
-            .await;
-        assert!(body.get("errors").is_none(), "{transition}: {body}");
-        let case = body["data"]["fireTransition"]["case"].clone();
-        assert_eq!(
-            case["version"].as_i64(),
-            Some(self.version + 1),
-            "{transition}"
-        );
-        assert_eq!(
-            body["data"]["fireTransition"]["event"]["transition"],
-            transition
-        );
-        self.version += 1;
-        case
-    }
-
-    /// Fires `transition`, asserts the error code and that nothing changed; returns the body.
-    async fn fails(&self, user: &str, transition: &str, data: Value, code: &str) -> Value {
-        let body = self
-            .s
-            .fire(user, &self.id, transition, self.version, data)
-            .await;
-        assert_eq!(error_code(&body), code, "{transition}: {body}");
-        assert_eq!(
-            self.view().await["version"].as_i64(),
-            Some(self.version),
-            "a refusal changes nothing"
-        );
-        body
-    }
-
-    /// Fires `transition`, asserts it was refused for unmet guards; returns their names.
-    async fn unmet(&self, user: &str, transition: &str, data: Value) -> Vec<String> {
-        let body = self.fails(user, transition, data, "GUARD_FAILED").await;
-        let unmet = body["errors"][0]["extensions"]["unmetGuards"]
-            .as_array()
-            .unwrap();
-        assert!(unmet.iter().all(|u| {
-            !u["reason"].as_str().unwrap().is_empty() && !u["reasonFr"].as_str().unwrap().is_empty()
-        }));
-        unmet
-            .iter()
-            .map(|u| u["name"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    /// Takes a fresh case to crisis intervention (presumed victim, assessment, safety plan).
-    async fn reach_crisis_intervention(&mut self, user: &str, risk: &str) -> Value {
-        self.ok(
-            user,
-            "start_screening",
-            json!({"signal_source": "agency_referral"}),
-        )
-        .await;
-        self.ok(user, "record_presumed_victim", presumed()).await;
-        self.ok(
-            user,
-            "record_assessment",
-            json!({"risk_level": risk, "immediate_needs_assessed": true}),
-        )
-        .await;
-        self.ok(
-            user,
-            "adopt_safety_plan",
-            json!({"safety_plan_adopted": true, "secure_shelter": risk == "high"}),
-        )
-        .await
-    }
+/// Takes a fresh case to crisis intervention (presumed victim, assessment, safety plan).
+async fn reach_crisis_intervention(c: &mut CaseDriver<'_>, user: &str, risk: &str) -> Value {
+    c.ok(
+        user,
+        "start_screening",
+        json!({"signal_source": "agency_referral"}),
+    )
+    .await;
+    c.ok(user, "record_presumed_victim", presumed()).await;
+    c.ok(
+        user,
+        "record_assessment",
+        json!({"risk_level": risk, "immediate_needs_assessed": true}),
+    )
+    .await;
+    c.ok(
+        user,
+        "adopt_safety_plan",
+        json!({"safety_plan_adopted": true, "secure_shelter": risk == "high"}),
+    )
+    .await
 }
 
 fn presumed() -> Value {
@@ -196,7 +87,7 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     let s = TestServer::start().await;
     let worker = "it.shelter";
     let supervisor = "it.shelter.supervisor";
-    let mut c = Case::open(&s, worker).await;
+    let mut c = open(&s, worker).await;
     let opened = c.view().await;
     assert_eq!(
         track_state(&opened, "identification"),
@@ -420,8 +311,8 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
 async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue() {
     let s = TestServer::start().await;
     let worker = "at.shelter";
-    let mut c = Case::open(&s, worker).await;
-    c.reach_crisis_intervention(worker, "medium").await;
+    let mut c = open(&s, worker).await;
+    reach_crisis_intervention(&mut c, worker, "medium").await;
     c.ok(
         worker,
         "decide_to_cooperate",
@@ -635,7 +526,7 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
 async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance() {
     let s = TestServer::start().await;
     let worker = "fr.shelter";
-    let mut c = Case::open(&s, worker).await;
+    let mut c = open(&s, worker).await;
     c.ok(
         worker,
         "start_screening",
@@ -738,7 +629,7 @@ async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term
 async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_close() {
     let s = TestServer::start().await;
     let worker = "it.shelter.supervisor";
-    let mut c = Case::open(&s, worker).await;
+    let mut c = open(&s, worker).await;
     c.ok(
         worker,
         "start_screening",
@@ -791,7 +682,7 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
     assert_eq!(case["status"], "CLOSED");
 
     // Referred elsewhere (e.g. general services), then closed.
-    let mut other = Case::open(&s, worker).await;
+    let mut other = open(&s, worker).await;
     other
         .ok(
             worker,
@@ -821,7 +712,7 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
     let s = TestServer::start().await;
     // The French national coordination (focal point and competent authority).
     let focal = "fr.focal";
-    let mut c = Case::open(&s, focal).await;
+    let mut c = open(&s, focal).await;
     c.ok(
         focal,
         "start_screening",
@@ -897,9 +788,8 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
 async fn the_migration_authority_can_end_the_reflection_period_on_public_order_grounds() {
     let s = TestServer::start().await;
     // Elsewhere (an NGO lead) the early end is not permitted at all.
-    let mut ngo = Case::open(&s, "it.shelter.supervisor").await;
-    ngo.reach_crisis_intervention("it.shelter.supervisor", "low")
-        .await;
+    let mut ngo = open(&s, "it.shelter.supervisor").await;
+    reach_crisis_intervention(&mut ngo, "it.shelter.supervisor", "low").await;
     let body = ngo
         .fails(
             "it.shelter.supervisor",
@@ -911,8 +801,8 @@ async fn the_migration_authority_can_end_the_reflection_period_on_public_order_g
     assert!(body.to_string().contains("MIGRATION_AUTHORITY"), "{body}");
 
     let officer = "it.migration";
-    let mut c = Case::open(&s, officer).await;
-    c.reach_crisis_intervention(officer, "low").await;
+    let mut c = open(&s, officer).await;
+    reach_crisis_intervention(&mut c, officer, "low").await;
     s.clock.advance(Duration::days(3));
     assert_eq!(
         c.unmet(
@@ -959,7 +849,7 @@ async fn the_migration_authority_can_end_the_reflection_period_on_public_order_g
 async fn in_bulgaria_the_reflection_period_starts_at_formal_identification() {
     let s = TestServer::start().await;
     for (prosecutor, country) in [("bg.prosecutor", "BG"), ("it.prosecutor", "IT")] {
-        let mut c = Case::open(&s, prosecutor).await;
+        let mut c = open(&s, prosecutor).await;
         c.ok(
             prosecutor,
             "start_screening",
@@ -1024,8 +914,8 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country() {
     let s = TestServer::start().await;
     let worker = "it.shelter";
     let supervisor = "it.shelter.supervisor";
-    let mut c = Case::open(&s, worker).await;
-    c.reach_crisis_intervention(worker, "low").await;
+    let mut c = open(&s, worker).await;
+    reach_crisis_intervention(&mut c, worker, "low").await;
     assert_eq!(
         c.unmet(
             worker,
@@ -1115,7 +1005,7 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
     let s = TestServer::start().await;
     let worker = "it.shelter";
     let supervisor = "it.shelter.supervisor";
-    let mut c = Case::open(&s, worker).await;
+    let mut c = open(&s, worker).await;
     c.ok(
         worker,
         "start_screening",
@@ -1209,8 +1099,8 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
 async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case() {
     let s = TestServer::start().await;
     let worker = "it.shelter";
-    let mut c = Case::open(&s, worker).await;
-    c.reach_crisis_intervention(worker, "high").await;
+    let mut c = open(&s, worker).await;
+    reach_crisis_intervention(&mut c, worker, "high").await;
     // Identification can only be closed this way after such an event.
     assert_eq!(
         c.unmet(worker, "close_identification_after_person_event", json!({}))
@@ -1253,8 +1143,8 @@ async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case() {
 async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings_end() {
     let s = TestServer::start().await;
     let prosecutor = "it.prosecutor";
-    let mut c = Case::open(&s, prosecutor).await;
-    c.reach_crisis_intervention(prosecutor, "medium").await;
+    let mut c = open(&s, prosecutor).await;
+    reach_crisis_intervention(&mut c, prosecutor, "medium").await;
     c.ok(
         prosecutor,
         "identify_formally",
@@ -1318,7 +1208,7 @@ async fn consent_withdrawn_and_assistance_refused() {
     let s = TestServer::start().await;
     let supervisor = "it.shelter.supervisor";
     let worker = "it.shelter";
-    let mut c = Case::open(&s, worker).await;
+    let mut c = open(&s, worker).await;
     c.ok(
         worker,
         "start_screening",
@@ -1345,8 +1235,8 @@ async fn consent_withdrawn_and_assistance_refused() {
 async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_can_end() {
     let s = TestServer::start().await;
     let worker = "fr.shelter";
-    let mut c = Case::open(&s, worker).await;
-    c.reach_crisis_intervention(worker, "low").await;
+    let mut c = open(&s, worker).await;
+    reach_crisis_intervention(&mut c, worker, "low").await;
     s.clock.advance(Duration::days(30));
     c.ok(worker, "move_to_long_term_assistance", json!({}))
         .await;
@@ -1413,8 +1303,8 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
 async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_and_closed() {
     let s = TestServer::start().await;
     let worker = "fr.shelter";
-    let mut c = Case::open(&s, worker).await;
-    c.reach_crisis_intervention(worker, "low").await;
+    let mut c = open(&s, worker).await;
+    reach_crisis_intervention(&mut c, worker, "low").await;
     s.clock.advance(Duration::days(31));
     c.ok(worker, "move_to_long_term_assistance", json!({}))
         .await;

@@ -8,10 +8,11 @@
 //! (tracing by the Niger focal point, reception by Mali's child protection) are recorded by the
 //! lead agency as facts.
 
+use crate::driver::CaseDriver;
 use crate::harness::{TestServer, error_code};
 use chrono::Duration;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::ops::Deref;
 
 const CHILD: &str = "trm-child";
 /// Italian child-protection service (CASE_WORKER, GUARDIAN).
@@ -21,133 +22,44 @@ const SN_CP: &str = "sn.childprotection";
 /// Malian child-protection service, which receives Malian children back.
 const ML_CP: &str = "ml.childprotection";
 
-const CASE: &str = "query($id: ID!) { case(id: $id) {
-    version status country
-    states { track state stage }
-    timers { timer kind status dueAt }
-    facts
-} }";
+/// A child case driven as the user who reads it, a user of its lead agency (the lead changes
+/// hands on a return): the shared driver, plus the child procedure's usual steps.
+struct AsLead<'a>(CaseDriver<'a>);
 
-/// A child case played by one user of its lead agency.
-struct Child<'a> {
-    s: &'a TestServer,
-    user: &'static str,
-    id: String,
-    version: i64,
+impl<'a> Deref for AsLead<'a> {
+    type Target = CaseDriver<'a>;
+    fn deref(&self) -> &CaseDriver<'a> {
+        &self.0
+    }
 }
 
-impl<'a> Child<'a> {
-    async fn open(s: &'a TestServer, user: &'static str) -> Child<'a> {
-        let (id, _) = s.open_workflow(user, CHILD, None).await;
-        Child {
-            s,
-            user,
-            id,
-            version: 1,
-        }
+impl<'a> AsLead<'a> {
+    async fn open(s: &'a TestServer, user: &str) -> AsLead<'a> {
+        AsLead(CaseDriver::open(s, user, CHILD, None).await)
     }
 
     /// Fires a transition that must succeed; returns the case as the mutation returns it.
     async fn ok(&mut self, transition: &str, data: Value) -> Value {
-        let body = self
-            .s
-            .fire(self.user, &self.id, transition, self.version, data)
-            .await;
-        assert!(body.get("errors").is_none(), "{transition}: {body}");
-        let case = body["data"]["fireTransition"]["case"].clone();
-        self.version = case["version"].as_i64().unwrap();
-        case
+        let user = self.0.reader.clone();
+        self.0.ok(&user, transition, data).await
+    }
+
+    /// Fires a transition that must succeed and alert the focal points on the child's route.
+    async fn ok_alerting(&mut self, transition: &str, data: Value) -> Value {
+        let user = self.0.reader.clone();
+        self.0.ok_alerting(&user, transition, data).await
     }
 
     /// Fires a transition that must be refused; returns the error code and the unmet guards' names.
     async fn refused(&self, transition: &str, data: Value) -> (String, Vec<String>) {
-        let body = self
-            .s
-            .fire(self.user, &self.id, transition, self.version, data)
-            .await;
-        assert!(body["data"].is_null(), "{transition} was accepted: {body}");
-        let unmet = body["errors"][0]["extensions"]["unmetGuards"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for u in &unmet {
-            assert!(
-                !u["reason"].as_str().unwrap_or_default().is_empty()
-                    && !u["reasonFr"].as_str().unwrap_or_default().is_empty(),
-                "{transition}: every refusal has an English and a French reason: {u}"
-            );
-        }
-        (
-            error_code(&body).to_string(),
-            unmet
-                .iter()
-                .map(|u| u["name"].as_str().unwrap().to_string())
-                .collect(),
-        )
+        self.0.refused(&self.0.reader, transition, data).await
     }
 
     /// Asserts that `transition` is refused by exactly the guards `names`.
     async fn refused_by(&self, transition: &str, data: Value, names: &[&str]) {
-        let (code, unmet) = self.refused(transition, data).await;
-        assert_eq!(code, "GUARD_FAILED", "{transition}");
-        assert_eq!(unmet, names, "{transition}");
-    }
-
-    async fn case(&self) -> Value {
-        self.s.data(self.user, CASE, json!({"id": self.id})).await["case"].clone()
-    }
-
-    /// Current state of every started track.
-    async fn states(&self) -> BTreeMap<String, String> {
-        self.case().await["states"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["track"].as_str().unwrap().to_string(),
-                    s["state"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    async fn state(&self, track: &str) -> String {
-        self.states()
-            .await
-            .get(track)
-            .cloned()
-            .unwrap_or_else(|| panic!("track {track} not started"))
-    }
-
-    async fn status(&self) -> String {
-        self.case().await["status"].as_str().unwrap().to_string()
-    }
-
-    /// Each started timer: (status, dueAt).
-    async fn timers(&self) -> BTreeMap<String, (String, String)> {
-        self.case().await["timers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                (
-                    t["timer"].as_str().unwrap().to_string(),
-                    (
-                        t["status"].as_str().unwrap().to_string(),
-                        t["dueAt"].as_str().unwrap().to_string(),
-                    ),
-                )
-            })
-            .collect()
-    }
-
-    async fn timer_status(&self, timer: &str) -> String {
-        self.timers()
-            .await
-            .get(timer)
-            .map(|t| t.0.clone())
-            .unwrap_or_else(|| panic!("timer {timer} not started"))
+        self.0
+            .refused_by(&self.0.reader, transition, data, names)
+            .await;
     }
 
     /// Signal, screening and reasonable grounds: a presumed child victim, protected.
@@ -263,12 +175,9 @@ impl<'a> Child<'a> {
         .await;
         // The transfer of lead to Mali's child protection, with the guardian's consent; from
         // now on the Malian service leads the case.
-        self.version = self
-            .s
-            .transfer_lead(self.user, &self.id, ML_CP, json!({}))
-            .await;
-        self.user = ML_CP;
-        assert_eq!(self.case().await["facts"]["case_transferred"], true);
+        let lead = self.0.reader.clone();
+        self.0.transfer_to(&lead, ML_CP, json!({})).await;
+        assert_eq!(self.view().await["facts"]["case_transferred"], true);
         self.ok(
             "record_reception_confirmed",
             json!({"receiving_agency_confirmed": true}),
@@ -288,7 +197,7 @@ fn date_in(s: &TestServer, days: i64) -> String {
 #[tokio::test]
 async fn scenario_1_unaccompanied_boy_from_niger_stays_in_italy_and_is_never_returned() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, IT_CP).await;
+    let mut c = AsLead::open(&s, IT_CP).await;
     // Found in farm work, no documents: age uncertain, treated as a child.
     assert_eq!(c.state("age").await, "minor_presumed");
     c.presume().await;
@@ -412,10 +321,10 @@ async fn scenario_1_unaccompanied_boy_from_niger_stays_in_italy_and_is_never_ret
 #[tokio::test]
 async fn scenario_5_malian_girl_returns_from_senegal_to_her_family_and_the_case_closes() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     // Identification and protection; study of her situation.
     c.identified().await;
-    assert_eq!(c.case().await["country"], "SN");
+    assert_eq!(c.view().await["country"], "SN");
     c.ok(
         "record_child_views",
         json!({"child_heard_for_bid": true, "child_views_on_return": "agrees", "child_views_on_transfer": "agrees"}),
@@ -489,7 +398,7 @@ async fn scenario_5_malian_girl_returns_from_senegal_to_her_family_and_the_case_
 #[tokio::test]
 async fn each_condition_of_the_return_guard_is_refused_by_name() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     c.reach_return_preparation().await;
     // Nothing arranged yet, and the reflection period runs: every missing condition is listed.
     c.refused_by(
@@ -593,12 +502,13 @@ async fn each_condition_of_the_return_guard_is_refused_by_name() {
     );
     c.ok("report_not_received", json!({})).await;
     assert_eq!(c.state("solution").await, "not_received_on_arrival");
-    c.ok(
+    c.ok_alerting(
         "report_missing",
         json!({"police_alerted": true, "guardian_alerted": true}),
     )
     .await;
-    c.ok("record_found", json!({"risk_level": "high"})).await;
+    c.ok_alerting("record_found", json!({"risk_level": "high"}))
+        .await;
     c.ok(
         "confirm_reception",
         json!({"received_by_origin_child_protection": true}),
@@ -632,7 +542,7 @@ async fn each_condition_of_the_return_guard_is_refused_by_name() {
 #[tokio::test]
 async fn an_unsafe_return_is_abandoned_and_a_third_country_solution_decided() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     c.reach_return_preparation().await;
     c.ok(
         "record_return_risk_assessment",
@@ -688,7 +598,7 @@ async fn an_unsafe_return_is_abandoned_and_a_third_country_solution_decided() {
 #[tokio::test]
 async fn a_guardian_is_appointed_before_any_identification_decision() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     c.presume().await;
     c.ok(
         "place_child",
@@ -787,7 +697,7 @@ async fn a_guardian_is_appointed_before_any_identification_decision() {
 #[tokio::test]
 async fn a_child_without_indicators_is_referred_elsewhere_once_child_protection_knows() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, IT_CP).await;
+    let mut c = AsLead::open(&s, IT_CP).await;
     c.ok("start_screening", json!({"signal_source": "hotline"}))
         .await;
     c.refused_by(
@@ -819,9 +729,9 @@ async fn a_child_without_indicators_is_referred_elsewhere_once_child_protection_
 #[tokio::test]
 async fn children_in_bulgaria_get_protection_measures_but_no_reflection_period() {
     let s = TestServer::start().await;
-    let mut bg = Child::open(&s, "bg.shelter").await;
+    let mut bg = AsLead::open(&s, "bg.shelter").await;
     bg.presume().await;
-    let case = bg.case().await;
+    let case = bg.view().await;
     assert_eq!(case["country"], "BG");
     assert_eq!(
         case["timers"],
@@ -837,7 +747,7 @@ async fn children_in_bulgaria_get_protection_measures_but_no_reflection_period()
     assert_eq!(bg.state("protection").await, "situation_study");
 
     // The same step in Italy starts the 30-day reflection period.
-    let mut it = Child::open(&s, IT_CP).await;
+    let mut it = AsLead::open(&s, IT_CP).await;
     it.presume().await;
     let timers = it.timers().await;
     assert_eq!(timers.keys().collect::<Vec<_>>(), ["reflection_period"]);
@@ -877,7 +787,7 @@ async fn children_in_bulgaria_get_protection_measures_but_no_reflection_period()
 #[tokio::test]
 async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     c.presume().await;
     c.appoint_guardian().await;
     s.clock.advance(Duration::days(10));
@@ -889,7 +799,7 @@ async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months
         &["guardian_alerted"],
     )
     .await;
-    c.ok(
+    c.ok_alerting(
         "report_missing",
         json!({"police_alerted": true, "guardian_alerted": true}),
     )
@@ -907,7 +817,8 @@ async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months
     // Found five days later: the case resumes where it was, the reflection period 5 days later.
     let due_before = c.timers().await["reflection_period"].1.clone();
     s.clock.advance(Duration::days(5));
-    c.ok("record_found", json!({"risk_level": "high"})).await;
+    c.ok_alerting("record_found", json!({"risk_level": "high"}))
+        .await;
     let timers = c.timers().await;
     assert_eq!(timers["reflection_period"].0, "RUNNING");
     assert_ne!(timers["reflection_period"].1, due_before);
@@ -916,7 +827,7 @@ async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months
     assert_eq!(c.state("person").await, "in_contact");
 
     // Missing again; the case cannot be closed before three months of searching.
-    c.ok(
+    c.ok_alerting(
         "report_missing",
         json!({"police_alerted": true, "guardian_alerted": true}),
     )
@@ -955,7 +866,7 @@ async fn a_missing_child_suspends_the_case_and_is_not_closed_before_three_months
 #[tokio::test]
 async fn turning_18_ends_guardianship_and_needs_a_transition_plan() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, IT_CP).await;
+    let mut c = AsLead::open(&s, IT_CP).await;
     c.presume().await;
     c.appoint_guardian().await;
     c.protect().await;
@@ -1029,7 +940,7 @@ async fn turning_18_ends_guardianship_and_needs_a_transition_plan() {
 #[tokio::test]
 async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides_nothing() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     c.presume().await;
     c.appoint_guardian().await;
     c.refused_by(
@@ -1068,7 +979,7 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
     assert_eq!(c.timer_status("majority").await, "RUNNING");
 
     // Assessed as an adult, challenged by the guardian, upheld: a child again.
-    let mut d = Child::open(&s, SN_CP).await;
+    let mut d = AsLead::open(&s, SN_CP).await;
     d.presume().await;
     d.appoint_guardian().await;
     d.ok(
@@ -1093,7 +1004,7 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
     assert_eq!(d.state("age").await, "minor_confirmed");
 
     // Challenge rejected: an adult; the child procedure ends (the adult procedure takes over).
-    let mut e = Child::open(&s, SN_CP).await;
+    let mut e = AsLead::open(&s, SN_CP).await;
     e.presume().await;
     e.appoint_guardian().await;
     e.ok(
@@ -1113,7 +1024,7 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
     assert_eq!(e.state("guardianship").await, "guardianship_ended");
 
     // Not challenged: the decision becomes final.
-    let mut f = Child::open(&s, SN_CP).await;
+    let mut f = AsLead::open(&s, SN_CP).await;
     f.presume().await;
     f.appoint_guardian().await;
     f.ok(
@@ -1132,7 +1043,7 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
 #[tokio::test]
 async fn an_asylum_seeking_child_is_never_traced_or_returned_through_origin_authorities() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, SN_CP).await;
+    let mut c = AsLead::open(&s, SN_CP).await;
     c.identified().await;
     c.refused_by(
         "record_asylum_decision",
@@ -1141,7 +1052,7 @@ async fn an_asylum_seeking_child_is_never_traced_or_returned_through_origin_auth
     )
     .await;
     c.ok("record_asylum_application", json!({})).await;
-    assert_eq!(c.case().await["facts"]["asylum_applied"], true);
+    assert_eq!(c.view().await["facts"]["asylum_applied"], true);
     c.refused_by(
         "start_family_tracing",
         json!({"tracing_channel": "origin_focal_point", "guardian_consent_to_tracing": true, "tracing_risk_assessed": true}),
@@ -1244,7 +1155,7 @@ async fn an_asylum_seeking_child_is_never_traced_or_returned_through_origin_auth
 #[tokio::test]
 async fn the_death_of_a_child_closes_every_track() {
     let s = TestServer::start().await;
-    let mut c = Child::open(&s, IT_CP).await;
+    let mut c = AsLead::open(&s, IT_CP).await;
     c.presume().await;
     // Closing a missing child's case needs the child to be missing.
     let (code, _) = c

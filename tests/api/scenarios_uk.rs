@@ -3,7 +3,8 @@
 //! (an adult who refuses referral), the reasonable-grounds deadline in GB working days, the
 //! 30-day recovery period before the conclusive-grounds decision, reconsiderations and exits.
 
-use crate::harness::{TestServer, case_timer, error_code, instant, track_state, workflows_dir};
+use crate::driver::{CaseDriver, available};
+use crate::harness::{TestServer, case_timer, instant, track_state, workflows_dir};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -13,60 +14,6 @@ const NRM: &str = "trm-uk-nrm";
 const SCA: &str = "gb.competent";
 /// A police first responder (CASE_WORKER).
 const POLICE: &str = "gb.police";
-
-const CASE: &str = "query($id: ID!) { case(id: $id) {
-    version status country
-    states { track state stage }
-    timers { timer kind status startedAt dueAt stoppedAt citation }
-    availableTransitions { key allowed unmetGuards { name } }
-} }";
-
-async fn case(s: &TestServer, user: &str, id: &str) -> Value {
-    s.data(user, CASE, json!({"id": id})).await["case"].clone()
-}
-
-/// Fires `transition` at the case's current version; returns the whole response body.
-async fn try_fire(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Value {
-    let version = case(s, user, id).await["version"].as_i64().unwrap();
-    s.fire(user, id, transition, version, data).await
-}
-
-/// Fires `transition` and asserts it was accepted; returns the case after it.
-async fn fire_ok(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Value {
-    let body = try_fire(s, user, id, transition, data).await;
-    assert!(body.get("errors").is_none(), "{transition}: {body}");
-    body["data"]["fireTransition"]["case"].clone()
-}
-
-/// Fires `transition`, asserts it was refused for unmet guards and returns their names.
-async fn unmet(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Vec<String> {
-    let body = try_fire(s, user, id, transition, data).await;
-    assert_eq!(error_code(&body), "GUARD_FAILED", "{transition}: {body}");
-    body["errors"][0]["extensions"]["unmetGuards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn keys(case: &Value) -> BTreeSet<String> {
-    case["availableTransitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["key"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn available<'a>(case: &'a Value, key: &str) -> &'a Value {
-    case["availableTransitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["key"] == key)
-        .unwrap_or_else(|| panic!("{key} not available in {case}"))
-}
 
 /// Moves the test clock to `at`.
 fn set_clock(s: &TestServer, at: DateTime<Utc>) {
@@ -114,47 +61,43 @@ fn rg_negative() -> Value {
            "person_informed_of_decision": true})
 }
 
-/// Opens a case as the SCA and refers it; returns its id.
-async fn referred(s: &TestServer) -> String {
-    let (id, _) = s.open_workflow(SCA, NRM, None).await;
-    fire_ok(s, SCA, &id, "refer_to_nrm", adult_referral()).await;
-    id
+/// Opens a case as the SCA, who reads it, and refers it.
+async fn referred(s: &TestServer) -> CaseDriver<'_> {
+    let mut c = CaseDriver::open(s, SCA, NRM, None).await;
+    c.ok(SCA, "refer_to_nrm", adult_referral()).await;
+    c
 }
 
-/// Opens, refers and decides positive reasonable grounds as the SCA; returns its id.
-async fn with_positive_rg(s: &TestServer) -> String {
-    let id = referred(s).await;
-    fire_ok(
-        s,
+/// Opens, refers and decides positive reasonable grounds as the SCA.
+async fn with_positive_rg(s: &TestServer) -> CaseDriver<'_> {
+    let mut c = referred(s).await;
+    c.ok(
         SCA,
-        &id,
         "decide_rg_positive",
         json!({"evidence_reviewed": true}),
     )
     .await;
-    id
+    c
 }
 
 #[tokio::test]
 async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously() {
     // A Romanian man in forced labour in the UK, met by the police, does not want to be referred.
     let s = TestServer::start().await;
-    let (id, reference) = s.open_workflow(POLICE, NRM, None).await;
-    assert!(reference.starts_with("GB-"), "{reference}");
+    let mut c = CaseDriver::open(&s, POLICE, NRM, None).await;
+    assert!(c.reference.starts_with("GB-"), "{}", c.reference);
     let no_consent = json!({"exploitation_type": "labour", "is_child": false,
                             "indicators_found": true, "informed_of_nrm": true,
                             "consent_to_referral": false});
     // No referral without an adult's consent ...
     assert_eq!(
-        unmet(&s, POLICE, &id, "refer_to_nrm", no_consent.clone()).await,
+        c.unmet(POLICE, "refer_to_nrm", no_consent.clone()).await,
         ["consent_or_child"]
     );
     // ... and a child is never only notified.
     assert_eq!(
-        unmet(
-            &s,
+        c.unmet(
             POLICE,
-            &id,
             "notify_anonymously",
             json!({"is_child": true, "indicators_found": true, "consent_to_referral": false}),
         )
@@ -163,25 +106,22 @@ async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously()
     );
     // A consenting adult is referred, not notified.
     assert_eq!(
-        unmet(
-            &s,
+        c.unmet(
             POLICE,
-            &id,
             "notify_anonymously",
             json!({"is_child": false, "indicators_found": true, "consent_to_referral": true}),
         )
         .await,
         ["no_consent"]
     );
-    let after = fire_ok(
-        &s,
-        POLICE,
-        &id,
-        "notify_anonymously",
-        json!({"exploitation_type": "labour", "is_child": false, "indicators_found": true,
+    let after = c
+        .ok(
+            POLICE,
+            "notify_anonymously",
+            json!({"exploitation_type": "labour", "is_child": false, "indicators_found": true,
                "consent_to_referral": false}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
         track_state(&after, "identification"),
         Some("duty_to_notify")
@@ -193,16 +133,16 @@ async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously()
     );
 
     // Nothing else happens to the case: no decision, no timer, no support, no transfer.
-    let now = case(&s, POLICE, &id).await;
+    let now = c.view().await;
     assert_eq!(now["status"], "ACTIVE");
     assert_eq!(now["timers"], json!([]));
+    let keys = c.keys().await;
     assert_eq!(
-        keys(&now),
+        keys,
         BTreeSet::from(["re_enter_with_consent".into(), "close_notification".into()])
     );
     assert!(
-        keys(&now)
-            .iter()
+        keys.iter()
             .all(|k| !k.contains("transfer") && !k.contains("return") && !k.contains("refer")),
         "{now}"
     );
@@ -212,60 +152,54 @@ async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously()
         ("transfer_case", json!({})),
         ("return_to_origin", json!({})),
     ] {
-        let body = try_fire(&s, POLICE, &id, t, data).await;
-        assert_eq!(error_code(&body), "INVALID_TRANSITION", "{t}: {body}");
+        c.fails(POLICE, t, data, "INVALID_TRANSITION").await;
     }
 
     // Weeks later he changes his mind: re-entry with consent, then a normal referral.
     s.clock.advance(Duration::days(21));
     assert_eq!(
-        unmet(
-            &s,
+        c.unmet(
             POLICE,
-            &id,
             "re_enter_with_consent",
             json!({"new_consent": false})
         )
         .await,
         ["new_consent"]
     );
-    let back = fire_ok(
-        &s,
-        POLICE,
-        &id,
-        "re_enter_with_consent",
-        json!({"new_consent": true}),
-    )
-    .await;
+    let back = c
+        .ok(
+            POLICE,
+            "re_enter_with_consent",
+            json!({"new_consent": true}),
+        )
+        .await;
     assert_eq!(track_state(&back, "identification"), Some("encountered"));
-    let referred = fire_ok(&s, POLICE, &id, "refer_to_nrm", adult_referral()).await;
+    let referred = c.ok(POLICE, "refer_to_nrm", adult_referral()).await;
     assert_eq!(
         track_state(&referred, "identification"),
         Some("awaiting_rg")
     );
-    let now = case(&s, POLICE, &id).await;
+    let now = c.view().await;
     assert_eq!(case_timer(&now, "rg_decision")["status"], "RUNNING");
     // The decision is the Single Competent Authority's, not the police's.
     let decide = available(&now, "decide_rg_positive");
     assert_eq!(decide["allowed"], false);
     assert_eq!(decide["unmetGuards"][0]["name"], "role");
-    let body = try_fire(
-        &s,
+    c.fails(
         POLICE,
-        &id,
         "decide_rg_positive",
         json!({"evidence_reviewed": true}),
+        "FORBIDDEN",
     )
     .await;
-    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     s.stop().await;
 }
 
 #[tokio::test]
 async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
     let s = TestServer::start().await;
-    let id = referred(&s).await;
-    let now = case(&s, SCA, &id).await;
+    let mut c = referred(&s).await;
+    let now = c.view().await;
     assert_eq!(now["country"], "GB");
     let rg = case_timer(&now, "rg_decision");
     assert_eq!(rg["kind"], "DEADLINE");
@@ -319,15 +253,11 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
             json!({}),
         )
         .await;
-    assert_eq!(overdue["cases"]["edges"][0]["node"]["id"], id.as_str());
-    let deadlines = s
-        .data(
-            SCA,
-            "query($id: ID!) { case(id: $id) { deadlines { timer status dueAt dueSoonFrom escalateTo } } }",
-            json!({"id": id}),
-        )
+    assert_eq!(overdue["cases"]["edges"][0]["node"]["id"], c.id.as_str());
+    let deadlines = c
+        .query("query($id: ID!) { case(id: $id) { deadlines { timer status dueAt dueSoonFrom escalateTo } } }")
         .await;
-    let rg = &deadlines["case"]["deadlines"][0];
+    let rg = &deadlines["deadlines"][0];
     assert_eq!(rg["timer"], "rg_decision");
     assert_eq!(rg["status"], "OVERDUE");
     assert_eq!(rg["escalateTo"], json!(["SUPERVISOR", "FOCAL_POINT"]));
@@ -347,21 +277,26 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
         (first["reason"].as_str(), first["deadlineTimer"].as_str()),
         (Some("OVERDUE"), Some("rg_decision"))
     );
-    assert_eq!(first["case"]["id"], id.as_str());
+    assert_eq!(first["case"]["id"], c.id.as_str());
     // The scheduler records the missed target on the case once; the decision can still be made.
     assert_eq!(trm::service::timers::fire_due(&s.app).await.unwrap(), 1);
     assert_eq!(trm::service::timers::fire_due(&s.app).await.unwrap(), 0);
-    let decided = fire_ok(
-        &s,
-        SCA,
-        &id,
-        "decide_rg_positive",
-        json!({"evidence_reviewed": true}),
-    )
-    .await;
+    let before = c.version;
+    assert_eq!(
+        c.sync().await,
+        before + 1,
+        "one event for the missed target"
+    );
+    let decided = c
+        .ok(
+            SCA,
+            "decide_rg_positive",
+            json!({"evidence_reviewed": true}),
+        )
+        .await;
     assert_eq!(track_state(&decided, "identification"), Some("rg_positive"));
     assert_eq!(track_state(&decided, "support"), Some("recovery_support"));
-    let now = case(&s, SCA, &id).await;
+    let now = c.view().await;
     assert_eq!(
         case_timer(&now, "recovery_period")["status"],
         "RUNNING",
@@ -375,15 +310,11 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
         )
         .await;
     assert_eq!(overdue["cases"]["edges"], json!([]));
-    let deadlines = s
-        .data(
-            SCA,
-            "query($id: ID!) { case(id: $id) { deadlines { timer status } } }",
-            json!({"id": id}),
-        )
+    let deadlines = c
+        .query("query($id: ID!) { case(id: $id) { deadlines { timer status } } }")
         .await;
     assert_eq!(
-        deadlines["case"]["deadlines"],
+        deadlines["deadlines"],
         json!([{"timer": "rg_decision", "status": "MISSED"}])
     );
     s.stop().await;
@@ -396,8 +327,8 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
     // substitute Boxing Day (Monday 28) are bank holidays: Tue 22, Wed 23, Thu 24, Tue 29, Wed 30.
     let monday = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
     set_clock(&s, monday);
-    let id = referred(&s).await;
-    let rg = case_timer(&case(&s, SCA, &id).await, "rg_decision").clone();
+    let c = referred(&s).await;
+    let rg = case_timer(&c.view().await, "rg_decision").clone();
     assert_eq!(instant(&rg["startedAt"]), monday);
     let due = Utc.with_ymd_and_hms(2026, 12, 30, 9, 0, 0).unwrap();
     assert_eq!(instant(&rg["dueAt"]), due);
@@ -422,18 +353,18 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
     };
     // On the 28th (a bank holiday) it is due soon (2 days' warning), not overdue.
     set_clock(&s, Utc.with_ymd_and_hms(2026, 12, 28, 10, 0, 0).unwrap());
-    assert_eq!(listed("DUE_SOON").await, [id.as_str()]);
+    assert_eq!(listed("DUE_SOON").await, [c.id.as_str()]);
     assert!(listed("OVERDUE").await.is_empty());
     set_clock(&s, due);
-    assert_eq!(listed("OVERDUE").await, [id.as_str()]);
+    assert_eq!(listed("OVERDUE").await, [c.id.as_str()]);
     assert!(listed("DUE_SOON").await.is_empty());
 
     // A year later the holidays fall differently: Christmas and Boxing Day are substituted by
     // Monday 27 and Tuesday 28 December 2027.
     let monday = Utc.with_ymd_and_hms(2027, 12, 20, 9, 0, 0).unwrap();
     set_clock(&s, monday);
-    let id = referred(&s).await;
-    let rg = case_timer(&case(&s, SCA, &id).await, "rg_decision").clone();
+    let c = referred(&s).await;
+    let rg = case_timer(&c.view().await, "rg_decision").clone();
     assert_eq!(
         instant(&rg["dueAt"]),
         Utc.with_ymd_and_hms(2027, 12, 29, 9, 0, 0).unwrap()
@@ -448,8 +379,8 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
 #[tokio::test]
 async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grounds() {
     let s = TestServer::start().await;
-    let id = with_positive_rg(&s).await;
-    let now = case(&s, SCA, &id).await;
+    let mut c = with_positive_rg(&s).await;
+    let now = c.view().await;
     let recovery = case_timer(&now, "recovery_period");
     assert_eq!(recovery["kind"], "FLOOR");
     assert!(
@@ -471,10 +402,8 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
     // Day 29: both conclusive decisions are refused by the floor.
     s.clock.advance(Duration::days(29));
     assert_eq!(
-        unmet(
-            &s,
+        c.unmet(
             SCA,
-            &id,
             "decide_cg_positive",
             json!({"evidence_reviewed": true})
         )
@@ -482,10 +411,10 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
         ["floor:recovery_period"]
     );
     assert_eq!(
-        unmet(&s, SCA, &id, "decide_cg_negative", rg_negative()).await,
+        c.unmet(SCA, "decide_cg_negative", rg_negative()).await,
         ["floor:recovery_period"]
     );
-    let now = case(&s, SCA, &id).await;
+    let now = c.view().await;
     let cg = available(&now, "decide_cg_positive");
     assert_eq!(cg["allowed"], false);
     assert_eq!(cg["unmetGuards"][0]["name"], "floor:recovery_period");
@@ -493,22 +422,21 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
     // Day 30: allowed. Recognised as a victim: at least 45 days of move-on support.
     s.clock.advance(Duration::days(1));
     assert_eq!(
-        available(&case(&s, SCA, &id).await, "decide_cg_positive")["allowed"],
+        available(&c.view().await, "decide_cg_positive")["allowed"],
         true
     );
-    let decided = fire_ok(
-        &s,
-        SCA,
-        &id,
-        "decide_cg_positive",
-        json!({"evidence_reviewed": true, "person_informed_of_decision": true}),
-    )
-    .await;
+    let decided = c
+        .ok(
+            SCA,
+            "decide_cg_positive",
+            json!({"evidence_reviewed": true, "person_informed_of_decision": true}),
+        )
+        .await;
     assert_eq!(track_state(&decided, "identification"), Some("cg_positive"));
     assert_eq!(decided["status"], "ACTIVE", "support continues");
-    let moving = fire_ok(&s, SCA, &id, "begin_move_on", json!({})).await;
+    let moving = c.ok(SCA, "begin_move_on", json!({})).await;
     assert_eq!(track_state(&moving, "support"), Some("move_on_support"));
-    let now = case(&s, SCA, &id).await;
+    let now = c.view().await;
     assert_eq!(case_timer(&now, "recovery_period")["status"], "ELAPSED");
     let move_on = case_timer(&now, "move_on_positive");
     assert_eq!(
@@ -518,11 +446,11 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
     s.clock.advance(Duration::days(44));
     let outcome = json!({"move_on_outcome": "recovery_needs_support"});
     assert_eq!(
-        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        c.unmet(SCA, "end_support", outcome.clone()).await,
         ["floor:move_on_positive"]
     );
     s.clock.advance(Duration::days(1));
-    let ended = fire_ok(&s, SCA, &id, "end_support", outcome).await;
+    let ended = c.ok(SCA, "end_support", outcome).await;
     assert_eq!(track_state(&ended, "support"), Some("support_ended"));
     assert_eq!(ended["status"], "CLOSED");
     s.stop().await;
@@ -531,35 +459,34 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
 #[tokio::test]
 async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     let s = TestServer::start().await;
-    let id = referred(&s).await;
+    let mut c = referred(&s).await;
     // Negative reasonable grounds: the person must be told, with reasons.
     let mut untold = rg_negative();
     untold["person_informed_of_decision"] = json!(false);
     assert_eq!(
-        unmet(&s, SCA, &id, "decide_rg_negative", untold).await,
+        c.unmet(SCA, "decide_rg_negative", untold).await,
         ["person_informed"]
     );
-    let negative = fire_ok(&s, SCA, &id, "decide_rg_negative", rg_negative()).await;
+    let negative = c.ok(SCA, "decide_rg_negative", rg_negative()).await;
     assert_eq!(
         track_state(&negative, "identification"),
         Some("rg_negative")
     );
     assert_eq!(track_state(&negative, "support"), None);
     assert_eq!(
-        case_timer(&case(&s, SCA, &id).await, "rg_decision")["status"],
+        case_timer(&c.view().await, "rg_decision")["status"],
         "STOPPED"
     );
     let request = |new_evidence: bool| json!({"reconsideration_requested_by": "support_provider", "new_evidence": new_evidence});
     assert_eq!(
-        unmet(&s, SCA, &id, "request_rg_reconsideration", request(false)).await,
+        c.unmet(SCA, "request_rg_reconsideration", request(false))
+            .await,
         ["new_evidence"]
     );
-    let again = fire_ok(&s, SCA, &id, "request_rg_reconsideration", request(true)).await;
+    let again = c.ok(SCA, "request_rg_reconsideration", request(true)).await;
     assert_eq!(track_state(&again, "identification"), Some("awaiting_rg"));
-    fire_ok(
-        &s,
+    c.ok(
         SCA,
-        &id,
         "decide_rg_positive",
         json!({"evidence_reviewed": true}),
     )
@@ -567,52 +494,52 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
 
     // Negative conclusive grounds after the recovery period: 9 working days of support.
     s.clock.advance(Duration::days(30));
-    let cg = fire_ok(&s, SCA, &id, "decide_cg_negative", rg_negative()).await;
+    let cg = c.ok(SCA, "decide_cg_negative", rg_negative()).await;
     assert_eq!(track_state(&cg, "identification"), Some("cg_negative"));
-    let now = case(&s, SCA, &id).await;
+    let now = c.view().await;
     let after_negative = case_timer(&now, "move_on_negative");
     assert_eq!(
         instant(&after_negative["dueAt"]),
         plus_working_days(instant(&after_negative["startedAt"]), 9, &gb_holidays())
     );
-    fire_ok(&s, SCA, &id, "begin_move_on", json!({})).await;
+    c.ok(SCA, "begin_move_on", json!({})).await;
     let outcome = json!({"move_on_outcome": "mainstream_services"});
     assert_eq!(
-        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        c.unmet(SCA, "end_support", outcome.clone()).await,
         ["floor:move_on_negative"]
     );
 
     // The first responder asks for reconsideration with new evidence: support goes on meanwhile.
-    let reconsidering = fire_ok(&s, SCA, &id, "request_cg_reconsideration", request(true)).await;
+    let reconsidering = c.ok(SCA, "request_cg_reconsideration", request(true)).await;
     assert_eq!(
         track_state(&reconsidering, "identification"),
         Some("cg_reconsideration")
     );
     assert_eq!(
-        case_timer(&case(&s, SCA, &id).await, "move_on_negative")["status"],
+        case_timer(&c.view().await, "move_on_negative")["status"],
         "STOPPED"
     );
     s.clock.advance(Duration::days(20));
     assert_eq!(
-        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        c.unmet(SCA, "end_support", outcome.clone()).await,
         ["no_pending_reconsideration"]
     );
     // Upheld: the 9 working days start again from the new decision.
-    fire_ok(&s, SCA, &id, "decide_cg_negative", rg_negative()).await;
-    let now = case(&s, SCA, &id).await;
+    c.ok(SCA, "decide_cg_negative", rg_negative()).await;
+    let now = c.view().await;
     let restarted = case_timer(&now, "move_on_negative");
     assert_eq!(restarted["status"], "RUNNING");
     let due = instant(&restarted["dueAt"]);
     set_clock(&s, due - Duration::hours(1));
     assert_eq!(
-        unmet(&s, SCA, &id, "end_support", outcome.clone()).await,
+        c.unmet(SCA, "end_support", outcome.clone()).await,
         ["floor:move_on_negative"]
     );
     set_clock(&s, due);
-    let ended = fire_ok(&s, SCA, &id, "end_support", outcome).await;
+    let ended = c.ok(SCA, "end_support", outcome).await;
     assert_eq!(track_state(&ended, "support"), Some("support_ended"));
     assert_eq!(ended["status"], "ACTIVE");
-    let closed = fire_ok(&s, SCA, &id, "close_not_identified", json!({})).await;
+    let closed = c.ok(SCA, "close_not_identified", json!({})).await;
     assert_eq!(
         track_state(&closed, "identification"),
         Some("closed_not_identified")
@@ -626,63 +553,56 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     let s = TestServer::start().await;
 
     // No indicators: not referred.
-    let (id, _) = s.open_workflow(POLICE, NRM, None).await;
-    let closed = fire_ok(
-        &s,
-        POLICE,
-        &id,
-        "close_without_referral",
-        json!({"reclassification": "no_indicators"}),
-    )
-    .await;
+    let mut c = CaseDriver::open(&s, POLICE, NRM, None).await;
+    let closed = c
+        .ok(
+            POLICE,
+            "close_without_referral",
+            json!({"reclassification": "no_indicators"}),
+        )
+        .await;
     assert_eq!(track_state(&closed, "identification"), Some("not_referred"));
     assert_eq!(closed["status"], "CLOSED");
 
     // An anonymous notification that never turns into a referral is closed.
-    let (id, _) = s.open_workflow(POLICE, NRM, None).await;
-    fire_ok(
-        &s,
+    let mut c = CaseDriver::open(&s, POLICE, NRM, None).await;
+    c.ok(
         POLICE,
-        &id,
         "notify_anonymously",
         json!({"is_child": false, "indicators_found": true, "consent_to_referral": false}),
     )
     .await;
-    let closed = fire_ok(&s, POLICE, &id, "close_notification", json!({})).await;
+    let closed = c.ok(POLICE, "close_notification", json!({})).await;
     assert_eq!(closed["status"], "CLOSED");
 
     // A negative reasonable-grounds decision that is not reconsidered is closed.
-    let id = referred(&s).await;
-    fire_ok(&s, SCA, &id, "decide_rg_negative", rg_negative()).await;
-    let closed = fire_ok(&s, SCA, &id, "close_not_identified", json!({})).await;
+    let mut c = referred(&s).await;
+    c.ok(SCA, "decide_rg_negative", rg_negative()).await;
+    let closed = c.ok(SCA, "close_not_identified", json!({})).await;
     assert_eq!(closed["status"], "CLOSED");
 
     // A child is referred without consent; a child's support cannot be declined here.
-    let (id, _) = s.open_workflow(SCA, NRM, None).await;
-    fire_ok(
-        &s,
+    let mut c = CaseDriver::open(&s, SCA, NRM, None).await;
+    c.ok(
         SCA,
-        &id,
         "refer_to_nrm",
         json!({"is_child": true, "indicators_found": true, "informed_of_nrm": true}),
     )
     .await;
-    fire_ok(
-        &s,
+    c.ok(
         SCA,
-        &id,
         "decide_rg_positive",
         json!({"evidence_reviewed": true}),
     )
     .await;
     assert_eq!(
-        unmet(&s, SCA, &id, "decline_support", json!({})).await,
+        c.unmet(SCA, "decline_support", json!({})).await,
         ["adult_only"]
     );
 
     // An adult may decline support and stay in the NRM; the decisions go on.
-    let id = with_positive_rg(&s).await;
-    let declined = fire_ok(&s, SCA, &id, "decline_support", json!({})).await;
+    let mut c = with_positive_rg(&s).await;
+    let declined = c.ok(SCA, "decline_support", json!({})).await;
     assert_eq!(track_state(&declined, "support"), Some("support_declined"));
     assert_eq!(
         track_state(&declined, "identification"),
@@ -691,21 +611,20 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     assert_eq!(declined["status"], "ACTIVE");
 
     // Leaving the NRM during the recovery period ends support and stops the timers.
-    let id = with_positive_rg(&s).await;
+    let mut c = with_positive_rg(&s).await;
     s.clock.advance(Duration::days(3));
-    let left = fire_ok(
-        &s,
-        SCA,
-        &id,
-        "withdraw_from_nrm",
-        json!({"exit_reason": "lost_contact"}),
-    )
-    .await;
+    let left = c
+        .ok(
+            SCA,
+            "withdraw_from_nrm",
+            json!({"exit_reason": "lost_contact"}),
+        )
+        .await;
     assert_eq!(track_state(&left, "identification"), Some("withdrawn"));
     assert_eq!(track_state(&left, "support"), Some("support_ended"));
     assert_eq!(left["status"], "CLOSED");
     assert_eq!(
-        case_timer(&case(&s, SCA, &id).await, "recovery_period")["status"],
+        case_timer(&c.view().await, "recovery_period")["status"],
         "STOPPED"
     );
     s.stop().await;
