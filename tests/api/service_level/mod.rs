@@ -127,10 +127,10 @@ async fn consent(
     to: &Principal,
     groups: &BTreeSet<DataGroup>,
 ) -> ConsentRecord {
-    trm::service::person::record_consent(
+    trm::service::consents::record_consent(
         app,
         lead,
-        trm::service::person::NewConsent {
+        trm::service::consents::NewConsent {
             case_id: case,
             given_by: ConsentGiver::Person,
             child_assent: None,

@@ -15,7 +15,7 @@ use trm::domain::{
 };
 use trm::service::disclosure::GroundRequest;
 use trm::service::referrals::{self, ReferralAction};
-use trm::service::{ServiceError, cases, person};
+use trm::service::{ServiceError, cases};
 
 #[tokio::test]
 async fn a_referral_shows_the_receiver_the_case_with_only_the_shared_groups() {
@@ -157,10 +157,14 @@ async fn withdrawing_a_consent_suspends_the_referral_grounded_on_it_and_only_tha
         .unwrap();
     let before = stored(app, case.id).await.version;
 
-    let withdrawn =
-        person::withdraw_consent(app, &lead, consent.id, Some("changed her mind".into()))
-            .await
-            .unwrap();
+    let withdrawn = trm::service::consents::withdraw_consent(
+        app,
+        &lead,
+        consent.id,
+        Some("changed her mind".into()),
+    )
+    .await
+    .unwrap();
     assert!(withdrawn.withdrawn_at.is_some());
     assert_eq!(withdrawn.withdrawn_by, Some(lead.user_id));
     let status = |r: Option<ReferralRecord>| r.map(|r| (r.status, r.status_reason));
@@ -198,7 +202,7 @@ async fn withdrawing_a_consent_suspends_the_referral_grounded_on_it_and_only_tha
         identity
     );
     // A consent is withdrawn once, and nothing new can rely on it.
-    let err = person::withdraw_consent(app, &lead, consent.id, None)
+    let err = trm::service::consents::withdraw_consent(app, &lead, consent.id, None)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::InvalidTransition(_)), "{err:?}");

@@ -11,7 +11,8 @@ use serde_json::{Map, json};
 use std::collections::BTreeSet;
 use trm::access::Relation;
 use trm::domain::{ConsentPurpose, DataGroup, EventKind, TransferStatus};
-use trm::service::transfers::{self, NewTransfer, TransferAction};
+use trm::service::transfer_decisions::{self, TransferAction};
+use trm::service::transfers::{self, NewTransfer};
 use trm::service::{ServiceError, break_glass, cases};
 
 #[tokio::test]
@@ -56,12 +57,13 @@ async fn after_an_accepted_transfer_the_receiver_leads_and_the_former_lead_keeps
     assert_eq!(readable(&seen), shared);
 
     // Only the receiver accepts an offer.
-    let err = transfers::act_on_transfer(app, &lead, offered.id, TransferAction::Accept, None)
-        .await
-        .unwrap_err();
+    let err =
+        transfer_decisions::act_on_transfer(app, &lead, offered.id, TransferAction::Accept, None)
+            .await
+            .unwrap_err();
     assert!(matches!(err, ServiceError::Forbidden(_)), "{err:?}");
     let accepted =
-        transfers::act_on_transfer(app, &origin, offered.id, TransferAction::Accept, None)
+        transfer_decisions::act_on_transfer(app, &origin, offered.id, TransferAction::Accept, None)
             .await
             .unwrap();
     assert_eq!(accepted.status, TransferStatus::Accepted);
