@@ -3,7 +3,7 @@
 
 use super::audit_log::Checkpoint;
 use super::case::state::{CaseTimer, CaseTrackState, case_timers, track_states};
-use super::context::{app, loaders, page_size, principal};
+use super::context::{app, auditor, loaders, page_size, principal};
 use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::EventNode;
@@ -16,7 +16,7 @@ use crate::domain::{
 use crate::service::audit::{
     self as audit_service, Disclosure, DisclosureKind, EventSearch, StoredCheckpoint,
 };
-use crate::service::{App, cases};
+use crate::service::cases;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -26,12 +26,6 @@ use uuid::Uuid;
 /// Reads of the audit log (merged into the `Query` root).
 #[derive(Default)]
 pub struct AuditQuery;
-
-pub(super) fn auditor<'a>(ctx: &Context<'a>) -> Result<&'a App> {
-    let app = app(ctx)?;
-    audit_service::require_auditor(app, principal(ctx)?).gql()?;
-    Ok(app)
-}
 
 /// What to search events by (`auditEvents`); every given filter must hold.
 #[derive(InputObject, Default)]

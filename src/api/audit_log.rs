@@ -1,7 +1,7 @@
 //! The tamper-evident log for auditors: verification, signed checkpoints, inclusion and
 //! consistency proofs. Every field here needs the `read_audit` permission (auditors).
 
-use super::audit::auditor;
+use super::context::auditor;
 use super::error::{IntoGql, invalid};
 use super::ids;
 use crate::audit;

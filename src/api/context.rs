@@ -1,7 +1,7 @@
 //! What every resolver takes from the request: the application, the caller, the request's
 //! loaders, page sizes and cursors.
 
-use super::error::invalid;
+use super::error::{IntoGql, invalid};
 use super::ids;
 use super::loaders::Loaders;
 use crate::access::Principal;
@@ -31,6 +31,13 @@ pub fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> 
 pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
     ctx.data::<Loaders>()
         .map_err(|_| ServiceError::internal("request run without its loaders").extend())
+}
+
+/// The application, for a caller who may read the audit trail (`FORBIDDEN` otherwise).
+pub fn auditor<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a App> {
+    let app = app(ctx)?;
+    crate::service::audit::require_auditor(app, principal(ctx)?).gql()?;
+    Ok(app)
 }
 
 /// How many items a page holds: `first`, or the default; at most [`MAX_PAGE_SIZE`].

@@ -4,6 +4,10 @@
 //!
 //! Functions that build proofs take the leaf *hashes* of the whole tree (see [`leaf_hash`]);
 //! verifiers take only hashes and sizes, so that an outside party can check a proof offline.
+//!
+//! Longer than most modules on purpose: the tree, its proofs and their verification are one
+//! algorithm that must agree with itself, and its tests against the RFC's published vectors (at
+//! sizes that are not powers of two) belong next to it.
 
 use sha2::{Digest, Sha256};
 

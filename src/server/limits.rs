@@ -8,6 +8,9 @@
 //! fragments that each spread the previous one twice make it (and the depth and directive checks)
 //! take exponential time before it can refuse. The count here is memoised per fragment, so it is
 //! linear in the size of the document, and refuses such a query before async-graphql looks at it.
+//!
+//! About half of this file is its tests: each check is shown refusing the query that it exists
+//! to refuse, next to the code that refuses it.
 
 use crate::api::{Mutation, Query, Subscription, TrmSchema};
 use async_graphql::parser::types::{

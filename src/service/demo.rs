@@ -1,6 +1,9 @@
 //! A small synthetic demo network: agencies in eleven countries along real trafficking routes
 //! (each country with its national focal point, and an embassy of Nigeria in Italy), users with
 //! different roles. Names are invented; no real person or case is represented.
+//!
+//! Longer than most modules because it is mostly data: the demo directory as one table that a
+//! reader can check against the README's list of demo users.
 
 use super::auth::{generate_token, token_hash};
 use super::{App, ServiceError};

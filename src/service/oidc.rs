@@ -19,6 +19,9 @@
 //!
 //! The checks against the database (revocation, the agency exists) are made by
 //! [`super::auth::authenticate`].
+//!
+//! Longer than most modules on purpose: every check on a token is here, in the order it is
+//! made, so that a reviewer can read the whole acceptance rule in one place.
 
 use crate::domain::Role;
 use base64::Engine;

@@ -1,5 +1,8 @@
 //! The engine as a pure function: (definition, case state, actor, clock reading, transition,
 //! input) → the changes to apply, or a typed refusal listing what is wrong. No I/O here.
+//!
+//! One module on purpose: evaluating a transition, its guards, its timers and its effects is one
+//! function of the definition and the state; splitting it would spread one rule over files.
 
 use super::calendar::Calendar;
 use super::definition::{TimerDuration, TimerKind, Transition, Workflow};

@@ -1,6 +1,9 @@
 //! Reading workflow files and checking them (architecture invariant 4): a definition with an
 //! unknown state, an unreachable state, a non-terminal dead end, a guard over an unknown fact
 //! or an unknown role is refused, naming the file, the line and the problem.
+//!
+//! Longer than most modules because every rule a definition must obey is checked here, in one
+//! pass that can name the file and line of each problem; the raw format is in `raw.rs`.
 
 use super::definition::*;
 use super::guard::{Guard, GuardScope};

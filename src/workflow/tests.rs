@@ -1,4 +1,7 @@
 //! Engine tests on the real adult workflow and on broken definitions.
+//!
+//! Long because it is tests: one file of engine tests over the real workflows, beside the
+//! engine they test.
 
 use super::calendar::Calendar;
 use super::definition::Alert;
