@@ -28,20 +28,7 @@ pub async fn agency<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Agency, Se
 
 /// Whether the person of `case` is an asylum seeker now (as the case's workflow defines it).
 pub fn is_asylum_seeker(app: &App, case: &CaseRecord) -> Result<bool, ServiceError> {
-    let workflow = app.workflow_of(case)?;
-    let Some(guard) = &workflow.asylum_seeker else {
-        return Ok(false);
-    };
-    let timers = Default::default();
-    let params = workflow.parameters_for(&case.country);
-    let input = crate::workflow::guard::GuardInput {
-        facts: &case.state.facts,
-        tracks: &case.state.tracks,
-        timers: &timers,
-        params: &params,
-    };
-    // An expression that cannot be evaluated protects the person: it counts as "asylum seeker".
-    Ok(guard.holds(&input, &workflow.facts).unwrap_or(true))
+    Ok(app.person_status(case)?.asylum_seeker)
 }
 
 /// Refuses sending anything about an asylum seeker to the authorities of their country of

@@ -178,6 +178,17 @@ impl App {
             })
     }
 
+    /// Where the person of `case` stands, as its workflow declares it (see
+    /// [`crate::workflow::status`]).
+    pub fn person_status(
+        &self,
+        case: &CaseRecord,
+    ) -> Result<crate::workflow::PersonStatus, ServiceError> {
+        Ok(self
+            .workflow_of(case)?
+            .person_status(&case.state, &case.country))
+    }
+
     /// The evaluation environment of a case at `now`: its jurisdiction and that country's
     /// calendar.
     pub fn env<'a>(&'a self, case: &'a CaseRecord, now: DateTime<Utc>) -> Env<'a> {

@@ -37,9 +37,40 @@ pub struct Workflow {
     pub parameters: BTreeMap<String, Parameter>,
     /// Per-country overrides of parameters and timer lengths, by ISO 3166-1 alpha-2 code.
     pub jurisdictions: BTreeMap<String, Jurisdiction>,
-    /// When it holds over the facts, the person is an asylum seeker: nothing may be referred or
-    /// transferred to the authorities of the country of origin.
+    /// The person's situation as the service's protections read it (`[protections]`).
+    pub protections: Protections,
+}
+
+/// Expressions over a case's facts and tracks that say where the person stands, for the rules
+/// the service keeps true at every moment (`src/service/protections.rs`). An undeclared one
+/// never holds, except [`Protections::child`] which a child procedure declares.
+#[derive(Debug, Default)]
+pub struct Protections {
+    /// An asylum seeker or refugee: no authority of the country of origin holds any access.
     pub asylum_seeker: Option<Guard>,
+    /// Consent withdrawn through the workflow's own step.
+    pub consent_withdrawn: Option<Guard>,
+    /// The person died.
+    pub deceased: Option<Guard>,
+    /// A child or a presumed child: the guardian speaks for the child.
+    pub child: Option<Guard>,
+    /// A guardian is appointed (read only while [`Protections::child`] holds).
+    pub guardian: Option<Guard>,
+}
+
+impl Protections {
+    /// Each declared expression with its name, in a fixed order.
+    pub fn declared(&self) -> impl Iterator<Item = (&'static str, &Guard)> {
+        [
+            ("asylum_seeker", &self.asylum_seeker),
+            ("consent_withdrawn", &self.consent_withdrawn),
+            ("deceased", &self.deceased),
+            ("child", &self.child),
+            ("guardian", &self.guardian),
+        ]
+        .into_iter()
+        .filter_map(|(name, g)| g.as_ref().map(|g| (name, g)))
+    }
 }
 
 impl Workflow {

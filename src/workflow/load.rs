@@ -201,15 +201,9 @@ impl Builder<'_> {
             }
         }
 
-        let asylum_seeker = match &raw.asylum_seeker {
-            None => None,
-            Some(expr) => Some(
-                Guard::compile("asylum_seeker", expr.get_ref(), Labels::default(), &scope)
-                    .map_err(|e| (self.err)(Some(expr.span()), format!("asylum_seeker {e}")))?,
-            ),
-        };
+        let protections = self.protections(raw, &scope)?;
         let workflow = Workflow {
-            asylum_seeker,
+            protections,
             id: raw.id.clone(),
             version: raw.version,
             label: raw.label.clone(),
@@ -226,6 +220,60 @@ impl Builder<'_> {
         };
         self.check_graph(&workflow)?;
         Ok(workflow)
+    }
+
+    /// `[protections]` (or, in files written before it, a top-level `asylum_seeker`).
+    fn protections(
+        &self,
+        raw: &RawWorkflow,
+        scope: &GuardScope<'_>,
+    ) -> Result<Protections, LoadError> {
+        let compile = |name: &str, expr: &Option<String>, span: std::ops::Range<usize>| {
+            expr.as_ref()
+                .map(|e| {
+                    Guard::compile(name, e, Labels::default(), scope).map_err(|err| {
+                        (self.err)(Some(span.clone()), format!("protections.{name} {err}"))
+                    })
+                })
+                .transpose()
+        };
+        match (&raw.asylum_seeker, &raw.protections) {
+            (Some(legacy), Some(table)) => self.fail(
+                legacy.span().start..table.span().end,
+                "give `asylum_seeker` inside `[protections]` only".into(),
+            ),
+            (Some(legacy), None) => Ok(Protections {
+                asylum_seeker: Some(
+                    Guard::compile("asylum_seeker", legacy.get_ref(), Labels::default(), scope)
+                        .map_err(|e| {
+                            (self.err)(Some(legacy.span()), format!("asylum_seeker {e}"))
+                        })?,
+                ),
+                ..Protections::default()
+            }),
+            (None, None) => Ok(Protections::default()),
+            (None, Some(table)) => {
+                let span = table.span();
+                let t = table.get_ref();
+                if t.guardian.is_some() && t.child.is_none() {
+                    return self.fail(
+                        span,
+                        "protections.guardian is read only for a child: declare `child` too".into(),
+                    );
+                }
+                Ok(Protections {
+                    asylum_seeker: compile("asylum_seeker", &t.asylum_seeker, span.clone())?,
+                    consent_withdrawn: compile(
+                        "consent_withdrawn",
+                        &t.consent_withdrawn,
+                        span.clone(),
+                    )?,
+                    deceased: compile("deceased", &t.deceased, span.clone())?,
+                    child: compile("child", &t.child, span.clone())?,
+                    guardian: compile("guardian", &t.guardian, span)?,
+                })
+            }
+        }
     }
 
     fn facts(&self) -> Result<BTreeMap<String, Fact>, LoadError> {

@@ -10,11 +10,13 @@ pub mod guard;
 pub mod load;
 mod raw;
 pub mod registry;
+pub mod status;
 
 pub use definition::{Labels, Workflow};
 pub use engine::{Actor, CaseState, Changes, Outcome, Refusal, Unmet};
 pub use load::LoadError;
 pub use registry::Registry;
+pub use status::PersonStatus;
 
 #[cfg(test)]
 mod tests;

@@ -26,8 +26,21 @@ pub(super) struct RawWorkflow {
     #[serde(default)]
     pub(super) jurisdictions: BTreeMap<String, Spanned<RawJurisdiction>>,
     /// CEL over facts: whether the person is an asylum seeker (no contact with the authorities
-    /// of the country of origin while it holds).
+    /// of the country of origin while it holds). The form of versions written before
+    /// `[protections]`; a file gives one or the other.
     pub(super) asylum_seeker: Option<Spanned<String>>,
+    /// The person's situation for the service's protections, each CEL over facts and tracks.
+    pub(super) protections: Option<Spanned<RawProtections>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProtections {
+    pub(super) asylum_seeker: Option<String>,
+    pub(super) consent_withdrawn: Option<String>,
+    pub(super) deceased: Option<String>,
+    pub(super) child: Option<String>,
+    pub(super) guardian: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -865,7 +865,7 @@ fn cross_border_keys_are_read_and_checked_at_load() {
         .map(|t| t.id.as_str())
         .collect();
     assert_eq!(step, ["record_case_transfer"]);
-    assert!(adult.asylum_seeker.is_some());
+    assert!(adult.protections.asylum_seeker.is_some());
     let child = parse("trm-child.v1.toml", CHILD).unwrap();
     let alerts: Vec<(&str, Alert)> = child
         .transitions
