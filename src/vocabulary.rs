@@ -326,6 +326,9 @@ vocabulary! {
         BreakGlass => "BREAK_GLASS",
         /// The lead agency reviewed a break-glass access.
         BreakGlassReviewed => "BREAK_GLASS_REVIEWED",
+        /// A protection of the case ended an agency's access (e.g. an authority of an asylum
+        /// seeker's country of origin): details name the agency and the rule.
+        AccessEnded => "ACCESS_ENDED",
     }
 }
 
@@ -362,6 +365,9 @@ vocabulary! {
         PersonFound => "PERSON_FOUND",
         /// Someone opened a case the agency leads by break-glass (a review is due).
         BreakGlassUsed => "BREAK_GLASS_USED",
+        /// A protection of a case the agency leads ended or suspended sharing (the case's
+        /// history says what and why).
+        ProtectionApplied => "PROTECTION_APPLIED",
     }
 }
 

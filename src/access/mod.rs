@@ -6,13 +6,15 @@
 //!   [`VisibleCase`] is a case with that decision applied, the only form in which a case
 //!   leaves the services.
 //! - [`policy`] decides what it may do (Cedar policies kept next to the workflows).
-//! - [`disclosure`] holds the rules of law on what may leave an agency at all.
+//! - [`disclosure`] holds the rules of law on what may leave an agency at all;
+//!   [`protections`] the rules that keep holding as the person's situation changes.
 //!
 //! Pure; no I/O.
 
 pub mod disclosure;
 pub mod policy;
 mod principal;
+pub mod protections;
 mod view;
 mod visible;
 

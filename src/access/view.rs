@@ -47,6 +47,9 @@ pub struct SharingRecord {
     pub lead_agency: Uuid,
     pub referrals: Vec<ReferralShare>,
     pub transfers: Vec<TransferShare>,
+    /// Agencies whose access a protection of the case ended (e.g. an authority of an asylum
+    /// seeker's country of origin): they see nothing of the case, whatever else they had.
+    pub ended: BTreeSet<Uuid>,
 }
 
 /// What a referral shares, with whom, and where it stands.
@@ -169,6 +172,8 @@ impl CaseView {
             Relation::Auditor
         } else if record.lead_agency == p.agency_id {
             Relation::Lead
+        } else if record.ended.contains(&p.agency_id) {
+            return None;
         } else if let Some(until) = lead_until(p.agency_id, record) {
             Relation::FormerLead { until }
         } else if let Some(until) = break_glass_until {
@@ -367,7 +372,7 @@ fn lead_until(agency: Uuid, record: &SharingRecord) -> Option<DateTime<Utc>> {
 
 /// The agencies other than the lead to which the case's sharing history itself gave access:
 /// every receiver of a referral (whatever became of it), every receiver of a transfer the lead
-/// offered, every former lead. With the focal points alerted or escalated to, these are exactly
+/// offered, every former lead, less those whose access a protection ended. With the focal points alerted or escalated to, these are exactly
 /// the store's access rows of the case (proven by a test over generated histories): the SQL
 /// scope and this model come from one rule.
 pub fn participants(record: &SharingRecord) -> BTreeSet<Uuid> {
@@ -386,6 +391,7 @@ pub fn participants(record: &SharingRecord) -> BTreeSet<Uuid> {
             .map(|(agency, _, _)| agency),
     );
     out.remove(&record.lead_agency);
+    out.retain(|a| !record.ended.contains(a));
     out
 }
 

@@ -63,6 +63,7 @@ fn record() -> SharingRecord {
             status: TransferStatus::Accepted,
             decided_at: Some(at(10)),
         }],
+        ended: BTreeSet::new(),
     }
 }
 

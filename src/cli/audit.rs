@@ -1,5 +1,5 @@
-//! `trm audit verify | export | verify-file`: the tamper-evident audit log, checked and
-//! handed to an auditor.
+//! `trm audit verify | export | verify-file | invariants`: the tamper-evident audit log,
+//! checked and handed to an auditor, and the case's protections checked over the database.
 
 use super::error::CliError;
 use super::open::directory_app;
@@ -63,6 +63,16 @@ pub enum AuditCommand {
         #[arg(long = "trusted-key")]
         trusted_keys: Vec<String>,
     },
+    /// Re-check every case's protections over the whole database (no origin-country authority
+    /// with access to an asylum seeker's case; nothing live on a withdrawn consent, a child's
+    /// own consent or a guardian's after 18; nothing open on a closed or deceased person's
+    /// case...); print OK or the first violating case and exit non-zero.
+    Invariants {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        #[command(flatten)]
+        workflows: WorkflowsConfig,
+    },
 }
 
 pub(super) async fn run(command: AuditCommand) -> Result<(), CliError> {
@@ -86,6 +96,21 @@ pub(super) async fn run(command: AuditCommand) -> Result<(), CliError> {
             export(&db, &workflows, &case, &out, html.as_deref(), key_file).await
         }
         AuditCommand::VerifyFile { file, trusted_keys } => verify_file(&file, &trusted_keys),
+        AuditCommand::Invariants { db, workflows } => invariants(&db, &workflows).await,
+    }
+}
+
+/// `trm audit invariants`.
+async fn invariants(db: &DatabaseConfig, workflows: &WorkflowsConfig) -> Result<(), CliError> {
+    let registry = startup::load_workflows(&workflows.path)?;
+    let builder = startup::open(&StoreOptions::from(db), registry, Arc::new(SystemClock)).await?;
+    let app = builder.build();
+    match crate::service::protections::check_all(&app).await? {
+        (read, None) => {
+            println!("OK: {read} cases, every protection holds");
+            Ok(())
+        }
+        (_, Some(violation)) => Err(CliError::InvariantViolated(violation.to_string())),
     }
 }
 

@@ -73,6 +73,8 @@ pub enum CliError {
     NoCase(String),
     #[error("audit verification FAILED: {0}")]
     AuditVerification(String),
+    #[error("a protection does not hold: {0}")]
+    InvariantViolated(String),
     #[error("{} is not a case file: {source}", path.display())]
     NotACaseFile {
         path: PathBuf,

@@ -8,10 +8,9 @@ use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::{
-    ConsentGiver, ConsentPurpose, ConsentRecord, DataGroup, EventDraft, EventKind, Ground,
-    NotificationKind, ReferralStatus, TransferStatus,
+    ConsentGiver, ConsentPurpose, ConsentRecord, DataGroup, EventDraft, EventKind,
 };
-use crate::store::disclosures::{self, TransferDecision};
+use crate::store::disclosures;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -63,6 +62,13 @@ pub async fn record_consent(
     }
     let mut work = CaseWork::begin(app, Changer::Principal(p), input.case_id, None).await?;
     lead_only(app, p, work.case(), "record consents")?;
+    if app.person_status(work.case())?.consent_withdrawn {
+        return Err(ServiceError::InvalidTransition(
+            "the case records that the person withdrew consent (workflow step): record that she \
+             gives it again (step renew_consent) before recording a new consent"
+                .into(),
+        ));
+    }
     if input.given_at > work.now() {
         return Err(ServiceError::validation("givenAt is in the future"));
     }
@@ -102,7 +108,8 @@ pub async fn record_consent(
 }
 
 /// Withdraws a consent: every pending or active referral and every pending transfer that
-/// relies on it is suspended, each with its own event, and the receivers are told.
+/// relies on it is suspended, each with its own event, and the receivers are told (by the
+/// case's protections, see [`super::protections`]).
 pub async fn withdraw_consent(
     app: &App,
     p: &Principal,
@@ -127,61 +134,8 @@ pub async fn withdraw_consent(
             .details(json!({ "consent": consent_id })),
     )
     .await?;
-    let depends = |g: &Ground| *g == Ground::Consent(consent_id);
-    for r in disclosures::referrals_of_case(work.tx(), consent.case_id).await? {
-        if depends(&r.ground)
-            && disclosures::set_referral_status(
-                work.tx(),
-                r.id,
-                &[ReferralStatus::Pending, ReferralStatus::Accepted],
-                ReferralStatus::Suspended,
-                Some("consent withdrawn"),
-                None,
-                work.now(),
-            )
-            .await?
-        {
-            work.record(EventDraft::new(EventKind::Referral, actor).details(
-                json!({ "referral": r.id, "action": "SUSPENDED", "consent": consent_id }),
-            ))
-            .await?;
-            work.notify(
-                r.to_agency_id,
-                NotificationKind::ReferralSuspended,
-                Some(r.id),
-                None,
-            );
-        }
-    }
-    for t in disclosures::transfers_of_case(work.tx(), consent.case_id).await? {
-        if t.ground.as_ref().is_some_and(depends)
-            && disclosures::set_transfer_status(
-                work.tx(),
-                t.id,
-                &[TransferStatus::Offered],
-                TransferDecision {
-                    to: TransferStatus::Suspended,
-                    reason: Some("consent withdrawn"),
-                    by: p.user_id,
-                    now: work.now(),
-                    ground: None,
-                    groups: None,
-                },
-            )
-            .await?
-        {
-            work.record(EventDraft::new(EventKind::Transfer, actor).details(
-                json!({ "transfer": t.id, "action": "SUSPENDED", "consent": consent_id }),
-            ))
-            .await?;
-            work.notify(
-                t.to_agency_id,
-                NotificationKind::TransferSuspended,
-                None,
-                Some(t.id),
-            );
-        }
-    }
+    // Everything grounded on the consent is suspended by the case's protections, in this
+    // change, as for a withdrawal recorded by the workflow's own step.
     work.commit().await?;
     disclosures::consent_by_id(app.store.conn(), consent_id)
         .await?

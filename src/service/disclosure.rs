@@ -3,7 +3,9 @@
 //! on contacting an asylum seeker's country of origin.
 
 use super::{App, ServiceError};
-use crate::access::{CaseView, Principal, is_origin_authority, may_travel};
+pub use crate::access::protections::may_be_origin_authority;
+use crate::access::protections::{self, Rule};
+use crate::access::{CaseView, Principal, may_travel};
 use crate::domain::Agency;
 use crate::domain::CaseRecord;
 use crate::domain::ConsentRecord;
@@ -32,32 +34,35 @@ pub fn is_asylum_seeker(app: &App, case: &CaseRecord) -> Result<bool, ServiceErr
 }
 
 /// Refuses sending anything about an asylum seeker to the authorities of their country of
-/// origin. Where the origin is unknown, every foreign authority and every embassy counts as one.
+/// origin (where the origin is unknown, every foreign authority and every embassy counts as
+/// one), whatever the ground and whoever asks.
 pub fn check_asylum_ban(app: &App, case: &CaseRecord, to: &Agency) -> Result<(), ServiceError> {
-    if is_asylum_seeker(app, case)? && may_be_origin_authority(case, to) {
-        return Err(ServiceError::LegalBan(
-            "the person is an asylum seeker: nothing may be referred or transferred to the \
-             authorities of their country of origin (non-governmental organisations only, with consent)"
-                .into(),
-        ));
+    let status = app.person_status(case)?;
+    if status.asylum_seeker && may_be_origin_authority(case, to) {
+        return Err(refused(Rule::OriginAuthority));
     }
     Ok(())
 }
 
-/// Whether `to` is, or may be, an authority of the person's country of origin. Where the origin
-/// is unknown, every foreign authority and every embassy counts as one.
-pub fn may_be_origin_authority(case: &CaseRecord, to: &Agency) -> bool {
-    match &case.origin_country {
-        Some(origin) => is_origin_authority(
-            to.kind,
-            &to.country,
-            to.represented_country.as_deref(),
-            origin,
-        ),
-        None => {
-            to.kind.is_state_authority()
-                && (to.country != case.country || to.kind == AgencyKind::EmbassyConsulate)
+/// Refuses handing the case's lead to `to` where a protection forbids it (an asylum seeker's
+/// origin authorities; anyone but a child-protection agency for a child; a person who died).
+pub fn check_lead(app: &App, case: &CaseRecord, to: &Agency) -> Result<(), ServiceError> {
+    let status = app.person_status(case)?;
+    protections::may_take_lead(case, &status, to).map_err(refused)
+}
+
+/// The typed error of a sharing act that `rule` refuses: a legal ban where no consent can lift
+/// it, a missing consent where the right one would.
+pub fn refused(rule: Rule) -> ServiceError {
+    match rule {
+        Rule::OriginAuthority | Rule::ChildToChildProtection => {
+            ServiceError::LegalBan(rule.refusal().into())
         }
+        Rule::CaseEnded => ServiceError::InvalidTransition(rule.refusal().into()),
+        Rule::OriginCountryNeedsConsent
+        | Rule::ConsentWithdrawn
+        | Rule::ConsentNotTheirs
+        | Rule::ChildWithoutGuardian => ServiceError::ConsentRequired(rule.refusal().into()),
     }
 }
 
@@ -122,6 +127,9 @@ pub async fn ground_for<C: ConnectionTrait>(
         to,
         groups,
     } = disclosure;
+    let status = app.person_status(case)?;
+    let consents = disclosures::consents_of_case(conn, case.id).await?;
+    let holds = |ground: &Ground| protections::ground_holds(case, &status, &consents, ground, to);
     if let Some(basis) = request.override_basis {
         if request.consent_id.is_some() {
             return Err(ServiceError::validation(
@@ -139,17 +147,18 @@ pub async fn ground_for<C: ConnectionTrait>(
             request.override_justification.as_deref(),
             true,
         )?;
-        return Ok(Ground::Override {
+        let ground = Ground::Override {
             basis,
             justification: request.override_justification.clone().unwrap_or_default(),
-        });
+        };
+        holds(&ground).map_err(refused)?;
+        return Ok(ground);
     }
     let purpose_names = purposes
         .iter()
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(" or ");
-    let consents = disclosures::consents_of_case(conn, case.id).await?;
     match request.consent_id {
         Some(id) => {
             let consent = consents
@@ -157,7 +166,9 @@ pub async fn ground_for<C: ConnectionTrait>(
                 .find(|c| c.id == id)
                 .ok_or(ServiceError::NotFound("consent"))?;
             if covers(consent, purposes, to, &case.country, groups) {
-                Ok(Ground::Consent(id))
+                let ground = Ground::Consent(id);
+                holds(&ground).map_err(refused)?;
+                Ok(ground)
             } else {
                 Err(ServiceError::ConsentRequired(format!(
                     "the consent does not cover this: it must be in force, allow {purpose_names}, \
@@ -165,18 +176,29 @@ pub async fn ground_for<C: ConnectionTrait>(
                 )))
             }
         }
-        None => consents
-            .iter()
-            .rev()
-            .find(|c| covers(c, purposes, to, &case.country, groups))
-            .map(|c| Ground::Consent(c.id))
-            .ok_or_else(|| {
-                ServiceError::ConsentRequired(format!(
-                    "no consent in force covers sharing these data groups with this agency for \
-                     {purpose_names}; record the person's consent, or a supervisor or focal point \
-                     records an override with its legal basis"
-                ))
-            }),
+        None => {
+            let covering: Vec<Ground> = consents
+                .iter()
+                .rev()
+                .filter(|c| covers(c, purposes, to, &case.country, groups))
+                .map(|c| Ground::Consent(c.id))
+                .collect();
+            // A covering consent that the protections refuse (a child's own, say) is no ground:
+            // say why rather than only that none covers it.
+            match covering.iter().find(|g| holds(g).is_ok()) {
+                Some(g) => return Ok(g.clone()),
+                None => {
+                    if let Some(g) = covering.first() {
+                        holds(g).map_err(refused)?;
+                    }
+                }
+            }
+            Err(ServiceError::ConsentRequired(format!(
+                "no consent in force covers sharing these data groups with this agency for \
+                 {purpose_names}; record the person's consent, or a supervisor or focal point \
+                 records an override with its legal basis"
+            )))
+        }
     }
 }
 

@@ -109,7 +109,11 @@ async fn escalate(app: &App, t: Target) -> Result<bool, ServiceError> {
         return Ok(false);
     }
     let deciding = super::disclosure::agency(work.tx(), t.deciding_agency).await?;
-    let focal = directory::focal_point(work.tx(), &deciding.country).await?;
+    // An asylum seeker's country of origin is not contacted, not even to chase an answer.
+    let asylum = app.person_status(work.case())?.asylum_seeker;
+    let focal = directory::focal_point(work.tx(), &deciding.country)
+        .await?
+        .filter(|f| !(asylum && super::disclosure::may_be_origin_authority(work.case(), f)));
     let (kind, details) = match (t.referral, t.transfer) {
         (Some(id), _) => (
             EventKind::Referral,

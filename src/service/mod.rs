@@ -17,7 +17,7 @@ pub mod inbox;
 pub mod migration;
 pub mod oidc;
 pub mod person;
-mod protections;
+pub mod protections;
 pub mod referrals;
 pub mod timers;
 pub mod transfer_decisions;

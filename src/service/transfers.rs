@@ -121,6 +121,7 @@ pub(super) async fn check_disclosure(
         ));
     }
     check_asylum_ban(app, case, to)?;
+    super::disclosure::check_lead(app, case, to)?;
     let sender_view = super::visibility::view(app, txn, p, case).await?;
     check_groups(&sender_view, p.agency_kind, to, groups)?;
     ground_for(
@@ -171,6 +172,8 @@ pub async fn offer_transfer(
     )
     .await?;
     let to = agency(work.tx(), input.to_agency_id).await?;
+    // A protection refuses the receiver whatever the procedure's step.
+    super::disclosure::check_lead(app, &case, &to)?;
     let transition = transfer_step(app, &case, &actor(p), &input.data)?.map(|(id, _)| id);
     let ground =
         check_disclosure(app, work.tx(), p, &case, &to, &input.groups, &input.ground).await?;
@@ -256,6 +259,8 @@ pub async fn request_transfer(
         "your roles do not allow taking over cases",
     )?;
     refuse_if_open(&work, "a transfer of this case is already open").await?;
+    let requester = agency(work.tx(), p.agency_id).await?;
+    super::disclosure::check_lead(app, &case, &requester)?;
     let now = work.now();
     let transfer = TransferRecord {
         id: Uuid::now_v7(),

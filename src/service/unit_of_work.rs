@@ -8,14 +8,14 @@
 //! nothing.
 
 use super::bus::Signal;
-use super::protections::{self, Remedy};
+use super::protections;
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::event::{ChainPosition, canonical_json};
-use crate::domain::{CaseRecord, Event, EventDraft, Notification, NotificationKind};
+use crate::domain::{CaseRecord, Event, EventDraft, EventKind, Notification, NotificationKind};
 use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{cases as case_store, events, inbox};
-use crate::workflow::{Workflow, engine};
+use crate::workflow::{PersonStatus, Workflow, engine};
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
@@ -43,6 +43,13 @@ pub struct CaseWork<'a> {
     events: Vec<Event>,
     notifications: Vec<Notification>,
     idempotency: Option<(Uuid, String, IdempotencyRecord)>,
+    /// Who acts: the principal's (user, agency), or the service on the lead's behalf.
+    actor: (Uuid, Uuid),
+    /// Where the person stood when the change began (the protections compare).
+    before: PersonStatus,
+    /// The change shared, withdrew or resumed something: the protections read the case's
+    /// sharing again before it commits.
+    touched: bool,
 }
 
 /// What a committed change produced.
@@ -92,6 +99,11 @@ impl<'a> CaseWork<'a> {
             });
         }
         let workflow = app.workflow_of(&case)?;
+        let actor = match changer {
+            Changer::Principal(p) => (p.user_id, p.agency_id),
+            Changer::System => (Uuid::nil(), case.lead_agency_id),
+        };
+        let before = workflow.person_status(&case.state, &case.country);
         Ok(CaseWork {
             app,
             txn,
@@ -102,6 +114,9 @@ impl<'a> CaseWork<'a> {
             events: Vec::new(),
             notifications: Vec::new(),
             idempotency: None,
+            actor,
+            before,
+            touched: false,
         })
     }
 
@@ -122,11 +137,14 @@ impl<'a> CaseWork<'a> {
             txn,
             locked_version: 0,
             now: at,
+            actor: (opening.actor_user_id, opening.actor_agency_id),
             case,
             workflow,
             events: vec![opening],
             notifications: Vec::new(),
             idempotency: None,
+            before: PersonStatus::default(),
+            touched: false,
         })
     }
 
@@ -145,6 +163,12 @@ impl<'a> CaseWork<'a> {
         self.now
     }
 
+    /// Who acts in this change, as events record it: (user, agency); the nil user and the lead
+    /// agency for the service itself.
+    pub fn actor(&self) -> (Uuid, Uuid) {
+        self.actor
+    }
+
     /// The transaction, for the records a use case writes beside the case (a referral, a
     /// consent, a transfer's status) so that they commit or roll back with it.
     pub fn tx(&self) -> &DatabaseTransaction {
@@ -154,6 +178,20 @@ impl<'a> CaseWork<'a> {
     /// Appends an event to the case's chain. Its `changes` (tracks, facts, timers) are applied
     /// to the case's state in the same transaction; the version moves on by one.
     pub async fn record(&mut self, draft: EventDraft) -> Result<&Event, ServiceError> {
+        // A change that shares, withdraws or resumes something has its case's sharing read
+        // again by the protections before it commits.
+        self.touched |= matches!(
+            draft.kind,
+            EventKind::Referral
+                | EventKind::Transfer
+                | EventKind::TransferAccepted
+                | EventKind::ConsentRecorded
+                | EventKind::ConsentWithdrawn
+                | EventKind::BreakGlass
+                | EventKind::RouteAlerted
+                | EventKind::OriginCountrySet
+                | EventKind::WorkflowMigrated
+        );
         if draft.changes != Default::default() {
             case_store::write_changes(
                 &self.txn,
@@ -249,21 +287,12 @@ impl<'a> CaseWork<'a> {
         ));
     }
 
-    /// Carries out what the protections asked for, each in this transaction.
-    // No remedy exists yet: each rule that needs one brings its variant and its arm here.
-    #[allow(clippy::never_loop, clippy::unused_async)]
-    async fn mend(&mut self, remedies: Vec<Remedy>) -> Result<(), ServiceError> {
-        for remedy in remedies {
-            match remedy {}
-        }
-        Ok(())
-    }
-
     /// Re-checks the case's protections, writes the case, its events, the notices and the
     /// idempotency record, and commits; then delivers the signals.
     pub async fn commit(mut self) -> Result<Committed, ServiceError> {
-        let remedies = protections::review(&self.case, &self.events)?;
-        self.mend(remedies).await?;
+        let (before, touched) = (self.before, self.touched);
+        protections::keep(&mut self, before, touched).await?;
+        protections::check_chain(&self.case, &self.events)?;
         let txn = &self.txn;
         if self.locked_version == 0 {
             case_store::insert(txn, &self.workflow, &self.case).await?;

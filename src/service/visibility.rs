@@ -1,6 +1,6 @@
 //! What a principal may see of cases: the sharing history read from the store, handed to the
 //! one access model ([`CaseView`]), and the cases returned as [`VisibleCase`]s. A page of cases
-//! gets its views in four queries whatever its length.
+//! gets its views in five queries whatever its length.
 
 use super::{App, ServiceError};
 use crate::access::{
@@ -22,7 +22,7 @@ pub async fn visible(
     Ok(VisibleCase::new(case, view))
 }
 
-/// `cases` as `p` may see them, in order (four queries for the page); those `p` may not see
+/// `cases` as `p` may see them, in order (five queries for the page); those `p` may not see
 /// are left out.
 pub async fn visible_page(
     app: &App,
@@ -44,13 +44,18 @@ pub async fn sharing_record<C: ConnectionTrait>(
 ) -> Result<SharingRecord, ServiceError> {
     let referrals = disclosures::referrals_of_case(conn, case.id).await?;
     let transfers = disclosures::transfers_of_case(conn, case.id).await?;
-    Ok(record_of(case, &referrals, &transfers))
+    let ended = case_store::ended_access(conn, &[case.id])
+        .await?
+        .remove(&case.id)
+        .unwrap_or_default();
+    Ok(record_of(case, &referrals, &transfers, ended))
 }
 
 fn record_of(
     case: &CaseRecord,
     referrals: &[ReferralRecord],
     transfers: &[TransferRecord],
+    ended: BTreeSet<Uuid>,
 ) -> SharingRecord {
     SharingRecord {
         opened_by_agency: case.opened_by_agency_id,
@@ -58,6 +63,7 @@ fn record_of(
         lead_agency: case.lead_agency_id,
         referrals: referrals.iter().map(ReferralShare::from).collect(),
         transfers: transfers.iter().map(TransferShare::from).collect(),
+        ended,
     }
 }
 
@@ -71,7 +77,7 @@ fn role_groups(app: &App, p: &Principal) -> BTreeSet<DataGroup> {
         .collect()
 }
 
-/// [`view`] for a page of cases in four queries whatever its length (a list would otherwise
+/// [`view`] for a page of cases in five queries whatever its length (a list would otherwise
 /// ask four per case); `None` where `p` may not see the case.
 async fn views<C: ConnectionTrait>(
     app: &App,
@@ -94,6 +100,7 @@ async fn views<C: ConnectionTrait>(
         transfers.entry(t.case_id).or_default().push(t);
     }
     let rows = case_store::with_access(conn, &ids, p.agency_id).await?;
+    let mut ended = case_store::ended_access(conn, &ids).await?;
     let glass = break_glass::active_until_many(conn, &ids, p.user_id, app.now()).await?;
     let groups = role_groups(app, p);
     Ok(cases
@@ -103,6 +110,7 @@ async fn views<C: ConnectionTrait>(
                 case,
                 referrals.get(&case.id).map_or(&[][..], Vec::as_slice),
                 transfers.get(&case.id).map_or(&[][..], Vec::as_slice),
+                ended.remove(&case.id).unwrap_or_default(),
             );
             CaseView::of(
                 p,
@@ -125,7 +133,7 @@ pub async fn view<C: ConnectionTrait>(
     let now = app.now();
     // Auditors see every case whole: their view needs nothing from the sharing history.
     let record = if p.has(Role::Auditor) {
-        record_of(case, &[], &[])
+        record_of(case, &[], &[], BTreeSet::new())
     } else {
         sharing_record(conn, case).await?
     };

@@ -157,3 +157,19 @@ pub async fn review<C: ConnectionTrait>(
         .await?;
     Ok(r.rows_affected == 1)
 }
+
+/// Ends a break-glass access now (a protection of the case ended it); `false` if it had
+/// already expired.
+pub async fn end<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let r = break_glass::Entity::update_many()
+        .col_expr(break_glass::Column::ExpiresAt, Expr::value(now))
+        .filter(break_glass::Column::Id.eq(id))
+        .filter(break_glass::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

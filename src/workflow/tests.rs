@@ -893,3 +893,51 @@ fn cross_border_keys_are_read_and_checked_at_load() {
     let e = refused("b.toml", CHILD, "alert = \"missing\"", "alert = \"lost\"");
     assert!(e.starts_with("b.toml:"), "{e}");
 }
+
+const CHILD_V2: &str = include_str!("../../workflows/trm-child.v2.toml");
+const ADULT_V3: &str = include_str!("../../workflows/trm-adult.v3.toml");
+
+#[test]
+fn the_person_status_is_read_from_the_declared_protections() {
+    use super::engine::initial_state;
+    let child = parse("trm-child.v2.toml", CHILD_V2).unwrap();
+    let mut state = initial_state(&child);
+    let at_open = child.person_status(&state, "SN");
+    assert!(
+        at_open.child && !at_open.guardian,
+        "{at_open:?} in {state:?}"
+    );
+    state
+        .tracks
+        .insert("guardianship".into(), "under_guardianship".into());
+    assert!(child.person_status(&state, "SN").guardian);
+    state.tracks.insert("age".into(), "turned_18".into());
+    let adult_now = child.person_status(&state, "SN");
+    assert!(!adult_now.child && !adult_now.guardian, "{adult_now:?}");
+
+    let adult = parse("trm-adult.v3.toml", ADULT_V3).unwrap();
+    let mut state = initial_state(&adult);
+    assert_eq!(
+        adult.person_status(&state, "IT"),
+        super::PersonStatus::default()
+    );
+    state
+        .facts
+        .insert("asylum_applied".into(), serde_json::json!(true));
+    state
+        .facts
+        .insert("consent_withdrawn".into(), serde_json::json!(true));
+    state.tracks.insert("person".into(), "deceased".into());
+    let s = adult.person_status(&state, "IT");
+    assert!(
+        s.asylum_seeker && s.consent_withdrawn && s.deceased && !s.child,
+        "{s:?}"
+    );
+    // Versions before `[protections]` keep their one rule.
+    let v2 = parse("trm-adult.v2.toml", ADULT_V2).unwrap();
+    let s = v2.person_status(&state, "IT");
+    assert!(
+        s.asylum_seeker && !s.consent_withdrawn && !s.deceased,
+        "{s:?}"
+    );
+}

@@ -31,7 +31,7 @@ fn fixtures() -> PathBuf {
 }
 
 /// Every demo user as a principal, by username.
-async fn principals(s: &TestServer) -> BTreeMap<String, Principal> {
+pub(crate) async fn principals(s: &TestServer) -> BTreeMap<String, Principal> {
     let mut out = BTreeMap::new();
     for (name, token) in &s.tokens {
         let p = trm::store::directory::principal_by_token_hash(
@@ -46,12 +46,17 @@ async fn principals(s: &TestServer) -> BTreeMap<String, Principal> {
     out
 }
 
-fn acts_on_cases(p: &Principal) -> bool {
+pub(crate) fn acts_on_cases(p: &Principal) -> bool {
     !p.has(Role::Auditor) && !p.has(Role::Administrator)
 }
 
 /// As `by`, records the person's consent to every purpose, every group, every country.
-async fn consent_to_everything(app: &App, by: &Principal, case: Uuid, all: &[Principal]) {
+pub(crate) async fn consent_to_everything(
+    app: &App,
+    by: &Principal,
+    case: Uuid,
+    all: &[Principal],
+) {
     let _ = consents::record_consent(
         app,
         by,
@@ -71,7 +76,7 @@ async fn consent_to_everything(app: &App, by: &Principal, case: Uuid, all: &[Pri
 }
 
 /// One random act on `case`, by a random principal; refusals are part of the game.
-async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], case: Uuid) {
+pub(crate) async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], case: Uuid) {
     let lead = match trm::store::cases::find(app.store.conn(), trm::access::CaseScope::All, case)
         .await
         .expect("read case")

@@ -580,6 +580,47 @@ async fn every_kind_of_change_appends_exactly_its_events_to_the_audit_log() {
     )
     .await;
 
+    // D: an asylum application ends the origin authorities' access in the same change: the
+    // transition, the embassy's referral ended, its access ended.
+    let d = w.open(lead, "trm-adult", None).await;
+    let v = w
+        .fire_all(lead, &d, 1, &steps_to_origin_contacted()[..4])
+        .await;
+    w.one(
+        &d,
+        "ORIGIN_COUNTRY_SET",
+        s.gql(
+            lead,
+            ORIGIN,
+            json!({"input": {"caseId": d, "country": "NG"}}),
+        ),
+    )
+    .await;
+    let embassy = s.agency_id("it.embassy.ng").await;
+    w.one(
+        &d,
+        "CONSENT_RECORDED",
+        s.gql(lead, CONSENT, consent_input(&d, &embassy, &["IDENTITY"])),
+    )
+    .await;
+    w.one(
+        &d,
+        "REFERRAL",
+        s.gql(
+            lead,
+            REFER,
+            json!({"input": {"caseId": d, "toAgencyId": embassy, "service": "OTHER",
+                "purpose": "travel documents", "sharedGroups": ["IDENTITY"]}}),
+        ),
+    )
+    .await;
+    w.recorded(
+        &d,
+        &["TRANSITION", "REFERRAL", "ACCESS_ENDED"],
+        s.fire(lead, &d, "record_asylum_application", v + 3, json!({})),
+    )
+    .await;
+
     // Every kind the API declares was recorded above: a new kind needs a change here.
     assert_eq!(w.seen, declared_event_kinds(&s).await);
     s.stop().await;

@@ -17,11 +17,11 @@ const CASE: &str = "query($id: ID!) { case(id: $id) {
 } }";
 
 /// The case as `user` sees it (`null` when it may not).
-async fn case(s: &TestServer, user: &str, id: &str) -> Value {
+pub(crate) async fn case(s: &TestServer, user: &str, id: &str) -> Value {
     s.data(user, CASE, json!({"id": id})).await["case"].clone()
 }
 
-fn version(c: &Value) -> i64 {
+pub(crate) fn version(c: &Value) -> i64 {
     c["version"].as_i64().unwrap()
 }
 
@@ -36,7 +36,7 @@ fn group<'v>(c: &'v Value, name: &str) -> (&'v Value, bool) {
     (&g["value"], g["redacted"].as_bool().unwrap())
 }
 
-fn events(c: &Value) -> Vec<Value> {
+pub(crate) fn events(c: &Value) -> Vec<Value> {
     c["history"]["edges"]
         .as_array()
         .unwrap()
@@ -54,7 +54,7 @@ async fn record_data(s: &TestServer, user: &str, case_id: &str, grp: &str, value
     .await
 }
 
-async fn consent(s: &TestServer, user: &str, input: Value) -> Value {
+pub(crate) async fn consent(s: &TestServer, user: &str, input: Value) -> Value {
     s.gql(
         user,
         "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { consent { id inForce } } }",
@@ -63,7 +63,7 @@ async fn consent(s: &TestServer, user: &str, input: Value) -> Value {
     .await
 }
 
-fn consent_id(body: &Value) -> String {
+pub(crate) fn consent_id(body: &Value) -> String {
     assert!(body.get("errors").is_none(), "{body}");
     body["data"]["recordConsent"]["consent"]["id"]
         .as_str()
@@ -71,7 +71,7 @@ fn consent_id(body: &Value) -> String {
         .to_string()
 }
 
-async fn refer(s: &TestServer, user: &str, input: Value) -> Value {
+pub(crate) async fn refer(s: &TestServer, user: &str, input: Value) -> Value {
     s.gql(
         user,
         "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral {
@@ -84,7 +84,7 @@ async fn refer(s: &TestServer, user: &str, input: Value) -> Value {
     .await
 }
 
-fn referral_id(body: &Value) -> String {
+pub(crate) fn referral_id(body: &Value) -> String {
     assert!(body.get("errors").is_none(), "{body}");
     body["data"]["makeReferral"]["referral"]["id"]
         .as_str()
@@ -93,7 +93,7 @@ fn referral_id(body: &Value) -> String {
 }
 
 /// Runs a referral mutation (`acceptReferral`, ...) and returns the whole body.
-async fn on_referral(s: &TestServer, user: &str, op: &str, input: Value) -> Value {
+pub(crate) async fn on_referral(s: &TestServer, user: &str, op: &str, input: Value) -> Value {
     let input_ty = match op {
         "acceptReferral" => "AcceptReferralInput",
         "completeReferral" => "CompleteReferralInput",
@@ -110,7 +110,13 @@ async fn on_referral(s: &TestServer, user: &str, op: &str, input: Value) -> Valu
 }
 
 /// Runs a transfer mutation and returns the whole body.
-async fn on_transfer(s: &TestServer, user: &str, op: &str, input_ty: &str, input: Value) -> Value {
+pub(crate) async fn on_transfer(
+    s: &TestServer,
+    user: &str,
+    op: &str,
+    input_ty: &str,
+    input: Value,
+) -> Value {
     s.gql(
         user,
         &format!(
@@ -122,7 +128,10 @@ async fn on_transfer(s: &TestServer, user: &str, op: &str, input_ty: &str, input
 }
 
 /// The kinds of `user`'s inbox entries, newest first, with their referral / transfer ids.
-async fn inbox(s: &TestServer, user: &str) -> Vec<(String, Option<String>, Option<String>)> {
+pub(crate) async fn inbox(
+    s: &TestServer,
+    user: &str,
+) -> Vec<(String, Option<String>, Option<String>)> {
     let data = s
         .data(
             user,

@@ -25,6 +25,8 @@ pub struct CaseDriver<'a> {
     pub version: i64,
     /// The user who reads the case (a user of its lead agency, usually).
     pub reader: String,
+    /// The workflow it was opened under.
+    pub workflow: String,
 }
 
 impl<'a> CaseDriver<'a> {
@@ -43,6 +45,7 @@ impl<'a> CaseDriver<'a> {
             reference,
             version: 1,
             reader: user.to_string(),
+            workflow: workflow.to_string(),
         }
     }
 
@@ -271,7 +274,14 @@ impl<'a> CaseDriver<'a> {
     /// acceptance returns it.
     pub async fn transfer_to(&mut self, lead: &str, to: &str, data: Value) -> Value {
         let groups = ["IDENTITY", "LEGAL_STATUS"];
-        self.s.consent_for(lead, &self.id, to, &groups).await;
+        // A child's consent is the guardian's, with the child's assent.
+        if self.workflow == "trm-child" {
+            self.s
+                .guardian_consent_for(lead, &self.id, to, &groups)
+                .await;
+        } else {
+            self.s.consent_for(lead, &self.id, to, &groups).await;
+        }
         let body = self
             .s
             .offer_transfer(lead, &self.id, to, &groups, data)

@@ -248,7 +248,8 @@ impl TestServer {
 
     /// Stops the server and waits for it, after recording which transitions the test fired and
     /// checking that the audit trail it left verifies (chains, log, checkpoints, and every case
-    /// equal to the replay of its events): every test is also an audit test.
+    /// equal to the replay of its events) and that every case's protections hold: every test
+    /// is also an audit test and an invariant test.
     pub async fn stop(self) {
         let report = trm::service::audit_log::verify(&self.app.store, &self.app.workflows, &[])
             .await
@@ -257,6 +258,12 @@ impl TestServer {
             report.first_problem, None,
             "the test left an audit trail that does not verify"
         );
+        let (_, violation) = trm::service::protections::check_all(&self.app)
+            .await
+            .expect("the invariant checker runs");
+        if let Some(v) = violation {
+            panic!("the test left a case whose protections do not hold: {v}");
+        }
         self.stop_tampered().await;
     }
 
@@ -385,13 +392,42 @@ impl TestServer {
         to: &str,
         groups: &[&str],
     ) -> String {
+        self.consent_given(lead, case_id, to, groups, json!({"givenBy": "PERSON"}))
+            .await
+    }
+
+    /// [`TestServer::consent_for`], given by a child's guardian with the child's assent (for a
+    /// child, the only consent that grounds sharing).
+    pub async fn guardian_consent_for(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        groups: &[&str],
+    ) -> String {
+        let giver = json!({"givenBy": "GUARDIAN", "childAssent": true});
+        self.consent_given(lead, case_id, to, groups, giver).await
+    }
+
+    async fn consent_given(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        groups: &[&str],
+        giver: Value,
+    ) -> String {
         let agency = self.agency_id(to).await;
+        let mut input = json!({"caseId": case_id, "purposes": ["RETURN", "SERVICES"],
+            "agencyIds": [agency], "dataGroups": groups});
+        if let (Some(i), Some(g)) = (input.as_object_mut(), giver.as_object()) {
+            i.extend(g.clone());
+        }
         let body = self
             .gql(
                 lead,
                 "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { consent { id } } }",
-                json!({"input": {"caseId": case_id, "givenBy": "PERSON", "purposes": ["RETURN", "SERVICES"],
-                    "agencyIds": [agency], "dataGroups": groups}}),
+                json!({"input": input}),
             )
             .await;
         assert!(body.get("errors").is_none(), "recordConsent: {body}");

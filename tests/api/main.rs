@@ -25,6 +25,8 @@ mod harness;
 mod history;
 mod jwt;
 mod process;
+mod protections;
+mod protections_properties;
 mod scenarios_adult;
 mod scenarios_child;
 mod scenarios_uk;

@@ -4,7 +4,7 @@
 
 mod writes;
 
-pub use writes::{grant_access, insert, update, write_changes};
+pub use writes::{end_access, grant_access, insert, update, write_changes};
 
 use super::StoreError;
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
@@ -42,7 +42,8 @@ fn shared_condition(agency: Uuid, user: Uuid, now: DateTime<Utc>) -> Condition {
     shared
         .column(case_access::Column::CaseId)
         .from(case_access::Entity)
-        .and_where(Expr::col(case_access::Column::AgencyId).eq(agency));
+        .and_where(Expr::col(case_access::Column::AgencyId).eq(agency))
+        .and_where(Expr::col(case_access::Column::EndedAt).is_null());
     let mut glass = Query::select();
     glass
         .column(break_glass::Column::CaseId)
@@ -380,22 +381,66 @@ pub async fn pinned_workflows<C: ConnectionTrait>(
         .collect())
 }
 
-/// The agencies given access to the case (its access rows), whatever gave it.
-pub async fn access_rows<C: ConnectionTrait>(
+/// A case's access rows: who was given access, why, and whether a protection ended it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRow {
+    pub agency: Uuid,
+    pub reason: String,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Every access row of the case (live and ended).
+pub async fn access_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
-) -> Result<Vec<Uuid>, StoreError> {
+) -> Result<Vec<AccessRow>, StoreError> {
     Ok(case_access::Entity::find()
         .filter(case_access::Column::CaseId.eq(case_id))
         .all(conn)
         .await?
         .into_iter()
-        .map(|m| m.agency_id)
+        .map(|m| AccessRow {
+            agency: m.agency_id,
+            reason: m.reason,
+            ended_at: m.ended_at,
+        })
         .collect())
 }
 
-/// Whether `agency` has been given access to the case.
-/// Which of the cases `case_ids` `agency` has an access row for (one query).
+/// The agencies with live access to the case (its access rows no protection ended).
+pub async fn access_rows<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(access_of_case(conn, case_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.ended_at.is_none())
+        .map(|r| r.agency)
+        .collect())
+}
+
+/// The agencies whose access to each of `case_ids` a protection ended (one query).
+pub async fn ended_access<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+) -> Result<HashMap<Uuid, std::collections::BTreeSet<Uuid>>, StoreError> {
+    let mut out: HashMap<Uuid, std::collections::BTreeSet<Uuid>> = HashMap::new();
+    if case_ids.is_empty() {
+        return Ok(out);
+    }
+    for m in case_access::Entity::find()
+        .filter(case_access::Column::CaseId.is_in(case_ids.iter().copied()))
+        .filter(case_access::Column::EndedAt.is_not_null())
+        .all(conn)
+        .await?
+    {
+        out.entry(m.case_id).or_default().insert(m.agency_id);
+    }
+    Ok(out)
+}
+
+/// Which of the cases `case_ids` `agency` has a live access row for (one query).
 pub async fn with_access<C: ConnectionTrait>(
     conn: &C,
     case_ids: &[Uuid],
@@ -407,6 +452,7 @@ pub async fn with_access<C: ConnectionTrait>(
     Ok(case_access::Entity::find()
         .filter(case_access::Column::CaseId.is_in(case_ids.iter().copied()))
         .filter(case_access::Column::AgencyId.eq(agency))
+        .filter(case_access::Column::EndedAt.is_null())
         .all(conn)
         .await?
         .into_iter()
@@ -414,6 +460,7 @@ pub async fn with_access<C: ConnectionTrait>(
         .collect())
 }
 
+/// Whether `agency` has live access to the case.
 pub async fn has_access<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
@@ -422,5 +469,5 @@ pub async fn has_access<C: ConnectionTrait>(
     Ok(case_access::Entity::find_by_id((case_id, agency))
         .one(conn)
         .await?
-        .is_some())
+        .is_some_and(|m| m.ended_at.is_none()))
 }

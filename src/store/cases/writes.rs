@@ -267,19 +267,47 @@ pub async fn grant_access<C: ConnectionTrait>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let exists = case_access::Entity::find_by_id((case_id, agency))
+    let live = case_access::ActiveModel {
+        case_id: Set(case_id),
+        agency_id: Set(agency),
+        since: Set(now),
+        reason: Set(reason.to_string()),
+        ended_at: Set(None),
+        ended_by: Set(None),
+    };
+    match case_access::Entity::find_by_id((case_id, agency))
         .one(conn)
         .await?
-        .is_some();
-    if !exists {
-        case_access::Entity::insert(case_access::ActiveModel {
-            case_id: Set(case_id),
-            agency_id: Set(agency),
-            since: Set(now),
-            reason: Set(reason.to_string()),
-        })
-        .exec(conn)
-        .await?;
+    {
+        None => {
+            case_access::Entity::insert(live).exec(conn).await?;
+        }
+        // Access that a protection ended is given again only by a new act that passed the
+        // same protections (the service checks them before granting).
+        Some(row) if row.ended_at.is_some() => {
+            case_access::Entity::update(live).exec(conn).await?;
+        }
+        Some(_) => {}
     }
     Ok(())
+}
+
+/// Ends `agency`'s access to the case (`rule`: the protection that ended it); `false` when it
+/// had no live access row.
+pub async fn end_access<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    agency: Uuid,
+    rule: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = case_access::Entity::update_many()
+        .col_expr(case_access::Column::EndedAt, Expr::value(now))
+        .col_expr(case_access::Column::EndedBy, Expr::value(rule))
+        .filter(case_access::Column::CaseId.eq(case_id))
+        .filter(case_access::Column::AgencyId.eq(agency))
+        .filter(case_access::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected > 0)
 }

@@ -11,6 +11,10 @@ pub struct Model {
     pub agency_id: Uuid,
     pub since: DateTimeUtc,
     pub reason: String,
+    /// When a protection of the case ended this access (`None`: live).
+    pub ended_at: Option<DateTimeUtc>,
+    /// The rule that ended it.
+    pub ended_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
