@@ -15,6 +15,7 @@ mod m20261123_000010_access_log;
 mod m20261124_000011_audit_search;
 mod m20261124_000012_worklist_order;
 mod m20261204_000013_case_last_hash;
+mod m20261210_000014_access_log_exports;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000011_audit_search::Migration),
             Box::new(m20261124_000012_worklist_order::Migration),
             Box::new(m20261204_000013_case_last_hash::Migration),
+            Box::new(m20261210_000014_access_log_exports::Migration),
         ]
     }
 }
