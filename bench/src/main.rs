@@ -168,7 +168,6 @@ async fn drop_database(args: &Args, db: &str, name: &str) -> Result<(), String> 
             for ext in ["db", "db-wal", "db-shm"] {
                 let _ = std::fs::remove_file(args.dir.join(format!("{name}.{ext}")));
             }
-            let _ = std::fs::remove_file(args.dir.join("trm-audit.key"));
             Ok(())
         }
         _ => {
@@ -214,6 +213,10 @@ impl Server {
             .arg(&tokens_file)
             .args(["--rate-limit-per-minute", "0", "--db-pool", "32"])
             .args(["--scheduler-interval-secs", "0", "--graphiql", "false"])
+            // One key for every benchmark database, kept with them (never in the user's data
+            // directory).
+            .arg("--audit-key-file")
+            .arg(args.dir.join("trm-audit.key"))
             .env("TRM_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

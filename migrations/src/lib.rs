@@ -16,6 +16,7 @@ mod m20261124_000011_audit_search;
 mod m20261124_000012_worklist_order;
 mod m20261204_000013_case_last_hash;
 mod m20261204_000014_case_access_ended;
+mod m20261204_000015_access_log_exports;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000012_worklist_order::Migration),
             Box::new(m20261204_000013_case_last_hash::Migration),
             Box::new(m20261204_000014_case_access_ended::Migration),
+            Box::new(m20261204_000015_access_log_exports::Migration),
         ]
     }
 }

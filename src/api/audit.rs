@@ -1,24 +1,19 @@
 //! Auditors' view of the tamper-evident log: verification, checkpoints, inclusion and
 //! consistency proofs. Every field here needs the `read_audit` permission (auditors).
 
-use super::audit_log::Checkpoint;
 use super::case::state::{CaseTimer, CaseTrackState, case_timers, track_states};
-use super::context::{app, auditor, loaders, page_size, principal};
+use super::context::{app, loaders, page_size, principal};
 use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::EventNode;
 use super::workflow::WorkflowNode;
-use crate::audit;
 use crate::audit::replay::Snapshot;
 use crate::domain::{
     Agency, CaseStatus, ConsentRecord, DataGroup, EventKind, Ground, OverrideBasis,
 };
-use crate::service::audit::{
-    self as audit_service, Disclosure, DisclosureKind, EventSearch, StoredCheckpoint,
-};
-use crate::service::cases;
+use crate::service::audit::{self as audit_service, Disclosure, DisclosureKind, EventSearch};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -88,18 +83,6 @@ fn event_uncursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
         DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
         Uuid::parse_str(id).ok()?,
     ))
-}
-
-/// A case's machine-readable file and its printable timeline.
-#[derive(SimpleObject)]
-pub struct CaseFileExport {
-    /// The case file (format `trm-case-file/v1`): save it as JSON and check it anywhere with
-    /// `trm audit verify-file case.json --trusted-key <public key>`.
-    pub document: Json<Value>,
-    /// The same as one printable HTML page.
-    pub printable: String,
-    /// The checkpoint it is anchored to (null when the service has no audit key).
-    pub checkpoint: Option<Checkpoint>,
 }
 
 /// One disclosure of a case: what left to whom, when, under which consent or override.
@@ -272,29 +255,5 @@ impl AuditQuery {
                 .map(|e| Edge::new(event_cursor(e.occurred_at, e.id), EventNode(e))),
         );
         Ok(connection)
-    }
-
-    /// A case's file for auditors: every event with its inclusion proof and the signed
-    /// checkpoint they lead to (a checkpoint is signed now if none covers the case yet).
-    async fn case_file(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CaseFileExport>> {
-        let app = auditor(ctx)?;
-        let p = principal(ctx)?;
-        let Some(case_id) = ids::decode_uuid(&id, "Case") else {
-            return Err(invalid("malformed Case ID"));
-        };
-        let Some(case) = cases::get_case(app, p, case_id).await.gql()? else {
-            return Ok(None);
-        };
-        let file = audit_service::case_file(app, p, case.record())
-            .await
-            .gql()?;
-        Ok(Some(CaseFileExport {
-            printable: audit::printable::render(&file),
-            checkpoint: file
-                .checkpoint
-                .as_ref()
-                .map(|c| Checkpoint::from(StoredCheckpoint::from(c))),
-            document: Json(serde_json::to_value(&file).unwrap_or_default()),
-        }))
     }
 }

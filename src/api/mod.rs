@@ -13,6 +13,7 @@ mod audit;
 mod audit_log;
 mod break_glass;
 mod case;
+mod case_file;
 mod consent;
 mod context;
 mod directory;
@@ -65,6 +66,7 @@ pub struct Mutation(
     directory::DirectoryMutation,
     test_clock::TestClockMutation,
     audit_log::AuditMutation,
+    case_file::CaseFileMutation,
 );
 
 /// The schema type served at `/graphql` (subscriptions at `/graphql/ws`).

@@ -6,32 +6,53 @@ use super::context::{app, loaders, principal, uuid_of};
 use super::error::IntoGql;
 use super::ids;
 use super::nodes::CaseNode;
-use crate::domain::{Agency, DataGroup, Movement, MovementSource, PersonalDataRead, User};
+use crate::domain::{
+    AccessKind, Agency, DataGroup, ExportPurpose, Movement, MovementSource, PersonalDataRead, User,
+};
 use crate::service::person::{self, GroupRead, NewMovement};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-/// One read of a case's personal data.
+/// One read of a case's personal data, or one export of its case file.
 pub struct AccessLogEntry(pub PersonalDataRead);
 
-/// One read of a case's personal data.
+/// One read of a case's personal data, or one export of its case file.
 #[Object]
 impl AccessLogEntry {
+    /// A read, or an export of the case file.
+    async fn kind(&self) -> AccessKind {
+        self.0.kind
+    }
+    /// Who read or exported; null for an export by the operator (`trm audit export`).
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if self.0.user_id.is_nil() {
+            return Ok(None);
+        }
         loaders(ctx)?.user(self.0.user_id).await
     }
+    /// The reader's agency; for an export by the operator, the lead agency.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         loaders(ctx)?.agency(self.0.agency_id).await.map(Some)
     }
     async fn read_at(&self) -> DateTime<Utc> {
         self.0.read_at
     }
-    /// Why, as the reader stated it (required for sensitive groups).
+    /// Why, as the reader stated it (required for sensitive groups and for an export).
     async fn purpose(&self) -> Option<&str> {
         self.0.purpose.as_deref()
     }
-    /// The groups that were returned.
+    /// The category of an export's purpose.
+    async fn purpose_category(&self) -> Option<ExportPurpose> {
+        self.0.purpose_category
+    }
+    /// Who an exported case file was for, as stated by the exporter (null for a read: the
+    /// reader received it).
+    async fn recipient(&self) -> Option<&str> {
+        self.0.recipient.as_deref()
+    }
+    /// The personal-data groups that were returned (none for an export: the case file holds
+    /// the events, disclosures and this log, not the person's data).
     async fn groups(&self) -> Vec<DataGroup> {
         self.0.groups.iter().copied().collect()
     }

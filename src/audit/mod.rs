@@ -72,7 +72,9 @@ impl AuditKey {
     }
 
     /// Reads the key file, or, when it does not exist and `generate` is set, writes a new key
-    /// there (hex, readable by the owner only) and returns it.
+    /// there (hex, readable by the owner only, in a directory created readable by the owner
+    /// only) and returns it. Instances starting at once all end up with the same key: the new
+    /// file is linked into place only if none is there yet, and otherwise the one there is read.
     pub fn load_or_generate(path: &Path, generate: bool) -> Result<AuditKey, KeyError> {
         if path.exists() {
             return AuditKey::load(path);
@@ -82,12 +84,29 @@ impl AuditKey {
             return Err(KeyError::Missing(name));
         }
         let key = AuditKey::generate();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| KeyError::Write(name.clone(), e))?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
+            create_private_dir(dir).map_err(|e| KeyError::Write(name.clone(), e))?;
         }
-        write_private(path, &hex::encode(key.signing.to_bytes()))
-            .map_err(|e| KeyError::Write(name, e))?;
-        Ok(key)
+        let text = hex::encode(key.signing.to_bytes());
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        let draft = dir.unwrap_or(Path::new("")).join(format!(
+            ".{file_name}.{}.new",
+            uuid::Uuid::now_v7().simple()
+        ));
+        write_private(&draft, &text).map_err(|e| KeyError::Write(name.clone(), e))?;
+        let linked = std::fs::hard_link(&draft, path);
+        std::fs::remove_file(&draft).ok();
+        match linked {
+            Ok(()) => Ok(key),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => AuditKey::load(path),
+            // A file system without hard links: create the file in place, never over another.
+            Err(_) => match write_private(path, &text) {
+                Ok(()) => Ok(key),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => AuditKey::load(path),
+                Err(e) => Err(KeyError::Write(name, e)),
+            },
+        }
     }
 
     /// The public key.
@@ -101,6 +120,7 @@ impl AuditKey {
     }
 }
 
+/// Creates a new file with `text`, readable by its owner only, and flushes it to disk.
 #[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -110,12 +130,34 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    f.write_all(text.as_bytes())
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// Creates `dir` and its missing parents, readable by their owner only.
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
 }
 
 /// Reads a public key written as 64 hex digits (as `Checkpoint.publicKey` shows it).

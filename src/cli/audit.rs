@@ -7,7 +7,12 @@ use crate::access::CaseScope;
 use crate::audit::AuditKey;
 use crate::audit::export::CaseFile;
 use crate::clock::SystemClock;
-use crate::config::{DatabaseConfig, WorkflowsConfig, default_audit_key_file, public_keys};
+use crate::config::{
+    DataDirConfig, DatabaseConfig, DefaultAuditKey, WorkflowsConfig, default_audit_key,
+    parse_export_purpose, public_keys,
+};
+use crate::domain::ExportPurpose;
+use crate::service::case_file::{ExportRequest, Exporter};
 use crate::startup;
 use crate::store::StoreOptions;
 use clap::Subcommand;
@@ -23,9 +28,13 @@ pub enum AuditCommand {
         db: DatabaseConfig,
         #[command(flatten)]
         workflows: WorkflowsConfig,
-        /// Also require checkpoints to be signed by this key (the `--audit-key-file` of serve).
+        /// Also require checkpoints to be signed by this key (the `--audit-key-file` of serve)
+        /// [default: the database's default key in --data-dir, if it exists; otherwise any
+        /// valid signature passes unless --trusted-key is given].
         #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
         audit_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDirConfig,
         /// Also trust checkpoints signed by this public key (hex; e.g. the key before a
         /// rotation). Repeat for several.
         #[arg(long = "trusted-key")]
@@ -33,7 +42,9 @@ pub enum AuditCommand {
     },
     /// Write a case's file for an auditor: JSON with every event, its inclusion proof and the
     /// signed checkpoint they lead to (check it anywhere with `trm audit verify-file`), and
-    /// optionally a printable HTML timeline.
+    /// optionally a printable HTML timeline. An export is a disclosure: it needs a purpose, and
+    /// is recorded in the case's access log and as a CASE_FILE_EXPORTED event by the service
+    /// (the operator has no user in the directory).
     Export {
         #[command(flatten)]
         db: DatabaseConfig,
@@ -48,10 +59,22 @@ pub enum AuditCommand {
         /// Where to write the printable timeline (HTML).
         #[arg(long)]
         html: Option<PathBuf>,
-        /// Key to sign a checkpoint with when none covers the case yet [default: trm-audit.key
-        /// next to the SQLite file, if it exists].
+        /// Why the file is exported, by category: audit, oversight, legal-proceedings,
+        /// data-subject-request or other (recorded on the case's event).
+        #[arg(long, value_parser = parse_export_purpose)]
+        purpose_category: ExportPurpose,
+        /// Why, in words (recorded in the case's access log).
+        #[arg(long)]
+        purpose: String,
+        /// Who the file is for (recorded in the case's access log).
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Key to sign a checkpoint with when none covers the case yet [default: the
+        /// database's default key in --data-dir, if it exists; a key is never generated here].
         #[arg(long, env = "TRM_AUDIT_KEY_FILE")]
         audit_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDirConfig,
     },
     /// Check a case file offline (no database): the checkpoint's signature, every event's hash
     /// and chain link, and every inclusion proof. Exit non-zero naming the first problem.
@@ -81,19 +104,38 @@ pub(super) async fn run(command: AuditCommand) -> Result<(), CliError> {
             db,
             workflows,
             audit_key_file,
+            data,
             trusted_keys,
-        } => verify(&db, &workflows, audit_key_file.as_deref(), &trusted_keys).await,
+        } => {
+            let key_file = match audit_key_file {
+                Some(path) => Some(path),
+                None => existing_default_key(&data, &db)?,
+            };
+            verify(&db, &workflows, key_file.as_deref(), &trusted_keys).await
+        }
         AuditCommand::Export {
             db,
             workflows,
             case,
             out,
             html,
+            purpose_category,
+            purpose,
+            recipient,
             audit_key_file,
+            data,
         } => {
-            let key_file = audit_key_file
-                .or_else(|| default_audit_key_file(&db.database_url).filter(|p| p.exists()));
-            export(&db, &workflows, &case, &out, html.as_deref(), key_file).await
+            let key_file = match audit_key_file {
+                Some(path) => Some(path),
+                None => existing_default_key(&data, &db)?,
+            };
+            let request = ExportRequest {
+                category: purpose_category,
+                purpose,
+                recipient,
+            };
+            let files = (out.as_path(), html.as_deref());
+            export(&db, &workflows, &case, &request, files, key_file).await
         }
         AuditCommand::VerifyFile { file, trusted_keys } => verify_file(&file, &trusted_keys),
         AuditCommand::Invariants { db, workflows } => invariants(&db, &workflows).await,
@@ -114,6 +156,20 @@ async fn invariants(db: &DatabaseConfig, workflows: &WorkflowsConfig) -> Result<
     }
 }
 
+/// The database's default audit key (the one `trm serve` uses without `--audit-key-file`),
+/// when it exists.
+fn existing_default_key(
+    data: &DataDirConfig,
+    db: &DatabaseConfig,
+) -> Result<Option<PathBuf>, CliError> {
+    Ok(
+        match default_audit_key(data.data_dir.as_deref(), &db.database_url)? {
+            DefaultAuditKey::File(path) if path.exists() => Some(path),
+            _ => None,
+        },
+    )
+}
+
 /// `trm audit verify`.
 async fn verify(
     db: &DatabaseConfig,
@@ -123,7 +179,18 @@ async fn verify(
 ) -> Result<(), CliError> {
     let mut trusted = public_keys(trusted_keys)?;
     if let Some(path) = audit_key_file {
-        trusted.push(AuditKey::load(path)?.public());
+        let key = AuditKey::load(path)?;
+        println!(
+            "Checkpoints must be signed by key {} ({}){}",
+            key.key_id(),
+            path.display(),
+            if trusted.is_empty() {
+                ""
+            } else {
+                " or a --trusted-key"
+            }
+        );
+        trusted.push(key.public());
     }
     let registry = startup::load_workflows(&workflows.path)?;
     let app = directory_app(db).await?;
@@ -140,13 +207,14 @@ async fn verify(
     }
 }
 
-/// `trm audit export`.
+/// `trm audit export`: records the export (access log and case event, as the service), then
+/// writes the file and the printable timeline (`files`: JSON, HTML).
 async fn export(
     db: &DatabaseConfig,
     workflows: &WorkflowsConfig,
     case: &str,
-    out: &Path,
-    html: Option<&Path>,
+    request: &ExportRequest,
+    (out, html): (&Path, Option<&Path>),
     key_file: Option<PathBuf>,
 ) -> Result<(), CliError> {
     let registry = startup::load_workflows(&workflows.path)?;
@@ -159,15 +227,29 @@ async fn export(
     let record = crate::store::cases::find_by_reference(app.store.conn(), CaseScope::All, case)
         .await?
         .ok_or_else(|| CliError::NoCase(case.to_string()))?;
-    let file = crate::service::audit::build_case_file(&app, &record).await?;
+    // The files are created first: an export that cannot be written is not recorded.
+    let mut out_file = create(out)?;
+    let mut html_file = html
+        .map(|path| create(path).map(|f| (path, f)))
+        .transpose()?;
+    let exported =
+        crate::service::case_file::export(&app, Exporter::Operator, record.id, request).await?;
+    let file = exported.file;
     let json = serde_json::to_string_pretty(&file)?;
-    write(out, json)?;
-    println!("{} events written to {}", file.events.len(), out.display());
+    write(out, &mut out_file, json)?;
+    println!(
+        "{} events written to {} (the export is recorded on the case and in its access log)",
+        file.events.len(),
+        out.display()
+    );
     if file.checkpoint.is_none() {
-        println!("WARNING: no signed checkpoint (no audit key): the file cannot be verified");
+        println!(
+            "WARNING: no signed checkpoint (no audit key: give the --audit-key-file of serve): \
+             the file cannot be verified"
+        );
     }
-    if let Some(html_path) = html {
-        write(html_path, crate::audit::printable::render(&file))?;
+    if let Some((html_path, html_file)) = &mut html_file {
+        write(html_path, html_file, crate::audit::printable::render(&file))?;
         println!("printable timeline written to {}", html_path.display());
     }
     Ok(())
@@ -205,10 +287,25 @@ fn verify_file(path: &Path, trusted_keys: &[String]) -> Result<(), CliError> {
     }
 }
 
-/// Writes `contents` to `path`, naming the file in the error.
-fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), CliError> {
-    std::fs::write(path, contents).map_err(|source| CliError::File {
+/// Creates (or truncates) the file at `path`, naming it in the error.
+fn create(path: &Path) -> Result<std::fs::File, CliError> {
+    std::fs::File::create(path).map_err(|source| CliError::File {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Writes `contents` to `file` (created at `path`), naming the file in the error.
+fn write(
+    path: &Path,
+    file: &mut std::fs::File,
+    contents: impl AsRef<[u8]>,
+) -> Result<(), CliError> {
+    use std::io::Write;
+    file.write_all(contents.as_ref())
+        .and_then(|()| file.sync_all())
+        .map_err(|source| CliError::File {
+            path: path.to_path_buf(),
+            source,
+        })
 }

@@ -3,7 +3,7 @@
 
 use super::error::CliError;
 use crate::audit::AuditKey;
-use crate::config::{ServeConfig, default_audit_key_file};
+use crate::config::{AuditKeySource, DefaultAuditKey, ServeConfig};
 use crate::server::{self, HttpOptions};
 use crate::service::oidc::Oidc;
 use crate::service::{App, demo};
@@ -18,8 +18,9 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     let oidc_config = config.oidc_config()?;
     let registry = startup::load_workflows(&config.workflows.path)?;
     let clocks = config.clocks()?;
+    let key_source = config.audit_key_source()?;
     let builder = startup::open(&StoreOptions::from(&config.db), registry, clocks.clock).await?;
-    let audit_key = audit_key(&config)?;
+    let audit_key = audit_key(&key_source, config.production)?;
     let trusted_audit_keys = config.trusted_audit_keys()?;
     let oidc = match oidc_config {
         Some(oidc_config) => {
@@ -32,7 +33,7 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     };
     let app = builder
         .test_clock(clocks.test_clock)
-        .audit_key(audit_key)
+        .audit_key(Some(audit_key))
         .trusted_audit_keys(trusted_audit_keys)
         .oidc(oidc)
         .build();
@@ -101,34 +102,33 @@ async fn seed_demo(app: &App, tokens_file: Option<&Path>) -> Result<(), CliError
     Ok(())
 }
 
-/// The key that signs audit checkpoints. `--audit-key-file` is read, or generated if missing
-/// (never with --production, where a missing file is an error). Without it, SQLite uses
-/// `trm-audit.key` next to the database file the same way, except that with --production a
-/// missing default file only means no checkpoints (with a warning); PostgreSQL, whose instances
-/// must share one key, signs no checkpoints without it.
-fn audit_key(config: &ServeConfig) -> Result<Option<AuditKey>, CliError> {
-    let (path, required) = match &config.audit_key_file {
-        Some(path) => (Some(path.clone()), true),
-        None => (default_audit_key_file(&config.db.database_url), false),
+/// The key that signs audit checkpoints: every instance has one. `--audit-key-file` is read,
+/// or generated if missing (never with --production, where a missing file is an error);
+/// without it, the database's default key in the data directory is read or generated (see
+/// [`crate::config::default_audit_key`]), and an in-memory database gets a key of its own.
+fn audit_key(source: &AuditKeySource, production: bool) -> Result<AuditKey, CliError> {
+    let (path, generate) = match source {
+        AuditKeySource::Given(path) => (path, !production),
+        AuditKeySource::Default(DefaultAuditKey::File(path)) => (path, true),
+        AuditKeySource::Default(DefaultAuditKey::Ephemeral) => {
+            let key = AuditKey::generate();
+            println!(
+                "Audit checkpoints signed with key {} (in-memory database: a key of this process \
+                 only)",
+                key.key_id()
+            );
+            return Ok(key);
+        }
     };
-    let Some(path) = path else {
-        tracing::warn!("no --audit-key-file: this instance signs no audit checkpoints");
-        return Ok(None);
-    };
-    if config.production && !required && !path.exists() {
-        tracing::warn!(
-            "no --audit-key-file and no {}: this instance signs no audit checkpoints",
-            path.display()
-        );
-        return Ok(None);
-    }
-    let key = AuditKey::load_or_generate(&path, !config.production)?;
+    let existed = path.exists();
+    let key = AuditKey::load_or_generate(path, generate)?;
     println!(
-        "Audit checkpoints signed with key {} ({})",
+        "Audit checkpoints signed with key {} ({}{})",
         key.key_id(),
-        path.display()
+        path.display(),
+        if existed { "" } else { ", generated now" }
     );
-    Ok(Some(key))
+    Ok(key)
 }
 
 /// Writes a file only its owner can read (it holds bearer tokens).

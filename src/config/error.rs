@@ -1,6 +1,7 @@
 //! Why a configuration cannot be used.
 
 use crate::service::oidc::OidcConfigError;
+use std::path::{Path, PathBuf};
 
 /// Why a configuration cannot be used (the command refuses to start).
 #[derive(Debug, thiserror::Error)]
@@ -19,4 +20,31 @@ pub enum ConfigError {
     Oidc(#[from] OidcConfigError),
     #[error("trusted key {key}: {reason}")]
     TrustedKey { key: String, reason: String },
+    #[error(
+        "--production needs --audit-key-file (TRM_AUDIT_KEY_FILE): the key that signs the audit \
+         checkpoints must be a file the operator keeps, backs up and gives to every instance of \
+         the deployment. Create one with `openssl rand -hex 32 > FILE && chmod 600 FILE`"
+    )]
+    AuditKeyFileRequired,
+    #[error(
+        "no directory for the default audit key: neither HOME nor XDG_DATA_HOME is set; give \
+         --data-dir (TRM_DATA_DIR) or --audit-key-file"
+    )]
+    NoDataDir,
+    #[error("{}", legacy_key_message(.old, .new))]
+    LegacyAuditKey { old: PathBuf, new: PathBuf },
+}
+
+fn legacy_key_message(old: &Path, new: &Path) -> String {
+    let (old, dir, new) = (
+        old.display(),
+        new.parent().unwrap_or(new).display(),
+        new.display(),
+    );
+    format!(
+        "the audit key an earlier TRM generated is at {old}, next to the database; default keys \
+         are no longer kept there (a key must not sit in a working tree). Move it to its new \
+         place to keep signing with it (`mkdir -p {dir} && mv {old} {new}`), or give it with \
+         --audit-key-file"
+    )
 }

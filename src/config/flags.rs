@@ -58,6 +58,17 @@ pub struct WorkflowsConfig {
     pub path: PathBuf,
 }
 
+/// Where TRM keeps the files it generates for itself (every command that looks for a default
+/// audit key).
+#[derive(Args, Debug, Clone)]
+pub struct DataDirConfig {
+    /// Directory of the files TRM generates for itself: the databases' default audit keys
+    /// (created readable by its owner only). Never a working tree: keys do not belong in a
+    /// repository [default: `$XDG_DATA_HOME/trm`, or `~/.local/share/trm`].
+    #[arg(long, env = "TRM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
 /// Everything `trm serve` can be told.
 #[derive(Args, Debug, Clone)]
 pub struct ServeConfig {
@@ -68,9 +79,9 @@ pub struct ServeConfig {
     pub db: DatabaseConfig,
     #[command(flatten)]
     pub workflows: WorkflowsConfig,
-    /// Production configuration: refuses settings meant for testing (--test-clock), and
-    /// switches GraphiQL and introspection off unless `--graphiql true` / `--introspection true`
-    /// are given.
+    /// Production configuration: refuses settings meant for testing (--test-clock), requires
+    /// --audit-key-file, and switches GraphiQL and introspection off unless `--graphiql true` /
+    /// `--introspection true` are given.
     #[arg(long, env = "TRM_PRODUCTION")]
     pub production: bool,
     /// Seed the demo network (once) and print a bearer token per demo user (new ones at every
@@ -101,11 +112,19 @@ pub struct ServeConfig {
     /// scheduler). Every instance may run it; each timer is recorded once.
     #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
     pub scheduler_interval_secs: u64,
-    /// Ed25519 key that signs audit checkpoints: a 32-byte seed, raw or hex; generated if
-    /// missing, except with --production, where the file must exist [default: `trm-audit.key`
-    /// next to the SQLite file, or in the working directory].
+    /// Ed25519 key that signs audit checkpoints: a 32-byte seed, raw or hex. A missing file is
+    /// generated (readable by its owner only), except with --production, where it must exist.
+    /// Without this option the instance signs with its database's default key,
+    /// `audit-<id>.key` in --data-dir (`<id>`: a hash of the database URL without user,
+    /// password and parameters), generated there (mode 0600) at the first start, so that every
+    /// instance on this machine serving the same database signs with the same key; an in-memory
+    /// SQLite database gets a key that lives as long as the process. --production refuses to
+    /// start without this option. Instances on several machines must all be given the same
+    /// file [default: the database's key in --data-dir; required with --production].
     #[arg(long, env = "TRM_AUDIT_KEY_FILE", value_name = "FILE")]
     pub audit_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataDirConfig,
     /// After rotating the audit key: the earlier public keys (hex, as `Checkpoint.publicKey`
     /// shows them) whose checkpoints stay trusted. Repeat, or separate with commas.
     #[arg(

@@ -4,12 +4,13 @@
 
 use super::error::ConfigError;
 use super::flags::{DatabaseConfig, OidcFlags, ServeConfig, SqliteSynchronous};
-use super::values::{parse_role, public_keys};
+use super::values::{DefaultAuditKey, default_audit_key, parse_role, public_keys};
 use crate::clock::{Clock, MovableClock, SystemClock, TestClock};
 use crate::server::{ApiLimits, HttpOptions};
 use crate::service::oidc::{self, JwksSource, OidcConfig};
 use crate::store::{SqliteSync, StoreOptions};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,29 @@ pub struct Clocks {
     pub test_clock: Option<Arc<dyn MovableClock>>,
 }
 
+/// Where the key that signs an instance's audit checkpoints comes from (see
+/// [`ServeConfig::audit_key_source`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditKeySource {
+    /// `--audit-key-file`: read, or generated unless --production.
+    Given(PathBuf),
+    /// The database's default key (generated if missing).
+    Default(DefaultAuditKey),
+}
+
 impl ServeConfig {
+    /// Where the instance's audit key comes from: `--audit-key-file`, or the database's
+    /// default key in the data directory. Every instance signs; --production requires the
+    /// file, so that the operator keeps it and gives it to every instance.
+    pub fn audit_key_source(&self) -> Result<AuditKeySource, ConfigError> {
+        match &self.audit_key_file {
+            Some(path) => Ok(AuditKeySource::Given(path.clone())),
+            None if self.production => Err(ConfigError::AuditKeyFileRequired),
+            None => default_audit_key(self.data.data_dir.as_deref(), &self.db.database_url)
+                .map(AuditKeySource::Default),
+        }
+    }
+
     /// The service's clocks: the wall clock, or with --test-clock a clock `advanceTestClock`
     /// moves (started --test-clock-offset-days ahead), which --production refuses.
     pub fn clocks(&self) -> Result<Clocks, ConfigError> {
@@ -264,5 +287,14 @@ mod tests {
             config.clocks(),
             Err(ConfigError::TestClockInProduction)
         ));
+        assert!(matches!(
+            config.audit_key_source(),
+            Err(ConfigError::AuditKeyFileRequired)
+        ));
+        config.audit_key_file = Some("/etc/trm/audit.key".into());
+        assert_eq!(
+            config.audit_key_source().ok(),
+            Some(AuditKeySource::Given("/etc/trm/audit.key".into()))
+        );
     }
 }

@@ -21,8 +21,11 @@ mod values;
 
 pub use error::ConfigError;
 pub use flags::{
-    DatabaseConfig, HttpConfig, LOG_DEFAULT, LOG_ENV, LOG_HELP, OidcFlags, ServeConfig,
-    SqliteSynchronous, WorkflowsConfig,
+    DataDirConfig, DatabaseConfig, HttpConfig, LOG_DEFAULT, LOG_ENV, LOG_HELP, OidcFlags,
+    ServeConfig, SqliteSynchronous, WorkflowsConfig,
 };
-pub use layers::Clocks;
-pub use values::{default_audit_key_file, parse_agency_kind, parse_role, public_keys};
+pub use layers::{AuditKeySource, Clocks};
+pub use values::{
+    DefaultAuditKey, database_identity, default_audit_key, default_data_dir, parse_agency_kind,
+    parse_export_purpose, parse_role, public_keys,
+};

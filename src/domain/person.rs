@@ -1,7 +1,7 @@
 //! The person behind a case: personal data by sensitivity group, the route, and the log of
 //! who read what.
 
-use crate::vocabulary::{DataGroup, MovementSource};
+use crate::vocabulary::{AccessKind, DataGroup, ExportPurpose, MovementSource};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
@@ -40,14 +40,25 @@ pub struct Movement {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// One read of a case's personal data (the access log).
+/// One entry of the access log: a read of a case's personal data, or an export of its case
+/// file (a disclosure outside the service).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonalDataRead {
     pub id: Uuid,
     pub case_id: Uuid,
+    pub kind: AccessKind,
+    /// The reader; nil for an export by the operator (`trm audit export`).
     pub user_id: Uuid,
+    /// The reader's agency; for an export by the operator, the lead agency (the controller).
     pub agency_id: Uuid,
     pub read_at: DateTime<Utc>,
+    /// Why, as the reader stated it (required for sensitive groups and for an export).
     pub purpose: Option<String>,
+    /// The purpose's category (exports).
+    pub purpose_category: Option<ExportPurpose>,
+    /// Who the data went to beyond the reader, as stated (exports; `None` for a read: the
+    /// reader and their agency received it).
+    pub recipient: Option<String>,
+    /// The personal-data groups returned (empty for an export: the case file holds none).
     pub groups: BTreeSet<DataGroup>,
 }

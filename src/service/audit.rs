@@ -1,11 +1,11 @@
 //! Auditors' use cases: searching events across cases, the case as it stood at a moment,
-//! what was disclosed to whom, and the case file (with proofs) for offline checking. All are
-//! reads; all need the `read_audit` permission.
+//! what was disclosed to whom, the audit log's checkpoints and proofs. All are reads; all need
+//! the `read_audit` permission. The case file, which leaves the service, is in
+//! [`super::case_file`].
 
 use super::{App, ServiceError};
 use crate::access::Principal;
 use crate::access::policy::{Action, Facts};
-use crate::audit::export::{CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent};
 use crate::audit::replay::{Snapshot, replay};
 use crate::audit::{self, merkle};
 use crate::domain::CaseRecord;
@@ -17,9 +17,8 @@ use crate::store::audit as log;
 use crate::store::disclosures;
 use crate::store::events;
 pub use crate::store::events::EventSearch;
-use crate::store::{access_log, break_glass, directory};
+use crate::store::{break_glass, directory};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -100,7 +99,10 @@ pub async fn disclosures(
     disclosures_of(app, case).await
 }
 
-async fn disclosures_of(app: &App, case: &CaseRecord) -> Result<Vec<Disclosure>, ServiceError> {
+pub(super) async fn disclosures_of(
+    app: &App,
+    case: &CaseRecord,
+) -> Result<Vec<Disclosure>, ServiceError> {
     let conn = app.store.conn();
     let mut out = Vec::new();
     for r in disclosures::referrals_of_case(conn, case.id).await? {
@@ -165,149 +167,6 @@ pub async fn consent(
     id: Uuid,
 ) -> Result<Option<crate::domain::ConsentRecord>, ServiceError> {
     Ok(disclosures::consent_by_id(app.store.conn(), id).await?)
-}
-
-/// The case file of a case (see [`crate::audit::export`]), anchored to the latest checkpoint
-/// that covers all its events; one is signed now if none does and this instance has a key.
-pub async fn case_file(
-    app: &App,
-    p: &Principal,
-    case: &CaseRecord,
-) -> Result<CaseFile, ServiceError> {
-    require_auditor(app, p)?;
-    build_case_file(app, case).await
-}
-
-/// [`case_file`] without the permission check, for the `trm audit export` command (run by
-/// whoever holds the database).
-pub async fn build_case_file(app: &App, case: &CaseRecord) -> Result<CaseFile, ServiceError> {
-    let conn = app.store.conn();
-    let events = events::all_of_case(conn, case.id).await?;
-    let mut positions = Vec::with_capacity(events.len());
-    for e in &events {
-        let leaf = log::leaf_of_event(conn, e.id)
-            .await?
-            .ok_or(ServiceError::NotFound("audit log entry"))?;
-        positions.push(leaf.position);
-    }
-    let needed = positions.iter().max().map_or(0, |m| m + 1);
-    let mut checkpoint = log::latest_checkpoint(conn)
-        .await?
-        .filter(|c| c.tree_size >= needed);
-    if checkpoint.is_none()
-        && let Some(key) = app.audit_key()
-    {
-        checkpoint = Some(super::audit_log::create_checkpoint(&app.store, key, app.now()).await?);
-    }
-    let tree = merkle::Tree::new(match &checkpoint {
-        Some(c) => super::audit_log::tree(app, c.tree_size).await?,
-        None => Vec::new(),
-    });
-    let user_ids: Vec<Uuid> = events.iter().map(|e| e.actor_user_id).collect();
-    let mut agency_ids: Vec<Uuid> = events.iter().map(|e| e.actor_agency_id).collect();
-    agency_ids.push(case.lead_agency_id);
-    let agencies = directory::agencies_by_ids(conn, &agency_ids).await?;
-    let users = directory::users_by_ids(conn, &user_ids).await?;
-    let agency_name = |id: &Uuid| {
-        agencies
-            .get(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone())
-    };
-    let user_name = |id: &Uuid| {
-        if id.is_nil() {
-            return "system".to_string();
-        }
-        users
-            .get(id)
-            .map_or_else(|| id.to_string(), |u| u.display_name.clone())
-    };
-    let file_events = events
-        .iter()
-        .zip(&positions)
-        .map(|(e, position)| FileEvent {
-            seq: e.seq,
-            content: e.hashed_content(),
-            reason: e.reason.clone(),
-            prev_hash: e.prev_hash.clone(),
-            hash: e.hash.clone(),
-            position: *position,
-            inclusion_proof: usize::try_from(*position)
-                .ok()
-                .and_then(|i| tree.inclusion_proof(i))
-                .unwrap_or_default()
-                .iter()
-                .map(hex::encode)
-                .collect(),
-            agency: agency_name(&e.actor_agency_id),
-            actor: user_name(&e.actor_user_id),
-        })
-        .collect();
-    let workflow = app.workflow_of(case)?;
-    let states = workflow
-        .tracks
-        .iter()
-        .filter_map(|t| Some((t.id.clone(), case.state.tracks.get(&t.id)?.clone())))
-        .collect();
-    let disclosures = disclosures_of(app, case)
-        .await?
-        .into_iter()
-        .map(|d| disclosure_json(&d, &agency_name))
-        .collect();
-    let access_log = access_log::of_case(conn, case.id, 10_000)
-        .await?
-        .into_iter()
-        .map(|r| {
-            json!({
-                "readAt": r.read_at,
-                "agencyId": r.agency_id,
-                "userId": r.user_id,
-                "purpose": r.purpose,
-                "groups": r.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Ok(CaseFile {
-        format: FORMAT.to_string(),
-        exported_at: app.now(),
-        case: CaseSummary {
-            id: case.id,
-            reference: case.reference.clone(),
-            workflow_id: case.workflow_id.clone(),
-            workflow_version: case.workflow_version,
-            country: case.country.clone(),
-            status: case.status.as_str().to_string(),
-            version: case.version,
-            lead_agency: agency_name(&case.lead_agency_id),
-            opened_at: case.opened_at,
-            states,
-        },
-        events: file_events,
-        checkpoint: checkpoint.map(FileCheckpoint::from),
-        disclosures,
-        access_log,
-    })
-}
-
-fn disclosure_json(d: &Disclosure, agency_name: &dyn Fn(&Uuid) -> String) -> Value {
-    let ground = match &d.ground {
-        Some(Ground::Consent(id)) => json!({ "consent": id }),
-        Some(Ground::Override {
-            basis,
-            justification,
-        }) => json!({ "override": basis.as_str(), "justification": justification }),
-        None => Value::Null,
-    };
-    json!({
-        "kind": format!("{:?}", d.kind).to_uppercase(),
-        "id": d.id,
-        "at": d.at,
-        "from": d.from_agency_id.map(|a| agency_name(&a)),
-        "to": agency_name(&d.to_agency_id),
-        "groups": d.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "ground": ground,
-        "status": d.status,
-        "reason": d.reason,
-    })
 }
 
 /// Recomputes every case's hash chain, the Merkle log and every checkpoint (as `trm audit

@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod break_glass;
 pub mod bus;
+pub mod case_file;
 pub mod cases;
 pub mod consents;
 pub mod demo;

@@ -10,7 +10,7 @@ use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::CaseRecord;
 use crate::domain::DataVersion;
 use crate::domain::Movement;
-use crate::domain::{DataGroup, MovementSource};
+use crate::domain::{AccessKind, DataGroup, MovementSource};
 use crate::domain::{EventDraft, EventKind};
 use crate::store::person;
 use chrono::NaiveDate;
@@ -130,25 +130,42 @@ pub async fn personal_data(
         .filter(|(_, r)| r.version.is_some())
         .map(|(g, _)| *g)
         .collect();
-    if !read.is_empty() {
-        crate::store::access_log::insert(
-            app.store.conn(),
-            &crate::domain::PersonalDataRead {
-                id: Uuid::now_v7(),
-                case_id: case.id,
-                user_id: p.user_id,
-                agency_id: p.agency_id,
-                read_at: app.now(),
-                purpose: purpose.map(str::to_string),
-                groups: read,
-            },
-        )
-        .await?;
-    }
+    log_read(app, p, case.id, purpose, read).await?;
     Ok(out)
 }
 
-/// The access log of a case, newest first (auditors only).
+/// Records in the access log that `p` was given `groups` of the case's personal data (nothing
+/// when no group was given).
+async fn log_read(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+    purpose: Option<&str>,
+    groups: std::collections::BTreeSet<DataGroup>,
+) -> Result<(), ServiceError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    crate::store::access_log::insert(
+        app.store.conn(),
+        &crate::domain::PersonalDataRead {
+            id: Uuid::now_v7(),
+            case_id,
+            kind: AccessKind::Read,
+            user_id: p.user_id,
+            agency_id: p.agency_id,
+            read_at: app.now(),
+            purpose: purpose.map(str::to_string),
+            purpose_category: None,
+            recipient: None,
+            groups,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The access log of a case (reads and exports), newest first (auditors only).
 pub async fn access_log(
     app: &App,
     p: &Principal,
@@ -227,14 +244,29 @@ pub async fn record_movement(
 }
 
 /// The route of a case, in date order; places are withheld from callers who may not read the
-/// CONTACT group.
-pub async fn route(app: &App, case: &VisibleCase) -> Result<Vec<Movement>, ServiceError> {
+/// CONTACT group. Places are personal data (CONTACT): a route that gives any is recorded in
+/// the access log as a read of that group.
+pub async fn route(
+    app: &App,
+    p: &Principal,
+    case: &VisibleCase,
+) -> Result<Vec<Movement>, ServiceError> {
     let places = case.sees(Field::RoutePlaces);
     let mut route = person::route(app.store.conn(), case.record().id).await?;
     if !places {
         for m in &mut route {
             m.place = None;
         }
+    }
+    if route.iter().any(|m| m.place.is_some()) {
+        log_read(
+            app,
+            p,
+            case.record().id,
+            None,
+            [DataGroup::Contact].into_iter().collect(),
+        )
+        .await?;
     }
     Ok(route)
 }

@@ -1,17 +1,17 @@
-//! The access log: who read which groups of a case's personal data, when and for what purpose.
-//! Append-only; nothing here updates or deletes a row.
+//! The access log: who read which groups of a case's personal data, or exported its case
+//! file, when, for what purpose and to whom. Append-only; nothing here updates or deletes a row.
 
 use super::StoreError;
 use super::entities::access_log;
-use crate::domain::DataGroup;
 use crate::domain::PersonalDataRead as Read;
+use crate::domain::{AccessKind, DataGroup, ExportPurpose};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use uuid::Uuid;
 
-/// Records a read.
+/// Records a read or an export.
 pub async fn insert<C: ConnectionTrait>(conn: &C, r: &Read) -> Result<(), StoreError> {
     access_log::Entity::insert(access_log::ActiveModel {
         id: Set(r.id),
@@ -26,13 +26,16 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, r: &Read) -> Result<(), StoreE
                 .map(|g| serde_json::Value::String(g.as_str().into()))
                 .collect(),
         )),
+        kind: Set(r.kind.as_str().to_string()),
+        purpose_category: Set(r.purpose_category.map(|c| c.as_str().to_string())),
+        recipient: Set(r.recipient.clone()),
     })
     .exec(conn)
     .await?;
     Ok(())
 }
 
-/// The reads of a case, newest first.
+/// The reads and exports of a case, newest first.
 pub async fn of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
@@ -47,20 +50,31 @@ pub async fn of_case<C: ConnectionTrait>(
         .await?
         .into_iter()
         .map(|m| {
-            let names: Vec<String> = serde_json::from_value(m.data_groups)
-                .map_err(|e| StoreError::Corrupt(format!("access log {}: {e}", m.id)))?;
+            let corrupt = |e: &dyn std::fmt::Display| {
+                StoreError::Corrupt(format!("access log {}: {e}", m.id))
+            };
+            let names: Vec<String> =
+                serde_json::from_value(m.data_groups.clone()).map_err(|e| corrupt(&e))?;
             Ok(Read {
                 id: m.id,
                 case_id: m.case_id,
+                kind: m.kind.parse::<AccessKind>().map_err(|e| corrupt(&e))?,
                 user_id: m.user_id,
                 agency_id: m.agency_id,
                 read_at: m.read_at,
-                purpose: m.purpose,
+                purpose: m.purpose.clone(),
+                purpose_category: m
+                    .purpose_category
+                    .as_deref()
+                    .map(str::parse::<ExportPurpose>)
+                    .transpose()
+                    .map_err(|e| corrupt(&e))?,
+                recipient: m.recipient.clone(),
                 groups: names
                     .iter()
                     .map(|n| n.parse::<DataGroup>())
                     .collect::<Result<_, _>>()
-                    .map_err(|e| StoreError::Corrupt(format!("access log {}: {e}", m.id)))?,
+                    .map_err(|e| corrupt(&e))?,
             })
         })
         .collect()

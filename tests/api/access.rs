@@ -130,7 +130,6 @@ fn read_probes(w: &World) -> Vec<(&'static str, String, Value, Value)> {
         ("node(Referral)", format!("query($id: ID!) {{ node(id: $id) {{ ... on Referral {{ id purpose sharedGroups case {{ {c} }} }} }} }}"), json!({"id": w.referral_id}), json!({"id": nothing("Referral")})),
         ("referral", format!("query($id: ID!) {{ referral(id: $id) {{ id purpose case {{ {c} }} }} }}"), json!({"id": w.referral_id}), json!({"id": nothing("Referral")})),
         ("node(Consent)", "query($id: ID!) { node(id: $id) { ... on Consent { id dataGroups } } }".into(), json!({"id": w.consent_id}), json!({"id": nothing("Consent")})),
-        ("caseFile", "query($id: ID!) { caseFile(id: $id) { document printable } }".into(), json!({"id": w.case_id}), json!({"id": nothing("Case")})),
         ("auditEvents", format!("query($id: ID!) {{ auditEvents(filter: {{caseId: $id}}) {{ edges {{ node {{ kind reason details case {{ {c} }} }} }} }} }}"), json!({"id": w.case_id}), json!({"id": nothing("Case")})),
         ("case.disclosures/asOf", "query($id: ID!) { case(id: $id) { disclosures { kind reason sharedGroups } asOf(at: \"2100-01-01T00:00:00Z\") { facts } } }".into(), json!({"id": w.case_id}), json!({"id": nothing("Case")})),
         ("node(Notification)", format!("query($id: ID!) {{ node(id: $id) {{ ... on Notification {{ id kind case {{ {c} }} }} }} }}"), json!({"id": w.notification_id}), json!({"id": nothing("Notification")})),
@@ -287,6 +286,11 @@ fn mutation_probes(w: &World) -> Vec<(&'static str, &'static str, Value)> {
             "ReviewBreakGlassInput",
             json!({"accessId": nothing("BreakGlassAccess"), "justified": true}),
         ),
+        (
+            "exportCaseFile",
+            "ExportCaseFileInput",
+            json!({"caseId": case, "purposeCategory": "AUDIT", "purpose": "probe"}),
+        ),
     ]
 }
 
@@ -365,7 +369,6 @@ async fn every_root_field_is_in_the_access_matrix() {
         "incomingReferrals",
         "transfersAwaitingDecision",
         "caseEvents",
-        "caseFile",
         "auditEvents",
     ];
     let mutation_names: Vec<&str> = [
@@ -390,6 +393,7 @@ async fn every_root_field_is_in_the_access_matrix() {
         "sendFeedback",
         "markNotificationRead",
         "reviewBreakGlass",
+        "exportCaseFile",
     ]
     .to_vec();
     let classified: BTreeSet<&str> = w_probes

@@ -4,7 +4,6 @@
 
 use crate::harness::{TestServer, to_crisis_intervention};
 use serde_json::{Value, json};
-use std::process::Command;
 use trm::audit::merkle::{self, Hash};
 
 /// Opens three cases and moves two of them on; returns the first case's reference.
@@ -34,10 +33,7 @@ pub(crate) fn verify_binary(s: &TestServer) -> (bool, String) {
 /// Runs the `trm` binary with `args`, with nothing from the environment steering it:
 /// (success, stdout + stderr).
 pub(crate) fn trm(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trm"))
-        .env_remove("DATABASE_URL")
-        .env_remove("TRM_AUDIT_KEY_FILE")
-        .env("TRM_LOG", "warn")
+    let out = crate::harness::trm_command()
         .args(args)
         .output()
         .expect("trm runs");

@@ -304,6 +304,8 @@ const FEEDBACK: &str =
 const BREAK_GLASS: &str =
     "mutation($input: BreakGlassInput!) { breakGlass(input: $input) { access { id } } }";
 const REVIEW: &str = "mutation($input: ReviewBreakGlassInput!) { reviewBreakGlass(input: $input) { access { justified } } }";
+const EXPORT: &str =
+    "mutation($input: ExportCaseFileInput!) { exportCaseFile(input: $input) { case { version } } }";
 const ADVANCE: &str =
     "mutation($d: Int!) { advanceTestClock(input: {days: $d}) { now firedTimers } }";
 
@@ -621,6 +623,18 @@ async fn every_kind_of_change_appends_exactly_its_events_to_the_audit_log() {
     )
     .await;
 
+    // An export of the case file, by an auditor, for a stated purpose.
+    w.one(
+        &c,
+        "CASE_FILE_EXPORTED",
+        s.gql(
+            "auditor",
+            EXPORT,
+            json!({"input": {"caseId": c, "purposeCategory": "AUDIT", "purpose": "annual audit"}}),
+        ),
+    )
+    .await;
+
     // Every kind the API declares was recorded above: a new kind needs a change here.
     assert_eq!(w.seen, declared_event_kinds(&s).await);
     s.stop().await;
@@ -714,6 +728,15 @@ async fn a_refused_change_appends_nothing_to_the_audit_log() {
             ),
         )
         .await;
+        assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    }
+    // An export of the case file without a purpose.
+    for input in [
+        json!({"caseId": id, "purposeCategory": "AUDIT"}),
+        json!({"caseId": id, "purposeCategory": "AUDIT", "purpose": " "}),
+    ] {
+        let body =
+            nothing_recorded(&s, &id, s.gql("auditor", EXPORT, json!({"input": input}))).await;
         assert_eq!(error_code(&body), "VALIDATION", "{body}");
     }
     // Withdrawing a consent twice.

@@ -387,10 +387,13 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
     let data = s
         .data(
             "auditor",
-            "query($id: ID!) { caseFile(id: $id) { document printable checkpoint { treeSize publicKey keyId } } }",
-            json!({"id": id}),
+            "mutation($input: ExportCaseFileInput!) { exportCaseFile(input: $input) {
+                caseFile { document printable checkpoint { treeSize publicKey keyId } } } }",
+            json!({"input": {"caseId": id, "purposeCategory": "AUDIT",
+                "purpose": "annual audit of returns to Nigeria"}}),
         )
-        .await;
+        .await["exportCaseFile"]
+        .clone();
     let file = data["caseFile"]["document"].clone();
     let key = data["caseFile"]["checkpoint"]["publicKey"]
         .as_str()
@@ -468,26 +471,82 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
     }
     assert!(printable.contains(file["case"]["reference"].as_str().unwrap()));
 
-    // The operator's command writes the same file from the database, and it verifies too.
+    // The operator's command writes the file from the database too (a checkpoint covering the
+    // auditor's export has been signed since), and it verifies. It needs a purpose, and its own
+    // export is recorded on the case by the service.
+    s.data(
+        "auditor",
+        "mutation { createCheckpoint { treeSize } }",
+        json!({}),
+    )
+    .await;
     let out = dir.path().join("case.json");
     let html = dir.path().join("case.html");
-    let (ok, text) = trm(&[
+    let db_url = s.db_url();
+    let workflows = crate::harness::workflows_dir();
+    let reference = file["case"]["reference"].as_str().unwrap();
+    let mut args = vec![
         "audit",
         "export",
         "--database-url",
-        &s.db_url(),
+        &db_url,
         "--workflows",
-        crate::harness::workflows_dir().to_str().unwrap(),
+        workflows.to_str().unwrap(),
         "--case",
-        file["case"]["reference"].as_str().unwrap(),
+        reference,
         "--out",
         out.to_str().unwrap(),
         "--html",
         html.to_str().unwrap(),
+        "--purpose-category",
+        "legal-proceedings",
+    ];
+    let (ok, text) = trm(&args);
+    assert!(!ok && text.contains("--purpose"), "{text}");
+    assert!(!out.exists(), "nothing written without a purpose");
+    args.extend([
+        "--purpose",
+        "court order 12/2026",
+        "--recipient",
+        "Tribunale di Roma",
     ]);
+    let (ok, text) = trm(&args);
     assert!(ok, "{text}");
     let exported: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(exported["events"], file["events"]);
+    let events = exported["events"].as_array().unwrap();
+    let n = file["events"].as_array().unwrap().len();
+    let hashes =
+        |events: &[Value]| -> Vec<Value> { events.iter().map(|e| e["hash"].clone()).collect() };
+    assert_eq!(
+        events.len(),
+        n + 1,
+        "the auditor's export is one more event"
+    );
+    assert_eq!(
+        hashes(&events[..n]),
+        hashes(file["events"].as_array().unwrap()),
+        "the same events (with proofs against a newer checkpoint)"
+    );
+    assert_eq!(events[n]["content"]["kind"], "CASE_FILE_EXPORTED");
+    let log = "query($id: ID!) { case(id: $id) { version accessLog { kind reader { username }
+        purpose purposeCategory recipient } history(first: 100) { edges { node { kind bySystem details } } } } }";
+    let now = s.data("auditor", log, json!({"id": id})).await["case"].clone();
+    assert_eq!(now["version"], json!(n + 2), "{now}");
+    let by_operator = &now["history"]["edges"][n + 1]["node"];
+    assert_eq!(by_operator["kind"], "CASE_FILE_EXPORTED", "{now}");
+    assert_eq!(by_operator["bySystem"], true);
+    assert_eq!(by_operator["details"]["purpose"], "LEGAL_PROCEEDINGS");
+    assert_eq!(by_operator["details"]["caseVersion"], json!(n + 1));
+    let logged = &now["accessLog"][0];
+    assert_eq!(logged["kind"], "CASE_FILE_EXPORT", "{logged}");
+    assert!(
+        logged["reader"].is_null(),
+        "the operator is no user: {logged}"
+    );
+    assert_eq!(logged["purpose"], "court order 12/2026");
+    assert_eq!(logged["purposeCategory"], "LEGAL_PROCEEDINGS");
+    assert_eq!(logged["recipient"], "Tribunale di Roma");
+    assert_eq!(now["accessLog"][1]["reader"]["username"], "auditor");
     let (ok, text) = trm(&[
         "audit",
         "verify-file",
@@ -506,8 +565,8 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
     let body = s
         .gql(
             lead,
-            "query($id: ID!) { caseFile(id: $id) { printable } }",
-            json!({"id": id}),
+            "mutation($input: ExportCaseFileInput!) { exportCaseFile(input: $input) { case { id } } }",
+            json!({"input": {"caseId": id, "purposeCategory": "AUDIT", "purpose": "curiosity"}}),
         )
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");

@@ -8,9 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn trm() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trm"));
-    cmd.env_remove("DATABASE_URL").env("TRM_LOG", "warn");
-    cmd
+    crate::harness::trm_command()
 }
 
 /// Starts `trm serve --demo` on a free port; returns the child and its base URL.

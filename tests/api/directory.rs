@@ -537,9 +537,7 @@ async fn every_demo_country_has_its_national_focal_point_with_a_focal_point_user
 }
 
 fn trm() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trm"));
-    cmd.env_remove("DATABASE_URL").env("TRM_LOG", "warn");
-    cmd
+    crate::harness::trm_command()
 }
 
 /// Runs `trm directory ARGS --database-url DB`; returns (success, stdout, stderr).

@@ -395,17 +395,6 @@ async fn run_page(page: &Page) {
         let mut args: Vec<String> = spec.flags.clone();
         args.push("--demo-tokens".into());
         args.push(tokens.to_str().unwrap().into());
-        if postgres {
-            // SQLite keeps its audit key next to the database file; PostgreSQL needs one named.
-            let name: String = spec
-                .database
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            let key = servers_dir.path().join(format!("audit-{name}.key"));
-            args.push("--audit-key-file".into());
-            args.push(key.to_str().unwrap().into());
-        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (child, printed) = process::serve_url(&db.url, &args, None);
         servers.0.push(child);
@@ -422,6 +411,8 @@ async fn run_page(page: &Page) {
         .arg(&script_path)
         .current_dir(work.path())
         .env_remove("DATABASE_URL")
+        .env_remove("TRM_AUDIT_KEY_FILE")
+        .env("TRM_DATA_DIR", crate::harness::data_dir())
         .env("DOC_TRM_BIN", env!("CARGO_BIN_EXE_trm"))
         .env("DOC_SERVERS", servers_dir.path())
         .stdin(Stdio::null())
@@ -461,9 +452,7 @@ async fn run_page(page: &Page) {
         process::stop(child);
     }
     for (name, db) in &databases {
-        let out = Command::new(env!("CARGO_BIN_EXE_trm"))
-            .env_remove("DATABASE_URL")
-            .env("TRM_LOG", "warn")
+        let out = crate::harness::trm_command()
             .args(["audit", "verify", "--database-url", &db.url, "--workflows"])
             .arg(workflows_dir())
             .output()

@@ -488,6 +488,11 @@ fn plan(root: &str, field: &str, fx: &Fixtures) -> Option<(&'static str, Value)>
             "it.prosecutor",
             json!({"input": {"referralId": fx.referral_to_decline, "reason": "no capacity this month"}}),
         ),
+        ("Mutation", "exportCaseFile") => (
+            "auditor",
+            json!({"input": {"caseId": a, "purposeCategory": "AUDIT",
+            "purpose": "annual audit of the mechanism", "recipient": "National Rapporteur"}}),
+        ),
         ("Mutation", "fireTransition") => (
             "it.shelter",
             json!({"input": {"caseId": fx.case_fresh,
@@ -577,7 +582,6 @@ fn plan(root: &str, field: &str, fx: &Fixtures) -> Option<(&'static str, Value)>
         ("Query", "auditEvents") => ("auditor", json!({"filter": {"caseId": a}, "first": 5})),
         ("Query", "case" | "node") => ("it.shelter", json!({"id": a})),
         ("Query", "caseByReference") => ("it.shelter", json!({"reference": fx.ref_a})),
-        ("Query", "caseFile") => ("auditor", json!({"id": a})),
         ("Query", "cases") => (
             "it.shelter",
             json!({"first": 5, "filter": {"status": "ACTIVE"}}),

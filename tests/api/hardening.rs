@@ -483,7 +483,8 @@ async fn production_switches_introspection_and_graphiql_off_unless_asked() {
     let schema = "{ __schema { queryType { name } } }";
     let ty = "{ __type(name: \"Case\") { name } }";
 
-    let (child, out) = serve(&db, &["--production"], None);
+    let key = crate::process::production_key();
+    let (child, out) = serve(&db, &["--production", "--audit-key-file", &key], None);
     let url = out.lines().next().unwrap().to_string();
     assert!(!out.contains("GraphiQL"), "{out}");
     let res = http.get(format!("{url}/graphql")).send().await.unwrap();
@@ -511,6 +512,8 @@ async fn production_switches_introspection_and_graphiql_off_unless_asked() {
         &db,
         &[
             "--production",
+            "--audit-key-file",
+            &key,
             "--introspection",
             "true",
             "--graphiql",
@@ -582,7 +585,13 @@ async fn a_canary_name_and_date_of_birth_never_reach_logs_errors_or_metrics() {
     let log = dir.path().join("trm.log");
     let (child, out) = serve(
         &db,
-        &["--production", "--rate-limit-per-minute", "40"],
+        &[
+            "--production",
+            "--audit-key-file",
+            &crate::process::production_key(),
+            "--rate-limit-per-minute",
+            "40",
+        ],
         Some(&log),
     );
     let mut c = Client {

@@ -105,6 +105,24 @@ pub fn workflows_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows")
 }
 
+/// The data directory every `trm` process of the tests is given (`TRM_DATA_DIR`): the default
+/// audit keys of the tests' databases go there, under the target directory, never into the
+/// home directory of whoever runs the tests.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trm-data")
+}
+
+/// The `trm` binary with nothing from the environment steering it (no `DATABASE_URL`, no
+/// `TRM_AUDIT_KEY_FILE`), the tests' [`data_dir`], and `TRM_LOG=warn`.
+pub fn trm_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trm"));
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("TRM_AUDIT_KEY_FILE")
+        .env("TRM_DATA_DIR", data_dir())
+        .env("TRM_LOG", "warn");
+    cmd
+}
+
 /// A running server.
 pub struct TestServer {
     pub url: String,

@@ -11,7 +11,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -593,9 +592,7 @@ async fn jwks_from_a_url_is_refreshed_on_unknown_keys_at_a_limited_rate() {
 
 /// `trm token ...` as an operator runs it, on the server's database.
 fn trm_cli(db_url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_trm"))
-        .env_remove("DATABASE_URL")
-        .env("TRM_LOG", "warn")
+    crate::harness::trm_command()
         .args(args)
         .args(["--database-url", db_url])
         .output()
@@ -707,10 +704,8 @@ async fn serve_with_oidc_options_accepts_jwts_and_refuses_unsafe_settings() {
     let db = crate::harness::TestDatabase::new().await;
     let jwks = idp.jwks_file.to_str().unwrap().to_string();
     let serve = |extra: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trm"));
-        cmd.env_remove("DATABASE_URL")
-            .env("TRM_LOG", "warn")
-            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db.url])
+        let mut cmd = crate::harness::trm_command();
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db.url])
             .arg("--workflows")
             .arg(crate::harness::workflows_dir())
             .args(extra);

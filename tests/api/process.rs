@@ -1,7 +1,7 @@
 //! The `trm` binary as a separate process, for the drills that kill it, stop it and start it
 //! again: a database seeded with the demo network, `trm serve` on a free port, signals.
 
-use crate::harness::{TestDatabase, workflows_dir};
+use crate::harness::{TestDatabase, trm_command, workflows_dir};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -67,21 +67,27 @@ pub fn try_serve_url(
     args: &[&str],
     log: Option<&Path>,
 ) -> Result<(Child, String), String> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trm"));
-    cmd.env_remove("DATABASE_URL")
-        // Files the service writes next to itself (an audit key for PostgreSQL) stay out of
-        // the repository.
-        .current_dir(std::env::temp_dir())
+    let mut cmd = trm_command();
+    // Whatever the service might write next to itself stays out of the repository.
+    cmd.current_dir(std::env::temp_dir())
         .env("TRM_LOG", if log.is_some() { "trace" } else { "warn" })
         .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db_url]);
     if !args.contains(&"--workflows") {
         cmd.arg("--workflows").arg(workflows_dir());
     }
-    cmd.args(args).stdout(Stdio::piped());
+    cmd.args(args);
     match log {
         Some(path) => cmd.stderr(std::fs::File::create(path).unwrap()),
         None => cmd.stderr(Stdio::piped()),
     };
+    spawn_listening(cmd)
+}
+
+/// Spawns `cmd` (a `trm serve`, its stderr piped or sent to a file) and waits until it
+/// listens: the child and its base URL followed by what it printed before listening, or what
+/// the process printed (stdout and a piped stderr) when it exited before listening.
+pub fn spawn_listening(mut cmd: Command) -> Result<(Child, String), String> {
+    cmd.stdout(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn trm serve");
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take();
@@ -111,6 +117,16 @@ pub fn try_serve_url(
         std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
     }
     Ok((child, url + "\n" + &printed))
+}
+
+/// A new audit key file, as an operator makes one for `--production` (which requires
+/// `--audit-key-file`): its path, under the tests' data directory.
+pub fn production_key() -> String {
+    let dir = crate::harness::data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("production-{}.key", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&path, hex::encode(rand::random::<[u8; 32]>())).unwrap();
+    path.to_str().unwrap().to_string()
 }
 
 /// Sends `signal` (e.g. "TERM", "KILL") to the child.

@@ -44,10 +44,13 @@ async fn instances_starting_together_on_a_fresh_database_take_turns() {
     use trm::clock::SystemClock;
     use trm::store::StoreOptions;
     let db = crate::harness::TestDatabase::new().await;
+    // Loaded once: loading is CPU work that would hold this test's one runtime thread while
+    // the other instances wait (with a time limit) for their database connections.
+    let registry = trm::startup::load_workflows(&crate::harness::workflows_dir()).unwrap();
     let start = || {
         let url = db.url.clone();
+        let registry = registry.clone();
         async move {
-            let registry = trm::startup::load_workflows(&crate::harness::workflows_dir()).unwrap();
             let app = trm::startup::prepare(
                 &StoreOptions {
                     url,

@@ -92,8 +92,8 @@ impl CaseNode {
             .map(|(group, read)| PersonalDataGroup::from((group, read)))
             .collect())
     }
-    /// Every read of the case's personal data, newest first: who, which agency, when, why and
-    /// which groups (auditors only).
+    /// Every read of the case's personal data and every export of its case file, newest first:
+    /// who, which agency, when, why, to whom and which groups (auditors only).
     async fn access_log(
         &self,
         ctx: &Context<'_>,
@@ -106,9 +106,11 @@ impl CaseNode {
         Ok(reads.into_iter().map(AccessLogEntry).collect())
     }
     /// Where the person has been, in date order. Places are shown only to agencies that may
-    /// read the CONTACT group.
+    /// read the CONTACT group, and a route that shows any is recorded in the access log.
     async fn route(&self, ctx: &Context<'_>) -> Result<Vec<Movement>> {
-        person::route(app(ctx)?, &self.0).await.gql()
+        person::route(app(ctx)?, principal(ctx)?, &self.0)
+            .await
+            .gql()
     }
     /// Service referrals: all of them for the lead agency, the caller's own otherwise.
     async fn referrals(&self, ctx: &Context<'_>) -> Result<Vec<ReferralRecord>> {

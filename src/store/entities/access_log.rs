@@ -13,6 +13,10 @@ pub struct Model {
     pub read_at: DateTimeUtc,
     pub purpose: Option<String>,
     pub data_groups: Json,
+    /// `READ` or `CASE_FILE_EXPORT`.
+    pub kind: String,
+    pub purpose_category: Option<String>,
+    pub recipient: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
