@@ -52,7 +52,9 @@ use uuid::Uuid;
 const WALKED: &[(&str, u32)] = &[
     ("trm-adult", 1),
     ("trm-adult", 2),
+    ("trm-adult", 3),
     ("trm-child", 1),
+    ("trm-child", 2),
     ("trm-uk-nrm", 1),
 ];
 
@@ -67,8 +69,16 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../workflows/trm-adult.v2.toml"),
     ),
     (
+        "trm-adult.v3.toml",
+        include_str!("../workflows/trm-adult.v3.toml"),
+    ),
+    (
         "trm-child.v1.toml",
         include_str!("../workflows/trm-child.v1.toml"),
+    ),
+    (
+        "trm-child.v2.toml",
+        include_str!("../workflows/trm-child.v2.toml"),
     ),
     (
         "trm-uk-nrm.v1.toml",
@@ -1025,6 +1035,24 @@ proptest! {
         steps in prop::collection::vec(step(), WALK_STEPS),
     ) {
         walk(&SHIPPED, "trm-adult", 2, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_adult_v3(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-adult", 3, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_child_v2(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-child", 2, &country, at, &steps)?;
     }
 
     #[test]
