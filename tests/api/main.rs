@@ -19,6 +19,7 @@ mod directory;
 mod docs;
 mod drills;
 mod driver;
+mod escalation;
 mod fuzz_inputs;
 mod hardening;
 mod harness;
