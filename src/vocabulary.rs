@@ -301,7 +301,8 @@ vocabulary! {
         CaseOpened => "CASE_OPENED",
         /// A workflow transition was fired.
         Transition => "TRANSITION",
-        /// A timer's due date passed (recorded once by the scheduler; deadlines escalate).
+        /// A timer's due date passed (recorded once by the scheduler; a deadline that names
+        /// `escalate_to` is escalated in the same change, `DEADLINE_ESCALATED`).
         TimerElapsed => "TIMER_ELAPSED",
         /// The case moved to a newer version of its workflow (an explicit, recorded decision).
         WorkflowMigrated => "WORKFLOW_MIGRATED",
@@ -323,8 +324,11 @@ vocabulary! {
         TransferAccepted => "TRANSFER_ACCEPTED",
         /// The new lead sent follow-up feedback to the former lead.
         FeedbackSent => "FEEDBACK_SENT",
-        /// The focal points of the countries on the person's route were alerted.
+        /// The focal points of the countries on the person's route (or at both ends of a return)
+        /// were alerted by a transition that declares an alert.
         RouteAlerted => "ROUTE_ALERTED",
+        /// A deadline lapsed and the agencies holding the roles it escalates to were told.
+        DeadlineEscalated => "DEADLINE_ESCALATED",
         /// Someone opened the case outside their access (break-glass), with a justification.
         BreakGlass => "BREAK_GLASS",
         /// The lead agency reviewed a break-glass access.
@@ -395,6 +399,10 @@ vocabulary! {
         PersonMissing => "PERSON_MISSING",
         /// A missing person was found.
         PersonFound => "PERSON_FOUND",
+        /// A person returned to or through the agency's country was not received on arrival.
+        PersonNotReceived => "PERSON_NOT_RECEIVED",
+        /// A deadline of a case lapsed, and the agency holds a role the deadline escalates to.
+        DeadlineLapsed => "DEADLINE_LAPSED",
         /// Someone opened a case the agency leads by break-glass (a review is due).
         BreakGlassUsed => "BREAK_GLASS_USED",
         /// A protection of a case the agency leads ended or suspended sharing (the case's

@@ -17,6 +17,9 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     server::survive_file_size_limit();
     let oidc_config = config.oidc_config()?;
     let registry = startup::load_workflows(&config.workflows.path)?;
+    for warning in registry.warnings() {
+        tracing::warn!(%warning, "a workflow version shipped before the check declares something nothing carries out (kept for the cases pinned to it)");
+    }
     let clocks = config.clocks()?;
     let key_source = config.audit_key_source()?;
     let builder = startup::open(&StoreOptions::from(&config.db), registry, clocks.clock).await?;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 #[derive(Subcommand)]
 pub enum WorkflowsCommand {
     /// Validate every file in the workflows directory; non-zero exit with file and reason on error.
+    /// A declaration that nothing carries out is an error, a warning in the versions shipped
+    /// before that check.
     Check {
         #[command(flatten)]
         dir: WorkflowsConfig,
@@ -60,6 +62,12 @@ pub(super) fn run(command: WorkflowsCommand) -> Result<(), CliError> {
                     w.tracks.len(),
                     w.states.len(),
                     w.transitions.len()
+                );
+            }
+            for warning in registry.warnings() {
+                println!(
+                    "warn  {warning} (in a version shipped before this check, kept for the \
+                     cases pinned to it; refused in any other version)"
                 );
             }
             if let Some(dir) = coverage {

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod directory;
 pub mod disclosure;
 mod error;
+mod escalation;
 pub mod inbox;
 pub mod migration;
 pub mod oidc;

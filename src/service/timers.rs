@@ -1,5 +1,6 @@
 //! The scheduler: records every timer whose due date passed as an event on its case, exactly
-//! once even when several instances share the database; and deadline views for the API.
+//! once even when several instances share the database, and escalates a lapsed deadline in the
+//! same change ([`super::escalation`]); and deadline views for the API.
 
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
@@ -13,8 +14,8 @@ use std::time::Duration;
 /// How many due timers one pass handles at most.
 pub const BATCH: u64 = 200;
 
-/// Records due timers as `TIMER_ELAPSED` events and escalates overdue answers to referrals and
-/// transfers; returns how many timers this call recorded.
+/// Records due timers as `TIMER_ELAPSED` events (escalating lapsed deadlines) and escalates
+/// overdue answers to referrals and transfers; returns how many timers this call recorded.
 pub async fn fire_due(app: &App) -> Result<usize, ServiceError> {
     let mut fired = 0;
     loop {
@@ -57,6 +58,11 @@ async fn fire_one(
         }),
     )
     .await?;
+    // The deadline's escalation is part of the same change: exactly once, like the lapse.
+    let workflow = work.workflow().clone();
+    if let Some(def) = workflow.timers.get(timer) {
+        super::escalation::escalate(app, &mut work, def).await?;
+    }
     work.commit().await?;
     Ok(true)
 }

@@ -89,6 +89,19 @@ impl Workflow {
         self.tracks.iter().find(|t| t.id == id)
     }
 
+    /// Whether `timer` belongs to the return (SOP 4): some transition starts it, and every one
+    /// that does leads into a state of the `RETURN` stage. A return deadline that lapses
+    /// concerns both ends of the return, so its escalation to focal points reaches both.
+    pub fn is_return_timer(&self, timer: &str) -> bool {
+        let mut starters = self
+            .transitions
+            .iter()
+            .filter(|t| t.effects.start_timers.iter().any(|s| s.timer == timer))
+            .peekable();
+        starters.peek().is_some()
+            && starters.all(|t| self.state(&t.to).is_some_and(|s| s.stage == Stage::Return))
+    }
+
     /// The parameter values in force in `country`: defaults overridden by the jurisdiction.
     pub fn parameters_for(&self, country: &str) -> BTreeMap<String, Json> {
         let mut values: BTreeMap<String, Json> = self
@@ -177,15 +190,22 @@ pub struct Transition {
     pub alert: Option<Alert>,
 }
 
-/// Alerts a transition raises beyond the case's own agencies.
+/// Alerts a transition raises beyond the case's own agencies (`alert = "..."`), through the
+/// inboxes of focal points (`src/service/alerts.rs`). Never to an authority of an asylum
+/// seeker's country of origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, async_graphql::Enum)]
 #[serde(rename_all = "snake_case")]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum Alert {
-    /// The person (a child) is missing: the focal points of every country on the route are told.
+    /// The person (a child) is missing: the focal points of every country on the route (and of
+    /// the case's own country) are told.
     Missing,
     /// The missing person was found: the same focal points are told.
     Found,
+    /// The person was not received on arrival after a return: the focal points of both ends of
+    /// the return (the case's country and the person's country of origin) are told; for a child
+    /// it is the missing-child protocol, so those of every country on the route too.
+    NotReceived,
 }
 
 /// A fact recorded by a transition.
@@ -254,6 +274,16 @@ pub struct Timer {
     pub blocks: Vec<String>,
     /// For deadlines: how many days before the due date the case is "due soon".
     pub warn_days: u32,
-    /// For deadlines: who is alerted when it is overdue.
+    /// For deadlines: whose inboxes are told when it lapses (one of [`ESCALATION_ROLES`]).
     pub escalate_to: Vec<Role>,
 }
+
+/// The roles a lapsed deadline can reach (`escalate_to`): case workers, supervisors and guardians
+/// through the agencies that hold those roles for the case, focal points through their country's
+/// focal point agency. Any other role is refused at load: an escalation to it would reach no one.
+pub const ESCALATION_ROLES: &[Role] = &[
+    Role::CaseWorker,
+    Role::Supervisor,
+    Role::Guardian,
+    Role::FocalPoint,
+];

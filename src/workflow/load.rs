@@ -3,7 +3,8 @@
 //! or an unknown role is refused, naming the file, the line and the problem.
 //!
 //! Longer than most modules because every rule a definition must obey is checked here, in one
-//! pass that can name the file and line of each problem; the raw format is in `raw.rs`.
+//! pass that can name the file and line of each problem; the raw format is in `raw.rs`, and the
+//! declarations that would load but that nothing carries out are found in `decorative.rs`.
 
 use super::definition::*;
 use super::guard::{Guard, GuardScope};
@@ -32,9 +33,19 @@ pub const REQUIRED_LANGUAGES: &[&str] = &["en", "fr"];
 /// dates computed from it would overflow the date range (a panic when the timer starts).
 pub const MAX_TIMER_DAYS: u32 = 36_525;
 
+/// The checked workflows of a directory, and the warnings about them.
+#[derive(Debug)]
+pub struct Loaded {
+    pub workflows: Vec<Workflow>,
+    /// Declarations nothing executes in the versions shipped before that check (`decorative.rs`):
+    /// kept, since cases pinned to those versions need them and their text may never change.
+    pub warnings: Vec<LoadError>,
+}
+
 /// Loads every `*.toml` file in `dir` (sorted by name). All files are checked; the first error
-/// of each file is reported.
-pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
+/// of each file is reported, and every declaration that nothing executes (only warned about in
+/// the versions shipped before that check, `decorative::SHIPPED_BEFORE_THE_CHECK`).
+pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<LoadError>> {
     let dir_error = |message: String| {
         vec![LoadError {
             file: dir.display().to_string(),
@@ -53,13 +64,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
     if paths.is_empty() {
         return Err(dir_error("no workflow files (*.toml) found".into()));
     }
-    let mut workflows = Vec::new();
+    let mut parsed = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         let file = path.display().to_string();
         match std::fs::read_to_string(&path) {
-            Ok(source) => match parse(&file, &source) {
-                Ok(w) => workflows.push(w),
+            Ok(source) => match parse_file(&file, &source) {
+                Ok(p) => parsed.push(p),
                 Err(e) => errors.push(e),
             },
             Err(e) => errors.push(LoadError {
@@ -70,7 +81,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
         }
     }
     let mut seen = BTreeMap::new();
-    for w in &workflows {
+    for Parsed { workflow: w, .. } in &parsed {
         if let Some(other) = seen.insert((w.id.clone(), w.version), w.source_path.clone()) {
             errors.push(LoadError {
                 file: w.source_path.clone(),
@@ -82,15 +93,35 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, Vec<LoadError>> {
             });
         }
     }
+    let mut warnings = Vec::new();
+    let mut workflows = Vec::new();
+    for p in parsed {
+        if super::decorative::only_warned(&p.workflow.id, p.workflow.version) {
+            warnings.extend(p.decorative);
+        } else {
+            errors.extend(p.decorative);
+        }
+        workflows.push(p.workflow);
+    }
     if errors.is_empty() {
-        Ok(workflows)
+        Ok(Loaded {
+            workflows,
+            warnings,
+        })
     } else {
         Err(errors)
     }
 }
 
-/// Parses and checks one workflow file's text.
-pub fn parse(file: &str, source: &str) -> Result<Workflow, LoadError> {
+/// A checked file, and its declarations that nothing executes (`decorative.rs`).
+#[derive(Debug)]
+pub struct Parsed {
+    pub workflow: Workflow,
+    pub decorative: Vec<LoadError>,
+}
+
+/// Parses and checks one workflow file's text, finding its declarations that nothing executes.
+pub fn parse_file(file: &str, source: &str) -> Result<Parsed, LoadError> {
     let err = |span: Option<std::ops::Range<usize>>, message: String| LoadError {
         file: file.to_string(),
         line: span.map(|s| line_of(source, s.start)),
@@ -99,18 +130,30 @@ pub fn parse(file: &str, source: &str) -> Result<Workflow, LoadError> {
     let raw: RawWorkflow =
         toml::from_str(source).map_err(|e| err(e.span(), e.message().to_string()))?;
     let source_hash = hex::encode(Sha256::digest(source.as_bytes()));
-    Builder {
+    let workflow = Builder {
         raw: &raw,
         err: &err,
     }
-    .build(file, source_hash)
+    .build(file, source_hash)?;
+    let decorative = super::decorative::findings(&raw, &workflow, &err);
+    Ok(Parsed {
+        workflow,
+        decorative,
+    })
+}
+
+/// Parses and checks one workflow file's text. Declarations that nothing executes are not
+/// judged here ([`parse_file`] finds them, [`load_dir`] refuses them).
+pub fn parse(file: &str, source: &str) -> Result<Workflow, LoadError> {
+    parse_file(file, source).map(|p| p.workflow)
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
-type ErrFn<'a> = dyn Fn(Option<std::ops::Range<usize>>, String) -> LoadError + 'a;
+/// Turns a span of the file and a message into a [`LoadError`] naming the file and line.
+pub(super) type ErrFn<'a> = dyn Fn(Option<std::ops::Range<usize>>, String) -> LoadError + 'a;
 
 struct Builder<'a> {
     raw: &'a RawWorkflow,
@@ -502,7 +545,8 @@ impl Builder<'_> {
                     );
                 }
             };
-            if raw.warn_days > MAX_TIMER_DAYS {
+            let warn_days = raw.warn_days.as_ref().map_or(0, |w| *w.get_ref());
+            if warn_days > MAX_TIMER_DAYS {
                 return self.fail(
                     span,
                     format!("timer `{id}` warns more than {MAX_TIMER_DAYS} days ahead"),
@@ -520,6 +564,7 @@ impl Builder<'_> {
             let escalate_to = raw
                 .escalate_to
                 .iter()
+                .flat_map(|roles| roles.get_ref())
                 .map(|r| r.parse::<Role>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| (self.err)(Some(span.clone()), format!("timer `{id}`: {e}")))?;
@@ -533,7 +578,7 @@ impl Builder<'_> {
                     label: raw.label.clone(),
                     citation: raw.citation.clone(),
                     blocks: raw.blocks.clone(),
-                    warn_days: raw.warn_days,
+                    warn_days,
                     escalate_to,
                 },
             );
@@ -657,7 +702,7 @@ impl Builder<'_> {
                 guards,
                 effects,
                 transfer_of_lead: raw.transfer_of_lead,
-                alert: raw.alert,
+                alert: raw.alert.as_ref().map(|a| *a.get_ref()),
             });
         }
         Ok(transitions)

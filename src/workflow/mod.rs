@@ -2,6 +2,7 @@
 //! transition function. Nothing in this module does I/O except reading definition files.
 
 pub mod calendar;
+mod decorative;
 pub mod definition;
 pub mod diagram;
 pub mod engine;

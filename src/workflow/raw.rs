@@ -130,7 +130,7 @@ pub(super) struct RawTransition {
     #[serde(default)]
     pub(super) transfer_of_lead: bool,
     /// Who is alerted when the transition is fired.
-    pub(super) alert: Option<Alert>,
+    pub(super) alert: Option<Spanned<Alert>>,
 }
 
 #[derive(Deserialize)]
@@ -187,8 +187,6 @@ pub(super) struct RawTimer {
     pub(super) citation: String,
     #[serde(default)]
     pub(super) blocks: Vec<String>,
-    #[serde(default)]
-    pub(super) warn_days: u32,
-    #[serde(default)]
-    pub(super) escalate_to: Vec<String>,
+    pub(super) warn_days: Option<Spanned<u32>>,
+    pub(super) escalate_to: Option<Spanned<Vec<String>>>,
 }

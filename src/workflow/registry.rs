@@ -16,6 +16,8 @@ pub struct Registry {
     default_calendar: Calendar,
     /// The access policies of `dir/policies`; the built-in ones when the directory has none.
     policies: Option<Arc<Policies>>,
+    /// Declarations nothing executes in versions shipped before that check (refused elsewhere).
+    warnings: Vec<LoadError>,
 }
 
 /// The policies shipped with TRM (`workflows/policies/access.cedar`), for workflow directories
@@ -50,9 +52,10 @@ impl Registry {
         };
         match (workflows, calendars, policies) {
             (Ok(w), Ok(c), Ok(p)) => {
-                let mut registry = Registry::from_workflows(w);
+                let mut registry = Registry::from_workflows(w.workflows);
                 registry.calendars = c;
                 registry.policies = p;
+                registry.warnings = w.warnings;
                 Ok(registry)
             }
             (w, c, p) => Err(w
@@ -69,6 +72,12 @@ impl Registry {
     /// a unit test rules out; callers then refuse everything).
     pub fn policies(&self) -> Option<&Policies> {
         self.policies.as_deref().or(BUILTIN_POLICIES.as_ref())
+    }
+
+    /// Declarations that nothing executes in the versions shipped before that check, which stay
+    /// loaded for the cases pinned to them (the same in any other version is refused).
+    pub fn warnings(&self) -> &[LoadError] {
+        &self.warnings
     }
 
     /// The working-day calendar of `country` (weekends only where the country has none).

@@ -5,7 +5,8 @@
 //! - the SQL scope (`CaseScope`, applied by the store to every case query) finds the case exactly
 //!   when the access model (`CaseView`, computed from the history alone) gives a view of it;
 //! - the case's access rows are exactly the agencies the history explains
-//!   (`access::participants`, plus the focal points its events say were alerted or escalated to).
+//!   (`access::participants`, plus the agencies its events say were alerted or escalated to, for
+//!   an overdue answer or a lapsed deadline).
 //!
 //! `TRM_ACCESS_SEED` replays one seed; `TRM_ACCESS_CASES` sets how many cases (default 16).
 
@@ -249,7 +250,7 @@ pub(crate) async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], c
     };
 }
 
-/// The focal points a case's events say were alerted or escalated to.
+/// The agencies a case's events say were alerted or escalated to.
 async fn alerted(app: &App, case: Uuid) -> BTreeSet<Uuid> {
     let mut out = BTreeSet::new();
     for e in trm::store::events::all_of_case(app.store.conn(), case)
@@ -258,7 +259,9 @@ async fn alerted(app: &App, case: Uuid) -> BTreeSet<Uuid> {
     {
         let Some(details) = &e.details else { continue };
         match e.kind {
-            EventKind::RouteAlerted => out.extend(
+            // Alerts and lapsed deadlines list the agencies they told: focal points given
+            // access, or agencies that already had it (the lead, guardianship services).
+            EventKind::RouteAlerted | EventKind::DeadlineEscalated => out.extend(
                 details["agencies"]
                     .as_array()
                     .into_iter()

@@ -349,6 +349,28 @@ async fn every_kind_of_change_appends_exactly_its_events_to_the_audit_log() {
     let (lead, supervisor) = ("it.shelter", "it.shelter.supervisor");
     let ng = s.agency_id("ng.shelter").await;
 
+    // A deadline that lapses (the UK reasonable-grounds decision, 5 working days) and its
+    // escalation: two events of one transaction, the first time the clock moves.
+    let sca = "gb.competent";
+    let d = w.open(sca, "trm-uk-nrm", None).await;
+    w.fire_all(
+        sca,
+        &d,
+        1,
+        &[(
+            "refer_to_nrm",
+            json!({"is_child": false, "indicators_found": true, "informed_of_nrm": true,
+                "consent_to_referral": true}),
+        )],
+    )
+    .await;
+    w.recorded(
+        &d,
+        &["TIMER_ELAPSED", "DEADLINE_ESCALATED"],
+        s.gql(sca, ADVANCE, json!({"d": 14})),
+    )
+    .await;
+
     // A: an adult case under version 1, moved on, its reflection period elapsing, migrated.
     let a = w.open(lead, "trm-adult", Some(1)).await;
     let v = w

@@ -223,6 +223,60 @@ fn an_invalid_workflow_file_is_refused_at_start_naming_file_and_problem() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("stateDiagram-v2"));
 }
 
+#[test]
+fn workflows_check_refuses_a_declaration_that_nothing_carries_out_in_a_latest_version() {
+    // A new version of the adult procedure whose floor "escalates": no floor ever does.
+    let dir = tempfile::tempdir().unwrap();
+    let v3 = std::fs::read_to_string(workflows_dir().join("trm-adult.v3.toml")).unwrap();
+    let floor = "blocks = [\"enforce_removal\"]\n";
+    assert!(v3.contains(floor));
+    let v4 = v3.replacen("version = 3", "version = 4", 1).replacen(
+        floor,
+        &format!("{floor}escalate_to = [\"SUPERVISOR\"]\n"),
+        1,
+    );
+    let line = v4
+        .lines()
+        .position(|l| l == "escalate_to = [\"SUPERVISOR\"]")
+        .unwrap()
+        + 1;
+    std::fs::write(dir.path().join("trm-adult.v4.toml"), v4).unwrap();
+    let out = trm()
+        .args(["workflows", "check", "--workflows"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "trm-adult.v4.toml:{line}: timer `reflection_period`: `escalate_to` on a floor is never carried out"
+        )),
+        "{stderr}"
+    );
+
+    // The shipped superseded versions still load, each such declaration named as a warning.
+    let out = trm()
+        .args(["workflows", "check", "--workflows"])
+        .arg(workflows_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("warn  ")
+            && l.contains("trm-adult.v2.toml:")
+            && l.contains("transition `report_not_received`: its label announces an alert")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout
+            .lines()
+            .any(|l| l.starts_with("warn  ") && l.contains("trm-adult.v3.toml:")),
+        "{stdout}"
+    );
+}
+
 #[tokio::test]
 async fn a_definition_changed_under_the_same_version_is_refused() {
     let db = TestDatabase::new().await;

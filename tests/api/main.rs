@@ -20,6 +20,7 @@ mod directory;
 mod docs;
 mod drills;
 mod driver;
+mod escalation;
 mod exports;
 mod fuzz_inputs;
 mod hardening;

@@ -500,7 +500,11 @@ async fn each_condition_of_the_return_guard_is_refused_by_name() {
         "ELAPSED",
         "48 hours without confirmation"
     );
-    c.ok("report_not_received", json!({})).await;
+    c.ok_alerting(
+        "report_not_received",
+        json!({"police_alerted": true, "guardian_alerted": true}),
+    )
+    .await;
     assert_eq!(c.state("solution").await, "not_received_on_arrival");
     c.ok_alerting(
         "report_missing",

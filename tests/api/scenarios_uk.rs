@@ -278,14 +278,15 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
         (Some("OVERDUE"), Some("rg_decision"))
     );
     assert_eq!(first["case"]["id"], c.id.as_str());
-    // The scheduler records the missed target on the case once; the decision can still be made.
+    // The scheduler records the missed target on the case once, escalated to the supervisors
+    // and the focal point; the decision can still be made.
     assert_eq!(trm::service::timers::fire_due(&s.app).await.unwrap(), 1);
     assert_eq!(trm::service::timers::fire_due(&s.app).await.unwrap(), 0);
     let before = c.version;
     assert_eq!(
         c.sync().await,
-        before + 1,
-        "one event for the missed target"
+        before + 2,
+        "one event for the missed target, one for its escalation"
     );
     let decided = c
         .ok(

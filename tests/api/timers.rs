@@ -81,20 +81,28 @@ async fn a_deadline_becomes_due_soon_then_overdue_and_is_recorded_once() {
         (0, 1)
     );
     let events = c["history"]["edges"].as_array().unwrap();
-    let last = &events.last().unwrap()["node"];
-    assert_eq!(last["kind"], "TIMER_ELAPSED");
-    assert_eq!(last["timer"], "decision");
-    assert_eq!(last["bySystem"], true);
-    assert_eq!(last["actor"], json!(null));
-    assert_eq!(c["version"], 3, "the elapsed timer is a recorded change");
+    let elapsed = &events[events.len() - 2]["node"];
+    assert_eq!(elapsed["kind"], "TIMER_ELAPSED");
+    assert_eq!(elapsed["timer"], "decision");
+    assert_eq!(elapsed["bySystem"], true);
+    assert_eq!(elapsed["actor"], json!(null));
+    // The deadline escalates to the supervisors (of the lead agency) in the same change.
+    let escalated = &events.last().unwrap()["node"];
+    assert_eq!(escalated["kind"], "DEADLINE_ESCALATED");
+    assert_eq!(escalated["bySystem"], true);
+    assert_eq!(
+        c["version"], 4,
+        "the elapsed timer and its escalation are recorded changes"
+    );
     let again = advance(&s, 1).await;
     let c2 = case(&s, &id).await;
     assert_eq!(again["firedTimers"], 0, "never twice: {c2}");
+    assert_eq!(c2["version"], 4, "never escalated twice");
 
     // The decision, late, stops the deadline; a stale version from before the timer is a conflict.
     let body = s.fire("it.shelter", &id, "decide", 2, json!({})).await;
     assert_eq!(error_code(&body), "VERSION_CONFLICT");
-    let body = s.fire("it.shelter", &id, "decide", 3, json!({})).await;
+    let body = s.fire("it.shelter", &id, "decide", 4, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(deadline_cases(&s, "OVERDUE").await, 0);
     assert_eq!(
@@ -266,7 +274,17 @@ async fn scheduler_passes_from_several_instances_record_each_timer_exactly_once(
             .filter(|e| e["node"]["kind"] == "TIMER_ELAPSED")
             .count();
         assert_eq!(elapsed, 2, "one event per timer");
-        assert_eq!(c["version"], 4);
+        let escalated = c["history"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["node"]["kind"] == "DEADLINE_ESCALATED")
+            .count();
+        assert_eq!(
+            escalated, 1,
+            "the deadline escalated once, the floor not at all"
+        );
+        assert_eq!(c["version"], 5);
     }
     s.stop().await;
 }

@@ -190,8 +190,14 @@ async fn fire_due_records_a_due_timer_once_and_never_a_stopped_one() {
     );
     assert_eq!(timers::fire_due(app).await.unwrap(), 0, "recorded once");
     let a_now = stored(app, a.id).await;
-    assert_eq!(a_now.version, 3);
-    let elapsed = events(app, a.id).await.pop().unwrap();
+    assert_eq!(a_now.version, 4, "the lapse and its escalation");
+    let mut recorded = events(app, a.id).await;
+    let escalated = recorded.pop().unwrap();
+    assert_eq!(
+        (escalated.kind, escalated.seq),
+        (EventKind::DeadlineEscalated, 4)
+    );
+    let elapsed = recorded.pop().unwrap();
     assert_eq!((elapsed.kind, elapsed.seq), (EventKind::TimerElapsed, 3));
     assert_eq!(elapsed.changes.timer_elapsed.as_deref(), Some("decision"));
     assert_eq!(
@@ -210,7 +216,7 @@ async fn fire_due_records_a_due_timer_once_and_never_a_stopped_one() {
     s.clock.advance(Duration::days(5));
     assert_eq!(timers::fire_due(app).await.unwrap(), 2);
     assert_eq!(timers::fire_due(app).await.unwrap(), 0);
-    assert_eq!(stored(app, a.id).await.version, 4);
+    assert_eq!(stored(app, a.id).await.version, 5);
     assert_eq!(stored(app, b.id).await.version, 4);
     s.stop().await;
 }
