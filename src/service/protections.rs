@@ -144,15 +144,9 @@ async fn mend(
                 )
                 .await?;
                 if changed {
-                    let consent = now
-                        .referrals
-                        .iter()
-                        .find(|r| r.id == referral)
-                        .and_then(|r| consent_of(Some(&r.ground)));
-                    let mut details = json!({ "referral": referral, "action": action, "protection": rule.as_str() });
-                    if let (Some(c), Some(d)) = (consent, details.as_object_mut()) {
-                        d.insert("consent".into(), json!(c));
-                    }
+                    let ground = now.referrals.iter().find(|r| r.id == referral);
+                    let ground = ground.map(|r| &r.ground);
+                    let details = remedy_details(("referral", referral), action, rule, ground);
                     work.record(EventDraft::new(EventKind::Referral, actor).details(details))
                         .await?;
                     work.notify(to, notice, Some(referral), None);
@@ -189,15 +183,9 @@ async fn mend(
                     groups: None,
                 };
                 if disclosures::set_transfer_status(work.tx(), transfer, from, decision).await? {
-                    let consent = now
-                        .transfers
-                        .iter()
-                        .find(|t| t.id == transfer)
-                        .and_then(|t| consent_of(t.ground.as_ref()));
-                    let mut details = json!({ "transfer": transfer, "action": action, "protection": rule.as_str() });
-                    if let (Some(c), Some(d)) = (consent, details.as_object_mut()) {
-                        d.insert("consent".into(), json!(c));
-                    }
+                    let ground = now.transfers.iter().find(|t| t.id == transfer);
+                    let ground = ground.and_then(|t| t.ground.as_ref());
+                    let details = remedy_details(("transfer", transfer), action, rule, ground);
                     work.record(EventDraft::new(EventKind::Transfer, actor).details(details))
                         .await?;
                     work.notify(to, notice, None, Some(transfer));
@@ -239,11 +227,19 @@ async fn mend(
     Ok(())
 }
 
-fn consent_of(ground: Option<&Ground>) -> Option<uuid::Uuid> {
-    match ground {
-        Some(Ground::Consent(id)) => Some(*id),
-        _ => None,
+/// The details of a referral's or transfer's event when a protection suspends or ends it: what,
+/// the action, the rule, and the consent it rested on (if any).
+fn remedy_details(
+    (key, id): (&str, uuid::Uuid),
+    action: &str,
+    rule: Rule,
+    ground: Option<&Ground>,
+) -> serde_json::Value {
+    let mut details = json!({ key: id, "action": action, "protection": rule.as_str() });
+    if let (Some(Ground::Consent(c)), Some(d)) = (ground, details.as_object_mut()) {
+        d.insert("consent".into(), json!(c));
     }
+    details
 }
 
 /// A protection that does not hold on a case: the first thing the review would mend.
