@@ -4,8 +4,7 @@
 //! the workflow can never disagree. The former lead keeps what it had and receives feedback.
 
 use super::disclosure::{
-    Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text, ground_for,
-    with_ground,
+    Disclosure, GroundRequest, agency, check_groups, check_text, ground_for, with_ground,
 };
 use super::transitions::{actor, refusal_error};
 use super::unit_of_work::{CaseWork, Changer};
@@ -120,7 +119,8 @@ pub(super) async fn check_disclosure(
             "a transfer of lead goes to an agency in another country; within the country, refer the case",
         ));
     }
-    check_asylum_ban(app, case, to)?;
+    // The protections on who may lead (an asylum seeker's origin authorities, child protection
+    // only for a child, nobody after death).
     super::disclosure::check_lead(app, case, to)?;
     let sender_view = super::visibility::view(app, txn, p, case).await?;
     check_groups(&sender_view, p.agency_kind, to, groups)?;
