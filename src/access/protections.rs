@@ -190,7 +190,7 @@ pub fn consent_is_theirs(c: &ConsentRecord, status: &PersonStatus) -> Result<(),
         if c.given_by != ConsentGiver::Guardian || !assent {
             return Err(Rule::ConsentNotTheirs);
         }
-    } else if c.given_by == ConsentGiver::Guardian {
+    } else if c.given_by == ConsentGiver::Guardian && !status.age_undeclared {
         return Err(Rule::ConsentNotTheirs);
     }
     Ok(())

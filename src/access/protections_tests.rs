@@ -229,6 +229,14 @@ fn for_a_child_only_the_guardians_consent_with_assent_is_a_ground_and_only_once_
         Err(Rule::ConsentNotTheirs)
     );
     assert_eq!(ground_holds(&c, &adult, &all, &on(1), &ngo), Ok(()));
+    // A version that does not say who is a child cannot tell the guardian's consent from the
+    // person's: both stand, as they did before the declarations.
+    let undeclared = PersonStatus {
+        age_undeclared: true,
+        ..PersonStatus::default()
+    };
+    assert_eq!(ground_holds(&c, &undeclared, &all, &on(2), &ngo), Ok(()));
+    assert_eq!(ground_holds(&c, &undeclared, &all, &on(1), &ngo), Ok(()));
     // A child's case goes only to a child-protection agency.
     assert_eq!(
         may_take_lead(&c, &child, &agency(9, AgencyKind::Ngo, "NG")),

@@ -56,6 +56,9 @@ pub struct Protections {
     pub child: Option<Guard>,
     /// A guardian is appointed (read only while [`Protections::child`] holds).
     pub guardian: Option<Guard>,
+    /// The file has no `[protections]` table (a version written before it): it does not say
+    /// who is a child.
+    pub predates_table: bool,
 }
 
 impl Protections {

@@ -292,9 +292,13 @@ impl Builder<'_> {
                             (self.err)(Some(legacy.span()), format!("asylum_seeker {e}"))
                         })?,
                 ),
+                predates_table: true,
                 ..Protections::default()
             }),
-            (None, None) => Ok(Protections::default()),
+            (None, None) => Ok(Protections {
+                predates_table: true,
+                ..Protections::default()
+            }),
             (None, Some(table)) => {
                 let span = table.span();
                 let t = table.get_ref();
@@ -314,6 +318,7 @@ impl Builder<'_> {
                     deceased: compile("deceased", &t.deceased, span.clone())?,
                     child: compile("child", &t.child, span.clone())?,
                     guardian: compile("guardian", &t.guardian, span)?,
+                    predates_table: false,
                 })
             }
         }

@@ -17,6 +17,9 @@ pub struct PersonStatus {
     pub child: bool,
     /// A child whose guardian is appointed.
     pub guardian: bool,
+    /// The workflow does not say who is a child (a version written before `[protections]`):
+    /// nothing then tells a guardian's consent from a child's, and both are taken as given.
+    pub age_undeclared: bool,
 }
 
 impl Workflow {
@@ -45,6 +48,7 @@ impl Workflow {
             deceased: holds(&p.deceased, true),
             child,
             guardian: child && holds(&p.guardian, false),
+            age_undeclared: p.predates_table,
         }
     }
 }

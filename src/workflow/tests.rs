@@ -937,7 +937,7 @@ fn the_person_status_is_read_from_the_declared_protections() {
     let v2 = parse("trm-adult.v2.toml", ADULT_V2).unwrap();
     let s = v2.person_status(&state, "IT");
     assert!(
-        s.asylum_seeker && !s.consent_withdrawn && !s.deceased,
+        s.asylum_seeker && !s.consent_withdrawn && !s.deceased && s.age_undeclared,
         "{s:?}"
     );
 }

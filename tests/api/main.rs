@@ -4,6 +4,28 @@
 // Tests and their helpers may panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Plays each named story (an `async fn(version: u32)` of the module) once per workflow version,
+/// as a test `<module>::<version>::<story>`.
+macro_rules! on_versions {
+    ($($module:ident => $version:expr),+; $($story:ident),+ $(,)?) => {
+        on_versions!(@each [$($story),+] $($module => $version),+);
+    };
+    (@each $stories:tt $module:ident => $version:expr $(, $($rest:tt)+)?) => {
+        on_versions!(@module $module, $version, $stories);
+        $( on_versions!(@each $stories $($rest)+); )?
+    };
+    (@module $module:ident, $version:expr, [$($story:ident),+]) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story($version).await
+                }
+            )+
+        }
+    };
+}
+
 mod access;
 mod access_model;
 mod audit;

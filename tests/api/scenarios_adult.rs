@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 const WORKFLOW: &str = "trm-adult";
 
-/// Opens a v2 case as `user` of the lead agency, who reads it.
-async fn open<'a>(s: &'a TestServer, user: &str) -> CaseDriver<'a> {
-    CaseDriver::open(s, user, WORKFLOW, Some(2)).await
+/// Opens a case of the given version as `user` of the lead agency, who reads it.
+async fn open<'a>(s: &'a TestServer, user: &str, version: u32) -> CaseDriver<'a> {
+    CaseDriver::open(s, user, WORKFLOW, Some(version)).await
 }
 
 /// Takes a fresh case to crisis intervention (presumed victim, assessment, safety plan).
@@ -82,12 +82,13 @@ fn midnight(date: &str) -> DateTime<Utc> {
 }
 
 /// Scenario 2: a Nigerian woman, 30, sexually exploited, identified by an NGO in Italy.
-#[tokio::test]
-async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_a_permit() {
+async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_a_permit(
+    version: u32,
+) {
     let s = TestServer::start().await;
     let worker = "it.shelter";
     let supervisor = "it.shelter.supervisor";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     let opened = c.view().await;
     assert_eq!(
         track_state(&opened, "identification"),
@@ -307,11 +308,10 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
 }
 
 /// Scenario 4: a Bulgarian woman in Austria returns while the proceedings are pending.
-#[tokio::test]
-async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue() {
+async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue(version: u32) {
     let s = TestServer::start().await;
     let worker = "at.shelter";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     reach_crisis_intervention(&mut c, worker, "medium").await;
     c.ok(
         worker,
@@ -522,11 +522,12 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
 }
 
 /// Scenario 6: a Moroccan man in France; the joint pre-return risk assessment is high.
-#[tokio::test]
-async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance() {
+async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance(
+    version: u32,
+) {
     let s = TestServer::start().await;
     let worker = "fr.shelter";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     c.ok(
         worker,
         "start_screening",
@@ -625,11 +626,10 @@ async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term
 }
 
 /// SOP 1: without consent only an anonymous notification; the case can re-enter or be closed.
-#[tokio::test]
-async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_close() {
+async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_close(version: u32) {
     let s = TestServer::start().await;
     let worker = "it.shelter.supervisor";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     c.ok(
         worker,
         "start_screening",
@@ -682,7 +682,7 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
     assert_eq!(case["status"], "CLOSED");
 
     // Referred elsewhere (e.g. general services), then closed.
-    let mut other = open(&s, worker).await;
+    let mut other = open(&s, worker, version).await;
     other
         .ok(
             worker,
@@ -707,12 +707,13 @@ async fn refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_clo
 }
 
 /// SOP 1: a negative decision is reasoned and told; reconsideration needs new evidence.
-#[tokio::test]
-async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_assistance() {
+async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_assistance(
+    version: u32,
+) {
     let s = TestServer::start().await;
     // The French national coordination (focal point and competent authority).
     let focal = "fr.focal";
-    let mut c = open(&s, focal).await;
+    let mut c = open(&s, focal, version).await;
     c.ok(
         focal,
         "start_screening",
@@ -784,11 +785,12 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
 
 /// SOP 2: only the migration authority may end the reflection period early (public order), and
 /// only then may a removal be enforced.
-#[tokio::test]
-async fn the_migration_authority_can_end_the_reflection_period_on_public_order_grounds() {
+async fn the_migration_authority_can_end_the_reflection_period_on_public_order_grounds(
+    version: u32,
+) {
     let s = TestServer::start().await;
     // Elsewhere (an NGO lead) the early end is not permitted at all.
-    let mut ngo = open(&s, "it.shelter.supervisor").await;
+    let mut ngo = open(&s, "it.shelter.supervisor", version).await;
     reach_crisis_intervention(&mut ngo, "it.shelter.supervisor", "low").await;
     let body = ngo
         .fails(
@@ -801,7 +803,7 @@ async fn the_migration_authority_can_end_the_reflection_period_on_public_order_g
     assert!(body.to_string().contains("MIGRATION_AUTHORITY"), "{body}");
 
     let officer = "it.migration";
-    let mut c = open(&s, officer).await;
+    let mut c = open(&s, officer, version).await;
     reach_crisis_intervention(&mut c, officer, "low").await;
     s.clock.advance(Duration::days(3));
     assert_eq!(
@@ -845,11 +847,10 @@ async fn the_migration_authority_can_end_the_reflection_period_on_public_order_g
 
 /// [BG-NRM] In Bulgaria the reflection period starts at formal identification (by the
 /// prosecutor), not at reasonable grounds: data, not code.
-#[tokio::test]
-async fn in_bulgaria_the_reflection_period_starts_at_formal_identification() {
+async fn in_bulgaria_the_reflection_period_starts_at_formal_identification(version: u32) {
     let s = TestServer::start().await;
     for (prosecutor, country) in [("bg.prosecutor", "BG"), ("it.prosecutor", "IT")] {
-        let mut c = open(&s, prosecutor).await;
+        let mut c = open(&s, prosecutor, version).await;
         c.ok(
             prosecutor,
             "start_screening",
@@ -909,12 +910,11 @@ async fn in_bulgaria_the_reflection_period_starts_at_formal_identification() {
 
 /// [BG-NRM] No contact with the authorities of the country of origin once the person has applied
 /// for asylum; no removal either while it is pending. Consent withdrawn stops a transfer.
-#[tokio::test]
-async fn an_asylum_application_blocks_contact_with_the_origin_country() {
+async fn an_asylum_application_blocks_contact_with_the_origin_country(version: u32) {
     let s = TestServer::start().await;
     let worker = "it.shelter";
     let supervisor = "it.shelter.supervisor";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     reach_crisis_intervention(&mut c, worker, "low").await;
     assert_eq!(
         c.unmet(
@@ -1000,12 +1000,11 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country() {
 
 /// Absconded or missing: the case is suspended and the reflection period paused; found again, it
 /// resumes where it was. After the search period the case of a missing person can be closed.
-#[tokio::test]
-async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found() {
+async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(version: u32) {
     let s = TestServer::start().await;
     let worker = "it.shelter";
     let supervisor = "it.shelter.supervisor";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     c.ok(
         worker,
         "start_screening",
@@ -1095,11 +1094,10 @@ async fn a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found(
 
 /// Re-trafficked: recorded with the country where she was found (a new, linked identification
 /// case is opened there); protection measures and non-punishment are recorded on the person.
-#[tokio::test]
-async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case() {
+async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case(version: u32) {
     let s = TestServer::start().await;
     let worker = "it.shelter";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     reach_crisis_intervention(&mut c, worker, "high").await;
     // Identification can only be closed this way after such an event.
     assert_eq!(
@@ -1139,11 +1137,10 @@ async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case() {
 
 /// Deceased: other tracks end; the proceedings against the traffickers are closed by whoever
 /// records them, and then the case is closed.
-#[tokio::test]
-async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings_end() {
+async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings_end(version: u32) {
     let s = TestServer::start().await;
     let prosecutor = "it.prosecutor";
-    let mut c = open(&s, prosecutor).await;
+    let mut c = open(&s, prosecutor, version).await;
     reach_crisis_intervention(&mut c, prosecutor, "medium").await;
     c.ok(
         prosecutor,
@@ -1203,12 +1200,11 @@ async fn a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings
 }
 
 /// Consent withdrawn: she refuses assistance; the case can only close when identification ends.
-#[tokio::test]
-async fn consent_withdrawn_and_assistance_refused() {
+async fn consent_withdrawn_and_assistance_refused(version: u32) {
     let s = TestServer::start().await;
     let supervisor = "it.shelter.supervisor";
     let worker = "it.shelter";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     c.ok(
         worker,
         "start_screening",
@@ -1231,11 +1227,12 @@ async fn consent_withdrawn_and_assistance_refused() {
 
 /// SOP 3 exits: a refused or expired permit leads to the return track (with its mandatory joint
 /// risk assessment); a cancelled return restarts long-term assistance; it can end early.
-#[tokio::test]
-async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_can_end() {
+async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_can_end(
+    version: u32,
+) {
     let s = TestServer::start().await;
     let worker = "fr.shelter";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     reach_crisis_intervention(&mut c, worker, "low").await;
     s.clock.advance(Duration::days(30));
     c.ok(worker, "move_to_long_term_assistance", json!({}))
@@ -1299,11 +1296,12 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
 
 /// SOP 4 from long-term assistance: she decides to return; on arrival nobody receives her, the
 /// focal points are alerted and the return is closed as untraced.
-#[tokio::test]
-async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_and_closed() {
+async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_and_closed(
+    version: u32,
+) {
     let s = TestServer::start().await;
     let worker = "fr.shelter";
-    let mut c = open(&s, worker).await;
+    let mut c = open(&s, worker, version).await;
     reach_crisis_intervention(&mut c, worker, "low").await;
     s.clock.advance(Duration::days(31));
     c.ok(worker, "move_to_long_term_assistance", json!({}))
@@ -1373,15 +1371,42 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
         .await,
         ["received_on_arrival"]
     );
-    let case = c
-        .ok(
+    // Version 2 has the worker record that she alerted the focal points; from version 3 the
+    // service alerts them itself (tests/api/escalation.rs) and records it.
+    let case = if version >= 3 {
+        c.ok_alerting(worker, "report_not_received", json!({}))
+            .await
+    } else {
+        c.ok(
             worker,
             "report_not_received",
             json!({"arrival_alert_sent": true}),
         )
-        .await;
+        .await
+    };
     assert_eq!(track_state(&case, "return_home"), Some("not_received"));
     let case = c.ok(worker, "close_untraced_return", json!({})).await;
     assert_eq!(track_state(&case, "return_home"), Some("return_closed"));
     s.stop().await;
+}
+
+// Each story is played on every version of the procedure that can still hold a case: the latest,
+// for new cases, and the earlier one, for the cases pinned to it.
+on_versions! {
+    v2 => 2,
+    v3 => 3;
+    scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_a_permit,
+    scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue,
+    scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance,
+    refusing_referral_notifies_anonymously_and_the_case_can_re_enter_or_close,
+    not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_assistance,
+    the_migration_authority_can_end_the_reflection_period_on_public_order_grounds,
+    in_bulgaria_the_reflection_period_starts_at_formal_identification,
+    an_asylum_application_blocks_contact_with_the_origin_country,
+    a_missing_person_suspends_the_case_and_resumes_where_it_was_when_found,
+    re_trafficking_ends_assistance_and_points_to_a_new_linked_case,
+    a_death_ends_the_assistance_tracks_and_the_case_closes_when_proceedings_end,
+    consent_withdrawn_and_assistance_refused,
+    a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_can_end,
+    a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_and_closed,
 }
