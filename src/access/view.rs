@@ -158,6 +158,13 @@ impl Field {
 }
 
 impl CaseView {
+    /// Whether `p`'s access row and break-glass can change its view of a case led by `lead`
+    /// (see [`CaseView::of`]): not for an auditor, nor for the lead agency, whose relation is
+    /// decided before them. Where they cannot, a caller need not read them.
+    pub fn depends_on_rows(p: &Principal, lead: Uuid) -> bool {
+        !(p.has(Role::Auditor) || lead == p.agency_id)
+    }
+
     /// Decides the view of `p` on a case with sharing history `record`; `None` when the
     /// principal's agency has no relation to the case (and is no auditor).
     pub fn of(

@@ -142,3 +142,24 @@ fn embassies_of_the_origin_country_are_its_authorities() {
     assert!(!is_origin_authority(AgencyKind::Ngo, "NG", None, "NG"));
     assert!(!is_origin_authority(AgencyKind::Police, "IT", None, "NG"));
 }
+
+#[test]
+fn an_auditors_and_the_leads_view_do_not_depend_on_access_rows_or_break_glass() {
+    let r = record();
+    let roles = BTreeSet::from([DataGroup::Identity]);
+    let mut auditor = principal(vec![Role::Auditor]);
+    auditor.agency_id = Uuid::from_u128(9);
+    let mut lead = principal(vec![Role::CaseWorker]);
+    lead.agency_id = r.lead_agency;
+    for p in [&auditor, &lead] {
+        assert!(!CaseView::depends_on_rows(p, r.lead_agency));
+        let plain = CaseView::of(p, &r, false, None, roles.clone());
+        assert!(plain.is_some());
+        for (row, glass) in [(true, None), (false, Some(at(20))), (true, Some(at(20)))] {
+            assert_eq!(CaseView::of(p, &r, row, glass, roles.clone()), plain);
+        }
+    }
+    // Anyone else's view does.
+    let stranger = principal(vec![Role::CaseWorker]);
+    assert!(CaseView::depends_on_rows(&stranger, r.lead_agency));
+}

@@ -15,6 +15,7 @@ pub fn code(err: &ServiceError) -> &'static str {
         ServiceError::InvalidTransition(_) => "INVALID_TRANSITION",
         ServiceError::ConsentRequired(_) => "CONSENT_REQUIRED",
         ServiceError::LegalBan(_) => "LEGAL_BAN",
+        ServiceError::CaseStillActive(_) => "CASE_STILL_ACTIVE",
         ServiceError::VersionConflict { .. } => "VERSION_CONFLICT",
         ServiceError::IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
         ServiceError::Unavailable(_) | ServiceError::StorageRefused(..) => "SERVICE_UNAVAILABLE",

@@ -18,8 +18,9 @@ pub struct Snapshot {
 
 /// Rebuilds a case from its first events (`events`, in `seq` order) and what never changes
 /// about it (`case`: id, reference, country, opening): the tracks, facts and timers by
-/// replaying each event's changes; the workflow version, lead agency and origin country from
-/// the events that set them. `None` when there are no events (the case did not exist yet).
+/// replaying each event's changes; the workflow and its version, lead agency and origin
+/// country from the events that set them. `None` when there are no events (the case did not
+/// exist yet).
 pub fn replay(workflows: &Registry, case: &CaseRecord, events: &[Event]) -> Option<Snapshot> {
     let first = events.first()?;
     let last = events.last()?;
@@ -29,8 +30,15 @@ pub fn replay(workflows: &Registry, case: &CaseRecord, events: &[Event]) -> Opti
     record.lead_agency_id = case.opened_by_agency_id;
     record.origin_country = None;
     record.entered_at.clear();
+    // The workflow the case is under after each event: the event's own, or the one a step
+    // continued it under.
+    let mut under = (first.workflow_id.as_str(), first.workflow_version);
     for e in events {
         engine::apply(&mut state, &e.changes);
+        under = match &e.changes.continues_under {
+            Some(w) => (w.id.as_str(), w.version),
+            None => (e.workflow_id.as_str(), e.workflow_version),
+        };
         for change in &e.changes.tracks {
             record
                 .entered_at
@@ -57,8 +65,9 @@ pub fn replay(workflows: &Registry, case: &CaseRecord, events: &[Event]) -> Opti
             _ => {}
         }
     }
-    let workflow = workflows.get(&last.workflow_id, Some(last.workflow_version))?;
-    record.workflow_version = last.workflow_version;
+    let workflow = workflows.get(under.0, Some(under.1))?;
+    record.workflow_id = workflow.id.clone();
+    record.workflow_version = workflow.version;
     record.status = engine::status(&workflow, &state);
     record.state = state;
     record.version = last.seq;

@@ -236,6 +236,12 @@ fn check_chain(name: &str, case: &CaseRecord, rows: &[AuditRow]) -> Option<Strin
 fn replay_mismatch(workflows: &Registry, case: &CaseRecord, events: &[Event]) -> Option<String> {
     let unloaded = std::iter::once((&case.workflow_id, case.workflow_version))
         .chain(events.iter().map(|e| (&e.workflow_id, e.workflow_version)))
+        .chain(events.iter().filter_map(|e| {
+            e.changes
+                .continues_under
+                .as_ref()
+                .map(|w| (&w.id, w.version))
+        }))
         .find(|(id, version)| workflows.get(id, Some(*version)).is_none());
     if let Some((id, version)) = unloaded {
         return Some(format!(
@@ -254,8 +260,8 @@ fn replay_mismatch(workflows: &Registry, case: &CaseRecord, events: &[Event]) ->
         ("lead agency", r.lead_agency_id != case.lead_agency_id),
         ("origin country", r.origin_country != case.origin_country),
         (
-            "workflow version",
-            r.workflow_version != case.workflow_version,
+            "workflow",
+            r.workflow_id != case.workflow_id || r.workflow_version != case.workflow_version,
         ),
     ];
     differs

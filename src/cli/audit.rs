@@ -149,7 +149,8 @@ async fn invariants(db: &DatabaseConfig, workflows: &WorkflowsConfig) -> Result<
     let app = builder.build();
     match crate::service::protections::check_all(&app).await? {
         (read, None) => {
-            println!("OK: {read} cases, every protection holds");
+            let cases = if read == 1 { "case" } else { "cases" };
+            println!("OK: {read} {cases}, every protection holds");
             Ok(())
         }
         (_, Some(violation)) => Err(CliError::InvariantViolated(violation.to_string())),

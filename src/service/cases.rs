@@ -3,9 +3,9 @@
 use super::unit_of_work::{CaseWork, Request, check_key};
 use super::{App, ServiceError};
 use crate::access::policy::{Action as PolicyAction, Facts, Verdict};
-use crate::access::{Field, Principal, VisibleCase};
+use crate::access::{CaseScope, Field, Principal, VisibleCase};
 use crate::domain::case::{Opening, opening};
-use crate::domain::{CaseFilter, CaseRecord, Event};
+use crate::domain::{CaseFilter, CaseRecord, CaseStatus, Event};
 use crate::store::cases as case_store;
 use crate::store::events;
 use crate::workflow::Workflow;
@@ -97,6 +97,7 @@ async fn open(
             lead_facts(p, &earlier),
             "only the lead agency of the earlier case can continue it",
         )?;
+        one_active_case(app, &earlier).await?;
     }
     let now = app.now();
     let by = (p.user_id, p.agency_id);
@@ -122,6 +123,30 @@ async fn open(
 
 /// A case in the caller's scope, unredacted (for the use cases that go on to change it or
 /// answer with it through [`seen_by`]).
+/// A person has one active case per lead agency: a case continuing `earlier` is opened only
+/// once it is closed and nothing else continues it still. Another procedure for the same person
+/// is not a second case: the case's own step continues it under that procedure
+/// (`continues_under`, e.g. `apply_child_procedure`, `hand_over_to_adult_procedure`).
+async fn one_active_case(app: &App, earlier: &CaseRecord) -> Result<(), ServiceError> {
+    let open = |c: &CaseRecord| c.status != CaseStatus::Closed;
+    let still = if open(earlier) {
+        Some(earlier.reference.clone())
+    } else {
+        case_store::followers(app.store.conn(), CaseScope::All, earlier.id)
+            .await?
+            .into_iter()
+            .find(|c| open(c) && c.lead_agency_id == earlier.lead_agency_id)
+            .map(|c| c.reference)
+    };
+    match still {
+        Some(reference) => Err(ServiceError::CaseStillActive(format!(
+            "case {reference} is still open, and a person has one active case per lead agency: \
+             continue that case (to continue under another procedure, fire its step that does)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub(super) async fn visible_case(
     app: &App,
     p: &Principal,

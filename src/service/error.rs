@@ -32,6 +32,10 @@ pub enum ServiceError {
     /// seeker's country of origin); no override or consent lifts it.
     #[error("{0}")]
     LegalBan(String),
+    /// A person has one active case per lead agency: the earlier case (or a case continuing
+    /// it) is still open.
+    #[error("{0}")]
+    CaseStillActive(String),
     #[error(
         "the case has changed since version {expected}; it is now at version {actual}: reload it and try again"
     )]

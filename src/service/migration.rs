@@ -5,7 +5,8 @@ use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
-use crate::workflow::engine::{self, Changes, TimerState, TrackChange};
+use crate::workflow::engine::{Changes, TrackChange};
+use crate::workflow::switch;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -86,37 +87,12 @@ pub async fn migrate_case(
             unmapped.join(", ")
         )));
     }
-    let calendar_env = app.env(&case, now);
-    let mut timers_started = BTreeMap::new();
-    let mut timers_stopped = BTreeMap::new();
-    for (id, t) in &case.state.timers {
-        if !t.view(now).running {
-            continue; // elapsed, stopped or paused timers keep their record
-        }
-        match to.timers.get(id) {
-            Some(def) => {
-                let duration = to.timer_duration(def, &case.country);
-                if let Some(due) = engine::due_at(
-                    &duration,
-                    t.started_at,
-                    &case.state.facts,
-                    calendar_env.calendar,
-                ) && due != t.due_at
-                {
-                    timers_started.insert(
-                        id.clone(),
-                        TimerState {
-                            due_at: due,
-                            ..t.clone()
-                        },
-                    );
-                }
-            }
-            None => {
-                timers_stopped.insert(id.clone(), now);
-            }
-        }
-    }
+    let (timers_started, timers_stopped) = switch::retime(
+        &to,
+        &case.state.timers,
+        &case.state.facts,
+        app.env(&case, now),
+    );
     let changes = Changes {
         tracks,
         timers_started,

@@ -8,14 +8,16 @@
 
 use super::unit_of_work::CaseWork;
 use super::{App, ServiceError};
+use crate::access::CaseScope;
 use crate::access::protections::{self, Remedy, Rule, Sharing};
 use crate::domain::{
     CaseRecord, CaseStatus, Event, EventDraft, EventKind, Ground, NotificationKind, ReferralStatus,
     TransferStatus,
 };
 use crate::store::disclosures::{self, TransferDecision};
-use crate::store::{break_glass, cases as case_store, directory};
+use crate::store::{access_log, break_glass, cases as case_store, directory, events};
 use crate::workflow::PersonStatus;
+use crate::workflow::definition::TimerKind;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -242,12 +244,26 @@ fn remedy_details(
     details
 }
 
-/// A protection that does not hold on a case: the first thing the review would mend.
+/// A protection that does not hold on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub case_id: uuid::Uuid,
     pub reference: String,
-    pub remedy: Remedy,
+    pub breach: Breach,
+}
+
+/// What does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Breach {
+    /// Something shared that a protection forbids now: the first thing the review would mend.
+    Sharing(Remedy),
+    /// Another case of the same person is open under the same lead agency (a second procedure
+    /// beside this one, e.g. an adult procedure beside a child procedure).
+    TwoActiveCases { other: String },
+    /// A deadline that escalates lapsed and nobody was told.
+    NotEscalated { timer: String },
+    /// A case-file export (its event) without its entry in the access log.
+    ExportNotLogged { event: i64 },
 }
 
 /// The first protection that does not hold on `case`, as it stands in the database (the
@@ -257,37 +273,129 @@ pub async fn check_case<C: ConnectionTrait>(
     conn: &C,
     case: &CaseRecord,
 ) -> Result<Option<Violation>, ServiceError> {
+    let violation = |breach| {
+        Some(Violation {
+            case_id: case.id,
+            reference: case.reference.clone(),
+            breach,
+        })
+    };
     let status = app.person_status(case)?;
     let closed = case.status == CaseStatus::Closed;
     let now = sharing(conn, case, app.now()).await?;
-    Ok(protections::review(case, &status, closed, &now)
+    if let Some(remedy) = protections::review(case, &status, closed, &now)
         .into_iter()
         .next()
-        .map(|remedy| Violation {
-            case_id: case.id,
-            reference: case.reference.clone(),
-            remedy,
-        }))
+    {
+        return Ok(violation(Breach::Sharing(remedy)));
+    }
+    if let Some(earlier) = case.follows_case_id
+        && !closed
+        && let Some(earlier) = case_store::find(conn, CaseScope::All, earlier).await?
+        && earlier.status != CaseStatus::Closed
+        && earlier.lead_agency_id == case.lead_agency_id
+    {
+        return Ok(violation(Breach::TwoActiveCases {
+            other: earlier.reference,
+        }));
+    }
+    if let Some(timer) = not_escalated(app, conn, case).await? {
+        return Ok(violation(Breach::NotEscalated { timer }));
+    }
+    for export in events::of_kind(conn, case.id, EventKind::CaseFileExported).await? {
+        let entry = export
+            .details
+            .as_ref()
+            .and_then(|d| d.get("accessLogEntry"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|id| uuid::Uuid::parse_str(id).ok());
+        let logged = match entry {
+            Some(id) => access_log::has_export(conn, id, case.id).await?,
+            None => false,
+        };
+        if !logged {
+            return Ok(violation(Breach::ExportNotLogged { event: export.seq }));
+        }
+    }
+    Ok(None)
+}
+
+/// The first deadline of `case` that lapsed (`TIMER_ELAPSED`) with an `escalate_to` and no
+/// `DEADLINE_ESCALATED` after it.
+async fn not_escalated<C: ConnectionTrait>(
+    app: &App,
+    conn: &C,
+    case: &CaseRecord,
+) -> Result<Option<String>, ServiceError> {
+    if !case
+        .state
+        .timers
+        .values()
+        .any(|t| t.view(app.now()).elapsed)
+    {
+        return Ok(None);
+    }
+    let history = events::all_of_case(conn, case.id).await?;
+    for (i, e) in history.iter().enumerate() {
+        let Some(timer) = e.changes.timer_elapsed.as_deref() else {
+            continue;
+        };
+        let escalates = app
+            .workflows
+            .get(&e.workflow_id, Some(e.workflow_version))
+            .and_then(|w| w.timers.get(timer).cloned())
+            .is_some_and(|def| def.kind == TimerKind::Deadline && !def.escalate_to.is_empty());
+        let told = history[i..].iter().any(|later| {
+            later.kind == EventKind::DeadlineEscalated
+                && later
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.get("timer"))
+                    .and_then(serde_json::Value::as_str)
+                    == Some(timer)
+        });
+        if escalates && !told {
+            return Ok(Some(timer.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (what, id, rule) = match &self.remedy {
-            Remedy::WithdrawConsent { consent } => {
+        write!(f, "case {} ({}): ", self.reference, self.case_id)?;
+        let (what, id, rule) = match &self.breach {
+            Breach::Sharing(Remedy::WithdrawConsent { consent }) => {
                 ("consent in force", consent, Rule::ConsentWithdrawn)
             }
-            Remedy::Referral { referral, rule, .. } => ("live referral", referral, *rule),
-            Remedy::Transfer { transfer, rule, .. } => ("open transfer", transfer, *rule),
-            Remedy::EndAccess { agency, rule } => ("live access of agency", agency, *rule),
-            Remedy::EndBreakGlass { id, rule } => ("open break-glass", id, *rule),
+            Breach::Sharing(Remedy::Referral { referral, rule, .. }) => {
+                ("live referral", referral, *rule)
+            }
+            Breach::Sharing(Remedy::Transfer { transfer, rule, .. }) => {
+                ("open transfer", transfer, *rule)
+            }
+            Breach::Sharing(Remedy::EndAccess { agency, rule }) => {
+                ("live access of agency", agency, *rule)
+            }
+            Breach::Sharing(Remedy::EndBreakGlass { id, rule }) => ("open break-glass", id, *rule),
+            Breach::TwoActiveCases { other } => {
+                return write!(
+                    f,
+                    "open beside case {other}, which it continues, under the same lead agency \
+                     (one active case per person and lead)"
+                );
+            }
+            Breach::NotEscalated { timer } => {
+                return write!(f, "deadline `{timer}` lapsed and was never escalated");
+            }
+            Breach::ExportNotLogged { event } => {
+                return write!(
+                    f,
+                    "the case-file export of event {event} is not in the access log"
+                );
+            }
         };
-        write!(
-            f,
-            "case {} ({}): {what} {id} breaks {}",
-            self.reference,
-            self.case_id,
-            rule.as_str()
-        )
+        write!(f, "{what} {id} breaks {}", rule.as_str())
     }
 }
 

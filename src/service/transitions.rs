@@ -7,7 +7,7 @@ use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::event::TransitionNames;
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
 use crate::workflow::engine::{self, Availability};
-use crate::workflow::{Actor, Refusal, Unmet, Workflow};
+use crate::workflow::{self, Actor, Refusal, Unmet, Workflow};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -129,8 +129,26 @@ async fn fire(
         to: outcome.to,
     });
     draft.reason = input.reason.clone();
-    draft.changes = outcome.changes;
-    let event = work.record(draft).await?.clone();
+    let event = match step.and_then(|t| t.continues_under.as_ref()) {
+        Some(switch) => {
+            let to = app.workflows.get(&switch.workflow, None).ok_or_else(|| {
+                ServiceError::internal("a procedure a step continues under is not loaded")
+            })?;
+            draft.changes = workflow::switch::continue_under(
+                &to,
+                switch,
+                &work.case().state,
+                &outcome.changes,
+                app.env(work.case(), work.now()),
+            )
+            .map_err(|conflict| ServiceError::InvalidTransition(conflict.to_string()))?;
+            work.continue_under(draft, to).await?.clone()
+        }
+        None => {
+            draft.changes = outcome.changes;
+            work.record(draft).await?.clone()
+        }
+    };
     if let Some(alert) = step.and_then(|t| t.alert) {
         super::alerts::raise(app, &mut work, alert).await?;
     }

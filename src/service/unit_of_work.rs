@@ -178,6 +178,45 @@ impl<'a> CaseWork<'a> {
     /// Appends an event to the case's chain. Its `changes` (tracks, facts, timers) are applied
     /// to the case's state in the same transaction; the version moves on by one.
     pub async fn record(&mut self, draft: EventDraft) -> Result<&Event, ServiceError> {
+        let workflow = self.workflow.clone();
+        self.record_under(draft, workflow).await
+    }
+
+    /// Records the step after which the case continues under workflow `to`: the event is the
+    /// step's, in the workflow that declares it; its changes (`workflow::switch`) leave the
+    /// case in `to`'s states, and the case is pinned to `to` from then on.
+    pub async fn continue_under(
+        &mut self,
+        draft: EventDraft,
+        to: Arc<Workflow>,
+    ) -> Result<&Event, ServiceError> {
+        if draft
+            .changes
+            .continues_under
+            .as_ref()
+            .map(|w| (w.id.as_str(), w.version))
+            != Some((to.id.as_str(), to.version))
+        {
+            return Err(ServiceError::internal(
+                "a step continuing under another workflow must name it in its changes",
+            ));
+        }
+        self.touched = true;
+        self.record_under(draft, to.clone()).await?;
+        self.case.workflow_id = to.id.clone();
+        self.pin(to);
+        self.case.status = engine::status(&self.workflow, &self.case.state);
+        self.events
+            .last()
+            .ok_or_else(|| ServiceError::internal("an event was not kept"))
+    }
+
+    /// [`CaseWork::record`], the states the changes enter being states of `states_of`.
+    async fn record_under(
+        &mut self,
+        draft: EventDraft,
+        states_of: Arc<Workflow>,
+    ) -> Result<&Event, ServiceError> {
         // A change that shares, withdraws or resumes something has its case's sharing read
         // again by the protections before it commits.
         self.touched |= matches!(
@@ -195,7 +234,7 @@ impl<'a> CaseWork<'a> {
         if draft.changes != Default::default() {
             case_store::write_changes(
                 &self.txn,
-                &self.workflow,
+                &states_of,
                 self.case.id,
                 &self.case.state,
                 &draft.changes,
@@ -203,7 +242,7 @@ impl<'a> CaseWork<'a> {
             )
             .await?;
             engine::apply(&mut self.case.state, &draft.changes);
-            self.case.status = engine::status(&self.workflow, &self.case.state);
+            self.case.status = engine::status(&states_of, &self.case.state);
             for change in &draft.changes.tracks {
                 self.case.entered_at.insert(change.track.clone(), self.now);
             }

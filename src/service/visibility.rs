@@ -137,8 +137,14 @@ pub async fn view<C: ConnectionTrait>(
     } else {
         sharing_record(conn, case).await?
     };
-    let has_row = case_store::has_access(conn, case.id, p.agency_id).await?;
-    let glass = break_glass::active_until(conn, case.id, p.user_id, now).await?;
+    let (has_row, glass) = if CaseView::depends_on_rows(p, case.lead_agency_id) {
+        (
+            case_store::has_access(conn, case.id, p.agency_id).await?,
+            break_glass::active_until(conn, case.id, p.user_id, now).await?,
+        )
+    } else {
+        (false, None)
+    };
     CaseView::of(p, &record, has_row, glass, role_groups(app, p))
         .ok_or(ServiceError::NotFound("case"))
 }

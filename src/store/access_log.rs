@@ -35,6 +35,20 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, r: &Read) -> Result<(), StoreE
     Ok(())
 }
 
+/// Whether the access log holds entry `id`, an export of case `case_id`.
+pub async fn has_export<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    case_id: Uuid,
+) -> Result<bool, StoreError> {
+    Ok(access_log::Entity::find_by_id(id)
+        .filter(access_log::Column::CaseId.eq(case_id))
+        .filter(access_log::Column::Kind.eq(AccessKind::CaseFileExport.as_str()))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
 /// The reads and exports of a case, newest first.
 pub async fn of_case<C: ConnectionTrait>(
     conn: &C,

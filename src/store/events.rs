@@ -211,8 +211,28 @@ pub async fn all_of_case<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
 ) -> Result<Vec<Event>, StoreError> {
-    case_event::Entity::find()
-        .filter(case_event::Column::CaseId.eq(case_id))
+    of_case_where(conn, case_id, None).await
+}
+
+/// The events of a case of one kind, oldest first.
+pub async fn of_kind<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    kind: EventKind,
+) -> Result<Vec<Event>, StoreError> {
+    of_case_where(conn, case_id, Some(kind)).await
+}
+
+async fn of_case_where<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    kind: Option<EventKind>,
+) -> Result<Vec<Event>, StoreError> {
+    let mut query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
+    if let Some(kind) = kind {
+        query = query.filter(case_event::Column::Kind.eq(kind.as_str()));
+    }
+    query
         .order_by_asc(case_event::Column::Seq)
         .all(conn)
         .await?

@@ -191,6 +191,22 @@ pub struct Transition {
     pub transfer_of_lead: bool,
     /// Who is alerted when it is fired.
     pub alert: Option<Alert>,
+    /// The case continues under another procedure from this step (`continues_under`).
+    pub continues_under: Option<ProcedureSwitch>,
+}
+
+/// A step after which the case continues under another workflow (e.g. the child procedure when
+/// an adult's age is disputed, the adult procedure when a child turns 18): the same case, its
+/// states mapped, its timers re-timed, in the step's one event (`engine::switch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureSwitch {
+    /// The workflow id the case continues under (its latest version).
+    pub workflow: String,
+    /// State of this workflow → the states of that one it means (one per track: e.g. a
+    /// presumed victim is a presumed child victim whose protection tracks have started). A state
+    /// not listed keeps its id where that workflow has it and ends with its track where it does
+    /// not; the tracks of that workflow no state reaches start where its cases start.
+    pub states: BTreeMap<String, Vec<String>>,
 }
 
 /// Alerts a transition raises beyond the case's own agencies (`alert = "..."`), through the

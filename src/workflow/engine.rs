@@ -133,6 +133,20 @@ pub struct Changes {
     /// For opening events: the earlier case this one continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follows_case: Option<uuid::Uuid>,
+    /// Tracks the case leaves behind (a step after which it continues under another workflow
+    /// that does not have them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks_removed: Vec<String>,
+    /// The workflow the case continues under from this event on (`continues_under`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continues_under: Option<WorkflowRef>,
+}
+
+/// A workflow version, as an event names the one a case continues under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRef {
+    pub id: String,
+    pub version: u32,
 }
 
 /// One track's move.
@@ -273,6 +287,9 @@ pub fn available<'w>(
 pub fn apply(state: &mut CaseState, changes: &Changes) {
     for change in &changes.tracks {
         state.tracks.insert(change.track.clone(), change.to.clone());
+    }
+    for track in &changes.tracks_removed {
+        state.tracks.remove(track);
     }
     state
         .facts
@@ -617,5 +634,7 @@ fn changes(
         timer_elapsed: None,
         migrated_from: None,
         follows_case: None,
+        tracks_removed: Vec::new(),
+        continues_under: None,
     }
 }

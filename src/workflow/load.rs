@@ -103,6 +103,10 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<LoadError>> {
         }
         workflows.push(p.workflow);
     }
+    // Across files, once each file loads: a broken file is reported once, as itself.
+    if errors.is_empty() {
+        errors.extend(check_switches(&workflows));
+    }
     if errors.is_empty() {
         Ok(Loaded {
             workflows,
@@ -111,6 +115,53 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<LoadError>> {
     } else {
         Err(errors)
     }
+}
+
+/// Checks each `continues_under` against the workflows loaded beside it: the workflow exists,
+/// and every state it maps to is a state of its latest version (the one a case continues under).
+fn check_switches(workflows: &[Workflow]) -> Vec<LoadError> {
+    let mut errors = Vec::new();
+    for w in workflows {
+        for t in &w.transitions {
+            let Some(sw) = &t.continues_under else {
+                continue;
+            };
+            let fail = |message: String| LoadError {
+                file: w.source_path.clone(),
+                line: None,
+                message: format!("transition `{}`: {message}", t.id),
+            };
+            let latest = workflows
+                .iter()
+                .filter(|o| o.id == sw.workflow)
+                .max_by_key(|o| o.version);
+            let Some(target) = latest else {
+                errors.push(fail(format!(
+                    "continues under workflow `{}`, which is not loaded",
+                    sw.workflow
+                )));
+                continue;
+            };
+            for (from, to) in &sw.states {
+                let mut tracks = BTreeSet::new();
+                for state in to {
+                    match target.state(state) {
+                        None => errors.push(fail(format!(
+                            "continues_under.states maps `{from}` to `{state}`, which is not a \
+                             state of {} v{}",
+                            target.id, target.version
+                        ))),
+                        Some(s) if !tracks.insert(s.track.clone()) => errors.push(fail(format!(
+                            "continues_under.states maps `{from}` to two states of track `{}`",
+                            s.track
+                        ))),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    errors
 }
 
 /// A checked file, and its declarations that nothing executes (`decorative.rs`).
@@ -695,6 +746,43 @@ impl Builder<'_> {
                 guards.push(guard);
             }
             let effects = self.effects(id, span.clone(), &raw.effects, facts, states, scope)?;
+            let continues_under = match &raw.continues_under {
+                Some(_) if raw.transfer_of_lead => {
+                    return Err(fail(
+                        "a transfer of lead cannot also continue under another workflow".into(),
+                    ));
+                }
+                Some(sw) if sw.workflow == self.raw.id => {
+                    return Err(fail(format!(
+                        "continues under its own workflow `{}`: migrate the case to a new \
+                         version instead",
+                        sw.workflow
+                    )));
+                }
+                Some(sw) => {
+                    if let Some(unknown) = sw.states.keys().find(|k| !states.contains_key(*k)) {
+                        return Err(fail(format!(
+                            "continues_under.states maps unknown state `{unknown}`"
+                        )));
+                    }
+                    let states = sw
+                        .states
+                        .iter()
+                        .map(|(from, to)| {
+                            let to = match to {
+                                RawFrom::One(one) => vec![one.clone()],
+                                RawFrom::Many(many) => many.clone(),
+                            };
+                            (from.clone(), to)
+                        })
+                        .collect();
+                    Some(ProcedureSwitch {
+                        workflow: sw.workflow.clone(),
+                        states,
+                    })
+                }
+                None => None,
+            };
             transitions.push(Transition {
                 id: id.clone(),
                 track,
@@ -708,6 +796,7 @@ impl Builder<'_> {
                 effects,
                 transfer_of_lead: raw.transfer_of_lead,
                 alert: raw.alert.as_ref().map(|a| *a.get_ref()),
+                continues_under,
             });
         }
         Ok(transitions)

@@ -12,6 +12,7 @@ pub mod load;
 mod raw;
 pub mod registry;
 pub mod status;
+pub mod switch;
 
 pub use definition::{Labels, Workflow};
 pub use engine::{Actor, CaseState, Changes, Outcome, Refusal, Unmet};

@@ -131,6 +131,16 @@ pub(super) struct RawTransition {
     pub(super) transfer_of_lead: bool,
     /// Who is alerted when the transition is fired.
     pub(super) alert: Option<Spanned<Alert>>,
+    /// The case continues under another workflow from this step.
+    pub(super) continues_under: Option<RawSwitch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSwitch {
+    pub(super) workflow: String,
+    #[serde(default)]
+    pub(super) states: std::collections::BTreeMap<String, RawFrom>,
 }
 
 #[derive(Deserialize)]

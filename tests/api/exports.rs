@@ -193,3 +193,33 @@ async fn a_route_with_places_is_a_logged_read_of_contact_data() {
     assert!(log[0]["recipient"].is_null());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_invariant_checker_finds_an_export_missing_from_the_access_log() {
+    let s = TestServer::start().await;
+    let (case_id, reference) = s.open_case("it.shelter").await;
+    s.data(
+        "auditor",
+        EXPORT,
+        json!({"input": {"caseId": case_id, "purposeCategory": "OVERSIGHT",
+            "purpose": "Annual review", "recipient": "Office of the National Rapporteur"}}),
+    )
+    .await;
+    let (_, violation) = trm::service::protections::check_all(&s.app).await.unwrap();
+    assert!(violation.is_none(), "{violation:?}");
+    // Behind the service's back: the export's access-log entry removed.
+    use sea_orm::ConnectionTrait;
+    s.app
+        .store
+        .conn()
+        .execute_unprepared("DELETE FROM access_log")
+        .await
+        .unwrap();
+    let (_, violation) = trm::service::protections::check_all(&s.app).await.unwrap();
+    let text = violation.expect("the checker finds it").to_string();
+    assert!(
+        text.contains(&reference) && text.contains("access log"),
+        "{text}"
+    );
+    s.stop_tampered().await;
+}

@@ -49,6 +49,7 @@ mod hardening;
 mod harness;
 mod history;
 mod jwt;
+mod procedure_switch;
 mod process;
 mod protections;
 mod protections_properties;

@@ -58,7 +58,13 @@ async fn listed(s: &TestServer, user: &str) -> Vec<String> {
         .collect()
 }
 
-async fn fire_ok(s: &TestServer, user: &str, id: &str, transition: &str, data: Value) -> Value {
+pub(crate) async fn fire_ok(
+    s: &TestServer,
+    user: &str,
+    id: &str,
+    transition: &str,
+    data: Value,
+) -> Value {
     let v = version(&case(s, user, id).await);
     let body = s.fire(user, id, transition, v, data).await;
     assert!(body.get("errors").is_none(), "{transition}: {body}");

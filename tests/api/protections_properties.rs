@@ -2,7 +2,8 @@
 //! procedures are shared at random (referrals, transfers, consents, break-glass; the acts of the
 //! access-model test) while the person's situation changes at random (asylum applied and
 //! decided, consent withdrawn through the workflow's step and renewed, a guardian appointed,
-//! turning 18, death). After every act, the invariant checker runs over the whole database and
+//! turning 18, death, the age disputed and assessed: the case moving between the adult and the
+//! child procedure). After every act, the invariant checker runs over the whole database and
 //! must find nothing to mend: whatever the order, no change leaves a protection broken.
 //!
 //! `TRM_PROTECTIONS_SEED` replays one seed.
@@ -68,6 +69,21 @@ async fn change_situation(app: &App, rng: &mut StdRng, all: &[Principal], case: 
             ),
             ("record_turning_18", json!({})),
             ("record_death", json!({"death_confirmed": true})),
+            // Back to the adult procedure: at 18, or assessed as an adult.
+            (
+                "hand_over_to_adult_procedure",
+                json!({"transition_plan_adopted": true, "consent_from_person": true}),
+            ),
+            (
+                "request_age_assessment",
+                json!({"serious_doubt_about_age": true}),
+            ),
+            (
+                "record_age_as_adult",
+                json!({"age_assessment_method": "multidisciplinary", "age_range_lowest": 19,
+                       "age_range_highest": 22, "person_informed_of_age_decision": true}),
+            ),
+            ("accept_adult_assessment", json!({})),
         ]
         .choose(rng)
         .expect("steps")
@@ -82,6 +98,11 @@ async fn change_situation(app: &App, rng: &mut StdRng, all: &[Principal], case: 
             ("withdraw_consent", json!({})),
             ("renew_consent", json!({})),
             ("record_death", json!({"death_confirmed": true})),
+            // Her age is disputed: the child procedure, at once.
+            (
+                "apply_child_procedure",
+                json!({"reasons_to_believe_child": true}),
+            ),
         ]
         .choose(rng)
         .expect("steps")

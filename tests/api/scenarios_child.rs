@@ -887,6 +887,22 @@ async fn turning_18_ends_guardianship_and_needs_a_transition_plan(version: u32) 
     assert!(timers["majority"].1.starts_with(&birthday));
     c.refused_by("record_turning_18", json!({}), &["majority_reached"])
         .await;
+    if version >= 2 {
+        // The plan is prepared with the young person before the birthday: its deadline is met.
+        assert_eq!(c.timer_status("transition_plan").await, "RUNNING");
+        c.refused_by(
+            "adopt_transition_plan",
+            json!({"transition_plan_adopted": false}),
+            &["transition_plan_adopted"],
+        )
+        .await;
+        c.ok(
+            "adopt_transition_plan",
+            json!({"transition_plan_adopted": true}),
+        )
+        .await;
+        assert_eq!(c.timer_status("transition_plan").await, "STOPPED");
+    }
     s.clock.advance(Duration::days(11));
     c.ok("record_turning_18", json!({})).await;
     let states = c.states().await;
@@ -905,6 +921,42 @@ async fn turning_18_ends_guardianship_and_needs_a_transition_plan(version: u32) 
         &["consent_from_person"],
     )
     .await;
+    let open = "mutation($w: String!, $f: ID) { openCase(input: {workflowId: $w, followsCaseId: $f}) { case { id workflow { key } followsCase { id } } } }";
+    if version >= 2 {
+        // Nothing opens an adult case for the person before the hand-over ...
+        let body = s
+            .gql(IT_CP, open, json!({"w": "trm-adult", "f": c.id}))
+            .await;
+        assert_eq!(error_code(&body), "CASE_STILL_ACTIVE", "{body}");
+        // ... and the hand-over continues this very case under the adult procedure, in one event.
+        let case = c
+            .ok(
+                "hand_over_to_adult_procedure",
+                json!({"consent_from_person": true}),
+            )
+            .await;
+        assert_eq!(case["status"], "ACTIVE");
+        let now = c
+            .query("query($id: ID!) { case(id: $id) { workflow { key version } } }")
+            .await;
+        assert_eq!(now["workflow"]["key"], "trm-adult");
+        let states = c.states().await;
+        assert_eq!(states["identification"], "formally_identified");
+        assert_eq!(states["person"], "present");
+        assert!(!states.contains_key("age") && !states.contains_key("guardianship"));
+        // The young adult's case goes on under the adult procedure, and still no second case.
+        c.ok(
+            "order_protection_measure",
+            json!({"protection_measure": "relocation"}),
+        )
+        .await;
+        let body = s
+            .gql(IT_CP, open, json!({"w": "trm-adult", "f": c.id}))
+            .await;
+        assert_eq!(error_code(&body), "CASE_STILL_ACTIVE", "{body}");
+        s.stop().await;
+        return;
+    }
     let case = c
         .ok(
             "hand_over_to_adult_procedure",
@@ -916,8 +968,8 @@ async fn turning_18_ends_guardianship_and_needs_a_transition_plan(version: u32) 
     assert_eq!(states["age"], "continues_under_adult_procedure");
     assert_eq!(states["solution"], "solution_closed");
     assert_eq!(c.timer_status("reflection_period").await, "STOPPED");
-    // The young adult's case continues under the adult procedure, linked to the child case.
-    let open = "mutation($w: String!, $f: ID) { openCase(input: {workflowId: $w, followsCaseId: $f}) { case { id workflow { key } followsCase { id } } } }";
+    // Version 1: the young adult's case continues as a new case under the adult procedure,
+    // linked to the closed child case.
     let body = s
         .gql("bg.shelter", open, json!({"w": "trm-adult", "f": c.id}))
         .await;
@@ -1026,9 +1078,17 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
     )
     .await;
     let case = e.ok("reject_age_challenge", json!({})).await;
-    assert_eq!(case["status"], "CLOSED");
-    assert_eq!(e.state("age").await, "adult_confirmed");
-    assert_eq!(e.state("guardianship").await, "guardianship_ended");
+    if version >= 2 {
+        // The same case continues under the adult procedure.
+        assert_eq!(case["status"], "ACTIVE");
+        let states = e.states().await;
+        assert_eq!(states["identification"], "presumed_victim");
+        assert!(!states.contains_key("age") && !states.contains_key("guardianship"));
+    } else {
+        assert_eq!(case["status"], "CLOSED");
+        assert_eq!(e.state("age").await, "adult_confirmed");
+        assert_eq!(e.state("guardianship").await, "guardianship_ended");
+    }
 
     // Not challenged: the decision becomes final.
     let mut f = AsLead::open(&s, SN_CP, version).await;
@@ -1041,9 +1101,16 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
     .await;
     f.ok("record_age_as_adult", adult).await;
     let case = f.ok("accept_adult_assessment", json!({})).await;
-    assert_eq!(case["status"], "CLOSED");
-    assert_eq!(f.state("age").await, "adult_confirmed");
-    assert_eq!(f.state("protection").await, "protection_ended");
+    if version >= 2 {
+        assert_eq!(case["status"], "ACTIVE");
+        let states = f.states().await;
+        assert_eq!(states["identification"], "presumed_victim");
+        assert_eq!(states["assistance"], "needs_assessment");
+    } else {
+        assert_eq!(case["status"], "CLOSED");
+        assert_eq!(f.state("age").await, "adult_confirmed");
+        assert_eq!(f.state("protection").await, "protection_ended");
+    }
     s.stop().await;
 }
 

@@ -82,7 +82,7 @@ async fn insert_track<C: ConnectionTrait>(
 }
 
 /// Writes the case row as `after` says (version, last hash, facts, status, lead, origin,
-/// workflow version, time) if it is still at `expected_version`; `false` (nothing written) when
+/// workflow and its version, time) if it is still at `expected_version`; `false` (nothing written) when
 /// another write got there first.
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
@@ -107,6 +107,10 @@ pub async fn update<C: ConnectionTrait>(
         .col_expr(
             case::Column::OriginCountry,
             Expr::value(after.origin_country.clone()),
+        )
+        .col_expr(
+            case::Column::WorkflowId,
+            Expr::value(after.workflow_id.as_str()),
         )
         .col_expr(case::Column::WorkflowVersion, Expr::value(workflow_version))
         .filter(case::Column::Id.eq(after.id))
@@ -141,6 +145,15 @@ pub async fn write_changes<C: ConnectionTrait>(
         } else {
             insert_track(conn, workflow, case_id, &change.track, &change.to, now).await?;
         }
+    }
+    if !changes.tracks_removed.is_empty() {
+        case_track::Entity::delete_many()
+            .filter(case_track::Column::CaseId.eq(case_id))
+            .filter(
+                case_track::Column::Track.is_in(changes.tracks_removed.iter().map(String::as_str)),
+            )
+            .exec(conn)
+            .await?;
     }
     for (timer, at) in &changes.timers_stopped {
         set_timer(
