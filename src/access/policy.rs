@@ -11,8 +11,10 @@ use cedar_policy::{
     Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema, ValidationMode,
     Validator,
 };
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 /// The schema policies are checked against at load: the actions and the request context.
 const SCHEMA: &str = r#"
@@ -119,6 +121,9 @@ pub struct Policies {
     set: PolicySet,
     /// Where they came from (for messages).
     pub source: String,
+    /// [`Policies::readable_groups`] by role set, worked out once per set: every case view
+    /// needs it, and it is one policy decision per data group.
+    readable: Arc<RwLock<HashMap<Vec<Role>, Vec<DataGroup>>>>,
 }
 
 /// Why policies could not be loaded.
@@ -188,6 +193,7 @@ impl Policies {
         Ok(Policies {
             set,
             source: file.to_string(),
+            readable: Arc::default(),
         })
     }
 
@@ -323,6 +329,25 @@ impl Policies {
 
     /// The groups a user holding only `role` may read (of those its agency holds).
     pub fn readable_groups(&self, roles: &[Role]) -> Vec<DataGroup> {
+        let mut key = roles.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        if let Some(groups) = self
+            .readable
+            .read()
+            .ok()
+            .and_then(|memo| memo.get(&key).cloned())
+        {
+            return groups;
+        }
+        let groups = self.decide_readable_groups(roles);
+        if let Ok(mut memo) = self.readable.write() {
+            memo.insert(key, groups.clone());
+        }
+        groups
+    }
+
+    fn decide_readable_groups(&self, roles: &[Role]) -> Vec<DataGroup> {
         DataGroup::ALL
             .iter()
             .copied()

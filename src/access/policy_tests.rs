@@ -91,3 +91,24 @@ fn a_policy_that_does_not_match_the_schema_is_refused() {
         .unwrap_or_default();
     assert!(e.contains("@id"), "{e}");
 }
+
+#[test]
+fn the_groups_a_role_set_reads_are_decided_once_and_answered_the_same_in_any_order() {
+    let p = policies();
+    for roles in [
+        vec![Role::CaseWorker],
+        vec![Role::Auditor],
+        vec![Role::Guardian, Role::CaseWorker],
+        vec![Role::CaseWorker, Role::Guardian],
+    ] {
+        let decided = p.decide_readable_groups(&roles);
+        assert_eq!(p.readable_groups(&roles), decided);
+        // From the memo now, and for a clone sharing it.
+        assert_eq!(p.readable_groups(&roles), decided);
+        assert_eq!(p.clone().readable_groups(&roles), decided);
+    }
+    assert_eq!(
+        p.readable_groups(&[Role::Guardian, Role::CaseWorker]),
+        p.readable_groups(&[Role::CaseWorker, Role::Guardian])
+    );
+}
