@@ -3,6 +3,9 @@
 //! and from them every other read decision (facts, timers, history, event reasons, consents,
 //! which referrals and transfers, the route's places, the policy facts behind permissions).
 //! Pure; no I/O.
+//!
+//! Over the house's 400 lines on purpose: the one decision and every read derived from it
+//! belong together, so that none can drift from it (its tests are in `view_tests.rs`).
 
 use super::policy::Facts;
 use super::principal::Principal;

@@ -5,6 +5,9 @@
 //! A rule holds however the person's situation changed (a transition, a timer, a migration, a
 //! consent withdrawn), not only at the door of the act that first shared something. The same
 //! rules, run over every case of the database, are the invariant checker ([`check_case`]).
+//!
+//! Over the house's 400 lines on purpose: mending each remedy and the checker read the same
+//! sharing snapshot of a case, and apart each would need the other's types.
 
 use super::unit_of_work::CaseWork;
 use super::{App, ServiceError};

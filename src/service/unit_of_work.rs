@@ -6,6 +6,9 @@
 //! re-checks the case's protections, and commits, all in one database transaction.
 //! Acknowledged means committed; a [`CaseWork`] dropped before [`CaseWork::commit`] changes
 //! nothing.
+//!
+//! Over the house's 400 lines on purpose: it is the one place that knows how a case changes,
+//! and its steps (lock, record, switch of procedure, commit, idempotency) share the transaction.
 
 use super::bus::Signal;
 use super::protections;
