@@ -97,7 +97,6 @@ async fn open(
             lead_facts(p, &earlier),
             "only the lead agency of the earlier case can continue it",
         )?;
-        one_active_case(app, &earlier).await?;
     }
     let now = app.now();
     let by = (p.user_id, p.agency_id);
@@ -115,6 +114,13 @@ async fn open(
         )
     })
     .await?;
+    if let Some(earlier) = input.follows_case_id {
+        // Under the earlier case's lock, so that two follow-ons cannot both find it alone.
+        let earlier = case_store::lock(work.tx(), CaseScope::All, earlier)
+            .await?
+            .ok_or(ServiceError::NotFound("case"))?;
+        one_active_case(work.tx(), &earlier).await?;
+    }
     if let Some(key) = key {
         work.remember(p.user_id, key, request);
     }
@@ -127,12 +133,15 @@ async fn open(
 /// once it is closed and nothing else continues it still. Another procedure for the same person
 /// is not a second case: the case's own step continues it under that procedure
 /// (`continues_under`, e.g. `apply_child_procedure`, `hand_over_to_adult_procedure`).
-async fn one_active_case(app: &App, earlier: &CaseRecord) -> Result<(), ServiceError> {
+async fn one_active_case<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    earlier: &CaseRecord,
+) -> Result<(), ServiceError> {
     let open = |c: &CaseRecord| c.status != CaseStatus::Closed;
     let still = if open(earlier) {
         Some(earlier.reference.clone())
     } else {
-        case_store::followers(app.store.conn(), CaseScope::All, earlier.id)
+        case_store::followers(conn, CaseScope::All, earlier.id)
             .await?
             .into_iter()
             .find(|c| open(c) && c.lead_agency_id == earlier.lead_agency_id)
