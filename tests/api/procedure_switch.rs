@@ -202,3 +202,42 @@ async fn the_checker_finds_two_cases_of_one_person_open_under_one_lead() {
     );
     s.stop_tampered().await;
 }
+
+#[tokio::test]
+async fn of_two_follow_on_cases_opened_at_once_only_one_opens() {
+    let s = TestServer::start().await;
+    let lead = "it.shelter.supervisor";
+    let (first, _) = s.open_workflow(lead, "trm-adult", None).await;
+    fire_ok(
+        &s,
+        lead,
+        &first,
+        "start_screening",
+        json!({"signal_source": "self_report"}),
+    )
+    .await;
+    fire_ok(
+        &s,
+        lead,
+        &first,
+        "refuse_referral",
+        json!({"indicators_found": true, "consent_to_referral": false}),
+    )
+    .await;
+    fire_ok(&s, lead, &first, "close_notification", json!({})).await;
+    fire_ok(&s, lead, &first, "close_case", json!({})).await;
+    // She comes back: two workers open the case that continues it at the same moment.
+    let vars = json!({"w": "trm-adult", "f": first});
+    let (a, b) = tokio::join!(
+        s.gql(lead, FOLLOW_ON, vars.clone()),
+        s.gql(lead, FOLLOW_ON, vars.clone())
+    );
+    let opened = [&a, &b]
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .count();
+    assert_eq!(opened, 1, "{a} {b}");
+    let refused = if a.get("errors").is_some() { &a } else { &b };
+    assert_eq!(error_code(refused), "CASE_STILL_ACTIVE", "{refused}");
+    s.stop().await;
+}
