@@ -2,7 +2,9 @@
 //! one leaf per recorded event to the global Merkle log, in the change's own transaction, and a
 //! refused change appends nothing.
 
-use crate::harness::{TestServer, case_timer, error_code, instant, presumed_victim_data};
+use crate::harness::{
+    TestServer, case_timer, error_code, instant, presumed_victim_data, steps_to_origin_contact,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -312,7 +314,7 @@ const ADVANCE: &str =
 /// The steps that take a fresh adult case to the point where the origin country has been
 /// contacted (the workflow's transfer step is next), after the opening.
 fn steps_to_origin_contacted() -> Vec<(&'static str, Value)> {
-    vec![
+    let mut steps = vec![
         ("start_screening", json!({"signal_source": "self_report"})),
         ("record_presumed_victim", presumed_victim_data()),
         (
@@ -320,20 +322,9 @@ fn steps_to_origin_contacted() -> Vec<(&'static str, Value)> {
             json!({"risk_level": "low", "immediate_needs_assessed": true}),
         ),
         ("adopt_safety_plan", json!({"safety_plan_adopted": true})),
-        (
-            "move_to_return",
-            json!({"return_requested_by_person": true}),
-        ),
-        (
-            "record_return_decision",
-            json!({"informed_of_return_options": true, "return_voluntary": true}),
-        ),
-        (
-            "record_joint_risk_assessment",
-            json!({"return_risk_level": "low", "joint_assessment_with_origin": true}),
-        ),
-        ("contact_origin_focal_point", json!({})),
-    ]
+    ];
+    steps.extend(steps_to_origin_contact());
+    steps
 }
 
 /// A consent by the person to share `groups` with `agency` for a return and for services.

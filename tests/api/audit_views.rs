@@ -3,7 +3,7 @@
 
 use crate::audit::trm;
 use crate::cross_border::case_ready_for_transfer;
-use crate::harness::{TestServer, error_code, to_crisis_intervention};
+use crate::harness::{TestServer, error_code, steps_to_origin_contact, to_crisis_intervention};
 use serde_json::{Value, json};
 
 /// The fields of a case that the as-of view must reproduce.
@@ -77,21 +77,7 @@ async fn the_case_as_of_any_moment_matches_what_the_api_showed_then() {
     s.data(lead, "mutation($input: SetOriginCountryInput!) { setOriginCountry(input: $input) { case { version } } }",
         json!({"input": {"caseId": id, "country": "NG"}})).await;
     look(&s).await;
-    for (t, d) in [
-        (
-            "move_to_return",
-            json!({"return_requested_by_person": true}),
-        ),
-        (
-            "record_return_decision",
-            json!({"informed_of_return_options": true, "return_voluntary": true}),
-        ),
-        (
-            "record_joint_risk_assessment",
-            json!({"return_risk_level": "low", "joint_assessment_with_origin": true}),
-        ),
-        ("contact_origin_focal_point", json!({})),
-    ] {
+    for (t, d) in steps_to_origin_contact() {
         fire(&s, lead, &id, t, d).await;
         look(&s).await;
     }

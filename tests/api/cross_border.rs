@@ -2,7 +2,9 @@
 //! consent and a disclosure manifest, overrides, consent withdrawal, the asylum ban, the
 //! perpetrator rule, escalation of overdue answers, and alerts along a missing child's route.
 
-use crate::harness::{TestServer, error_code, to_crisis_intervention, track_state};
+use crate::harness::{
+    TestServer, error_code, steps_to_origin_contact, to_crisis_intervention, track_state,
+};
 use chrono::Duration;
 use serde_json::{Value, json};
 
@@ -159,21 +161,7 @@ pub(crate) async fn inbox(
 pub(crate) async fn case_ready_for_transfer(s: &TestServer, user: &str) -> String {
     let (id, _) = s.open_workflow(user, "trm-adult", None).await;
     let mut v = to_crisis_intervention(s, user, &id).await;
-    for (t, d) in [
-        (
-            "move_to_return",
-            json!({"return_requested_by_person": true}),
-        ),
-        (
-            "record_return_decision",
-            json!({"informed_of_return_options": true, "return_voluntary": true}),
-        ),
-        (
-            "record_joint_risk_assessment",
-            json!({"return_risk_level": "low", "joint_assessment_with_origin": true}),
-        ),
-        ("contact_origin_focal_point", json!({})),
-    ] {
+    for (t, d) in steps_to_origin_contact() {
         let body = s.fire(user, &id, t, v, d).await;
         assert!(body.get("errors").is_none(), "{t}: {body}");
         v = body["data"]["fireTransition"]["case"]["version"]

@@ -8,7 +8,7 @@
 //! their return, step by step, from tables of steps.
 
 use crate::driver::CaseDriver;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, steps_to_origin_contact};
 use chrono::Duration;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -387,7 +387,7 @@ async fn an_adult_not_received_on_arrival_alerts_the_focal_points_of_both_countr
         json!({"input": {"caseId": c.id, "country": "NE", "movedOn": "2026-01-10", "source": "SELF_REPORTED"}})).await;
     assert!(body.get("errors").is_none(), "{body}");
     c.sync().await;
-    let to_origin_contact: &[(&str, Value)] = &[
+    let to_safety_plan: &[(&str, Value)] = &[
         (
             "start_screening",
             json!({"signal_source": "agency_referral"}),
@@ -404,22 +404,13 @@ async fn an_adult_not_received_on_arrival_alerts_the_focal_points_of_both_countr
             "adopt_safety_plan",
             json!({"safety_plan_adopted": true, "secure_shelter": false}),
         ),
-        (
-            "move_to_return",
-            json!({"return_requested_by_person": true}),
-        ),
-        (
-            "record_return_decision",
-            json!({"informed_of_return_options": true, "return_voluntary": true}),
-        ),
-        (
-            "record_joint_risk_assessment",
-            json!({"return_risk_level": "low", "joint_assessment_with_origin": true}),
-        ),
-        ("contact_origin_focal_point", json!({})),
     ];
-    for (transition, data) in to_origin_contact {
-        c.ok(LEAD, transition, data.clone()).await;
+    for (transition, data) in to_safety_plan
+        .iter()
+        .cloned()
+        .chain(steps_to_origin_contact())
+    {
+        c.ok(LEAD, transition, data).await;
     }
     // A shelter in Nigeria takes the case over and receives her travel.
     let origin = "ng.shelter";

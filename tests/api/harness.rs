@@ -560,6 +560,26 @@ pub async fn to_crisis_intervention(s: &TestServer, user: &str, case_id: &str) -
     version
 }
 
+/// The adult steps from crisis intervention to the origin country contacted (a voluntary,
+/// low-risk return; the workflow's transfer step is next).
+pub fn steps_to_origin_contact() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "move_to_return",
+            json!({"return_requested_by_person": true}),
+        ),
+        (
+            "record_return_decision",
+            json!({"informed_of_return_options": true, "return_voluntary": true}),
+        ),
+        (
+            "record_joint_risk_assessment",
+            json!({"return_risk_level": "low", "joint_assessment_with_origin": true}),
+        ),
+        ("contact_origin_focal_point", json!({})),
+    ]
+}
+
 /// Where tests record the transitions they fired (`trm workflows check --coverage <dir>`).
 pub fn coverage_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("transition-coverage")
