@@ -278,6 +278,8 @@ impl EventLog<'_> {
             from_state: fired.map(|(_, o)| o.from.clone()),
             to_state: fired.map(|(_, o)| o.to.clone()),
             reason: None,
+            reason_shared_as: Default::default(),
+            reason_to: None,
             changes,
             workflow_id: self.workflow.id.clone(),
             workflow_version: self.workflow.version,
@@ -287,6 +289,7 @@ impl EventLog<'_> {
             prev_hash: String::new(),
             hash: String::new(),
             details: None,
+            withheld: Vec::new(),
         });
         let last = self.events.len() - 1;
         &mut self.events[last]

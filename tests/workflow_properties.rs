@@ -851,6 +851,8 @@ impl<'r> Walk<'r> {
             from_state: from,
             to_state: to,
             reason: None,
+            reason_shared_as: Default::default(),
+            reason_to: None,
             changes,
             occurred_at: self.now,
             prev_hash: prev.hash.clone(),

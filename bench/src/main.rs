@@ -314,6 +314,8 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
         from_state: Some("present".into()),
         to_state: Some("present".into()),
         reason: None,
+        reason_shared_as: Default::default(),
+        reason_to: None,
         changes,
         workflow_id: case.workflow_id.clone(),
         workflow_version: case.workflow_version,
@@ -323,6 +325,7 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
         prev_hash,
         hash: String::new(),
         details: None,
+        withheld: Vec::new(),
     };
     event.hash = event.compute_hash();
     after.version = event.seq;

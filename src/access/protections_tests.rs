@@ -57,6 +57,8 @@ fn consent(id: u128, by: ConsentGiver) -> ConsentRecord {
         recorded_at: at(),
         withdrawn_at: None,
         withdrawn_by: None,
+        recorded_by_agency: Uuid::nil(),
+        withheld: Vec::new(),
     }
 }
 
@@ -79,6 +81,7 @@ fn referral(id: u128, to: u128, ground: Ground) -> ReferralRecord {
         created_by: Uuid::nil(),
         created_at: at(),
         updated_at: at(),
+        withheld: Vec::new(),
     }
 }
 

@@ -1,12 +1,14 @@
 //! What one principal may see of one case, decided from the case's sharing history: the
 //! relation (lead, former lead, participant, break-glass, auditor), the personal-data grants,
 //! and from them every other read decision (facts, timers, history, event reasons, consents,
-//! which referrals and transfers, the route's places, the policy facts behind permissions).
+//! which referrals and transfers, the route's places, the policy facts behind permissions),
+//! and the one rule for every free text an agency writes ([`CaseView::sees_text`]).
 //! Pure; no I/O.
 //!
 //! Over the house's 400 lines on purpose: the one decision and every read derived from it
 //! belong together, so that none can drift from it (its tests are in `view_tests.rs`).
 
+use super::free_text::{FreeText, FreeTexts};
 use super::policy::Facts;
 use super::principal::Principal;
 use crate::domain::{
@@ -298,22 +300,61 @@ impl CaseView {
         }
     }
 
-    /// Whether an event's free-text reason is shown: it stays with the agency that wrote it (and
-    /// auditors); a new lead or a partner sees what happened, not another agency's words.
-    pub fn sees_event_reason(&self, event: &Event) -> bool {
-        self.relation == Relation::Auditor || event.actor_agency_id == self.agency
+    /// Whether a free text is shown: the one rule for every text an agency writes (event
+    /// reasons, referral purposes, decline and completion reasons, feedback, consent notes,
+    /// break-glass justifications ...). A text may reveal health or the exploitation, so it is
+    /// shown to auditors, to the agency that wrote it, to the agency it is addressed to, and to
+    /// an agency that may read every data group it was shared as, as the writer recorded them
+    /// when it wrote it ([`Self::may_read`]); to no one else. A text shared as no group stays
+    /// with its writer, its addressee and the auditors.
+    pub fn sees_text(&self, text: &FreeText) -> bool {
+        Self::text_shown(Some(self), self.agency, text)
     }
 
-    /// `event` as the caller sees it (its reason withheld where [`Self::sees_event_reason`]
-    /// says so); `None` when the event is not shown at all.
-    pub fn event(&self, mut event: Event) -> Option<Event> {
+    /// [`Self::sees_text`] for `agency`, whose view of the case is `view`; without a view (a
+    /// protection ended its access) it holds no grants, so only the texts it wrote or that are
+    /// addressed to it are shown (e.g. why its referral ended).
+    fn text_shown(view: Option<&CaseView>, agency: Uuid, text: &FreeText) -> bool {
+        text.writer == agency
+            || text.addressee == Some(agency)
+            || view.is_some_and(|v| {
+                v.relation == Relation::Auditor
+                    || (!text.shared_as.is_empty()
+                        && text
+                            .shared_as
+                            .iter()
+                            .all(|g| v.may_read(*g, text.at, text.writer)))
+            })
+    }
+
+    /// `record` as the caller may see it: every free text in it that [`Self::sees_text`]
+    /// refuses is removed and named in its `withheld`.
+    pub fn texts<T: FreeTexts>(&self, record: T) -> T {
+        Self::shown(Some(self), self.agency, record)
+    }
+
+    /// [`Self::texts`] for a caller of `agency` who may have no view of the record's case at
+    /// all (an agency whose access a protection ended still reaches its own referrals).
+    pub fn shown<T: FreeTexts>(view: Option<&CaseView>, agency: Uuid, mut record: T) -> T {
+        let hidden: Vec<&'static str> = record
+            .texts()
+            .into_iter()
+            .filter(|(_, text)| !Self::text_shown(view, agency, text))
+            .map(|(name, _)| name)
+            .collect();
+        for name in hidden {
+            record.withhold(name);
+        }
+        record
+    }
+
+    /// `event` as the caller sees it (its reason withheld where [`Self::sees_text`] says so);
+    /// `None` when the event is not shown at all.
+    pub fn event(&self, event: Event) -> Option<Event> {
         if !self.sees_event(&event) {
             return None;
         }
-        if !self.sees_event_reason(&event) {
-            event.reason = None;
-        }
-        Some(event)
+        Some(self.texts(event))
     }
 
     fn leads_or_audits(&self) -> bool {

@@ -6,6 +6,7 @@ use super::context::{app, loaders, principal, uuid_of};
 use super::error::IntoGql;
 use super::ids;
 use super::nodes::CaseNode;
+use crate::access::free_text;
 use crate::domain::{Agency, BreakGlass};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
 
@@ -17,6 +18,16 @@ impl BreakGlass {
     /// The agency of the user who opened the case.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Agency> {
         loaders(ctx)?.agency(self.agency_id).await
+    }
+    /// Why it could not wait: written for oversight, shown to the agency that opened the case,
+    /// to the agency that led the case then (which reviews it) and to auditors (null otherwise,
+    /// and listed in `redactedFields`).
+    async fn justification(&self) -> Option<&str> {
+        (!self.withheld.contains(&free_text::JUSTIFICATION)).then_some(self.justification.as_str())
+    }
+    /// The free texts withheld from the caller (shown as null): `justification`, `reviewNote`.
+    async fn redacted_fields(&self) -> Vec<&'static str> {
+        self.withheld.clone()
     }
 }
 

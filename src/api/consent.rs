@@ -28,6 +28,11 @@ impl ConsentRecord {
     async fn in_force(&self) -> bool {
         self.withdrawn_at.is_none()
     }
+    /// The free texts withheld from the caller (shown as null): `assentMissingReason`, which
+    /// stays with the agency that recorded the consent and with auditors.
+    async fn redacted_fields(&self) -> Vec<&'static str> {
+        self.withheld.clone()
+    }
 }
 
 /// Input of `recordConsent`.

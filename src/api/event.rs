@@ -5,7 +5,7 @@
 use super::context::loaders;
 use super::ids;
 use super::nodes::{CaseNode, EventNode};
-use crate::domain::{Agency, EventKind, User};
+use crate::domain::{Agency, DataGroup, EventKind, User};
 use async_graphql::{Context, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -34,9 +34,22 @@ impl EventNode {
     async fn to_state(&self) -> Option<&str> {
         self.0.to_state.as_deref()
     }
-    /// Why, in the actor's words: shown to the agency that wrote it and to auditors only.
+    /// Why, in the actor's words: shown to auditors, to the agency that wrote it, to the agency
+    /// it is addressed to (the other party of a referral or transfer, the lead for a break-glass
+    /// justification), and to an agency that may read every group in `reasonSharedAs` as the
+    /// writer recorded them then; null otherwise, and listed in `redactedFields`.
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
+    }
+    /// The personal-data groups the reason is shared as (empty: it stays with the agency that
+    /// wrote it, its addressee and the auditors). Given with `fireTransition` and `migrateCase`
+    /// (`reasonSharedAs`); a referral's or transfer's reason is shared as its groups.
+    async fn reason_shared_as(&self) -> Vec<DataGroup> {
+        self.0.reason_shared_as.iter().copied().collect()
+    }
+    /// The free texts withheld from the caller (shown as null): `reason`.
+    async fn redacted_fields(&self) -> Vec<&'static str> {
+        self.0.withheld.clone()
     }
     /// The facts the event recorded.
     async fn data(&self) -> Json<Value> {

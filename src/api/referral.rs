@@ -5,6 +5,7 @@ use super::context::{app, connection, cursor_uuid, loaders, page_size, principal
 use super::error::IntoGql;
 use super::ids;
 use super::nodes::CaseNode;
+use crate::access::free_text;
 use crate::domain::{
     Agency, DataGroup, Ground, OverrideBasis, ReferralRecord, ReferralStatus, ServiceKind,
 };
@@ -20,11 +21,15 @@ pub struct DisclosureGround {
     pub consent_id: Option<ID>,
     /// The legal basis of an override (sharing without consent), if any.
     pub override_basis: Option<OverrideBasis>,
+    /// Why, in the sender's words: a free text shown to the parties, to auditors and to whoever
+    /// may read the groups shared (null otherwise, and listed in the referral's or transfer's
+    /// `redactedFields` as `ground.overrideJustification`).
     pub override_justification: Option<String>,
 }
 
-/// The ground of a disclosure as the API shows it.
-pub fn ground(g: &Ground) -> DisclosureGround {
+/// The ground of a disclosure as the API shows it, to a caller from whom the free texts
+/// `withheld` were withheld.
+pub fn ground(g: &Ground, withheld: &[&str]) -> DisclosureGround {
     match g {
         Ground::Consent(id) => DisclosureGround {
             consent_id: Some(ids::encode("Consent", &id.to_string())),
@@ -37,7 +42,8 @@ pub fn ground(g: &Ground) -> DisclosureGround {
         } => DisclosureGround {
             consent_id: None,
             override_basis: Some(*basis),
-            override_justification: Some(justification.clone()),
+            override_justification: (!withheld.contains(&free_text::OVERRIDE_JUSTIFICATION))
+                .then(|| justification.clone()),
         },
     }
 }
@@ -64,7 +70,20 @@ impl ReferralRecord {
     }
     #[graphql(name = "ground")]
     async fn disclosure_ground(&self) -> DisclosureGround {
-        ground(&self.ground)
+        ground(&self.ground, &self.withheld)
+    }
+    /// What the service is for, in the sender's words: shown to the two parties, to auditors and
+    /// to whoever may read every group the referral shares (null otherwise, and listed in
+    /// `redactedFields`).
+    async fn purpose(&self) -> Option<&str> {
+        (!self.withheld.contains(&free_text::PURPOSE)).then_some(self.purpose.as_str())
+    }
+    /// The free texts withheld from the caller (shown as null): `purpose`, `statusReason`,
+    /// `ground.overrideJustification`. A text is shown to auditors, to the agency that wrote
+    /// it, to the agency it is addressed to (the other party), and to an agency that may read
+    /// every data group the referral shares; to no one else.
+    async fn redacted_fields(&self) -> Vec<&'static str> {
+        self.withheld.clone()
     }
 }
 

@@ -7,6 +7,7 @@ use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::CaseNode;
 use super::referral::{DisclosureGround, OverrideInput, ground, ground_request};
+use crate::access::free_text;
 use crate::domain::{Agency, DataGroup, Feedback, TransferRecord};
 use crate::service::transfer_decisions::{self, TransferAction};
 use crate::service::transfers::{self, NewTransfer};
@@ -35,11 +36,20 @@ impl TransferRecord {
     /// Null for a request the lead has not decided yet.
     #[graphql(name = "ground")]
     async fn disclosure_ground(&self) -> Option<DisclosureGround> {
-        self.ground.as_ref().map(ground)
+        self.ground.as_ref().map(|g| ground(g, &self.withheld))
+    }
+    /// The free texts withheld from the caller (shown as null): `statusReason`,
+    /// `ground.overrideJustification`. A text is shown to auditors, to the agency that wrote
+    /// it, to the other party, and to an agency that may read every data group the transfer
+    /// shares; to no one else.
+    async fn redacted_fields(&self) -> Vec<&'static str> {
+        self.withheld.clone()
     }
     /// Follow-up feedback from the new lead to the former lead, oldest first.
     async fn feedback(&self, ctx: &Context<'_>) -> Result<Vec<Feedback>> {
-        transfers::feedback(app(ctx)?, self).await.gql()
+        transfers::feedback(app(ctx)?, principal(ctx)?, self)
+            .await
+            .gql()
     }
 }
 
@@ -54,6 +64,15 @@ impl Feedback {
     }
     async fn to_agency(&self, ctx: &Context<'_>) -> Result<Agency> {
         loaders(ctx)?.agency(self.to_agency_id).await
+    }
+    /// The new lead's words to the former lead: shown to those two agencies and to auditors
+    /// (null otherwise, and listed in `redactedFields`).
+    async fn message(&self) -> Option<&str> {
+        (!self.withheld.contains(&free_text::MESSAGE)).then_some(self.message.as_str())
+    }
+    /// The free texts withheld from the caller (shown as null): `message`.
+    async fn redacted_fields(&self) -> Vec<&'static str> {
+        self.withheld.clone()
     }
 }
 

@@ -6,11 +6,13 @@
 //! an edited, deleted or reordered event breaks the chain of its case. Free-text reasons enter
 //! the hash only as their own SHA-256, so that erasing a reason later leaves the chain checkable.
 
+use crate::vocabulary::DataGroup;
 pub use crate::vocabulary::EventKind;
 use crate::workflow::Changes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// The hash that precedes a case's first event.
@@ -29,6 +31,12 @@ pub struct Event {
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub reason: Option<String>,
+    /// The personal-data groups the reason is shared as: it is shown to whoever may read all
+    /// of them as recorded then by the acting agency (see [`crate::access::CaseView::sees_text`]).
+    pub reason_shared_as: BTreeSet<DataGroup>,
+    /// The agency the reason is addressed to (the other party of a referral or transfer, the
+    /// lead for a break-glass justification), if any.
+    pub reason_to: Option<Uuid>,
     pub changes: Changes,
     pub workflow_id: String,
     pub workflow_version: u32,
@@ -40,6 +48,9 @@ pub struct Event {
     /// Ids and names of what the event touched (referral, transfer, consent, agencies, groups);
     /// never personal data.
     pub details: Option<serde_json::Value>,
+    /// The API names of the free texts withheld from the caller (filled in by the access
+    /// model as the event leaves the services; never stored).
+    pub withheld: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +64,12 @@ struct HashedContent<'a> {
     from_state: &'a Option<String>,
     to_state: &'a Option<String>,
     reason_sha256: Option<String>,
+    // Absent when empty, so that events recorded before reasons could be shared verify as
+    // they were hashed.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    reason_shared_as: &'a BTreeSet<DataGroup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_to: Option<Uuid>,
     changes: &'a Changes,
     workflow_id: &'a str,
     workflow_version: u32,
@@ -86,6 +103,8 @@ impl Event {
             from_state: &self.from_state,
             to_state: &self.to_state,
             reason_sha256: self.reason.as_deref().map(reason_sha256),
+            reason_shared_as: &self.reason_shared_as,
+            reason_to: self.reason_to,
             changes: &self.changes,
             workflow_id: &self.workflow_id,
             workflow_version: self.workflow_version,
@@ -156,6 +175,10 @@ pub struct EventDraft {
     pub actor_agency_id: Uuid,
     pub transition: Option<TransitionNames>,
     pub reason: Option<String>,
+    /// The groups the reason is shared as (see [`Event::reason_shared_as`]).
+    pub reason_shared_as: BTreeSet<DataGroup>,
+    /// The agency the reason is addressed to (see [`Event::reason_to`]).
+    pub reason_to: Option<Uuid>,
     pub changes: Changes,
     /// Ids and names of what the event touched; never personal data.
     pub details: Option<serde_json::Value>,
@@ -182,14 +205,24 @@ impl EventDraft {
             actor_agency_id,
             transition: None,
             reason: None,
+            reason_shared_as: BTreeSet::new(),
+            reason_to: None,
             changes: Changes::default(),
             details: None,
         }
     }
 
-    /// With a free-text reason.
+    /// With a free-text reason (shown outside the acting agency only as [`Self::shared`] says).
     pub fn reason(mut self, reason: Option<String>) -> EventDraft {
         self.reason = reason;
+        self
+    }
+
+    /// With the groups the reason is shared as and the agency it is addressed to (both kept
+    /// only when there is a reason).
+    pub fn shared(mut self, groups: BTreeSet<DataGroup>, to: Option<Uuid>) -> EventDraft {
+        self.reason_shared_as = groups;
+        self.reason_to = to;
         self
     }
 
@@ -211,6 +244,11 @@ impl EventDraft {
             Some(t) => (Some(t.transition), Some(t.track), Some(t.from), Some(t.to)),
             None => (None, None, None, None),
         };
+        // Whom a reason is shared with means nothing without a reason.
+        let (reason_shared_as, reason_to) = match self.reason {
+            Some(_) => (self.reason_shared_as, self.reason_to),
+            None => (BTreeSet::new(), None),
+        };
         let mut event = Event {
             id: Uuid::now_v7(),
             case_id: at.case_id,
@@ -221,6 +259,8 @@ impl EventDraft {
             from_state,
             to_state,
             reason: self.reason,
+            reason_shared_as,
+            reason_to,
             changes: self.changes,
             workflow_id: at.workflow_id.to_string(),
             workflow_version: at.workflow_version,
@@ -230,6 +270,7 @@ impl EventDraft {
             prev_hash: at.prev_hash.to_string(),
             hash: String::new(),
             details: self.details,
+            withheld: Vec::new(),
         };
         event.hash = event.compute_hash();
         event
@@ -238,8 +279,62 @@ impl EventDraft {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_json;
+    use super::{ChainPosition, EventDraft, EventKind, GENESIS_HASH, canonical_json};
+    use crate::vocabulary::DataGroup;
     use serde_json::json;
+    use std::collections::BTreeSet;
+    use uuid::Uuid;
+
+    fn sealed(draft: EventDraft) -> super::Event {
+        draft.seal(ChainPosition {
+            case_id: Uuid::from_u128(1),
+            seq: 2,
+            workflow_id: "trm-adult",
+            workflow_version: 1,
+            occurred_at: chrono::DateTime::default(),
+            prev_hash: GENESIS_HASH,
+        })
+    }
+
+    #[test]
+    fn whom_a_reason_is_shared_with_is_hashed_and_absent_from_events_that_share_it_with_no_one() {
+        let actor = (Uuid::from_u128(2), Uuid::from_u128(3));
+        let private =
+            sealed(EventDraft::new(EventKind::Transition, actor).reason(Some("why".into())));
+        // The content an event without sharing commits to is the one events had before
+        // reasons could be shared: their hashes still verify.
+        let keys: Vec<String> = private
+            .hashed_content()
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        assert!(
+            !keys
+                .iter()
+                .any(|k| k.starts_with("reason_") && k != "reason_sha256")
+        );
+        let shared = sealed(
+            EventDraft::new(EventKind::Transition, actor)
+                .reason(Some("why".into()))
+                .shared(
+                    BTreeSet::from([DataGroup::LegalStatus]),
+                    Some(Uuid::from_u128(4)),
+                ),
+        );
+        let content = shared.hashed_content();
+        assert_eq!(content["reason_shared_as"], json!(["LEGAL_STATUS"]));
+        assert_eq!(content["reason_to"], json!(Uuid::from_u128(4)));
+        // Changing whom it is shared with breaks the hash.
+        let mut edited = shared.clone();
+        edited.reason_shared_as.insert(DataGroup::Health);
+        assert_ne!(edited.compute_hash(), shared.hash);
+        // Without a reason there is nothing to share.
+        let none = sealed(EventDraft::new(EventKind::Transition, actor).shared(
+            BTreeSet::from([DataGroup::Health]),
+            Some(Uuid::from_u128(4)),
+        ));
+        assert!(none.reason_shared_as.is_empty() && none.reason_to.is_none());
+    }
 
     #[test]
     fn canonical_json_does_not_depend_on_key_order() {

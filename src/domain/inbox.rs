@@ -38,8 +38,14 @@ pub struct Feedback {
     pub from_agency_id: Uuid,
     #[graphql(skip)]
     pub to_agency_id: Uuid,
+    /// Shown through the `message` field (null where withheld).
+    #[graphql(skip)]
     pub message: String,
     #[graphql(skip)]
     pub sent_by: Uuid,
     pub sent_at: DateTime<Utc>,
+    /// The API names of the free texts withheld from the caller (filled in by the access model
+    /// as the record leaves the services; never stored).
+    #[graphql(skip)]
+    pub withheld: Vec<&'static str>,
 }

@@ -22,7 +22,8 @@ pub struct ConsentRecord {
     pub given_by: ConsentGiver,
     /// For a child's consent given by the guardian: whether the child assented.
     pub child_assent: Option<bool>,
-    /// For a child without assent: why.
+    /// For a child without assent: why (a free text: shown to the agency that recorded it and
+    /// to auditors; null and listed in `redactedFields` for others).
     pub assent_missing_reason: Option<String>,
     pub purposes: BTreeSet<ConsentPurpose>,
     /// Named agencies data may go to.
@@ -35,10 +36,17 @@ pub struct ConsentRecord {
     pub given_at: DateTime<Utc>,
     #[graphql(skip)]
     pub recorded_by: Uuid,
+    /// The agency that recorded it (the lead then): its notes are that agency's words.
+    #[graphql(skip)]
+    pub recorded_by_agency: Uuid,
     pub recorded_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     pub withdrawn_by: Option<Uuid>,
+    /// The API names of the free texts withheld from the caller (filled in by the access model
+    /// as the record leaves the services; never stored).
+    #[graphql(skip)]
+    pub withheld: Vec<&'static str>,
 }
 
 /// The legal ground of a disclosure: a consent, or an override with its basis.
@@ -64,6 +72,8 @@ pub struct ReferralRecord {
     #[graphql(skip)]
     pub to_agency_id: Uuid,
     pub service: ServiceKind,
+    /// What the service is for (shown through the `purpose` field, null where withheld).
+    #[graphql(skip)]
     pub purpose: String,
     /// The disclosure manifest: exactly the data groups shared with the receiver.
     #[graphql(name = "sharedGroups")]
@@ -71,7 +81,8 @@ pub struct ReferralRecord {
     #[graphql(skip)]
     pub ground: Ground,
     pub status: ReferralStatus,
-    /// Why it was declined, revoked, suspended, or completed without success.
+    /// Why it was declined, revoked, suspended, or completed: the receiver's words (declined,
+    /// completed) or the sender's (revoked; suspended by the service), shown like `purpose`.
     pub status_reason: Option<String>,
     /// For completed referrals: whether the service succeeded.
     #[graphql(name = "successful")]
@@ -87,6 +98,10 @@ pub struct ReferralRecord {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The API names of the free texts withheld from the caller (filled in by the access model
+    /// as the record leaves the services; never stored).
+    #[graphql(skip)]
+    pub withheld: Vec<&'static str>,
 }
 
 /// A transfer of a case's lead to an agency in another country.
@@ -115,6 +130,9 @@ pub struct TransferRecord {
     #[graphql(skip)]
     pub ground: Option<Ground>,
     pub status: TransferStatus,
+    /// Why it was rejected (the decider's words), revoked (the lead's) or suspended (the
+    /// service's, for the lead): shown to the two parties, to auditors and to whoever may read
+    /// every group the transfer shares (null otherwise, and listed in `redactedFields`).
     pub status_reason: Option<String>,
     #[graphql(name = "respondBy")]
     pub response_due_at: DateTime<Utc>,
@@ -130,4 +148,8 @@ pub struct TransferRecord {
     #[graphql(skip)]
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// The API names of the free texts withheld from the caller (filled in by the access model
+    /// as the record leaves the services; never stored).
+    #[graphql(skip)]
+    pub withheld: Vec<&'static str>,
 }

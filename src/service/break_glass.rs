@@ -83,28 +83,34 @@ pub async fn break_glass(
         case_id: target.id,
         user_id: p.user_id,
         agency_id: p.agency_id,
+        lead_agency_id: work.case().lead_agency_id,
         justification: justification.trim().to_string(),
         opened_at: work.now(),
         expires_at,
         review_due_at: expires_at + Duration::days(REVIEW_DAYS),
         reviewed_at: None,
         reviewed_by: None,
+        reviewed_by_agency: None,
         justified: None,
         review_note: None,
+        withheld: Vec::new(),
     };
     break_glass::insert(work.tx(), &access).await?;
+    let lead = work.case().lead_agency_id;
+    // Written for oversight: addressed to the lead agency, which reviews it.
     work.record(
         EventDraft::new(EventKind::BreakGlass, (p.user_id, p.agency_id))
             .reason(Some(access.justification.clone()))
+            .shared(Default::default(), Some(lead))
             .details(
                 json!({ "breakGlass": access.id, "agency": p.agency_id, "expiresAt": expires_at }),
             ),
     )
     .await?;
-    let lead = work.case().lead_agency_id;
     work.notify(lead, NotificationKind::BreakGlassUsed, None, None);
     let case = work.commit().await?.case;
     tracing::warn!(case = %case.id, break_glass = %access.id, "break-glass access opened");
+    let access = super::visibility::shown_one(app, p, access, |b| b.case_id).await?;
     Ok((case, access))
 }
 
@@ -132,7 +138,7 @@ pub async fn review(
     if !break_glass::review(
         work.tx(),
         id,
-        p.user_id,
+        (p.user_id, p.agency_id),
         justified,
         note.as_deref(),
         work.now(),
@@ -143,16 +149,19 @@ pub async fn review(
             "this break-glass access is already reviewed".into(),
         ));
     }
+    // The note is addressed to the agency that broke the glass.
     work.record(
         EventDraft::new(EventKind::BreakGlassReviewed, (p.user_id, p.agency_id))
             .reason(note)
+            .shared(Default::default(), Some(access.agency_id))
             .details(json!({ "breakGlass": id, "justified": justified })),
     )
     .await?;
     work.commit().await?;
-    break_glass::by_id(app.store.conn(), id)
+    let access = break_glass::by_id(app.store.conn(), id)
         .await?
-        .ok_or(ServiceError::NotFound("break-glass access"))
+        .ok_or(ServiceError::NotFound("break-glass access"))?;
+    super::visibility::shown_one(app, p, access, |b| b.case_id).await
 }
 
 /// A case's break-glass accesses its caller may see (see
@@ -162,5 +171,6 @@ pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<BreakGlass>, S
     Ok(all
         .into_iter()
         .filter(|b| case.view().sees_break_glass(b))
+        .map(|b| case.view().texts(b))
         .collect())
 }

@@ -87,9 +87,11 @@ pub async fn record_consent(
         groups: input.groups,
         given_at: input.given_at,
         recorded_by: p.user_id,
+        recorded_by_agency: p.agency_id,
         recorded_at: work.now(),
         withdrawn_at: None,
         withdrawn_by: None,
+        withheld: Vec::new(),
     };
     disclosures::insert_consent(work.tx(), &consent).await?;
     work.record(
@@ -104,7 +106,7 @@ pub async fn record_consent(
     )
     .await?;
     work.commit().await?;
-    Ok(consent)
+    super::visibility::shown_one(app, p, consent, |c| c.case_id).await
 }
 
 /// Withdraws a consent: every pending or active referral and every pending transfer that
@@ -137,9 +139,10 @@ pub async fn withdraw_consent(
     // Everything grounded on the consent is suspended by the case's protections, in this
     // change, as for a withdrawal recorded by the workflow's own step.
     work.commit().await?;
-    disclosures::consent_by_id(app.store.conn(), consent_id)
+    let consent = disclosures::consent_by_id(app.store.conn(), consent_id)
         .await?
-        .ok_or(ServiceError::NotFound("consent"))
+        .ok_or(ServiceError::NotFound("consent"))?;
+    super::visibility::shown_one(app, p, consent, |c| c.case_id).await
 }
 
 /// A case's consents (lead agency and auditors only; others get none).
@@ -147,7 +150,13 @@ pub async fn consents(app: &App, case: &VisibleCase) -> Result<Vec<ConsentRecord
     if !case.sees(Field::Consents) {
         return Ok(Vec::new());
     }
-    Ok(disclosures::consents_of_case(app.store.conn(), case.record().id).await?)
+    Ok(
+        disclosures::consents_of_case(app.store.conn(), case.record().id)
+            .await?
+            .into_iter()
+            .map(|c| case.view().texts(c))
+            .collect(),
+    )
 }
 
 /// A consent by id, if the caller may see its case's consents (lead agency and auditors).
@@ -162,5 +171,7 @@ pub async fn visible_consent(
     let Some(case) = super::cases::get_case(app, p, consent.case_id).await? else {
         return Ok(None);
     };
-    Ok(case.sees(Field::Consents).then_some(consent))
+    Ok(case
+        .sees(Field::Consents)
+        .then(|| case.view().texts(consent)))
 }

@@ -4,10 +4,10 @@
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
+use crate::domain::{CaseRecord, DataGroup, Event, EventDraft, EventKind};
 use crate::workflow::engine::{Changes, TrackChange};
 use crate::workflow::switch;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Input of [`migrate_case`].
@@ -18,6 +18,8 @@ pub struct MigrateCase {
     pub expected_version: i64,
     /// Why (e.g. the law that changed); required.
     pub reason: String,
+    /// The data groups the reason is shared as (see [`crate::access::CaseView::sees_text`]).
+    pub reason_shared_as: BTreeSet<DataGroup>,
     /// Old state → new state, for states that were renamed or merged; others keep their id.
     pub state_map: BTreeMap<String, String>,
 }
@@ -105,6 +107,7 @@ pub async fn migrate_case(
         .record(
             EventDraft::new(EventKind::WorkflowMigrated, (p.user_id, p.agency_id))
                 .reason(Some(input.reason))
+                .shared(input.reason_shared_as, None)
                 .changes(changes),
         )
         .await?

@@ -104,6 +104,7 @@ pub async fn make_referral(
         created_by: p.user_id,
         created_at: work.now(),
         updated_at: work.now(),
+        withheld: Vec::new(),
     };
     disclosures::insert_referral(work.tx(), &referral).await?;
     work.grant_access(to.id, "REFERRAL").await?;
@@ -124,7 +125,7 @@ pub async fn make_referral(
         None,
     );
     work.commit().await?;
-    Ok(referral)
+    super::visibility::shown_one(app, p, referral, |r| r.case_id).await
 }
 
 /// What the receiver or the sender does with a referral.
@@ -250,22 +251,25 @@ pub async fn act_on_referral(
     if let (Some(ok), Some(d)) = (outcome, details.as_object_mut()) {
         d.insert("successful".into(), ok.into());
     }
-    work.record(
-        EventDraft::new(EventKind::Referral, (p.user_id, p.agency_id))
-            .reason(reason)
-            .details(details),
-    )
-    .await?;
     let other = if by_receiver {
         referral.from_agency_id
     } else {
         referral.to_agency_id
     };
+    // The reason is the referral's status reason: shared as its groups, to the other party.
+    work.record(
+        EventDraft::new(EventKind::Referral, (p.user_id, p.agency_id))
+            .reason(reason)
+            .shared(referral.groups.clone(), Some(other))
+            .details(details),
+    )
+    .await?;
     work.notify(other, notice, Some(referral.id), None);
     work.commit().await?;
-    disclosures::referral_by_id(app.store.conn(), referral.id)
+    let referral = disclosures::referral_by_id(app.store.conn(), referral.id)
         .await?
-        .ok_or(ServiceError::NotFound("referral"))
+        .ok_or(ServiceError::NotFound("referral"))?;
+    super::visibility::shown_one(app, p, referral, |r| r.case_id).await
 }
 
 /// A referral the caller's agency is party to (or any, for auditors).
@@ -275,15 +279,21 @@ pub async fn referral(
     id: Uuid,
 ) -> Result<Option<ReferralRecord>, ServiceError> {
     let r = disclosures::referral_by_id(app.store.conn(), id).await?;
-    Ok(r.filter(|r| {
+    let Some(r) = r.filter(|r| {
         p.has(crate::domain::Role::Auditor)
             || r.to_agency_id == p.agency_id
             || r.from_agency_id == p.agency_id
-    }))
+    }) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        super::visibility::shown_one(app, p, r, |r| r.case_id).await?,
+    ))
 }
 
 /// The referral an inbox entry of the caller's agency points to (e.g. an escalation to a focal
-/// point that is not party to it): its metadata, never the case's personal data.
+/// point that is not party to it): its metadata, never the case's personal data, and its free
+/// texts as the caller's view of the case allows.
 pub async fn referral_of_notification(
     app: &App,
     p: &Principal,
@@ -292,7 +302,12 @@ pub async fn referral_of_notification(
     let Some(id) = n.referral_id.filter(|_| n.agency_id == p.agency_id) else {
         return Ok(None);
     };
-    Ok(disclosures::referral_by_id(app.store.conn(), id).await?)
+    let Some(r) = disclosures::referral_by_id(app.store.conn(), id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        super::visibility::shown_one(app, p, r, |r| r.case_id).await?,
+    ))
 }
 
 /// The referrals of a case its caller may see (see [`crate::access::CaseView::sees_referral`]).
@@ -301,6 +316,7 @@ pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<ReferralRecord
     Ok(all
         .into_iter()
         .filter(|r| case.view().sees_referral(r))
+        .map(|r| case.view().texts(r))
         .collect())
 }
 
@@ -312,5 +328,7 @@ pub async fn incoming(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<ReferralRecord>, ServiceError> {
-    Ok(disclosures::referrals_to(app.store.conn(), p.agency_id, statuses, after, limit).await?)
+    let list =
+        disclosures::referrals_to(app.store.conn(), p.agency_id, statuses, after, limit).await?;
+    super::visibility::shown(app, p, list, |r| r.case_id).await
 }

@@ -111,17 +111,20 @@ pub async fn act_on_transfer(
             .await?
             .then_some(())
             .ok_or_else(|| not_now(TransferStatus::Rejected))?;
-            work.record(
-                EventDraft::new(EventKind::Transfer, actor_ids)
-                    .reason(Some(reason))
-                    .details(json!({ "transfer": t.id, "action": "REJECTED" })),
-            )
-            .await?;
             let other = if t.requested_by_receiver {
                 t.to_agency_id
             } else {
                 t.from_agency_id
             };
+            // The reason is the transfer's status reason: shared as its groups, to the other
+            // party.
+            work.record(
+                EventDraft::new(EventKind::Transfer, actor_ids)
+                    .reason(Some(reason))
+                    .shared(t.groups.clone(), Some(other))
+                    .details(json!({ "transfer": t.id, "action": "REJECTED" })),
+            )
+            .await?;
             work.notify(other, NotificationKind::TransferDecided, None, Some(t.id));
         }
         TransferAction::Revoke { reason } => {
@@ -141,6 +144,7 @@ pub async fn act_on_transfer(
             work.record(
                 EventDraft::new(EventKind::Transfer, actor_ids)
                     .reason(reason)
+                    .shared(t.groups.clone(), Some(t.to_agency_id))
                     .details(json!({ "transfer": t.id, "action": "REVOKED" })),
             )
             .await?;
@@ -180,9 +184,10 @@ pub async fn act_on_transfer(
         }
     }
     work.commit().await?;
-    disclosures::transfer_by_id(app.store.conn(), t.id)
+    let t = disclosures::transfer_by_id(app.store.conn(), t.id)
         .await?
-        .ok_or(ServiceError::NotFound("transfer"))
+        .ok_or(ServiceError::NotFound("transfer"))?;
+    super::visibility::shown_one(app, p, t, |t| t.case_id).await
 }
 
 async fn decide(
@@ -296,6 +301,7 @@ pub async fn send_feedback(
         message,
         sent_by: p.user_id,
         sent_at: work.now(),
+        withheld: Vec::new(),
     };
     inbox::insert_feedback(work.tx(), &feedback).await?;
     work.record(
@@ -311,5 +317,5 @@ pub async fn send_feedback(
         Some(t.id),
     );
     work.commit().await?;
-    Ok(feedback)
+    super::visibility::shown_one(app, p, feedback, |f| f.case_id).await
 }

@@ -198,6 +198,7 @@ pub async fn offer_transfer(
         updated_at: now,
         decided_by: None,
         decided_at: None,
+        withheld: Vec::new(),
     };
     disclosures::insert_transfer(work.tx(), &transfer).await?;
     work.grant_access(to.id, "TRANSFER").await?;
@@ -209,9 +210,11 @@ pub async fn offer_transfer(
         "transition": transfer.transition,
     });
     let details = with_ground(details, transfer.ground.as_ref());
+    // The reason goes with the offer: shared as its groups, to the receiver.
     work.record(
         EventDraft::new(EventKind::Transfer, (p.user_id, p.agency_id))
             .reason(input.reason)
+            .shared(transfer.groups.clone(), Some(to.id))
             .details(details),
     )
     .await?;
@@ -222,7 +225,7 @@ pub async fn offer_transfer(
         Some(transfer.id),
     );
     work.commit().await?;
-    Ok(transfer)
+    super::visibility::shown_one(app, p, transfer, |t| t.case_id).await
 }
 
 /// Refuses (`INVALID_TRANSITION`, saying `refusal`) when a transfer of the case is still open.
@@ -282,11 +285,14 @@ pub async fn request_transfer(
         updated_at: now,
         decided_by: None,
         decided_at: None,
+        withheld: Vec::new(),
     };
     disclosures::insert_transfer(work.tx(), &transfer).await?;
+    // The request's reason is addressed to the lead (nothing is shared yet).
     work.record(
         EventDraft::new(EventKind::Transfer, (p.user_id, p.agency_id))
             .reason(Some(reason))
+            .shared(BTreeSet::new(), Some(case.lead_agency_id))
             .details(
                 json!({ "transfer": transfer.id, "action": "REQUESTED", "toAgency": p.agency_id }),
             ),
@@ -299,7 +305,7 @@ pub async fn request_transfer(
         Some(transfer.id),
     );
     work.commit().await?;
-    Ok(transfer)
+    super::visibility::shown_one(app, p, transfer, |t| t.case_id).await
 }
 
 /// A transfer the caller's agency is party to (or any, for auditors).
@@ -309,9 +315,14 @@ pub async fn transfer(
     id: Uuid,
 ) -> Result<Option<TransferRecord>, ServiceError> {
     let t = disclosures::transfer_by_id(app.store.conn(), id).await?;
-    Ok(t.filter(|t| {
+    let Some(t) = t.filter(|t| {
         p.has(Role::Auditor) || t.to_agency_id == p.agency_id || t.from_agency_id == p.agency_id
-    }))
+    }) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        super::visibility::shown_one(app, p, t, |t| t.case_id).await?,
+    ))
 }
 
 /// The transfer an inbox entry of the caller's agency points to.
@@ -323,7 +334,12 @@ pub async fn transfer_of_notification(
     let Some(id) = n.transfer_id.filter(|_| n.agency_id == p.agency_id) else {
         return Ok(None);
     };
-    Ok(disclosures::transfer_by_id(app.store.conn(), id).await?)
+    let Some(t) = disclosures::transfer_by_id(app.store.conn(), id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        super::visibility::shown_one(app, p, t, |t| t.case_id).await?,
+    ))
 }
 
 /// The transfers of a case its caller may see (see [`crate::access::CaseView::sees_transfer`]).
@@ -332,12 +348,19 @@ pub async fn of_case(app: &App, case: &VisibleCase) -> Result<Vec<TransferRecord
     Ok(all
         .into_iter()
         .filter(|t| case.view().sees_transfer(t))
+        .map(|t| case.view().texts(t))
         .collect())
 }
 
-/// Feedback on a transfer the caller is party to.
-pub async fn feedback(app: &App, t: &TransferRecord) -> Result<Vec<Feedback>, ServiceError> {
-    Ok(inbox::feedback_of_transfer(app.store.conn(), t.id).await?)
+/// Feedback on a transfer the caller sees, its messages as the caller's view of the case allows
+/// (the two parties and auditors read them).
+pub async fn feedback(
+    app: &App,
+    p: &Principal,
+    t: &TransferRecord,
+) -> Result<Vec<Feedback>, ServiceError> {
+    let list = inbox::feedback_of_transfer(app.store.conn(), t.id).await?;
+    super::visibility::shown(app, p, list, |f| f.case_id).await
 }
 
 /// Transfers awaiting the caller's agency's decision.
@@ -347,5 +370,6 @@ pub async fn awaiting(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<TransferRecord>, ServiceError> {
-    Ok(disclosures::transfers_awaiting(app.store.conn(), p.agency_id, after, limit).await?)
+    let list = disclosures::transfers_awaiting(app.store.conn(), p.agency_id, after, limit).await?;
+    super::visibility::shown(app, p, list, |t| t.case_id).await
 }

@@ -5,11 +5,11 @@ use super::{App, ServiceError};
 use crate::access::policy::{Action as PolicyAction, Facts};
 use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::event::TransitionNames;
-use crate::domain::{CaseRecord, Event, EventDraft, EventKind};
+use crate::domain::{CaseRecord, DataGroup, Event, EventDraft, EventKind};
 use crate::workflow::engine::{self, Availability};
 use crate::workflow::{self, Actor, Refusal, Unmet, Workflow};
 use serde_json::{Map, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Longest accepted reason.
@@ -24,6 +24,8 @@ pub struct FireTransition {
     pub transition: String,
     pub expected_version: i64,
     pub reason: Option<String>,
+    /// The data groups the reason is shared as (see [`crate::access::CaseView::sees_text`]).
+    pub reason_shared_as: BTreeSet<DataGroup>,
     pub data: Map<String, Json>,
     pub idempotency_key: Option<String>,
 }
@@ -62,6 +64,7 @@ pub async fn fire_transition(
             input.expected_version,
             &input.reason,
             data,
+            &input.reason_shared_as,
         ),
     );
     if let Some(key) = key
@@ -129,6 +132,7 @@ async fn fire(
         to: outcome.to,
     });
     draft.reason = input.reason.clone();
+    draft.reason_shared_as = input.reason_shared_as.clone();
     let event = match step.and_then(|t| t.continues_under.as_ref()) {
         Some(switch) => {
             let to = app.workflows.get(&switch.workflow, None).ok_or_else(|| {

@@ -1,10 +1,12 @@
 //! What a principal may see of cases: the sharing history read from the store, handed to the
 //! one access model ([`CaseView`]), and the cases returned as [`VisibleCase`]s. A page of cases
-//! gets its views in five queries whatever its length.
+//! gets its views in five queries whatever its length. Records that carry free text (referrals,
+//! transfers, feedback, consents, break-glass accesses, events) leave the services through the
+//! same views ([`shown`], or [`CaseView::texts`] where the case is at hand).
 
 use super::{App, ServiceError};
 use crate::access::{
-    CaseView, Principal, ReferralShare, SharingRecord, TransferShare, VisibleCase,
+    CaseView, FreeTexts, Principal, ReferralShare, SharingRecord, TransferShare, VisibleCase,
 };
 use crate::domain::{CaseRecord, DataGroup, ReferralRecord, Role, TransferRecord};
 use crate::store::{break_glass, cases as case_store, disclosures};
@@ -35,6 +37,48 @@ pub async fn visible_page(
         .zip(views)
         .filter_map(|(case, view)| Some(VisibleCase::new(case, view?)))
         .collect())
+}
+
+/// `records` (of any cases) with every free text `p` may not read withheld, by the one rule
+/// ([`CaseView::sees_text`]) applied with `p`'s view of each record's case (`case_of`); of a
+/// record of a case `p` has no view of, only the texts its agency wrote or is addressed by are
+/// kept. Five queries whatever their number.
+pub async fn shown<T: FreeTexts>(
+    app: &App,
+    p: &Principal,
+    records: Vec<T>,
+    case_of: impl Fn(&T) -> Uuid,
+) -> Result<Vec<T>, ServiceError> {
+    let mut ids: Vec<Uuid> = records.iter().map(&case_of).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let cases = case_store::find_many(app.store.conn(), p.case_scope(app.now()), &ids).await?;
+    let views: HashMap<Uuid, CaseView> = cases
+        .iter()
+        .map(|c| c.id)
+        .zip(views(app, app.store.conn(), p, &cases).await?)
+        .filter_map(|(id, view)| Some((id, view?)))
+        .collect();
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let view = views.get(&case_of(&r));
+            CaseView::shown(view, p.agency_id, r)
+        })
+        .collect())
+}
+
+/// [`shown`] for one record.
+pub async fn shown_one<T: FreeTexts>(
+    app: &App,
+    p: &Principal,
+    record: T,
+    case_of: impl Fn(&T) -> Uuid,
+) -> Result<T, ServiceError> {
+    shown(app, p, vec![record], case_of)
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::internal("a shown record went missing"))
 }
 
 /// The sharing history of a case, for access decisions.

@@ -248,13 +248,15 @@ pub async fn page(
         .into_iter()
         .filter_map(|i| {
             let case = visible.get(&i.case.id).cloned()?;
+            // Their free texts as the caller's view of the case allows.
+            let view = case.view();
             Some(WorkItem {
-                case,
                 reason: i.reason,
                 deadline: i.deadline,
-                referral: i.referral,
-                transfer: i.transfer,
-                break_glass: i.break_glass,
+                referral: i.referral.map(|r| view.texts(r)),
+                transfer: i.transfer.map(|t| view.texts(t)),
+                break_glass: i.break_glass.map(|b| view.texts(b)),
+                case,
             })
         })
         .collect();

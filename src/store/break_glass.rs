@@ -17,14 +17,17 @@ fn from_model(m: break_glass::Model) -> BreakGlass {
         case_id: m.case_id,
         user_id: m.user_id,
         agency_id: m.agency_id,
+        lead_agency_id: m.lead_agency_id.unwrap_or_default(),
         justification: m.justification,
         opened_at: m.opened_at,
         expires_at: m.expires_at,
         review_due_at: m.review_due_at,
         reviewed_at: m.reviewed_at,
         reviewed_by: m.reviewed_by,
+        reviewed_by_agency: m.reviewed_by_agency_id,
         justified: m.justified,
         review_note: m.review_note,
+        withheld: Vec::new(),
     }
 }
 
@@ -35,12 +38,14 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, b: &BreakGlass) -> Result<(), 
         case_id: Set(b.case_id),
         user_id: Set(b.user_id),
         agency_id: Set(b.agency_id),
+        lead_agency_id: Set(Some(b.lead_agency_id)),
         justification: Set(b.justification.clone()),
         opened_at: Set(b.opened_at),
         expires_at: Set(b.expires_at),
         review_due_at: Set(b.review_due_at),
         reviewed_at: Set(None),
         reviewed_by: Set(None),
+        reviewed_by_agency_id: Set(None),
         justified: Set(None),
         review_note: Set(None),
     })
@@ -134,18 +139,19 @@ pub async fn unreviewed_for_lead<C: ConnectionTrait>(
         .collect())
 }
 
-/// Records the review; `false` if it was already reviewed.
+/// Records the review by `by` (user, agency); `false` if it was already reviewed.
 pub async fn review<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
-    by: Uuid,
+    by: (Uuid, Uuid),
     justified: bool,
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let r = break_glass::Entity::update_many()
         .col_expr(break_glass::Column::ReviewedAt, Expr::value(now))
-        .col_expr(break_glass::Column::ReviewedBy, Expr::value(by))
+        .col_expr(break_glass::Column::ReviewedBy, Expr::value(by.0))
+        .col_expr(break_glass::Column::ReviewedByAgencyId, Expr::value(by.1))
         .col_expr(break_glass::Column::Justified, Expr::value(justified))
         .col_expr(
             break_glass::Column::ReviewNote,

@@ -29,6 +29,12 @@ fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
         from_state: m.from_state,
         to_state: m.to_state,
         reason: m.reason,
+        reason_shared_as: match m.reason_shared_as {
+            None => Default::default(),
+            Some(groups) => serde_json::from_value(groups)
+                .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", m.id)))?,
+        },
+        reason_to: m.reason_to,
         changes: serde_json::from_value(m.changes)
             .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", m.id)))?,
         workflow_id: m.workflow_id,
@@ -40,6 +46,7 @@ fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
         prev_hash: m.prev_hash,
         hash: m.hash,
         details: m.details,
+        withheld: Vec::new(),
     })
 }
 
@@ -56,6 +63,11 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), Store
         from_state: Set(e.from_state.clone()),
         to_state: Set(e.to_state.clone()),
         reason: Set(e.reason.clone()),
+        reason_shared_as: Set((!e.reason_shared_as.is_empty())
+            .then(|| serde_json::to_value(&e.reason_shared_as))
+            .transpose()
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?),
+        reason_to: Set(e.reason_to),
         changes: Set(
             serde_json::to_value(&e.changes).map_err(|err| StoreError::Corrupt(err.to_string()))?
         ),

@@ -143,6 +143,7 @@ pub async fn feedback_of_transfer<C: ConnectionTrait>(
             message: m.message,
             sent_by: m.sent_by,
             sent_at: m.sent_at,
+            withheld: Vec::new(),
         })
         .collect())
 }

@@ -678,9 +678,9 @@ async fn break_glass_opens_a_case_for_a_while_is_recorded_notified_and_reviewed(
         .unwrap()["node"]
         .clone();
     assert_eq!(last["kind"], "BREAK_GLASS");
-    assert!(
-        last["reason"].is_null(),
-        "the justification is the author agency's text"
+    assert_eq!(
+        last["reason"], justification,
+        "the justification is addressed to the lead, which reviews it"
     );
     assert_eq!(
         data["case"]["breakGlassAccesses"][0]["justification"],

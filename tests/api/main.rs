@@ -44,6 +44,7 @@ mod drills;
 mod driver;
 mod escalation;
 mod exports;
+mod free_text;
 mod fuzz_inputs;
 mod hardening;
 mod harness;

@@ -35,6 +35,7 @@ async fn fire(app: &App, by: &Principal, case: Uuid, transition: &str, data: Val
             transition: transition.into(),
             expected_version: c.version,
             reason: None,
+            reason_shared_as: Default::default(),
             data,
             idempotency_key: None,
         },

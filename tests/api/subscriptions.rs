@@ -121,6 +121,15 @@ impl WsClient {
         payload["data"]["caseEvents"].clone()
     }
 
+    /// Waits until the session has set up every subscription sent before: the answer to a
+    /// later message of the session comes after them.
+    pub(crate) async fn barrier(&mut self) {
+        self.subscribe("barrier", CASE_EVENTS, json!({"id": random_case_id()}))
+            .await;
+        let _ = self.next_payload("barrier").await;
+        self.complete("barrier").await;
+    }
+
     /// Expects `complete` for subscription `id`.
     async fn complete(&mut self, id: &str) {
         match self.recv().await {

@@ -6,7 +6,7 @@ use super::super::error::{IntoGql, invalid};
 use super::super::ids;
 use super::super::nodes::{CaseNode, EventNode};
 use crate::access::{Principal, VisibleCase};
-use crate::domain::{CaseFilter, CaseRecord, CaseStatus, DeadlineFilter, Stage};
+use crate::domain::{CaseFilter, CaseRecord, CaseStatus, DataGroup, DeadlineFilter, Stage};
 use crate::service::cases::{self, FireTransition, OpenCase};
 use crate::service::{App, ServiceError};
 use async_graphql::connection::{Connection, Edge};
@@ -31,6 +31,17 @@ pub async fn seen(app: &App, p: &Principal, case: CaseRecord) -> Result<CaseNode
         .gql()?
         .map(CaseNode)
         .ok_or_else(|| ServiceError::NotFound("case").extend())
+}
+
+/// The groups a reason is shared as; refused without a reason to share.
+fn shared_as(
+    reason: &Option<String>,
+    groups: Vec<DataGroup>,
+) -> Result<std::collections::BTreeSet<DataGroup>> {
+    if reason.is_none() && !groups.is_empty() {
+        return Err(invalid("reasonSharedAs needs a reason"));
+    }
+    Ok(groups.into_iter().collect())
 }
 
 /// Narrows a case list; all given fields must match.
@@ -80,6 +91,11 @@ pub struct FireTransitionInput {
     pub expected_version: i64,
     /// Why, in the actor's words (recorded in the history).
     pub reason: Option<String>,
+    /// The personal-data groups the reason may reveal, e.g. `[LEGAL_STATUS]`: it is then shown
+    /// to every agency that may read all of them (as recorded now by your agency). Empty (the
+    /// default): it stays with your agency and the auditors.
+    #[graphql(default)]
+    pub reason_shared_as: Vec<DataGroup>,
     /// The facts the transition records, e.g. `{"risk_level": "high"}`.
     pub data: Option<Json<Value>>,
     /// Retrying with the same key and input returns the first result without doing it again.
@@ -106,6 +122,9 @@ pub struct MigrateCaseInput {
     pub expected_version: i64,
     /// Why the case moves (e.g. the law that changed). Recorded in the history.
     pub reason: String,
+    /// The personal-data groups the reason may reveal (see `FireTransitionInput.reasonSharedAs`).
+    #[graphql(default)]
+    pub reason_shared_as: Vec<DataGroup>,
     /// Old state → new state for states the new version renamed, e.g. `{"pending": "awaiting"}`.
     pub state_map: Option<Json<Value>>,
 }
@@ -232,6 +251,7 @@ impl CaseMutation {
                 case_id,
                 transition: input.transition,
                 expected_version: input.expected_version,
+                reason_shared_as: shared_as(&input.reason, input.reason_shared_as)?,
                 reason: input.reason,
                 data,
                 idempotency_key: input.idempotency_key,
@@ -268,6 +288,7 @@ impl CaseMutation {
                 case_id,
                 to_version: input.to_version,
                 expected_version: input.expected_version,
+                reason_shared_as: input.reason_shared_as.into_iter().collect(),
                 reason: input.reason,
                 state_map,
             },

@@ -29,9 +29,13 @@ fn to_consent(m: consent::Model) -> Result<ConsentRecord, StoreError> {
         groups: set_of("consent", id, m.data_groups)?,
         given_at: m.given_at,
         recorded_by: m.recorded_by,
+        // Nil (no agency: the note stays with the auditors) only where the migration found no
+        // recording user.
+        recorded_by_agency: m.recorded_by_agency_id.unwrap_or_default(),
         recorded_at: m.recorded_at,
         withdrawn_at: m.withdrawn_at,
         withdrawn_by: m.withdrawn_by,
+        withheld: Vec::new(),
     })
 }
 
@@ -52,6 +56,7 @@ pub async fn insert_consent<C: ConnectionTrait>(
         data_groups: Set(names(&c.groups)),
         given_at: Set(c.given_at),
         recorded_by: Set(c.recorded_by),
+        recorded_by_agency_id: Set(Some(c.recorded_by_agency)),
         recorded_at: Set(c.recorded_at),
         withdrawn_at: Set(None),
         withdrawn_by: Set(None),

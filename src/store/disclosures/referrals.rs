@@ -39,6 +39,7 @@ pub(super) fn to_referral(m: referral::Model) -> Result<ReferralRecord, StoreErr
         created_by: m.created_by,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        withheld: Vec::new(),
     })
 }
 

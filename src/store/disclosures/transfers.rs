@@ -55,6 +55,7 @@ pub(super) fn to_transfer(m: transfer::Model) -> Result<TransferRecord, StoreErr
         updated_at: m.updated_at,
         decided_by: m.decided_by,
         decided_at: m.decided_at,
+        withheld: Vec::new(),
     })
 }
 

@@ -15,6 +15,10 @@ pub struct Model {
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub reason: Option<String>,
+    /// The data groups the reason is shared as (a JSON array of names); null: none.
+    pub reason_shared_as: Option<Json>,
+    /// The agency the reason is addressed to.
+    pub reason_to: Option<Uuid>,
     pub changes: Json,
     pub workflow_id: String,
     pub workflow_version: i32,

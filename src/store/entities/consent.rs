@@ -17,6 +17,7 @@ pub struct Model {
     pub data_groups: Json,
     pub given_at: DateTimeUtc,
     pub recorded_by: Uuid,
+    pub recorded_by_agency_id: Option<Uuid>,
     pub recorded_at: DateTimeUtc,
     pub withdrawn_at: Option<DateTimeUtc>,
     pub withdrawn_by: Option<Uuid>,

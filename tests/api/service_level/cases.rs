@@ -311,6 +311,7 @@ async fn migrate_case_pins_the_case_to_the_newer_version_with_one_event() {
         to_version,
         expected_version,
         reason: reason.into(),
+        reason_shared_as: Default::default(),
         state_map: BTreeMap::new(),
     };
     let why = "all five SOPs apply from now on";

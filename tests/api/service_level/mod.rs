@@ -71,6 +71,7 @@ fn firing(case: Uuid, transition: &str, expected_version: i64, input: Value) -> 
         transition: transition.into(),
         expected_version,
         reason: None,
+        reason_shared_as: Default::default(),
         data: data(input),
         idempotency_key: None,
     }
