@@ -239,6 +239,11 @@ vocabulary! {
         EducationTraining => "EDUCATION_TRAINING",
         Employment => "EMPLOYMENT",
         RiskAssessment => "RISK_ASSESSMENT",
+        /// A decision the receiving body takes on the case itself, in its own name (e.g. the
+        /// migration authority on the reflection period or a permit, the competent authority on
+        /// identification, the prosecutor on the proceedings): it may fire the steps the
+        /// workflow gives to agencies of its kind while the referral is live.
+        Decision => "DECISION",
         Other => "OTHER",
     }
 }
@@ -408,6 +413,9 @@ vocabulary! {
         /// A protection of a case the agency leads ended or suspended sharing (the case's
         /// history says what and why).
         ProtectionApplied => "PROTECTION_APPLIED",
+        /// An agency the lead involved recorded a decision or a request on a case the agency
+        /// leads, in its own name (the case's history says which).
+        DecisionRecorded => "DECISION_RECORDED",
     }
 }
 

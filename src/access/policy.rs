@@ -29,6 +29,7 @@ type Ctx = {
     is_lead: Bool,
     is_party: Bool,
     has_access: Bool,
+    is_involved: Bool,
     stage: String,
     group: String,
 };
@@ -102,6 +103,9 @@ pub struct Facts {
     pub is_party: bool,
     /// The caller's agency can already see the case.
     pub has_access: bool,
+    /// The caller's agency takes part in the case (a live referral from it) and, for a
+    /// transition, is of a kind the step lets involved agencies fire it.
+    pub is_involved: bool,
     /// For transitions: the SOP stage of the state left.
     pub stage: Option<Stage>,
     /// For `ReadGroup`: the group.
@@ -224,6 +228,7 @@ impl Policies {
             "is_lead": facts.is_lead,
             "is_party": facts.is_party,
             "has_access": facts.has_access,
+            "is_involved": facts.is_involved,
             "stage": facts.stage.map(|s| s.as_str()).unwrap_or(""),
             "group": facts.group.map(|g| g.as_str()).unwrap_or(""),
         });
@@ -258,7 +263,7 @@ impl Policies {
     /// The permission matrix: for each action and role, in which situations a user holding only
     /// that role (in an agency of `agency_kind`) is allowed. Generated from the policies.
     pub fn matrix(&self) -> Vec<(Action, Vec<(Role, String)>)> {
-        let situations: [(&str, Facts); 4] = [
+        let situations: [(&str, Facts); 5] = [
             (
                 "lead",
                 Facts {
@@ -271,6 +276,14 @@ impl Policies {
                 "party",
                 Facts {
                     is_party: true,
+                    has_access: true,
+                    ..Facts::default()
+                },
+            ),
+            (
+                "involved",
+                Facts {
+                    is_involved: true,
                     has_access: true,
                     ..Facts::default()
                 },

@@ -116,6 +116,10 @@ pub struct CaseView {
     pub grants: Vec<Grant>,
     /// The groups the caller's roles may read at all (by policy), whatever the agency holds.
     pub role_groups: BTreeSet<DataGroup>,
+    /// The caller's agency, not leading the case, takes part in it through a live referral
+    /// (pending or accepted; e.g. one for a decision): it may fire the steps the workflow gives
+    /// to involved agencies of its kind, and sees which.
+    pub involved: bool,
 }
 
 /// A part of a case that is shown whole or not at all (personal data is decided per group and
@@ -203,11 +207,17 @@ impl CaseView {
         } else {
             return None;
         };
+        let involved = !matches!(relation, Relation::Auditor | Relation::Lead)
+            && record.referrals.iter().any(|r| {
+                r.to_agency == p.agency_id
+                    && matches!(r.status, ReferralStatus::Pending | ReferralStatus::Accepted)
+            });
         Some(CaseView {
             relation,
             agency: p.agency_id,
             user: p.user_id,
             lead_agency: record.lead_agency,
+            involved,
             grants: if relation == Relation::Auditor {
                 vec![Grant {
                     groups: DataGroup::ALL.iter().copied().collect(),
@@ -257,11 +267,10 @@ impl CaseView {
     /// Whether `field` is shown.
     pub fn sees(&self, field: Field) -> bool {
         match field {
-            Field::Facts
-            | Field::Timers
-            | Field::Deadlines
-            | Field::AvailableTransitions
-            | Field::Consents => self.sees_facts(),
+            Field::Facts | Field::Timers | Field::Deadlines | Field::Consents => self.sees_facts(),
+            // An involved agency sees the steps it may take itself (and why one is refused),
+            // not the facts behind them.
+            Field::AvailableTransitions => self.sees_facts() || self.involved,
             Field::History => self.history_until().is_some(),
             Field::RoutePlaces => self.may_read_group(DataGroup::Contact),
         }
@@ -344,6 +353,7 @@ impl CaseView {
             is_lead: self.lead_agency == self.agency,
             is_party: false,
             has_access: !matches!(self.relation, Relation::BreakGlass { .. }),
+            is_involved: self.involved,
             stage: None,
             group: None,
         }

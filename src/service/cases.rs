@@ -270,6 +270,7 @@ pub fn lead_facts(p: &Principal, case: &CaseRecord) -> Facts {
         is_lead: case.lead_agency_id == p.agency_id,
         is_party: false,
         has_access: true,
+        is_involved: false,
         stage: None,
         group: None,
     }

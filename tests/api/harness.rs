@@ -509,6 +509,40 @@ impl TestServer {
             .unwrap()
     }
 
+    /// As `lead`, involves `to`'s agency in `case_id` for a decision: the person's consent to
+    /// share `groups` with it, then a referral for a decision (service `DECISION`). Returns the
+    /// referral's id. From then on `to`'s agency takes the steps the workflow gives its kind.
+    pub async fn involve(&self, lead: &str, case_id: &str, to: &str, groups: &[&str]) -> String {
+        self.refer_for(lead, case_id, to, "DECISION", groups).await
+    }
+
+    /// As `lead`, refers `case_id` to `to`'s agency for `service`, sharing `groups` on the
+    /// person's consent; returns the referral's id.
+    pub async fn refer_for(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        service: &str,
+        groups: &[&str],
+    ) -> String {
+        self.consent_for(lead, case_id, to, groups).await;
+        let body = self
+            .gql(
+                lead,
+                "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }",
+                json!({"input": {"caseId": case_id, "toAgencyId": self.agency_id(to).await,
+                    "service": service, "purpose": "the lead's request",
+                    "sharedGroups": groups}}),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "makeReferral: {body}");
+        body["data"]["makeReferral"]["referral"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// The current version and history length of a case, as `user` sees it.
     pub async fn version_and_history(&self, user: &str, case_id: &str) -> (i64, usize) {
         let data = self

@@ -38,6 +38,7 @@ mod cases;
 mod concurrency;
 mod configuration;
 mod cross_border;
+mod decisions;
 mod directory;
 mod docs;
 mod drills;
