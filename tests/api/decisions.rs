@@ -631,3 +631,111 @@ async fn a_judgment_with_compensation_concludes_and_without_it_waits_for_the_per
     );
     s.stop().await;
 }
+
+/// The walk-through of the user guide: one case, four agencies of three countries, each
+/// recording its own decisions. An Italian shelter leads; the Italian prosecutor identifies her;
+/// the Austrian prosecutor, where she was exploited, records the proceedings; the Nigerian shelter
+/// accepts her return and confirms her reception; the Austrian trial goes on with her testimony
+/// from Nigeria. The history says who decided what.
+#[tokio::test]
+async fn four_agencies_of_three_countries_each_record_their_own_decisions() {
+    let s = TestServer::start().await;
+    let lead = "it.shelter";
+    let mut c = CaseDriver::open(&s, lead, ADULT, Some(4)).await;
+    to_crisis(&mut c, lead).await;
+    s.involve(lead, &c.id, "it.prosecutor", &["IDENTITY"]).await;
+    s.involve(lead, &c.id, "at.prosecutor", &["IDENTITY"]).await;
+    c.sync().await;
+    c.ok(
+        "it.prosecutor",
+        "identify_formally",
+        json!({"evidence_reviewed": true}),
+    )
+    .await;
+    c.ok(
+        lead,
+        "decide_to_cooperate",
+        json!({"legal_counselling_given": true}),
+    )
+    .await;
+    c.ok(
+        "at.prosecutor",
+        "bring_charges",
+        json!({"victim_informed_of_proceedings": true}),
+    )
+    .await;
+    c.ok("at.prosecutor", "open_trial", json!({})).await;
+    for (t, d) in crate::harness::steps_to_origin_contact() {
+        c.ok(lead, t, d).await;
+    }
+    // The Nigerian shelter decides to take her case: it accepts the transfer and leads.
+    s.transfer_lead(
+        lead,
+        &c.id,
+        "ng.shelter",
+        json!({"nationality_verified": true, "prosecutor_notified_of_return": true,
+            "testimony_arrangement": "video_link"}),
+    )
+    .await;
+    c.read_as("ng.shelter");
+    c.sync().await;
+    c.ok(
+        "ng.shelter",
+        "depart",
+        json!({"travel_documents_issued": true, "escort_arranged": false}),
+    )
+    .await;
+    c.ok(
+        "ng.shelter",
+        "confirm_reception",
+        json!({"received_on_arrival": true, "safe_accommodation": true}),
+    )
+    .await;
+    // The Austrian prosecutor, still involved, records her testimony from Nigeria and the
+    // judgment.
+    c.ok(
+        "at.prosecutor",
+        "record_testimony_from_abroad",
+        json!({"testimony_given_from_abroad": true}),
+    )
+    .await;
+    let today = s.app.now().date_naive().format("%Y-%m-%d").to_string();
+    c.ok(
+        "at.prosecutor",
+        "record_judgment",
+        json!({"judgment_outcome": "conviction", "judgment_final_on": today,
+            "compensation_in_judgment": "awarded"}),
+    )
+    .await;
+
+    // The auditor reads who decided what, each in its own name.
+    let data = s
+        .data(
+            "auditor",
+            "query($id: ID!) { case(id: $id) { history(first: 100) { edges { node {
+                transition agency { kind country } } } } } }",
+            json!({"id": c.id}),
+        )
+        .await;
+    let by = |transition: &str| -> (String, String) {
+        let node = data["case"]["history"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"])
+            .find(|n| n["transition"] == transition)
+            .unwrap_or_else(|| panic!("no {transition} in {data}"));
+        (
+            node["agency"]["kind"].as_str().unwrap().to_string(),
+            node["agency"]["country"].as_str().unwrap().to_string(),
+        )
+    };
+    let pair = |kind: &str, country: &str| (kind.to_string(), country.to_string());
+    assert_eq!(by("decide_to_cooperate"), pair("NGO", "IT"));
+    assert_eq!(by("identify_formally"), pair("PROSECUTOR", "IT"));
+    assert_eq!(by("bring_charges"), pair("PROSECUTOR", "AT"));
+    assert_eq!(by("record_case_transfer"), pair("NGO", "NG"));
+    assert_eq!(by("confirm_reception"), pair("NGO", "NG"));
+    assert_eq!(by("record_judgment"), pair("PROSECUTOR", "AT"));
+    s.stop().await;
+}
