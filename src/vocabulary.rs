@@ -339,6 +339,12 @@ vocabulary! {
         /// The case file was exported (to an auditor or by the operator); the event holds the
         /// purpose's category and the access log entry, which has the purpose and recipient.
         CaseFileExported => "CASE_FILE_EXPORTED",
+        /// An agency that found the person again linked its case to an earlier case of hers:
+        /// recorded on both cases (details: the link and both references, never personal data).
+        SamePersonLinked => "SAME_PERSON_LINKED",
+        /// The lead looked for earlier cases of the person (keyed match): the reason holds the
+        /// purpose, the details how many cases were found.
+        SamePersonSearched => "SAME_PERSON_SEARCHED",
     }
 }
 
@@ -365,6 +371,9 @@ vocabulary! {
         Read => "READ",
         /// An export of the case file: it left the service, for a purpose, to a recipient.
         CaseFileExport => "CASE_FILE_EXPORT",
+        /// Another agency's search for earlier cases of the same person was told that this
+        /// case exists and which agency leads it (nothing else), for the purpose it stated.
+        Match => "MATCH",
     }
 }
 
