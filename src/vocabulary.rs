@@ -417,6 +417,12 @@ vocabulary! {
         /// A protection of a case the agency leads ended or suspended sharing (the case's
         /// history says what and why).
         ProtectionApplied => "PROTECTION_APPLIED",
+        /// Another agency linked its case to a case the agency leads as the same person, or (for
+        /// focal points) a link was made to or from a case led in their country.
+        SamePersonLinked => "SAME_PERSON_LINKED",
+        /// Another agency's search for earlier cases of the same person found a case the agency
+        /// leads (it was told only that the case exists and who leads it).
+        SamePersonMatched => "SAME_PERSON_MATCHED",
     }
 }
 

@@ -27,6 +27,5 @@ pub use flags::{
 pub use layers::{AuditKeySource, Clocks, KeySource};
 pub use values::{
     DefaultAuditKey, DefaultKey, database_identity, default_audit_key, default_data_dir,
-    default_match_key, parse_agency_kind,
-    parse_export_purpose, parse_role, public_keys,
+    default_match_key, parse_agency_kind, parse_export_purpose, parse_role, public_keys,
 };

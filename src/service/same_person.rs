@@ -182,8 +182,8 @@ pub async fn find_earlier_cases(
     for found in case_store::find_many(work.tx(), CaseScope::All, &ids).await? {
         // The caller's agency knows its own cases; an asylum seeker's case is never disclosed
         // to an authority of her country of origin.
-        let banned = app.person_status(&found)?.asylum_seeker
-            && may_be_origin_authority(&found, &searcher);
+        let banned =
+            app.person_status(&found)?.asylum_seeker && may_be_origin_authority(&found, &searcher);
         if found.lead_agency_id == p.agency_id || banned {
             continue;
         }

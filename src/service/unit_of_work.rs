@@ -5,7 +5,8 @@
 //! query), queues notifications and subscription signals, records the idempotency key,
 //! re-checks the case's protections, and commits, all in one database transaction.
 //! Acknowledged means committed; a [`CaseWork`] dropped before [`CaseWork::commit`] changes
-//! nothing.
+//! nothing. A change recorded on two cases (a same-person link) locks both in one [`CaseWork`]
+//! ([`CaseWork::begin_pair`]).
 //!
 //! Over the house's 400 lines on purpose: it is the one place that knows how a case changes,
 //! and its steps (lock, record, switch of procedure, commit, idempotency) share the transaction.
@@ -112,7 +113,9 @@ impl<'a> CaseWork<'a> {
         other_id: Uuid,
     ) -> Result<CaseWork<'a>, ServiceError> {
         if other_id == case_id {
-            return Err(ServiceError::internal("a change on two cases names one case twice"));
+            return Err(ServiceError::internal(
+                "a change on two cases names one case twice",
+            ));
         }
         CaseWork::begin_with(app, changer, case_id, None, Some(other_id)).await
     }

@@ -189,9 +189,7 @@ impl TestServer {
         let app = app
             .test_clock(Some(clock.clone()))
             .audit_key(Some(trm::audit::AuditKey::generate()))
-            .match_key(Some(
-                trm::domain::person_match::MatchSecret::generate(),
-            ))
+            .match_key(Some(trm::domain::person_match::MatchSecret::generate()))
             .oidc(oidc)
             .build();
         let tokens = demo::seed(&app)

@@ -122,7 +122,11 @@ async fn a_link_by_reference_is_verified_shown_on_both_cases_and_gives_no_access
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
     assert!(body.to_string().contains("itself"), "{body}");
     let body = link(&s, "it.police", &case, &earlier_ref).await;
-    assert_eq!(error_code(&body), "NOT_FOUND", "a stranger to the case: {body}");
+    assert_eq!(
+        error_code(&body),
+        "NOT_FOUND",
+        "a stranger to the case: {body}"
+    );
     let body = link(&s, "auditor", &case, &earlier_ref).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     assert_eq!(
@@ -135,7 +139,8 @@ async fn a_link_by_reference_is_verified_shown_on_both_cases_and_gives_no_access
     );
 
     // Linked, verified, retried safely.
-    let input = json!({"caseId": case, "earlierReference": earlier_ref, "idempotencyKey": "link-1"});
+    let input =
+        json!({"caseId": case, "earlierReference": earlier_ref, "idempotencyKey": "link-1"});
     let body = s.gql(finder, LINK, json!({"input": input.clone()})).await;
     assert!(body.get("errors").is_none(), "{body}");
     let linked = &body["data"]["linkSamePerson"];
@@ -148,7 +153,10 @@ async fn a_link_by_reference_is_verified_shown_on_both_cases_and_gives_no_access
         "the finder is not given the earlier case: {body}"
     );
     let retried = s.gql(finder, LINK, json!({"input": input})).await;
-    assert_eq!(retried["data"]["linkSamePerson"]["replayed"], true, "{retried}");
+    assert_eq!(
+        retried["data"]["linkSamePerson"]["replayed"], true,
+        "{retried}"
+    );
     assert_eq!(
         retried["data"]["linkSamePerson"]["link"]["id"],
         linked["link"]["id"]
@@ -168,7 +176,10 @@ async fn a_link_by_reference_is_verified_shown_on_both_cases_and_gives_no_access
             json!({"id": earlier, "r": earlier_ref}),
         )
         .await;
-    assert!(data["case"].is_null() && data["caseByReference"].is_null(), "{data}");
+    assert!(
+        data["case"].is_null() && data["caseByReference"].is_null(),
+        "{data}"
+    );
     assert!(!data["cases"].to_string().contains(&earlier), "{data}");
     let ne = s.agency_id(finder).await;
     let ne_uuid = trm::api::ids::decode_uuid(&ne, "Agency").unwrap();
@@ -190,7 +201,10 @@ async fn a_link_by_reference_is_verified_shown_on_both_cases_and_gives_no_access
     let links = &seen["samePersonLinks"];
     assert_eq!(links[0]["reference"], reference, "{seen}");
     assert_eq!(links[0]["earlierCase"]["id"], earlier);
-    assert!(links[0]["case"].is_null(), "the earlier lead does not see the new case either");
+    assert!(
+        links[0]["case"].is_null(),
+        "the earlier lead does not see the new case either"
+    );
     assert_eq!(
         links[0]["linkedBy"]["name"],
         "Demo Direction de la Protection de l'Enfant (Niger)"
@@ -226,10 +240,16 @@ async fn a_link_by_reference_is_verified_shown_on_both_cases_and_gives_no_access
             "Demo Direction de la Protection de l'Enfant (Niger)"
         );
         let text = Value::Array(entries.clone()).to_string();
-        assert!(!text.contains("Diallo") && !text.contains("1999"), "{user}: {text}");
+        assert!(
+            !text.contains("Diallo") && !text.contains("1999"),
+            "{user}: {text}"
+        );
     }
     let told = inbox(&s, "it.shelter").await;
-    assert_eq!(of_kind(&told, "SAME_PERSON_LINKED")[0]["case"]["id"], earlier);
+    assert_eq!(
+        of_kind(&told, "SAME_PERSON_LINKED")[0]["case"]["id"],
+        earlier
+    );
     assert!(of_kind(&inbox(&s, finder).await, "SAME_PERSON_LINKED").is_empty());
     // Others see no link on the case they share.
     assert!(
@@ -289,23 +309,54 @@ async fn the_same_person_is_found_across_countries_and_nothing_about_her_is_reve
     // Found from Niger: family name first, no diacritics, an estimated birth range.
     let finder = "ne.childprotection";
     let (case, _) = s.open_case(finder).await;
-    let body = find(&s, finder, &case, "DIALLO Aissatou", json!({"bornFrom": 1998, "bornTo": 2000})).await;
+    let body = find(
+        &s,
+        finder,
+        &case,
+        "DIALLO Aissatou",
+        json!({"bornFrom": 1998, "bornTo": 2000}),
+    )
+    .await;
     assert_eq!(leads(&body), ["Demo Casa Rifugio (NGO shelter)"], "{body}");
     // The answer names the lead agency and nothing about her or her case.
     let found = &body["data"]["findEarlierCases"]["found"][0];
     assert_eq!(found["leadAgency"]["country"], "IT");
     let text = body.to_string();
     for secret in [italy_ref.as_str(), italy.as_str(), "1999", "Aïssatou", "GN"] {
-        assert!(!text.contains(secret), "the answer reveals {secret}: {text}");
+        assert!(
+            !text.contains(secret),
+            "the answer reveals {secret}: {text}"
+        );
     }
     // A different person with the same name, born outside the range: not found.
-    let body = find(&s, finder, &case, "Aissatou Diallo", json!({"bornFrom": 1980, "bornTo": 1988})).await;
+    let body = find(
+        &s,
+        finder,
+        &case,
+        "Aissatou Diallo",
+        json!({"bornFrom": 1980, "bornTo": 1988}),
+    )
+    .await;
     assert!(leads(&body).is_empty(), "{body}");
     // Latin from Cyrillic, an exact date inside the Bulgarian estimate.
     let (vienna, _) = s.open_case("at.shelter").await;
-    let body = find(&s, "at.shelter", &vienna, "Mariya IVANOVA", json!({"dateOfBirth": "1995-05-01"})).await;
+    let body = find(
+        &s,
+        "at.shelter",
+        &vienna,
+        "Mariya IVANOVA",
+        json!({"dateOfBirth": "1995-05-01"}),
+    )
+    .await;
     assert_eq!(leads(&body), ["Demo Sofia Crisis Centre (NGO)"], "{body}");
-    let body = find(&s, "at.shelter", &vienna, "Maria Petrova", json!({"dateOfBirth": "1995-05-01"})).await;
+    let body = find(
+        &s,
+        "at.shelter",
+        &vienna,
+        "Maria Petrova",
+        json!({"dateOfBirth": "1995-05-01"}),
+    )
+    .await;
     assert!(leads(&body).is_empty(), "{body}");
 
     // The search is a disclosure: in the access log of the case found (and its disclosures),
@@ -320,12 +371,19 @@ async fn the_same_person_is_found_across_countries_and_nothing_about_her_is_reve
         .collect();
     assert_eq!(matches.len(), 1, "{audited}");
     assert_eq!(matches[0]["reader"]["username"], finder);
-    assert_eq!(matches[0]["purpose"], "She says she was assisted before, in another country");
+    assert_eq!(
+        matches[0]["purpose"],
+        "She says she was assisted before, in another country"
+    );
     assert_eq!(matches[0]["groups"], json!([]));
     let disclosed = &audited["case"]["disclosures"];
     assert!(
-        disclosed.as_array().unwrap().iter().any(|d| d["kind"] == "MATCH"
-            && d["toAgency"]["name"] == "Demo Direction de la Protection de l'Enfant (Niger)"),
+        disclosed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "MATCH"
+                && d["toAgency"]["name"] == "Demo Direction de la Protection de l'Enfant (Niger)"),
         "{audited}"
     );
     let audited = s.data("auditor", log, json!({"id": namesake})).await;
@@ -339,7 +397,13 @@ async fn the_same_person_is_found_across_countries_and_nothing_about_her_is_reve
         .filter(|e| e["kind"] == "SAME_PERSON_SEARCHED")
         .collect();
     assert_eq!(events.len(), 2, "{searched}");
-    assert_eq!(events[0]["details"]["leadAgencies"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        events[0]["details"]["leadAgencies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(events[1]["details"]["leadAgencies"], json!([]));
 
     // The earlier lead is told who searched, and nothing personal.
@@ -367,9 +431,23 @@ async fn the_same_person_is_found_across_countries_and_nothing_about_her_is_reve
         json!({"names": "Fatoumata Bah", "dateOfBirth": "1999-03-02"}),
     )
     .await;
-    let body = find(&s, finder, &case, "Diallo Aissatou", json!({"bornFrom": 1998, "bornTo": 2000})).await;
+    let body = find(
+        &s,
+        finder,
+        &case,
+        "Diallo Aissatou",
+        json!({"bornFrom": 1998, "bornTo": 2000}),
+    )
+    .await;
     assert!(leads(&body).is_empty(), "{body}");
-    let body = find(&s, finder, &case, "Bah Fatoumata", json!({"dateOfBirth": "1999-01-01"})).await;
+    let body = find(
+        &s,
+        finder,
+        &case,
+        "Bah Fatoumata",
+        json!({"dateOfBirth": "1999-01-01"}),
+    )
+    .await;
     assert_eq!(leads(&body), ["Demo Casa Rifugio (NGO shelter)"], "{body}");
     s.stop().await;
 }
@@ -381,10 +459,26 @@ async fn a_search_needs_the_lead_a_purpose_two_names_and_narrow_years_and_is_rat
     let refused = [
         ("one name", "Aissatou", json!({"dateOfBirth": "1999-03-02"})),
         ("no birth", "Aissatou Diallo", json!({})),
-        ("both", "Aissatou Diallo", json!({"dateOfBirth": "1999-03-02", "bornFrom": 1998, "bornTo": 2000})),
-        ("too wide", "Aissatou Diallo", json!({"bornFrom": 1980, "bornTo": 2000})),
-        ("backwards", "Aissatou Diallo", json!({"bornFrom": 2000, "bornTo": 1998})),
-        ("future", "Aissatou Diallo", json!({"bornFrom": 2990, "bornTo": 2991})),
+        (
+            "both",
+            "Aissatou Diallo",
+            json!({"dateOfBirth": "1999-03-02", "bornFrom": 1998, "bornTo": 2000}),
+        ),
+        (
+            "too wide",
+            "Aissatou Diallo",
+            json!({"bornFrom": 1980, "bornTo": 2000}),
+        ),
+        (
+            "backwards",
+            "Aissatou Diallo",
+            json!({"bornFrom": 2000, "bornTo": 1998}),
+        ),
+        (
+            "future",
+            "Aissatou Diallo",
+            json!({"bornFrom": 2990, "bornTo": 2991}),
+        ),
     ];
     for (what, names, birth) in refused {
         let body = find(&s, "it.shelter", &case, names, birth).await;
@@ -402,7 +496,11 @@ async fn a_search_needs_the_lead_a_purpose_two_names_and_narrow_years_and_is_rat
     let body = find(&s, "it.police", &case, "Aissatou Diallo", birth.clone()).await;
     assert_eq!(error_code(&body), "NOT_FOUND", "a stranger: {body}");
     let body = find(&s, "auditor", &case, "Aissatou Diallo", birth.clone()).await;
-    assert_eq!(error_code(&body), "FORBIDDEN", "auditors see all, they do not search: {body}");
+    assert_eq!(
+        error_code(&body),
+        "FORBIDDEN",
+        "auditors see all, they do not search: {body}"
+    );
     for n in 0..5 {
         let body = find(&s, "it.shelter", &case, "Aissatou Diallo", birth.clone()).await;
         assert!(body.get("errors").is_none(), "search {n}: {body}");
@@ -413,5 +511,60 @@ async fn a_search_needs_the_lead_a_purpose_two_names_and_narrow_years_and_is_rat
     s.clock.advance(chrono::Duration::hours(25));
     let body = find(&s, "it.shelter", &case, "Aissatou Diallo", birth).await;
     assert!(body.get("errors").is_none(), "a day later: {body}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_asylum_seekers_case_is_not_disclosed_to_her_origin_countrys_authorities() {
+    let s = TestServer::start().await;
+    let lead = "it.shelter";
+    let (italy, _) = s.open_workflow(lead, "trm-adult", None).await;
+    crate::harness::to_crisis_intervention(&s, lead, &italy).await;
+    let body = s
+        .gql(
+            lead,
+            "mutation($input: SetOriginCountryInput!) { setOriginCountry(input: $input) { case { version } } }",
+            json!({"input": {"caseId": italy, "country": "NG"}}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let version = body["data"]["setOriginCountry"]["case"]["version"]
+        .as_i64()
+        .unwrap();
+    let body = s
+        .fire(
+            lead,
+            &italy,
+            "record_asylum_application",
+            version,
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    record_identity(
+        &s,
+        lead,
+        &italy,
+        json!({"names": "Blessing Okafor", "dateOfBirth": "2001-11-20"}),
+    )
+    .await;
+    let birth = json!({"bornFrom": 2000, "bornTo": 2002});
+    // Nigeria's focal point is an authority of her country of origin: nothing is found, and
+    // nothing is logged or told.
+    let (focal_case, _) = s.open_case("ng.focal").await;
+    let body = find(
+        &s,
+        "ng.focal",
+        &focal_case,
+        "OKAFOR Blessing",
+        birth.clone(),
+    )
+    .await;
+    assert!(leads(&body).is_empty(), "{body}");
+    assert!(of_kind(&inbox(&s, lead).await, "SAME_PERSON_MATCHED").is_empty());
+    // A Nigerian NGO is not: it learns that a case exists, and who leads it.
+    let (ngo_case, _) = s.open_case("ng.shelter").await;
+    let body = find(&s, "ng.shelter", &ngo_case, "Okafor Blessing", birth).await;
+    assert_eq!(leads(&body), ["Demo Casa Rifugio (NGO shelter)"], "{body}");
     s.stop().await;
 }
