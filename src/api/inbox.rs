@@ -46,7 +46,8 @@ impl Notification {
     }
     /// The agency whose act the entry reports, where it is not the case's lead: the agency that
     /// linked a case (`SAME_PERSON_LINKED`) or whose search found one (`SAME_PERSON_MATCHED`).
-    async fn from_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+    #[graphql(name = "fromAgency")]
+    async fn acting_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         match self.from_agency_id {
             Some(id) => loaders(ctx)?.agency(id).await.map(Some),
             None => Ok(None),
