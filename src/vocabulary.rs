@@ -344,6 +344,12 @@ vocabulary! {
         /// The case file was exported (to an auditor or by the operator); the event holds the
         /// purpose's category and the access log entry, which has the purpose and recipient.
         CaseFileExported => "CASE_FILE_EXPORTED",
+        /// An agency that found the person again linked its case to an earlier case of hers:
+        /// recorded on both cases (details: the link and both references, never personal data).
+        SamePersonLinked => "SAME_PERSON_LINKED",
+        /// The lead looked for earlier cases of the person (keyed match): the reason holds the
+        /// purpose, the details how many cases were found.
+        SamePersonSearched => "SAME_PERSON_SEARCHED",
     }
 }
 
@@ -370,6 +376,9 @@ vocabulary! {
         Read => "READ",
         /// An export of the case file: it left the service, for a purpose, to a recipient.
         CaseFileExport => "CASE_FILE_EXPORT",
+        /// Another agency's search for earlier cases of the same person was told that this
+        /// case exists and which agency leads it (nothing else), for the purpose it stated.
+        Match => "MATCH",
     }
 }
 
@@ -416,6 +425,12 @@ vocabulary! {
         /// An agency the lead involved recorded a decision or a request on a case the agency
         /// leads, in its own name (the case's history says which).
         DecisionRecorded => "DECISION_RECORDED",
+        /// Another agency linked its case to a case the agency leads as the same person, or (for
+        /// focal points) a link was made to or from a case led in their country.
+        SamePersonLinked => "SAME_PERSON_LINKED",
+        /// Another agency's search for earlier cases of the same person found a case the agency
+        /// leads (it was told only that the case exists and who leads it).
+        SamePersonMatched => "SAME_PERSON_MATCHED",
     }
 }
 

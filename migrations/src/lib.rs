@@ -17,6 +17,7 @@ mod m20261124_000012_worklist_order;
 mod m20261204_000013_case_last_hash;
 mod m20261204_000014_case_access_ended;
 mod m20261204_000015_access_log_exports;
+mod m20261204_000016_person_match_keys;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_case_last_hash::Migration),
             Box::new(m20261204_000014_case_access_ended::Migration),
             Box::new(m20261204_000015_access_log_exports::Migration),
+            Box::new(m20261204_000016_person_match_keys::Migration),
         ]
     }
 }

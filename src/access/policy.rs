@@ -35,7 +35,8 @@ type Ctx = {
 };
 action open_case, fire_transition, record_case_data, migrate_case, refer, answer_referral,
     offer_transfer, decide_transfer, request_transfer, send_feedback, override_consent,
-    break_glass, review_break_glass, read_audit, read_group, administer, advance_test_clock
+    break_glass, review_break_glass, read_audit, read_group, administer, advance_test_clock,
+    find_same_person
     appliesTo { principal: User, resource: Case, context: Ctx };
 "#;
 
@@ -92,6 +93,8 @@ actions! {
     Administer => "administer",
     /// Move the clock of a test instance.
     AdvanceTestClock => "advance_test_clock",
+    /// Look for earlier cases of the person of one's case (keyed match), and link one.
+    FindSamePerson => "find_same_person",
 }
 
 /// What the service knows about the case when it asks.

@@ -347,6 +347,14 @@ impl CaseView {
         (self.leads_or_audits() && self.sees_facts()) || b.user_id == self.user
     }
 
+    /// Whether the case's same-person links are shown (the references of the cases linked to
+    /// it): to its lead, auditors and a break-glass reader, as its facts are. A link gives no
+    /// access to the other case; an agency that sees this one only by a referral or an alert
+    /// is not told which other cases are hers.
+    pub fn sees_same_person_links(&self) -> bool {
+        self.sees_facts()
+    }
+
     /// What the policies are told about the caller and this case when `permissions` are asked.
     pub fn policy_facts(&self) -> Facts {
         Facts {

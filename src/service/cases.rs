@@ -327,6 +327,7 @@ pub fn permissions(app: &App, p: &Principal, case: &VisibleCase) -> Vec<(PolicyA
         A::ReviewBreakGlass,
         A::BreakGlass,
         A::ReadAudit,
+        A::FindSamePerson,
     ]
     .into_iter()
     .map(|action| (action, app.decide(p, action, facts)))

@@ -113,11 +113,12 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// The `trm` binary with nothing from the environment steering it (no `DATABASE_URL`, no
-/// `TRM_AUDIT_KEY_FILE`), the tests' [`data_dir`], and `TRM_LOG=warn`.
+/// `TRM_AUDIT_KEY_FILE`, no `TRM_MATCH_KEY_FILE`), the tests' [`data_dir`], and `TRM_LOG=warn`.
 pub fn trm_command() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trm"));
     cmd.env_remove("DATABASE_URL")
         .env_remove("TRM_AUDIT_KEY_FILE")
+        .env_remove("TRM_MATCH_KEY_FILE")
         .env("TRM_DATA_DIR", data_dir())
         .env("TRM_LOG", "warn");
     cmd
@@ -188,6 +189,7 @@ impl TestServer {
         let app = app
             .test_clock(Some(clock.clone()))
             .audit_key(Some(trm::audit::AuditKey::generate()))
+            .match_key(Some(trm::domain::person_match::MatchSecret::generate()))
             .oidc(oidc)
             .build();
         let tokens = demo::seed(&app)
@@ -248,6 +250,7 @@ impl TestServer {
         .test_clock(Some(self.clock.clone()))
         .oidc(self.app.oidc().cloned())
         .audit_key(self.app.audit_key().cloned())
+        .match_key(self.app.match_secret().cloned())
         .build();
         TestServer::serve(
             app,

@@ -54,6 +54,7 @@ mod procedure_switch;
 mod process;
 mod protections;
 mod protections_properties;
+mod same_person;
 mod scenarios_adult;
 mod scenarios_child;
 mod scenarios_uk;
