@@ -10,7 +10,8 @@
 //! normalised names; without the secret a key cannot be tested against a guessed name. Two
 //! identities match when they share a key.
 //!
-//! Pure: no I/O; the secret comes in as an argument.
+//! Pure: no I/O; the secret comes in as an argument. Its tests (over half of the file) are the
+//! normalisation's specification.
 
 use hmac::{Hmac, Mac};
 use serde_json::Value as Json;

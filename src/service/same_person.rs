@@ -15,6 +15,9 @@
 //!   cases (one `SAME_PERSON_LINKED` event each, in one transaction), notified to the earlier
 //!   lead and to the focal points of both countries. It gives the finder no access to the
 //!   earlier case: sharing then goes by the usual grounds (a referral or transfer with consent).
+//!
+//! Just over the house's 400 lines: the search and the link share their door (the lead's
+//! `find_same_person`) and the rule on an asylum seeker's origin authorities.
 
 use super::disclosure::{check_text, may_be_origin_authority};
 use super::person::MAX_PURPOSE_CHARS;

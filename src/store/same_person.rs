@@ -69,15 +69,6 @@ pub async fn cases_with_keys<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// How many match keys a case has (for tests and the checker).
-pub async fn key_count<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<u64, StoreError> {
-    use sea_orm::PaginatorTrait;
-    Ok(person_match_key::Entity::find()
-        .filter(person_match_key::Column::CaseId.eq(case_id))
-        .count(conn)
-        .await?)
-}
-
 fn to_link(m: same_person_link::Model) -> SamePersonLink {
     SamePersonLink {
         id: m.id,
