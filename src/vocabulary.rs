@@ -239,6 +239,11 @@ vocabulary! {
         EducationTraining => "EDUCATION_TRAINING",
         Employment => "EMPLOYMENT",
         RiskAssessment => "RISK_ASSESSMENT",
+        /// A decision the receiving body takes on the case itself, in its own name (e.g. the
+        /// migration authority on the reflection period or a permit, the competent authority on
+        /// identification, the prosecutor on the proceedings): it may fire the steps the
+        /// workflow gives to agencies of its kind while the referral is live.
+        Decision => "DECISION",
         Other => "OTHER",
     }
 }
@@ -339,6 +344,12 @@ vocabulary! {
         /// The case file was exported (to an auditor or by the operator); the event holds the
         /// purpose's category and the access log entry, which has the purpose and recipient.
         CaseFileExported => "CASE_FILE_EXPORTED",
+        /// An agency that found the person again linked its case to an earlier case of hers:
+        /// recorded on both cases (details: the link and both references, never personal data).
+        SamePersonLinked => "SAME_PERSON_LINKED",
+        /// The lead looked for earlier cases of the person (keyed match): the reason holds the
+        /// purpose, the details how many cases were found.
+        SamePersonSearched => "SAME_PERSON_SEARCHED",
     }
 }
 
@@ -365,6 +376,9 @@ vocabulary! {
         Read => "READ",
         /// An export of the case file: it left the service, for a purpose, to a recipient.
         CaseFileExport => "CASE_FILE_EXPORT",
+        /// Another agency's search for earlier cases of the same person was told that this
+        /// case exists and which agency leads it (nothing else), for the purpose it stated.
+        Match => "MATCH",
     }
 }
 
@@ -408,6 +422,15 @@ vocabulary! {
         /// A protection of a case the agency leads ended or suspended sharing (the case's
         /// history says what and why).
         ProtectionApplied => "PROTECTION_APPLIED",
+        /// An agency the lead involved recorded a decision or a request on a case the agency
+        /// leads, in its own name (the case's history says which).
+        DecisionRecorded => "DECISION_RECORDED",
+        /// Another agency linked its case to a case the agency leads as the same person, or (for
+        /// focal points) a link was made to or from a case led in their country.
+        SamePersonLinked => "SAME_PERSON_LINKED",
+        /// Another agency's search for earlier cases of the same person found a case the agency
+        /// leads (it was told only that the case exists and who leads it).
+        SamePersonMatched => "SAME_PERSON_MATCHED",
     }
 }
 

@@ -53,8 +53,10 @@ const WALKED: &[(&str, u32)] = &[
     ("trm-adult", 1),
     ("trm-adult", 2),
     ("trm-adult", 3),
+    ("trm-adult", 4),
     ("trm-child", 1),
     ("trm-child", 2),
+    ("trm-child", 3),
     ("trm-uk-nrm", 1),
 ];
 
@@ -73,12 +75,20 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../workflows/trm-adult.v3.toml"),
     ),
     (
+        "trm-adult.v4.toml",
+        include_str!("../workflows/trm-adult.v4.toml"),
+    ),
+    (
         "trm-child.v1.toml",
         include_str!("../workflows/trm-child.v1.toml"),
     ),
     (
         "trm-child.v2.toml",
         include_str!("../workflows/trm-child.v2.toml"),
+    ),
+    (
+        "trm-child.v3.toml",
+        include_str!("../workflows/trm-child.v3.toml"),
     ),
     (
         "trm-uk-nrm.v1.toml",
@@ -706,9 +716,19 @@ impl<'r> Walk<'r> {
             );
         }
         for (name, timer) in &outcome.changes.timers_started {
+            // A timer counts from now, or from the recorded date it counts from (`from_fact`).
+            let from = workflow
+                .timers
+                .get(name)
+                .and_then(|def| def.from_fact.as_ref())
+                .and_then(|fact| outcome.state.facts.get(fact))
+                .and_then(|date| date.as_str())
+                .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .map(|start| start.and_utc());
             ensure!(
                 self,
-                workflow.timers.contains_key(name) && timer.started_at == self.now,
+                workflow.timers.contains_key(name) && timer.started_at == from.unwrap_or(self.now),
                 "`{id}` started timer `{name}` as {timer:?}"
             );
         }
@@ -1046,6 +1066,24 @@ proptest! {
         steps in prop::collection::vec(step(), WALK_STEPS),
     ) {
         walk(&SHIPPED, "trm-adult", 3, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_adult_v4(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-adult", 4, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_child_v3(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-child", 3, &country, at, &steps)?;
     }
 
     #[test]

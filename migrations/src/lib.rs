@@ -17,7 +17,8 @@ mod m20261124_000012_worklist_order;
 mod m20261204_000013_case_last_hash;
 mod m20261204_000014_case_access_ended;
 mod m20261204_000015_access_log_exports;
-mod m20261211_000016_free_text_writers;
+mod m20261204_000016_person_match_keys;
+mod m20261204_000017_free_text_writers;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -41,7 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_case_last_hash::Migration),
             Box::new(m20261204_000014_case_access_ended::Migration),
             Box::new(m20261204_000015_access_log_exports::Migration),
-            Box::new(m20261211_000016_free_text_writers::Migration),
+            Box::new(m20261204_000016_person_match_keys::Migration),
+            Box::new(m20261204_000017_free_text_writers::Migration),
         ]
     }
 }

@@ -29,12 +29,14 @@ type Ctx = {
     is_lead: Bool,
     is_party: Bool,
     has_access: Bool,
+    is_involved: Bool,
     stage: String,
     group: String,
 };
 action open_case, fire_transition, record_case_data, migrate_case, refer, answer_referral,
     offer_transfer, decide_transfer, request_transfer, send_feedback, override_consent,
-    break_glass, review_break_glass, read_audit, read_group, administer, advance_test_clock
+    break_glass, review_break_glass, read_audit, read_group, administer, advance_test_clock,
+    find_same_person
     appliesTo { principal: User, resource: Case, context: Ctx };
 "#;
 
@@ -91,6 +93,8 @@ actions! {
     Administer => "administer",
     /// Move the clock of a test instance.
     AdvanceTestClock => "advance_test_clock",
+    /// Look for earlier cases of the person of one's case (keyed match), and link one.
+    FindSamePerson => "find_same_person",
 }
 
 /// What the service knows about the case when it asks.
@@ -102,6 +106,9 @@ pub struct Facts {
     pub is_party: bool,
     /// The caller's agency can already see the case.
     pub has_access: bool,
+    /// The caller's agency takes part in the case (a live referral from it) and, for a
+    /// transition, is of a kind the step lets involved agencies fire it.
+    pub is_involved: bool,
     /// For transitions: the SOP stage of the state left.
     pub stage: Option<Stage>,
     /// For `ReadGroup`: the group.
@@ -224,6 +231,7 @@ impl Policies {
             "is_lead": facts.is_lead,
             "is_party": facts.is_party,
             "has_access": facts.has_access,
+            "is_involved": facts.is_involved,
             "stage": facts.stage.map(|s| s.as_str()).unwrap_or(""),
             "group": facts.group.map(|g| g.as_str()).unwrap_or(""),
         });
@@ -258,7 +266,7 @@ impl Policies {
     /// The permission matrix: for each action and role, in which situations a user holding only
     /// that role (in an agency of `agency_kind`) is allowed. Generated from the policies.
     pub fn matrix(&self) -> Vec<(Action, Vec<(Role, String)>)> {
-        let situations: [(&str, Facts); 4] = [
+        let situations: [(&str, Facts); 5] = [
             (
                 "lead",
                 Facts {
@@ -271,6 +279,14 @@ impl Policies {
                 "party",
                 Facts {
                     is_party: true,
+                    has_access: true,
+                    ..Facts::default()
+                },
+            ),
+            (
+                "involved",
+                Facts {
+                    is_involved: true,
                     has_access: true,
                     ..Facts::default()
                 },

@@ -10,6 +10,7 @@ fn lead() -> Facts {
     Facts {
         is_lead: true,
         has_access: true,
+        is_involved: false,
         ..Facts::default()
     }
 }

@@ -118,6 +118,10 @@ pub struct CaseView {
     pub grants: Vec<Grant>,
     /// The groups the caller's roles may read at all (by policy), whatever the agency holds.
     pub role_groups: BTreeSet<DataGroup>,
+    /// The caller's agency, not leading the case, takes part in it through a live referral
+    /// (pending or accepted; e.g. one for a decision): it may fire the steps the workflow gives
+    /// to involved agencies of its kind, and sees which.
+    pub involved: bool,
 }
 
 /// A part of a case that is shown whole or not at all (personal data is decided per group and
@@ -205,11 +209,17 @@ impl CaseView {
         } else {
             return None;
         };
+        let involved = !matches!(relation, Relation::Auditor | Relation::Lead)
+            && record.referrals.iter().any(|r| {
+                r.to_agency == p.agency_id
+                    && matches!(r.status, ReferralStatus::Pending | ReferralStatus::Accepted)
+            });
         Some(CaseView {
             relation,
             agency: p.agency_id,
             user: p.user_id,
             lead_agency: record.lead_agency,
+            involved,
             grants: if relation == Relation::Auditor {
                 vec![Grant {
                     groups: DataGroup::ALL.iter().copied().collect(),
@@ -259,11 +269,10 @@ impl CaseView {
     /// Whether `field` is shown.
     pub fn sees(&self, field: Field) -> bool {
         match field {
-            Field::Facts
-            | Field::Timers
-            | Field::Deadlines
-            | Field::AvailableTransitions
-            | Field::Consents => self.sees_facts(),
+            Field::Facts | Field::Timers | Field::Deadlines | Field::Consents => self.sees_facts(),
+            // An involved agency sees the steps it may take itself (and why one is refused),
+            // not the facts behind them.
+            Field::AvailableTransitions => self.sees_facts() || self.involved,
             Field::History => self.history_until().is_some(),
             Field::RoutePlaces => self.may_read_group(DataGroup::Contact),
         }
@@ -379,12 +388,21 @@ impl CaseView {
         (self.leads_or_audits() && self.sees_facts()) || b.user_id == self.user
     }
 
+    /// Whether the case's same-person links are shown (the references of the cases linked to
+    /// it): to its lead, auditors and a break-glass reader, as its facts are. A link gives no
+    /// access to the other case; an agency that sees this one only by a referral or an alert
+    /// is not told which other cases are hers.
+    pub fn sees_same_person_links(&self) -> bool {
+        self.sees_facts()
+    }
+
     /// What the policies are told about the caller and this case when `permissions` are asked.
     pub fn policy_facts(&self) -> Facts {
         Facts {
             is_lead: self.lead_agency == self.agency,
             is_party: false,
             has_access: !matches!(self.relation, Relation::BreakGlass { .. }),
+            is_involved: self.involved,
             stage: None,
             group: None,
         }

@@ -93,19 +93,20 @@ impl DisclosureNode {
     async fn kind(&self) -> DisclosureKind {
         self.0.kind
     }
-    /// The referral, transfer or break-glass access.
+    /// The referral, transfer or break-glass access (for a match, its access-log entry).
     async fn id(&self) -> ID {
         let kind = match self.0.kind {
             DisclosureKind::Referral => "Referral",
             DisclosureKind::Transfer => "Transfer",
             DisclosureKind::BreakGlass => "BreakGlassAccess",
+            DisclosureKind::Match => "AccessLogEntry",
         };
         ids::encode(kind, &self.0.id.to_string())
     }
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
-    /// The agency that disclosed (the lead then); null for break-glass.
+    /// The agency that disclosed (the lead then); null for break-glass and a match.
     #[graphql(name = "fromAgency")]
     async fn disclosing_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         match self.0.from_agency_id {

@@ -5,8 +5,9 @@ use super::context::{app, connection, cursor_uuid, loaders, page_size, principal
 use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::CaseNode;
-use crate::domain::{BreakGlass, Notification, ReferralRecord, TransferRecord};
-use crate::service::{inbox, referrals, transfers, worklist};
+use super::same_person::SamePersonLinkNode;
+use crate::domain::{Agency, BreakGlass, Notification, ReferralRecord, TransferRecord};
+use crate::service::{inbox, referrals, same_person, transfers, worklist};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
 
@@ -33,6 +34,24 @@ impl Notification {
         transfers::transfer_of_notification(app(ctx)?, principal(ctx)?, self)
             .await
             .gql()
+    }
+    /// The same-person link the entry reports (`SAME_PERSON_LINKED`): both cases by reference.
+    async fn same_person_link(&self, ctx: &Context<'_>) -> Result<Option<SamePersonLinkNode>> {
+        Ok(
+            same_person::link_of_notification(app(ctx)?, principal(ctx)?, self)
+                .await
+                .gql()?
+                .map(SamePersonLinkNode),
+        )
+    }
+    /// The agency whose act the entry reports, where it is not the case's lead: the agency that
+    /// linked a case (`SAME_PERSON_LINKED`) or whose search found one (`SAME_PERSON_MATCHED`).
+    #[graphql(name = "fromAgency")]
+    async fn acting_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        match self.from_agency_id {
+            Some(id) => loaders(ctx)?.agency(id).await.map(Some),
+            None => Ok(None),
+        }
     }
 }
 

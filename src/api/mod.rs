@@ -1,5 +1,5 @@
 //! The GraphQL API, one module per resource (case, event, referral, transfer, consent, person
-//! data, inbox and worklist, break-glass, directory, workflow, audit). Resolvers stay thin:
+//! data, same person, inbox and worklist, break-glass, directory, workflow, audit). Resolvers stay thin:
 //! parse input, call one use case, map the result. They never consult roles or views: the
 //! services hand out cases as [`crate::access::VisibleCase`]s and the records of a case already
 //! filtered by the caller's view. Domain errors become GraphQL errors with `extensions.code`.
@@ -26,6 +26,7 @@ mod node;
 mod nodes;
 mod person;
 mod referral;
+mod same_person;
 mod subscription;
 mod test_clock;
 mod transfer;
@@ -67,6 +68,7 @@ pub struct Mutation(
     test_clock::TestClockMutation,
     audit_log::AuditMutation,
     case_file::CaseFileMutation,
+    same_person::SamePersonMutation,
 );
 
 /// The schema type served at `/graphql` (subscriptions at `/graphql/ws`).

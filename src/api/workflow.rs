@@ -233,6 +233,9 @@ pub struct WorkflowTransition {
     pub roles: Vec<Role>,
     /// Empty: any kind of agency.
     pub agency_kinds: Vec<AgencyKind>,
+    /// Besides the lead, agencies of these kinds that take part in the case (a live referral
+    /// from its lead, e.g. for a decision) take this step themselves, in their own name.
+    pub involved_agency_kinds: Vec<AgencyKind>,
     pub inputs: Vec<TransitionInput>,
     pub guards: Vec<WorkflowGuard>,
     pub starts_tracks: Vec<String>,
@@ -250,6 +253,7 @@ impl WorkflowTransition {
             label: t.label.get(language).to_string(),
             roles: t.roles.clone(),
             agency_kinds: t.agency_kinds.clone(),
+            involved_agency_kinds: t.involved_agency_kinds.clone(),
             inputs: transition_inputs(w, t, language),
             guards: t
                 .guards

@@ -39,6 +39,11 @@ pub struct CaseFile {
     pub disclosures: Vec<Value>,
     /// Reads of the person's data (for reading; not proven).
     pub access_log: Vec<Value>,
+    /// The cases of the same person linked to this one, by reference (for reading; each link
+    /// is also a `SAME_PERSON_LINKED` event of the chain). Absent from files of earlier
+    /// versions.
+    #[serde(default)]
+    pub same_person_links: Vec<Value>,
 }
 
 /// The case as it stands at export.

@@ -18,16 +18,16 @@ use std::path::Path;
 /// this many minutes old.
 pub const CHECKPOINT_EVERY_MINUTES: i64 = 10;
 
-/// Why an audit key could not be loaded.
+/// Why a key file (the audit key, the person-match key) could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read the audit key file {0}: {1}")]
+    #[error("cannot read the key file {0}: {1}")]
     Read(String, #[source] std::io::Error),
-    #[error("cannot write the audit key file {0}: {1}")]
+    #[error("cannot write the key file {0}: {1}")]
     Write(String, #[source] std::io::Error),
-    #[error("the audit key file {0} must hold a 32-byte Ed25519 seed, raw or hex")]
+    #[error("the key file {0} must hold a 32-byte seed, raw or hex")]
     Format(String),
-    #[error("the audit key file {0} does not exist (it is generated only without --production)")]
+    #[error("the key file {0} does not exist (it is generated only without --production)")]
     Missing(String),
 }
 
@@ -58,55 +58,13 @@ impl AuditKey {
 
     /// Reads a key file: 32 raw bytes, or 64 hex digits (surrounding whitespace ignored).
     pub fn load(path: &Path) -> Result<AuditKey, KeyError> {
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| KeyError::Read(name.clone(), e))?;
-        let seed: Option<[u8; 32]> = if bytes.len() == 32 {
-            bytes.as_slice().try_into().ok()
-        } else {
-            std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|s| hex::decode(s.trim()).ok())
-                .and_then(|b| b.as_slice().try_into().ok())
-        };
-        seed.map(AuditKey::from_seed).ok_or(KeyError::Format(name))
+        load_seed(path).map(AuditKey::from_seed)
     }
 
     /// Reads the key file, or, when it does not exist and `generate` is set, writes a new key
-    /// there (hex, readable by the owner only, in a directory created readable by the owner
-    /// only) and returns it. Instances starting at once all end up with the same key: the new
-    /// file is linked into place only if none is there yet, and otherwise the one there is read.
+    /// there (see [`load_or_generate_seed`]) and returns it.
     pub fn load_or_generate(path: &Path, generate: bool) -> Result<AuditKey, KeyError> {
-        if path.exists() {
-            return AuditKey::load(path);
-        }
-        let name = path.display().to_string();
-        if !generate {
-            return Err(KeyError::Missing(name));
-        }
-        let key = AuditKey::generate();
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-        if let Some(dir) = dir {
-            create_private_dir(dir).map_err(|e| KeyError::Write(name.clone(), e))?;
-        }
-        let text = hex::encode(key.signing.to_bytes());
-        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-        let draft = dir.unwrap_or(Path::new("")).join(format!(
-            ".{file_name}.{}.new",
-            uuid::Uuid::now_v7().simple()
-        ));
-        write_private(&draft, &text).map_err(|e| KeyError::Write(name.clone(), e))?;
-        let linked = std::fs::hard_link(&draft, path);
-        std::fs::remove_file(&draft).ok();
-        match linked {
-            Ok(()) => Ok(key),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => AuditKey::load(path),
-            // A file system without hard links: create the file in place, never over another.
-            Err(_) => match write_private(path, &text) {
-                Ok(()) => Ok(key),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => AuditKey::load(path),
-                Err(e) => Err(KeyError::Write(name, e)),
-            },
-        }
+        load_or_generate_seed(path, generate).map(AuditKey::from_seed)
     }
 
     /// The public key.
@@ -117,6 +75,60 @@ impl AuditKey {
     /// The key id: the first 8 bytes of SHA-256 of the public key, hex.
     pub fn key_id(&self) -> String {
         key_id(&self.public())
+    }
+}
+
+/// Reads a 32-byte secret from a key file (the audit key's seed, the person-match key): 32 raw
+/// bytes, or 64 hex digits (surrounding whitespace ignored).
+pub fn load_seed(path: &Path) -> Result<[u8; 32], KeyError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| KeyError::Read(name.clone(), e))?;
+    let seed: Option<[u8; 32]> = if bytes.len() == 32 {
+        bytes.as_slice().try_into().ok()
+    } else {
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| hex::decode(s.trim()).ok())
+            .and_then(|b| b.as_slice().try_into().ok())
+    };
+    seed.ok_or(KeyError::Format(name))
+}
+
+/// Reads the key file, or, when it does not exist and `generate` is set, writes a new random
+/// secret there (hex, readable by the owner only, in a directory created readable by the owner
+/// only) and returns it. Instances starting at once all end up with the same secret: the new
+/// file is linked into place only if none is there yet, and otherwise the one there is read.
+pub fn load_or_generate_seed(path: &Path, generate: bool) -> Result<[u8; 32], KeyError> {
+    if path.exists() {
+        return load_seed(path);
+    }
+    let name = path.display().to_string();
+    if !generate {
+        return Err(KeyError::Missing(name));
+    }
+    let seed: [u8; 32] = rand::random();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        create_private_dir(dir).map_err(|e| KeyError::Write(name.clone(), e))?;
+    }
+    let text = hex::encode(seed);
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let draft = dir.unwrap_or(Path::new("")).join(format!(
+        ".{file_name}.{}.new",
+        uuid::Uuid::now_v7().simple()
+    ));
+    write_private(&draft, &text).map_err(|e| KeyError::Write(name.clone(), e))?;
+    let linked = std::fs::hard_link(&draft, path);
+    std::fs::remove_file(&draft).ok();
+    match linked {
+        Ok(()) => Ok(seed),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_seed(path),
+        // A file system without hard links: create the file in place, never over another.
+        Err(_) => match write_private(path, &text) {
+            Ok(()) => Ok(seed),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_seed(path),
+            Err(e) => Err(KeyError::Write(name, e)),
+        },
     }
 }
 

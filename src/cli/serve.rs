@@ -3,7 +3,8 @@
 
 use super::error::CliError;
 use crate::audit::AuditKey;
-use crate::config::{AuditKeySource, DefaultAuditKey, ServeConfig};
+use crate::config::{AuditKeySource, DefaultAuditKey, KeySource, ServeConfig};
+use crate::domain::person_match::MatchSecret;
 use crate::server::{self, HttpOptions};
 use crate::service::oidc::Oidc;
 use crate::service::{App, demo};
@@ -22,9 +23,11 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     }
     let clocks = config.clocks()?;
     let key_source = config.audit_key_source()?;
+    let match_source = config.match_key_source()?;
     let builder = startup::open(&StoreOptions::from(&config.db), registry, clocks.clock).await?;
     let audit_key = audit_key(&key_source, config.production)?;
     let trusted_audit_keys = config.trusted_audit_keys()?;
+    let match_secret = match_key(&match_source, config.production)?;
     let oidc = match oidc_config {
         Some(oidc_config) => {
             let issuer = oidc_config.issuer.clone();
@@ -38,6 +41,7 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
         .test_clock(clocks.test_clock)
         .audit_key(Some(audit_key))
         .trusted_audit_keys(trusted_audit_keys)
+        .match_key(Some(match_secret))
         .oidc(oidc)
         .build();
     if app.test_clock().is_some() {
@@ -132,6 +136,33 @@ fn audit_key(source: &AuditKeySource, production: bool) -> Result<AuditKey, CliE
         if existed { "" } else { ", generated now" }
     );
     Ok(key)
+}
+
+/// The secret person-match keys are derived under: every instance has one, kept like the
+/// audit key (`--match-key-file`, or the database's default key in the data directory; an
+/// in-memory database gets one of its own). Only its key id is printed.
+fn match_key(source: &KeySource, production: bool) -> Result<MatchSecret, CliError> {
+    let (path, generate) = match source {
+        KeySource::Given(path) => (path, !production),
+        KeySource::Default(DefaultAuditKey::File(path)) => (path, true),
+        KeySource::Default(DefaultAuditKey::Ephemeral) => {
+            let secret = MatchSecret::generate();
+            println!(
+                "Person-match key {} (in-memory database: a key of this process only)",
+                secret.key_id()
+            );
+            return Ok(secret);
+        }
+    };
+    let existed = path.exists();
+    let secret = MatchSecret::from_seed(crate::audit::load_or_generate_seed(path, generate)?);
+    println!(
+        "Person-match key {} ({}{})",
+        secret.key_id(),
+        path.display(),
+        if existed { "" } else { ", generated now" }
+    );
+    Ok(secret)
 }
 
 /// Writes a file only its owner can read (it holds bearer tokens).

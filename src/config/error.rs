@@ -27,8 +27,15 @@ pub enum ConfigError {
     )]
     AuditKeyFileRequired,
     #[error(
-        "no directory for the default audit key: neither HOME nor XDG_DATA_HOME is set; give \
-         --data-dir (TRM_DATA_DIR) or --audit-key-file"
+        "--production needs --match-key-file (TRM_MATCH_KEY_FILE): the secret under which the \
+         person-match keys are derived must be a file the operator keeps, backs up and gives to \
+         every instance of the deployment (another secret finds no earlier case). Create one \
+         with `openssl rand -hex 32 > FILE && chmod 600 FILE`"
+    )]
+    MatchKeyFileRequired,
+    #[error(
+        "no directory for the default keys: neither HOME nor XDG_DATA_HOME is set; give \
+         --data-dir (TRM_DATA_DIR), or --audit-key-file and --match-key-file"
     )]
     NoDataDir,
     #[error("{}", legacy_key_message(.old, .new))]

@@ -62,8 +62,8 @@ pub struct WorkflowsConfig {
 /// audit key).
 #[derive(Args, Debug, Clone)]
 pub struct DataDirConfig {
-    /// Directory of the files TRM generates for itself: the databases' default audit keys
-    /// (created readable by its owner only). Never a working tree: keys do not belong in a
+    /// Directory of the files TRM generates for itself: the databases' default audit and
+    /// person-match keys (created readable by its owner only). Never a working tree: keys do not belong in a
     /// repository [default: `$XDG_DATA_HOME/trm`, or `~/.local/share/trm`].
     #[arg(long, env = "TRM_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -80,7 +80,7 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub workflows: WorkflowsConfig,
     /// Production configuration: refuses settings meant for testing (--test-clock), requires
-    /// --audit-key-file, and switches GraphiQL and introspection off unless `--graphiql true` /
+    /// --audit-key-file and --match-key-file, and switches GraphiQL and introspection off unless `--graphiql true` /
     /// `--introspection true` are given.
     #[arg(long, env = "TRM_PRODUCTION")]
     pub production: bool,
@@ -123,6 +123,15 @@ pub struct ServeConfig {
     /// file [default: the database's key in --data-dir; required with --production].
     #[arg(long, env = "TRM_AUDIT_KEY_FILE", value_name = "FILE")]
     pub audit_key_file: Option<PathBuf>,
+    /// Secret under which the person-match keys are derived (finding an earlier case of the
+    /// same person without revealing her): 32 bytes, raw or hex. It never leaves the service.
+    /// A missing file is generated (readable by its owner only), except with --production,
+    /// where it must exist. Without this option: `match-<id>.key` in --data-dir, generated there
+    /// at the first start, like the default audit key. Every instance must be given the same
+    /// file: keys derived under another secret find nothing [default: the database's key in
+    /// --data-dir; required with --production].
+    #[arg(long, env = "TRM_MATCH_KEY_FILE", value_name = "FILE")]
+    pub match_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataDirConfig,
     /// After rotating the audit key: the earlier public keys (hex, as `Checkpoint.publicKey`

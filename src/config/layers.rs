@@ -4,7 +4,7 @@
 
 use super::error::ConfigError;
 use super::flags::{DatabaseConfig, OidcFlags, ServeConfig, SqliteSynchronous};
-use super::values::{DefaultAuditKey, default_audit_key, parse_role, public_keys};
+use super::values::{DefaultKey, default_audit_key, default_match_key, parse_role, public_keys};
 use crate::clock::{Clock, MovableClock, SystemClock, TestClock};
 use crate::server::{ApiLimits, HttpOptions};
 use crate::service::oidc::{self, JwksSource, OidcConfig};
@@ -22,15 +22,18 @@ pub struct Clocks {
     pub test_clock: Option<Arc<dyn MovableClock>>,
 }
 
-/// Where the key that signs an instance's audit checkpoints comes from (see
-/// [`ServeConfig::audit_key_source`]).
+/// Where one of an instance's keys comes from (see [`ServeConfig::audit_key_source`],
+/// [`ServeConfig::match_key_source`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditKeySource {
-    /// `--audit-key-file`: read, or generated unless --production.
+pub enum KeySource {
+    /// The key file option: read, or generated unless --production.
     Given(PathBuf),
     /// The database's default key (generated if missing).
-    Default(DefaultAuditKey),
+    Default(DefaultKey),
 }
+
+/// Where the key that signs an instance's audit checkpoints comes from.
+pub type AuditKeySource = KeySource;
 
 impl ServeConfig {
     /// Where the instance's audit key comes from: `--audit-key-file`, or the database's
@@ -42,6 +45,18 @@ impl ServeConfig {
             None if self.production => Err(ConfigError::AuditKeyFileRequired),
             None => default_audit_key(self.data.data_dir.as_deref(), &self.db.database_url)
                 .map(AuditKeySource::Default),
+        }
+    }
+
+    /// Where the instance's person-match key comes from: `--match-key-file`, or the database's
+    /// default key in the data directory. --production requires the file: every instance must
+    /// derive the same keys, or the same person is not found again.
+    pub fn match_key_source(&self) -> Result<KeySource, ConfigError> {
+        match &self.match_key_file {
+            Some(path) => Ok(KeySource::Given(path.clone())),
+            None if self.production => Err(ConfigError::MatchKeyFileRequired),
+            None => default_match_key(self.data.data_dir.as_deref(), &self.db.database_url)
+                .map(KeySource::Default),
         }
     }
 
@@ -295,6 +310,15 @@ mod tests {
         assert_eq!(
             config.audit_key_source().ok(),
             Some(AuditKeySource::Given("/etc/trm/audit.key".into()))
+        );
+        assert!(matches!(
+            config.match_key_source(),
+            Err(ConfigError::MatchKeyFileRequired)
+        ));
+        config.match_key_file = Some("/etc/trm/match.key".into());
+        assert_eq!(
+            config.match_key_source().ok(),
+            Some(KeySource::Given("/etc/trm/match.key".into()))
         );
     }
 }

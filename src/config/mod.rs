@@ -24,8 +24,8 @@ pub use flags::{
     DataDirConfig, DatabaseConfig, HttpConfig, LOG_DEFAULT, LOG_ENV, LOG_HELP, OidcFlags,
     ServeConfig, SqliteSynchronous, WorkflowsConfig,
 };
-pub use layers::{AuditKeySource, Clocks};
+pub use layers::{AuditKeySource, Clocks, KeySource};
 pub use values::{
-    DefaultAuditKey, database_identity, default_audit_key, default_data_dir, parse_agency_kind,
-    parse_export_purpose, parse_role, public_keys,
+    DefaultAuditKey, DefaultKey, database_identity, default_audit_key, default_data_dir,
+    default_match_key, parse_agency_kind, parse_export_purpose, parse_role, public_keys,
 };

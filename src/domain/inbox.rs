@@ -22,6 +22,13 @@ pub struct Notification {
     pub transfer_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+    /// The same-person link the entry reports (`SAME_PERSON_LINKED`).
+    #[graphql(skip)]
+    pub same_person_link_id: Option<Uuid>,
+    /// The agency whose act the entry reports, where it is not the case's lead (the agency
+    /// whose search found the case, `SAME_PERSON_MATCHED`).
+    #[graphql(skip)]
+    pub from_agency_id: Option<Uuid>,
 }
 
 /// Follow-up feedback on a transferred case.

@@ -13,6 +13,8 @@ pub mod directory;
 pub mod event;
 pub mod inbox;
 pub mod person;
+pub mod person_match;
+pub mod same_person;
 pub mod sharing;
 
 pub use crate::vocabulary::*;
@@ -22,4 +24,5 @@ pub use directory::{Agency, Country, User};
 pub use event::{Event, EventDraft, GENESIS_HASH};
 pub use inbox::{Feedback, Notification};
 pub use person::{DataVersion, Movement, PersonalDataRead};
+pub use same_person::SamePersonLink;
 pub use sharing::{ConsentRecord, Ground, ReferralRecord, TransferRecord};

@@ -67,16 +67,19 @@ pub enum DisclosureKind {
     Transfer,
     /// Someone opened the case by break-glass.
     BreakGlass,
+    /// Another agency's search for the same person was told that the case exists and who leads
+    /// it (no data; the purpose is in `reason`).
+    Match,
 }
 
 /// One disclosure: what left to whom, when, under which consent or override.
 #[derive(Debug, Clone)]
 pub struct Disclosure {
     pub kind: DisclosureKind,
-    /// The referral, transfer or break-glass access.
+    /// The referral, transfer or break-glass access; for a match, its access-log entry.
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    /// The agency that disclosed (the lead at the time); `None` for break-glass.
+    /// The agency that disclosed (the lead at the time); `None` for break-glass and a match.
     pub from_agency_id: Option<Uuid>,
     pub to_agency_id: Uuid,
     pub groups: BTreeSet<DataGroup>,
@@ -85,7 +88,7 @@ pub struct Disclosure {
     pub ground: Option<Ground>,
     /// The referral's or transfer's status, or `ACTIVE`/`EXPIRED` for break-glass.
     pub status: String,
-    /// The referral's purpose or the break-glass justification.
+    /// The referral's purpose, the break-glass justification, or the search's purpose.
     pub reason: Option<String>,
 }
 
@@ -155,6 +158,23 @@ pub(super) async fn disclosures_of(
             }
             .to_string(),
             reason: Some(b.justification),
+        });
+    }
+    for m in crate::store::access_log::of_case(conn, case.id, 10_000)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == crate::domain::AccessKind::Match)
+    {
+        out.push(Disclosure {
+            kind: DisclosureKind::Match,
+            id: m.id,
+            at: m.read_at,
+            from_agency_id: None,
+            to_agency_id: m.agency_id,
+            groups: BTreeSet::new(),
+            ground: None,
+            status: "DISCLOSED".to_string(),
+            reason: m.purpose,
         });
     }
     out.sort_by_key(|d| (d.at, d.id));

@@ -58,6 +58,7 @@ pub async fn break_glass(
         Action::BreakGlass,
         Facts {
             has_access: visible,
+            is_involved: false,
             ..Facts::default()
         },
         if visible {

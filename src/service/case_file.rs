@@ -236,6 +236,19 @@ async fn build(app: &App, case: &CaseRecord) -> Result<CaseFile, ServiceError> {
             })
         })
         .collect();
+    let same_person_links = crate::store::same_person::links_of_case(conn, case.id)
+        .await?
+        .into_iter()
+        .map(|l| {
+            json!({
+                "id": l.id,
+                "reference": l.case_reference,
+                "earlierReference": l.earlier_reference,
+                "linkedBy": agency_name(&l.agency_id),
+                "linkedAt": l.linked_at,
+            })
+        })
+        .collect();
     Ok(CaseFile {
         format: FORMAT.to_string(),
         exported_at: app.now(),
@@ -255,6 +268,7 @@ async fn build(app: &App, case: &CaseRecord) -> Result<CaseFile, ServiceError> {
         checkpoint: checkpoint.map(FileCheckpoint::from),
         disclosures,
         access_log,
+        same_person_links,
     })
 }
 

@@ -270,6 +270,7 @@ pub fn lead_facts(p: &Principal, case: &CaseRecord) -> Facts {
         is_lead: case.lead_agency_id == p.agency_id,
         is_party: false,
         has_access: true,
+        is_involved: false,
         stage: None,
         group: None,
     }
@@ -326,6 +327,7 @@ pub fn permissions(app: &App, p: &Principal, case: &VisibleCase) -> Vec<(PolicyA
         A::ReviewBreakGlass,
         A::BreakGlass,
         A::ReadAudit,
+        A::FindSamePerson,
     ]
     .into_iter()
     .map(|action| (action, app.decide(p, action, facts)))

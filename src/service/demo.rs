@@ -59,6 +59,20 @@ const AGENCIES: &[DemoAgency] = &[
         represents: None,
     },
     DemoAgency {
+        key: "fr-migration",
+        name: "Demo Préfecture – Service des étrangers (Lyon)",
+        kind: AgencyKind::MigrationAuthority,
+        country: "FR",
+        represents: None,
+    },
+    DemoAgency {
+        key: "bg-migration",
+        name: "Demo Migration Directorate (Sofia)",
+        kind: AgencyKind::MigrationAuthority,
+        country: "BG",
+        represents: None,
+    },
+    DemoAgency {
         key: "it-focal",
         name: "Demo National Anti-Trafficking Focal Point (Italy)",
         kind: AgencyKind::NationalFocalPoint,
@@ -284,6 +298,18 @@ const USERS: &[DemoUser] = &[
         username: "it.migration",
         display_name: "Demo Migration Officer (IT)",
         agency: "it-migration",
+        roles: &[Role::CaseWorker, Role::Supervisor],
+    },
+    DemoUser {
+        username: "fr.migration",
+        display_name: "Demo Migration Officer (FR)",
+        agency: "fr-migration",
+        roles: &[Role::CaseWorker, Role::Supervisor],
+    },
+    DemoUser {
+        username: "bg.migration",
+        display_name: "Demo Migration Officer (BG)",
+        agency: "bg-migration",
         roles: &[Role::CaseWorker, Role::Supervisor],
     },
     DemoUser {

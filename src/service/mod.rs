@@ -21,6 +21,7 @@ pub mod oidc;
 pub mod person;
 pub mod protections;
 pub mod referrals;
+pub mod same_person;
 pub mod timers;
 pub mod transfer_decisions;
 pub mod transfers;
@@ -64,6 +65,9 @@ pub struct App {
     /// Public keys whose checkpoints verification also trusts (`--audit-trusted-key`): the keys
     /// used before a rotation. Empty, with no `audit_key` either: any valid signature passes.
     trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
+    /// The secret person-match keys are derived under (`--match-key-file`); without it no keys
+    /// are derived and no earlier case is looked for.
+    match_secret: Option<crate::domain::person_match::MatchSecret>,
 }
 
 /// An [`App`] being put together: what every instance has (store, workflows, clock), then the
@@ -77,6 +81,7 @@ pub struct AppBuilder {
     oidc: Option<Arc<oidc::Oidc>>,
     audit_key: Option<crate::audit::AuditKey>,
     trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
+    match_secret: Option<crate::domain::person_match::MatchSecret>,
 }
 
 impl AppBuilder {
@@ -105,6 +110,12 @@ impl AppBuilder {
         self
     }
 
+    /// Derives person-match keys under this secret (every instance of a deployment the same).
+    pub fn match_key(mut self, secret: Option<crate::domain::person_match::MatchSecret>) -> Self {
+        self.match_secret = secret;
+        self
+    }
+
     /// The app, with a signal bus for its store.
     pub fn build(self) -> App {
         App {
@@ -116,6 +127,7 @@ impl AppBuilder {
             oidc: self.oidc,
             audit_key: self.audit_key,
             trusted_audit_keys: self.trusted_audit_keys,
+            match_secret: self.match_secret,
         }
     }
 }
@@ -136,6 +148,7 @@ impl App {
             oidc: None,
             audit_key: None,
             trusted_audit_keys: Vec::new(),
+            match_secret: None,
         }
     }
 
@@ -152,6 +165,11 @@ impl App {
     /// The key that signs audit-log checkpoints, if this instance has one.
     pub fn audit_key(&self) -> Option<&crate::audit::AuditKey> {
         self.audit_key.as_ref()
+    }
+
+    /// The secret person-match keys are derived under, if this instance has one.
+    pub fn match_secret(&self) -> Option<&crate::domain::person_match::MatchSecret> {
+        self.match_secret.as_ref()
     }
 
     /// Now, to the microsecond (what both databases store), so that recorded times and the

@@ -56,6 +56,10 @@ pub async fn record_personal_data(
     }
     let mut work = CaseWork::begin(app, Changer::Principal(p), case_id, None).await?;
     lead_only(app, p, work.case(), "record personal data")?;
+    if group == DataGroup::Identity {
+        // The identity's match keys are replaced with it (keyed values only: see same_person).
+        super::same_person::replace_keys(app, work.tx(), case_id, &value, work.now()).await?;
+    }
     person::insert_version(
         work.tx(),
         &DataVersion {

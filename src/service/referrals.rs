@@ -217,6 +217,7 @@ pub async fn act_on_referral(
     let facts = crate::access::policy::Facts {
         is_party: p.agency_id == party,
         has_access: true,
+        is_involved: false,
         ..crate::access::policy::Facts::default()
     };
     app.authorize(

@@ -74,6 +74,7 @@ pub async fn act_on_transfer(
     let facts = crate::access::policy::Facts {
         is_party: p.agency_id == decider,
         has_access: true,
+        is_involved: false,
         ..crate::access::policy::Facts::default()
     };
     app.authorize(
@@ -283,6 +284,7 @@ pub async fn send_feedback(
     let facts = crate::access::policy::Facts {
         is_party: p.agency_id == t.to_agency_id,
         has_access: true,
+        is_involved: false,
         ..crate::access::policy::Facts::default()
     };
     app.authorize(

@@ -6,6 +6,7 @@ use crate::access::policy::{Action as PolicyAction, Facts};
 use crate::access::{Field, Principal, VisibleCase};
 use crate::domain::event::TransitionNames;
 use crate::domain::{CaseRecord, DataGroup, Event, EventDraft, EventKind};
+use crate::vocabulary::NotificationKind;
 use crate::workflow::engine::{self, Availability};
 use crate::workflow::{self, Actor, Refusal, Unmet, Workflow};
 use serde_json::{Map, Value as Json};
@@ -95,11 +96,17 @@ async fn fire(
 ) -> Result<Fired, ServiceError> {
     let mut work = CaseWork::begin(app, Changer::Principal(p), input.case_id, None).await?;
     let workflow = work.workflow().clone();
+    // Whether the caller's agency takes part in the case (read under the case's lock, so that a
+    // referral revoked a moment ago no longer counts); the lead needs no such reading.
+    let involved = work.case().lead_agency_id != p.agency_id
+        && super::visibility::view(app, work.tx(), p, work.case())
+            .await
+            .is_ok_and(|view| view.involved);
     app.authorize(
         p,
         PolicyAction::FireTransition,
-        transition_facts(p, work.case(), &workflow, &input.transition),
-        "only the lead agency's case workers can move this case",
+        transition_facts(p, work.case(), &workflow, &input.transition, involved),
+        &refused_to(&workflow, &input.transition),
     )?;
     if work.case().version != input.expected_version {
         return Err(ServiceError::VersionConflict {
@@ -156,6 +163,11 @@ async fn fire(
     if let Some(alert) = step.and_then(|t| t.alert) {
         super::alerts::raise(app, &mut work, alert).await?;
     }
+    // The lead learns at once that another agency decided on its case.
+    if work.case().lead_agency_id != p.agency_id {
+        let lead = work.case().lead_agency_id;
+        work.notify(lead, NotificationKind::DecisionRecorded, None, None);
+    }
     if let Some(key) = key {
         work.remember(p.user_id, key, request);
     }
@@ -186,6 +198,22 @@ async fn replay(
         event,
         replayed: true,
     }))
+}
+
+/// Why a caller the policies refuse may not fire `transition`: who may.
+fn refused_to(workflow: &Workflow, transition: &str) -> String {
+    match workflow.transition(transition) {
+        Some(t) if !t.involved_agency_kinds.is_empty() => format!(
+            "`{transition}` is taken by the lead agency's case workers or by an agency the lead \
+             involved in the case of kind {}",
+            t.involved_agency_kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => "only the lead agency's case workers can move this case".to_string(),
+    }
 }
 
 /// The engine's refusal as the error the API shows.
@@ -241,20 +269,24 @@ pub fn actor(p: &Principal) -> Actor {
     }
 }
 
-/// [`super::cases::lead_facts`] plus the SOP stage of the state the transition leaves.
+/// [`super::cases::lead_facts`] plus the SOP stage of the state the transition leaves, and
+/// whether the caller's agency, `involved` in the case, is of a kind the step names.
 fn transition_facts(
     p: &Principal,
     case: &CaseRecord,
     workflow: &Workflow,
     transition: &str,
+    involved: bool,
 ) -> Facts {
-    let stage = workflow
-        .transition(transition)
+    let step = workflow.transition(transition);
+    let stage = step
         .and_then(|t| case.state.tracks.get(&t.track))
         .and_then(|s| workflow.state(s))
         .map(|s| s.stage);
     Facts {
         stage,
+        is_involved: involved
+            && step.is_some_and(|t| t.involved_agency_kinds.contains(&p.agency_kind)),
         ..super::cases::lead_facts(p, case)
     }
 }
@@ -270,27 +302,36 @@ pub fn available_for<'w>(
     if !case.sees(Field::AvailableTransitions) {
         return Vec::new();
     }
-    available_transitions(app, p, workflow, case.record())
+    let involved = case.view().involved;
+    let mut list = available_transitions_memo(
+        app,
+        p,
+        workflow,
+        case.record(),
+        involved,
+        &mut HashMap::new(),
+    );
+    // An agency the lead involved sees the steps given to its kind and its users' roles, not
+    // the lead's.
+    if involved {
+        list.retain(|a| {
+            a.transition.involved_agency_kinds.contains(&p.agency_kind)
+                && a.transition.roles.iter().any(|r| p.roles.contains(r))
+        });
+    }
+    list
 }
 
-/// Every transition out of the case's current states, judged for the caller now.
-pub fn available_transitions<'w>(
-    app: &App,
-    p: &Principal,
-    workflow: &'w Workflow,
-    case: &CaseRecord,
-) -> Vec<Availability<'w>> {
-    available_transitions_memo(app, p, workflow, case, &mut HashMap::new())
-}
-
-/// [`available_transitions`], remembering the policy decisions in `decisions`: the caller's
-/// verdict depends only on the facts, which repeat across transitions and across cases (the
-/// worklist judges many cases for one caller).
+/// Every transition out of the case's current states, judged for the caller now (whose agency
+/// is `involved` in the case or not), remembering the policy decisions in `decisions`: the
+/// caller's verdict depends only on the facts, which repeat across transitions and across cases
+/// (the worklist judges many cases for one caller).
 pub fn available_transitions_memo<'w>(
     app: &App,
     p: &Principal,
     workflow: &'w Workflow,
     case: &CaseRecord,
+    involved: bool,
     decisions: &mut HashMap<Facts, bool>,
 ) -> Vec<Availability<'w>> {
     let env = app.env(case, app.now());
@@ -304,7 +345,7 @@ pub fn available_transitions_memo<'w>(
         });
     }
     for a in &mut list {
-        let facts = transition_facts(p, case, workflow, &a.transition.id);
+        let facts = transition_facts(p, case, workflow, &a.transition.id, involved);
         let allowed = *decisions
             .entry(facts)
             .or_insert_with(|| app.decide(p, PolicyAction::FireTransition, facts).allowed);
@@ -312,12 +353,20 @@ pub fn available_transitions_memo<'w>(
             a.allowed = false;
             a.unmet.insert(
                 0,
-                Unmet {
-                    name: "lead_agency".into(),
-                    reason: "Only the lead agency's case workers can move this case (and guardians outside proceedings)".into(),
-                    reason_fr:
-                        "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier (et les tuteurs hors procédures judiciaires)"
-                            .into(),
+                if involved {
+                    Unmet {
+                        name: "involved_agency".into(),
+                        reason: "Your role may not take this step for your agency".into(),
+                        reason_fr: "Votre rôle ne permet pas de faire cette étape pour votre agence".into(),
+                    }
+                } else {
+                    Unmet {
+                        name: "lead_agency".into(),
+                        reason: "Only the lead agency's case workers can move this case (and guardians outside proceedings), besides the agencies it involved for the steps the workflow gives them".into(),
+                        reason_fr:
+                            "Seuls les agents de l'agence responsable peuvent faire avancer ce dossier (et les tuteurs hors procédures judiciaires), ainsi que les agences qu'elle a associées pour les étapes que la procédure leur confie"
+                                .into(),
+                    }
                 },
             );
         }

@@ -5,7 +5,8 @@
 //! query), queues notifications and subscription signals, records the idempotency key,
 //! re-checks the case's protections, and commits, all in one database transaction.
 //! Acknowledged means committed; a [`CaseWork`] dropped before [`CaseWork::commit`] changes
-//! nothing.
+//! nothing. A change recorded on two cases (a same-person link) locks both in one [`CaseWork`]
+//! ([`CaseWork::begin_pair`]).
 //!
 //! Over the house's 400 lines on purpose: it is the one place that knows how a case changes,
 //! and its steps (lock, record, switch of procedure, commit, idempotency) share the transaction.
@@ -53,6 +54,17 @@ pub struct CaseWork<'a> {
     /// The change shared, withdrew or resumed something: the protections read the case's
     /// sharing again before it commits.
     touched: bool,
+    /// A second case the change records on too (the earlier case of a same-person link),
+    /// locked in the same transaction (see [`CaseWork::begin_pair`]).
+    other: Option<OtherCase>,
+}
+
+/// The second case of a change that records on two (see [`CaseWork::begin_pair`]): it only
+/// receives events without state changes, so its protections do not move.
+struct OtherCase {
+    locked_version: i64,
+    case: CaseRecord,
+    events: Vec<Event>,
 }
 
 /// What a committed change produced.
@@ -64,6 +76,8 @@ pub struct Committed {
     pub events: Vec<Event>,
     /// What was delivered to subscribers.
     pub signals: Vec<Signal>,
+    /// The second case after the change (see [`CaseWork::begin_pair`]).
+    pub other: Option<CaseRecord>,
 }
 
 impl Committed {
@@ -84,15 +98,53 @@ impl<'a> CaseWork<'a> {
         case_id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<CaseWork<'a>, ServiceError> {
+        CaseWork::begin_with(app, changer, case_id, expected_version, None).await
+    }
+
+    /// [`CaseWork::begin`] on `case_id`, also locking `other_id`, a case the service records on
+    /// for the changer whether or not it is in the changer's scope (the earlier case of a
+    /// same-person link: the changer sees nothing of it through this change). The two rows are
+    /// locked in the order of their ids, so that two changes naming the same pair wait for
+    /// each other instead of deadlocking. `NOT_FOUND` when either does not exist.
+    pub async fn begin_pair(
+        app: &'a App,
+        changer: Changer<'_>,
+        case_id: Uuid,
+        other_id: Uuid,
+    ) -> Result<CaseWork<'a>, ServiceError> {
+        if other_id == case_id {
+            return Err(ServiceError::internal(
+                "a change on two cases names one case twice",
+            ));
+        }
+        CaseWork::begin_with(app, changer, case_id, None, Some(other_id)).await
+    }
+
+    async fn begin_with(
+        app: &'a App,
+        changer: Changer<'_>,
+        case_id: Uuid,
+        expected_version: Option<i64>,
+        other_id: Option<Uuid>,
+    ) -> Result<CaseWork<'a>, ServiceError> {
         let now = app.now();
         let scope = match changer {
             Changer::Principal(p) => p.case_scope(now),
             Changer::System => CaseScope::All,
         };
         let txn = app.store.begin_write().await?;
+        let mut other = match other_id {
+            Some(id) if id < case_id => Some(lock_other(&txn, id).await?),
+            _ => None,
+        };
         let case = case_store::lock(&txn, scope, case_id)
             .await?
             .ok_or(ServiceError::NotFound("case"))?;
+        if let Some(id) = other_id
+            && other.is_none()
+        {
+            other = Some(lock_other(&txn, id).await?);
+        }
         if let Some(expected) = expected_version
             && expected != case.version
         {
@@ -120,6 +172,11 @@ impl<'a> CaseWork<'a> {
             actor,
             before,
             touched: false,
+            other: other.map(|case| OtherCase {
+                locked_version: case.version,
+                case,
+                events: Vec::new(),
+            }),
         })
     }
 
@@ -148,6 +205,7 @@ impl<'a> CaseWork<'a> {
             idempotency: None,
             before: PersonStatus::default(),
             touched: false,
+            other: None,
         })
     }
 
@@ -267,6 +325,43 @@ impl<'a> CaseWork<'a> {
             .ok_or_else(|| ServiceError::internal("an event was not kept"))
     }
 
+    /// The second case of a change begun with [`CaseWork::begin_pair`], as it stands in this
+    /// change (unredacted: for the use case, never for an answer to the changer).
+    pub fn other_case(&self) -> Option<&CaseRecord> {
+        self.other.as_ref().map(|o| &o.case)
+    }
+
+    /// Appends an event to the second case's chain (see [`CaseWork::begin_pair`]). It may not
+    /// change that case's state: the event only records what happened to it.
+    pub async fn record_on_other(&mut self, draft: EventDraft) -> Result<&Event, ServiceError> {
+        let Some(other) = self.other.as_mut() else {
+            return Err(ServiceError::internal(
+                "an event for a second case in a change on one case",
+            ));
+        };
+        if draft.changes != Default::default() {
+            return Err(ServiceError::internal(
+                "an event on a change's second case may not change its state",
+            ));
+        }
+        let event = draft.seal(ChainPosition {
+            case_id: other.case.id,
+            seq: other.case.version + 1,
+            workflow_id: &other.case.workflow_id,
+            workflow_version: other.case.workflow_version,
+            occurred_at: self.now,
+            prev_hash: &other.case.last_hash,
+        });
+        other.case.version = event.seq;
+        other.case.last_hash = event.hash.clone();
+        other.case.updated_at = self.now;
+        other.events.push(event);
+        other
+            .events
+            .last()
+            .ok_or_else(|| ServiceError::internal("an event was not kept"))
+    }
+
     /// The events recorded in this change so far, in order.
     pub fn pending_events(&self) -> &[Event] {
         &self.events
@@ -311,6 +406,33 @@ impl<'a> CaseWork<'a> {
             transfer_id: transfer,
             created_at: self.now,
             read_at: None,
+            same_person_link_id: None,
+            from_agency_id: None,
+        });
+    }
+
+    /// Puts a notice about `case_id` (this change's case, its second case, or a case it found)
+    /// in `agency`'s inbox, naming the same-person link or the agency whose act it reports;
+    /// delivered with the change (ids only, no personal data).
+    pub fn notify_about(
+        &mut self,
+        agency: Uuid,
+        kind: NotificationKind,
+        case_id: Uuid,
+        same_person_link: Option<Uuid>,
+        from_agency: Option<Uuid>,
+    ) {
+        self.notifications.push(Notification {
+            id: Uuid::now_v7(),
+            agency_id: agency,
+            kind,
+            case_id: Some(case_id),
+            referral_id: None,
+            transfer_id: None,
+            created_at: self.now,
+            read_at: None,
+            same_person_link_id: same_person_link,
+            from_agency_id: from_agency,
         });
     }
 
@@ -352,6 +474,18 @@ impl<'a> CaseWork<'a> {
             events::append(txn, event).await?;
         }
         let mut signals: Vec<Signal> = self.events.iter().map(Signal::case_event).collect();
+        if let Some(other) = self.other.as_ref().filter(|o| !o.events.is_empty()) {
+            protections::check_chain(&other.case, &other.events)?;
+            if !case_store::update(txn, &other.case, other.locked_version).await? {
+                return Err(ServiceError::internal(
+                    "the locked second case changed under its lock",
+                ));
+            }
+            for event in &other.events {
+                events::append(txn, event).await?;
+            }
+            signals.extend(other.events.iter().map(Signal::case_event));
+        }
         for n in &self.notifications {
             inbox::insert(txn, n).await?;
             signals.push(Signal::Inbox {
@@ -370,8 +504,16 @@ impl<'a> CaseWork<'a> {
             case: self.case,
             events: self.events,
             signals,
+            other: self.other.map(|o| o.case),
         })
     }
+}
+
+/// Locks the second case of a change (any scope: see [`CaseWork::begin_pair`]).
+async fn lock_other(txn: &DatabaseTransaction, id: Uuid) -> Result<CaseRecord, ServiceError> {
+    case_store::lock(txn, CaseScope::All, id)
+        .await?
+        .ok_or(ServiceError::NotFound("case"))
 }
 
 /// Longest accepted idempotency key.

@@ -151,6 +151,7 @@ async fn worklist(
         crate::access::policy::Facts {
             is_lead: true,
             has_access: true,
+            is_involved: false,
             ..crate::access::policy::Facts::default()
         },
     );
@@ -208,7 +209,7 @@ async fn worklist(
                 continue;
             }
             let workflow = app.workflow_of(&case)?;
-            if !available_transitions_memo(app, p, &workflow, &case, &mut decisions)
+            if !available_transitions_memo(app, p, &workflow, &case, false, &mut decisions)
                 .iter()
                 .any(|a| a.allowed)
             {

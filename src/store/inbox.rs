@@ -25,6 +25,8 @@ fn to_notification(m: notification::Model) -> Result<Notification, StoreError> {
         transfer_id: m.transfer_id,
         created_at: m.created_at,
         read_at: m.read_at,
+        same_person_link_id: m.same_person_link_id,
+        from_agency_id: m.from_agency_id,
     })
 }
 
@@ -39,6 +41,8 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, n: &Notification) -> Result<()
         transfer_id: Set(n.transfer_id),
         created_at: Set(n.created_at),
         read_at: Set(n.read_at),
+        same_person_link_id: Set(n.same_person_link_id),
+        from_agency_id: Set(n.from_agency_id),
     })
     .exec(conn)
     .await?;

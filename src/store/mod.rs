@@ -16,6 +16,7 @@ pub mod identity;
 pub mod inbox;
 pub mod notify;
 pub mod person;
+pub mod same_person;
 pub mod timers;
 pub mod workflows;
 

@@ -182,6 +182,10 @@ pub struct Transition {
     pub roles: Vec<Role>,
     /// If not empty, the caller's agency must be of one of these kinds.
     pub agency_kinds: Vec<AgencyKind>,
+    /// Besides the lead, an agency of one of these kinds that takes part in the case (the lead
+    /// involved it by a live referral, e.g. for a decision) may fire it, in its own name, within
+    /// `roles` and `agency_kinds`: the decisions and requests of other bodies are recorded by them.
+    pub involved_agency_kinds: Vec<AgencyKind>,
     /// Facts the caller records with the transition.
     pub inputs: Vec<Input>,
     pub guards: Vec<Guard>,
@@ -286,6 +290,9 @@ pub struct Timer {
     pub id: String,
     pub kind: TimerKind,
     pub duration: TimerDuration,
+    /// A `date` fact the timer counts from (e.g. the date of the final act), where recorded;
+    /// otherwise it counts from the moment it starts.
+    pub from_fact: Option<String>,
     pub label: Labels,
     /// The legal source, e.g. "CoE CETS 197 Art. 13".
     pub citation: String,

@@ -339,12 +339,15 @@ pub fn due_at(
     match duration {
         TimerDuration::Days(days) => Some(start + Duration::days(i64::from(*days))),
         TimerDuration::WorkingDays(days) => Some(calendar.add_working_days(start, *days)),
-        TimerDuration::UntilFact(fact) => {
-            let date = facts.get(fact)?.as_str()?;
-            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-            Some(date.and_hms_opt(0, 0, 0)?.and_utc())
-        }
+        TimerDuration::UntilFact(fact) => date_fact(facts, fact),
     }
+}
+
+/// The start of the day held by the `date` fact `name`; `None` when it is not recorded.
+fn date_fact(facts: &BTreeMap<String, Json>, name: &str) -> Option<DateTime<Utc>> {
+    let date = facts.get(name)?.as_str()?;
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
 fn check_input(
@@ -607,16 +610,21 @@ fn changes(
         })
         .filter_map(|start| workflow.timers.get(&start.timer))
         .filter_map(|t| {
+            let start = t
+                .from_fact
+                .as_ref()
+                .and_then(|f| date_fact(&after_facts, f))
+                .unwrap_or(now);
             let due = due_at(
                 &workflow.timer_duration(t, env.country),
-                now,
+                start,
                 &after_facts,
                 env.calendar,
             )?;
             Some((
                 t.id.clone(),
                 TimerState {
-                    started_at: now,
+                    started_at: start,
                     due_at: due,
                     stopped_at: None,
                     paused_at: None,

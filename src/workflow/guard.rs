@@ -10,6 +10,8 @@
 
 use super::facts::{Fact, FactType, Labels};
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
+use cel::common::types;
+use cel::common::value::CowVal;
 use cel::{Context, Program, Value};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,10 +35,55 @@ pub struct Guard {
     program: Arc<Program>,
 }
 
-/// The CEL standard library, built once and shared by every evaluation (building it costs
-/// more than evaluating a typical guard).
-static STDLIB: std::sync::LazyLock<Arc<cel::Env>> =
-    std::sync::LazyLock::new(|| Arc::new(cel::Env::stdlib()));
+/// The CEL standard library with the workflows' own functions, built once and shared by every
+/// evaluation (building it costs more than evaluating a typical guard).
+static STDLIB: std::sync::LazyLock<Arc<cel::Env>> = std::sync::LazyLock::new(|| {
+    let mut env = cel::Env::stdlib();
+    // Only a duplicate declaration fails, and there is none: the guard is then merely unknown.
+    let _ = env.add_overload(
+        "months_between",
+        "months_between_dates",
+        vec![types::STRING_TYPE, types::STRING_TYPE],
+        |args| {
+            let date = |i: usize| {
+                args.get(i)
+                    .and_then(|a| a.downcast_ref::<types::CelString>())
+                    .and_then(|s| chrono::NaiveDate::parse_from_str(s.inner(), "%Y-%m-%d").ok())
+                    .ok_or_else(|| {
+                        cel::ExecutionError::function_error(
+                            "months_between",
+                            "takes two dates as YYYY-MM-DD",
+                        )
+                    })
+            };
+            Ok(CowVal::owned(types::CelInt::from(months_between(
+                date(0)?,
+                date(1)?,
+            ))))
+        },
+    );
+    Arc::new(env)
+});
+
+/// Whole calendar months from `from` to `to` (negative when `to` is earlier): a permit issued on
+/// 2026-01-31 and valid until 2026-07-30 runs 5 months, until 2026-07-31 6. Guards read it as
+/// `months_between(issued, expires)`, so that a minimum length is checked on the dates
+/// themselves, not on a number typed beside them.
+pub fn months_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    if to < from {
+        return -months_between(to, from);
+    }
+    let mut months =
+        i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month());
+    // Not yet a whole month when `to`'s day comes before `from`'s, except at the end of a
+    // shorter month (31 January + 1 month is 28 or 29 February).
+    let end_of_month = to.succ_opt().is_none_or(|next| next.month() != to.month());
+    if to.day() < from.day() && !end_of_month {
+        months -= 1;
+    }
+    months
+}
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -336,7 +383,60 @@ mod tests {
                 label: Labels::default(),
             },
         );
+        for date in ["issued", "expires"] {
+            facts.insert(
+                date.to_string(),
+                Fact {
+                    name: date.into(),
+                    kind: FactType::Date,
+                    values: vec![],
+                    label: Labels::default(),
+                },
+            );
+        }
         facts
+    }
+
+    #[test]
+    fn months_between_counts_whole_calendar_months() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        assert_eq!(months_between(d("2026-01-15"), d("2026-07-15")), 6);
+        assert_eq!(months_between(d("2026-01-15"), d("2026-07-14")), 5);
+        assert_eq!(months_between(d("2026-01-31"), d("2026-07-30")), 5);
+        assert_eq!(months_between(d("2026-01-31"), d("2026-07-31")), 6);
+        assert_eq!(months_between(d("2026-08-31"), d("2027-02-28")), 6);
+        assert_eq!(months_between(d("2026-07-15"), d("2026-01-15")), -6);
+    }
+
+    #[test]
+    fn a_guard_checks_a_minimum_length_on_the_dates() -> Result<(), String> {
+        let guard = compile("months_between(issued, expires) >= 6")?;
+        let declared = facts();
+        let holds = |issued: &str, expires: &str| {
+            let facts = BTreeMap::from([
+                ("issued".to_string(), Json::from(issued)),
+                ("expires".to_string(), Json::from(expires)),
+            ]);
+            let none = BTreeMap::new();
+            let input = GuardInput {
+                facts: &facts,
+                tracks: &none,
+                timers: &BTreeMap::new(),
+                params: &BTreeMap::new(),
+            };
+            guard.holds(&input, &declared)
+        };
+        assert_eq!(holds("2026-03-01", "2026-09-01"), Ok(true));
+        assert_eq!(holds("2026-03-01", "2026-08-31"), Ok(false));
+        // Unrecorded dates: the guard errors, which counts as unmet.
+        let input = GuardInput {
+            facts: &BTreeMap::new(),
+            tracks: &BTreeMap::new(),
+            timers: &BTreeMap::new(),
+            params: &BTreeMap::new(),
+        };
+        assert!(guard.holds(&input, &declared).is_err());
+        Ok(())
     }
 
     fn compile(expr: &str) -> Result<Guard, String> {

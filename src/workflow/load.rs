@@ -624,6 +624,26 @@ impl Builder<'_> {
                 .map(|r| r.parse::<Role>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| (self.err)(Some(span.clone()), format!("timer `{id}`: {e}")))?;
+            let from_fact = match &raw.from_fact {
+                None => None,
+                Some(_) if matches!(duration, TimerDuration::UntilFact(_)) => {
+                    return self.fail(
+                        span,
+                        format!("timer `{id}` runs until a date: it cannot also count from one"),
+                    );
+                }
+                Some(fact) if facts.get(fact).is_some_and(|f| f.kind == FactType::Date) => {
+                    Some(fact.clone())
+                }
+                Some(fact) => {
+                    return self.fail(
+                        span,
+                        format!(
+                            "timer `{id}` counts from `{fact}`, which is not a declared date fact"
+                        ),
+                    );
+                }
+            };
             self.labels(span, &format!("timer `{id}`"), &raw.label)?;
             timers.insert(
                 id.clone(),
@@ -631,6 +651,7 @@ impl Builder<'_> {
                     id: id.clone(),
                     kind: raw.kind,
                     duration,
+                    from_fact,
                     label: raw.label.clone(),
                     citation: raw.citation.clone(),
                     blocks: raw.blocks.clone(),
@@ -712,6 +733,28 @@ impl Builder<'_> {
                 .map(|r| r.parse::<AgencyKind>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| fail(e.to_string()))?;
+            let involved_agency_kinds = raw
+                .involved_agency_kinds
+                .iter()
+                .map(|r| r.parse::<AgencyKind>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail(e.to_string()))?;
+            if raw.transfer_of_lead && !involved_agency_kinds.is_empty() {
+                return Err(fail(
+                    "is the transfer step, fired by the receiver's acceptance: it takes no \
+                     involved_agency_kinds"
+                        .into(),
+                ));
+            }
+            if let Some(kind) = involved_agency_kinds
+                .iter()
+                .find(|k| !agency_kinds.is_empty() && !agency_kinds.contains(k))
+            {
+                return Err(fail(format!(
+                    "lets involved agencies of kind {kind} fire it, but its agency_kinds exclude \
+                     that kind"
+                )));
+            }
             self.labels(span.clone(), &format!("transition `{id}`"), &raw.label)?;
             let mut inputs = Vec::new();
             for input in &raw.inputs {
@@ -791,6 +834,7 @@ impl Builder<'_> {
                 label: raw.label.clone(),
                 roles,
                 agency_kinds,
+                involved_agency_kinds,
                 inputs,
                 guards,
                 effects,

@@ -120,6 +120,10 @@ pub(super) struct RawTransition {
     pub(super) roles: Vec<String>,
     #[serde(default)]
     pub(super) agency_kinds: Vec<String>,
+    /// Agencies of these kinds that take part in the case (a live referral from it) may fire it
+    /// too, in their own name.
+    #[serde(default)]
+    pub(super) involved_agency_kinds: Vec<String>,
     #[serde(default)]
     pub(super) inputs: Vec<RawInput>,
     #[serde(default)]
@@ -193,6 +197,8 @@ pub(super) struct RawTimer {
     pub(super) working_days: Option<u32>,
     /// A `date` fact holding the due date.
     pub(super) until_fact: Option<String>,
+    /// A `date` fact the timer counts from (e.g. the final act), instead of the moment it starts.
+    pub(super) from_fact: Option<String>,
     pub(super) label: Labels,
     pub(super) citation: String,
     #[serde(default)]

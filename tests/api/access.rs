@@ -291,6 +291,16 @@ fn mutation_probes(w: &World) -> Vec<(&'static str, &'static str, Value)> {
             "ExportCaseFileInput",
             json!({"caseId": case, "purposeCategory": "AUDIT", "purpose": "probe"}),
         ),
+        (
+            "linkSamePerson",
+            "LinkSamePersonInput",
+            json!({"caseId": case, "earlierReference": "IT-1999-999999"}),
+        ),
+        (
+            "findEarlierCases",
+            "FindEarlierCasesInput",
+            json!({"caseId": case, "names": "Demo Person", "dateOfBirth": "1999-01-01", "purpose": "probe of the access matrix"}),
+        ),
     ]
 }
 
@@ -394,6 +404,8 @@ async fn every_root_field_is_in_the_access_matrix() {
         "markNotificationRead",
         "reviewBreakGlass",
         "exportCaseFile",
+        "linkSamePerson",
+        "findEarlierCases",
     ]
     .to_vec();
     let classified: BTreeSet<&str> = w_probes

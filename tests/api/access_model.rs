@@ -1,7 +1,8 @@
 //! The access model and the store's SQL scope come from one rule. Random sharing histories are
 //! played through the use cases (referrals made and answered, transfers offered, accepted,
 //! requested and refused, consents withdrawn, break-glass opened and expired, answers escalated
-//! to focal points), then for every case and every demo principal:
+//! to focal points, cases linked to another case of the same person, which gives no access),
+//! then for every case and every demo principal:
 //! - the SQL scope (`CaseScope`, applied by the store to every case query) finds the case exactly
 //!   when the access model (`CaseView`, computed from the history alone) gives a view of it;
 //! - the case's access rows are exactly the agencies the history explains
@@ -107,7 +108,7 @@ pub(crate) async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], c
     let transfers = trm::store::disclosures::transfers_of_case(app.store.conn(), case)
         .await
         .expect("transfers");
-    let _ = match rng.random_range(0..11) {
+    let _ = match rng.random_range(0..12) {
         0 => {
             consent_to_everything(app, by_lead, case, all).await;
             Ok(())
@@ -243,6 +244,26 @@ pub(crate) async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], c
                 Some(c) => consents::withdraw_consent(app, by_lead, c.id, None)
                     .await
                     .map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        11 => {
+            // Another agency's case of the same person: linked by reference, no access given.
+            let others = trm::store::cases::page_by_id(app.store.conn(), None, 100)
+                .await
+                .expect("cases");
+            match others.choose(rng) {
+                Some(other) => trm::service::same_person::link(
+                    app,
+                    by_lead,
+                    trm::service::same_person::LinkSamePerson {
+                        case_id: case,
+                        earlier_reference: other.reference.clone(),
+                        idempotency_key: None,
+                    },
+                )
+                .await
+                .map(|_| ()),
                 None => Ok(()),
             }
         }

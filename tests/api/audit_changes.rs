@@ -636,6 +636,63 @@ async fn every_kind_of_change_appends_exactly_its_events_to_the_audit_log() {
     )
     .await;
 
+    // The same person again: a search is one event on the searcher's case; a link one event on
+    // each of the two cases, the finder's first, in one change.
+    let finder = "ne.childprotection";
+    let e = w.open(finder, "trm-adult", None).await;
+    w.one(
+        &e,
+        "SAME_PERSON_SEARCHED",
+        s.gql(
+            finder,
+            "mutation($input: FindEarlierCasesInput!) { findEarlierCases(input: $input) { found { leadAgency { name } } } }",
+            json!({"input": {"caseId": e, "names": "Demo Person", "dateOfBirth": "1999-01-01",
+                "purpose": "found again in Niger"}}),
+        ),
+    )
+    .await;
+    let earlier = s
+        .data(
+            lead,
+            "query($id: ID!) { case(id: $id) { reference } }",
+            json!({"id": d}),
+        )
+        .await;
+    let log = audit_log(&s).await;
+    let before = (history(&s, &e).await, history(&s, &d).await);
+    let body = s
+        .gql(
+            finder,
+            "mutation($input: LinkSamePersonInput!) { linkSamePerson(input: $input) { link { id } } }",
+            json!({"input": {"caseId": e, "earlierReference": earlier["case"]["reference"]}}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let after_log = audit_log(&s).await;
+    assert_eq!(after_log.size, log.size + 2, "one leaf per case linked");
+    for (i, (id, before)) in [(&e, &before.0), (&d, &before.1)].into_iter().enumerate() {
+        let after = history(&s, id).await;
+        assert_eq!(
+            &after[..before.len()],
+            &before[..],
+            "earlier events are untouched"
+        );
+        assert_eq!(after.len(), before.len() + 1, "{after:#?}");
+        let event = &after[before.len()];
+        assert_eq!(event["kind"], "SAME_PERSON_LINKED", "{event}");
+        let p = s
+            .data(
+                "auditor",
+                "query($e: ID!) { inclusionProof(eventId: $e) { position eventHash } }",
+                json!({"e": event["id"]}),
+            )
+            .await["inclusionProof"]
+            .clone();
+        assert_eq!(p["position"].as_i64(), Some(log.size + i as i64), "{p}");
+        assert_eq!(p["eventHash"], event["hash"]);
+    }
+    w.seen.insert("SAME_PERSON_LINKED".to_string());
+
     // An export of the case file, by an auditor, for a stated purpose.
     w.one(
         &c,

@@ -63,9 +63,29 @@ async fn a_server_without_a_key_file_signs_with_its_databases_default_key() {
     let (child, printed) = spawn_listening(serve(&db.url, &data_dir, cwd.path(), &[])).unwrap();
     let url = printed.lines().next().unwrap().to_string();
     let keys = keys_in(&data_dir);
-    assert_eq!(keys.len(), 1, "one key, in the data directory: {keys:?}");
-    let key_file = &keys[0];
+    assert_eq!(
+        keys.len(),
+        2,
+        "the audit key and the person-match key, in the data directory: {keys:?}"
+    );
+    let named = |prefix: &str| {
+        keys.iter()
+            .find(|k| {
+                k.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix))
+            })
+            .unwrap_or_else(|| panic!("no {prefix}*.key in {keys:?}"))
+            .clone()
+    };
+    let key_file = &named("audit-");
     assert_eq!(mode(key_file), 0o600, "readable by its owner only");
+    let match_file = named("match-");
+    assert_eq!(mode(&match_file), 0o600, "the person-match key too");
+    assert!(
+        printed.contains(&format!("({}, generated now)", match_file.display())),
+        "{printed}"
+    );
     assert_eq!(mode(&data_dir), 0o700, "the directory too");
     let key = trm::audit::AuditKey::load(key_file).unwrap();
     assert!(
@@ -117,7 +137,7 @@ async fn a_server_without_a_key_file_signs_with_its_databases_default_key() {
         )),
         "{printed}"
     );
-    assert_eq!(keys_in(&data_dir).len(), 1);
+    assert_eq!(keys_in(&data_dir).len(), 2, "no new key either");
     process::stop(child);
 
     // `trm audit verify` finds the key there and holds the checkpoints to it.
@@ -159,11 +179,33 @@ async fn production_refuses_to_start_without_an_audit_key_file() {
     std::fs::write(&key_file, hex::encode([7u8; 32])).unwrap();
     let key = trm::audit::AuditKey::load(&key_file).unwrap();
     let key_arg = key_file.to_str().unwrap();
-    let (child, printed) = spawn_listening(serve(
+    let out = serve(
         db_url,
         &data_dir,
         dir.path(),
         &["--production", "--audit-key-file", key_arg],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--production needs --match-key-file"),
+        "the person-match secret is the operator's file too: {stderr}"
+    );
+    let match_file = dir.path().join("match.key");
+    std::fs::write(&match_file, hex::encode([8u8; 32])).unwrap();
+    let (child, printed) = spawn_listening(serve(
+        db_url,
+        &data_dir,
+        dir.path(),
+        &[
+            "--production",
+            "--audit-key-file",
+            key_arg,
+            "--match-key-file",
+            match_file.to_str().unwrap(),
+        ],
     ))
     .unwrap();
     assert!(printed.contains(&key.key_id()), "{printed}");

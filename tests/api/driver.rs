@@ -103,7 +103,17 @@ impl<'a> CaseDriver<'a> {
     }
 
     /// Fires `transition`, which must be accepted; its event must be the next one, followed by
-    /// exactly the events of the kinds `then`.
+    /// exactly the events of the kinds `then` (e.g. what a protection did in the same change).
+    pub async fn ok_then(
+        &mut self,
+        user: &str,
+        transition: &str,
+        data: Value,
+        then: &[&str],
+    ) -> Value {
+        self.accepted(user, transition, data, then).await
+    }
+
     async fn accepted(
         &mut self,
         user: &str,

@@ -484,7 +484,18 @@ async fn production_switches_introspection_and_graphiql_off_unless_asked() {
     let ty = "{ __type(name: \"Case\") { name } }";
 
     let key = crate::process::production_key();
-    let (child, out) = serve(&db, &["--production", "--audit-key-file", &key], None);
+    let match_key = crate::process::production_key();
+    let (child, out) = serve(
+        &db,
+        &[
+            "--production",
+            "--audit-key-file",
+            &key,
+            "--match-key-file",
+            &match_key,
+        ],
+        None,
+    );
     let url = out.lines().next().unwrap().to_string();
     assert!(!out.contains("GraphiQL"), "{out}");
     let res = http.get(format!("{url}/graphql")).send().await.unwrap();
@@ -514,6 +525,8 @@ async fn production_switches_introspection_and_graphiql_off_unless_asked() {
             "--production",
             "--audit-key-file",
             &key,
+            "--match-key-file",
+            &match_key,
             "--introspection",
             "true",
             "--graphiql",
@@ -588,6 +601,8 @@ async fn a_canary_name_and_date_of_birth_never_reach_logs_errors_or_metrics() {
         &[
             "--production",
             "--audit-key-file",
+            &crate::process::production_key(),
+            "--match-key-file",
             &crate::process::production_key(),
             "--rate-limit-per-minute",
             "40",

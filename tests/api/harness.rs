@@ -113,11 +113,12 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// The `trm` binary with nothing from the environment steering it (no `DATABASE_URL`, no
-/// `TRM_AUDIT_KEY_FILE`), the tests' [`data_dir`], and `TRM_LOG=warn`.
+/// `TRM_AUDIT_KEY_FILE`, no `TRM_MATCH_KEY_FILE`), the tests' [`data_dir`], and `TRM_LOG=warn`.
 pub fn trm_command() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trm"));
     cmd.env_remove("DATABASE_URL")
         .env_remove("TRM_AUDIT_KEY_FILE")
+        .env_remove("TRM_MATCH_KEY_FILE")
         .env("TRM_DATA_DIR", data_dir())
         .env("TRM_LOG", "warn");
     cmd
@@ -188,6 +189,7 @@ impl TestServer {
         let app = app
             .test_clock(Some(clock.clone()))
             .audit_key(Some(trm::audit::AuditKey::generate()))
+            .match_key(Some(trm::domain::person_match::MatchSecret::generate()))
             .oidc(oidc)
             .build();
         let tokens = demo::seed(&app)
@@ -248,6 +250,7 @@ impl TestServer {
         .test_clock(Some(self.clock.clone()))
         .oidc(self.app.oidc().cloned())
         .audit_key(self.app.audit_key().cloned())
+        .match_key(self.app.match_secret().cloned())
         .build();
         TestServer::serve(
             app,
@@ -507,6 +510,40 @@ impl TestServer {
         body["data"]["acceptTransfer"]["case"]["version"]
             .as_i64()
             .unwrap()
+    }
+
+    /// As `lead`, involves `to`'s agency in `case_id` for a decision: the person's consent to
+    /// share `groups` with it, then a referral for a decision (service `DECISION`). Returns the
+    /// referral's id. From then on `to`'s agency takes the steps the workflow gives its kind.
+    pub async fn involve(&self, lead: &str, case_id: &str, to: &str, groups: &[&str]) -> String {
+        self.refer_for(lead, case_id, to, "DECISION", groups).await
+    }
+
+    /// As `lead`, refers `case_id` to `to`'s agency for `service`, sharing `groups` on the
+    /// person's consent; returns the referral's id.
+    pub async fn refer_for(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        service: &str,
+        groups: &[&str],
+    ) -> String {
+        self.consent_for(lead, case_id, to, groups).await;
+        let body = self
+            .gql(
+                lead,
+                "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }",
+                json!({"input": {"caseId": case_id, "toAgencyId": self.agency_id(to).await,
+                    "service": service, "purpose": "the lead's request",
+                    "sharedGroups": groups}}),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "makeReferral: {body}");
+        body["data"]["makeReferral"]["referral"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// The current version and history length of a case, as `user` sees it.

@@ -75,7 +75,7 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
 
     // The same case, under the child procedure, its states mapped in that one event.
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-child v2");
+    assert_eq!(under, "trm-child v3");
     assert_eq!(states["identification"], "presumed_child_victim");
     assert_eq!(states["age"], "minor_presumed");
     assert_eq!(states["guardianship"], "guardian_pending");
@@ -151,7 +151,7 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
     )
     .await;
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-adult v3");
+    assert_eq!(under, "trm-adult v4");
     assert_eq!(states["identification"], "presumed_victim");
     assert_eq!(states["person"], "present");
     assert!(!states.contains_key("age") && !states.contains_key("guardianship"));

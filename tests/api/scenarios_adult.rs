@@ -4,8 +4,9 @@
 //! early end, the Bulgarian start of the reflection period, the asylum rule, missing and found,
 //! re-trafficked, consent withdrawn, deceased, and the closing of a case).
 //!
-//! Only the lead agency's users can move a case for now, so each case is led by an agency whose
-//! users hold the roles its steps need; decisions of other bodies are recorded by the lead.
+//! Up to version 3 only the lead agency's users move a case, so the decisions of other bodies are
+//! recorded by the lead; from version 4 those bodies record them themselves, once the lead has
+//! involved them (see [`decider`]; the rules of that are proven in `decisions.rs`).
 
 use crate::driver::CaseDriver;
 use crate::harness::{TestServer, case_timer, error_code, instant, track_state};
@@ -13,6 +14,48 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 const WORKFLOW: &str = "trm-adult";
+
+/// Who records a decision of another body: up to version 3 the lead's own `lead` user; from
+/// version 4 the body itself (`body`, of the lead's country), which the lead involves in the case
+/// for a decision (a referral), and which then records it in its own name.
+async fn decider(c: &mut CaseDriver<'_>, version: u32, lead: &str, body: &str) -> String {
+    if version < 4 {
+        return lead.to_string();
+    }
+    c.s.involve(lead, &c.id, body, &["IDENTITY", "LEGAL_STATUS"])
+        .await;
+    c.sync().await;
+    body.to_string()
+}
+
+/// A residence permit's data: up to version 3 its length typed as a number of months beside its
+/// expiry; from version 4 its dates (issued today), on which its minimum length is checked.
+fn permit(s: &TestServer, version: u32, ground: &str, months: u32, expiry: &str) -> Value {
+    if version < 4 {
+        json!({"permit_ground": ground, "permit_months": months, "permit_expiry": expiry})
+    } else {
+        json!({"permit_ground": ground, "permit_issued": date_in(s, 0), "permit_expiry": expiry})
+    }
+}
+
+/// A date six calendar months from the server's current time.
+fn six_months_on(s: &TestServer) -> String {
+    (s.app.now() + chrono::Months::new(6))
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The judgment's data: from version 4 also the date it became final (today) and what it
+/// decided on compensation.
+fn judgment(s: &TestServer, version: u32, compensation: &str) -> Value {
+    if version < 4 {
+        json!({"judgment_outcome": "conviction"})
+    } else {
+        json!({"judgment_outcome": "conviction", "judgment_final_on": date_in(s, 0),
+            "compensation_in_judgment": compensation})
+    }
+}
 
 /// Opens a case of the given version as `user` of the lead agency, who reads it.
 async fn open<'a>(s: &'a TestServer, user: &str, version: u32) -> CaseDriver<'a> {
@@ -126,11 +169,14 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     )
     .await;
 
-    // Day 10: a removal during the reflection period is refused by the floor.
+    // Day 10: a removal during the reflection period is refused by the floor (from version 4
+    // the migration authority's own step, once the NGO involved it).
     s.clock.advance(Duration::days(10));
+    let migration = decider(&mut c, version, supervisor, "it.migration").await;
+    let prosecutor = decider(&mut c, version, worker, "it.prosecutor").await;
     assert_eq!(
         c.unmet(
-            supervisor,
+            &migration,
             "enforce_removal",
             json!({"removal_ground": "no_right_of_residence"})
         )
@@ -195,19 +241,23 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     let short = date_in(&s, 90);
     assert_eq!(
         c.unmet(
-            worker,
+            &migration,
             "grant_residence_permit",
-            json!({"permit_ground": "cooperation", "permit_months": 3, "permit_expiry": short})
+            permit(&s, version, "cooperation", 3, &short)
         )
         .await,
         ["permit_at_least_six_months"]
     );
-    let expiry = date_in(&s, 183);
+    let expiry = if version < 4 {
+        date_in(&s, 183)
+    } else {
+        six_months_on(&s)
+    };
     let case = c
         .ok(
-            worker,
+            &migration,
             "grant_residence_permit",
-            json!({"permit_ground": "cooperation", "permit_months": 6, "permit_expiry": expiry}),
+            permit(&s, version, "cooperation", 6, &expiry),
         )
         .await;
     assert_eq!(track_state(&case, "long_term"), Some("support_planning"));
@@ -226,10 +276,11 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
     )
     .await;
 
-    // The proceedings run in parallel and gate nothing in assistance.
+    // The proceedings run in parallel and gate nothing in assistance (from version 4 the
+    // prosecutor records them).
     let case = c
         .ok(
-            worker,
+            &prosecutor,
             "bring_charges",
             json!({"victim_informed_of_proceedings": true}),
         )
@@ -247,12 +298,13 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
         .await;
     assert_eq!(deadline(&c.view().await, "support_plan_review"), "PENDING");
     let renewed = date_in(&s, 365);
-    c.ok(
-        supervisor,
-        "renew_residence_permit",
-        json!({"permit_months": 12, "permit_expiry": renewed}),
-    )
-    .await;
+    let renewal = if version < 4 {
+        json!({"permit_months": 12, "permit_expiry": renewed})
+    } else {
+        json!({"permit_issued": date_in(&s, 0), "permit_expiry": renewed})
+    };
+    let renewer = if version < 4 { supervisor } else { &migration };
+    c.ok(renewer, "renew_residence_permit", renewal).await;
     let view = c.view().await;
     assert_eq!(deadline(&view, "residence_permit"), "PENDING");
     assert_eq!(
@@ -270,18 +322,24 @@ async fn scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_
         .await;
     assert_eq!(track_state(&case, "long_term"), Some("inclusion_achieved"));
     assert_eq!(case["status"], "ACTIVE");
-    c.ok(worker, "open_trial", json!({})).await;
+    c.ok(&prosecutor, "open_trial", json!({})).await;
     c.ok(
-        worker,
+        &prosecutor,
         "record_judgment",
-        json!({"judgment_outcome": "conviction"}),
+        judgment(&s, version, "not_claimed"),
     )
     .await;
     let view = c.view().await;
     assert_eq!(deadline(&view, "compensation_claim"), "PENDING");
+    // From version 4 the year runs from the day the judgment became final.
+    let from = if version < 4 {
+        s.app.now()
+    } else {
+        midnight(&date_in(&s, 0))
+    };
     assert_eq!(
         instant(&case_timer(&view, "compensation_claim")["dueAt"]),
-        s.app.now() + Duration::days(365)
+        from + Duration::days(365)
     );
     assert_eq!(
         c.unmet(
@@ -319,13 +377,15 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
         json!({"legal_counselling_given": true}),
     )
     .await;
+    // From version 4 the Austrian prosecutor records the proceedings itself.
+    let prosecutor = decider(&mut c, version, worker, "at.prosecutor").await;
     c.ok(
-        worker,
+        &prosecutor,
         "bring_charges",
         json!({"victim_informed_of_proceedings": true}),
     )
     .await;
-    c.ok(worker, "open_trial", json!({})).await;
+    c.ok(&prosecutor, "open_trial", json!({})).await;
 
     // Informed decision: the return is the person's own request.
     assert_eq!(
@@ -421,8 +481,14 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
         Some("travel_preparation")
     );
     assert_eq!(deadline(&c.view().await, "origin_response"), "MET");
-    // From here on the Bulgarian agency leads the case.
+    // From here on the Bulgarian agency leads the case (up to version 3 it also records the
+    // Austrian proceedings; from version 4 the Austrian prosecutor goes on recording them).
     let worker = origin;
+    let prosecutor = if version < 4 {
+        worker.to_string()
+    } else {
+        prosecutor
+    };
 
     // Travel and reception.
     assert_eq!(
@@ -488,24 +554,29 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     assert_eq!(case["status"], "ACTIVE");
     let case = c
         .ok(
-            worker,
+            &prosecutor,
             "record_testimony_from_abroad",
             json!({"testimony_given_from_abroad": true}),
         )
         .await;
     assert_eq!(track_state(&case, "proceedings"), Some("trial"));
     c.ok(
-        worker,
+        &prosecutor,
         "record_judgment",
-        json!({"judgment_outcome": "conviction"}),
+        judgment(&s, version, "refused"),
     )
     .await;
-    c.ok(
-        worker,
-        "file_compensation_claim",
-        json!({"compensation_route": "state_compensation"}),
-    )
-    .await;
+    if version < 4 {
+        c.ok(
+            worker,
+            "file_compensation_claim",
+            json!({"compensation_route": "state_compensation"}),
+        )
+        .await;
+    } else {
+        // The court awarded none: state compensation, within a year of the final act.
+        c.ok(worker, "claim_state_compensation", json!({})).await;
+    }
     assert_eq!(deadline(&c.view().await, "compensation_claim"), "MET");
     let case = c
         .ok(
@@ -605,12 +676,14 @@ async fn scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term
         .await;
     assert_eq!(track_state(&case, "return_home"), Some("return_not_safe"));
     assert_eq!(track_state(&case, "long_term"), Some("permit_application"));
-    // A permit for his personal situation (the 6-month minimum is for cooperation permits).
+    // A permit for his personal situation (the 6-month minimum is for cooperation permits),
+    // from version 4 granted by the prefecture itself.
     let expiry = date_in(&s, 365);
+    let prefecture = decider(&mut c, version, worker, "fr.migration").await;
     c.ok(
-        worker,
+        &prefecture,
         "grant_residence_permit",
-        json!({"permit_ground": "personal_situation", "permit_months": 12, "permit_expiry": expiry}),
+        permit(&s, version, "personal_situation", 12, &expiry),
     )
     .await;
     let case = c
@@ -737,22 +810,54 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
         Some("needs_assessment"),
         "benefit of the doubt: assistance goes on until the case is closed"
     );
-    assert_eq!(
-        c.unmet(
-            focal,
-            "reconsider",
-            json!({"reconsideration_requested_by": "support_provider", "new_evidence": false})
-        )
-        .await,
-        ["new_evidence"]
-    );
-    let case = c
-        .ok(
+    let case = if version < 4 {
+        assert_eq!(
+            c.unmet(
+                focal,
+                "reconsider",
+                json!({"reconsideration_requested_by": "support_provider", "new_evidence": false})
+            )
+            .await,
+            ["new_evidence"]
+        );
+        c.ok(
             focal,
             "reconsider",
             json!({"reconsideration_requested_by": "support_provider", "new_evidence": true}),
         )
+        .await
+    } else {
+        // From version 4 the support provider asks itself (the shelter the coordination
+        // referred her to), and the competent authority decides.
+        let (code, _) = c
+            .refused(
+                focal,
+                "request_reconsideration",
+                json!({"new_evidence": true}),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN", "the coordination is no support provider");
+        c.s.refer_for(focal, &c.id, "fr.shelter", "SHELTER", &["IDENTITY"])
+            .await;
+        c.sync().await;
+        assert_eq!(
+            c.unmet(
+                "fr.shelter",
+                "request_reconsideration",
+                json!({"new_evidence": false})
+            )
+            .await,
+            ["new_evidence"]
+        );
+        c.ok(
+            "fr.shelter",
+            "request_reconsideration",
+            json!({"new_evidence": true}),
+        )
         .await;
+        c.ok(focal, "reconsider", json!({"evidence_reviewed": true}))
+            .await
+    };
     assert_eq!(
         track_state(&case, "identification"),
         Some("presumed_victim")
@@ -778,7 +883,9 @@ async fn not_identified_can_be_reconsidered_on_new_evidence_and_closing_ends_ass
         case_timer(&c.view().await, "reflection_period")["status"],
         "STOPPED"
     );
-    let case = c.ok(focal, "close_case", json!({})).await;
+    // From version 4 closing also ends the shelter's referral.
+    let then: &[&str] = if version < 4 { &[] } else { &["REFERRAL"] };
+    let case = c.ok_then(focal, "close_case", json!({}), then).await;
     assert_eq!(case["status"], "CLOSED");
     s.stop().await;
 }
@@ -895,13 +1002,20 @@ async fn in_bulgaria_the_reflection_period_starts_at_formal_identification(versi
         // Italy the period has run out.
         s.clock.advance(Duration::days(28));
         let removal = json!({"removal_ground": "no_right_of_residence"});
+        // From version 4 the migration authority enforces a removal, not the prosecutor.
+        let migration = if country == "BG" {
+            "bg.migration"
+        } else {
+            "it.migration"
+        };
+        let authority = decider(&mut c, version, prosecutor, migration).await;
         if country == "BG" {
             assert_eq!(
-                c.unmet(prosecutor, "enforce_removal", removal).await,
+                c.unmet(&authority, "enforce_removal", removal).await,
                 ["floor:reflection_period"]
             );
         } else {
-            let case = c.ok(prosecutor, "enforce_removal", removal).await;
+            let case = c.ok(&authority, "enforce_removal", removal).await;
             assert_eq!(track_state(&case, "assistance"), Some("removed"));
         }
     }
@@ -929,9 +1043,10 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country(version: u
     assert_eq!(c.view().await["facts"]["asylum_applied"], true);
     // After the reflection period, still no removal while asylum is pending.
     s.clock.advance(Duration::days(31));
+    let migration = decider(&mut c, version, supervisor, "it.migration").await;
     assert_eq!(
         c.unmet(
-            supervisor,
+            &migration,
             "enforce_removal",
             json!({"removal_ground": "no_right_of_residence"})
         )
@@ -972,7 +1087,13 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country(version: u
     .await;
     c.ok(worker, "contact_origin_focal_point", json!({})).await;
     // She withdraws her consent: the transfer stops.
-    let case = c.ok(worker, "withdraw_consent", json!({})).await;
+    // From version 4 the withdrawal also suspends the referral to the migration authority.
+    let then: &[&str] = if version < 4 {
+        &[]
+    } else {
+        &["CONSENT_WITHDRAWN", "REFERRAL"]
+    };
+    let case = c.ok_then(worker, "withdraw_consent", json!({}), then).await;
     assert_eq!(track_state(&case, "person"), Some("consent_withdrawn"));
     let body = s
         .offer_transfer(worker, &c.id, "ng.shelter", &["IDENTITY"], json!({}))
@@ -1237,7 +1358,10 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
     s.clock.advance(Duration::days(30));
     c.ok(worker, "move_to_long_term_assistance", json!({}))
         .await;
-    let case = c.ok(worker, "refuse_residence_permit", json!({})).await;
+    let prefecture = decider(&mut c, version, worker, "fr.migration").await;
+    let case = c
+        .ok(&prefecture, "refuse_residence_permit", json!({}))
+        .await;
     assert_eq!(track_state(&case, "long_term"), Some("return_required"));
     assert_eq!(track_state(&case, "return_home"), Some("informed_decision"));
     let case = c
@@ -1252,9 +1376,9 @@ async fn a_refused_or_expired_permit_leads_to_return_and_long_term_assistance_ca
 
     let expiry = date_in(&s, 200);
     c.ok(
-        worker,
+        &prefecture,
         "grant_residence_permit",
-        json!({"permit_ground": "personal_situation", "permit_months": 6, "permit_expiry": expiry}),
+        permit(&s, version, "personal_situation", 6, &expiry),
     )
     .await;
     c.ok(
@@ -1307,10 +1431,11 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
     c.ok(worker, "move_to_long_term_assistance", json!({}))
         .await;
     let expiry = date_in(&s, 365);
+    let prefecture = decider(&mut c, version, worker, "fr.migration").await;
     c.ok(
-        worker,
+        &prefecture,
         "grant_residence_permit",
-        json!({"permit_ground": "personal_situation", "permit_months": 12, "permit_expiry": expiry}),
+        permit(&s, version, "personal_situation", 12, &expiry),
     )
     .await;
     c.ok(
@@ -1394,7 +1519,8 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
 // for new cases, and the earlier one, for the cases pinned to it.
 on_versions! {
     v2 => 2,
-    v3 => 3;
+    v3 => 3,
+    v4 => 4;
     scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_a_permit,
     scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue,
     scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance,

@@ -663,23 +663,60 @@ async fn a_guardian_is_appointed_before_any_identification_decision(version: u32
         json!({"evidence_reviewed": true, "not_identified_reason": "insufficient_indicators", "child_and_guardian_informed": true}),
     )
     .await;
-    c.refused_by(
-        "reconsider_identification",
-        json!({"reconsideration_requested_by": "support_provider", "new_evidence": false}),
-        &["new_evidence"],
-    )
-    .await;
-    c.ok(
-        "reconsider_identification",
-        json!({"reconsideration_requested_by": "support_provider", "new_evidence": true}),
-    )
-    .await;
+    if version < 3 {
+        c.refused_by(
+            "reconsider_identification",
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": false}),
+            &["new_evidence"],
+        )
+        .await;
+        c.ok(
+            "reconsider_identification",
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": true}),
+        )
+        .await;
+    } else {
+        // From version 3 the request is the first responder's or support provider's own (here
+        // the child-protection service that found him), and the competent body decides.
+        c.refused_by(
+            "request_reconsideration",
+            json!({"new_evidence": false}),
+            &["new_evidence"],
+        )
+        .await;
+        c.ok("request_reconsideration", json!({"new_evidence": true}))
+            .await;
+        assert_eq!(c.state("identification").await, "reconsideration_requested");
+        c.ok(
+            "reconsider_identification",
+            json!({"evidence_reviewed": true}),
+        )
+        .await;
+    }
     assert_eq!(c.state("identification").await, "presumed_child_victim");
     c.ok(
         "decide_not_identified",
         json!({"evidence_reviewed": true, "not_identified_reason": "other_crime", "child_and_guardian_informed": true}),
     )
     .await;
+    if version >= 3 {
+        // Asked again on other evidence, the decision is upheld once the child and the guardian
+        // are told.
+        c.ok("request_reconsideration", json!({"new_evidence": true}))
+            .await;
+        c.refused_by(
+            "uphold_not_identified",
+            json!({"evidence_reviewed": true, "child_and_guardian_informed": false}),
+            &["child_and_guardian_informed"],
+        )
+        .await;
+        c.ok(
+            "uphold_not_identified",
+            json!({"evidence_reviewed": true, "child_and_guardian_informed": true}),
+        )
+        .await;
+        assert_eq!(c.state("identification").await, "not_identified");
+    }
     c.refused_by(
         "close_not_identified",
         json!({"handed_to_child_protection": false}),
@@ -1253,7 +1290,8 @@ async fn the_death_of_a_child_closes_every_track(version: u32) {
 // for new cases, and the earlier one, for the cases pinned to it.
 on_versions! {
     v1 => 1,
-    v2 => 2;
+    v2 => 2,
+    v3 => 3;
     scenario_1_unaccompanied_boy_from_niger_stays_in_italy_and_is_never_returned,
     scenario_5_malian_girl_returns_from_senegal_to_her_family_and_the_case_closes,
     each_condition_of_the_return_guard_is_refused_by_name,

@@ -13,6 +13,7 @@ use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::{CaseNode, EventNode};
 use super::person::{AccessLogEntry, PersonalDataGroup};
+use super::same_person::SamePersonLinkNode;
 use super::workflow::WorkflowNode;
 use crate::access::Relation;
 use crate::domain::{
@@ -209,6 +210,18 @@ impl CaseNode {
             Some(id) => Ok(loaders(ctx)?.case(id).await?.map(CaseNode)),
             None => Ok(None),
         }
+    }
+    /// Cases of the same person linked to this one by an agency that found her again (by this
+    /// case's agency, or by another to this case), oldest first: each names both cases by
+    /// reference, and gives a case only where the caller may see it. Shown to the lead and to
+    /// auditors (empty for others).
+    async fn same_person_links(&self, ctx: &Context<'_>) -> Result<Vec<SamePersonLinkNode>> {
+        Ok(crate::service::same_person::links_of(app(ctx)?, &self.0)
+            .await
+            .gql()?
+            .into_iter()
+            .map(SamePersonLinkNode)
+            .collect())
     }
     /// Later cases that continue this one (e.g. under the adult procedure), as far as the caller may see.
     async fn followed_by(&self, ctx: &Context<'_>) -> Result<Vec<CaseNode>> {

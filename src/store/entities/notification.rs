@@ -14,6 +14,10 @@ pub struct Model {
     pub transfer_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,
+    /// The same-person link the entry reports.
+    pub same_person_link_id: Option<Uuid>,
+    /// The agency whose act the entry reports, where it is not the case's lead.
+    pub from_agency_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
