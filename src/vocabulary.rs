@@ -130,6 +130,15 @@ vocabulary! {
     }
 }
 
+impl ReferralStatus {
+    /// Sent and not yet declined, completed, revoked or suspended: the receiver takes part in
+    /// the case through it (it holds the shared groups; it may take the steps the workflow gives
+    /// involved agencies of its kind).
+    pub fn is_live(self) -> bool {
+        matches!(self, ReferralStatus::Pending | ReferralStatus::Accepted)
+    }
+}
+
 impl DataGroup {
     /// Groups that are read only with a stated purpose (recorded in the access log): health
     /// data, the account of the exploitation and information on perpetrators.

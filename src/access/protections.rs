@@ -19,7 +19,7 @@
 use super::disclosure::is_origin_authority;
 use crate::domain::{
     Agency, AgencyKind, BreakGlass, CaseRecord, ConsentGiver, ConsentRecord, Ground, OverrideBasis,
-    ReferralRecord, ReferralStatus, TransferRecord, TransferStatus,
+    ReferralRecord, TransferRecord, TransferStatus,
 };
 use crate::workflow::PersonStatus;
 use std::collections::{BTreeMap, BTreeSet};
@@ -283,7 +283,7 @@ pub fn review(
         ground.and_then(|g| ground_holds(case, status, &now.consents, g, agency).err())
     };
     for r in &now.referrals {
-        if matches!(r.status, ReferralStatus::Pending | ReferralStatus::Accepted)
+        if r.status.is_live()
             && let Some(rule) = check(Some(&r.ground), &r.to_agency_id)
         {
             out.push(Remedy::Referral {

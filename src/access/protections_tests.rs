@@ -1,6 +1,6 @@
 //! The protections' rules on small cases.
 use super::*;
-use crate::domain::{DataGroup, ServiceKind};
+use crate::domain::{DataGroup, ReferralStatus, ServiceKind};
 use chrono::{TimeZone, Utc};
 
 fn at() -> chrono::DateTime<Utc> {

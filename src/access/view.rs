@@ -210,10 +210,10 @@ impl CaseView {
             return None;
         };
         let involved = !matches!(relation, Relation::Auditor | Relation::Lead)
-            && record.referrals.iter().any(|r| {
-                r.to_agency == p.agency_id
-                    && matches!(r.status, ReferralStatus::Pending | ReferralStatus::Accepted)
-            });
+            && record
+                .referrals
+                .iter()
+                .any(|r| r.to_agency == p.agency_id && r.status.is_live());
         Some(CaseView {
             relation,
             agency: p.agency_id,

@@ -19,7 +19,7 @@ use super::alerts::focal_points;
 use super::disclosure::{is_asylum_seeker, may_be_origin_authority};
 use super::unit_of_work::CaseWork;
 use super::{App, ServiceError};
-use crate::domain::{AgencyKind, EventDraft, EventKind, NotificationKind, ReferralStatus, Role};
+use crate::domain::{AgencyKind, EventDraft, EventKind, NotificationKind, Role};
 use crate::store::{directory, disclosures};
 use crate::workflow::definition::{Timer, TimerKind};
 use serde_json::json;
@@ -96,7 +96,7 @@ async fn guardianship_agencies(app: &App, work: &CaseWork<'_>) -> Result<Vec<Uui
     let live: Vec<Uuid> = disclosures::referrals_of_case(work.tx(), work.case().id)
         .await?
         .into_iter()
-        .filter(|r| matches!(r.status, ReferralStatus::Pending | ReferralStatus::Accepted))
+        .filter(|r| r.status.is_live())
         .map(|r| r.to_agency_id)
         .collect();
     if live.is_empty() {

@@ -1,5 +1,9 @@
 //! JWT access tokens from agencies' identity providers (OIDC).
 //!
+//! Over the house's 600 lines on purpose: every condition a token must meet, the key set that
+//! checks it and their tests read as one list; split, a condition could be checked in one place
+//! and forgotten in another.
+//!
 //! One issuer is trusted, with its signing keys from a JWKS (a file read at start, or a URL
 //! fetched at start, refreshed periodically and, rate-limited, when a token names a key it does
 //! not know). A token is accepted only when all of this holds:

@@ -100,8 +100,8 @@ async fn fire(
     // referral revoked a moment ago no longer counts); the lead needs no such reading.
     let involved = work.case().lead_agency_id != p.agency_id
         && super::visibility::view(app, work.tx(), p, work.case())
-            .await
-            .is_ok_and(|view| view.involved);
+            .await?
+            .involved;
     app.authorize(
         p,
         PolicyAction::FireTransition,
