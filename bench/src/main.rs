@@ -378,8 +378,18 @@ async fn run(args: Args) -> Result<(), String> {
 
         for &size in &args.sizes {
             let name = format!("reads{size}");
-            let url = database(&args, db, &name).await?;
-            let app = seed::prepare(&url, registry.clone()).await?;
+            let mut url = database(&args, db, &name).await?;
+            let app = match seed::prepare(&url, registry.clone()).await {
+                Ok(app) => app,
+                Err(e) => {
+                    // A kept database made by another version of TRM (its migrations differ):
+                    // start it over rather than fail. A fresh one that still fails is an error.
+                    eprintln!("  the kept database {name} cannot be used ({e}); seeding it again");
+                    drop_database(&args, db, &name).await?;
+                    url = database(&args, db, &name).await?;
+                    seed::prepare(&url, registry.clone()).await?
+                }
+            };
             let started = Instant::now();
             let added = seed::seed_cases(&app, &LEADS, size).await?;
             if added > 0 {

@@ -19,6 +19,7 @@ mod m20261204_000014_case_access_ended;
 mod m20261204_000015_access_log_exports;
 mod m20261204_000016_person_match_keys;
 mod m20261204_000017_free_text_writers;
+mod m20261205_000018_console_sessions;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_access_log_exports::Migration),
             Box::new(m20261204_000016_person_match_keys::Migration),
             Box::new(m20261204_000017_free_text_writers::Migration),
+            Box::new(m20261205_000018_console_sessions::Migration),
         ]
     }
 }

@@ -192,6 +192,22 @@ pub struct HttpConfig {
     /// monitoring network reaches).
     #[arg(long, env = "TRM_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+    /// Serve the web console at `/` (sign-in, worklist, cases, referrals, audit).
+    #[arg(long, env = "TRM_CONSOLE", default_value_t = true, action = ArgAction::Set)]
+    pub console: bool,
+    /// Mark the console's cookies `Secure` (the service is reached over HTTPS, e.g. behind a
+    /// TLS-terminating proxy) [default: `true` with --production, else `false`].
+    #[arg(long, env = "TRM_SECURE_COOKIES", action = ArgAction::Set)]
+    pub secure_cookies: Option<bool>,
+    /// A console session ends after this many minutes without a request.
+    #[arg(long, env = "TRM_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+    /// A console session ends this many hours after sign-in, whatever happens.
+    #[arg(long, env = "TRM_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+    /// Days without news after which a child on the move is flagged on the focal point's board.
+    #[arg(long, env = "TRM_NO_NEWS_DAYS", default_value_t = 14)]
+    pub no_news_days: u32,
 }
 
 /// Accepting JWT access tokens from an agency identity provider (OIDC), besides TRM tokens.

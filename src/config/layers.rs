@@ -6,6 +6,7 @@ use super::error::ConfigError;
 use super::flags::{DatabaseConfig, OidcFlags, ServeConfig, SqliteSynchronous};
 use super::values::{DefaultKey, default_audit_key, default_match_key, parse_role, public_keys};
 use crate::clock::{Clock, MovableClock, SystemClock, TestClock};
+use crate::console::ConsoleOptions;
 use crate::server::{ApiLimits, HttpOptions};
 use crate::service::oidc::{self, JwksSource, OidcConfig};
 use crate::store::{SqliteSync, StoreOptions};
@@ -123,6 +124,14 @@ impl From<&ServeConfig> for HttpOptions {
             rate_limit_per_minute: http.rate_limit_per_minute,
             metrics_route: http.metrics && http.metrics_bind.is_none(),
             metrics: Arc::default(),
+            console: ConsoleOptions {
+                enabled: http.console,
+                demo_sign_in: config.demo,
+                secure_cookies: http.secure_cookies.unwrap_or(config.production),
+                idle_timeout: Duration::from_secs(http.session_idle_minutes.max(1) * 60),
+                absolute_timeout: Duration::from_secs(http.session_max_hours.max(1) * 3600),
+                no_news_days: http.no_news_days,
+            },
         }
     }
 }

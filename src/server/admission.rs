@@ -110,7 +110,7 @@ impl Gate {
 
     /// Counts a decision where no layer counts the answer (see the module's documentation).
     fn count(&self, transport: Transport, kind: OperationKind, code: &str) {
-        if matches!(transport, Transport::WebSocket) {
+        if !matches!(transport, Transport::Http) {
             self.metrics.request(kind, code);
         }
     }

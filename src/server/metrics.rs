@@ -63,8 +63,8 @@ pub struct Metrics {
     latency_buckets: Vec<Vec<AtomicU64>>,
     latency_count: Vec<AtomicU64>,
     latency_sum_micros: Vec<AtomicU64>,
-    /// `[http, ws]`.
-    rate_limited: [AtomicU64; 2],
+    /// `[http, ws, console]`.
+    rate_limited: [AtomicU64; 3],
 }
 
 impl Default for Metrics {
@@ -75,7 +75,7 @@ impl Default for Metrics {
             latency_buckets: (0..KINDS).map(|_| row(BUCKETS.len())).collect(),
             latency_count: row(KINDS),
             latency_sum_micros: row(KINDS),
-            rate_limited: [AtomicU64::new(0), AtomicU64::new(0)],
+            rate_limited: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 }
@@ -85,6 +85,8 @@ impl Default for Metrics {
 pub enum Transport {
     Http,
     WebSocket,
+    /// The web console's pages, which run their GraphQL in the process.
+    Console,
 }
 
 impl Metrics {
@@ -122,6 +124,7 @@ impl Metrics {
         let i = match transport {
             Transport::Http => 0,
             Transport::WebSocket => 1,
+            Transport::Console => 2,
         };
         self.rate_limited[i].fetch_add(1, Ordering::Relaxed);
     }
@@ -177,7 +180,7 @@ impl Metrics {
             "# HELP trm_rate_limited_total Requests refused by the per-principal rate limit.\n\
              # TYPE trm_rate_limited_total counter\n",
         );
-        for (i, transport) in ["http", "websocket"].iter().enumerate() {
+        for (i, transport) in ["http", "websocket", "console"].iter().enumerate() {
             let _ = writeln!(
                 out,
                 "trm_rate_limited_total{{transport=\"{transport}\"}} {}",

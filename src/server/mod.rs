@@ -18,6 +18,7 @@
 mod admission;
 mod echo;
 mod http;
+mod in_process;
 pub mod limits;
 mod metrics;
 mod process;
@@ -28,6 +29,7 @@ mod state;
 mod tests;
 mod ws;
 
+pub use in_process::InProcess;
 pub use limits::ApiLimits;
 pub use metrics::{Metrics, OUTCOMES};
 pub use process::{install_panic_hook, shutdown_signal, survive_file_size_limit};

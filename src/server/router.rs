@@ -3,12 +3,14 @@
 
 use super::admission::Gate;
 use super::http::{graphql, observe, panic_response};
+use super::in_process::InProcess;
 use super::limits::{self, ApiLimits};
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
 use super::state::ServerState;
 use super::ws::graphql_ws;
 use crate::api;
+use crate::console::{self, Console, ConsoleOptions};
 use crate::service::App;
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
@@ -24,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -44,6 +47,8 @@ pub struct HttpOptions {
     pub metrics_route: bool,
     /// The counters behind `/metrics` (shared with [`metrics_router`]).
     pub metrics: Arc<Metrics>,
+    /// The web console at `/`.
+    pub console: ConsoleOptions,
 }
 
 /// The router, separate from `main` so that tests can serve it on a free port.
@@ -60,6 +65,11 @@ fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<
         Arc::new(RateLimiter::per_minute(options.rate_limit_per_minute)),
         options.metrics.clone(),
     );
+    let console = Console::new(
+        app.clone(),
+        Arc::new(InProcess { gate: gate.clone() }),
+        options.console.clone(),
+    );
     let state = ServerState {
         app,
         gate,
@@ -75,7 +85,8 @@ fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<
     if options.metrics_route {
         router = router.route("/metrics", get(metrics_text));
     }
-    with_layers(router.with_state(state), options)
+    let router = router.with_state(state).merge(console::routes(console));
+    with_layers(router, options)
 }
 
 /// The layers around every route: body and time limits, panics, metrics, request logging.
@@ -88,6 +99,17 @@ pub(super) fn with_layers(router: Router, options: &HttpOptions) -> Router {
             options.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        // A Content-Security-Policy that allows nothing but this service's own scripts, styles
+        // and images (no inline script or style, no other host), no framing, no sniffing, no
+        // referrer outside the service.
+        .layer(unless_set(
+            "content-security-policy",
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(unless_set("x-content-type-options", "nosniff"))
+        .layer(unless_set("x-frame-options", "DENY"))
+        .layer(unless_set("referrer-policy", "same-origin"))
+        .layer(unless_set("cross-origin-opener-policy", "same-origin"))
         .layer(middleware::from_fn_with_state(
             options.metrics.clone(),
             observe,
@@ -104,6 +126,20 @@ pub(super) fn with_layers(router: Router, options: &HttpOptions) -> Router {
             }),
         )
 }
+
+/// A header every response carries unless its handler set it (GraphiQL's page sets a policy of
+/// its own).
+fn unless_set(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
+}
+
+/// The Content-Security-Policy of every page but GraphiQL's.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// A router serving only `/metrics`, for an address of its own (`trm serve --metrics-bind`).
 pub fn metrics_router(metrics: Arc<Metrics>) -> Router {

@@ -483,6 +483,33 @@ const USERS: &[DemoUser] = &[
 ];
 
 /// A stable id per demo agency, so that seeding twice finds the same rows.
+/// A demo user as the console's demo sign-in page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoUserInfo {
+    pub username: &'static str,
+    pub display_name: &'static str,
+    pub agency_name: &'static str,
+    pub country: &'static str,
+    pub roles: &'static [Role],
+}
+
+/// The demo users, in the order of the directory table above.
+pub fn users() -> Vec<DemoUserInfo> {
+    USERS
+        .iter()
+        .filter_map(|u| {
+            let agency = AGENCIES.iter().find(|a| a.key == u.agency)?;
+            Some(DemoUserInfo {
+                username: u.username,
+                display_name: u.display_name,
+                agency_name: agency.name,
+                country: agency.country,
+                roles: u.roles,
+            })
+        })
+        .collect()
+}
+
 fn agency_id(key: &str) -> Uuid {
     Uuid::new_v5(
         &Uuid::NAMESPACE_OID,

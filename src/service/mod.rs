@@ -10,6 +10,7 @@ pub mod bus;
 pub mod case_file;
 pub mod cases;
 pub mod consents;
+pub mod console_sessions;
 pub mod demo;
 pub mod directory;
 pub mod disclosure;

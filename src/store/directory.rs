@@ -342,7 +342,15 @@ pub async fn principal_by_token_hash<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    let Some(user) = user_by_id(conn, token.user_id).await? else {
+    principal_of_user(conn, token.user_id).await
+}
+
+/// The principal of user `user_id` (a console session's), if the user and its agency exist.
+pub async fn principal_of_user<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Uuid,
+) -> Result<Option<Principal>, StoreError> {
+    let Some(user) = user_by_id(conn, user_id).await? else {
         return Ok(None);
     };
     let Some(agency) = agency_by_id(conn, user.agency_id).await? else {

@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod audit;
 pub mod break_glass;
 pub mod cases;
+pub mod console_sessions;
 pub mod directory;
 pub mod disclosures;
 pub mod entities;

@@ -13,6 +13,7 @@ pub mod case_timer;
 pub mod case_track;
 pub mod checkpoint;
 pub mod consent;
+pub mod console_session;
 pub mod country;
 pub mod feedback;
 pub mod idempotency_key;

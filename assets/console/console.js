@@ -1,0 +1,46 @@
+// TRM console: small enhancements over pages that work without JavaScript.
+// - a form's submit buttons are disabled once it is sent (the server's idempotency keys make
+//   a second submission harmless anyway);
+// - times are shown in the browser's time zone;
+// - after a partial update, focus goes to a message that appeared (screen readers hear it).
+(function () {
+  "use strict";
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d.getTime()) && el.getAttribute("datetime").length > 10) {
+        el.title = el.textContent;
+        el.textContent = d.toLocaleString(document.documentElement.lang || undefined, {
+          dateStyle: "medium", timeStyle: "short"
+        });
+      }
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.sent === "1") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+    setTimeout(function () {
+      form.querySelectorAll("button[type=submit]").forEach(function (b) {
+        b.setAttribute("aria-disabled", "true");
+      });
+    }, 0);
+  }, true);
+  // Back to a page from the browser's cache: its forms may be sent again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent]").forEach(function (f) {
+      delete f.dataset.sent;
+    });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
+    var flash = document.getElementById("flash");
+    if (flash) { flash.focus(); }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    localTimes(event.target);
+  });
+})();

@@ -1,0 +1,293 @@
+# Console TRM, français. Mêmes identifiants de messages dans chaque langue (un test le vérifie).
+
+## Cadre
+skip-to-content = Aller au contenu
+nav-label = Menu principal
+nav-work = Mon travail
+nav-cases = Dossiers
+nav-inbox = Messages
+nav-referrals = Orientations
+nav-focal = Point focal
+nav-audit = Audit
+nav-admin = Annuaire
+language = Langue
+language-apply = Appliquer
+sign-out = Se déconnecter
+go-home = Retour à mon travail
+
+## Connexion
+sign-in-title = Connexion
+sign-in-demo-intro = Ceci est un service de démonstration, avec des organismes et des personnes inventés. Choisissez qui vous voulez être.
+sign-in-demo-choose = Utilisateurs de démonstration
+sign-in-none = La connexion n’est pas configurée sur ce service. Adressez-vous à votre administrateur.
+
+## Erreurs et codes
+error-title = Cela n’a pas pu être fait
+not-found = Ceci n’existe pas, ou vous ne pouvez pas le voir.
+form-expired-title = Veuillez réessayer
+form-expired = Ce formulaire a expiré ou ne vient pas de ce service. Rien n’a été modifié. Revenez en arrière, rechargez la page et envoyez-le de nouveau.
+code-other = Le service a refusé. Rien n’a été modifié.
+code-forbidden = Vous ne pouvez pas faire cela sur ce dossier. Rien n’a été modifié.
+code-not-found = Ceci n’existe pas, ou vous ne pouvez pas le voir.
+code-guard-failed = Cette étape n’est pas encore possible : ses conditions ne sont pas remplies. Rien n’a été modifié.
+code-version-conflict = Quelqu’un d’autre a modifié ce dossier pendant que vous y travailliez : votre étape n’a pas été enregistrée. Rechargez le dossier pour voir ce qui a changé, puis réessayez.
+code-validation = Une partie de la saisie n’est pas valide. Rien n’a été modifié.
+code-consent-required = Il manque un consentement couvrant ce partage (ou une dérogation sur une base légale). Rien n’a été partagé.
+code-legal-ban = La loi l’interdit, quel que soit le demandeur. Rien n’a été partagé.
+code-invalid-transition = Cette étape n’est pas possible là où en est le dossier.
+code-case-still-active = La personne a déjà un dossier actif dans votre organisme.
+code-idempotency-mismatch = Ce formulaire a déjà été envoyé avec un autre contenu. Rechargez la page.
+code-service-unavailable = Le service ne joint pas sa base de données. Réessayez dans un instant.
+code-rate-limited = Trop de demandes en peu de temps. Attendez une minute et réessayez.
+code-unauthenticated = Votre session a pris fin. Reconnectez-vous.
+code-internal = Une erreur s’est produite dans le service. Rien n’a été modifié.
+field-not-a-number = « { $field } » doit être un nombre entier.
+
+## Travail et messages
+work-title = Mon travail
+worklist = Liste de travail
+worklist-empty = Rien ne vous attend pour l’instant.
+work-transfer = Transfert de dossier à décider
+inbox-unread = Nouveaux messages
+inbox-title = Messages
+inbox-empty = Aucune notification.
+inbox-open = Ouvrir les messages
+inbox-show-all = Afficher toutes les notifications
+inbox-show-unread = N’afficher que les non lues
+mark-read = Marquer comme lue
+from = de
+due-overdue = { $days ->
+    [one] en retard d’1 jour
+   *[other] en retard de { $days } jours
+}
+due-hours = { $hours ->
+    [0] échéance dans l’heure
+    [one] échéance dans 1 heure
+   *[other] échéance dans { $hours } heures
+}
+due-in = { $days ->
+    [one] échéance dans 1 jour
+   *[other] échéance dans { $days } jours
+}
+col-case = Dossier
+col-why = Pourquoi
+col-what = Quoi
+col-due = Échéance
+col-where = Où en est le dossier
+col-lead = Organisme responsable
+col-access = Votre accès
+col-updated = Dernière modification
+col-service = Service
+col-to = À
+col-from = De
+col-status = Statut
+col-shared = Données partagées
+
+## Dossiers
+cases-title = Dossiers
+cases-reference = Référence du dossier
+cases-status = Statut
+cases-stage = Étape
+cases-deadline = Échéance
+cases-none = Aucun dossier ne correspond.
+cases-reference-not-found = Aucun dossier visible pour vous ne porte cette référence.
+cases-count = { $count ->
+    [one] 1 dossier
+   *[other] { $count } dossiers
+}
+any = Tous
+search = Rechercher
+next-page = Page suivante
+open-case = Ouvrir un nouveau dossier
+open-case-procedure = Procédure
+open-case-choose = Choisissez la procédure sous laquelle ouvrir le dossier.
+
+## Page du dossier
+case-lead = Responsable
+case-your-access = Votre accès
+case-opened = Ouvert le
+case-origin = origine
+case-version = Version
+case-sections = Parties du dossier
+case-tracks = Où en est le dossier
+case-steps = Prochaines étapes
+case-deadlines = Délais
+case-personal = Données personnelles
+case-referrals = Orientations et transferts
+case-transfers = Transferts du dossier
+case-history = Historique
+case-route = Parcours
+track-picture = Procédure : { $track }
+since = depuis le
+steps-none = Aucune étape n’est possible pour l’instant.
+step-not-yours = Pas pour votre rôle ou organisme
+step-conditions = Conditions pas encore remplies
+step-forbidden = Votre rôle ou votre organisme ne peut pas effectuer cette étape.
+step-unmet = Pas encore possible :
+step-recorded = Enregistré : { $step }.
+required = obligatoire
+choose = Choisir…
+yes = Oui
+no = Non
+reason = Motif (facultatif)
+reason-help = Conservé dans l’historique. Sans choix ci-dessous, seuls votre organisme et les auditeurs peuvent le lire.
+reason-shared-as = Ce motif révèle des données personnelles de ces catégories (il est alors montré aux organismes qui peuvent les lire)
+reload-case = Recharger le dossier
+deadlines-none = Aucun délai en cours.
+personal-help = Les données personnelles ne s’affichent qu’à votre demande, et chaque lecture est enregistrée avec sa finalité. La santé, le récit de l’exploitation et les auteurs exigent une finalité.
+purpose = Finalité de cette lecture
+purpose-help = Par exemple : préparer l’orientation médicale. Nécessaire pour les catégories sensibles.
+personal-show = Afficher les données personnelles
+group-withheld = Non communiqué : pas partagé avec votre organisme
+group-purpose = Indiquez une finalité pour voir cette catégorie
+group-empty = Rien d’enregistré
+history-none = Aucun événement visible pour vous.
+referrals-none = Aucune orientation ni aucun transfert.
+transfer-of-lead = Transfert du dossier
+refer = Orienter vers un autre organisme
+
+## Orientations
+refer-title = Orienter le dossier { $reference }
+refer-lead-only = Seul l’organisme responsable du dossier peut l’orienter.
+refer-to = Organisme destinataire
+refer-service = Service demandé
+refer-groups = Données personnelles à partager
+refer-groups-help = Ne partagez que ce dont le destinataire a besoin pour ce service. Tout le reste reste non communiqué.
+refer-ground = Fondement du partage
+refer-no-consent = Aucun consentement en vigueur n’est enregistré sur ce dossier. Enregistrez d’abord le consentement de la personne, ou utilisez une dérogation si la loi le permet.
+refer-override = Partager sans consentement, sur une base légale
+refer-basis = Base légale
+refer-justification = Justification
+refer-purpose = Objet de l’orientation
+refer-purpose-help = Montré au destinataire. N’écrivez pas plus de données personnelles que les catégories partagées.
+refer-days = Réponse attendue sous (jours)
+refer-preview = Voir ce que verra le destinataire
+refer-send = Envoyer l’orientation
+preview-title = Ce que verra le destinataire
+preview-receiver = Destinataire
+preview-shared = Partagé avec lui
+preview-withheld = Non communiqué
+preview-nothing = Aucune donnée personnelle.
+preview-always = Il voit aussi la référence du dossier et où en est la procédure.
+preview-uncovered = Le service refusera cette orientation telle quelle :
+uncovered-group = le consentement ne couvre pas { $group }
+uncovered-purpose = le consentement ne couvre pas le partage pour des services
+uncovered-receiver = le consentement ne nomme ni cet organisme ni son pays
+uncovered-none = aucun consentement choisi et aucune base légale indiquée
+ground-consent = Au titre du consentement : { $consent }
+ground-override = Sans consentement, sur la base légale : { $basis }
+ground-missing = Aucun fondement choisi pour l’instant.
+referrals-title = Orientations vers mon organisme
+referrals-incoming-none = Aucune orientation n’a été faite vers votre organisme.
+referral-title = Orientation
+referral-open-case = Ouvrir le dossier (seulement ce qui vous a été partagé)
+referral-answer = Votre réponse
+referral-accept = Accepter
+referral-decline = Refuser
+referral-done = Service rendu
+referral-failed = N’a pas pu être rendu
+respond-by = réponse avant le
+text-withheld = Non communiqué (pas écrit pour votre organisme)
+
+## Énumérations de l’API
+enum-active = Actif
+enum-closed = Clos
+enum-lead = Organisme responsable
+enum-participant = Participant
+enum-former-lead = Ancien responsable
+enum-auditor = Auditeur
+enum-break-glass = Accès d’urgence
+enum-overdue = En retard
+enum-due-soon = Bientôt dû
+enum-action-available = Étape à faire
+enum-referral-to-answer = Orientation à traiter
+enum-transfer-to-decide = Transfert à décider
+enum-break-glass-review = Accès d’urgence à examiner
+enum-identification = Identification
+enum-first-assistance = Première assistance et protection
+enum-long-term-assistance = Assistance à long terme et inclusion sociale
+enum-return = Retour et inclusion sociale
+enum-proceedings = Procédures pénales et civiles
+enum-identity = Identité
+enum-contact = Coordonnées et localisation
+enum-family = Famille
+enum-health = Santé
+enum-exploitation-narrative = Récit de l’exploitation
+enum-perpetrator = Auteurs
+enum-legal-status = Situation juridique
+enum-pending = En attente
+enum-accepted = Acceptée
+enum-declined = Refusée
+enum-completed = Terminée
+enum-revoked = Révoquée
+enum-suspended = Suspendue
+enum-met = Respecté
+enum-missed = Dépassé
+enum-paused = Suspendu
+enum-shelter = Hébergement
+enum-medical = Soins médicaux
+enum-psychological = Soutien psychologique
+enum-legal = Assistance juridique
+enum-interpretation = Interprétariat
+enum-family-tracing = Recherche familiale
+enum-risk-assessment = Évaluation des risques
+enum-reintegration = Réintégration
+enum-education-training = Éducation et formation
+enum-employment = Emploi
+enum-decision = Décision
+enum-other = Autre
+enum-vital-interests = Intérêts vitaux de la personne
+enum-child-protection = Protection de l’enfant
+enum-legal-obligation = Obligation légale
+enum-person = La personne
+enum-guardian = Le tuteur
+enum-legal-representative = Le représentant légal
+enum-parent = Un parent
+enum-sharing = Partage
+enum-services = Services
+enum-statistics = Statistiques
+enum-case-worker = Travailleur social
+enum-supervisor = Superviseur
+enum-focal-point = Point focal
+enum-competent-authority = Autorité compétente
+enum-administrator = Administrateur
+enum-referral-received = Orientation reçue
+enum-referral-answered = Réponse à une orientation
+enum-referral-revoked = Orientation révoquée
+enum-referral-suspended = Orientation suspendue
+enum-referral-resumed = Orientation reprise
+enum-transfer-offered = Transfert proposé
+enum-transfer-requested = Transfert demandé
+enum-transfer-decided = Transfert décidé
+enum-transfer-suspended = Transfert suspendu
+enum-transfer-resumed = Transfert repris
+enum-feedback-received = Retour reçu
+enum-response-overdue = Réponse en retard
+enum-deadline-lapsed = Délai dépassé
+enum-person-missing = Personne disparue
+enum-person-found = Personne retrouvée
+enum-person-not-received = Personne non accueillie à l’arrivée
+enum-break-glass-used = Accès d’urgence utilisé
+enum-protection-applied = Protection appliquée
+enum-decision-recorded = Décision enregistrée
+enum-same-person-linked = Même personne liée
+enum-same-person-matched = Dossier antérieur trouvé
+enum-case-opened = Dossier ouvert
+enum-transition = Étape
+enum-timer-elapsed = Délai atteint
+enum-referral = Orientation
+enum-transfer = Transfert
+enum-transfer-accepted = Transfert accepté
+enum-consent-recorded = Consentement enregistré
+enum-consent-withdrawn = Consentement retiré
+enum-personal-data-recorded = Données personnelles enregistrées
+enum-movement-recorded = Déplacement enregistré
+enum-deadline-escalated = Délai signalé
+enum-feedback-sent = Retour envoyé
+enum-origin-country-set = Pays d’origine indiqué
+enum-workflow-migrated = Passé à une nouvelle version de la procédure
+enum-case-file-exported = Dossier exporté
+enum-access-ended = Accès terminé
+enum-route-alerted = Alerte sur le parcours
+enum-same-person-searched = Recherche de dossiers antérieurs
+enum-break-glass-reviewed = Accès d’urgence examiné

@@ -1,0 +1,635 @@
+//! Referrals as guided forms: the lead chooses the receiving agency, the service and the data
+//! groups, under a consent (or, for those who may, an override on a legal basis), previews
+//! exactly what the receiver will see, and sends; the receiver reads the offer with only the
+//! shared groups and accepts, declines or reports it done.
+
+use super::{Fields, api_error_page, explain, see_other};
+use crate::console::Console;
+use crate::console::graphql::ApiError;
+use crate::console::i18n::Tr;
+use crate::console::render::{Chrome, ok, page};
+use crate::console::session::Signed;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const SERVICES: [&str; 12] = [
+    "SHELTER",
+    "MEDICAL",
+    "PSYCHOLOGICAL",
+    "LEGAL",
+    "INTERPRETATION",
+    "FAMILY_TRACING",
+    "RISK_ASSESSMENT",
+    "REINTEGRATION",
+    "EDUCATION_TRAINING",
+    "EMPLOYMENT",
+    "DECISION",
+    "OTHER",
+];
+const GROUPS: [&str; 7] = [
+    "IDENTITY",
+    "CONTACT",
+    "FAMILY",
+    "HEALTH",
+    "EXPLOITATION_NARRATIVE",
+    "PERPETRATOR",
+    "LEGAL_STATUS",
+];
+const BASES: [&str; 3] = ["VITAL_INTERESTS", "CHILD_PROTECTION", "LEGAL_OBLIGATION"];
+
+const FORM_DATA: &str = "query($id: ID!) {
+  case(id: $id) { id reference version access
+    consents { id givenBy givenAt inForce dataGroups purposes countries agencies { id } } }
+  agencies { id name kind country }
+}";
+
+const MAKE: &str =
+    "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }";
+
+const INCOMING: &str =
+    "query { incomingReferrals(first: 100) { nodes { id service status createdAt respondBy
+  fromAgency { name country } case { id reference } sharedGroups } } }";
+
+const ONE: &str =
+    "query($id: ID!, $lang: String!) { referral(id: $id) { id service status purpose statusReason
+  createdAt respondBy sharedGroups
+  fromAgency { id name country } toAgency { id name country }
+  case { id reference states(language: $lang) { label terminal } } } me { agency { id } } }";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FormData {
+    case: Option<FormCase>,
+    agencies: Vec<AgencyRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FormCase {
+    id: String,
+    reference: String,
+    version: i64,
+    access: String,
+    consents: Vec<ConsentRow>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct ConsentRow {
+    id: String,
+    given_by: String,
+    given_at: DateTime<Utc>,
+    in_force: bool,
+    data_groups: Vec<String>,
+    purposes: Vec<String>,
+    countries: Vec<String>,
+    agencies: Vec<IdRow>,
+}
+
+#[derive(Deserialize, Clone)]
+struct IdRow {
+    id: String,
+}
+
+#[derive(Deserialize, Clone)]
+struct AgencyRow {
+    id: String,
+    name: String,
+    kind: String,
+    country: String,
+}
+
+/// A choice of a select or a set of checkboxes.
+pub struct Option_ {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The receiver's view, as the preview shows it.
+pub struct Preview {
+    pub receiver: String,
+    pub service: String,
+    pub shared: Vec<String>,
+    pub withheld: Vec<String>,
+    /// Why the chosen consent does not cover the referral, if it does not.
+    pub uncovered: Vec<String>,
+    pub ground: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/refer.html")]
+pub struct ReferPage {
+    pub chrome: Chrome,
+    pub case_id: String,
+    pub reference: String,
+    pub version: i64,
+    pub agencies: Vec<Option_>,
+    pub services: Vec<Option_>,
+    pub groups: Vec<Option_>,
+    pub consents: Vec<Option_>,
+    pub bases: Vec<Option_>,
+    pub purpose: String,
+    pub days: String,
+    pub justification: String,
+    pub idempotency: String,
+    pub preview: Option<Preview>,
+    pub error: Option<(String, String)>,
+    pub may_override: bool,
+}
+
+fn consent_label(tr: Tr, c: &ConsentRow) -> String {
+    let groups: Vec<String> = c.data_groups.iter().map(|g| tr.value(g)).collect();
+    let purposes: Vec<String> = c.purposes.iter().map(|p| tr.value(p)).collect();
+    format!(
+        "{} · {} · {} · {}",
+        super::home::when(c.given_at),
+        tr.value(&c.given_by),
+        purposes.join(", "),
+        groups.join(", ")
+    )
+}
+
+async fn form_page(
+    console: &Console,
+    signed: &Signed,
+    case_id: &str,
+    form: Option<&Fields>,
+    preview: bool,
+    error: Option<&ApiError>,
+) -> Response {
+    let tr = signed.tr;
+    let data: FormData = match console.gql(signed, FORM_DATA, json!({"id": case_id})).await {
+        Ok(d) => d,
+        Err(e) => return api_error_page(signed, &e),
+    };
+    let Some(case) = data.case else {
+        return super::not_found(signed);
+    };
+    if case.access != "LEAD" {
+        return api_error_page(
+            signed,
+            &ApiError {
+                message: tr.t("refer-lead-only"),
+                code: "FORBIDDEN".into(),
+                reasons: Vec::new(),
+            },
+        );
+    }
+    let empty = Fields::default();
+    let form = form.unwrap_or(&empty);
+    let chosen = |name: &str, value: &str| form.all(name).iter().any(|v| v == value);
+    let me = crate::api::ids::encode("Agency", &signed.principal.agency_id.to_string()).to_string();
+    let mut agencies: Vec<AgencyRow> = data.agencies.into_iter().filter(|a| a.id != me).collect();
+    agencies.sort_by(|a, b| (&a.country, &a.name).cmp(&(&b.country, &b.name)));
+    let consents: Vec<ConsentRow> = case.consents.into_iter().filter(|c| c.in_force).collect();
+    let to = form.get("to").map(str::to_string);
+    let receiver = agencies
+        .iter()
+        .find(|a| Some(&a.id) == to.as_ref())
+        .cloned();
+    let selected_groups: Vec<&str> = GROUPS
+        .iter()
+        .copied()
+        .filter(|g| chosen("groups", g))
+        .collect();
+    let preview = match (preview, &receiver) {
+        (true, Some(r)) => {
+            let service = form.get("service").unwrap_or("OTHER");
+            let consent = consents
+                .iter()
+                .find(|c| Some(c.id.as_str()) == form.get("consent"));
+            let mut uncovered = Vec::new();
+            let ground = match (consent, form.get("basis")) {
+                (Some(c), _) => {
+                    for g in &selected_groups {
+                        if !c.data_groups.iter().any(|x| x == g) {
+                            uncovered.push(tr.t1("uncovered-group", "group", &tr.value(g)));
+                        }
+                    }
+                    if !c.purposes.iter().any(|p| p == "SHARING" || p == "SERVICES") {
+                        uncovered.push(tr.t("uncovered-purpose"));
+                    }
+                    let agency_ok =
+                        c.agencies.is_empty() || c.agencies.iter().any(|a| a.id == r.id);
+                    let country_ok = c.countries.is_empty() || c.countries.contains(&r.country);
+                    if !agency_ok || !country_ok {
+                        uncovered.push(tr.t("uncovered-receiver"));
+                    }
+                    tr.t1("ground-consent", "consent", &consent_label(tr, c))
+                }
+                (None, Some(basis)) => tr.t1("ground-override", "basis", &tr.value(basis)),
+                (None, None) => {
+                    uncovered.push(tr.t("uncovered-none"));
+                    tr.t("ground-missing")
+                }
+            };
+            Some(Preview {
+                receiver: format!("{} ({}, {})", r.name, tr.value(&r.kind), r.country),
+                service: tr.value(service),
+                shared: selected_groups.iter().map(|g| tr.value(g)).collect(),
+                withheld: GROUPS
+                    .iter()
+                    .filter(|g| !selected_groups.contains(g))
+                    .map(|g| tr.value(g))
+                    .collect(),
+                uncovered,
+                ground,
+            })
+        }
+        _ => None,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let p = &signed.principal;
+    page(
+        &ReferPage {
+            chrome: Chrome::new(
+                signed,
+                tr.t1("refer-title", "reference", &case.reference),
+                "cases",
+            ),
+            case_id: case.id,
+            reference: case.reference,
+            version: case.version,
+            agencies: agencies
+                .iter()
+                .map(|a| Option_ {
+                    selected: Some(&a.id) == to.as_ref(),
+                    label: format!("{} – {} ({})", a.country, a.name, tr.value(&a.kind)),
+                    value: a.id.clone(),
+                })
+                .collect(),
+            services: SERVICES
+                .iter()
+                .map(|s| Option_ {
+                    value: s.to_string(),
+                    label: tr.value(s),
+                    selected: form.get("service") == Some(s),
+                })
+                .collect(),
+            groups: GROUPS
+                .iter()
+                .map(|g| Option_ {
+                    value: g.to_string(),
+                    label: tr.value(g),
+                    selected: chosen("groups", g),
+                })
+                .collect(),
+            consents: consents
+                .iter()
+                .map(|c| Option_ {
+                    value: c.id.clone(),
+                    label: consent_label(tr, c),
+                    selected: form.get("consent") == Some(c.id.as_str()),
+                })
+                .collect(),
+            bases: BASES
+                .iter()
+                .map(|b| Option_ {
+                    value: b.to_string(),
+                    label: tr.value(b),
+                    selected: form.get("basis") == Some(b),
+                })
+                .collect(),
+            purpose: form.get("purpose").unwrap_or_default().to_string(),
+            days: form.get("days").unwrap_or_default().to_string(),
+            justification: form.get("justification").unwrap_or_default().to_string(),
+            idempotency: form
+                .get("idempotency")
+                .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string),
+            preview,
+            error: error.map(|e| (explain(tr, e), e.message.clone())),
+            may_override: p.has(crate::domain::Role::Supervisor)
+                || p.has(crate::domain::Role::FocalPoint),
+        },
+        status,
+    )
+}
+
+/// `GET /cases/{id}/refer`: the referral form.
+pub async fn new(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Response {
+    form_page(&console, &signed, &id, None, false, None).await
+}
+
+/// `POST /cases/{id}/refer`: `action=preview` shows the receiver's view; `action=send` makes
+/// the referral.
+pub async fn send(
+    State(console): State<Console>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Err(refused) = form.check(&signed, &headers) {
+        return refused.into_response();
+    }
+    if form.get("action") != Some("send") {
+        return form_page(&console, &signed, &id, Some(&form), true, None).await;
+    }
+    let mut input = json!({
+        "caseId": id,
+        "toAgencyId": form.get("to").unwrap_or_default(),
+        "service": form.get("service").unwrap_or("OTHER"),
+        "sharedGroups": form.all("groups"),
+        "purpose": form.get("purpose").unwrap_or_default(),
+    });
+    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
+        input["expectedVersion"] = json!(v);
+    }
+    if let Some(days) = form.get("days").and_then(|d| d.parse::<i64>().ok()) {
+        input["respondWithinDays"] = json!(days);
+    }
+    match (form.get("consent"), form.get("basis")) {
+        (Some(consent), _) => input["consentId"] = json!(consent),
+        (None, Some(basis)) => {
+            input["override"] = json!({
+                "basis": basis,
+                "justification": form.get("justification").unwrap_or_default(),
+            });
+        }
+        (None, None) => {}
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Made {
+        make_referral: MadeReferral,
+    }
+    #[derive(Deserialize)]
+    struct MadeReferral {
+        referral: super::case::IdOnly,
+    }
+    match console
+        .gql::<Made>(&signed, MAKE, json!({"input": input}))
+        .await
+    {
+        Ok(made) => see_other(&format!("/referrals/{}", made.make_referral.referral.id)),
+        Err(e)
+            if matches!(
+                e.code.as_str(),
+                "SERVICE_UNAVAILABLE" | "INTERNAL" | "RATE_LIMITED"
+            ) =>
+        {
+            api_error_page(&signed, &e)
+        }
+        Err(e) => form_page(&console, &signed, &id, Some(&form), true, Some(&e)).await,
+    }
+}
+
+/// An incoming referral in the list.
+pub struct IncomingRow {
+    pub href: String,
+    pub reference: String,
+    pub service: String,
+    pub from: String,
+    pub status: String,
+    pub pending: bool,
+    pub respond_by: String,
+    pub groups: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/referrals.html")]
+pub struct IncomingPage {
+    pub chrome: Chrome,
+    pub rows: Vec<IncomingRow>,
+}
+
+/// `GET /referrals`: the referrals made to the user's agency.
+pub async fn incoming(State(console): State<Console>, signed: Signed) -> Response {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data {
+        incoming_referrals: Nodes,
+    }
+    #[derive(Deserialize)]
+    struct Nodes {
+        nodes: Vec<Row>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Row {
+        id: String,
+        service: String,
+        status: String,
+        respond_by: DateTime<Utc>,
+        from_agency: super::home::AgencyName,
+        case: Option<CaseRef>,
+        shared_groups: Vec<String>,
+    }
+    let tr = signed.tr;
+    let data: Data = match console.gql(&signed, INCOMING, json!({})).await {
+        Ok(d) => d,
+        Err(e) => return api_error_page(&signed, &e),
+    };
+    let rows = data
+        .incoming_referrals
+        .nodes
+        .into_iter()
+        .map(|r| IncomingRow {
+            href: format!("/referrals/{}", r.id),
+            reference: r.case.map(|c| c.reference).unwrap_or_default(),
+            service: tr.value(&r.service),
+            from: format!("{} ({})", r.from_agency.name, r.from_agency.country),
+            pending: r.status == "PENDING",
+            status: tr.value(&r.status),
+            respond_by: super::home::when(r.respond_by),
+            groups: r
+                .shared_groups
+                .iter()
+                .map(|g| tr.value(g))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    ok(&IncomingPage {
+        chrome: Chrome::new(&signed, tr.t("referrals-title"), "referrals"),
+        rows,
+    })
+}
+
+#[derive(Deserialize)]
+struct CaseRef {
+    id: String,
+    reference: String,
+    #[serde(default)]
+    states: Vec<StateLabel>,
+}
+
+#[derive(Deserialize)]
+struct StateLabel {
+    label: String,
+    terminal: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/referral.html")]
+pub struct ReferralPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub service: String,
+    pub status: String,
+    pub purpose: Option<String>,
+    pub status_reason: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub respond_by: String,
+    pub shared: Vec<String>,
+    pub case_href: Option<String>,
+    pub reference: String,
+    pub states: String,
+    /// The user's agency receives it: it may answer.
+    pub receiver: bool,
+    pub pending: bool,
+    pub accepted: bool,
+    pub error: Option<(String, String)>,
+}
+
+async fn show_referral(
+    console: &Console,
+    signed: &Signed,
+    id: &str,
+    error: Option<&ApiError>,
+) -> Response {
+    #[derive(Deserialize)]
+    struct Data {
+        referral: Option<One>,
+        me: Me,
+    }
+    #[derive(Deserialize)]
+    struct Me {
+        agency: IdRow,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct One {
+        id: String,
+        service: String,
+        status: String,
+        purpose: Option<String>,
+        status_reason: Option<String>,
+        respond_by: DateTime<Utc>,
+        shared_groups: Vec<String>,
+        from_agency: AgencyRef,
+        to_agency: AgencyRef,
+        case: Option<CaseRef>,
+    }
+    #[derive(Deserialize)]
+    struct AgencyRef {
+        id: String,
+        name: String,
+        country: String,
+    }
+    let tr = signed.tr;
+    let data: Data = match console
+        .gql(signed, ONE, json!({"id": id, "lang": tr.code()}))
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return api_error_page(signed, &e),
+    };
+    let Some(r) = data.referral else {
+        return super::not_found(signed);
+    };
+    let receiver = r.to_agency.id == data.me.agency.id;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(
+        &ReferralPage {
+            chrome: Chrome::new(signed, tr.t("referral-title"), "referrals"),
+            id: r.id,
+            service: tr.value(&r.service),
+            pending: r.status == "PENDING",
+            accepted: r.status == "ACCEPTED",
+            status: tr.value(&r.status),
+            purpose: r.purpose,
+            status_reason: r.status_reason,
+            from: format!("{} ({})", r.from_agency.name, r.from_agency.country),
+            to: format!("{} ({})", r.to_agency.name, r.to_agency.country),
+            respond_by: super::home::when(r.respond_by),
+            shared: r.shared_groups.iter().map(|g| tr.value(g)).collect(),
+            case_href: r.case.as_ref().map(|c| format!("/cases/{}", c.id)),
+            reference: r
+                .case
+                .as_ref()
+                .map(|c| c.reference.clone())
+                .unwrap_or_default(),
+            states: r
+                .case
+                .as_ref()
+                .map(|c| {
+                    c.states
+                        .iter()
+                        .filter(|s| !s.terminal)
+                        .map(|s| s.label.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                })
+                .unwrap_or_default(),
+            receiver,
+            error: error.map(|e| (explain(tr, e), e.message.clone())),
+        },
+        status,
+    )
+}
+
+/// `GET /referrals/{id}`.
+pub async fn show(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Response {
+    show_referral(&console, &signed, &id, None).await
+}
+
+/// `POST /referrals/{id}/answer`: `answer` = accept, decline (with a reason), done or failed.
+pub async fn answer(
+    State(console): State<Console>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Err(refused) = form.check(&signed, &headers) {
+        return refused.into_response();
+    }
+    let reason = form.get("reason");
+    let (query, input) = match form.get("answer") {
+        Some("accept") => (
+            "mutation($input: AcceptReferralInput!) { acceptReferral(input: $input) { referral { id } } }",
+            json!({"referralId": id}),
+        ),
+        Some("decline") => (
+            "mutation($input: ReferralReasonInput!) { declineReferral(input: $input) { referral { id } } }",
+            json!({"referralId": id, "reason": reason}),
+        ),
+        Some(done @ ("done" | "failed")) => (
+            "mutation($input: CompleteReferralInput!) { completeReferral(input: $input) { referral { id } } }",
+            json!({"referralId": id, "successful": done == "done", "reason": reason}),
+        ),
+        _ => return see_other(&format!("/referrals/{id}")),
+    };
+    match console
+        .gql::<Value>(&signed, query, json!({"input": input}))
+        .await
+    {
+        Ok(_) => see_other(&format!("/referrals/{id}")),
+        Err(e) => show_referral(&console, &signed, &id, Some(&e)).await,
+    }
+}
