@@ -143,6 +143,13 @@ impl TestServer {
         TestServer::start_with(HttpOptions::default()).await
     }
 
+    /// Starts a server whose web console offers the demo sign-in (as `serve --demo`).
+    pub async fn start_console() -> TestServer {
+        let mut options = HttpOptions::default();
+        options.console.demo_sign_in = true;
+        TestServer::start_with(options).await
+    }
+
     /// Starts a server with the given HTTP options.
     pub async fn start_with(options: HttpOptions) -> TestServer {
         TestServer::start_full(options, &workflows_dir(), None).await

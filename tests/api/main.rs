@@ -37,6 +37,7 @@ mod binary;
 mod cases;
 mod concurrency;
 mod configuration;
+mod console;
 mod cross_border;
 mod decisions;
 mod directory;

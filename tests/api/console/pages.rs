@@ -1,0 +1,191 @@
+//! The console's pages over HTTP: sessions, CSRF, and a case worked through its first steps.
+
+use super::{Session, input_value};
+use crate::harness::TestServer;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_page_without_a_session_goes_to_sign_in_and_sign_out_ends_the_session() {
+    let s = TestServer::start_console().await;
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/", "/cases", "/inbox", "/referrals"] {
+        let r = anonymous
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers()["location"], "/sign-in");
+    }
+    let session = Session::sign_in(&s, "it.shelter").await;
+    let home = session.get("/").await;
+    assert!(home.text().contains("Demo Case Worker (IT shelter)"));
+    let out = session.post("/sign-out", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.set_cookies
+            .iter()
+            .any(|c| c.starts_with("trm_session=;") && c.contains("Max-Age=0"))
+    );
+    // The old cookie no longer signs anyone in.
+    assert_eq!(session.get("/").await.location.as_deref(), Some("/sign-in"));
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_strict_and_forms_need_the_token() {
+    let s = TestServer::start_console().await;
+    let session = Session::sign_in(&s, "it.shelter").await;
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(
+            session.cookie_line.contains(flag),
+            "{}",
+            session.cookie_line
+        );
+    }
+    assert!(
+        !session.cookie_line.contains("Secure"),
+        "plain HTTP in tests: not Secure"
+    );
+    // A form without the session's token, or with another one, changes nothing.
+    for token in ["", "forged"] {
+        let r = session
+            .post_raw("/cases", &[("csrf", token), ("workflow", "trm-adult")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    let cases = s
+        .data(
+            "it.shelter",
+            "{ cases(first: 5) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(cases["cases"]["nodes"].as_array().unwrap().len(), 0);
+    // With it, the case is opened.
+    let opened = session
+        .post(
+            "/cases",
+            &[("workflow", "trm-adult"), ("idempotency", "k1")],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    // The same form sent twice opens one case.
+    let again = session
+        .post(
+            "/cases",
+            &[("workflow", "trm-adult"), ("idempotency", "k1")],
+        )
+        .await;
+    assert_eq!(again.location, opened.location);
+    let cases = s
+        .data(
+            "it.shelter",
+            "{ cases(first: 5) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(cases["cases"]["nodes"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_case_worker_takes_a_case_through_its_first_steps_in_the_console() {
+    let s = TestServer::start_console().await;
+    let session = Session::sign_in(&s, "it.shelter").await;
+    let opened = session
+        .post(
+            "/cases",
+            &[("workflow", "trm-adult"), ("idempotency", "first")],
+        )
+        .await;
+    let case_path = opened.location.expect("case page");
+    let page = session.get(&case_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(text.contains("Signal received"), "{text}");
+    assert!(
+        page.body.contains("class=\"state current\""),
+        "the current state is marked"
+    );
+    let version = input_value(&page.body, "version").unwrap();
+    assert_eq!(version, "1");
+    let fired = session
+        .post(
+            &format!("{case_path}/fire"),
+            &[
+                ("transition", "start_screening"),
+                ("version", "1"),
+                ("idempotency", "a"),
+                ("f.signal_source", "front_line_indicators"),
+                ("reason", "Indicators at intake"),
+            ],
+        )
+        .await;
+    assert_eq!(fired.status, StatusCode::SEE_OTHER, "{}", fired.text());
+    let after = session.get(fired.location.as_deref().unwrap()).await;
+    assert!(
+        after.text().contains("Recorded: Start screening"),
+        "{}",
+        after.text()
+    );
+    assert!(
+        after.text().contains("Indicators at intake"),
+        "the reason is in the history"
+    );
+    // Without consent the guard refuses, with its reason; nothing changes.
+    let refused = session
+        .post(
+            &format!("{case_path}/fire"),
+            &[
+                ("transition", "record_presumed_victim"),
+                ("version", "2"),
+                ("idempotency", "b"),
+                ("f.indicators_found", "true"),
+                ("f.informed_of_rights", "true"),
+                ("f.consent_to_referral", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text().contains("conditions are not met"),
+        "{}",
+        refused.text()
+    );
+    assert!(
+        refused.text().contains("informed consent"),
+        "the guard's reason is shown"
+    );
+    // A stale version is explained, with a way to reload.
+    let stale = session
+        .post(
+            &format!("{case_path}/fire"),
+            &[
+                ("transition", "record_presumed_victim"),
+                ("version", "1"),
+                ("idempotency", "c"),
+                ("f.indicators_found", "true"),
+                ("f.informed_of_rights", "true"),
+                ("f.consent_to_referral", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.text().contains("Reload the case"));
+    let (version, _) = s
+        .version_and_history("it.shelter", &case_id(&case_path))
+        .await;
+    assert_eq!(version, 2, "neither refusal changed the case");
+}
+
+/// The API id of a case page's path.
+pub fn case_id(path: &str) -> String {
+    path.trim_start_matches("/cases/")
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap()
+        .to_string()
+}
