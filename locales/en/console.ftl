@@ -133,6 +133,13 @@ reason = Reason (optional)
 reason-help = Kept in the history. Without a choice below, only your agency and the auditors can read it.
 reason-shared-as = This reason reveals personal data of these groups (it is then shown to agencies that may read them)
 reload-case = Reload the case
+floor-ends-in = { $days ->
+    [0] ends today
+    [one] runs 1 more day
+   *[other] runs { $days } more days
+}
+step-transfer = This step is taken by offering a transfer of lead to another agency; it happens when that agency accepts.
+transfer-offer = Offer the transfer of lead
 deadlines-none = No deadline runs.
 personal-help = Personal data is shown only when you ask, and every reading is recorded with its purpose. Health, the account of the exploitation and the perpetrators need a purpose.
 purpose = Purpose of this reading
@@ -188,6 +195,35 @@ referral-done = Service provided
 referral-failed = Could not be provided
 respond-by = answer by
 text-withheld = Withheld (not written for your agency)
+
+transfer-title = Offer the lead of case { $reference }
+transfer-help = The receiving agency leads the case once it accepts; until then you lead it. It sees only the groups you share.
+transfer-send = Offer the transfer
+transfer-page-title = Transfer of lead
+transfer-accept = Accept the lead
+transfer-reject = Reject
+transfer-revoke = Withdraw the offer
+feedback-title = Feedback between the agencies
+feedback-none = No feedback yet.
+feedback-message = Your feedback
+feedback-send = Send the feedback
+consent-title = Consent · { $reference }
+consents-recorded = Consents recorded
+consents-none = No consent recorded.
+consent-in-force = In force
+consent-withdrawn = Withdrawn
+consent-withdraw = The person withdrew this consent
+consent-record = Record a consent
+consent-given-by = Given by
+consent-purposes = For these purposes
+consent-groups = Covering these personal-data groups
+consent-agencies = To these agencies
+consent-countries = Or to agencies of these countries
+consent-countries-help = Country codes, separated by commas (for example NG, IT).
+consent-assent = For a child: the child's own assent
+consent-assent-adult = Not a child
+consent-assent-missing = If the child could not give assent, why
+consent-manage = Consents
 
 ## Enumerations of the API
 enum-active = Active

@@ -133,6 +133,13 @@ reason = Motif (facultatif)
 reason-help = Conservé dans l’historique. Sans choix ci-dessous, seuls votre organisme et les auditeurs peuvent le lire.
 reason-shared-as = Ce motif révèle des données personnelles de ces catégories (il est alors montré aux organismes qui peuvent les lire)
 reload-case = Recharger le dossier
+floor-ends-in = { $days ->
+    [0] se termine aujourd’hui
+    [one] encore 1 jour
+   *[other] encore { $days } jours
+}
+step-transfer = Cette étape a lieu en proposant le transfert du dossier à un autre organisme ; elle se fait quand cet organisme accepte.
+transfer-offer = Proposer le transfert du dossier
 deadlines-none = Aucun délai en cours.
 personal-help = Les données personnelles ne s’affichent qu’à votre demande, et chaque lecture est enregistrée avec sa finalité. La santé, le récit de l’exploitation et les auteurs exigent une finalité.
 purpose = Finalité de cette lecture
@@ -188,6 +195,35 @@ referral-done = Service rendu
 referral-failed = N’a pas pu être rendu
 respond-by = réponse avant le
 text-withheld = Non communiqué (pas écrit pour votre organisme)
+
+transfer-title = Proposer le dossier { $reference } à un autre organisme
+transfer-help = L’organisme destinataire devient responsable du dossier quand il accepte ; d’ici là, vous restez responsable. Il ne voit que les catégories partagées.
+transfer-send = Proposer le transfert
+transfer-page-title = Transfert du dossier
+transfer-accept = Accepter le dossier
+transfer-reject = Refuser
+transfer-revoke = Retirer la proposition
+feedback-title = Retours entre les organismes
+feedback-none = Aucun retour pour l’instant.
+feedback-message = Votre retour
+feedback-send = Envoyer le retour
+consent-title = Consentement · { $reference }
+consents-recorded = Consentements enregistrés
+consents-none = Aucun consentement enregistré.
+consent-in-force = En vigueur
+consent-withdrawn = Retiré
+consent-withdraw = La personne a retiré ce consentement
+consent-record = Enregistrer un consentement
+consent-given-by = Donné par
+consent-purposes = Pour ces finalités
+consent-groups = Couvrant ces catégories de données
+consent-agencies = À ces organismes
+consent-countries = Ou aux organismes de ces pays
+consent-countries-help = Codes de pays, séparés par des virgules (par exemple NG, IT).
+consent-assent = Pour un enfant : l’assentiment de l’enfant
+consent-assent-adult = Pas un enfant
+consent-assent-missing = Si l’enfant n’a pas pu donner son assentiment, pourquoi
+consent-manage = Consentements
 
 ## Énumérations de l’API
 enum-active = Actif

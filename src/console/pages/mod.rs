@@ -3,9 +3,11 @@
 
 mod case;
 mod cases;
+mod consents;
 mod home;
 mod referrals;
 mod sign_in;
+mod transfers;
 
 use super::Console;
 use super::graphql::ApiError;
@@ -36,6 +38,17 @@ pub fn routes() -> Router<Console> {
             "/cases/{id}/refer",
             get(referrals::new).post(referrals::send),
         )
+        .route(
+            "/cases/{id}/transfer/{step}",
+            get(referrals::new_transfer).post(referrals::send_transfer),
+        )
+        .route("/transfers/{id}", get(transfers::show))
+        .route("/transfers/{id}/answer", post(transfers::answer))
+        .route(
+            "/cases/{id}/consent",
+            get(consents::new).post(consents::record),
+        )
+        .route("/cases/{id}/consent/withdraw", post(consents::withdraw))
         .route("/referrals", get(referrals::incoming))
         .route("/referrals/{id}", get(referrals::show))
         .route("/referrals/{id}/answer", post(referrals::answer))
