@@ -5,10 +5,10 @@
 //!
 //! Hardening, in the order a request meets it: body size (413 `PAYLOAD_TOO_LARGE`), request time
 //! (408 `TIMEOUT`), authentication (401), the per-principal rate limit (429 `RATE_LIMITED`), one
-//! JSON object per request (no batches: 400 `VALIDATION`), the query limits of
-//! [`limits`] and the schema's depth, complexity and directive limits (`VALIDATION`), and
-//! after execution `echo`, which keeps values of the request out of error messages. A
-//! panic answers 500 `INTERNAL` without details.
+//! JSON object per request (no batches: 400 `VALIDATION`), the query limits of [`limits`]
+//! (depth among them) and the schema's complexity and directive limits (`VALIDATION`), and after
+//! execution `echo`, which keeps values of the request out of error messages. A panic answers
+//! 500 `INTERNAL` without details.
 //!
 //! The files: `router` (settings, routes, layers, serving), `http` and `ws` (the two
 //! transports), `admission` (the one path every GraphQL request takes through both),

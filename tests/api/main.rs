@@ -50,6 +50,7 @@ mod fuzz_inputs;
 mod hardening;
 mod harness;
 mod history;
+mod introspection;
 mod jwt;
 mod procedure_switch;
 mod process;
