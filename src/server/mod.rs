@@ -1,5 +1,6 @@
-//! HTTP: `/graphql` (POST; GET serves GraphiQL when enabled), `/graphql/ws` (subscriptions over
-//! WebSocket, `graphql-transport-ws`), `/healthz`, `/readyz`, `/metrics`.
+//! HTTP: `/graphql` (POST; GET serves GraphiQL when enabled, its files under
+//! `/graphql/assets/`), `/graphql/ws` (subscriptions over WebSocket, `graphql-transport-ws`),
+//! `/healthz`, `/readyz`, `/metrics`.
 //! Every GraphQL request is authenticated before anything executes; a WebSocket session is
 //! authenticated by its `connection_init` message before any subscription runs.
 //!
@@ -11,12 +12,13 @@
 //! 500 `INTERNAL` without details.
 //!
 //! The files: `router` (settings, routes, layers, serving), `http` and `ws` (the two
-//! transports), `admission` (the one path every GraphQL request takes through both),
-//! `limits`, `echo`, `ratelimit` and `metrics` (what admission applies), `process` (signals,
-//! panics, file size limits).
+//! transports), `admission` (the one path every GraphQL request takes through both), `limits`,
+//! `echo`, `ratelimit` and `metrics` (what admission applies), `process` (signals, panics, file
+//! size limits), `graphiql` (the page and the files it loads).
 
 mod admission;
 mod echo;
+mod graphiql;
 mod http;
 pub mod limits;
 mod metrics;

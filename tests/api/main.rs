@@ -47,6 +47,7 @@ mod escalation;
 mod exports;
 mod free_text;
 mod fuzz_inputs;
+mod graphiql;
 mod hardening;
 mod harness;
 mod history;
