@@ -50,7 +50,9 @@ for (const name of names) {
   if (file) {
     out += fs.readFileSync(`${dir}/${file}`, "utf8").trim() + "\n";
   } else {
-    const author = typeof meta.author === "object" ? meta.author.name : meta.author;
+    // The author's name only (the licence needs no address).
+    const author = (typeof meta.author === "object" ? meta.author.name : meta.author || "")
+      .replace(/\s*[<(].*$/, "");
     out += `The package has no licence file; its package.json declares "${meta.license}"` +
       (author ? `, author ${author}` : "") + ".\n";
   }
