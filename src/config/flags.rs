@@ -160,7 +160,9 @@ pub struct HttpConfig {
     /// "Did you mean ...?" suggestions in validation errors (they reveal parts of the schema).
     #[arg(long, env = "TRM_SUGGESTIONS", default_value_t = false, action = ArgAction::Set)]
     pub suggestions: bool,
-    /// Maximum query depth; deeper queries are refused before anything runs.
+    /// Maximum query depth (fields nested in fields); deeper queries are refused before anything
+    /// runs. Inside introspection (`__schema`, `__type`) `ofType` adds no level, so that the
+    /// introspection query of GraphQL tools fits.
     #[arg(long, env = "TRM_MAX_DEPTH", default_value_t = 12)]
     pub max_depth: usize,
     /// Maximum query complexity (each field 1 plus its children, aliases included).
