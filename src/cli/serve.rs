@@ -68,6 +68,14 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     if options.graphiql {
         println!("GraphiQL: http://{addr}/graphql");
     }
+    if options.console.enabled {
+        let who = if options.console.demo_sign_in {
+            " (sign in as any demo user)"
+        } else {
+            ""
+        };
+        println!("Console: http://{addr}/{who}");
+    }
     println!("TRM listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let store = app.store.clone();

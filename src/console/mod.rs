@@ -106,5 +106,10 @@ pub fn routes(console: Console) -> Router {
     if !console.options.enabled {
         return Router::new();
     }
-    pages::routes().merge(assets::routes()).with_state(console)
+    // Pages and assets travel compressed (a case page and everything it loads stay well under
+    // 100 KB on a poor connection); server-sent events are left alone by the default predicate.
+    pages::routes()
+        .merge(assets::routes())
+        .with_state(console)
+        .layer(tower_http::compression::CompressionLayer::new())
 }

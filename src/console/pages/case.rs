@@ -368,6 +368,15 @@ pub struct ShowQuery {
     done: Option<String>,
 }
 
+/// A value as recorded, for personal data (shown exactly as written).
+fn verbatim(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => readable(other),
+    }
+}
+
+/// A fact's value for reading: workflow codes (`front_line_indicators`) with spaces.
 fn readable(value: &Value) -> String {
     match value {
         Value::String(s) => s.replace('_', " "),
@@ -937,10 +946,10 @@ pub async fn reveal(
                 (Some(Value::Object(map)), false, false) => (
                     "shown",
                     map.iter()
-                        .map(|(k, v)| (k.replace('_', " "), readable(v)))
+                        .map(|(k, v)| (k.replace('_', " "), verbatim(v)))
                         .collect(),
                 ),
-                (Some(v), false, false) => ("shown", vec![(String::new(), readable(v))]),
+                (Some(v), false, false) => ("shown", vec![(String::new(), verbatim(v))]),
             };
             GroupRow {
                 label: tr.value(&g.group),

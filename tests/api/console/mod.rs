@@ -1,6 +1,7 @@
 //! The web console over plain HTTP (no browser): sessions, forms and what each page shows to
 //! whom. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
+mod matrix;
 mod pages;
 
 use crate::harness::TestServer;
@@ -147,6 +148,11 @@ impl Session {
         assert_eq!(home.status, StatusCode::OK, "{}", home.body);
         session.csrf = input_value(&home.body, "csrf").expect("form token");
         session
+    }
+
+    /// The `Cookie` header value of the session.
+    pub fn cookie_header(&self) -> String {
+        self.cookie.clone()
     }
 
     /// `GET path` with the session's cookie.
