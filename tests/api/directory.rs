@@ -23,7 +23,7 @@ async fn directory(s: &TestServer, user: &str) -> Value {
 }
 
 /// The global ID of the demo agency called `name`.
-async fn agency_id(s: &TestServer, name: &str) -> String {
+pub(crate) async fn agency_id(s: &TestServer, name: &str) -> String {
     let data = s.data("admin", "{ agencies { id name } }", json!({})).await;
     data["agencies"]
         .as_array()
