@@ -134,14 +134,7 @@ impl OptionalFromRequestParts<Console> for Signed {
     }
 }
 
-/// Compares two secrets in time that does not depend on where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
+pub use crate::service::auth::same_secret;
 
 /// Whether a form's `Origin` (when the browser sends one) is this service: a form posted from
 /// another site is refused even before its token is checked.

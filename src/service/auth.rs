@@ -52,25 +52,36 @@ pub async fn authenticate(
         tracing::debug!(reason = "no bearer token", "authentication refused");
         return Err(ServiceError::Unauthenticated);
     };
-    let refused = |reason: &dyn std::fmt::Display| {
-        tracing::debug!(token = %fingerprint(token), %reason, "authentication refused");
-        ServiceError::Unauthenticated
-    };
     if token.starts_with(TOKEN_PREFIX) {
         if token.len() >= 200 {
-            return Err(refused(&"malformed TRM token"));
+            return Err(refused(token, &"malformed TRM token"));
         }
         return directory::principal_by_token_hash(app.store.conn(), &token_hash(token))
             .await?
-            .ok_or_else(|| refused(&"unknown or revoked TRM token"));
+            .ok_or_else(|| refused(token, &"unknown or revoked TRM token"));
     }
+    authenticate_jwt(app, token).await
+}
+
+/// The principal of a JWT access token of the trusted identity provider: verified by
+/// [`super::oidc::Oidc::verify`], then checked against the database (not revoked, its agency in
+/// the directory). The one way a JWT becomes a principal: a bearer token of the API and the
+/// access token the console's sign-in receives from the provider both take it. Refusals are
+/// [`ServiceError::Unauthenticated`], their reason logged as [`authenticate`] does.
+pub async fn authenticate_jwt(app: &App, token: &str) -> Result<Principal, ServiceError> {
     let Some(oidc) = app.oidc() else {
-        return Err(refused(&"not a TRM token (OIDC is not configured)"));
+        return Err(refused(token, &"not a TRM token (OIDC is not configured)"));
     };
-    let verified = oidc.verify(token).await.map_err(|r| refused(&r))?;
+    let verified = oidc.verify(token).await.map_err(|r| refused(token, &r))?;
     jwt_principal(app, &verified)
         .await?
-        .map_err(|r| refused(&r))
+        .map_err(|r| refused(token, &r))
+}
+
+/// A refused token: its reason logged at debug level with the token's fingerprint only.
+fn refused(token: &str, reason: &dyn std::fmt::Display) -> ServiceError {
+    tracing::debug!(token = %fingerprint(token), %reason, "authentication refused");
+    ServiceError::Unauthenticated
 }
 
 /// The principal of a verified JWT, after the checks that need the database: not revoked, its
@@ -117,6 +128,15 @@ async fn jwt_principal(
         country: agency.country,
         roles: token.roles.clone(),
     }))
+}
+
+/// Compares two secrets (or their hashes) in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A short, non-reversible tag of a token for logs (first 12 hex digits of its SHA-256).
