@@ -347,3 +347,9 @@ role-guardian = Guardian
 role-auditor = Auditor
 role-administrator = Administrator
 
+## OIDC
+sign-in-with = Sign in with { $provider }
+oidc-signed-in = You are signed in
+oidc-continue = Continue to your work
+oidc-refused-title = Sign-in did not complete
+oidc-refused = The sign-in could not be completed: it took too long, was already used, was begun in another browser, or your identity provider or this service refused it. You are not signed in. Start again from the sign-in page.

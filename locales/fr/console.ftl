@@ -347,3 +347,9 @@ role-guardian = Tuteur
 role-auditor = Auditeur
 role-administrator = Administrateur
 
+## OIDC
+sign-in-with = Se connecter avec { $provider }
+oidc-signed-in = Vous êtes connecté
+oidc-continue = Continuer vers votre travail
+oidc-refused-title = La connexion n’a pas abouti
+oidc-refused = La connexion n’a pas pu aboutir : elle a pris trop de temps, a déjà été utilisée, a été commencée dans un autre navigateur, ou votre fournisseur d’identité ou ce service l’a refusée. Vous n’êtes pas connecté. Recommencez depuis la page de connexion.

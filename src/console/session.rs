@@ -38,13 +38,26 @@ impl Console {
 
     /// `Set-Cookie` for `name` = `value` for `max_age` seconds (0: delete it).
     pub(super) fn cookie(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
+        self.cookie_for(name, value, "/", "Strict", max_age)
+    }
+
+    /// `Set-Cookie` for a cookie sent only to `path`, with the given `SameSite`.
+    pub(super) fn cookie_for(
+        &self,
+        name: &str,
+        value: &str,
+        path: &str,
+        same_site: &str,
+        max_age: u64,
+    ) -> HeaderValue {
         let secure = if self.options.secure_cookies {
             "; Secure"
         } else {
             ""
         };
-        let text =
-            format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+        let text = format!(
+            "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+        );
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }

@@ -4,8 +4,8 @@
 use super::oidc::{Rejection, VerifiedToken};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::store::directory;
 use crate::store::identity::{self, FederatedUser, JwtRevocation};
+use crate::store::{console_sessions, directory};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -179,7 +179,17 @@ pub async fn revoke_jwt(
             "give a non-empty jti, subject and issuer",
         ));
     }
-    Ok(identity::insert_jwt_revocation(app.store.conn(), issuer, revocation, app.now()).await?)
+    let conn = app.store.conn();
+    identity::insert_jwt_revocation(conn, issuer, revocation, app.now()).await?;
+    // A subject revoked is signed out of the console too (its sessions outlive its tokens).
+    if let JwtRevocation::Subject { subject, .. } = revocation {
+        let issuer = issuer.or_else(|| app.oidc().map(|o| o.config().issuer.as_str()));
+        if let Some(issuer) = issuer {
+            let user = super::oidc::user_id(issuer, subject);
+            console_sessions::delete_of_user(conn, user).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Issues a fresh token for an existing user and returns it (it cannot be shown again).

@@ -5,6 +5,7 @@ mod admin;
 mod case;
 mod cases;
 mod home;
+mod oidc_sign_in;
 mod referrals;
 mod sign_in;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Console> {
         .route("/referrals/{id}", get(referrals::show))
         .route("/referrals/{id}/answer", post(referrals::answer))
         .merge(admin::routes())
+        .merge(oidc_sign_in::routes())
 }
 
 /// A submitted form: its fields in order (a name may repeat, e.g. checkboxes).

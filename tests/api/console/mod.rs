@@ -2,6 +2,8 @@
 //! whom. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
 mod admin;
+mod idp;
+mod oidc;
 mod pages;
 
 use crate::harness::TestServer;
