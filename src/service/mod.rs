@@ -11,6 +11,7 @@ pub mod case_file;
 pub mod cases;
 pub mod consents;
 pub mod console_sessions;
+pub mod console_sign_in;
 pub mod demo;
 pub mod directory;
 pub mod disclosure;

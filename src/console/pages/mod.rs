@@ -1,10 +1,12 @@
 //! The console's pages, one module per area, and what their handlers share: reading forms
 //! (with the session's form token checked) and answering errors.
 
+mod admin;
 mod case;
 mod cases;
 mod consents;
 mod home;
+mod oidc_sign_in;
 mod referrals;
 mod sign_in;
 mod transfers;
@@ -52,6 +54,8 @@ pub fn routes() -> Router<Console> {
         .route("/referrals", get(referrals::incoming))
         .route("/referrals/{id}", get(referrals::show))
         .route("/referrals/{id}/answer", post(referrals::answer))
+        .merge(admin::routes())
+        .merge(oidc_sign_in::routes())
 }
 
 /// A submitted form: its fields in order (a name may repeat, e.g. checkboxes).

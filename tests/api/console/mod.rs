@@ -1,7 +1,10 @@
 //! The web console over plain HTTP (no browser): sessions, forms and what each page shows to
 //! whom. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
+mod admin;
+mod idp;
 mod matrix;
+mod oidc;
 mod pages;
 
 use crate::harness::TestServer;
