@@ -116,6 +116,11 @@ async fn italy_refers_a_return_to_nigeria_and_the_nigerian_shelter_sees_only_wha
         personal.contains("Withheld"),
         "withheld groups say so: {personal}"
     );
+    lagos
+        .client
+        .execute("document.getElementById('personal').scrollIntoView()", vec![])
+        .await
+        .unwrap();
     lagos.screenshot("receiver-case").await;
 
     // Italy sees the answer in its inbox (live list) and the case's referral accepted.

@@ -280,7 +280,7 @@ async fn form_page(
                 }
             };
             Some(Preview {
-                receiver: format!("{} ({}, {})", r.name, tr.value(&r.kind), r.country),
+                receiver: format!("{} ({}, {})", r.name, tr.agency_kind(&r.kind), r.country),
                 service,
                 shared: selected_groups.iter().map(|g| tr.value(g)).collect(),
                 withheld: GROUPS
@@ -322,7 +322,7 @@ async fn form_page(
                 .iter()
                 .map(|a| Option_ {
                     selected: Some(&a.id) == to.as_ref(),
-                    label: format!("{} – {} ({})", a.country, a.name, tr.value(&a.kind)),
+                    label: format!("{} – {} ({})", a.country, a.name, tr.agency_kind(&a.kind)),
                     value: a.id.clone(),
                 })
                 .collect(),

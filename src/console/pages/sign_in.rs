@@ -73,7 +73,7 @@ pub async fn page(
                 roles: u
                     .roles
                     .iter()
-                    .map(|r| tr.value(r.as_str()))
+                    .map(|r| tr.role(r.as_str()))
                     .collect::<Vec<_>>()
                     .join(", "),
             })

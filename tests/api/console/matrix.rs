@@ -11,7 +11,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::BTreeSet;
 
-
 fn canary(what: &str) -> String {
     format!("canary-{}-cq", what.to_lowercase())
 }

@@ -80,18 +80,12 @@ struct UserRow {
 
 /// The label of an agency kind (`AgencyKind` of the API).
 pub(super) fn kind_label(tr: Tr, kind: &str) -> String {
-    tr.t(&format!(
-        "agency-kind-{}",
-        kind.to_ascii_lowercase().replace('_', "-")
-    ))
+    tr.agency_kind(kind)
 }
 
 /// The label of a role (`Role` of the API).
 pub(super) fn role_label(tr: Tr, role: &str) -> String {
-    tr.t(&format!(
-        "role-{}",
-        role.to_ascii_lowercase().replace('_', "-")
-    ))
+    tr.role(role)
 }
 
 pub(super) fn kind_options(tr: Tr, chosen: Option<&str>) -> Vec<Option_> {
