@@ -118,7 +118,10 @@ async fn italy_refers_a_return_to_nigeria_and_the_nigerian_shelter_sees_only_wha
     );
     lagos
         .client
-        .execute("document.getElementById('personal').scrollIntoView()", vec![])
+        .execute(
+            "document.getElementById('personal').scrollIntoView()",
+            vec![],
+        )
         .await
         .unwrap();
     lagos.screenshot("receiver-case").await;
