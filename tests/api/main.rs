@@ -31,6 +31,7 @@ mod access_model;
 mod audit;
 mod audit_changes;
 mod audit_keys;
+mod audit_search;
 mod audit_views;
 mod auth;
 mod binary;
