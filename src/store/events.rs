@@ -14,6 +14,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
@@ -152,6 +153,31 @@ pub struct EventSearch {
     pub case_reference: Option<String>,
     /// Of cases opened in this country (ISO 3166-1 alpha-2).
     pub case_country: Option<String>,
+}
+
+/// For each of `cases` that has one, when the last event of one of `kinds` recorded by a person
+/// (not the service: the nil user) occurred.
+pub async fn last_by_a_person<C: ConnectionTrait>(
+    conn: &C,
+    cases: &[Uuid],
+    kinds: &[EventKind],
+) -> Result<HashMap<Uuid, DateTime<Utc>>, StoreError> {
+    use case_event::Column as C;
+    if cases.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, DateTime<Utc>)> = case_event::Entity::find()
+        .select_only()
+        .column(C::CaseId)
+        .column_as(C::OccurredAt.max(), "last")
+        .filter(C::CaseId.is_in(cases.iter().copied()))
+        .filter(C::ActorUserId.ne(Uuid::nil()))
+        .filter(C::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .group_by(C::CaseId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Up to `limit` events matching `search`, in time order (ties by id), after the keyset

@@ -36,6 +36,7 @@ mod audit_views;
 mod auth;
 mod binary;
 mod cases;
+mod children_on_the_move;
 mod concurrency;
 mod configuration;
 mod console;
