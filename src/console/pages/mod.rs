@@ -1,6 +1,7 @@
 //! The console's pages, one module per area, and what their handlers share: reading forms
 //! (with the session's form token checked) and answering errors.
 
+mod audit;
 mod case;
 mod cases;
 mod home;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Console> {
         .route("/referrals", get(referrals::incoming))
         .route("/referrals/{id}", get(referrals::show))
         .route("/referrals/{id}/answer", post(referrals::answer))
+        .merge(audit::routes())
 }
 
 /// A submitted form: its fields in order (a name may repeat, e.g. checkboxes).
