@@ -367,3 +367,26 @@ enum-case-file-export = Case file export
 enum-expired = Expired
 enum-disclosed = Disclosed
 
+## Focal point
+
+focal-title = Focal point
+focal-alerts = Escalations and alerts
+focal-board = Children on the move
+focal-board-help = { $days ->
+    [one] Every identified child your country is concerned with (lead, origin, route), most urgent first. News is overdue after 1 day without anything recorded on the case.
+   *[other] Every identified child your country is concerned with (lead, origin, route), most urgent first. News is overdue after { $days } days without anything recorded on the case.
+}
+focal-board-empty = No child on the move concerns your country.
+focal-standing = Where the child stands
+focal-last-news = Last news
+focal-no-news = { $days ->
+    [one] No news for 1 day
+   *[other] No news for { $days } days
+}
+focal-not-shared = Not shared with your agency: ask the lead agency
+enum-missing = Missing
+enum-not-received = Not received on arrival
+enum-in-transit = In transit
+enum-awaiting-reception = Awaiting reception
+enum-received = Received
+enum-in-care = In care

@@ -367,3 +367,26 @@ enum-case-file-export = Export du dossier
 enum-expired = Expiré
 enum-disclosed = Communiqué
 
+## Focal point
+
+focal-title = Point focal
+focal-alerts = Signalements et alertes
+focal-board = Enfants en mobilité
+focal-board-help = { $days ->
+    [one] Chaque enfant identifié qui concerne votre pays (responsable, origine, parcours), le plus urgent d’abord. Les nouvelles sont en retard après 1 jour sans rien d’enregistré sur le dossier.
+   *[other] Chaque enfant identifié qui concerne votre pays (responsable, origine, parcours), le plus urgent d’abord. Les nouvelles sont en retard après { $days } jours sans rien d’enregistré sur le dossier.
+}
+focal-board-empty = Aucun enfant en mobilité ne concerne votre pays.
+focal-standing = Où en est l’enfant
+focal-last-news = Dernières nouvelles
+focal-no-news = { $days ->
+    [one] Sans nouvelles depuis 1 jour
+   *[other] Sans nouvelles depuis { $days } jours
+}
+focal-not-shared = Non partagé avec votre organisme : demandez à l’organisme responsable
+enum-missing = Disparu
+enum-not-received = Non accueilli à l’arrivée
+enum-in-transit = En transit
+enum-awaiting-reception = En attente d’accueil
+enum-received = Accueilli
+enum-in-care = Pris en charge

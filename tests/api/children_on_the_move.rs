@@ -52,7 +52,7 @@ async fn stands(s: &TestServer, reference: &str, standing: &str) {
 }
 
 /// The child's case, opened by Italy's child protection, with the child's origin and route.
-async fn child_from_niger(s: &TestServer) -> AsLead<'_> {
+pub(crate) async fn child_from_niger(s: &TestServer) -> AsLead<'_> {
     let mut c = AsLead::open(s, IT_CP, 3).await;
     record_route(s, &c.id).await;
     c.sync().await;
@@ -60,7 +60,7 @@ async fn child_from_niger(s: &TestServer) -> AsLead<'_> {
 }
 
 /// The child is reported missing: the focal points on the route are alerted.
-async fn goes_missing(c: &mut AsLead<'_>) {
+pub(crate) async fn goes_missing(c: &mut AsLead<'_>) {
     c.ok_alerting(
         "report_missing",
         json!({"police_alerted": true, "guardian_alerted": true}),

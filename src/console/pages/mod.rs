@@ -4,6 +4,7 @@
 mod audit;
 mod case;
 mod cases;
+mod focal;
 mod home;
 mod referrals;
 mod sign_in;
@@ -40,7 +41,7 @@ pub fn routes() -> Router<Console> {
         .route("/referrals", get(referrals::incoming))
         .route("/referrals/{id}", get(referrals::show))
         .route("/referrals/{id}/answer", post(referrals::answer))
-        .merge(audit::routes())
+        .merge(audit::routes().merge(focal::routes()))
 }
 
 /// A submitted form: its fields in order (a name may repeat, e.g. checkboxes).

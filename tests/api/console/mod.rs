@@ -2,6 +2,7 @@
 //! whom. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
 mod audit;
+mod focal_point;
 mod pages;
 
 use crate::harness::TestServer;
