@@ -34,7 +34,7 @@ use crate::domain::{CaseRecord, CaseStatus};
 use crate::store::cases::{Concerned, concerning_country};
 use crate::store::{directory, events, person};
 use crate::workflow::definition::Alert;
-use crate::workflow::{ChildStanding, Workflow};
+use crate::workflow::{ChildStanding, PersonStatus, Workflow};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
@@ -71,11 +71,10 @@ fn of_children(workflow: &Workflow) -> bool {
         || (workflow.protections.predates_table && workflow.id == CHILD_PROCEDURE)
 }
 
-/// Whether the person of `case`, under `workflow`, is a child who is alive.
-fn a_living_child(app: &App, case: &CaseRecord, workflow: &Workflow) -> Result<bool, ServiceError> {
-    let status = app.person_status(case)?;
+/// Whether the person, under `workflow`, is a child who is alive.
+fn a_living_child(status: &PersonStatus, workflow: &Workflow) -> bool {
     let child = status.child || (status.age_undeclared && workflow.id == CHILD_PROCEDURE);
-    Ok(child && !status.deceased)
+    child && !status.deceased
 }
 
 /// The board of `p`'s country: the children on the move it is concerned with, most urgent
@@ -140,7 +139,8 @@ pub async fn board(
     let mut on_board: Vec<(CaseRecord, ChildStanding)> = Vec::new();
     for case in candidates {
         let workflow = app.workflow_of(&case)?;
-        if !a_living_child(app, &case, &workflow)? {
+        let status = workflow.person_status(&case.state, &case.country);
+        if !a_living_child(&status, &workflow) {
             continue;
         }
         let route = routes.get(&case.id).cloned().unwrap_or_default();
@@ -149,7 +149,7 @@ pub async fn board(
         if !concerned.contains(&p.country) {
             continue;
         }
-        if app.person_status(&case)?.asylum_seeker && may_be_origin_authority(&case, &focal) {
+        if status.asylum_seeker && may_be_origin_authority(&case, &focal) {
             continue;
         }
         let closed = case.status == CaseStatus::Closed;

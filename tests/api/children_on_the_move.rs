@@ -216,3 +216,22 @@ async fn a_focal_points_inbox_can_be_read_by_kind() {
     assert_eq!(inbox(Value::Null).await, alerts, "no kinds: every entry");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_authorities_of_an_asylum_seeking_childs_country_of_origin_are_not_told_of_the_child() {
+    let s = TestServer::start().await;
+    let mut c = child_from_niger(&s).await;
+    let reference = c.reference.clone();
+    c.presume().await;
+    c.appoint_guardian().await;
+    assert!(row(&s, "ne.focal", &reference, 14).await.is_some());
+    c.ok("record_asylum_application", json!({})).await;
+    assert_eq!(row(&s, "ne.focal", &reference, 14).await, None);
+    assert!(row(&s, "ml.focal", &reference, 14).await.is_some());
+    // Missing: Mali is alerted and accounts for the child; Niger learns nothing.
+    goes_missing(&mut c).await;
+    assert_eq!(row(&s, "ne.focal", &reference, 14).await, None);
+    let mali = row(&s, "ml.focal", &reference, 14).await.unwrap();
+    assert_eq!(mali["standing"], "MISSING", "{mali}");
+    s.stop().await;
+}

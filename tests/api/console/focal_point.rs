@@ -7,6 +7,7 @@ use crate::children_on_the_move::{child_from_niger, goes_missing};
 use crate::harness::TestServer;
 use chrono::Duration;
 use reqwest::StatusCode;
+use serde_json::json;
 
 #[tokio::test]
 async fn a_focal_point_accounts_for_the_children_its_country_is_concerned_with() {
@@ -97,4 +98,34 @@ async fn the_focal_point_page_is_for_focal_points_only() {
     let it = Session::sign_in(&s, "it.focal").await;
     assert!(it.get("/").await.body.contains("href=\"/focal-point\""));
     assert_eq!(it.get("/focal-point").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_answer_overdue_in_its_country_reaches_the_focal_points_page_with_its_case() {
+    let s = TestServer::start_console().await;
+    let (id, reference) = s.open_case("it.shelter").await;
+    s.consent_for("it.shelter", &id, "ng.shelter", &["IDENTITY"])
+        .await;
+    s.data(
+        "it.shelter",
+        "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }",
+        json!({"input": {"caseId": id, "toAgencyId": s.agency_id("ng.shelter").await,
+            "service": "FAMILY_TRACING", "purpose": "trace the family",
+            "sharedGroups": ["IDENTITY"], "respondWithinDays": 2}}),
+    )
+    .await;
+    s.clock.advance(Duration::days(3));
+    trm::service::timers::fire_due(&s.app).await.unwrap();
+    let nigeria = Session::sign_in(&s, "ng.focal").await;
+    let page = nigeria.get("/focal-point").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(text.contains("Answer overdue"), "{text}");
+    assert!(text.contains(&reference), "{text}");
+    assert!(page.body.contains(&format!("href=\"/cases/{id}\"")));
+    // An adult's case: an escalation, not a child on the move.
+    assert!(
+        text.contains("No child on the move concerns your country"),
+        "{text}"
+    );
 }
