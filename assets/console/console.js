@@ -35,8 +35,20 @@
       delete f.dataset.sent;
     });
   });
+  // A wide workflow picture scrolls so that the current state is in view.
+  function showCurrentStates(root) {
+    root.querySelectorAll(".diagram").forEach(function (box) {
+      var current = box.querySelector(".state.current rect");
+      if (!current) { return; }
+      var x = parseFloat(current.getAttribute("x")) || 0;
+      var y = parseFloat(current.getAttribute("y")) || 0;
+      box.scrollLeft = Math.max(0, x - box.clientWidth / 2 + 84);
+      box.scrollTop = Math.max(0, y - box.clientHeight / 2);
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
+    showCurrentStates(document);
     var flash = document.getElementById("flash");
     if (flash) { flash.focus(); }
   });

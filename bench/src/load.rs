@@ -123,3 +123,64 @@ impl Gql {
         }
     }
 }
+
+/// Signs in to the web console as demo user `user` (the server runs with `--demo`) and returns
+/// the session cookie (`trm_session=...`) to send with page requests.
+pub async fn console_cookie(base: &str, user: &str) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let page = http
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string)
+    };
+    let pre = cookie(&page, "trm_sign_in").ok_or("no sign-in cookie")?;
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    let token = html
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no sign-in token on the page")?
+        .to_string();
+    let signed = http
+        .post(format!("{base}/sign-in/demo"))
+        .header(reqwest::header::COOKIE, pre)
+        .form(&[("token", token.as_str()), ("username", user)])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    cookie(&signed, "trm_session").ok_or_else(|| format!("sign-in as {user} failed"))
+}
+
+/// `GET` a console page with a session cookie; an answer other than 200 with `marker` in it
+/// is an error.
+pub async fn page(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    marker: &str,
+) -> Result<(), String> {
+    let response = http
+        .get(url)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    if status != reqwest::StatusCode::OK || !body.contains(marker) {
+        return Err(format!("{url}: {status}"));
+    }
+    Ok(())
+}

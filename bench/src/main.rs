@@ -446,6 +446,36 @@ async fn run(args: Args) -> Result<(), String> {
                 eprintln!("  {label} at {size} cases: {stats}");
                 r.reads.push((size, label, stats));
             }
+            // The console's pages, as a signed-in user's browser asks for them (server time
+            // and transfer of the HTML, no assets).
+            let auditor = load::console_cookie(&server.base, "auditor").await?;
+            let worker = load::console_cookie(&server.base, "it.shelter").await?;
+            let pages: [(&'static str, bool); 2] =
+                [("console: case page", true), ("console: my work", false)];
+            for (label, by_id) in pages {
+                let (http, base, ids) = (gql.http.clone(), server.base.clone(), ids.clone());
+                let cookie = if by_id {
+                    auditor.clone()
+                } else {
+                    worker.clone()
+                };
+                let stats = drive(READ_CLIENTS, duration, move |c, i| {
+                    let (http, base, ids, cookie) =
+                        (http.clone(), base.clone(), ids.clone(), cookie.clone());
+                    async move {
+                        if by_id {
+                            let n = (c as u64 * 7919 + i * 104_729) as usize % ids.len();
+                            let url = format!("{base}/cases/{}", ids[n]);
+                            load::page(&http, &url, &cookie, "id=\"history\"").await
+                        } else {
+                            load::page(&http, &format!("{base}/"), &cookie, "id=\"work\"").await
+                        }
+                    }
+                })
+                .await?;
+                eprintln!("  {label} at {size} cases: {stats}");
+                r.reads.push((size, label, stats));
+            }
             r.startup.push((size, server.startup, server.peak_mib()));
             eprintln!(
                 "  start-up {:.2} s, peak memory {:.0} MiB",

@@ -133,6 +133,13 @@ reason = Reason (optional)
 reason-help = Kept in the history. Without a choice below, only your agency and the auditors can read it.
 reason-shared-as = This reason reveals personal data of these groups (it is then shown to agencies that may read them)
 reload-case = Reload the case
+floor-ends-in = { $days ->
+    [0] ends today
+    [one] runs 1 more day
+   *[other] runs { $days } more days
+}
+step-transfer = This step is taken by offering a transfer of lead to another agency; it happens when that agency accepts.
+transfer-offer = Offer the transfer of lead
 deadlines-none = No deadline runs.
 personal-help = Personal data is shown only when you ask, and every reading is recorded with its purpose. Health, the account of the exploitation and the perpetrators need a purpose.
 purpose = Purpose of this reading
@@ -188,6 +195,35 @@ referral-done = Service provided
 referral-failed = Could not be provided
 respond-by = answer by
 text-withheld = Withheld (not written for your agency)
+
+transfer-title = Offer the lead of case { $reference }
+transfer-help = The receiving agency leads the case once it accepts; until then you lead it. It sees only the groups you share.
+transfer-send = Offer the transfer
+transfer-page-title = Transfer of lead
+transfer-accept = Accept the lead
+transfer-reject = Reject
+transfer-revoke = Withdraw the offer
+feedback-title = Feedback between the agencies
+feedback-none = No feedback yet.
+feedback-message = Your feedback
+feedback-send = Send the feedback
+consent-title = Consent · { $reference }
+consents-recorded = Consents recorded
+consents-none = No consent recorded.
+consent-in-force = In force
+consent-withdrawn = Withdrawn
+consent-withdraw = The person withdrew this consent
+consent-record = Record a consent
+consent-given-by = Given by
+consent-purposes = For these purposes
+consent-groups = Covering these personal-data groups
+consent-agencies = To these agencies
+consent-countries = Or to agencies of these countries
+consent-countries-help = Country codes, separated by commas (for example NG, IT).
+consent-assent = For a child: the child's own assent
+consent-assent-adult = Not a child
+consent-assent-missing = If the child could not give assent, why
+consent-manage = Consents
 
 ## Enumerations of the API
 enum-active = Active
@@ -291,6 +327,68 @@ enum-access-ended = Access ended
 enum-route-alerted = Route alerted
 enum-same-person-searched = Search for earlier cases
 enum-break-glass-reviewed = Emergency access reviewed
+
+## Directory
+admin-title = Directory
+admin-intro = The agencies of each country, their users and the country's national focal point. Each change is checked by the service; a refused one changes nothing.
+admin-countries = Countries
+admin-focal-point = National focal point
+admin-focal-point-none = none yet
+admin-focal-point-of = National focal point of { $country }
+admin-focal-point-set = Set as focal point
+admin-agencies-of = Agencies in { $country }
+admin-col-agency = Agency
+admin-col-kind = Kind of agency
+admin-col-represents = Country it represents
+admin-col-users = Users
+admin-col-username = Username
+admin-col-name = Name
+admin-col-roles = Roles
+admin-new-agency = Add an agency
+admin-agency-name = Name of the agency
+admin-agency-country = Country
+admin-country-help = Two-letter ISO code, for example IT for Italy. It cannot be changed later.
+admin-represented-help = Only for an embassy or consulate: the two-letter code of the state it represents. Leave empty otherwise.
+admin-country-fixed = An agency's country cannot be changed: add a new agency instead.
+admin-edit-agency = Change the agency
+admin-edit-save = Save the changes
+admin-users = Users of the agency
+admin-users-none = This agency has no user yet.
+admin-new-user = Add a user
+admin-username-help = Lower-case letters, digits, dots, hyphens and underscores, for example it.police. It cannot be changed later.
+admin-user-token-help = The user gets no password or token here: they sign in with the agency's identity provider, or an operator issues them a token on the server (trm token issue --user USERNAME).
+admin-done-agency-created = The agency was added. You can add its users now.
+admin-done-agency-updated = The changes were saved.
+admin-done-focal-point = The national focal point was set.
+admin-done-user-created = The user was added.
+agency-kind-border-police = Border police
+agency-kind-child-protection = Child protection services
+agency-kind-court = Court
+agency-kind-embassy-consulate = Embassy or consulate
+agency-kind-guardianship = Guardianship authority
+agency-kind-health = Health service
+agency-kind-international-organisation = International organisation
+agency-kind-labour-inspectorate = Labour inspectorate
+agency-kind-legal-aid = Legal aid
+agency-kind-migration-authority = Migration authority
+agency-kind-national-focal-point = National focal point
+agency-kind-ngo = Non-governmental organisation
+agency-kind-police = Police
+agency-kind-prosecutor = Prosecutor
+role-case-worker = Case worker
+role-supervisor = Supervisor
+role-focal-point = Focal point
+role-competent-authority = Competent authority
+role-guardian = Guardian
+role-auditor = Auditor
+role-administrator = Administrator
+
+## OIDC
+sign-in-with = Sign in with { $provider }
+oidc-signed-in = You are signed in
+oidc-continue = Continue to your work
+oidc-refused-title = Sign-in did not complete
+oidc-refused = The sign-in could not be completed: it took too long, was already used, was begun in another browser, or your identity provider or this service refused it. You are not signed in. Start again from the sign-in page.
 
 ## Audit
 

@@ -133,6 +133,13 @@ reason = Motif (facultatif)
 reason-help = Conservé dans l’historique. Sans choix ci-dessous, seuls votre organisme et les auditeurs peuvent le lire.
 reason-shared-as = Ce motif révèle des données personnelles de ces catégories (il est alors montré aux organismes qui peuvent les lire)
 reload-case = Recharger le dossier
+floor-ends-in = { $days ->
+    [0] se termine aujourd’hui
+    [one] encore 1 jour
+   *[other] encore { $days } jours
+}
+step-transfer = Cette étape a lieu en proposant le transfert du dossier à un autre organisme ; elle se fait quand cet organisme accepte.
+transfer-offer = Proposer le transfert du dossier
 deadlines-none = Aucun délai en cours.
 personal-help = Les données personnelles ne s’affichent qu’à votre demande, et chaque lecture est enregistrée avec sa finalité. La santé, le récit de l’exploitation et les auteurs exigent une finalité.
 purpose = Finalité de cette lecture
@@ -188,6 +195,35 @@ referral-done = Service rendu
 referral-failed = N’a pas pu être rendu
 respond-by = réponse avant le
 text-withheld = Non communiqué (pas écrit pour votre organisme)
+
+transfer-title = Proposer le dossier { $reference } à un autre organisme
+transfer-help = L’organisme destinataire devient responsable du dossier quand il accepte ; d’ici là, vous restez responsable. Il ne voit que les catégories partagées.
+transfer-send = Proposer le transfert
+transfer-page-title = Transfert du dossier
+transfer-accept = Accepter le dossier
+transfer-reject = Refuser
+transfer-revoke = Retirer la proposition
+feedback-title = Retours entre les organismes
+feedback-none = Aucun retour pour l’instant.
+feedback-message = Votre retour
+feedback-send = Envoyer le retour
+consent-title = Consentement · { $reference }
+consents-recorded = Consentements enregistrés
+consents-none = Aucun consentement enregistré.
+consent-in-force = En vigueur
+consent-withdrawn = Retiré
+consent-withdraw = La personne a retiré ce consentement
+consent-record = Enregistrer un consentement
+consent-given-by = Donné par
+consent-purposes = Pour ces finalités
+consent-groups = Couvrant ces catégories de données
+consent-agencies = À ces organismes
+consent-countries = Ou aux organismes de ces pays
+consent-countries-help = Codes de pays, séparés par des virgules (par exemple NG, IT).
+consent-assent = Pour un enfant : l’assentiment de l’enfant
+consent-assent-adult = Pas un enfant
+consent-assent-missing = Si l’enfant n’a pas pu donner son assentiment, pourquoi
+consent-manage = Consentements
 
 ## Énumérations de l’API
 enum-active = Actif
@@ -291,6 +327,68 @@ enum-access-ended = Accès terminé
 enum-route-alerted = Alerte sur le parcours
 enum-same-person-searched = Recherche de dossiers antérieurs
 enum-break-glass-reviewed = Accès d’urgence examiné
+
+## Directory
+admin-title = Annuaire
+admin-intro = Les organismes de chaque pays, leurs utilisateurs et le point focal national du pays. Chaque modification est vérifiée par le service ; une modification refusée ne change rien.
+admin-countries = Pays
+admin-focal-point = Point focal national
+admin-focal-point-none = aucun pour l’instant
+admin-focal-point-of = Point focal national : { $country }
+admin-focal-point-set = Désigner comme point focal
+admin-agencies-of = Organismes : { $country }
+admin-col-agency = Organisme
+admin-col-kind = Type d’organisme
+admin-col-represents = Pays représenté
+admin-col-users = Utilisateurs
+admin-col-username = Identifiant
+admin-col-name = Nom
+admin-col-roles = Rôles
+admin-new-agency = Ajouter un organisme
+admin-agency-name = Nom de l’organisme
+admin-agency-country = Pays
+admin-country-help = Code ISO à deux lettres, par exemple IT pour l’Italie. Il ne peut pas être modifié ensuite.
+admin-represented-help = Seulement pour une ambassade ou un consulat : le code à deux lettres de l’État représenté. Sinon, laisser vide.
+admin-country-fixed = Le pays d’un organisme ne peut pas être modifié : ajoutez plutôt un nouvel organisme.
+admin-edit-agency = Modifier l’organisme
+admin-edit-save = Enregistrer les modifications
+admin-users = Utilisateurs de l’organisme
+admin-users-none = Cet organisme n’a pas encore d’utilisateur.
+admin-new-user = Ajouter un utilisateur
+admin-username-help = Lettres minuscules, chiffres, points, traits d’union et tirets bas, par exemple it.police. Il ne peut pas être modifié ensuite.
+admin-user-token-help = L’utilisateur ne reçoit ici ni mot de passe ni jeton : il se connecte avec le fournisseur d’identité de l’organisme, ou un opérateur lui délivre un jeton sur le serveur (trm token issue --user IDENTIFIANT).
+admin-done-agency-created = L’organisme a été ajouté. Vous pouvez maintenant ajouter ses utilisateurs.
+admin-done-agency-updated = Les modifications ont été enregistrées.
+admin-done-focal-point = Le point focal national a été désigné.
+admin-done-user-created = L’utilisateur a été ajouté.
+agency-kind-border-police = Police aux frontières
+agency-kind-child-protection = Services de protection de l’enfance
+agency-kind-court = Tribunal
+agency-kind-embassy-consulate = Ambassade ou consulat
+agency-kind-guardianship = Autorité de tutelle
+agency-kind-health = Service de santé
+agency-kind-international-organisation = Organisation internationale
+agency-kind-labour-inspectorate = Inspection du travail
+agency-kind-legal-aid = Aide juridique
+agency-kind-migration-authority = Autorité chargée des migrations
+agency-kind-national-focal-point = Point focal national
+agency-kind-ngo = Organisation non gouvernementale
+agency-kind-police = Police
+agency-kind-prosecutor = Parquet
+role-case-worker = Travailleur social
+role-supervisor = Superviseur
+role-focal-point = Point focal
+role-competent-authority = Autorité compétente
+role-guardian = Tuteur
+role-auditor = Auditeur
+role-administrator = Administrateur
+
+## OIDC
+sign-in-with = Se connecter avec { $provider }
+oidc-signed-in = Vous êtes connecté
+oidc-continue = Continuer vers votre travail
+oidc-refused-title = La connexion n’a pas abouti
+oidc-refused = La connexion n’a pas pu aboutir : elle a pris trop de temps, a déjà été utilisée, a été commencée dans un autre navigateur, ou votre fournisseur d’identité ou ce service l’a refusée. Vous n’êtes pas connecté. Recommencez depuis la page de connexion.
 
 ## Audit
 

@@ -16,6 +16,13 @@ impl Agency {
     pub async fn id(&self) -> ID {
         ids::encode("Agency", &self.id.to_string())
     }
+    /// The agency's users, by username (administrators only; anyone else is refused with
+    /// `FORBIDDEN`).
+    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        directory::users_of_agency(app(ctx)?, Actor::User(principal(ctx)?), self.id)
+            .await
+            .gql()
+    }
 }
 
 #[ComplexObject]

@@ -6,17 +6,20 @@ use crate::audit::AuditKey;
 use crate::config::{AuditKeySource, DefaultAuditKey, KeySource, ServeConfig};
 use crate::domain::person_match::MatchSecret;
 use crate::server::{self, HttpOptions};
+use crate::service::console_sign_in::SignInClient;
 use crate::service::oidc::Oidc;
 use crate::service::{App, demo};
 use crate::startup;
 use crate::store::StoreOptions;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     let shutdown = server::shutdown_signal();
     server::survive_file_size_limit();
     let oidc_config = config.oidc_config()?;
+    let sign_in_settings = config.console_sign_in()?;
     let registry = startup::load_workflows(&config.workflows.path)?;
     for warning in registry.warnings() {
         tracing::warn!(%warning, "a workflow version shipped before the check declares something nothing carries out (kept for the cases pinned to it)");
@@ -28,11 +31,18 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     let audit_key = audit_key(&key_source, config.production)?;
     let trusted_audit_keys = config.trusted_audit_keys()?;
     let match_secret = match_key(&match_source, config.production)?;
+    let mut sign_in = None;
     let oidc = match oidc_config {
         Some(oidc_config) => {
             let issuer = oidc_config.issuer.clone();
             let oidc = Oidc::start(oidc_config, config.production).await?;
             println!("OIDC: accepting JWT access tokens of {issuer}");
+            if let Some(settings) = sign_in_settings {
+                let redirect = settings.redirect_url.clone();
+                let client = SignInClient::discover(&issuer, settings, config.production).await?;
+                println!("OIDC: console sign-in at {issuer} (redirect URI {redirect})");
+                sign_in = Some(Arc::new(client));
+            }
             Some(oidc)
         }
         None => None,
@@ -52,7 +62,8 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     if config.demo {
         seed_demo(&app, config.demo_tokens.as_deref()).await?;
     }
-    let options = HttpOptions::from(&config);
+    let mut options = HttpOptions::from(&config);
+    options.console.oidc_sign_in = sign_in;
     if let Some(metrics_bind) = config.metrics_bind() {
         let listener = bind(metrics_bind).await?;
         let metrics_addr = listener.local_addr()?;
@@ -67,6 +78,14 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     server::install_panic_hook();
     if options.graphiql {
         println!("GraphiQL: http://{addr}/graphql");
+    }
+    if options.console.enabled {
+        let who = if options.console.demo_sign_in {
+            " (sign in as any demo user)"
+        } else {
+            ""
+        };
+        println!("Console: http://{addr}/{who}");
     }
     println!("TRM listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -18,6 +18,18 @@ pub enum ConfigError {
     OidcAllowedRole { role: String, reason: String },
     #[error(transparent)]
     Oidc(#[from] OidcConfigError),
+    #[error(
+        "OIDC: console sign-in (--oidc-client-id) needs --oidc-issuer, --oidc-client-secret-file \
+         and --public-url"
+    )]
+    OidcClientIncomplete,
+    #[error("OIDC: cannot read the client secret file {path}: {reason}")]
+    OidcClientSecret { path: PathBuf, reason: String },
+    #[error(
+        "--public-url `{0}` must be an http(s) URL without query or fragment (https with \
+         --production)"
+    )]
+    PublicUrl(String),
     #[error("trusted key {key}: {reason}")]
     TrustedKey { key: String, reason: String },
     #[error(

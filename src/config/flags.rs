@@ -160,7 +160,9 @@ pub struct HttpConfig {
     /// "Did you mean ...?" suggestions in validation errors (they reveal parts of the schema).
     #[arg(long, env = "TRM_SUGGESTIONS", default_value_t = false, action = ArgAction::Set)]
     pub suggestions: bool,
-    /// Maximum query depth; deeper queries are refused before anything runs.
+    /// Maximum query depth (fields nested in fields); deeper queries are refused before anything
+    /// runs. Inside introspection (`__schema`, `__type`) `ofType` adds no level, so that the
+    /// introspection query of GraphQL tools fits.
     #[arg(long, env = "TRM_MAX_DEPTH", default_value_t = 12)]
     pub max_depth: usize,
     /// Maximum query complexity (each field 1 plus its children, aliases included).
@@ -258,6 +260,30 @@ pub struct OidcFlags {
     /// Seconds between fetches of the JWKS URL (`0`: only at start and on unknown key ids).
     #[arg(long, env = "TRM_OIDC_JWKS_REFRESH_SECS", default_value_t = 300)]
     pub oidc_jwks_refresh_secs: u64,
+    /// The client id TRM is registered under at the identity provider: turns on signing in to
+    /// the web console there (authorization code flow with PKCE). Needs --oidc-issuer (whose
+    /// discovery document, `<issuer>/.well-known/openid-configuration`, is read at start),
+    /// --oidc-client-secret-file and --public-url [default: none, no sign-in at the provider].
+    #[arg(long, env = "TRM_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// File holding the client secret (read at start; surrounding whitespace is ignored). A
+    /// file, never the secret itself: a command line is visible to every user of the machine.
+    #[arg(long, env = "TRM_OIDC_CLIENT_SECRET_FILE", value_name = "FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// Scopes asked for at sign-in, separated by spaces. The access token the provider returns
+    /// must be one TRM accepts (--oidc-audience, the agency and roles claims): add the scope
+    /// under which the provider issues such tokens, if it needs one.
+    #[arg(long, env = "TRM_OIDC_SCOPES", default_value = "openid")]
+    pub oidc_scopes: String,
+    /// The provider's name on the sign-in page ("Sign in with ...") [default: the issuer's
+    /// host].
+    #[arg(long, env = "TRM_OIDC_DISPLAY_NAME")]
+    pub oidc_display_name: Option<String>,
+    /// The address browsers reach this service at, e.g. `https://trm.example.org` (scheme, host,
+    /// port and path, no query): the console's redirect URI at the identity provider is this
+    /// followed by `/sign-in/oidc/callback`. `https` required with --production.
+    #[arg(long, env = "TRM_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// `T` as clap builds it from an empty command line, ignoring the environment: the defaults.

@@ -8,6 +8,7 @@ use super::values::{DefaultKey, default_audit_key, default_match_key, parse_role
 use crate::clock::{Clock, MovableClock, SystemClock, TestClock};
 use crate::console::ConsoleOptions;
 use crate::server::{ApiLimits, HttpOptions};
+use crate::service::console_sign_in::{CALLBACK_PATH, SignInSettings};
 use crate::service::oidc::{self, JwksSource, OidcConfig};
 use crate::store::{SqliteSync, StoreOptions};
 use std::net::SocketAddr;
@@ -99,6 +100,54 @@ impl ServeConfig {
         Ok(config)
     }
 
+    /// The console's sign-in at the identity provider, checked (the client secret read from its
+    /// file; with --production, the public URL must be `https`); `None` when it is off.
+    pub fn console_sign_in(&self) -> Result<Option<SignInSettings>, ConfigError> {
+        let flags = &self.oidc;
+        let Some(client_id) = flags.oidc_client_id.clone() else {
+            return Ok(None);
+        };
+        let (Some(issuer), Some(secret_file), Some(public_url)) = (
+            &flags.oidc_issuer,
+            &flags.oidc_client_secret_file,
+            &flags.public_url,
+        ) else {
+            return Err(ConfigError::OidcClientIncomplete);
+        };
+        let public_url = public_url.trim().trim_end_matches('/');
+        let scheme_ok = public_url.starts_with("https://")
+            || (!self.production && public_url.starts_with("http://"));
+        if !scheme_ok || public_url.contains(['?', '#']) {
+            return Err(ConfigError::PublicUrl(public_url.to_string()));
+        }
+        let unreadable = |reason: String| ConfigError::OidcClientSecret {
+            path: secret_file.clone(),
+            reason,
+        };
+        let client_secret = std::fs::read_to_string(secret_file)
+            .map_err(|e| unreadable(e.to_string()))?
+            .trim()
+            .to_string();
+        if client_secret.is_empty() {
+            return Err(unreadable("the file is empty".into()));
+        }
+        let display_name = flags.oidc_display_name.clone().unwrap_or_else(|| {
+            let host = issuer.split("://").nth(1).unwrap_or(issuer);
+            host.split(['/', ':']).next().unwrap_or(host).to_string()
+        });
+        Ok(Some(SignInSettings {
+            client_id,
+            client_secret,
+            redirect_url: format!("{public_url}{CALLBACK_PATH}"),
+            scopes: flags
+                .oidc_scopes
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            display_name,
+        }))
+    }
+
     /// The public keys of `--audit-trusted-key`.
     pub fn trusted_audit_keys(&self) -> Result<Vec<ed25519_dalek::VerifyingKey>, ConfigError> {
         public_keys(&self.audit_trusted_keys)
@@ -131,6 +180,8 @@ impl From<&ServeConfig> for HttpOptions {
                 idle_timeout: Duration::from_secs(http.session_idle_minutes.max(1) * 60),
                 absolute_timeout: Duration::from_secs(http.session_max_hours.max(1) * 3600),
                 no_news_days: http.no_news_days,
+                // Set by `trm serve` once the provider's endpoints are discovered.
+                oidc_sign_in: None,
             },
         }
     }
@@ -329,5 +380,59 @@ mod tests {
             config.match_key_source().ok(),
             Some(KeySource::Given("/etc/trm/match.key".into()))
         );
+    }
+
+    #[test]
+    fn console_sign_in_needs_its_client_secret_file_and_a_public_url() {
+        let dir = std::env::temp_dir().join(format!("trm-sign-in-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let secret = dir.join("client-secret");
+        let _ = std::fs::write(&secret, "s3cret\n");
+        let mut config = ServeConfig::default();
+        assert!(
+            matches!(config.console_sign_in(), Ok(None)),
+            "off by default"
+        );
+        config.oidc.oidc_client_id = Some("trm-console".into());
+        assert!(matches!(
+            config.console_sign_in(),
+            Err(ConfigError::OidcClientIncomplete)
+        ));
+        config.oidc.oidc_issuer = Some("https://idp.example.org/realms/a".into());
+        config.oidc.oidc_client_secret_file = Some(secret.clone());
+        config.oidc.public_url = Some("http://trm.example.org/".into());
+        let settings = config.console_sign_in().ok().flatten();
+        let settings = settings.as_ref();
+        assert_eq!(settings.map(|s| s.client_secret.as_str()), Some("s3cret"));
+        assert_eq!(
+            settings.map(|s| s.redirect_url.as_str()),
+            Some("http://trm.example.org/sign-in/oidc/callback")
+        );
+        assert_eq!(
+            settings.map(|s| s.display_name.as_str()),
+            Some("idp.example.org")
+        );
+        assert_eq!(
+            settings.map(|s| s.scopes.clone()),
+            Some(vec!["openid".into()])
+        );
+        config.production = true;
+        assert!(matches!(
+            config.console_sign_in(),
+            Err(ConfigError::PublicUrl(_))
+        ));
+        config.oidc.public_url = Some("https://trm.example.org?x=1".into());
+        assert!(matches!(
+            config.console_sign_in(),
+            Err(ConfigError::PublicUrl(_))
+        ));
+        config.oidc.public_url = Some("https://trm.example.org".into());
+        assert!(config.console_sign_in().is_ok());
+        config.oidc.oidc_client_secret_file = Some(dir.join("missing"));
+        assert!(matches!(
+            config.console_sign_in(),
+            Err(ConfigError::OidcClientSecret { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

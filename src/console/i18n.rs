@@ -146,6 +146,23 @@ impl Tr {
             .into_owned()
     }
 
+    /// The label of an agency kind (`AgencyKind` of the API): its own messages, since the same
+    /// word names other things (`CHILD_PROTECTION` is also a legal basis).
+    pub fn agency_kind(&self, kind: &str) -> String {
+        self.t(&format!(
+            "agency-kind-{}",
+            kind.to_ascii_lowercase().replace('_', "-")
+        ))
+    }
+
+    /// The label of a role (`Role` of the API).
+    pub fn role(&self, role: &str) -> String {
+        self.t(&format!(
+            "role-{}",
+            role.to_ascii_lowercase().replace('_', "-")
+        ))
+    }
+
     /// The label of an enum value of the API (`AgencyKind`, `DataGroup`, ...): message
     /// `enum-<VALUE>` (lower case, `_` as `-`), else the value made readable.
     pub fn value(&self, value: &str) -> String {

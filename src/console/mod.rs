@@ -68,6 +68,8 @@ pub struct ConsoleOptions {
     /// Days without news after which a child on the move is flagged on the focal point's
     /// board.
     pub no_news_days: u32,
+    /// Sign-in at the agency's identity provider (`--oidc-client-id ...`); `None`: not offered.
+    pub oidc_sign_in: Option<Arc<crate::service::console_sign_in::SignInClient>>,
 }
 
 impl Default for ConsoleOptions {
@@ -79,6 +81,7 @@ impl Default for ConsoleOptions {
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 3600),
             no_news_days: 14,
+            oidc_sign_in: None,
         }
     }
 }
@@ -106,5 +109,10 @@ pub fn routes(console: Console) -> Router {
     if !console.options.enabled {
         return Router::new();
     }
-    pages::routes().merge(assets::routes()).with_state(console)
+    // Pages and assets travel compressed (a case page and everything it loads stay well under
+    // 100 KB on a poor connection); server-sent events are left alone by the default predicate.
+    pages::routes()
+        .merge(assets::routes())
+        .with_state(console)
+        .layer(tower_http::compression::CompressionLayer::new())
 }

@@ -38,13 +38,26 @@ impl Console {
 
     /// `Set-Cookie` for `name` = `value` for `max_age` seconds (0: delete it).
     pub(super) fn cookie(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
+        self.cookie_for(name, value, "/", "Strict", max_age)
+    }
+
+    /// `Set-Cookie` for a cookie sent only to `path`, with the given `SameSite`.
+    pub(super) fn cookie_for(
+        &self,
+        name: &str,
+        value: &str,
+        path: &str,
+        same_site: &str,
+        max_age: u64,
+    ) -> HeaderValue {
         let secure = if self.options.secure_cookies {
             "; Secure"
         } else {
             ""
         };
-        let text =
-            format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+        let text = format!(
+            "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+        );
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
@@ -134,14 +147,7 @@ impl OptionalFromRequestParts<Console> for Signed {
     }
 }
 
-/// Compares two secrets in time that does not depend on where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
+pub use crate::service::auth::same_secret;
 
 /// Whether a form's `Origin` (when the browser sends one) is this service: a form posted from
 /// another site is refused even before its token is checked.

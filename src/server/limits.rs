@@ -1,13 +1,22 @@
 //! Checks made on a GraphQL request before the schema validates or runs anything, over HTTP and
 //! WebSocket alike: the length of the query text, its syntax (with a message that never quotes
 //! the text back), the number of fields and directives it would run, counting every alias
-//! and every use of a fragment, and the values it carries (no NUL character, no variable nested
-//! deeper than [`MAX_VALUE_DEPTH`]).
+//! and every use of a fragment, how deeply its fields nest, and the values it carries (no NUL
+//! character, no variable nested deeper than [`MAX_VALUE_DEPTH`]).
 //!
 //! async-graphql's own complexity limit counts aliases too, but it walks fragments inline: a few
-//! fragments that each spread the previous one twice make it (and the depth and directive checks)
+//! fragments that each spread the previous one twice make it (and its depth and directive checks)
 //! take exponential time before it can refuse. The count here is memoised per fragment, so it is
 //! linear in the size of the document, and refuses such a query before async-graphql looks at it.
+//!
+//! The depth is counted here too, as async-graphql counts it (fields only; fragments and inline
+//! fragments add no level), with one exception: inside `__schema` and `__type`, `ofType` adds
+//! no level. It unwraps one list or non-null wrapper of a type: a chain of them has no fan-out,
+//! and the introspection query every GraphQL tool sends (graphql-js `getIntrospectionQuery`)
+//! asks for 9 levels of it, 14 levels of fields in all. Every other introspection field counts,
+//! so `types { fields { type { fields ... } } }` is held to the limit like any query; a long
+//! `ofType` chain still counts against the field limit, and async-graphql refuses selections
+//! nested more than 32 deep (`limit_recursive_depth`).
 //!
 //! About half of this file is its tests: each check is shown refusing the query that it exists
 //! to refuse, next to the code that refuses it.
@@ -23,7 +32,8 @@ use std::collections::{HashMap, HashSet};
 /// ([`crate::config::ServeConfig`]); `Default` gives its defaults.
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
-    /// Deepest nesting of fields.
+    /// Deepest nesting of fields ([`check_request`]; inside `__schema` and `__type`, `ofType`
+    /// adds no level).
     pub max_depth: usize,
     /// Highest async-graphql complexity (each field 1 plus its children, aliases included).
     pub max_complexity: usize,
@@ -38,14 +48,14 @@ pub struct ApiLimits {
     pub suggestions: bool,
 }
 
-/// The schema with `limits` applied: depth, complexity, directives, recursion, introspection
-/// and suggestions.
+/// The schema with `limits` applied: complexity, directives, recursion, introspection and
+/// suggestions. The depth is not async-graphql's to limit: [`check_request`] does it, with the
+/// rule for introspection that async-graphql does not have.
 pub fn apply(
     builder: async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
     limits: &ApiLimits,
 ) -> TrmSchema {
     let mut builder = builder
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(MAX_DIRECTIVES_PER_FIELD)
         .limit_recursive_depth(32);
@@ -138,6 +148,16 @@ pub fn check_request(
                 "The query selects too many fields: {}, more than the limit of {} (every alias \
                  and every use of a fragment counts)",
                 cost.selections, limits.max_fields
+            ),
+            None,
+        ));
+    }
+    if cost.depth > limits.max_depth as u64 {
+        return Err(refusal(
+            format!(
+                "The query is nested too deep: its fields nest {} levels deep, more than the \
+                 limit of {}",
+                cost.depth, limits.max_depth
             ),
             None,
         ));
@@ -286,29 +306,35 @@ fn operation_kind(document: &ExecutableDocument, operation_name: Option<&str>) -
     }
 }
 
-/// What a document would run: selections (fields, fragment spreads, inline fragments) and
-/// directives, with fragments expanded where they are used. Saturating: the numbers only have to
-/// be compared with limits.
+/// What a document would run: selections (fields, fragment spreads, inline fragments),
+/// directives and the depth of its fields, with fragments expanded where they are used.
+/// Saturating: the numbers only have to be compared with limits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Cost {
     selections: u64,
     directives: u64,
+    depth: u64,
 }
 
+/// Two costs side by side (selections of one set, or operations of one document): the counts
+/// add up, the depth is the deeper one's.
 impl std::ops::Add for Cost {
     type Output = Cost;
     fn add(self, other: Cost) -> Cost {
         Cost {
             selections: self.selections.saturating_add(other.selections),
             directives: self.directives.saturating_add(other.directives),
+            depth: self.depth.max(other.depth),
         }
     }
 }
 
 impl Cost {
     /// The cost of every operation of the document together; every fragment definition (used or
-    /// not) must also stay within the limits, which the sum then shows. Also whether the
-    /// document selects `__schema` or `__type` anywhere.
+    /// not) must also stay within the limits of fields and directives, which the sum then shows
+    /// (the depth is that of the operations: a fragment's depth depends on where it is spread,
+    /// and the schema refuses a fragment spread nowhere). Also whether the document selects
+    /// `__schema` or `__type` anywhere.
     fn of_document(document: &ExecutableDocument) -> Result<(Cost, bool), ServerError> {
         let mut counter = Counter {
             document,
@@ -319,20 +345,22 @@ impl Cost {
         let mut total = Cost::default();
         for (_, op) in document.operations.iter() {
             total = total
-                + counter.selection_set(&op.node.selection_set.node)?
+                + counter.selection_set(&op.node.selection_set.node, false)?
                 + directives(&op.node.directives);
         }
         let mut largest_fragment = Cost::default();
         for name in document.fragments.keys() {
-            let cost = counter.fragment(name.as_str(), None)?;
+            let cost = counter.fragment(name.as_str(), false, None)?;
             largest_fragment = Cost {
                 selections: largest_fragment.selections.max(cost.selections),
                 directives: largest_fragment.directives.max(cost.directives),
+                depth: 0,
             };
         }
         let cost = Cost {
             selections: total.selections.max(largest_fragment.selections),
             directives: total.directives.max(largest_fragment.directives),
+            depth: total.depth,
         };
         Ok((cost, counter.introspects))
     }
@@ -340,45 +368,61 @@ impl Cost {
 
 fn directives(list: &[Positioned<Directive>]) -> Cost {
     Cost {
-        selections: 0,
         directives: list.len() as u64,
+        ..Cost::default()
     }
 }
 
-/// Counts with fragments expanded, each fragment counted once and remembered.
+/// Counts with fragments expanded, each fragment counted once and remembered (twice at most:
+/// inside introspection and outside, where its depth may differ).
 struct Counter<'a> {
     document: &'a ExecutableDocument,
-    memo: HashMap<&'a str, Cost>,
+    memo: HashMap<(&'a str, bool), Cost>,
     visiting: HashSet<&'a str>,
     /// Whether `__schema` or `__type` was seen.
     introspects: bool,
 }
 
 impl<'a> Counter<'a> {
-    fn selection_set(&mut self, set: &'a SelectionSet) -> Result<Cost, ServerError> {
+    /// The cost of `set`; `introspection`: whether it is inside `__schema` or `__type`.
+    fn selection_set(
+        &mut self,
+        set: &'a SelectionSet,
+        introspection: bool,
+    ) -> Result<Cost, ServerError> {
         let mut cost = Cost::default();
         for item in &set.items {
             let one = Cost {
                 selections: 1,
-                directives: 0,
+                ..Cost::default()
             };
             cost = cost
                 + one
                 + match &item.node {
                     Selection::Field(field) => {
                         let name = field.node.name.node.as_str();
-                        self.introspects |= name == "__schema" || name == "__type";
-                        directives(&field.node.directives)
-                            + self.selection_set(&field.node.selection_set.node)?
+                        let opens = name == "__schema" || name == "__type";
+                        self.introspects |= opens;
+                        let nested = directives(&field.node.directives)
+                            + self.selection_set(
+                                &field.node.selection_set.node,
+                                introspection || opens,
+                            )?;
+                        let level = u64::from(!(introspection && name == "ofType"));
+                        Cost {
+                            depth: nested.depth.saturating_add(level),
+                            ..nested
+                        }
                     }
                     Selection::InlineFragment(inline) => {
                         directives(&inline.node.directives)
-                            + self.selection_set(&inline.node.selection_set.node)?
+                            + self.selection_set(&inline.node.selection_set.node, introspection)?
                     }
                     Selection::FragmentSpread(spread) => {
                         directives(&spread.node.directives)
                             + self.fragment(
                                 spread.node.fragment_name.node.as_str(),
+                                introspection,
                                 Some(spread.pos),
                             )?
                     }
@@ -387,13 +431,18 @@ impl<'a> Counter<'a> {
         Ok(cost)
     }
 
-    fn fragment(&mut self, name: &str, pos: Option<Pos>) -> Result<Cost, ServerError> {
+    fn fragment(
+        &mut self,
+        name: &str,
+        introspection: bool,
+        pos: Option<Pos>,
+    ) -> Result<Cost, ServerError> {
         // Unknown fragments cost nothing here; the schema's validation names them.
         let Some((key, definition)) = self.document.fragments.get_key_value(name) else {
             return Ok(Cost::default());
         };
         let key = key.as_str();
-        if let Some(cost) = self.memo.get(key) {
+        if let Some(cost) = self.memo.get(&(key, introspection)) {
             return Ok(*cost);
         }
         if !self.visiting.insert(key) {
@@ -403,9 +452,9 @@ impl<'a> Counter<'a> {
             ));
         }
         let cost = directives(&definition.node.directives)
-            + self.selection_set(&definition.node.selection_set.node)?;
+            + self.selection_set(&definition.node.selection_set.node, introspection)?;
         self.visiting.remove(key);
-        self.memo.insert(key, cost);
+        self.memo.insert((key, introspection), cost);
         Ok(cost)
     }
 }
@@ -465,32 +514,69 @@ mod tests {
         assert!(err.starts_with("Syntax error at line 1, column"), "{err}");
     }
 
-    /// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery` with every
-    /// option on) stays within the default limits.
+    /// The introspection query GraphQL tools send (graphql-js `getIntrospectionQuery`, with its
+    /// defaults and with every option on) stays within the default limits, 9 levels of `ofType`
+    /// and all.
     #[test]
-    fn graphiql_introspection_fits_the_default_limits() {
-        let type_ref = (0..9).fold(String::from("kind name"), |inner, _| {
-            format!("kind name ofType {{ {inner} }}")
-        });
-        let query = format!(
-            "query IntrospectionQuery {{ __schema {{ description queryType {{ name kind }} \
-             mutationType {{ name kind }} subscriptionType {{ name kind }} types {{ ...FullType }} \
-             directives {{ name description isRepeatable locations args(includeDeprecated: true) \
-             {{ ...InputValue }} }} }} }}
-             fragment FullType on __Type {{ kind name description specifiedByURL isOneOf \
-             fields(includeDeprecated: true) {{ name description args(includeDeprecated: true) \
-             {{ ...InputValue }} type {{ ...TypeRef }} isDeprecated deprecationReason }} \
-             inputFields(includeDeprecated: true) {{ ...InputValue }} interfaces {{ ...TypeRef }} \
-             enumValues(includeDeprecated: true) {{ name description isDeprecated deprecationReason }} \
-             possibleTypes {{ ...TypeRef }} }}
-             fragment InputValue on __InputValue {{ name description type {{ ...TypeRef }} \
-             defaultValue isDeprecated deprecationReason }}
-             fragment TypeRef on __Type {{ {type_ref} }}"
+    fn the_graphql_js_introspection_query_fits_the_default_limits() {
+        for query in [
+            include_str!("../../tests/fixtures/graphql-js/introspection-default.graphql"),
+            include_str!("../../tests/fixtures/graphql-js/introspection-all-options.graphql"),
+        ] {
+            let mut request = Request::new(query);
+            assert_eq!(
+                check_request(&mut request, &ApiLimits::default()).map_err(|e| e.message),
+                Ok(OperationKind::Query)
+            );
+        }
+    }
+
+    /// The depth of a query: fields only, as async-graphql counts it; `ofType` adds no level
+    /// inside `__schema` and `__type` only.
+    #[test]
+    fn depth_counts_fields_and_spares_of_type_inside_introspection_only() {
+        let depth = |query: &str, max_depth: usize| {
+            let limits = ApiLimits {
+                max_depth,
+                ..ApiLimits::default()
+            };
+            check_request(&mut Request::new(query), &limits).map_err(|e| e.message)
+        };
+        // `chain` nested `levels` times, then `name`: `nested(&["a", "b"], 2)` is
+        // `a { b { a { b { name } } } }`.
+        let nested = |chain: &[&str], levels: usize| {
+            let fields = chain.repeat(levels);
+            format!(
+                "{} {{ name{}",
+                fields.join(" { "),
+                " }".repeat(fields.len())
+            )
+        };
+        // Fragments and inline fragments add no level: 3 fields deep.
+        let q = "{ ...F } fragment F on Query { me { ... on User { ...G } } } fragment G on User { agency { name } }";
+        assert!(depth(q, 3).is_ok());
+        assert!(depth(q, 2).unwrap_err().contains("nested too deep"));
+        // Outside introspection, a field named ofType counts like any other.
+        let q = format!("{{ a {{ {} }} }}", nested(&["ofType"], 5));
+        assert!(depth(&q, 7).is_ok());
+        assert!(depth(&q, 6).unwrap_err().contains("nested too deep"));
+        // Inside, it does not; the fields around it do.
+        let q = format!(
+            "{{ __type(name: \"Case\") {{ {} }} }}",
+            nested(&["ofType"], 20)
         );
-        assert_eq!(
-            check_request(&mut Request::new(query), &ApiLimits::default()),
-            Ok(OperationKind::Query)
+        assert!(depth(&q, 2).is_ok());
+        let q = format!(
+            "{{ __schema {{ types {{ {} }} }} }}",
+            nested(&["fields", "type"], 6)
         );
+        let message = depth(&q, 12).unwrap_err();
+        assert!(message.contains("nested too deep"), "{message}");
+        assert!(message.contains("15 levels"), "{message}");
+        // A fragment spread inside and outside introspection has a depth for each.
+        let q = "{ __type(name: \"Case\") { ...T } a { ...T } } fragment T on __Type { ofType { ofType { name } } }";
+        assert!(depth(q, 4).is_ok());
+        assert!(depth(q, 3).unwrap_err().contains("nested too deep"));
     }
 
     #[test]

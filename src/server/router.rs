@@ -2,6 +2,7 @@
 //! shutdown.
 
 use super::admission::Gate;
+use super::graphiql;
 use super::http::{graphql, observe, panic_response};
 use super::in_process::InProcess;
 use super::limits::{self, ApiLimits};
@@ -12,12 +13,11 @@ use super::ws::graphql_ws;
 use crate::api;
 use crate::console::{self, Console, ConsoleOptions};
 use crate::service::App;
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::future::Future;
 use std::sync::Arc;
@@ -78,7 +78,8 @@ fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<
         closing,
     };
     let mut router = Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphiql::page).post(graphql))
+        .route("/graphql/assets/{file}", get(graphiql::asset))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
@@ -197,14 +198,6 @@ fn prometheus_text(metrics: &Metrics) -> Response {
         metrics.render(),
     )
         .into_response()
-}
-
-async fn graphiql(State(state): State<ServerState>) -> Response {
-    if state.graphiql {
-        Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
-    } else {
-        (StatusCode::NOT_FOUND, "GraphiQL is disabled").into_response()
-    }
 }
 
 async fn healthz() -> &'static str {

@@ -4,8 +4,8 @@
 use super::oidc::{Rejection, VerifiedToken};
 use super::{App, ServiceError};
 use crate::access::Principal;
-use crate::store::directory;
 use crate::store::identity::{self, FederatedUser, JwtRevocation};
+use crate::store::{console_sessions, directory};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -52,25 +52,36 @@ pub async fn authenticate(
         tracing::debug!(reason = "no bearer token", "authentication refused");
         return Err(ServiceError::Unauthenticated);
     };
-    let refused = |reason: &dyn std::fmt::Display| {
-        tracing::debug!(token = %fingerprint(token), %reason, "authentication refused");
-        ServiceError::Unauthenticated
-    };
     if token.starts_with(TOKEN_PREFIX) {
         if token.len() >= 200 {
-            return Err(refused(&"malformed TRM token"));
+            return Err(refused(token, &"malformed TRM token"));
         }
         return directory::principal_by_token_hash(app.store.conn(), &token_hash(token))
             .await?
-            .ok_or_else(|| refused(&"unknown or revoked TRM token"));
+            .ok_or_else(|| refused(token, &"unknown or revoked TRM token"));
     }
+    authenticate_jwt(app, token).await
+}
+
+/// The principal of a JWT access token of the trusted identity provider: verified by
+/// [`super::oidc::Oidc::verify`], then checked against the database (not revoked, its agency in
+/// the directory). The one way a JWT becomes a principal: a bearer token of the API and the
+/// access token the console's sign-in receives from the provider both take it. Refusals are
+/// [`ServiceError::Unauthenticated`], their reason logged as [`authenticate`] does.
+pub async fn authenticate_jwt(app: &App, token: &str) -> Result<Principal, ServiceError> {
     let Some(oidc) = app.oidc() else {
-        return Err(refused(&"not a TRM token (OIDC is not configured)"));
+        return Err(refused(token, &"not a TRM token (OIDC is not configured)"));
     };
-    let verified = oidc.verify(token).await.map_err(|r| refused(&r))?;
+    let verified = oidc.verify(token).await.map_err(|r| refused(token, &r))?;
     jwt_principal(app, &verified)
         .await?
-        .map_err(|r| refused(&r))
+        .map_err(|r| refused(token, &r))
+}
+
+/// A refused token: its reason logged at debug level with the token's fingerprint only.
+fn refused(token: &str, reason: &dyn std::fmt::Display) -> ServiceError {
+    tracing::debug!(token = %fingerprint(token), %reason, "authentication refused");
+    ServiceError::Unauthenticated
 }
 
 /// The principal of a verified JWT, after the checks that need the database: not revoked, its
@@ -119,6 +130,15 @@ async fn jwt_principal(
     }))
 }
 
+/// Compares two secrets (or their hashes) in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// A short, non-reversible tag of a token for logs (first 12 hex digits of its SHA-256).
 pub fn fingerprint(token: &str) -> String {
     let mut hash = token_hash(token);
@@ -159,7 +179,17 @@ pub async fn revoke_jwt(
             "give a non-empty jti, subject and issuer",
         ));
     }
-    Ok(identity::insert_jwt_revocation(app.store.conn(), issuer, revocation, app.now()).await?)
+    let conn = app.store.conn();
+    identity::insert_jwt_revocation(conn, issuer, revocation, app.now()).await?;
+    // A subject revoked is signed out of the console too (its sessions outlive its tokens).
+    if let JwtRevocation::Subject { subject, .. } = revocation {
+        let issuer = issuer.or_else(|| app.oidc().map(|o| o.config().issuer.as_str()));
+        if let Some(issuer) = issuer {
+            let user = super::oidc::user_id(issuer, subject);
+            console_sessions::delete_of_user(conn, user).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Issues a fresh token for an existing user and returns it (it cannot be shown again).

@@ -337,7 +337,13 @@ pub async fn find_agencies(
     Ok(directory::agencies(app.store.conn(), country, kind).await?)
 }
 
-/// The users of an agency, by username.
-pub async fn users_of_agency(app: &App, agency_id: Uuid) -> Result<Vec<User>, ServiceError> {
+/// The users of an agency, by username (administrators and operators only: who works where,
+/// with which roles, is the directory's business, not every reader's).
+pub async fn users_of_agency(
+    app: &App,
+    by: Actor<'_>,
+    agency_id: Uuid,
+) -> Result<Vec<User>, ServiceError> {
+    by.authorise(app)?;
     Ok(directory::users_of_agency(app.store.conn(), agency_id).await?)
 }

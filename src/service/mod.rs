@@ -12,6 +12,7 @@ pub mod cases;
 pub mod children;
 pub mod consents;
 pub mod console_sessions;
+pub mod console_sign_in;
 pub mod demo;
 pub mod directory;
 pub mod disclosure;

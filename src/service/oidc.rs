@@ -186,6 +186,8 @@ pub enum OidcConfigError {
         "OIDC: the JWKS has no key usable for signature verification with the configured algorithms"
     )]
     NoUsableKey,
+    #[error("OIDC: console sign-in: the issuer's discovery document cannot be used: {0}")]
+    Discovery(String),
 }
 
 /// Why a JWT was refused. Logged (at debug level) only; the client always gets the same
@@ -578,9 +580,18 @@ async fn refresh_periodically(oidc: Weak<Oidc>, every: Duration) {
     }
 }
 
-/// GETs the JWKS, refusing non-success answers and documents over [`MAX_JWKS_BYTES`].
+/// GETs the JWKS (see [`fetch_document`]).
 async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, OidcConfigError> {
-    let failed = |e: reqwest::Error| OidcConfigError::JwksFetch(e.without_url().to_string());
+    fetch_document(client, url)
+        .await
+        .map_err(OidcConfigError::JwksFetch)
+}
+
+/// GETs a JSON document of the issuer (its JWKS, its discovery document), refusing
+/// non-success answers and documents over [`MAX_JWKS_BYTES`]; the error says why, without the
+/// URL's query.
+pub(crate) async fn fetch_document(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    let failed = |e: reqwest::Error| e.without_url().to_string();
     let mut response = client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
@@ -588,15 +599,12 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, OidcConfi
         .await
         .map_err(failed)?;
     if !response.status().is_success() {
-        return Err(OidcConfigError::JwksFetch(format!(
-            "HTTP {}",
-            response.status()
-        )));
+        return Err(format!("HTTP {}", response.status()));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(failed)? {
         if body.len() + chunk.len() > MAX_JWKS_BYTES {
-            return Err(OidcConfigError::JwksFetch("JWKS document too large".into()));
+            return Err("document too large".into());
         }
         body.extend_from_slice(&chunk);
     }

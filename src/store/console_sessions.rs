@@ -94,6 +94,18 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, id_hash: &str) -> Result<(), S
     Ok(())
 }
 
+/// Deletes every session of a user (signed out everywhere).
+pub async fn delete_of_user<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Uuid,
+) -> Result<u64, StoreError> {
+    let result = console_session::Entity::delete_many()
+        .filter(console_session::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 /// Deletes the sessions that ended before `now` (absolute end) or were idle since `idle_before`.
 pub async fn delete_ended<C: ConnectionTrait>(
     conn: &C,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod break_glass;
 pub mod cases;
 pub mod console_sessions;
+pub mod console_sign_ins;
 pub mod directory;
 pub mod disclosures;
 pub mod entities;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every personal-data group with a canary value nobody may see without a right to it.
-const GROUPS: [&str; 7] = [
+pub const GROUPS: [&str; 7] = [
     "IDENTITY",
     "CONTACT",
     "HEALTH",

@@ -23,7 +23,7 @@ async fn directory(s: &TestServer, user: &str) -> Value {
 }
 
 /// The global ID of the demo agency called `name`.
-async fn agency_id(s: &TestServer, name: &str) -> String {
+pub(crate) async fn agency_id(s: &TestServer, name: &str) -> String {
     let data = s.data("admin", "{ agencies { id name } }", json!({})).await;
     data["agencies"]
         .as_array()
@@ -782,4 +782,26 @@ async fn upgrading_a_database_lists_the_countries_of_its_existing_agencies() {
         .unwrap();
     assert_eq!(agency.represented_country, None);
     store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agency_s_users_are_listed_to_administrators_only() {
+    let s = TestServer::start().await;
+    let it_shelter = agency_id(&s, "Demo Casa Rifugio (NGO shelter)").await;
+    let query =
+        "query($id: ID!) { node(id: $id) { ... on Agency { name users { username roles } } } }";
+    let data = s.data("admin", query, json!({"id": it_shelter})).await;
+    let users: Vec<&Value> = data["node"]["users"].as_array().unwrap().iter().collect();
+    let names: Vec<&str> = users
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["it.shelter", "it.shelter.supervisor"]);
+    assert_eq!(users[0]["roles"], json!(["CASE_WORKER"]));
+    // Everyone else reads the agency, not who works there.
+    for user in ["it.shelter", "it.shelter.supervisor", "it.focal", "auditor"] {
+        let body = s.gql(user, query, json!({"id": it_shelter})).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{user}: {body}");
+    }
+    s.stop().await;
 }

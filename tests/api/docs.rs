@@ -42,7 +42,7 @@ enum Before {
     Section(&'static str, &'static str),
 }
 
-const FIRST_SESSION: &str = "A first session";
+const FIRST_SESSION: &str = "A first session with the API";
 const RETURN_TO_NIGERIA: &str = "A return from Italy to Nigeria, step by step";
 const TEST_CLOCK: &str = "Playing a case through time with the test clock";
 const AUDITOR: &str = "An auditor's walkthrough";

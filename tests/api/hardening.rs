@@ -382,7 +382,7 @@ async fn each_principal_has_a_rate_limit_and_metrics_count_what_happened() {
             let fixed = match key {
                 "operation" => ["query", "mutation", "subscription", "unknown"].contains(&value),
                 "outcome" => trm::server::OUTCOMES.contains(&value),
-                "transport" => ["http", "websocket"].contains(&value),
+                "transport" => ["http", "websocket", "console"].contains(&value),
                 "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
                 _ => false,
             };

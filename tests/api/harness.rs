@@ -161,6 +161,15 @@ impl TestServer {
         TestServer::start_full(HttpOptions::default(), &workflows_dir(), Some(config)).await
     }
 
+    /// Starts a server with the given HTTP options (e.g. the console's sign-in at an identity
+    /// provider) that accepts the JWT access tokens of the provider `config` describes.
+    pub async fn start_with_oidc_options(
+        options: HttpOptions,
+        config: trm::service::oidc::OidcConfig,
+    ) -> TestServer {
+        TestServer::start_full(options, &workflows_dir(), Some(config)).await
+    }
+
     /// Starts a server with the workflows of `dir` (e.g. a test fixture directory).
     pub async fn start_with_workflows(dir: &std::path::Path) -> TestServer {
         TestServer::start_full(HttpOptions::default(), dir, None).await

@@ -59,7 +59,7 @@ fn jwk(name: &str, kid: &str, alg: Option<&str>) -> Value {
 }
 
 /// The provider's JWKS: its RSA key (RS256) and its Ed25519 key.
-fn provider_jwks() -> Value {
+pub(crate) fn provider_jwks() -> Value {
     json!({"keys": [
         jwk("rsa-a.jwk.json", KID, Some("RS256")),
         jwk("ed25519.jwk.json", KID_ED, None),
@@ -67,7 +67,7 @@ fn provider_jwks() -> Value {
 }
 
 /// The provider's signing keys and where its JWKS file lives.
-struct Provider {
+pub(crate) struct Provider {
     rsa: EncodingKey,
     rogue: EncodingKey,
     ed25519: EncodingKey,
@@ -76,7 +76,7 @@ struct Provider {
 }
 
 impl Provider {
-    fn new() -> Provider {
+    pub(crate) fn new() -> Provider {
         let dir = tempfile::tempdir().unwrap();
         let jwks_file = dir.path().join("jwks.json");
         std::fs::write(&jwks_file, provider_jwks().to_string()).unwrap();
@@ -99,7 +99,7 @@ impl Provider {
     }
 
     /// `claims` signed with the provider's RSA key under `KID`.
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         sign_with(Algorithm::RS256, Some(KID), claims, &self.rsa)
     }
 }
@@ -126,7 +126,7 @@ fn now() -> i64 {
 }
 
 /// Claims of a valid access token of a case worker of `agency`.
-fn claims(agency: Uuid) -> Value {
+pub(crate) fn claims(agency: Uuid) -> Value {
     let now = now();
     json!({
         "iss": ISSUER,

@@ -321,8 +321,17 @@ async fn the_same_person_is_found_across_countries_and_nothing_about_her_is_reve
     // The answer names the lead agency and nothing about her or her case.
     let found = &body["data"]["findEarlierCases"]["found"][0];
     assert_eq!(found["leadAgency"]["country"], "IT");
+    // Ids are opaque base64 that may hold any two letters: they are left out of the search for
+    // the nationality code.
+    let mut without_ids = body.clone();
+    without_ids["data"]["findEarlierCases"]["case"]["id"] = json!(null);
+    without_ids["data"]["findEarlierCases"]["found"][0]["leadAgency"]["id"] = json!(null);
     let text = body.to_string();
-    for secret in [italy_ref.as_str(), italy.as_str(), "1999", "Aïssatou", "GN"] {
+    assert!(
+        !without_ids.to_string().contains("GN"),
+        "the answer reveals her nationality: {text}"
+    );
+    for secret in [italy_ref.as_str(), italy.as_str(), "1999", "Aïssatou"] {
         assert!(
             !text.contains(secret),
             "the answer reveals {secret}: {text}"

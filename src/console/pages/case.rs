@@ -31,8 +31,9 @@ const CASE: &str = "query($id: ID!, $lang: String!) { case(id: $id) {
     facts(language: $lang) { key label } }
   states(language: $lang) { track state label terminal enteredAt }
   deadlines(language: $lang) { timer label citation dueAt status }
+  timers(language: $lang) { timer label citation kind dueAt status }
   availableTransitions(language: $lang) { key label track allowed
-    unmetGuards { reason } inputs { fact label type required values } }
+    unmetGuards { name reason } inputs { fact label type required values } }
   referrals { id service status createdAt toAgency { name country } fromAgency { name country } sharedGroups }
   transfers { id status createdAt toAgency { name country } fromAgency { name country } sharedGroups }
   history(first: 100) { nodes { sequence kind occurredAt transition fromState toState reason
@@ -82,6 +83,7 @@ struct CaseView {
     workflow: WorkflowView,
     states: Vec<TrackState>,
     deadlines: Vec<Deadline>,
+    timers: Vec<Timer>,
     available_transitions: Vec<Available>,
     referrals: Vec<Handover>,
     transfers: Vec<Handover>,
@@ -155,6 +157,18 @@ struct Deadline {
     status: String,
 }
 
+/// A timer of the case: the floors among them (periods before which a step may not be
+/// taken, such as the reflection period) are shown beside the deadlines.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Timer {
+    label: String,
+    citation: String,
+    kind: String,
+    due_at: DateTime<Utc>,
+    status: String,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Available {
@@ -168,14 +182,16 @@ struct Available {
 
 #[derive(Deserialize)]
 struct Reason {
+    #[serde(default)]
+    name: String,
     reason: String,
 }
 
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-struct Input {
-    fact: String,
-    label: String,
+pub(super) struct Input {
+    pub(super) fact: String,
+    pub(super) label: String,
     #[serde(rename = "type")]
     kind: String,
     required: bool,
@@ -257,6 +273,9 @@ pub struct StepRow {
     pub unmet: Vec<String>,
     /// Not allowed and no guard to meet: the user's role or agency may not take it.
     pub forbidden: bool,
+    /// The workflow's transfer step: taken by offering a transfer of lead, which the receiver
+    /// accepts.
+    pub transfer: bool,
     pub fields: Vec<FieldRow>,
     pub open: bool,
 }
@@ -349,6 +368,15 @@ pub struct ShowQuery {
     done: Option<String>,
 }
 
+/// A value as recorded, for personal data (shown exactly as written).
+fn verbatim(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => readable(other),
+    }
+}
+
+/// A fact's value for reading: workflow codes (`front_line_indicators`) with spaces.
 fn readable(value: &Value) -> String {
     match value {
         Value::String(s) => s.replace('_', " "),
@@ -477,6 +505,24 @@ async fn render(
                 _ => "normal",
             },
         })
+        .chain(
+            case.timers
+                .iter()
+                .filter(|t| t.kind == "FLOOR" && matches!(t.status.as_str(), "RUNNING" | "PAUSED"))
+                .map(|t| DeadlineRow {
+                    label: t.label.clone(),
+                    citation: t.citation.clone(),
+                    due: super::home::when(t.due_at),
+                    due_iso: t.due_at.to_rfc3339(),
+                    countdown: tr.tn(
+                        "floor-ends-in",
+                        "days",
+                        ((t.due_at - now).num_hours().max(0) + 23) / 24,
+                    ),
+                    status: tr.value(&t.status),
+                    class: "floor",
+                }),
+        )
         .collect();
     let track_label: HashMap<&str, &str> = wf
         .tracks
@@ -493,7 +539,9 @@ async fn render(
                 .iter()
                 .map(|input| field(tr, &a.key, input, open.then_some(&extras.values)))
                 .collect();
+            let transfer = a.unmet_guards.iter().any(|u| u.name == "transfer_of_lead");
             StepRow {
+                transfer,
                 key: a.key.clone(),
                 label: a.label.clone(),
                 track: track_label
@@ -501,7 +549,12 @@ async fn render(
                     .map_or_else(|| a.track.clone(), |l| l.to_string()),
                 allowed: a.allowed,
                 forbidden: !a.allowed && a.unmet_guards.is_empty(),
-                unmet: a.unmet_guards.iter().map(|u| u.reason.clone()).collect(),
+                unmet: a
+                    .unmet_guards
+                    .iter()
+                    .filter(|u| u.name != "transfer_of_lead")
+                    .map(|u| u.reason.clone())
+                    .collect(),
                 fields,
                 open,
             }
@@ -510,7 +563,7 @@ async fn render(
     let handover = |h: &Handover, kind: &str| HandoverRow {
         href: match kind {
             "referral" => format!("/referrals/{}", h.id),
-            _ => format!("/cases/{}#transfers", case.id),
+            _ => format!("/transfers/{}", h.id),
         },
         what: h
             .service
@@ -637,7 +690,12 @@ async fn render(
 }
 
 /// A form field for a transition's input.
-fn field(tr: Tr, step: &str, input: &Input, values: Option<&HashMap<String, String>>) -> FieldRow {
+pub(super) fn field(
+    tr: Tr,
+    step: &str,
+    input: &Input,
+    values: Option<&HashMap<String, String>>,
+) -> FieldRow {
     let name = format!("f.{}", input.fact);
     let value = values
         .and_then(|v| v.get(&name))
@@ -676,7 +734,7 @@ fn field(tr: Tr, step: &str, input: &Input, values: Option<&HashMap<String, Stri
 
 /// The facts of a transition's form as the API takes them: typed by the workflow's inputs;
 /// empty optional fields left out.
-fn facts(inputs: &[Input], form: &Fields) -> Result<Map<String, Value>, String> {
+pub(super) fn facts(inputs: &[Input], form: &Fields) -> Result<Map<String, Value>, String> {
     let mut data = Map::new();
     for input in inputs {
         let Some(raw) = form.get(&format!("f.{}", input.fact)) else {
@@ -888,10 +946,10 @@ pub async fn reveal(
                 (Some(Value::Object(map)), false, false) => (
                     "shown",
                     map.iter()
-                        .map(|(k, v)| (k.replace('_', " "), readable(v)))
+                        .map(|(k, v)| (k.replace('_', " "), verbatim(v)))
                         .collect(),
                 ),
-                (Some(v), false, false) => ("shown", vec![(String::new(), readable(v))]),
+                (Some(v), false, false) => ("shown", vec![(String::new(), verbatim(v))]),
             };
             GroupRow {
                 label: tr.value(&g.group),

@@ -52,7 +52,7 @@ struct WorkItem {
     deadline_timer: Option<String>,
     case: WorkCase,
     referral: Option<WorkReferral>,
-    transfer: Option<serde::de::IgnoredAny>,
+    transfer: Option<TransferId>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +99,11 @@ struct WorkReferral {
 pub struct AgencyName {
     pub name: String,
     pub country: String,
+}
+
+#[derive(Deserialize)]
+struct TransferId {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -227,10 +232,7 @@ pub async fn work(State(console): State<Console>, signed: Signed) -> Response {
                     ),
                     format!("/referrals/{}", r.id),
                 ),
-                (None, Some(_)) => (
-                    tr.t("work-transfer"),
-                    format!("/cases/{}#transfers", item.case.id),
-                ),
+                (None, Some(t)) => (tr.t("work-transfer"), format!("/transfers/{}", t.id)),
                 (None, None) => (
                     deadline.unwrap_or_else(|| current_states(&item.case.states)),
                     format!("/cases/{}", item.case.id),

@@ -1,13 +1,17 @@
 //! The console's pages, one module per area, and what their handlers share: reading forms
 //! (with the session's form token checked) and answering errors.
 
+mod admin;
 mod audit;
 mod case;
 mod cases;
+mod consents;
 mod focal;
 mod home;
+mod oidc_sign_in;
 mod referrals;
 mod sign_in;
+mod transfers;
 
 use super::Console;
 use super::graphql::ApiError;
@@ -38,9 +42,22 @@ pub fn routes() -> Router<Console> {
             "/cases/{id}/refer",
             get(referrals::new).post(referrals::send),
         )
+        .route(
+            "/cases/{id}/transfer/{step}",
+            get(referrals::new_transfer).post(referrals::send_transfer),
+        )
+        .route("/transfers/{id}", get(transfers::show))
+        .route("/transfers/{id}/answer", post(transfers::answer))
+        .route(
+            "/cases/{id}/consent",
+            get(consents::new).post(consents::record),
+        )
+        .route("/cases/{id}/consent/withdraw", post(consents::withdraw))
         .route("/referrals", get(referrals::incoming))
         .route("/referrals/{id}", get(referrals::show))
         .route("/referrals/{id}/answer", post(referrals::answer))
+        .merge(admin::routes())
+        .merge(oidc_sign_in::routes())
         .merge(audit::routes().merge(focal::routes()))
 }
 

@@ -43,11 +43,15 @@ const GROUPS: [&str; 7] = [
 ];
 const BASES: [&str; 3] = ["VITAL_INTERESTS", "CHILD_PROTECTION", "LEGAL_OBLIGATION"];
 
-const FORM_DATA: &str = "query($id: ID!) {
+const FORM_DATA: &str = "query($id: ID!, $lang: String!) {
   case(id: $id) { id reference version access
-    consents { id givenBy givenAt inForce dataGroups purposes countries agencies { id } } }
+    consents { id givenBy givenAt inForce dataGroups purposes countries agencies { id } }
+    availableTransitions(language: $lang) { key label inputs { fact label type required values } } }
   agencies { id name kind country }
 }";
+
+const OFFER: &str =
+    "mutation($input: OfferTransferInput!) { offerTransfer(input: $input) { transfer { id } } }";
 
 const MAKE: &str =
     "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }";
@@ -77,6 +81,21 @@ struct FormCase {
     version: i64,
     access: String,
     consents: Vec<ConsentRow>,
+    available_transitions: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    key: String,
+    label: String,
+    inputs: Vec<super::case::Input>,
+}
+
+/// The workflow's transfer step, when the form offers a transfer of lead.
+pub struct TransferStep {
+    pub key: String,
+    pub label: String,
+    pub fields: Vec<super::case::FieldRow>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -142,6 +161,10 @@ pub struct ReferPage {
     pub preview: Option<Preview>,
     pub error: Option<(String, String)>,
     pub may_override: bool,
+    /// Where the form is sent.
+    pub action: String,
+    /// A transfer of lead (else a referral for a service).
+    pub transfer: Option<TransferStep>,
 }
 
 fn consent_label(tr: Tr, c: &ConsentRow) -> String {
@@ -160,12 +183,16 @@ async fn form_page(
     console: &Console,
     signed: &Signed,
     case_id: &str,
+    step: Option<&str>,
     form: Option<&Fields>,
     preview: bool,
     error: Option<&ApiError>,
 ) -> Response {
     let tr = signed.tr;
-    let data: FormData = match console.gql(signed, FORM_DATA, json!({"id": case_id})).await {
+    let data: FormData = match console
+        .gql(signed, FORM_DATA, json!({"id": case_id, "lang": tr.code()}))
+        .await
+    {
         Ok(d) => d,
         Err(e) => return api_error_page(signed, &e),
     };
@@ -184,6 +211,25 @@ async fn form_page(
     }
     let empty = Fields::default();
     let form = form.unwrap_or(&empty);
+    let transfer = match step {
+        None => None,
+        Some(key) => {
+            let Some(step) = case.available_transitions.iter().find(|t| t.key == key) else {
+                return super::not_found(signed);
+            };
+            let values: std::collections::HashMap<String, String> =
+                form.0.iter().cloned().collect();
+            Some(TransferStep {
+                key: step.key.clone(),
+                label: step.label.clone(),
+                fields: step
+                    .inputs
+                    .iter()
+                    .map(|i| super::case::field(tr, &step.key, i, Some(&values)))
+                    .collect(),
+            })
+        }
+    };
     let chosen = |name: &str, value: &str| form.all(name).iter().any(|v| v == value);
     let me = crate::api::ids::encode("Agency", &signed.principal.agency_id.to_string()).to_string();
     let mut agencies: Vec<AgencyRow> = data.agencies.into_iter().filter(|a| a.id != me).collect();
@@ -201,7 +247,10 @@ async fn form_page(
         .collect();
     let preview = match (preview, &receiver) {
         (true, Some(r)) => {
-            let service = form.get("service").unwrap_or("OTHER");
+            let service = match &transfer {
+                Some(t) => t.label.clone(),
+                None => tr.value(form.get("service").unwrap_or("OTHER")),
+            };
             let consent = consents
                 .iter()
                 .find(|c| Some(c.id.as_str()) == form.get("consent"));
@@ -231,8 +280,8 @@ async fn form_page(
                 }
             };
             Some(Preview {
-                receiver: format!("{} ({}, {})", r.name, tr.value(&r.kind), r.country),
-                service: tr.value(service),
+                receiver: format!("{} ({}, {})", r.name, tr.agency_kind(&r.kind), r.country),
+                service,
                 shared: selected_groups.iter().map(|g| tr.value(g)).collect(),
                 withheld: GROUPS
                     .iter()
@@ -251,13 +300,21 @@ async fn form_page(
         StatusCode::OK
     };
     let p = &signed.principal;
+    let (title, action) = match &transfer {
+        Some(t) => (
+            tr.t1("transfer-title", "reference", &case.reference),
+            format!("/cases/{}/transfer/{}", case.id, t.key),
+        ),
+        None => (
+            tr.t1("refer-title", "reference", &case.reference),
+            format!("/cases/{}/refer", case.id),
+        ),
+    };
     page(
         &ReferPage {
-            chrome: Chrome::new(
-                signed,
-                tr.t1("refer-title", "reference", &case.reference),
-                "cases",
-            ),
+            chrome: Chrome::new(signed, title, "cases"),
+            action,
+            transfer,
             case_id: case.id,
             reference: case.reference,
             version: case.version,
@@ -265,7 +322,7 @@ async fn form_page(
                 .iter()
                 .map(|a| Option_ {
                     selected: Some(&a.id) == to.as_ref(),
-                    label: format!("{} – {} ({})", a.country, a.name, tr.value(&a.kind)),
+                    label: format!("{} – {} ({})", a.country, a.name, tr.agency_kind(&a.kind)),
                     value: a.id.clone(),
                 })
                 .collect(),
@@ -322,7 +379,17 @@ pub async fn new(
     signed: Signed,
     Path(id): Path<String>,
 ) -> Response {
-    form_page(&console, &signed, &id, None, false, None).await
+    form_page(&console, &signed, &id, None, None, false, None).await
+}
+
+/// `GET /cases/{id}/transfer/{step}`: the form offering a transfer of lead (the workflow's
+/// transfer step).
+pub async fn new_transfer(
+    State(console): State<Console>,
+    signed: Signed,
+    Path((id, step)): Path<(String, String)>,
+) -> Response {
+    form_page(&console, &signed, &id, Some(&step), None, false, None).await
 }
 
 /// `POST /cases/{id}/refer`: `action=preview` shows the receiver's view; `action=send` makes
@@ -338,7 +405,7 @@ pub async fn send(
         return refused.into_response();
     }
     if form.get("action") != Some("send") {
-        return form_page(&console, &signed, &id, Some(&form), true, None).await;
+        return form_page(&console, &signed, &id, None, Some(&form), true, None).await;
     }
     let mut input = json!({
         "caseId": id,
@@ -353,16 +420,7 @@ pub async fn send(
     if let Some(days) = form.get("days").and_then(|d| d.parse::<i64>().ok()) {
         input["respondWithinDays"] = json!(days);
     }
-    match (form.get("consent"), form.get("basis")) {
-        (Some(consent), _) => input["consentId"] = json!(consent),
-        (None, Some(basis)) => {
-            input["override"] = json!({
-                "basis": basis,
-                "justification": form.get("justification").unwrap_or_default(),
-            });
-        }
-        (None, None) => {}
-    }
+    ground(&mut input, &form);
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Made {
@@ -385,7 +443,115 @@ pub async fn send(
         {
             api_error_page(&signed, &e)
         }
-        Err(e) => form_page(&console, &signed, &id, Some(&form), true, Some(&e)).await,
+        Err(e) => form_page(&console, &signed, &id, None, Some(&form), true, Some(&e)).await,
+    }
+}
+
+/// The ground of a sharing: the consent chosen, else the override's legal basis.
+fn ground(input: &mut Value, form: &Fields) {
+    match (form.get("consent"), form.get("basis")) {
+        (Some(consent), _) => input["consentId"] = json!(consent),
+        (None, Some(basis)) => {
+            input["override"] = json!({
+                "basis": basis,
+                "justification": form.get("justification").unwrap_or_default(),
+            });
+        }
+        (None, None) => {}
+    }
+}
+
+/// `POST /cases/{id}/transfer/{step}`: preview, or offer the transfer of lead.
+pub async fn send_transfer(
+    State(console): State<Console>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path((id, step)): Path<(String, String)>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Err(refused) = form.check(&signed, &headers) {
+        return refused.into_response();
+    }
+    if form.get("action") != Some("send") {
+        return form_page(&console, &signed, &id, Some(&step), Some(&form), true, None).await;
+    }
+    #[derive(Deserialize)]
+    struct Inputs {
+        case: Option<InputsCase>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct InputsCase {
+        available_transitions: Vec<Step>,
+    }
+    let inputs = match console
+        .gql::<Inputs>(
+            &signed,
+            "query($id: ID!) { case(id: $id) { availableTransitions { key label inputs { fact label type required values } } } }",
+            json!({"id": id}),
+        )
+        .await
+    {
+        Ok(Inputs { case: Some(c) }) => c
+            .available_transitions
+            .into_iter()
+            .find(|t| t.key == step)
+            .map(|t| t.inputs)
+            .unwrap_or_default(),
+        Ok(Inputs { case: None }) => return super::not_found(&signed),
+        Err(e) => return api_error_page(&signed, &e),
+    };
+    let data = super::case::facts(&inputs, &form).unwrap_or_default();
+    let mut input = json!({
+        "caseId": id,
+        "toAgencyId": form.get("to").unwrap_or_default(),
+        "sharedGroups": form.all("groups"),
+        "data": data,
+    });
+    if let Some(reason) = form.get("purpose") {
+        input["reason"] = json!(reason);
+    }
+    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
+        input["expectedVersion"] = json!(v);
+    }
+    if let Some(days) = form.get("days").and_then(|d| d.parse::<i64>().ok()) {
+        input["respondWithinDays"] = json!(days);
+    }
+    ground(&mut input, &form);
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Offered {
+        offer_transfer: OfferedTransfer,
+    }
+    #[derive(Deserialize)]
+    struct OfferedTransfer {
+        transfer: super::case::IdOnly,
+    }
+    match console
+        .gql::<Offered>(&signed, OFFER, json!({"input": input}))
+        .await
+    {
+        Ok(o) => see_other(&format!("/transfers/{}", o.offer_transfer.transfer.id)),
+        Err(e)
+            if matches!(
+                e.code.as_str(),
+                "SERVICE_UNAVAILABLE" | "INTERNAL" | "RATE_LIMITED"
+            ) =>
+        {
+            api_error_page(&signed, &e)
+        }
+        Err(e) => {
+            form_page(
+                &console,
+                &signed,
+                &id,
+                Some(&step),
+                Some(&form),
+                true,
+                Some(&e),
+            )
+            .await
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Demo (`serve --demo`): the sign-in page lists the demo users; choosing one signs in as them.
 //! The form is protected by a token matched against a cookie set with the page (there is no
-//! session yet), besides `SameSite=Strict` and the `Origin` check.
+//! session yet), besides `SameSite=Strict` and the `Origin` check. With an identity provider
+//! configured, the page offers signing in there ([`super::oidc_sign_in`]).
 
 use super::{Fields, forbidden_form, see_other};
 use crate::console::Console;
@@ -21,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The cookie that keeps the language chosen before sign-in.
-const LANG_COOKIE: &str = "trm_lang";
+pub(super) const LANG_COOKIE: &str = "trm_lang";
 
 /// A demo user as the sign-in page lists them.
 pub struct DemoUser {
@@ -39,10 +40,12 @@ pub struct SignInPage {
     pub token: String,
     pub demo: bool,
     pub users: Vec<DemoUser>,
+    /// "Sign in with <provider>", when the identity provider is configured.
+    pub oidc: Option<String>,
 }
 
 /// The language of a request before sign-in: the one chosen on the page, else the browser's.
-fn anonymous_lang(headers: &HeaderMap) -> Lang {
+pub(super) fn anonymous_lang(headers: &HeaderMap) -> Lang {
     cookie_value(headers, LANG_COOKIE)
         .and_then(Lang::from_code)
         .unwrap_or_else(|| browser_lang(headers))
@@ -70,7 +73,7 @@ pub async fn page(
                 roles: u
                     .roles
                     .iter()
-                    .map(|r| tr.value(r.as_str()))
+                    .map(|r| tr.role(r.as_str()))
                     .collect::<Vec<_>>()
                     .join(", "),
             })
@@ -83,6 +86,11 @@ pub async fn page(
         token: token.clone(),
         demo: console.options.demo_sign_in,
         users,
+        oidc: console
+            .options
+            .oidc_sign_in
+            .as_ref()
+            .map(|c| tr.t1("sign-in-with", "provider", c.display_name())),
     });
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -126,33 +134,49 @@ pub async fn demo(
                 .into_response();
         }
     };
-    let language = cookie_value(&headers, LANG_COOKIE).and_then(Lang::from_code);
+    let mut response = see_other("/");
+    if let Err(unavailable) = start_session(&console, user.id, &headers, &mut response).await {
+        return unavailable;
+    }
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, console.cookie(SIGN_IN_COOKIE, "", 0));
+    response
+}
+
+/// Starts a session for `user_id` (in the language chosen before sign-in, if any) and sets its
+/// cookie on `response`; the answer to send instead when the database is unavailable.
+pub(super) async fn start_session(
+    console: &Console,
+    user_id: uuid::Uuid,
+    headers: &HeaderMap,
+    response: &mut Response,
+) -> Result<(), Response> {
+    let language = cookie_value(headers, LANG_COOKIE).and_then(Lang::from_code);
     match console_sessions::start(
         &console.app,
-        user.id,
+        user_id,
         language.map(Lang::code),
         console.lifetimes(),
     )
     .await
     {
         Ok(secret) => {
-            let mut response = see_other("/");
             let max_age = console.options.absolute_timeout.as_secs();
-            let headers = response.headers_mut();
-            headers.append(
+            response.headers_mut().append(
                 header::SET_COOKIE,
                 console.cookie(SESSION_COOKIE, &secret, max_age),
             );
-            headers.append(header::SET_COOKIE, console.cookie(SIGN_IN_COOKIE, "", 0));
-            response
+            Ok(())
         }
         Err(e) => {
             tracing::warn!(error = %e, "a console session could not be started");
-            (
+            let tr = Tr::new(anonymous_lang(headers));
+            Err((
                 StatusCode::SERVICE_UNAVAILABLE,
                 tr.t("code-service-unavailable"),
             )
-                .into_response()
+                .into_response())
         }
     }
 }

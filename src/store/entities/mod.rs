@@ -14,6 +14,7 @@ pub mod case_track;
 pub mod checkpoint;
 pub mod consent;
 pub mod console_session;
+pub mod console_sign_in;
 pub mod country;
 pub mod feedback;
 pub mod idempotency_key;

@@ -1,8 +1,12 @@
 //! The web console over plain HTTP (no browser): sessions, forms and what each page shows to
 //! whom. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
+mod admin;
 mod audit;
 mod focal_point;
+mod idp;
+mod matrix;
+mod oidc;
 mod pages;
 
 use crate::harness::TestServer;
@@ -165,6 +169,11 @@ impl Session {
         assert_eq!(home.status, StatusCode::OK, "{}", home.body);
         session.csrf = input_value(&home.body, "csrf").expect("form token");
         session
+    }
+
+    /// The `Cookie` header value of the session.
+    pub fn cookie_header(&self) -> String {
+        self.cookie.clone()
     }
 
     /// `GET path` with the session's cookie.

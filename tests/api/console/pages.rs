@@ -189,3 +189,46 @@ pub fn case_id(path: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[tokio::test]
+async fn a_case_page_and_everything_it_loads_weigh_under_100_kb_compressed() {
+    let s = TestServer::start_console().await;
+    let session = Session::sign_in(&s, "it.shelter").await;
+    let opened = session
+        .post("/cases", &[("workflow", "trm-adult"), ("idempotency", "w")])
+        .await;
+    let path = opened.location.unwrap();
+    let client = reqwest::Client::new();
+    let fetch = |url: String| {
+        let client = client.clone();
+        let cookie = session.cookie_header();
+        async move {
+            let r = client
+                .get(url)
+                .header("cookie", cookie)
+                .header("accept-encoding", "gzip")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.bytes().await.unwrap().len()
+        }
+    };
+    let html = session.get(&path).await.body;
+    let mut total = fetch(format!("{}{path}", s.url)).await;
+    let assets: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|p| p.starts_with("/assets/"))
+        .collect();
+    assert!(
+        assets.len() >= 4,
+        "the page loads its stylesheet and scripts: {assets:?}"
+    );
+    for asset in assets {
+        total += fetch(format!("{}{asset}", s.url)).await;
+    }
+    assert!(
+        total < 100 * 1024,
+        "first load of a case page: {total} bytes"
+    );
+}
