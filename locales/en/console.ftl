@@ -389,3 +389,102 @@ oidc-signed-in = You are signed in
 oidc-continue = Continue to your work
 oidc-refused-title = Sign-in did not complete
 oidc-refused = The sign-in could not be completed: it took too long, was already used, was begun in another browser, or your identity provider or this service refused it. You are not signed in. Start again from the sign-in page.
+
+## Audit
+
+by-system = The service
+audit-title = Audit
+audit-log = The audit log
+audit-checkpoint = Latest signed checkpoint
+audit-no-checkpoint = No checkpoint has been signed yet.
+audit-tree-size = Entries in the log
+audit-root = Root
+audit-signed-at = Signed
+audit-key = Key
+audit-checked-events = Events checked
+audit-verify = Verify the whole log now
+audit-verify-help = Verification recomputes every case's chain of events, the log and every checkpoint, as `trm audit verify` does. It can take a while on a large log.
+audit-verified = Verified: every chain, the log and every checkpoint check out.
+audit-not-verified = NOT verified: the log does not check out.
+audit-first-problem = First problem
+audit-search = Events
+audit-kind = Kind
+audit-agency = Agency
+audit-country = Country of the case
+audit-from = From (UTC)
+audit-until = Until (UTC, inclusive)
+audit-bad-date = A date could not be read: use the form's date fields. It was left out of the search.
+audit-no-events = No event matches.
+audit-when = When (UTC)
+audit-who = Who
+audit-case-title = Audit of case { $reference }
+audit-origin = Country of origin
+audit-workflow = Procedure
+audit-open-case = Open the case page
+audit-timeline = Timeline
+audit-first-page = First page
+audit-reason = Reason
+audit-disclosures = Disclosures
+audit-ground = Ground
+audit-ground-consent = Consent given by { $by }
+audit-none = None.
+audit-access-log = Access log
+audit-reader = Reader
+audit-groups = Data groups
+audit-purpose = Purpose
+audit-recipient = Recipient
+audit-break-glass = Emergency accesses
+audit-opened = Opened
+audit-expires = Expires
+audit-justification = Justification
+audit-review = Review
+audit-justified = justified
+audit-not-justified = not justified
+audit-not-reviewed = Not reviewed yet
+audit-as-of = The case at a chosen moment
+audit-moment = Moment (UTC)
+audit-moment-help = The case is rebuilt from its events up to that moment.
+audit-show-as-of = Show the case then
+audit-as-of-at = As it stood at { $at }
+audit-not-yet-opened = The case had not been opened yet.
+audit-bad-moment = The moment could not be read: choose a date and a time.
+audit-last-event = Last event
+audit-case-file = Case file
+audit-case-file-help = Exporting is a disclosure: it is recorded in the case's access log and history, with your purpose. The file is checked before it is handed over, as `trm audit verify-file` checks it; the printable page states the result. Check the JSON file again wherever it is relied on.
+audit-purpose-category = Why, by category
+audit-purpose-help = Say why the file leaves the service, e.g. the letter that asks for it.
+audit-download-json = Download the case file (JSON)
+audit-download-html = Download the printable page (HTML)
+enum-audit = Audit
+enum-oversight = Oversight
+enum-legal-proceedings = Legal proceedings
+enum-data-subject-request = The person's own request
+enum-match = Search for the same person
+enum-read = Read
+enum-case-file-export = Case file export
+enum-expired = Expired
+enum-disclosed = Disclosed
+
+## Focal point
+
+focal-title = Focal point
+focal-alerts = Escalations and alerts
+focal-board = Children on the move
+focal-board-help = { $days ->
+    [one] Every identified child your country is concerned with (lead, origin, route), most urgent first. News is overdue after 1 day without anything recorded on the case.
+   *[other] Every identified child your country is concerned with (lead, origin, route), most urgent first. News is overdue after { $days } days without anything recorded on the case.
+}
+focal-board-empty = No child on the move concerns your country.
+focal-standing = Where the child stands
+focal-last-news = Last news
+focal-no-news = { $days ->
+    [one] No news for 1 day
+   *[other] No news for { $days } days
+}
+focal-not-shared = Not shared with your agency: ask the lead agency
+enum-missing = Missing
+enum-not-received = Not received on arrival
+enum-in-transit = In transit
+enum-awaiting-reception = Awaiting reception
+enum-received = Received
+enum-in-care = In care

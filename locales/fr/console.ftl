@@ -389,3 +389,102 @@ oidc-signed-in = Vous êtes connecté
 oidc-continue = Continuer vers votre travail
 oidc-refused-title = La connexion n’a pas abouti
 oidc-refused = La connexion n’a pas pu aboutir : elle a pris trop de temps, a déjà été utilisée, a été commencée dans un autre navigateur, ou votre fournisseur d’identité ou ce service l’a refusée. Vous n’êtes pas connecté. Recommencez depuis la page de connexion.
+
+## Audit
+
+by-system = Le service
+audit-title = Audit
+audit-log = Le journal d’audit
+audit-checkpoint = Dernier point de contrôle signé
+audit-no-checkpoint = Aucun point de contrôle n’a encore été signé.
+audit-tree-size = Entrées du journal
+audit-root = Racine
+audit-signed-at = Signé le
+audit-key = Clé
+audit-checked-events = Événements vérifiés
+audit-verify = Vérifier tout le journal maintenant
+audit-verify-help = La vérification recalcule la chaîne d’événements de chaque dossier, le journal et chaque point de contrôle, comme `trm audit verify`. Elle peut prendre du temps sur un grand journal.
+audit-verified = Vérifié : chaque chaîne, le journal et chaque point de contrôle sont intacts.
+audit-not-verified = NON vérifié : le journal n’est pas intact.
+audit-first-problem = Premier problème
+audit-search = Événements
+audit-kind = Nature
+audit-agency = Organisme
+audit-country = Pays du dossier
+audit-from = Du (UTC)
+audit-until = Au (UTC, inclus)
+audit-bad-date = Une date n’a pas pu être lue : utilisez les champs de date du formulaire. Elle n’a pas été prise en compte.
+audit-no-events = Aucun événement ne correspond.
+audit-when = Quand (UTC)
+audit-who = Qui
+audit-case-title = Audit du dossier { $reference }
+audit-origin = Pays d’origine
+audit-workflow = Procédure
+audit-open-case = Ouvrir la page du dossier
+audit-timeline = Chronologie
+audit-first-page = Première page
+audit-reason = Motif
+audit-disclosures = Communications
+audit-ground = Fondement
+audit-ground-consent = Consentement donné par { $by }
+audit-none = Aucune.
+audit-access-log = Journal des accès
+audit-reader = Lecteur
+audit-groups = Catégories de données
+audit-purpose = Finalité
+audit-recipient = Destinataire
+audit-break-glass = Accès d’urgence
+audit-opened = Ouvert le
+audit-expires = Expire le
+audit-justification = Justification
+audit-review = Examen
+audit-justified = justifié
+audit-not-justified = non justifié
+audit-not-reviewed = Pas encore examiné
+audit-as-of = Le dossier à un moment donné
+audit-moment = Moment (UTC)
+audit-moment-help = Le dossier est reconstitué à partir de ses événements jusqu’à ce moment.
+audit-show-as-of = Afficher le dossier à ce moment
+audit-as-of-at = Tel qu’il était le { $at }
+audit-not-yet-opened = Le dossier n’avait pas encore été ouvert.
+audit-bad-moment = Le moment n’a pas pu être lu : choisissez une date et une heure.
+audit-last-event = Dernier événement
+audit-case-file = Dossier exporté
+audit-case-file-help = Exporter est une communication : elle est enregistrée dans le journal des accès et l’historique du dossier, avec votre finalité. Le fichier est vérifié avant d’être remis, comme le fait `trm audit verify-file` ; la page imprimable en donne le résultat. Vérifiez de nouveau le fichier JSON partout où il sert de preuve.
+audit-purpose-category = Pourquoi, par catégorie
+audit-purpose-help = Dites pourquoi le fichier quitte le service, par exemple la lettre qui le demande.
+audit-download-json = Télécharger le dossier (JSON)
+audit-download-html = Télécharger la page imprimable (HTML)
+enum-audit = Audit
+enum-oversight = Contrôle
+enum-legal-proceedings = Procédure judiciaire
+enum-data-subject-request = Demande de la personne elle-même
+enum-match = Recherche de la même personne
+enum-read = Lecture
+enum-case-file-export = Export du dossier
+enum-expired = Expiré
+enum-disclosed = Communiqué
+
+## Focal point
+
+focal-title = Point focal
+focal-alerts = Signalements et alertes
+focal-board = Enfants en mobilité
+focal-board-help = { $days ->
+    [one] Chaque enfant identifié qui concerne votre pays (responsable, origine, parcours), le plus urgent d’abord. Les nouvelles sont en retard après 1 jour sans rien d’enregistré sur le dossier.
+   *[other] Chaque enfant identifié qui concerne votre pays (responsable, origine, parcours), le plus urgent d’abord. Les nouvelles sont en retard après { $days } jours sans rien d’enregistré sur le dossier.
+}
+focal-board-empty = Aucun enfant en mobilité ne concerne votre pays.
+focal-standing = Où en est l’enfant
+focal-last-news = Dernières nouvelles
+focal-no-news = { $days ->
+    [one] Sans nouvelles depuis 1 jour
+   *[other] Sans nouvelles depuis { $days } jours
+}
+focal-not-shared = Non partagé avec votre organisme : demandez à l’organisme responsable
+enum-missing = Disparu
+enum-not-received = Non accueilli à l’arrivée
+enum-in-transit = En transit
+enum-awaiting-reception = En attente d’accueil
+enum-received = Accueilli
+enum-in-care = Pris en charge

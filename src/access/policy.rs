@@ -36,7 +36,7 @@ type Ctx = {
 action open_case, fire_transition, record_case_data, migrate_case, refer, answer_referral,
     offer_transfer, decide_transfer, request_transfer, send_feedback, override_consent,
     break_glass, review_break_glass, read_audit, read_group, administer, advance_test_clock,
-    find_same_person
+    find_same_person, account_for_children
     appliesTo { principal: User, resource: Case, context: Ctx };
 "#;
 
@@ -95,6 +95,9 @@ actions! {
     AdvanceTestClock => "advance_test_clock",
     /// Look for earlier cases of the person of one's case (keyed match), and link one.
     FindSamePerson => "find_same_person",
+    /// Follow the children on the move one's country is concerned with (the focal point's
+    /// board).
+    AccountForChildren => "account_for_children",
 }
 
 /// What the service knows about the case when it asks.

@@ -42,6 +42,10 @@ pub struct AuditEventFilter {
     pub workflow_key: Option<String>,
     /// ... and this version of it ("decided under version X").
     pub workflow_version: Option<u32>,
+    /// Events of the case with this human reference (e.g. `IT-2026-000123`).
+    pub case_reference: Option<String>,
+    /// Events of cases opened in this country (ISO 3166-1 alpha-2).
+    pub case_country: Option<String>,
 }
 
 fn decode(id: &Option<ID>, kind: &str) -> Result<Option<Uuid>> {
@@ -65,6 +69,15 @@ impl AuditEventFilter {
             until: self.until,
             workflow_id: self.workflow_key.clone(),
             workflow_version: self.workflow_version,
+            case_reference: self
+                .case_reference
+                .as_deref()
+                .map(str::trim)
+                .map(str::to_string),
+            case_country: self
+                .case_country
+                .as_deref()
+                .map(|c| c.trim().to_ascii_uppercase()),
         })
     }
 }

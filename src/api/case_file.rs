@@ -8,6 +8,7 @@ use super::context::{app, principal, uuid_of};
 use super::error::IntoGql;
 use super::nodes::CaseNode;
 use crate::audit;
+use crate::audit::export::FileReport;
 use crate::domain::ExportPurpose;
 use crate::service::audit::StoredCheckpoint;
 use crate::service::case_file::{self, ExportRequest, Exporter};
@@ -25,6 +26,39 @@ pub struct CaseFileExport {
     /// The checkpoint it is anchored to (null only on an instance without an audit key, which
     /// `trm serve` never is).
     pub checkpoint: Option<Checkpoint>,
+    /// The file checked by the service before it was handed over, exactly as `trm audit
+    /// verify-file` checks it, against the keys the service trusts. The printable page states
+    /// the same. Check the JSON again wherever it is relied on: this says only that it left
+    /// the service whole.
+    pub verification: CaseFileVerification,
+}
+
+/// What checking a case file found.
+#[derive(SimpleObject)]
+pub struct CaseFileVerification {
+    /// Every event is the case's, in a whole chain, proven in the log under a checkpoint signed
+    /// by a trusted key.
+    pub ok: bool,
+    /// The first problem, naming the event (`seq`) or the checkpoint.
+    pub first_problem: Option<String>,
+    /// How many events the file holds.
+    pub events: i64,
+    /// The size of the log the checkpoint signs.
+    pub anchored_tree_size: Option<i64>,
+    /// The key the checkpoint is signed by.
+    pub key_id: Option<String>,
+}
+
+impl From<&FileReport> for CaseFileVerification {
+    fn from(r: &FileReport) -> Self {
+        CaseFileVerification {
+            ok: r.ok(),
+            first_problem: r.first_problem.clone(),
+            events: i64::try_from(r.events).unwrap_or(i64::MAX),
+            anchored_tree_size: r.anchored_to.as_ref().map(|(size, _)| *size),
+            key_id: r.anchored_to.as_ref().map(|(_, key)| key.clone()),
+        }
+    }
 }
 
 /// Input of `exportCaseFile`.
@@ -80,7 +114,8 @@ impl CaseFileMutation {
         let file = exported.file;
         Ok(ExportCaseFilePayload {
             case_file: CaseFileExport {
-                printable: audit::printable::render(&file),
+                printable: audit::printable::render(&file, &exported.verification),
+                verification: CaseFileVerification::from(&exported.verification),
                 checkpoint: file
                     .checkpoint
                     .as_ref()

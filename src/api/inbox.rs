@@ -6,7 +6,9 @@ use super::error::{IntoGql, invalid};
 use super::ids;
 use super::nodes::CaseNode;
 use super::same_person::SamePersonLinkNode;
-use crate::domain::{Agency, BreakGlass, Notification, ReferralRecord, TransferRecord};
+use crate::domain::{
+    Agency, BreakGlass, Notification, NotificationKind, ReferralRecord, TransferRecord,
+};
 use crate::service::{inbox, referrals, same_person, transfers, worklist};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
@@ -73,20 +75,25 @@ pub struct InboxQuery;
 
 #[Object]
 impl InboxQuery {
-    /// The caller's agency's inbox, newest first.
+    /// The caller's agency's inbox, newest first; only entries of `kinds` when given (e.g. a
+    /// focal point's escalations and alerts).
     async fn inbox(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = false)] unread_only: bool,
+        kinds: Option<Vec<NotificationKind>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Notification>> {
         let limit = page_size(first)?;
         let cursor = cursor_uuid(after)?;
-        let items =
-            inbox::notifications(app(ctx)?, principal(ctx)?, unread_only, cursor, limit + 1)
-                .await
-                .gql()?;
+        let filter = inbox::InboxFilter {
+            unread_only,
+            kinds: kinds.unwrap_or_default(),
+        };
+        let items = inbox::notifications(app(ctx)?, principal(ctx)?, &filter, cursor, limit + 1)
+            .await
+            .gql()?;
         Ok(connection(items, limit, cursor.is_some(), |n| n.id, |n| n))
     }
 

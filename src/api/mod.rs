@@ -14,6 +14,7 @@ mod audit_log;
 mod break_glass;
 mod case;
 mod case_file;
+mod children;
 mod consent;
 mod context;
 mod directory;
@@ -52,6 +53,7 @@ pub struct Query(
     inbox::InboxQuery,
     audit::AuditQuery,
     audit_log::AuditLogQuery,
+    children::ChildrenQuery,
 );
 
 /// The root of all changes.

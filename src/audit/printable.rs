@@ -1,8 +1,8 @@
 //! The printable form of a case file: one self-contained HTML page (no scripts, no external
-//! resources) with the case, the checkpoint it is anchored to, the timeline, the disclosures
-//! and the access log, laid out for paper.
+//! resources) with the case, the checkpoint it is anchored to and whether the file verified
+//! when it was exported, the timeline, the disclosures and the access log, laid out for paper.
 
-use super::export::CaseFile;
+use super::export::{CaseFile, FileReport};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -54,8 +54,27 @@ fn what(content: &Value) -> String {
     line
 }
 
-/// The page.
-pub fn render(file: &CaseFile) -> String {
+/// What checking the file found when it was exported, in one paragraph. Paper cannot be
+/// checked again: it says so, and how to check the JSON file.
+fn verification(report: &FileReport) -> String {
+    match (&report.first_problem, &report.anchored_to) {
+        (None, Some((size, key))) => format!(
+            "<p><strong>Verified when exported:</strong> the {events} events form the case's whole \
+             chain and each is proven to be in the audit log of {size} entries, whose checkpoint \
+             is signed by key <code>{key}</code>, trusted by the exporting service.</p>",
+            events = report.events,
+            key = esc(key),
+        ),
+        (Some(problem), _) => format!(
+            "<p><strong>NOT VERIFIED when exported:</strong> {}.</p>",
+            esc(problem)
+        ),
+        (None, None) => "<p><strong>NOT VERIFIED when exported.</strong></p>".to_string(),
+    }
+}
+
+/// The page, with what checking the file found when it was exported (`report`).
+pub fn render(file: &CaseFile, report: &FileReport) -> String {
     let c = &file.case;
     let mut h = String::new();
     let _ = write!(
@@ -111,6 +130,7 @@ pub fn render(file: &CaseFile) -> String {
              so this file carries no signed checkpoint and cannot be verified.</p>\n",
         ),
     }
+    h.push_str(&verification(report));
     h.push_str(
         "<h2>Timeline</h2><table><tr><th>#</th><th>When (UTC)</th><th>Agency</th>\
          <th>By</th><th>What</th><th>Workflow</th><th>Reason</th><th>Hash</th></tr>\n",

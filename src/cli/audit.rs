@@ -250,7 +250,8 @@ async fn export(
         );
     }
     if let Some((html_path, html_file)) = &mut html_file {
-        write(html_path, html_file, crate::audit::printable::render(&file))?;
+        let page = crate::audit::printable::render(&file, &exported.verification);
+        write(html_path, html_file, page)?;
         println!("printable timeline written to {}", html_path.display());
     }
     Ok(())

@@ -220,17 +220,28 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/src/console"),
         ];
         let mut missing = BTreeSet::new();
-        for dir in dirs {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                for call in [".t(\"", ".t1(\"", ".tn(\""] {
-                    for piece in text.split(call).skip(1) {
-                        if let Some(id) = piece.split('"').next()
-                            && !id.is_empty()
-                            && !en.contains(id)
-                        {
-                            missing.insert(id.to_string());
-                        }
+        // Every file below the directories (the pages are in sub-folders).
+        let mut files = Vec::new();
+        let mut folders: Vec<std::path::PathBuf> = dirs.iter().map(Into::into).collect();
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+                if entry.path().is_dir() {
+                    folders.push(entry.path());
+                } else {
+                    files.push(entry.path());
+                }
+            }
+        }
+        assert!(files.len() > 20, "the console's sources were not found");
+        for file in files {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            for call in [".t(\"", ".t1(\"", ".tn(\""] {
+                for piece in text.split(call).skip(1) {
+                    if let Some(id) = piece.split('"').next()
+                        && !id.is_empty()
+                        && !en.contains(id)
+                    {
+                        missing.insert(id.to_string());
                     }
                 }
             }

@@ -15,6 +15,26 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
+/// The events that are news of a case: what an agency did on it. Not the service's own records
+/// (timers, escalations, alerts, protections), nor oversight (break-glass and its review,
+/// exports of the case file, searches for the same person), nor a change of procedure version.
+/// Only those recorded by a person count (the service records some of these kinds too, e.g. a
+/// referral suspended when a consent is withdrawn).
+pub const NEWS: &[EventKind] = &[
+    EventKind::CaseOpened,
+    EventKind::Transition,
+    EventKind::PersonalDataRecorded,
+    EventKind::OriginCountrySet,
+    EventKind::MovementRecorded,
+    EventKind::ConsentRecorded,
+    EventKind::ConsentWithdrawn,
+    EventKind::Referral,
+    EventKind::Transfer,
+    EventKind::TransferAccepted,
+    EventKind::FeedbackSent,
+    EventKind::SamePersonLinked,
+];
+
 /// The hash that precedes a case's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -7,7 +7,7 @@
 use super::disclosure::{is_asylum_seeker, may_be_origin_authority};
 use super::unit_of_work::CaseWork;
 use super::{App, ServiceError};
-use crate::domain::{Agency, EventDraft, EventKind, NotificationKind};
+use crate::domain::{Agency, CaseRecord, EventDraft, EventKind, NotificationKind};
 use crate::store::{directory, person};
 use crate::workflow::definition::Alert;
 use serde_json::json;
@@ -18,24 +18,13 @@ use uuid::Uuid;
 /// one `ROUTE_ALERTED` event. Focal points of an asylum seeker's country of origin are left out
 /// (they are its authorities).
 pub async fn raise(app: &App, work: &mut CaseWork<'_>, alert: Alert) -> Result<(), ServiceError> {
-    let case = work.case();
-    let mut countries = BTreeSet::from([case.country.clone()]);
-    let route = match alert {
-        Alert::Missing | Alert::Found => true,
-        // The missing-child protocol for a child; both ends of the return for anyone.
-        Alert::NotReceived => {
-            countries.extend(case.origin_country.clone());
-            app.person_status(case)?.child
-        }
-    };
-    if route {
-        countries.extend(
-            person::route(work.tx(), case.id)
-                .await?
-                .into_iter()
-                .map(|m| m.country),
-        );
-    }
+    let child = app.person_status(work.case())?.child;
+    let route: Vec<String> = person::route(work.tx(), work.case().id)
+        .await?
+        .into_iter()
+        .map(|m| m.country)
+        .collect();
+    let countries = alerted_countries(work.case(), child, alert, route);
     let kind = match alert {
         Alert::Missing => NotificationKind::PersonMissing,
         Alert::Found => NotificationKind::PersonFound,
@@ -58,6 +47,32 @@ pub async fn raise(app: &App, work: &mut CaseWork<'_>, alert: Alert) -> Result<(
     )
     .await?;
     Ok(())
+}
+
+/// The countries whose focal points `alert` concerns on `case` (its person a `child` or not,
+/// `route` the countries on the person's recorded route): the case's own country; for a
+/// missing or found person, every country on the route; for a person not received on arrival,
+/// both ends of the return (the case's country and the country of origin) and, for a child (the
+/// missing-child protocol), the route too. The children on the move a country is concerned
+/// with are those the missing-child protocol would alert it of ([`super::children`]).
+pub fn alerted_countries(
+    case: &CaseRecord,
+    child: bool,
+    alert: Alert,
+    route: impl IntoIterator<Item = String>,
+) -> BTreeSet<String> {
+    let mut countries = BTreeSet::from([case.country.clone()]);
+    let on_route = match alert {
+        Alert::Missing | Alert::Found => true,
+        Alert::NotReceived => {
+            countries.extend(case.origin_country.clone());
+            child
+        }
+    };
+    if on_route {
+        countries.extend(route);
+    }
+    countries
 }
 
 /// The focal point agencies of `countries` that may be told about the case in `work`, once each:

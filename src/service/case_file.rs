@@ -12,7 +12,9 @@ use super::person::MAX_PURPOSE_CHARS;
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
-use crate::audit::export::{CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent};
+use crate::audit::export::{
+    CaseFile, CaseSummary, FORMAT, FileCheckpoint, FileEvent, FileReport, verify_file,
+};
 use crate::audit::merkle;
 use crate::domain::{
     AccessKind, CaseRecord, EventDraft, EventKind, ExportPurpose, Ground, PersonalDataRead,
@@ -87,6 +89,9 @@ pub struct Exported {
     pub case: CaseRecord,
     /// The file, as the case stood just before that event.
     pub file: CaseFile,
+    /// The file checked as anyone will check it offline (`trm audit verify-file`), against the
+    /// keys this service trusts, before it is handed over.
+    pub verification: FileReport,
 }
 
 /// Exports the case file of `case_id`: checks the request (a refused one changes nothing),
@@ -112,6 +117,12 @@ pub async fn export(
     // Built before the change begins: signing a checkpoint writes, and on SQLite the change
     // holds the one write lock until it commits.
     let file = build(app, &case).await?;
+    let verification = verify_file(&file, &app.trusted_audit_keys());
+    if file.checkpoint.is_some()
+        && let Some(problem) = &verification.first_problem
+    {
+        tracing::error!(case = %case_id, problem, "an exported case file does not verify");
+    }
     let mut work = CaseWork::begin(app, changer, case_id, None).await?;
     let actor = match exporter {
         Exporter::Auditor(p) => (p.user_id, p.agency_id),
@@ -141,7 +152,11 @@ pub async fn export(
     .await?;
     let case = work.commit().await?.case;
     tracing::info!(case = %case.id, access_log_entry = %entry.id, "case file exported");
-    Ok(Exported { case, file })
+    Ok(Exported {
+        case,
+        file,
+        verification,
+    })
 }
 
 /// The case file of a case (see [`crate::audit::export`]) as it stands, anchored to the latest

@@ -16,15 +16,30 @@ use uuid::Uuid;
 /// How many overdue answers one scheduler pass escalates at most.
 pub const ESCALATION_BATCH: u64 = 200;
 
+/// Which notifications to read.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub unread_only: bool,
+    /// Only these kinds (all when empty).
+    pub kinds: Vec<NotificationKind>,
+}
+
 /// The caller's agency's notifications, newest first.
 pub async fn notifications(
     app: &App,
     p: &Principal,
-    unread_only: bool,
+    filter: &InboxFilter,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Notification>, ServiceError> {
-    Ok(inbox::page(app.store.conn(), p.agency_id, unread_only, after, limit).await?)
+    let page = inbox::Page {
+        agency: p.agency_id,
+        unread_only: filter.unread_only,
+        kinds: &filter.kinds,
+        after,
+        limit,
+    };
+    Ok(inbox::page(app.store.conn(), &page).await?)
 }
 
 /// A notification of the caller's agency by id (`None` for another agency's).

@@ -9,6 +9,7 @@ pub mod break_glass;
 pub mod bus;
 pub mod case_file;
 pub mod cases;
+pub mod children;
 pub mod consents;
 pub mod console_sessions;
 pub mod console_sign_in;

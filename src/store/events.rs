@@ -5,14 +5,16 @@
 //! the hash only as their own SHA-256, so that erasing a reason later leaves the chain checkable.
 
 use super::StoreError;
-use super::entities::case_event;
+use super::entities::{case, case_event};
 use crate::domain::audit_log::AuditRow;
 use crate::domain::{Event, EventKind};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
@@ -147,6 +149,35 @@ pub struct EventSearch {
     pub workflow_id: Option<String>,
     /// Decided under this version of the workflow.
     pub workflow_version: Option<u32>,
+    /// Of the case with this reference.
+    pub case_reference: Option<String>,
+    /// Of cases opened in this country (ISO 3166-1 alpha-2).
+    pub case_country: Option<String>,
+}
+
+/// For each of `cases` that has one, when the last event of one of `kinds` recorded by a person
+/// (not the service: the nil user) occurred.
+pub async fn last_by_a_person<C: ConnectionTrait>(
+    conn: &C,
+    cases: &[Uuid],
+    kinds: &[EventKind],
+) -> Result<HashMap<Uuid, DateTime<Utc>>, StoreError> {
+    use case_event::Column as C;
+    if cases.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, DateTime<Utc>)> = case_event::Entity::find()
+        .select_only()
+        .column(C::CaseId)
+        .column_as(C::OccurredAt.max(), "last")
+        .filter(C::CaseId.is_in(cases.iter().copied()))
+        .filter(C::ActorUserId.ne(Uuid::nil()))
+        .filter(C::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .group_by(C::CaseId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Up to `limit` events matching `search`, in time order (ties by id), after the keyset
@@ -187,6 +218,17 @@ pub async fn search<C: ConnectionTrait>(
     if let Some(v) = search.workflow_version {
         let v = i32::try_from(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         q = q.filter(C::WorkflowVersion.eq(v));
+    }
+    if search.case_reference.is_some() || search.case_country.is_some() {
+        let mut cases = Query::select();
+        cases.column(case::Column::Id).from(case::Entity);
+        if let Some(v) = &search.case_reference {
+            cases.and_where(Expr::col(case::Column::Reference).eq(v.as_str()));
+        }
+        if let Some(v) = &search.case_country {
+            cases.and_where(Expr::col(case::Column::Country).eq(v.as_str()));
+        }
+        q = q.filter(C::CaseId.in_subquery(cases.to_owned()));
     }
     if let Some((at, id)) = after {
         q = q.filter(

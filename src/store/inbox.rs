@@ -3,7 +3,7 @@
 
 use super::StoreError;
 use super::entities::{feedback, notification};
-use crate::domain::{Feedback, Notification};
+use crate::domain::{Feedback, Notification, NotificationKind};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -63,17 +63,29 @@ pub async fn by_id<C: ConnectionTrait>(
         .transpose()
 }
 
-/// `agency`'s notifications, newest first.
+/// What [`page`] reads.
+pub struct Page<'a> {
+    pub agency: Uuid,
+    pub unread_only: bool,
+    /// Only these kinds (all when empty).
+    pub kinds: &'a [NotificationKind],
+    /// The keyset position (a notification id) to read after.
+    pub after: Option<Uuid>,
+    pub limit: u64,
+}
+
+/// An agency's notifications, newest first.
 pub async fn page<C: ConnectionTrait>(
     conn: &C,
-    agency: Uuid,
-    unread_only: bool,
-    after: Option<Uuid>,
-    limit: u64,
+    page: &Page<'_>,
 ) -> Result<Vec<Notification>, StoreError> {
-    let mut q = notification::Entity::find().filter(notification::Column::AgencyId.eq(agency));
-    if unread_only {
+    let (after, limit) = (page.after, page.limit);
+    let mut q = notification::Entity::find().filter(notification::Column::AgencyId.eq(page.agency));
+    if page.unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
+    }
+    if !page.kinds.is_empty() {
+        q = q.filter(notification::Column::Kind.is_in(page.kinds.iter().map(|k| k.as_str())));
     }
     if let Some(after) = after {
         q = q.filter(notification::Column::Id.lt(after));

@@ -6,7 +6,9 @@ use super::entities::{movement, personal_data};
 use crate::domain::{DataVersion, Movement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
+use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Appends a version.
@@ -72,6 +74,29 @@ pub async fn insert_movement<C: ConnectionTrait>(conn: &C, m: &Movement) -> Resu
     .exec(conn)
     .await?;
     Ok(())
+}
+
+/// The countries on the routes of `cases` (no places, no dates), by case.
+pub async fn route_countries<C: ConnectionTrait>(
+    conn: &C,
+    cases: &[Uuid],
+) -> Result<HashMap<Uuid, BTreeSet<String>>, StoreError> {
+    if cases.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = movement::Entity::find()
+        .select_only()
+        .column(movement::Column::CaseId)
+        .column(movement::Column::Country)
+        .filter(movement::Column::CaseId.is_in(cases.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut out: HashMap<Uuid, BTreeSet<String>> = HashMap::new();
+    for (case, country) in rows {
+        out.entry(case).or_default().insert(country);
+    }
+    Ok(out)
 }
 
 /// The route: a case's movements in date order.

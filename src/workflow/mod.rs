@@ -13,12 +13,14 @@ mod raw;
 pub mod registry;
 pub mod status;
 pub mod switch;
+pub mod whereabouts;
 
 pub use definition::{Labels, Workflow};
 pub use engine::{Actor, CaseState, Changes, Outcome, Refusal, Unmet};
 pub use load::LoadError;
 pub use registry::Registry;
 pub use status::PersonStatus;
+pub use whereabouts::ChildStanding;
 
 #[cfg(test)]
 mod tests;

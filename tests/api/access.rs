@@ -333,6 +333,11 @@ const NOT_CASE_BOUND: &[(&str, &str)] = &[
         "breakGlass",
         "tested on its own below: explicit, recorded access",
     ),
+    (
+        "childrenOnTheMove",
+        "focal points only (account_for_children), tested on its own (children_on_the_move.rs): \
+         a case outside the caller's view gives its reference, lead and standing, never the case",
+    ),
 ];
 
 /// The root fields of a schema type in the SDL.

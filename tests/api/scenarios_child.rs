@@ -12,7 +12,7 @@ use crate::driver::CaseDriver;
 use crate::harness::{TestServer, error_code};
 use chrono::Duration;
 use serde_json::{Value, json};
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
 const CHILD: &str = "trm-child";
 /// Italian child-protection service (CASE_WORKER, GUARDIAN).
@@ -24,7 +24,7 @@ const ML_CP: &str = "ml.childprotection";
 
 /// A child case driven as the user who reads it, a user of its lead agency (the lead changes
 /// hands on a return): the shared driver, plus the child procedure's usual steps.
-struct AsLead<'a>(CaseDriver<'a>);
+pub(crate) struct AsLead<'a>(CaseDriver<'a>);
 
 impl<'a> Deref for AsLead<'a> {
     type Target = CaseDriver<'a>;
@@ -33,19 +33,25 @@ impl<'a> Deref for AsLead<'a> {
     }
 }
 
+impl<'a> DerefMut for AsLead<'a> {
+    fn deref_mut(&mut self) -> &mut CaseDriver<'a> {
+        &mut self.0
+    }
+}
+
 impl<'a> AsLead<'a> {
-    async fn open(s: &'a TestServer, user: &str, version: u32) -> AsLead<'a> {
+    pub(crate) async fn open(s: &'a TestServer, user: &str, version: u32) -> AsLead<'a> {
         AsLead(CaseDriver::open(s, user, CHILD, Some(version)).await)
     }
 
     /// Fires a transition that must succeed; returns the case as the mutation returns it.
-    async fn ok(&mut self, transition: &str, data: Value) -> Value {
+    pub(crate) async fn ok(&mut self, transition: &str, data: Value) -> Value {
         let user = self.0.reader.clone();
         self.0.ok(&user, transition, data).await
     }
 
     /// Fires a transition that must succeed and alert the focal points on the child's route.
-    async fn ok_alerting(&mut self, transition: &str, data: Value) -> Value {
+    pub(crate) async fn ok_alerting(&mut self, transition: &str, data: Value) -> Value {
         let user = self.0.reader.clone();
         self.0.ok_alerting(&user, transition, data).await
     }
@@ -63,7 +69,7 @@ impl<'a> AsLead<'a> {
     }
 
     /// Signal, screening and reasonable grounds: a presumed child victim, protected.
-    async fn presume(&mut self) {
+    pub(crate) async fn presume(&mut self) {
         self.ok(
             "start_screening",
             json!({"signal_source": "front_line_indicators"}),
@@ -76,7 +82,7 @@ impl<'a> AsLead<'a> {
         .await;
     }
 
-    async fn appoint_guardian(&mut self) {
+    pub(crate) async fn appoint_guardian(&mut self) {
         self.ok(
             "appoint_guardian",
             json!({"guardian_appointed_by": "court", "guardian_independent": true}),
@@ -85,7 +91,7 @@ impl<'a> AsLead<'a> {
     }
 
     /// Placement, study of the situation and action plan.
-    async fn protect(&mut self) {
+    pub(crate) async fn protect(&mut self) {
         self.ok(
             "place_child",
             json!({"risk_level": "medium", "placement_type": "specialised_children_shelter"}),
@@ -113,7 +119,7 @@ impl<'a> AsLead<'a> {
     }
 
     /// Tracing through `channel` finds the parents; the family assessment is recorded.
-    async fn trace_family(&mut self, channel: &str, involved: bool, result: &str) {
+    pub(crate) async fn trace_family(&mut self, channel: &str, involved: bool, result: &str) {
         self.ok(
             "start_family_tracing",
             json!({"tracing_channel": channel, "guardian_consent_to_tracing": true, "tracing_risk_assessed": true}),
@@ -133,7 +139,7 @@ impl<'a> AsLead<'a> {
         .await;
     }
 
-    async fn determine(&mut self, outcome: &str) {
+    pub(crate) async fn determine(&mut self, outcome: &str) {
         self.ok(
             "determine_best_interests",
             json!({"bid_outcome": outcome, "bid_panel_multidisciplinary": true}),
@@ -145,6 +151,12 @@ impl<'a> AsLead<'a> {
     /// reunify, return preparation started.
     async fn reach_return_preparation(&mut self) {
         self.identified().await;
+        self.decide_return().await;
+    }
+
+    /// The child heard, the family traced and positively assessed, BID return and reunify,
+    /// return preparation started.
+    pub(crate) async fn decide_return(&mut self) {
         self.ok(
             "record_child_views",
             json!({"child_heard_for_bid": true, "child_views_on_return": "agrees", "child_views_on_transfer": "agrees"}),
@@ -156,8 +168,15 @@ impl<'a> AsLead<'a> {
         self.ok("start_return_procedure", json!({})).await;
     }
 
-    /// Records every condition of the return guard as met.
+    /// Records every condition of the return guard as met, the case transferred to Mali's
+    /// child protection.
     async fn arrange_return(&mut self) {
+        self.arrange_return_to(ML_CP).await;
+    }
+
+    /// Records every condition of the return guard as met, the case transferred to the child
+    /// protection service of `receiver` (a user of it), which leads and reads it from then on.
+    pub(crate) async fn arrange_return_to(&mut self, receiver: &str) {
         self.ok(
             "record_caregiver_agreement",
             json!({"caregiver_agreed": true}),
@@ -173,10 +192,10 @@ impl<'a> AsLead<'a> {
             json!({"escort_arranged": true, "escort_by": "social_worker"}),
         )
         .await;
-        // The transfer of lead to Mali's child protection, with the guardian's consent; from
-        // now on the Malian service leads the case.
+        // The transfer of lead to the origin's child protection, with the guardian's consent;
+        // from now on it leads the case.
         let lead = self.0.reader.clone();
-        self.0.transfer_to(&lead, ML_CP, json!({})).await;
+        self.0.transfer_to(&lead, receiver, json!({})).await;
         assert_eq!(self.view().await["facts"]["case_transferred"], true);
         self.ok(
             "record_reception_confirmed",

@@ -60,11 +60,12 @@ struct Connection {
     page_info: PageInfo,
 }
 
+/// Where a page of a connection ends.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PageInfo {
-    has_next_page: bool,
-    end_cursor: Option<String>,
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +132,7 @@ pub struct CasesPage {
     pub error: Option<String>,
 }
 
-fn choices(
+pub fn choices(
     tr: crate::console::i18n::Tr,
     values: &[&'static str],
     current: Option<&str>,

@@ -64,10 +64,21 @@ struct WorkCase {
     deadlines: Vec<TimerLabel>,
 }
 
+/// A track's current state, as lists show it.
 #[derive(Deserialize)]
-struct StateLabel {
-    label: String,
-    terminal: bool,
+pub struct StateLabel {
+    pub label: String,
+    pub terminal: bool,
+}
+
+/// Where a case stands: the labels of its tracks not yet ended.
+pub fn current_states(states: &[StateLabel]) -> String {
+    states
+        .iter()
+        .filter(|s| !s.terminal)
+        .map(|s| s.label.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[derive(Deserialize)]
@@ -97,7 +108,7 @@ struct TransferId {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Notice {
+pub struct Notice {
     id: String,
     kind: String,
     created_at: DateTime<Utc>,
@@ -170,7 +181,7 @@ pub fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn notice_rows(tr: Tr, notices: Vec<Notice>) -> Vec<NoticeRow> {
+pub fn notice_rows(tr: Tr, notices: Vec<Notice>) -> Vec<NoticeRow> {
     notices
         .into_iter()
         .map(|n| NoticeRow {
@@ -223,15 +234,7 @@ pub async fn work(State(console): State<Console>, signed: Signed) -> Response {
                 ),
                 (None, Some(t)) => (tr.t("work-transfer"), format!("/transfers/{}", t.id)),
                 (None, None) => (
-                    deadline.unwrap_or_else(|| {
-                        item.case
-                            .states
-                            .iter()
-                            .filter(|s| !s.terminal)
-                            .map(|s| s.label.clone())
-                            .collect::<Vec<_>>()
-                            .join(" · ")
-                    }),
+                    deadline.unwrap_or_else(|| current_states(&item.case.states)),
                     format!("/cases/{}", item.case.id),
                 ),
             };

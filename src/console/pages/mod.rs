@@ -2,9 +2,11 @@
 //! (with the session's form token checked) and answering errors.
 
 mod admin;
+mod audit;
 mod case;
 mod cases;
 mod consents;
+mod focal;
 mod home;
 mod oidc_sign_in;
 mod referrals;
@@ -56,6 +58,7 @@ pub fn routes() -> Router<Console> {
         .route("/referrals/{id}/answer", post(referrals::answer))
         .merge(admin::routes())
         .merge(oidc_sign_in::routes())
+        .merge(audit::routes().merge(focal::routes()))
 }
 
 /// A submitted form: its fields in order (a name may repeat, e.g. checkboxes).

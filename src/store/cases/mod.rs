@@ -5,8 +5,10 @@
 //! Over the house's 400 lines on purpose: every read of cases carries the scope condition
 //! written once here, and splitting the reads would copy it.
 
+mod concerned;
 mod writes;
 
+pub use concerned::{Concerned, concerning_country};
 pub use writes::{end_access, grant_access, insert, update, write_changes};
 
 use super::StoreError;

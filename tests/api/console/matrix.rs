@@ -110,6 +110,9 @@ async fn no_principal_sees_in_the_console_what_the_api_would_not_return_to_it() 
             session.get("/inbox?all=1").await,
             session.get("/referrals").await,
             session.get("/cases").await,
+            session.get(&format!("/audit/cases/{case_id}")).await,
+            session.get("/audit?country=IT").await,
+            session.get("/focal-point").await,
         ] {
             assert_ne!(
                 page.status,

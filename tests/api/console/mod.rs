@@ -2,6 +2,8 @@
 //! whom. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
 mod admin;
+mod audit;
+mod focal_point;
 mod idp;
 mod matrix;
 mod oidc;
@@ -27,12 +29,18 @@ pub struct Page {
     pub location: Option<String>,
     pub body: String,
     pub set_cookies: Vec<String>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Page {
     /// The text of the page without its markup (what a reader sees), whitespace folded.
     pub fn text(&self) -> String {
         text(&self.body)
+    }
+
+    /// The value of header `name`, if the answer has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -68,6 +76,14 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// The target of the first link whose text is `label` (its `&amp;` decoded).
+pub fn link(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!(">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + 6;
+    let href = &html[start..end];
+    Some(href[..href.find('"')?].replace("&amp;", "&"))
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -89,11 +105,13 @@ async fn answer(response: reqwest::Response) -> Page {
         .filter_map(|v| v.to_str().ok())
         .map(str::to_string)
         .collect();
+    let headers = response.headers().clone();
     Page {
         status,
         location,
         body: response.text().await.expect("body"),
         set_cookies,
+        headers,
     }
 }
 
