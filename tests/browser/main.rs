@@ -17,4 +17,5 @@ mod harness;
 mod browser;
 mod case_work;
 mod cross_border;
+mod oversight;
 mod sessions;
