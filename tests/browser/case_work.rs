@@ -251,3 +251,57 @@ async fn the_main_pages_have_no_serious_accessibility_violation() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_worklist_shows_an_answer_as_it_arrives_without_a_reload() {
+    if skipped() {
+        return;
+    }
+    let s = TestServer::start_console().await;
+    let (case_id, _) = s.open_workflow("it.shelter", "trm-adult", None).await;
+    let consent = s
+        .consent_for("it.shelter", &case_id, "ng.shelter", &["IDENTITY"])
+        .await;
+    let referral = s
+        .data(
+            "it.shelter",
+            "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }",
+            json!({"input": {"caseId": case_id, "toAgencyId": s.agency_id("ng.shelter").await,
+                "service": "FAMILY_TRACING", "purpose": "trace the family", "sharedGroups": ["IDENTITY"],
+                "consentId": consent}}),
+        )
+        .await["makeReferral"]["referral"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut b = Browser::start(&s.url, "en").await;
+    sign_in(&mut b, "it.shelter").await;
+    assert!(!b.main_text().await.contains("Referral answered"));
+    // Mark the page, so that a reload would be seen.
+    b.client
+        .execute("window.notReloaded = true;", vec![])
+        .await
+        .unwrap();
+    s.data(
+        "ng.shelter",
+        "mutation($input: AcceptReferralInput!) { acceptReferral(input: $input) { referral { id } } }",
+        json!({"input": {"referralId": referral}}),
+    )
+    .await;
+    let mut seen = false;
+    for _ in 0..100 {
+        if b.main_text().await.contains("Referral answered") {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the answer appears on the open page");
+    let same_page = b
+        .client
+        .execute("return window.notReloaded === true", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same_page, serde_json::Value::Bool(true), "without a reload");
+    b.close().await;
+}

@@ -310,7 +310,8 @@ pub async fn mark_read(
 }
 
 /// `GET /events`: server-sent events telling the page that the agency's inbox changed (the
-/// `inbox` subscription, run as the user; the events carry no data, the page reloads its part).
+/// `inbox` subscription, run as the user; an event carries only its name, repeated as its data
+/// because a browser drops an event without data; the page reloads its part).
 pub async fn events(State(console): State<Console>, signed: Signed) -> impl IntoResponse {
     let stream = console
         .graphql
@@ -322,7 +323,7 @@ pub async fn events(State(console): State<Console>, signed: Signed) -> impl Into
                 // Lagged or refused: the page reloads its part, the browser reconnects.
                 "resync"
             };
-            Ok::<_, Infallible>(Event::default().event(name).data(""))
+            Ok::<_, Infallible>(Event::default().event(name).data(name))
         });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

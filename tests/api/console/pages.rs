@@ -232,3 +232,26 @@ async fn a_case_page_and_everything_it_loads_weigh_under_100_kb_compressed() {
         "first load of a case page: {total} bytes"
     );
 }
+
+#[tokio::test]
+async fn a_session_ends_after_its_idle_time_and_at_its_absolute_end() {
+    let s = TestServer::start_console().await;
+    // Idle: 30 minutes without a request.
+    let session = Session::sign_in(&s, "it.shelter").await;
+    s.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(
+        session.get("/").await.status,
+        StatusCode::OK,
+        "still active"
+    );
+    s.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(session.get("/").await.location.as_deref(), Some("/sign-in"));
+    // Absolute: 12 hours after sign-in, however active.
+    let session = Session::sign_in(&s, "it.shelter").await;
+    for _ in 0..24 {
+        s.clock.advance(chrono::Duration::minutes(29));
+        assert_eq!(session.get("/").await.status, StatusCode::OK);
+    }
+    s.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(session.get("/").await.location.as_deref(), Some("/sign-in"));
+}
