@@ -142,18 +142,24 @@ fn check_switches(workflows: &[Workflow]) -> Vec<LoadError> {
                 )));
                 continue;
             };
+            // The mapping is checked against the target's file as loaded: a fault may lie in
+            // either file, so the message names both.
+            let target_file = std::path::Path::new(&target.source_path)
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
             for (from, to) in &sw.states {
                 let mut tracks = BTreeSet::new();
                 for state in to {
                     match target.state(state) {
                         None => errors.push(fail(format!(
                             "continues_under.states maps `{from}` to `{state}`, which is not a \
-                             state of {} v{}",
+                             state of {} v{} ({target_file})",
                             target.id, target.version
                         ))),
                         Some(s) if !tracks.insert(s.track.clone()) => errors.push(fail(format!(
-                            "continues_under.states maps `{from}` to two states of track `{}`",
-                            s.track
+                            "continues_under.states maps `{from}` to two states of track `{}` of \
+                             {} v{} ({target_file})",
+                            s.track, target.id, target.version
                         ))),
                         Some(_) => {}
                     }
