@@ -3,8 +3,12 @@
 //! as forms generated from the workflow's typed inputs, the personal data by group (shown on
 //! request, a purpose asked before sensitive groups), referrals and transfers, and the history
 //! as a timeline.
+//!
+//! Longer than most modules: one page whose view reads many parts of a case (most of the
+//! file is the typed shape of its one query and the rows the template shows), and the two
+//! forms posted from it (a step, a reading of personal data), which re-render it.
 
-use super::{Fields, api_error_page, explain, see_other};
+use super::{Fields, GROUPS, api_error_page, explain, see_other};
 use crate::console::Console;
 use crate::console::diagram::{self, Node};
 use crate::console::graphql::ApiError;
@@ -46,17 +50,6 @@ const PERSONAL: &str = "query($id: ID!, $purpose: String) { case(id: $id) {
 } }";
 
 const FIRE: &str = "mutation($input: FireTransitionInput!) { fireTransition(input: $input) { case { id version } } }";
-
-/// Data groups whose reading needs a purpose (the API decides; this only words the form).
-const GROUPS: [&str; 7] = [
-    "IDENTITY",
-    "CONTACT",
-    "FAMILY",
-    "HEALTH",
-    "EXPLOITATION_NARRATIVE",
-    "PERPETRATOR",
-    "LEGAL_STATUS",
-];
 
 #[derive(Deserialize)]
 pub struct IdOnly {

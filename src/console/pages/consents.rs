@@ -1,7 +1,7 @@
 //! Recording the person's consent (who gave it, for which purposes, which data groups, to which
 //! agencies or countries; for a child, the child's assent) and withdrawing it.
 
-use super::{Fields, api_error_page, explain, see_other};
+use super::{Fields, GROUPS, api_error_page, explain, see_other};
 use crate::console::Console;
 use crate::console::graphql::ApiError;
 use crate::console::render::{Chrome, page};
@@ -16,15 +16,6 @@ use serde_json::{Value, json};
 
 const GIVERS: [&str; 3] = ["PERSON", "GUARDIAN", "LEGAL_REPRESENTATIVE"];
 const PURPOSES: [&str; 5] = ["SHARING", "SERVICES", "RETURN", "PROCEEDINGS", "STATISTICS"];
-const GROUPS: [&str; 7] = [
-    "IDENTITY",
-    "CONTACT",
-    "FAMILY",
-    "HEALTH",
-    "EXPLOITATION_NARRATIVE",
-    "PERPETRATOR",
-    "LEGAL_STATUS",
-];
 
 const FORM_DATA: &str = "query($id: ID!) { case(id: $id) { id reference access
   consents { id givenBy givenAt inForce withdrawnAt dataGroups purposes countries agencies { name country } } }

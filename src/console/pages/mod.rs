@@ -9,6 +9,7 @@ mod consents;
 mod focal;
 mod home;
 mod oidc_sign_in;
+mod received;
 mod referrals;
 mod sign_in;
 mod transfers;
@@ -23,6 +24,17 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+/// The personal-data groups of the API, in the order the pages list them.
+pub(super) const GROUPS: [&str; 7] = [
+    "IDENTITY",
+    "CONTACT",
+    "FAMILY",
+    "HEALTH",
+    "EXPLOITATION_NARRATIVE",
+    "PERPETRATOR",
+    "LEGAL_STATUS",
+];
 
 pub fn routes() -> Router<Console> {
     Router::new()
@@ -53,9 +65,9 @@ pub fn routes() -> Router<Console> {
             get(consents::new).post(consents::record),
         )
         .route("/cases/{id}/consent/withdraw", post(consents::withdraw))
-        .route("/referrals", get(referrals::incoming))
-        .route("/referrals/{id}", get(referrals::show))
-        .route("/referrals/{id}/answer", post(referrals::answer))
+        .route("/referrals", get(received::incoming))
+        .route("/referrals/{id}", get(received::show))
+        .route("/referrals/{id}/answer", post(received::answer))
         .merge(admin::routes())
         .merge(oidc_sign_in::routes())
         .merge(audit::routes().merge(focal::routes()))
