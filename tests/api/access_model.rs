@@ -342,8 +342,16 @@ async fn play(seed: u64, cases_wanted: usize) {
             }
         }
     }
+    // The random transfers may all have been refused or revoked: one handed over makes sure a
+    // former lead is reached.
+    for id in &ids {
+        if hand_over(app, &actors, *id).await {
+            break;
+        }
+    }
     // Break-glass lapses as time passes, so the rounds may end with none live: one more, by a
-    // supervisor or focal point with no other relation to a case, makes sure it is reached.
+    // supervisor or focal point with no other relation to a case, makes sure it is reached
+    // (after the hand-over, which could make the stranger's agency the lead).
     for id in &ids {
         if break_glass_by_a_stranger(app, &all, *id).await {
             break;
@@ -415,6 +423,61 @@ async fn play(seed: u64, cases_wanted: usize) {
         "seed {seed}: the generated histories reached only {seen:?} of the five relations"
     );
     s.stop().await;
+}
+
+/// Hands `case` over, with the person's consent, from its lead to the first other agency that
+/// accepts it; whether one did.
+async fn hand_over(app: &App, actors: &[Principal], case: Uuid) -> bool {
+    let record = trm::store::cases::find(app.store.conn(), trm::access::CaseScope::All, case)
+        .await
+        .expect("read case")
+        .expect("case exists");
+    let Some(lead) = actors
+        .iter()
+        .find(|p| p.agency_id == record.lead_agency_id)
+    else {
+        return false;
+    };
+    consent_to_everything(app, lead, case, actors).await;
+    for to in actors.iter().filter(|p| p.agency_id != lead.agency_id) {
+        let Ok(offer) = transfers::offer_transfer(
+            app,
+            lead,
+            NewTransfer {
+                case_id: case,
+                to_agency_id: to.agency_id,
+                groups: BTreeSet::from([DataGroup::Identity]),
+                ground: GroundRequest {
+                    consent_id: None,
+                    override_basis: None,
+                    override_justification: None,
+                },
+                data: Default::default(),
+                reason: None,
+                respond_within_days: Some(3),
+                expected_version: None,
+            },
+        )
+        .await
+        else {
+            continue;
+        };
+        if transfer_decisions::act_on_transfer(app, to, offer.id, TransferAction::Accept, None)
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        let _ = transfer_decisions::act_on_transfer(
+            app,
+            lead,
+            offer.id,
+            TransferAction::Revoke { reason: None },
+            None,
+        )
+        .await;
+    }
+    false
 }
 
 /// Breaks the glass on `case` (for an hour) as the first supervisor or focal point among `all`
