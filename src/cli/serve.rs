@@ -53,6 +53,7 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
         .trusted_audit_keys(trusted_audit_keys)
         .match_key(Some(match_secret))
         .oidc(oidc)
+        .auth_recheck(std::time::Duration::from_millis(config.auth_recheck_ms))
         .build();
     if app.test_clock().is_some() {
         println!("Test clock enabled: the advanceTestClock mutation moves this instance's time");

@@ -112,6 +112,12 @@ pub struct ServeConfig {
     /// scheduler). Every instance may run it; each timer is recorded once.
     #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
     pub scheduler_interval_secs: u64,
+    /// How long a revoked TRM token, a changed user or agency can still be used on this
+    /// instance, at most: the principal behind a token is remembered and the directory's change
+    /// counter read again this often (milliseconds; `0` reads the directory on every request).
+    /// Changes made through this instance apply on it at once.
+    #[arg(long, env = "TRM_AUTH_RECHECK_MS", default_value_t = 1000)]
+    pub auth_recheck_ms: u64,
     /// Ed25519 key that signs audit checkpoints: a 32-byte seed, raw or hex. A missing file is
     /// generated (readable by its owner only), except with --production, where it must exist.
     /// Without this option the instance signs with its database's default key,

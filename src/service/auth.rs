@@ -33,8 +33,10 @@ pub fn generate_token() -> String {
 /// the trusted identity provider (see [`super::oidc`]). The one entry point for HTTP, WebSocket
 /// `connection_init` and the re-checks of running subscriptions.
 ///
-/// Both kinds are checked against the database on every call, so a revocation takes effect at
-/// once on every instance. Any refusal is [`ServiceError::Unauthenticated`], whatever the
+/// A TRM token's principal is remembered for a moment ([`super::auth_cache`]): a revocation
+/// takes effect on every instance within the cache's recheck interval (1 s by default), at once
+/// on the instance that made it. A JWT is verified, and checked against the database, on every
+/// call. Any refusal is [`ServiceError::Unauthenticated`], whatever the
 /// reason; the reason is logged at debug level with a short hash of the token, never the token
 /// or its claims. Database failures stay what they are (unavailable, internal).
 pub async fn authenticate(
@@ -56,7 +58,12 @@ pub async fn authenticate(
         if token.len() >= 200 {
             return Err(refused(token, &"malformed TRM token"));
         }
-        return directory::principal_by_token_hash(app.store.conn(), &token_hash(token))
+        let hash = token_hash(token);
+        return app
+            .auth_cache()
+            .principal(app, &hash, || {
+                directory::principal_by_token_hash(app.store.conn(), &hash)
+            })
             .await?
             .ok_or_else(|| refused(token, &"unknown or revoked TRM token"));
     }
@@ -149,10 +156,12 @@ pub fn fingerprint(token: &str) -> String {
 /// Revokes one TRM token (`trm token revoke --token`). Returns whether a live token was
 /// revoked (`false`: unknown or already revoked). Takes effect on the next request.
 pub async fn revoke_token(app: &App, token: &str) -> Result<bool, ServiceError> {
-    Ok(
-        identity::revoke_token_by_hash(app.store.conn(), &token_hash(token.trim()), app.now())
-            .await?,
-    )
+    let txn = app.store.begin_write().await?;
+    let revoked =
+        identity::revoke_token_by_hash(&txn, &token_hash(token.trim()), app.now()).await?;
+    txn.commit().await?;
+    app.auth_cache().forget();
+    Ok(revoked)
 }
 
 /// Revokes every live TRM token of a user (`trm token revoke --user`). Returns how many.
@@ -160,7 +169,11 @@ pub async fn revoke_user_tokens(app: &App, username: &str) -> Result<u64, Servic
     let user = directory::user_by_username(app.store.conn(), username)
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
-    Ok(identity::revoke_tokens_of_user(app.store.conn(), user.id, app.now()).await?)
+    let txn = app.store.begin_write().await?;
+    let revoked = identity::revoke_tokens_of_user(&txn, user.id, app.now()).await?;
+    txn.commit().await?;
+    app.auth_cache().forget();
+    Ok(revoked)
 }
 
 /// Revokes JWT access tokens (`trm token revoke-jwt`): one by its `jti`, or all of a subject
@@ -179,16 +192,18 @@ pub async fn revoke_jwt(
             "give a non-empty jti, subject and issuer",
         ));
     }
-    let conn = app.store.conn();
-    identity::insert_jwt_revocation(conn, issuer, revocation, app.now()).await?;
+    let txn = app.store.begin_write().await?;
+    identity::insert_jwt_revocation(&txn, issuer, revocation, app.now()).await?;
     // A subject revoked is signed out of the console too (its sessions outlive its tokens).
     if let JwtRevocation::Subject { subject, .. } = revocation {
         let issuer = issuer.or_else(|| app.oidc().map(|o| o.config().issuer.as_str()));
         if let Some(issuer) = issuer {
             let user = super::oidc::user_id(issuer, subject);
-            console_sessions::delete_of_user(conn, user).await?;
+            console_sessions::delete_of_user(&txn, user).await?;
         }
     }
+    txn.commit().await?;
+    app.auth_cache().forget();
     Ok(())
 }
 
@@ -198,6 +213,8 @@ pub async fn issue_token(app: &App, username: &str) -> Result<String, ServiceErr
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
     let token = generate_token();
-    directory::insert_token(app.store.conn(), user.id, &token_hash(&token), app.now()).await?;
+    let txn = app.store.begin_write().await?;
+    directory::insert_token(&txn, user.id, &token_hash(&token), app.now()).await?;
+    txn.commit().await?;
     Ok(token)
 }

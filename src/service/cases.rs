@@ -74,7 +74,7 @@ pub async fn open_case(
     // A concurrent retry with the same key won; answer with its result.
     if err.lost_race()
         && let Some(key) = key
-        && let Some(earlier) = request.earlier(app, p.user_id, key).await?
+        && let Some(earlier) = request.earlier_after_race(app, p.user_id, key).await?
     {
         return visible_case(app, p, earlier.case_id).await;
     }

@@ -52,10 +52,11 @@ pub async fn start(
         last_seen_at: now,
         expires_at: now + chrono(lifetimes.absolute),
     };
-    let conn = app.store.conn();
+    let txn = app.store.begin_write().await?;
     // Ended sessions go when new ones begin: the table holds only live ones and a few more.
-    console_sessions::delete_ended(conn, now, now - chrono(lifetimes.idle)).await?;
-    console_sessions::insert(conn, &token_hash(&secret), &row).await?;
+    console_sessions::delete_ended(&txn, now, now - chrono(lifetimes.idle)).await?;
+    console_sessions::insert(&txn, &token_hash(&secret), &row).await?;
+    txn.commit().await?;
     Ok(secret)
 }
 
@@ -76,15 +77,17 @@ pub async fn resume(
     };
     let now = app.now();
     if ended(&row, now, lifetimes) {
-        console_sessions::delete(conn, &id_hash).await?;
+        end(app, &id_hash).await?;
         return Ok(None);
     }
     let Some(principal) = directory::principal_of_user(conn, row.user_id).await? else {
-        console_sessions::delete(conn, &id_hash).await?;
+        end(app, &id_hash).await?;
         return Ok(None);
     };
     if now - row.last_seen_at >= TOUCH_EVERY {
-        console_sessions::touch(conn, &id_hash, now).await?;
+        let txn = app.store.begin_write().await?;
+        console_sessions::touch(&txn, &id_hash, now).await?;
+        txn.commit().await?;
     }
     Ok(Some(Resumed {
         principal,
@@ -100,10 +103,14 @@ fn ended(row: &SessionRow, now: DateTime<Utc>, lifetimes: Lifetimes) -> bool {
 
 /// Ends a session (sign-out).
 pub async fn end(app: &App, id_hash: &str) -> Result<(), ServiceError> {
-    Ok(console_sessions::delete(app.store.conn(), id_hash).await?)
+    let txn = app.store.begin_write().await?;
+    console_sessions::delete(&txn, id_hash).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Records the language the user chose for this session.
 pub async fn set_language(app: &App, id_hash: &str, language: &str) -> Result<(), ServiceError> {
-    Ok(console_sessions::set_language(app.store.conn(), id_hash, language).await?)
+    let txn = app.store.begin_write().await?;
+    console_sessions::set_language(&txn, id_hash, language).await?;
+    Ok(txn.commit().await?)
 }

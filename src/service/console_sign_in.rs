@@ -163,11 +163,11 @@ pub async fn begin(app: &App, client: &SignInClient) -> Result<Begun, ServiceErr
     let browser_secret = generate_token();
     let now = app.now();
     let lifetime = chrono::Duration::from_std(SIGN_IN_LIFETIME).unwrap_or(chrono::Duration::MAX);
-    let conn = app.store.conn();
+    let txn = app.store.begin_write().await?;
     // Sign-ins that were never finished go when new ones begin.
-    console_sign_ins::delete_expired(conn, now).await?;
+    console_sign_ins::delete_expired(&txn, now).await?;
     console_sign_ins::insert(
-        conn,
+        &txn,
         &token_hash(state.secret()),
         &SignInRow {
             browser_hash: token_hash(&browser_secret),
@@ -177,6 +177,7 @@ pub async fn begin(app: &App, client: &SignInClient) -> Result<Begun, ServiceErr
         },
     )
     .await?;
+    txn.commit().await?;
     Ok(Begun {
         authorization_url: url.to_string(),
         browser_secret,
@@ -222,7 +223,10 @@ pub async fn finish(
         return Err(SignInError::Refused("no state"));
     }
     // Taken whatever happens next: a state is good for one try.
-    let Some(row) = console_sign_ins::take(app.store.conn(), &token_hash(state)).await? else {
+    let txn = app.store.begin_write().await?;
+    let taken = console_sign_ins::take(&txn, &token_hash(state)).await?;
+    txn.commit().await?;
+    let Some(row) = taken else {
         return Err(SignInError::Refused("unknown or already used state"));
     };
     let same_browser = browser_secret

@@ -177,6 +177,7 @@ pub async fn create_agency(
     let txn = app.store.begin_write().await?;
     directory::insert_agency(&txn, &agency, app.now()).await?;
     txn.commit().await?;
+    app.auth_cache().forget();
     tracing::info!(agency = %agency.id, country = %agency.country, kind = %agency.kind, "agency created");
     Ok(agency)
 }
@@ -212,6 +213,7 @@ pub async fn update_agency(
         return Err(ServiceError::NotFound("agency"));
     }
     txn.commit().await?;
+    app.auth_cache().forget();
     tracing::info!(agency = %agency.id, "agency updated");
     Ok(agency)
 }
@@ -242,6 +244,7 @@ pub async fn set_focal_point(
         .await?
         .ok_or(ServiceError::NotFound("country"))?;
     txn.commit().await?;
+    app.auth_cache().forget();
     tracing::info!(country, agency = %agency_id, "focal point set");
     Ok(updated)
 }
@@ -305,6 +308,7 @@ pub async fn create_user(app: &App, by: Actor<'_>, input: NewUser) -> Result<Use
         other => other?,
     }
     txn.commit().await?;
+    app.auth_cache().forget();
     tracing::info!(user = %user.id, agency = %user.agency_id, "user created");
     Ok(user)
 }

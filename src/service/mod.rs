@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
+pub mod auth_cache;
 pub mod break_glass;
 pub mod bus;
 pub mod case_file;
@@ -71,7 +72,12 @@ pub struct App {
     /// The secret person-match keys are derived under (`--match-key-file`); without it no keys
     /// are derived and no earlier case is looked for.
     match_secret: Option<crate::domain::person_match::MatchSecret>,
+    /// Token → principal for a moment ([`auth_cache`]).
+    auth_cache: Arc<auth_cache::AuthCache>,
 }
+
+/// How often, by default, the authentication epoch is read again (see [`auth_cache`]).
+pub const DEFAULT_AUTH_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An [`App`] being put together: what every instance has (store, workflows, clock), then the
 /// settings only some have. The signal bus is made for the store at [`AppBuilder::build`].
@@ -85,9 +91,17 @@ pub struct AppBuilder {
     audit_key: Option<crate::audit::AuditKey>,
     trusted_audit_keys: Vec<ed25519_dalek::VerifyingKey>,
     match_secret: Option<crate::domain::person_match::MatchSecret>,
+    auth_recheck: std::time::Duration,
 }
 
 impl AppBuilder {
+    /// How often the authentication epoch is read again, the bound on how long a revoked token
+    /// keeps working ([`auth_cache`]; zero: no cache).
+    pub fn auth_recheck(mut self, recheck: std::time::Duration) -> Self {
+        self.auth_recheck = recheck;
+        self
+    }
+
     /// Lets `advanceTestClock` move `clock` (which should be the app's clock); `None`: no test
     /// clock, the mutation is refused.
     pub fn test_clock(mut self, clock: Option<Arc<dyn MovableClock>>) -> Self {
@@ -131,6 +145,7 @@ impl AppBuilder {
             audit_key: self.audit_key,
             trusted_audit_keys: self.trusted_audit_keys,
             match_secret: self.match_secret,
+            auth_cache: Arc::new(auth_cache::AuthCache::new(self.auth_recheck)),
         }
     }
 }
@@ -152,7 +167,13 @@ impl App {
             audit_key: None,
             trusted_audit_keys: Vec::new(),
             match_secret: None,
+            auth_recheck: DEFAULT_AUTH_RECHECK,
         }
+    }
+
+    /// Token → principal for a moment ([`auth_cache`]).
+    pub fn auth_cache(&self) -> &auth_cache::AuthCache {
+        &self.auth_cache
     }
 
     /// The clock `advanceTestClock` moves, on instances started with `--test-clock`.

@@ -150,8 +150,9 @@ async fn log_read(
     if groups.is_empty() {
         return Ok(());
     }
+    let txn = app.store.begin_write().await?;
     crate::store::access_log::insert(
-        app.store.conn(),
+        &txn,
         &crate::domain::PersonalDataRead {
             id: Uuid::now_v7(),
             case_id,
@@ -166,6 +167,7 @@ async fn log_read(
         },
     )
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 

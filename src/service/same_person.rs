@@ -273,7 +273,7 @@ pub async fn link(app: &App, p: &Principal, input: LinkSamePerson) -> Result<Lin
     // A concurrent retry with the same key won; answer with its result.
     if err.lost_race()
         && let Some(key) = key
-        && let Some(earlier) = request.earlier(app, p.user_id, key).await?
+        && let Some(earlier) = request.earlier_after_race(app, p.user_id, key).await?
     {
         return replayed(app, p, earlier.case_id, earlier.event_id).await;
     }

@@ -69,7 +69,7 @@ pub async fn fire_transition(
         ),
     );
     if let Some(key) = key
-        && let Some(fired) = replay(app, p, key, &request).await?
+        && let Some(fired) = replay(app, p, key, &request, false).await?
     {
         return Ok(fired);
     }
@@ -80,7 +80,7 @@ pub async fn fire_transition(
     // A concurrent request with the same key may have won the race: give its result.
     if err.lost_race()
         && let Some(key) = key
-        && let Some(fired) = replay(app, p, key, &request).await?
+        && let Some(fired) = replay(app, p, key, &request, true).await?
     {
         return Ok(fired);
     }
@@ -179,15 +179,31 @@ async fn fire(
     })
 }
 
+/// What an earlier request with the same key produced, as this request's answer; `after_race`:
+/// this request lost a race to it (see [`Request::earlier_after_race`]).
 async fn replay(
     app: &App,
     p: &Principal,
     key: &str,
     request: &Request,
+    after_race: bool,
 ) -> Result<Option<Fired>, ServiceError> {
-    let Some(record) = request.earlier(app, p.user_id, key).await? else {
-        return Ok(None);
+    let earlier = if after_race {
+        request.earlier_after_race(app, p.user_id, key).await?
+    } else {
+        request.earlier(app, p.user_id, key).await?
     };
+    match earlier {
+        Some(record) => replayed(app, p, record).await,
+        None => Ok(None),
+    }
+}
+
+async fn replayed(
+    app: &App,
+    p: &Principal,
+    record: crate::store::idempotency::IdempotencyRecord,
+) -> Result<Option<Fired>, ServiceError> {
     let event_id = record.event_id.ok_or(ServiceError::NotFound("event"))?;
     let event = crate::store::events::by_id(app.store.conn(), event_id)
         .await?

@@ -17,6 +17,7 @@ use super::{App, ServiceError};
 use crate::access::{CaseScope, Principal};
 use crate::domain::event::{ChainPosition, canonical_json};
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind, Notification, NotificationKind};
+use crate::store::WriteTxn;
 use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{cases as case_store, events, inbox};
 use crate::workflow::{PersonStatus, Workflow, engine};
@@ -38,7 +39,7 @@ pub enum Changer<'a> {
 /// A change in progress on one case (see the module documentation).
 pub struct CaseWork<'a> {
     app: &'a App,
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     /// The version the case had when it was locked (`0` for a case being opened).
     locked_version: i64,
     case: CaseRecord,
@@ -233,7 +234,7 @@ impl<'a> CaseWork<'a> {
     /// The transaction, for the records a use case writes beside the case (a referral, a
     /// consent, a transfer's status) so that they commit or roll back with it.
     pub fn tx(&self) -> &DatabaseTransaction {
-        &self.txn
+        self.txn.tx()
     }
 
     /// Appends an event to the case's chain. Its `changes` (tracks, facts, timers) are applied
@@ -533,6 +534,19 @@ impl Request {
             operation,
             hash: hex::encode(Sha256::digest(canonical_json(request))),
         }
+    }
+
+    /// [`Request::earlier`] after this request lost a race (a unique key or the case's version)
+    /// to a concurrent one: first waits until writes that finished are durable (on SQLite the
+    /// winner may still be in a group being committed, which the reading pool cannot see yet).
+    pub async fn earlier_after_race(
+        &self,
+        app: &App,
+        user: Uuid,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, ServiceError> {
+        app.store.settled().await?;
+        self.earlier(app, user, key).await
     }
 
     /// What an earlier request with the same key produced: `None` when the key is new,

@@ -28,6 +28,10 @@ pub enum StoreError {
     /// The database failed (see [`StoreError::fault`] for the environmental causes).
     #[error(transparent)]
     Database(DbErr),
+    /// The commit of a group of writes this write was part of failed (SQLite group commit:
+    /// [`super::group_commit`]); none of the group's writes was kept.
+    #[error("the group commit failed: {0}")]
+    Group(std::sync::Arc<DbErr>),
 }
 
 impl StoreError {
@@ -45,6 +49,7 @@ impl StoreError {
     pub fn fault(&self) -> Option<DbFault> {
         match self {
             StoreError::Database(e) => fault(e),
+            StoreError::Group(e) => fault(e),
             _ => None,
         }
     }

@@ -211,3 +211,16 @@ fn roles_json(roles: &[Role]) -> Result<String, StoreError> {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     serde_json::to_string(&names).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
+
+/// The authentication epoch (see [`crate::service::auth_cache`]): moved on by triggers on every
+/// change to tokens, users, agencies and JWT revocations.
+pub async fn auth_epoch<C: ConnectionTrait>(conn: &C) -> Result<i64, StoreError> {
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT value FROM auth_epoch WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("auth_epoch has no row".into()))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
+}

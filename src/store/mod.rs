@@ -13,6 +13,7 @@ pub mod disclosures;
 pub mod entities;
 mod error;
 pub mod events;
+mod group_commit;
 pub mod idempotency;
 pub mod identity;
 pub mod inbox;
@@ -25,22 +26,106 @@ pub mod workflows;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    DatabaseTransaction, DbErr, Statement, TransactionTrait,
 };
 use std::time::Duration;
 use trm_migration::{Migrator, MigratorTrait};
 
 pub use error::{DbFault, StoreError, fault};
 
+pub use group_commit::GroupStats;
+
 /// The database behind the service.
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
-    /// Where write transactions run: on SQLite a pool of one connection, so that writers queue
-    /// in order in the pool instead of polling SQLite's lock on the busy timeout (which makes
-    /// tail latency grow with the number of writers); on PostgreSQL the same pool as reads.
-    writer: DatabaseConnection,
+    /// Where write transactions run: on SQLite one connection, on which writes queue in order
+    /// (instead of polling SQLite's lock on the busy timeout, which makes tail latency grow with
+    /// the number of writers) and commit in groups ([`group_commit`]); on PostgreSQL the same
+    /// pool as reads.
+    writer: Writer,
+}
+
+#[derive(Clone, Debug)]
+enum Writer {
+    Group(std::sync::Arc<group_commit::GroupCommit>),
+    Pool(DatabaseConnection),
+}
+
+/// A write transaction ([`Store::begin_write`]): use it as a [`DatabaseTransaction`] (it
+/// dereferences to one), then [`WriteTxn::commit`] or [`WriteTxn::rollback`]; dropped, it
+/// changes nothing. On SQLite it is a member of a group ([`group_commit`]); `commit` returns once
+/// the write is durable, whichever way.
+#[derive(Debug)]
+pub struct WriteTxn(WriteKind);
+
+#[derive(Debug)]
+enum WriteKind {
+    Member(group_commit::Member),
+    Alone(DatabaseTransaction),
+}
+
+impl WriteTxn {
+    /// The transaction to read and write through.
+    pub fn tx(&self) -> &DatabaseTransaction {
+        self
+    }
+
+    /// Commits: returns once the write is durable (on SQLite, with its group).
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.0 {
+            WriteKind::Member(member) => member.commit().await,
+            WriteKind::Alone(txn) => Ok(txn.commit().await?),
+        }
+    }
+
+    /// Rolls the write back.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.0 {
+            WriteKind::Member(member) => member.rollback().await,
+            WriteKind::Alone(txn) => Ok(txn.rollback().await?),
+        }
+    }
+}
+
+/// A write transaction is a connection like the others: store functions take it as they take
+/// the pool (sea-orm's trait is an `async_trait` one, hence the attribute).
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.tx().get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.tx().execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.tx().execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.tx().query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.tx().query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx().support_returning()
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        match &self.0 {
+            WriteKind::Member(member) => member.tx(),
+            WriteKind::Alone(txn) => txn,
+        }
+    }
 }
 
 /// Connection settings. Built from the database flags ([`crate::config::DatabaseConfig`]);
@@ -126,7 +211,12 @@ impl Store {
                             // Give the planner statistics (bounded sampling, milliseconds even
                             // on a large file): without them SQLite picks the status index for
                             // "shared with my agency" and scans every active case.
-                            let store = Store { db, writer };
+                            let store = Store {
+                                db,
+                                writer: Writer::Group(std::sync::Arc::new(
+                                    group_commit::GroupCommit::new(writer),
+                                )),
+                            };
                             store.optimize().await?;
                             return Ok(store);
                         }
@@ -140,7 +230,7 @@ impl Store {
                 }
                 Ok(db) => {
                     return Ok(Store {
-                        writer: db.clone(),
+                        writer: Writer::Pool(db.clone()),
                         db,
                     });
                 }
@@ -162,9 +252,9 @@ impl Store {
     /// on PostgreSQL a transaction-scoped advisory lock.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
-        lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
-        Migrator::up(&txn, None).await?;
-        Ok(txn.commit().await?)
+        lock_exclusively(txn.tx(), LOCK_MIGRATIONS).await?;
+        Migrator::up(txn.tx(), None).await?;
+        txn.commit().await
     }
 
     /// The connection pool, for reads.
@@ -177,16 +267,34 @@ impl Store {
         self.db.get_database_backend()
     }
 
-    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
-    /// up front, so two writers queue on the busy timeout instead of failing on lock upgrade.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
-        self.writer
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await
-            .map_err(Into::into)
+    /// Starts a write transaction. On SQLite writes take turns on the one writing connection
+    /// and commit in groups ([`group_commit`]: the group's transaction is `BEGIN IMMEDIATE`, so
+    /// that other processes writing the file queue on the busy timeout instead of failing on
+    /// lock upgrade); on PostgreSQL it is a transaction of the pool.
+    pub async fn begin_write(&self) -> Result<WriteTxn, StoreError> {
+        match &self.writer {
+            Writer::Group(group) => Ok(WriteTxn(WriteKind::Member(group.begin().await?))),
+            Writer::Pool(pool) => Ok(WriteTxn(WriteKind::Alone(pool.begin().await?))),
+        }
+    }
+
+    /// Waits until every write that has finished but may not be durable yet (a SQLite group
+    /// still gathering) has committed: after it, the reading pool sees them. A write that lost
+    /// a race on a unique key to another still in its group calls it before reading the
+    /// winner's result. Immediate on PostgreSQL, where a finished write has committed.
+    pub async fn settled(&self) -> Result<(), StoreError> {
+        match &self.writer {
+            Writer::Group(_) => self.begin_write().await?.commit().await,
+            Writer::Pool(_) => Ok(()),
+        }
+    }
+
+    /// How SQLite's writes were grouped so far (`None` on PostgreSQL).
+    pub fn group_stats(&self) -> Option<(u64, u64, u64)> {
+        match &self.writer {
+            Writer::Group(group) => Some(group.stats().snapshot()),
+            Writer::Pool(_) => None,
+        }
     }
 
     /// Refreshes the query planner's statistics where they are stale (SQLite; bounded
@@ -194,10 +302,12 @@ impl Store {
     /// for "cases shared with my agency" and scans every active case. PostgreSQL's autovacuum
     /// does this by itself. Run at start-up and by the scheduler.
     pub async fn optimize(&self) -> Result<(), StoreError> {
-        if self.backend() == DatabaseBackend::Sqlite {
-            self.writer
-                .execute_unprepared("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")
-                .await?;
+        if let Writer::Group(group) = &self.writer {
+            group_commit::between_groups(
+                group,
+                "PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;",
+            )
+            .await?;
         }
         Ok(())
     }
@@ -209,7 +319,11 @@ impl Store {
     pub async fn durability_risks(&self) -> Result<Vec<String>, StoreError> {
         let mut risks = Vec::new();
         if self.backend() == DatabaseBackend::Sqlite {
-            for (which, conn) in [("reading", &self.db), ("writing", &self.writer)] {
+            let writer = match &self.writer {
+                Writer::Group(group) => group.writer(),
+                Writer::Pool(pool) => pool,
+            };
+            for (which, conn) in [("reading", &self.db), ("writing", writer)] {
                 let sync = pragma(conn, "synchronous").await?;
                 if sync.parse::<i64>().unwrap_or(0) < 2 {
                     risks.push(format!(
@@ -280,8 +394,10 @@ impl Store {
 
     /// Closes the pools (on shutdown).
     pub async fn close(self) -> Result<(), StoreError> {
-        if self.backend() == DatabaseBackend::Sqlite {
-            self.writer.close().await?;
+        if let Writer::Group(group) = &self.writer {
+            // Whatever group is still gathering commits first.
+            self.settled().await?;
+            group.writer().clone().close().await?;
         }
         Ok(self.db.close().await?)
     }

@@ -76,3 +76,69 @@ async fn me_describes_the_principal_and_issued_tokens_work() {
     );
     s.stop().await;
 }
+
+/// The principal behind a token is remembered for a moment (no directory read per request): a
+/// token revoked, or a user changed, through one instance applies there at once, and on
+/// every other instance (or behind the service's back) within the stated bound.
+#[tokio::test]
+async fn a_revoked_token_stops_at_once_here_and_within_the_bound_elsewhere() {
+    let s = TestServer::start().await;
+    let other = s.start_instance().await;
+    let bound = s.app.auth_cache().recheck();
+    assert!(
+        bound <= std::time::Duration::from_secs(1),
+        "the documented default bound is 1 s"
+    );
+    const ME: &str = "{ me { roles } }";
+    let token = s.token("it.shelter").to_string();
+    for server in [&s, &other] {
+        let (status, _) = server
+            .post(Some(&format!("Bearer {token}")), ME, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    // Revoked through the first instance: refused there at once, on the other within the
+    // bound.
+    assert!(
+        trm::service::auth::revoke_token(&s.app, &token)
+            .await
+            .unwrap()
+    );
+    let (status, body) = s
+        .post(Some(&format!("Bearer {token}")), OPEN, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    tokio::time::sleep(bound + std::time::Duration::from_millis(100)).await;
+    let (status, body) = other
+        .post(Some(&format!("Bearer {token}")), OPEN, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    // A user's roles changed behind the service's back (an operator's SQL): the cached
+    // principal is dropped within the bound on every instance.
+    let police = s.token("it.police").to_string();
+    let before = s.data("it.police", ME, json!({})).await;
+    assert_ne!(before["me"]["roles"], json!(["AUDITOR"]));
+    trm::store::execute_sql(
+        s.app.store.conn(),
+        "UPDATE users SET roles = '[\"AUDITOR\"]' WHERE username = 'it.police'",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(bound + std::time::Duration::from_millis(100)).await;
+    for server in [&s, &other] {
+        let (status, body) = server
+            .post(Some(&format!("Bearer {police}")), ME, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["data"]["me"]["roles"], json!(["AUDITOR"]), "{body}");
+    }
+    // Nothing was opened by the revoked token.
+    let data = s
+        .data("auditor", "{ cases { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(data["cases"]["edges"].as_array().unwrap().len(), 0);
+    other.stop().await;
+    s.stop().await;
+}

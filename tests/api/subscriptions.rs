@@ -375,6 +375,8 @@ async fn a_revoked_token_stops_delivery() {
     )
     .await
     .unwrap();
+    // Revoked behind the service's back: it applies within the stated bound.
+    crate::jwt::past_the_recheck_bound(&s).await;
     // Fired with a token issued afterwards (all demo tokens are revoked now).
     let token = trm::service::auth::issue_token(&s.app, "it.shelter")
         .await
