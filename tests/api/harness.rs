@@ -13,6 +13,11 @@ use trm::service::{App, demo};
 use trm::startup;
 use trm::store::StoreOptions;
 
+/// Whether the tests run on PostgreSQL (`TRM_TEST_DATABASE_URL` set) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("TRM_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
 /// Where the test's database lives; dropped (PostgreSQL) or deleted (SQLite) at the end.
 pub struct TestDatabase {
     pub url: String,
