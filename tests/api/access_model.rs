@@ -432,10 +432,7 @@ async fn hand_over(app: &App, actors: &[Principal], case: Uuid) -> bool {
         .await
         .expect("read case")
         .expect("case exists");
-    let Some(lead) = actors
-        .iter()
-        .find(|p| p.agency_id == record.lead_agency_id)
-    else {
+    let Some(lead) = actors.iter().find(|p| p.agency_id == record.lead_agency_id) else {
         return false;
     };
     consent_to_everything(app, lead, case, actors).await;
