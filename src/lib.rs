@@ -15,5 +15,6 @@ pub mod server;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 pub mod vocabulary;
 pub mod workflow;

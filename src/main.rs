@@ -8,14 +8,9 @@ use trm::config::{LOG_DEFAULT, LOG_ENV};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(LOG_DEFAULT)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match cli::run(Cli::parse()).await {
+    let cli = Cli::parse();
+    trm::telemetry::init_logging(std::env::var(LOG_ENV).ok().as_deref(), LOG_DEFAULT);
+    match cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

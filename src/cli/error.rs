@@ -6,6 +6,7 @@ use crate::service::ServiceError;
 use crate::service::oidc::OidcConfigError;
 use crate::startup::StartupError;
 use crate::store::StoreError;
+use crate::telemetry::TracingError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -27,6 +28,9 @@ pub enum CliError {
     Oidc(#[from] OidcConfigError),
     #[error(transparent)]
     AuditKey(#[from] KeyError),
+    /// The trace export settings cannot be used.
+    #[error(transparent)]
+    Tracing(#[from] TracingError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error(transparent)]

@@ -11,6 +11,7 @@ use crate::service::oidc::Oidc;
 use crate::service::{App, demo};
 use crate::startup;
 use crate::store::StoreOptions;
+use crate::telemetry::Tracing;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +21,10 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     server::survive_file_size_limit();
     let oidc_config = config.oidc_config()?;
     let sign_in_settings = config.console_sign_in()?;
+    let tracing = match config.tracing_options() {
+        Some(options) => Tracing::start(&options)?,
+        None => Tracing::off(),
+    };
     let registry = startup::load_workflows(&config.workflows.path)?;
     for warning in registry.warnings() {
         tracing::warn!(%warning, "a workflow version shipped before the check declares something nothing carries out (kept for the cases pinned to it)");
@@ -65,6 +70,10 @@ pub(super) async fn run(config: ServeConfig) -> Result<(), CliError> {
     }
     let mut options = HttpOptions::from(&config);
     options.console.oidc_sign_in = sign_in;
+    if let Some(otlp) = &config.otlp.otlp_endpoint {
+        println!("Traces: exported over OTLP to {otlp}");
+    }
+    options.tracing = tracing;
     if let Some(metrics_bind) = config.metrics_bind() {
         let listener = bind(metrics_bind).await?;
         let metrics_addr = listener.local_addr()?;

@@ -108,6 +108,8 @@ pub struct ServeConfig {
     pub test_clock_offset_days: u32,
     #[command(flatten)]
     pub http: HttpConfig,
+    #[command(flatten)]
+    pub otlp: OtlpFlags,
     /// Seconds between scheduler passes that record the timers that fell due (`0`: no
     /// scheduler). Every instance may run it; each timer is recorded once.
     #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
@@ -216,6 +218,30 @@ pub struct HttpConfig {
     /// Days without news after which a child on the move is flagged on the focal point's board.
     #[arg(long, env = "TRM_NO_NEWS_DAYS", default_value_t = 14)]
     pub no_news_days: u32,
+}
+
+/// Exporting traces (a span per request and its stages) over OTLP to a collector. Off unless
+/// --otlp-endpoint is given.
+#[derive(Args, Debug, Clone)]
+pub struct OtlpFlags {
+    /// Export traces over OTLP/HTTP (protobuf) to the collector at this base URL, e.g.
+    /// `http://127.0.0.1:4318` (spans go to `<URL>/v1/traces`): a span per request and its
+    /// stages (authentication, parsing, policy, engine, each database statement, commit), with
+    /// no personal data. Spans are sent in batches in the background; when the collector is
+    /// down they are dropped, and requests never wait for it [default: none, no export].
+    #[arg(long, env = "TRM_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// The service name the exported traces carry (`service.name`).
+    #[arg(long, env = "TRM_OTLP_SERVICE_NAME", default_value = "trm")]
+    pub otlp_service_name: String,
+    /// The share of requests traced, from `0` to `1` (a request's stages follow its decision).
+    #[arg(
+        long,
+        env = "TRM_OTLP_SAMPLE_RATIO",
+        value_name = "RATIO",
+        default_value_t = 1.0
+    )]
+    pub otlp_sample_ratio: f64,
 }
 
 /// Accepting JWT access tokens from an agency identity provider (OIDC), besides TRM tokens.

@@ -11,6 +11,7 @@ use crate::server::{ApiLimits, HttpOptions};
 use crate::service::console_sign_in::{CALLBACK_PATH, SignInSettings};
 use crate::service::oidc::{self, JwksSource, OidcConfig};
 use crate::store::{SqliteSync, StoreOptions};
+use crate::telemetry::{Tracing, TracingOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -153,6 +154,16 @@ impl ServeConfig {
         public_keys(&self.audit_trusted_keys)
     }
 
+    /// Where to export traces (`--otlp-*`); `None` when export is off.
+    pub fn tracing_options(&self) -> Option<TracingOptions> {
+        let otlp = &self.otlp;
+        otlp.otlp_endpoint.as_ref().map(|endpoint| TracingOptions {
+            endpoint: endpoint.clone(),
+            service_name: otlp.otlp_service_name.clone(),
+            sample_ratio: otlp.otlp_sample_ratio,
+        })
+    }
+
     /// Whether `/metrics` is served on an address of its own (`--metrics-bind`).
     pub fn metrics_bind(&self) -> Option<SocketAddr> {
         self.http
@@ -173,6 +184,8 @@ impl From<&ServeConfig> for HttpOptions {
             rate_limit_per_minute: http.rate_limit_per_minute,
             metrics_route: http.metrics && http.metrics_bind.is_none(),
             metrics: Arc::default(),
+            // Set by `trm serve` from --otlp-endpoint (starting export is not a conversion).
+            tracing: Tracing::off(),
             console: ConsoleOptions {
                 enabled: http.console,
                 demo_sign_in: config.demo,

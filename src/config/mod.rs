@@ -22,7 +22,7 @@ mod values;
 pub use error::ConfigError;
 pub use flags::{
     DataDirConfig, DatabaseConfig, HttpConfig, LOG_DEFAULT, LOG_ENV, LOG_HELP, OidcFlags,
-    ServeConfig, SqliteSynchronous, WorkflowsConfig,
+    OtlpFlags, ServeConfig, SqliteSynchronous, WorkflowsConfig,
 };
 pub use layers::{AuditKeySource, Clocks, KeySource};
 pub use values::{

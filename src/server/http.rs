@@ -1,10 +1,13 @@
 //! `POST /graphql`: one GraphQL request per HTTP request, and the JSON answers of everything
 //! that can refuse one (authentication, rate limit, body, limits, the layers before the
-//! handler), each marked with its outcome for the metrics ([`observe`]).
+//! handler), each marked with its outcome for the metrics and the request's span
+//! ([`super::observe`]). Its stages are spans of their own: `trm.authenticate`, `trm.parse`
+//! (the JSON, the GraphQL document and the query limits), `trm.execute` (the schema's
+//! validation and the resolvers).
 
 use super::admission::Refusal;
 use super::limits::OperationKind;
-use super::metrics::{self, Metrics, Transport};
+use super::metrics::{self, Transport};
 use super::state::ServerState;
 use crate::api;
 use crate::service::{ServiceError, auth};
@@ -13,12 +16,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::sync::Arc;
-use std::time::Instant;
+use tracing::Instrument;
 
 /// `POST /graphql`: authenticate, pass the gate's rate limit, read one request, pass its
 /// limits, run it; see [`super::admission`].
@@ -30,7 +31,10 @@ pub(super) async fn graphql(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let principal = match auth::authenticate(&state.app, authorization).await {
+    let principal = match auth::authenticate(&state.app, authorization)
+        .instrument(tracing::info_span!("trm.authenticate"))
+        .await
+    {
         Ok(p) => p,
         Err(err) => {
             return with_outcome(
@@ -57,16 +61,20 @@ pub(super) async fn graphql(
             );
         }
     };
-    let request = match parse_request(&body) {
-        Ok(request) => request,
-        Err(response) => return *response,
-    };
-    match admission.check(request) {
+    let admitted = tracing::info_span!("trm.parse").in_scope(|| {
+        parse_request(&body)
+            .and_then(|request| admission.check(request).map_err(|r| Box::new(refused(r))))
+    });
+    match admitted {
         Ok(admitted) => {
             let kind = admitted.kind();
-            graphql_response(admitted.execute().await, kind)
+            let response = admitted
+                .execute()
+                .instrument(tracing::info_span!("trm.execute"))
+                .await;
+            graphql_response(response, kind)
         }
-        Err(refusal) => refused(refusal),
+        Err(response) => *response,
     }
 }
 
@@ -127,12 +135,12 @@ fn refused(refusal: Refusal) -> Response {
 
 /// What became of a `/graphql` request, for the metrics (set by whoever answered it).
 #[derive(Debug, Clone, Copy)]
-struct Outcome {
-    kind: OperationKind,
-    code: &'static str,
+pub(super) struct Outcome {
+    pub(super) kind: OperationKind,
+    pub(super) code: &'static str,
 }
 
-fn with_outcome(mut response: Response, kind: OperationKind, code: &str) -> Response {
+pub(super) fn with_outcome(mut response: Response, kind: OperationKind, code: &str) -> Response {
     response.extensions_mut().insert(Outcome {
         kind,
         code: metrics::outcome_label(code),
@@ -157,7 +165,7 @@ fn first_code(response: &async_graphql::Response) -> &str {
 }
 
 /// `{"errors": [{"message": ..., "extensions": {"code": ...}}]}` with `status`.
-fn json_error(status: StatusCode, code: &'static str, message: &str) -> Response {
+pub(super) fn json_error(status: StatusCode, code: &'static str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     with_outcome(
         (status, Json(body)).into_response(),
@@ -166,54 +174,12 @@ fn json_error(status: StatusCode, code: &'static str, message: &str) -> Response
     )
 }
 
-fn too_large_response() -> Response {
+pub(super) fn too_large_response() -> Response {
     json_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "PAYLOAD_TOO_LARGE",
         "The request body is larger than this service accepts",
     )
-}
-
-/// Around everything else on `POST /graphql`: counts the request and its latency, and gives the
-/// answers of the layers before the handler (body limit, timeout, panic) a JSON error body.
-pub(super) async fn observe(
-    State(metrics): State<Arc<Metrics>>,
-    request: axum::extract::Request,
-    next: Next,
-) -> Response {
-    if request.method() != Method::POST || request.uri().path() != "/graphql" {
-        return next.run(request).await;
-    }
-    let started = Instant::now();
-    let mut response = next.run(request).await;
-    let outcome = match response.extensions().get::<Outcome>() {
-        Some(outcome) => *outcome,
-        None => {
-            response = match response.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => too_large_response(),
-                StatusCode::REQUEST_TIMEOUT => json_error(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "TIMEOUT",
-                    "The request took longer than this service allows",
-                ),
-                status if status.is_server_error() => {
-                    json_error(status, "INTERNAL", "internal error")
-                }
-                _ => with_outcome(response, OperationKind::Unknown, "OTHER"),
-            };
-            response
-                .extensions()
-                .get::<Outcome>()
-                .copied()
-                .unwrap_or(Outcome {
-                    kind: OperationKind::Unknown,
-                    code: "OTHER",
-                })
-        }
-    };
-    metrics.request(outcome.kind, outcome.code);
-    metrics.latency(outcome.kind, started.elapsed());
-    response
 }
 
 /// The answer to a request whose handler panicked: 500 `INTERNAL`, no details. The panic is

@@ -1,11 +1,18 @@
-//! Counters for `/metrics`, in the Prometheus text format.
+//! The metrics behind `/metrics`, recorded with the `metrics` crate into a Prometheus recorder
+//! of this server's own (`metrics-exporter-prometheus`, text format 0.0.4): tests start many
+//! servers in one process, and a process-global recorder would mix their counts.
 //!
-//! Every label value comes from a fixed set (the operation kinds and the error codes listed
-//! here), so a label can never carry personal data, an id, a username or query text: a code that
-//! is not in [`OUTCOMES`] is counted as `OTHER`.
+//! Every label value comes from a fixed set (the operation kinds, the error codes listed here,
+//! the transports, the kinds of SQL statement of [`crate::telemetry::statement_kind`]), so a
+//! label can never carry personal data, an id, a username or query text: a code that is not in
+//! [`OUTCOMES`] is counted as `OTHER`.
 
 use super::limits::OperationKind;
-use std::fmt::Write;
+use crate::telemetry::Timings;
+use metrics::{Counter, describe_counter, describe_histogram, with_local_recorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -31,12 +38,25 @@ pub const OUTCOMES: &[&str] = &[
     "OTHER",
 ];
 
-/// Upper bounds of the latency histogram's buckets, in seconds.
-const BUCKETS: [f64; 12] = [
+const REQUESTS: &str = "trm_graphql_requests_total";
+const REQUEST_DURATION: &str = "trm_graphql_request_duration_seconds";
+const RATE_LIMITED: &str = "trm_rate_limited_total";
+const STATEMENT_DURATION: &str = "trm_db_statement_duration_seconds";
+const COMMIT_DURATION: &str = "trm_commit_duration_seconds";
+
+/// Upper bounds of the request latency buckets, in seconds.
+const REQUEST_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-const KINDS: usize = OperationKind::ALL.len();
+/// Upper bounds of the statement and commit latency buckets, in seconds.
+const DATABASE_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+
+/// Histogram samples between two upkeeps of the recorder (which folds the samples into the
+/// buckets; rendering does it too, but `/metrics` may never be read).
+const UPKEEP_EVERY: u64 = 4096;
 
 /// The label for an error code: itself when it is one of [`OUTCOMES`], else `OTHER`.
 pub fn outcome_label(code: &str) -> &'static str {
@@ -45,39 +65,6 @@ pub fn outcome_label(code: &str) -> &'static str {
         .find(|o| **o == code)
         .copied()
         .unwrap_or("OTHER")
-}
-
-fn kind_index(kind: OperationKind) -> usize {
-    OperationKind::ALL
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(KINDS - 1)
-}
-
-/// The service's counters; cheap to update from any thread.
-#[derive(Debug)]
-pub struct Metrics {
-    /// `[kind][outcome]`.
-    requests: Vec<Vec<AtomicU64>>,
-    /// `[kind][bucket]`, cumulative at rendering only.
-    latency_buckets: Vec<Vec<AtomicU64>>,
-    latency_count: Vec<AtomicU64>,
-    latency_sum_micros: Vec<AtomicU64>,
-    /// `[http, ws, console]`.
-    rate_limited: [AtomicU64; 3],
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        let row = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect::<Vec<_>>();
-        Metrics {
-            requests: (0..KINDS).map(|_| row(OUTCOMES.len())).collect(),
-            latency_buckets: (0..KINDS).map(|_| row(BUCKETS.len())).collect(),
-            latency_count: row(KINDS),
-            latency_sum_micros: row(KINDS),
-            rate_limited: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
-        }
-    }
 }
 
 /// Where a request came in, for the rate-limit counter.
@@ -89,34 +76,124 @@ pub enum Transport {
     Console,
 }
 
+impl Transport {
+    const ALL: [Transport; 3] = [Transport::Http, Transport::WebSocket, Transport::Console];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Transport::Http => "http",
+            Transport::WebSocket => "websocket",
+            Transport::Console => "console",
+        }
+    }
+}
+
+/// The service's metrics; cheap to update from any thread.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    /// `[kind][outcome]`, registered up front so that every series shows, at 0 until counted.
+    requests: Vec<Vec<Counter>>,
+    /// `[http, websocket, console]`, as [`Transport::ALL`].
+    rate_limited: Vec<Counter>,
+    samples: AtomicU64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        // The bucket lists are constants and not empty: neither call can fail.
+        let builder = PrometheusBuilder::new();
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &REQUEST_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Full(STATEMENT_DURATION.into()), &DATABASE_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Full(COMMIT_DURATION.into()), &DATABASE_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        let (requests, rate_limited) = with_local_recorder(&recorder, || {
+            describe_counter!(
+                REQUESTS,
+                "GraphQL requests (HTTP requests and WebSocket subscriptions) by operation kind \
+                 and outcome (OK or the error code)."
+            );
+            describe_histogram!(
+                REQUEST_DURATION,
+                metrics::Unit::Seconds,
+                "Time to answer a GraphQL request over HTTP, by operation kind and outcome."
+            );
+            describe_counter!(
+                RATE_LIMITED,
+                "Requests refused by the per-principal rate limit."
+            );
+            describe_histogram!(
+                STATEMENT_DURATION,
+                metrics::Unit::Seconds,
+                "Time of one database statement run for a request (waiting for a connection \
+                 included), by kind of statement (its verb and table, e.g. INSERT case_events)."
+            );
+            describe_histogram!(
+                COMMIT_DURATION,
+                metrics::Unit::Seconds,
+                "Time to commit one change to a case: its writes and the database's COMMIT."
+            );
+            let requests = OperationKind::ALL
+                .iter()
+                .map(|kind| {
+                    OUTCOMES
+                        .iter()
+                        .map(|outcome| {
+                            metrics::counter!(REQUESTS, "operation" => kind.as_str(), "outcome" => *outcome)
+                        })
+                        .collect()
+                })
+                .collect();
+            let rate_limited = Transport::ALL
+                .iter()
+                .map(|t| metrics::counter!(RATE_LIMITED, "transport" => t.as_str()))
+                .collect();
+            (requests, rate_limited)
+        });
+        Metrics {
+            recorder,
+            handle,
+            requests,
+            rate_limited,
+            samples: AtomicU64::new(0),
+        }
+    }
+}
+
 impl Metrics {
     /// Counts one GraphQL request (an HTTP request, or a WebSocket `subscribe`) and its outcome.
     pub fn request(&self, kind: OperationKind, outcome: &str) {
-        let o = OUTCOMES
-            .iter()
-            .position(|x| *x == outcome_label(outcome))
-            .unwrap_or(OUTCOMES.len() - 1);
-        if let Some(c) = self.requests.get(kind_index(kind)).and_then(|r| r.get(o)) {
-            c.fetch_add(1, Ordering::Relaxed);
+        let outcome = outcome_label(outcome);
+        let k = OperationKind::ALL.iter().position(|x| *x == kind);
+        let o = OUTCOMES.iter().position(|x| *x == outcome);
+        if let (Some(k), Some(o)) = (k, o)
+            && let Some(counter) = self.requests.get(k).and_then(|r| r.get(o))
+        {
+            counter.increment(1);
         }
     }
 
-    /// Records how long an HTTP GraphQL request took.
-    pub fn latency(&self, kind: OperationKind, elapsed: Duration) {
-        let k = kind_index(kind);
-        let seconds = elapsed.as_secs_f64();
-        if let Some(b) = BUCKETS.iter().position(|le| seconds <= *le)
-            && let Some(c) = self.latency_buckets.get(k).and_then(|r| r.get(b))
-        {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(c) = self.latency_count.get(k) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(c) = self.latency_sum_micros.get(k) {
-            let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-            c.fetch_add(micros, Ordering::Relaxed);
-        }
+    /// Records how long an HTTP GraphQL request took, and what came of it.
+    pub fn latency(&self, kind: OperationKind, outcome: &str, elapsed: Duration) {
+        let outcome = outcome_label(outcome);
+        with_local_recorder(&self.recorder, || {
+            metrics::histogram!(REQUEST_DURATION, "operation" => kind.as_str(), "outcome" => outcome)
+                .record(elapsed.as_secs_f64());
+        });
+        self.sampled();
     }
 
     /// Counts a request refused by the rate limit.
@@ -126,68 +203,37 @@ impl Metrics {
             Transport::WebSocket => 1,
             Transport::Console => 2,
         };
-        self.rate_limited[i].fetch_add(1, Ordering::Relaxed);
+        if let Some(counter) = self.rate_limited.get(i) {
+            counter.increment(1);
+        }
     }
 
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        out.push_str(
-            "# HELP trm_graphql_requests_total GraphQL requests (HTTP requests and WebSocket \
-             subscriptions) by operation kind and outcome (OK or the error code).\n\
-             # TYPE trm_graphql_requests_total counter\n",
-        );
-        for (k, kind) in OperationKind::ALL.iter().enumerate() {
-            for (o, outcome) in OUTCOMES.iter().enumerate() {
-                let n = self.requests.get(k).and_then(|r| r.get(o)).map_or(0, get);
-                let _ = writeln!(
-                    out,
-                    "trm_graphql_requests_total{{operation=\"{}\",outcome=\"{outcome}\"}} {n}",
-                    kind.as_str()
-                );
-            }
+        self.handle.render()
+    }
+
+    fn sampled(&self) {
+        if self.samples.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            self.handle.run_upkeep();
         }
-        out.push_str(
-            "# HELP trm_graphql_request_duration_seconds Time to answer a GraphQL request over \
-             HTTP, by operation kind.\n\
-             # TYPE trm_graphql_request_duration_seconds histogram\n",
-        );
-        for (k, kind) in OperationKind::ALL.iter().enumerate() {
-            let kind = kind.as_str();
-            let mut cumulative = 0;
-            for (b, le) in BUCKETS.iter().enumerate() {
-                cumulative += self
-                    .latency_buckets
-                    .get(k)
-                    .and_then(|r| r.get(b))
-                    .map_or(0, get);
-                let _ = writeln!(
-                    out,
-                    "trm_graphql_request_duration_seconds_bucket{{operation=\"{kind}\",le=\"{le}\"}} {cumulative}"
-                );
-            }
-            let count = self.latency_count.get(k).map_or(0, get);
-            let sum = self.latency_sum_micros.get(k).map_or(0, get) as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "trm_graphql_request_duration_seconds_bucket{{operation=\"{kind}\",le=\"+Inf\"}} {count}\n\
-                 trm_graphql_request_duration_seconds_sum{{operation=\"{kind}\"}} {sum}\n\
-                 trm_graphql_request_duration_seconds_count{{operation=\"{kind}\"}} {count}"
-            );
-        }
-        out.push_str(
-            "# HELP trm_rate_limited_total Requests refused by the per-principal rate limit.\n\
-             # TYPE trm_rate_limited_total counter\n",
-        );
-        for (i, transport) in ["http", "websocket", "console"].iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "trm_rate_limited_total{{transport=\"{transport}\"}} {}",
-                get(&self.rate_limited[i])
-            );
-        }
-        out
+    }
+}
+
+impl Timings for Metrics {
+    fn statement(&self, kind: &str, elapsed: Duration) {
+        with_local_recorder(&self.recorder, || {
+            metrics::histogram!(STATEMENT_DURATION, "statement" => kind.to_string())
+                .record(elapsed.as_secs_f64());
+        });
+        self.sampled();
+    }
+
+    fn commit(&self, elapsed: Duration) {
+        with_local_recorder(&self.recorder, || {
+            metrics::histogram!(COMMIT_DURATION).record(elapsed.as_secs_f64());
+        });
+        self.sampled();
     }
 }
 
@@ -200,21 +246,59 @@ mod tests {
         let m = Metrics::default();
         m.request(OperationKind::Query, "OK");
         m.request(OperationKind::Mutation, "Canary Zyxwvutsrq");
-        m.latency(OperationKind::Query, Duration::from_millis(30));
+        m.latency(OperationKind::Query, "OK", Duration::from_millis(30));
+        m.latency(
+            OperationKind::Mutation,
+            "Canary Zyxwvutsrq",
+            Duration::from_millis(3),
+        );
         m.rate_limited(Transport::Http);
+        m.statement("INSERT case_events", Duration::from_micros(300));
+        m.commit(Duration::from_millis(2));
         let text = m.render();
         assert!(text.contains("trm_graphql_requests_total{operation=\"query\",outcome=\"OK\"} 1"));
         assert!(
             text.contains("trm_graphql_requests_total{operation=\"mutation\",outcome=\"OTHER\"} 1")
         );
+        assert!(
+            text.contains(
+                "trm_graphql_requests_total{operation=\"subscription\",outcome=\"OK\"} 0"
+            ),
+            "every series shows from the start:\n{text}"
+        );
         assert!(!text.contains("Canary"));
         assert!(text.contains(
-            "trm_graphql_request_duration_seconds_bucket{operation=\"query\",le=\"0.05\"} 1"
+            "trm_graphql_request_duration_seconds_bucket{operation=\"query\",outcome=\"OK\",le=\"0.05\"} 1"
+        ), "{text}");
+        assert!(text.contains(
+            "trm_graphql_request_duration_seconds_bucket{operation=\"query\",outcome=\"OK\",le=\"0.025\"} 0"
         ));
         assert!(text.contains(
-            "trm_graphql_request_duration_seconds_bucket{operation=\"query\",le=\"0.025\"} 0"
+            "trm_graphql_request_duration_seconds_count{operation=\"mutation\",outcome=\"OTHER\"} 1"
         ));
-        assert!(text.contains("trm_graphql_request_duration_seconds_count{operation=\"query\"} 1"));
         assert!(text.contains("trm_rate_limited_total{transport=\"http\"} 1"));
+        assert!(text.contains(
+            "trm_db_statement_duration_seconds_bucket{statement=\"INSERT case_events\",le=\"0.0005\"} 1"
+        ), "{text}");
+        assert!(
+            text.contains("trm_commit_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE trm_commit_duration_seconds histogram"));
+    }
+
+    #[test]
+    fn each_server_counts_for_itself() {
+        let (a, b) = (Metrics::default(), Metrics::default());
+        a.request(OperationKind::Query, "OK");
+        a.latency(OperationKind::Query, "OK", Duration::from_millis(1));
+        assert!(
+            b.render()
+                .contains("trm_graphql_requests_total{operation=\"query\",outcome=\"OK\"} 0")
+        );
+        assert!(
+            !b.render()
+                .contains("trm_graphql_request_duration_seconds_count")
+        );
     }
 }

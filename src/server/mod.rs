@@ -13,7 +13,8 @@
 //!
 //! The files: `router` (settings, routes, layers, serving), `http` and `ws` (the two
 //! transports), `admission` (the one path every GraphQL request takes through both), `limits`,
-//! `echo`, `ratelimit` and `metrics` (what admission applies), `process` (signals, panics, file
+//! `echo`, `ratelimit` and `metrics` (what admission applies), `observe` (the layer that times,
+//! counts and traces every request, see [`crate::telemetry`]), `process` (signals, panics, file
 //! size limits), `graphiql` (the page and the files it loads).
 
 mod admission;
@@ -23,6 +24,7 @@ mod http;
 mod in_process;
 pub mod limits;
 mod metrics;
+mod observe;
 mod process;
 mod ratelimit;
 mod router;

@@ -3,16 +3,18 @@
 
 use super::admission::Gate;
 use super::graphiql;
-use super::http::{graphql, observe, panic_response};
+use super::http::{graphql, panic_response};
 use super::in_process::InProcess;
 use super::limits::{self, ApiLimits};
 use super::metrics::Metrics;
+use super::observe::{Observer, observe};
 use super::ratelimit::RateLimiter;
 use super::state::ServerState;
 use super::ws::graphql_ws;
 use crate::api;
 use crate::console::{self, Console, ConsoleOptions};
 use crate::service::App;
+use crate::telemetry::{Instrumentation, Tracing};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -47,6 +49,9 @@ pub struct HttpOptions {
     pub metrics_route: bool,
     /// The counters behind `/metrics` (shared with [`metrics_router`]).
     pub metrics: Arc<Metrics>,
+    /// Where the spans of requests go (`Tracing::off()`: nowhere); [`serve`] flushes it when it
+    /// stops.
+    pub tracing: Tracing,
     /// The web console at `/`.
     pub console: ConsoleOptions,
 }
@@ -90,8 +95,13 @@ fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<
     with_layers(router, options)
 }
 
-/// The layers around every route: body and time limits, panics, metrics, request logging.
+/// The layers around every route: body and time limits, panics, request logging, and outermost
+/// the server's instrumentation, metrics and request span ([`observe`]).
 pub(super) fn with_layers(router: Router, options: &HttpOptions) -> Router {
+    let observer = Observer {
+        metrics: options.metrics.clone(),
+        instrumentation: Instrumentation::new(options.metrics.clone(), &options.tracing),
+    };
     router
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
@@ -111,10 +121,6 @@ pub(super) fn with_layers(router: Router, options: &HttpOptions) -> Router {
         .layer(unless_set("x-frame-options", "DENY"))
         .layer(unless_set("referrer-policy", "same-origin"))
         .layer(unless_set("cross-origin-opener-policy", "same-origin"))
-        .layer(middleware::from_fn_with_state(
-            options.metrics.clone(),
-            observe,
-        ))
         // Logs method, path and status only: no bodies, no headers, no query string, so no
         // personal data.
         .layer(
@@ -126,6 +132,7 @@ pub(super) fn with_layers(router: Router, options: &HttpOptions) -> Router {
                 )
             }),
         )
+        .layer(middleware::from_fn_with_state(observer, observe))
 }
 
 /// A header every response carries unless its handler set it (GraphiQL's page sets a policy of
@@ -176,6 +183,7 @@ pub async fn serve(
     if let Some(signals) = signals {
         signals.stop().await;
     }
+    options.tracing.shutdown().await;
     served
 }
 

@@ -102,12 +102,14 @@ async fn fire(
         && super::visibility::view(app, work.tx(), p, work.case())
             .await?
             .involved;
+    let policy = tracing::info_span!("trm.policy").entered();
     app.authorize(
         p,
         PolicyAction::FireTransition,
         transition_facts(p, work.case(), &workflow, &input.transition, involved),
         &refused_to(&workflow, &input.transition),
     )?;
+    drop(policy);
     if work.case().version != input.expected_version {
         return Err(ServiceError::VersionConflict {
             expected: input.expected_version,
@@ -122,6 +124,7 @@ async fn fire(
             input.transition
         )));
     }
+    let engine_span = tracing::info_span!("trm.engine", trm.workflow = %workflow.id, trm.workflow_version = i64::from(workflow.version), trm.transition = step.map(|t| t.id.as_str())).entered();
     let outcome = engine::evaluate(
         &workflow,
         &work.case().state,
@@ -131,6 +134,7 @@ async fn fire(
         app.env(work.case(), work.now()),
     )
     .map_err(|r| refusal_error(&workflow, &input.transition, r))?;
+    drop(engine_span);
     let mut draft = EventDraft::new(EventKind::Transition, (p.user_id, p.agency_id));
     draft.transition = Some(TransitionNames {
         transition: input.transition.clone(),

@@ -454,6 +454,7 @@ impl<'a> CaseWork<'a> {
 
     /// Re-checks the case's protections, writes the case, its events, the notices and the
     /// idempotency record, and commits; then delivers the signals.
+    #[tracing::instrument(name = "trm.commit", skip_all)]
     pub async fn commit(mut self) -> Result<Committed, ServiceError> {
         let (before, touched) = (self.before, self.touched);
         protections::keep(&mut self, before, touched).await?;

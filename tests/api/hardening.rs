@@ -370,7 +370,9 @@ async fn each_principal_has_a_rate_limit_and_metrics_count_what_happened() {
     assert_eq!(requests_total(&text, "unknown", "UNAUTHENTICATED"), 1);
     assert!(text.contains("trm_rate_limited_total{transport=\"http\"} 2"));
     assert!(text.contains("trm_rate_limited_total{transport=\"websocket\"} 1"));
-    assert!(text.contains("trm_graphql_request_duration_seconds_count{operation=\"query\"} 5"));
+    assert!(text.contains(
+        "trm_graphql_request_duration_seconds_count{operation=\"query\",outcome=\"OK\"} 5"
+    ));
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let labels = line
             .split_once('{')
@@ -383,6 +385,17 @@ async fn each_principal_has_a_rate_limit_and_metrics_count_what_happened() {
                 "operation" => ["query", "mutation", "subscription", "unknown"].contains(&value),
                 "outcome" => trm::server::OUTCOMES.contains(&value),
                 "transport" => ["http", "websocket", "console"].contains(&value),
+                // A statement's verb and table (`INSERT case_events`): names from the code.
+                "statement" => {
+                    value
+                        .split_once(' ')
+                        .map_or(value, |(verb, _)| verb)
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase())
+                        && value.split_once(' ').is_none_or(|(_, table)| {
+                            table.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        })
+                }
                 "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
                 _ => false,
             };

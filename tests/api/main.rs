@@ -68,5 +68,6 @@ mod schema;
 mod service_level;
 mod storage;
 mod subscriptions;
+mod telemetry;
 mod timers;
 mod transitions;
