@@ -97,6 +97,8 @@ pub struct Metrics {
     /// `[http, websocket, console]`, as [`Transport::ALL`].
     rate_limited: Vec<Counter>,
     samples: AtomicU64,
+    /// The store whose SQLite group commits are shown (set once, by the router).
+    store: std::sync::OnceLock<crate::store::Store>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -169,6 +171,7 @@ impl Default for Metrics {
             requests,
             rate_limited,
             samples: AtomicU64::new(0),
+            store: std::sync::OnceLock::new(),
         }
     }
 }
@@ -208,9 +211,32 @@ impl Metrics {
         }
     }
 
+    /// Shows the SQLite group commits of `store` too (the first store given is kept).
+    pub fn watch_store(&self, store: &crate::store::Store) {
+        let _ = self.store.set(store.clone());
+    }
+
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
-        self.handle.render()
+        let mut text = self.handle.render();
+        if let Some((groups, writes, largest)) =
+            self.store.get().and_then(crate::store::Store::group_stats)
+        {
+            use std::fmt::Write;
+            let _ = write!(
+                text,
+                "# HELP trm_sqlite_group_commits_total SQLite commits of a group of writes (group commit: one fsync for the group).\n\
+                 # TYPE trm_sqlite_group_commits_total counter\n\
+                 trm_sqlite_group_commits_total {groups}\n\
+                 # HELP trm_sqlite_group_commit_writes_total Writes committed in those groups.\n\
+                 # TYPE trm_sqlite_group_commit_writes_total counter\n\
+                 trm_sqlite_group_commit_writes_total {writes}\n\
+                 # HELP trm_sqlite_group_commit_largest The most writes one group has committed.\n\
+                 # TYPE trm_sqlite_group_commit_largest gauge\n\
+                 trm_sqlite_group_commit_largest {largest}\n"
+            );
+        }
+        text
     }
 
     fn sampled(&self) {

@@ -63,6 +63,7 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
 
 fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<bool>>) -> Router {
     let schema = limits::apply(api::schema(Some(app.clone())), &options.limits);
+    options.metrics.watch_store(&app.store);
     let gate = Gate::new(
         app.clone(),
         schema,

@@ -29,7 +29,7 @@ pub async fn append_leaf<C: ConnectionTrait>(
     let next = Query::select()
         .expr(Func::coalesce([
             Expr::col(Column::Position).max().add(1i64),
-            Expr::val(0i64).into(),
+            Expr::val(0i64),
         ]))
         .expr(Expr::val(event_id))
         .expr(Expr::val(leaf_hash))

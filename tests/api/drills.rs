@@ -384,17 +384,19 @@ async fn acknowledged_transitions_survive_sigkill_during_group_commits() {
     sigkill_drill(kills, clients, true).await;
 }
 
-/// The largest number of writes per group the server at `url` has committed so far (its
+/// How many writes per group, on average, the server at `url` has committed so far (its
 /// `/metrics`), or 0 when it cannot tell.
 async fn writes_per_group(http: &reqwest::Client, url: &str) -> f64 {
-    let metrics_url = url.replace("/graphql", "/metrics");
-    let Ok(response) = http.get(&metrics_url).send().await else {
+    let Ok(response) = http.get(format!("{url}/metrics")).send().await else {
         return 0.0;
     };
     let text = response.text().await.unwrap_or_default();
     let value = |name: &str| {
         text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<f64>().ok()))
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })
             .unwrap_or(0.0)
     };
     let groups = value("trm_sqlite_group_commits_total ");
