@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// What one workload measured.
+/// What one workload measured (over one or more rounds).
 #[derive(Debug, Clone)]
 pub struct Stats {
     pub ops: u64,
@@ -15,11 +15,47 @@ pub struct Stats {
     pub p50: u64,
     pub p99: u64,
     pub max: u64,
+    /// Every latency, to merge rounds.
+    hist: Histogram<u64>,
+    /// Operations per second of each round merged into this.
+    pub rounds: Vec<f64>,
+}
+
+/// A histogram of latencies in microseconds, up to ten minutes.
+pub fn histogram() -> Result<Histogram<u64>, String> {
+    Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).map_err(|e| e.to_string())
 }
 
 impl Stats {
+    /// `hist.len()` operations in `seconds`.
+    pub fn new(hist: Histogram<u64>, seconds: f64) -> Stats {
+        let ops = hist.len();
+        Stats {
+            ops,
+            seconds,
+            p50: hist.value_at_quantile(0.5),
+            p99: hist.value_at_quantile(0.99),
+            max: hist.max(),
+            hist,
+            rounds: vec![ops as f64 / seconds],
+        }
+    }
+
     pub fn per_second(&self) -> f64 {
         self.ops as f64 / self.seconds
+    }
+
+    /// Adds another round of the same workload: operations and time add up, percentiles are
+    /// over every latency of both.
+    pub fn merge(&mut self, other: Stats) -> Result<(), String> {
+        self.hist.add(&other.hist).map_err(|e| e.to_string())?;
+        self.ops += other.ops;
+        self.seconds += other.seconds;
+        self.p50 = self.hist.value_at_quantile(0.5);
+        self.p99 = self.hist.value_at_quantile(0.99);
+        self.max = self.hist.max();
+        self.rounds.extend(other.rounds);
+        Ok(())
     }
 }
 
@@ -53,8 +89,7 @@ where
     for client in 0..clients {
         let op = op.clone();
         tasks.push(tokio::spawn(async move {
-            let mut hist =
-                Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).map_err(|e| e.to_string())?;
+            let mut hist = histogram()?;
             let mut i = 0u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
@@ -66,19 +101,64 @@ where
             Ok::<_, String>(hist)
         }));
     }
-    let mut all =
-        Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).map_err(|e| e.to_string())?;
+    let mut all = histogram()?;
     for t in tasks {
         let hist = t.await.map_err(|e| e.to_string())??;
         all.add(&hist).map_err(|e| e.to_string())?;
     }
-    Ok(Stats {
-        ops: all.len(),
-        seconds: start.elapsed().as_secs_f64(),
-        p50: all.value_at_quantile(0.5),
-        p99: all.value_at_quantile(0.99),
-        max: all.max(),
-    })
+    Ok(Stats::new(all, start.elapsed().as_secs_f64()))
+}
+
+/// Runs one OS thread per element of `clients` (each thread owns its state, say a database
+/// connection, opened before the clock starts), looping `op(state, iteration)` for `duration`:
+/// for blocking clients such as SQLite's C API. Any failed operation stops every thread and
+/// fails the workload with its error.
+pub fn drive_threads<S, F>(clients: Vec<S>, duration: Duration, op: F) -> Result<Stats, String>
+where
+    S: Send,
+    F: Fn(&mut S, u64) -> Result<(), String> + Sync,
+{
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let start = Instant::now();
+    let deadline = start + duration;
+    let results: Vec<Result<Histogram<u64>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = clients
+            .into_iter()
+            .map(|mut state| {
+                let (op, failed) = (&op, &failed);
+                scope.spawn(move || {
+                    let mut hist = histogram()?;
+                    let mut i = 0u64;
+                    while Instant::now() < deadline
+                        && !failed.load(std::sync::atomic::Ordering::Relaxed)
+                    {
+                        let t = Instant::now();
+                        if let Err(e) = op(&mut state, i) {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(e);
+                        }
+                        let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        hist.saturating_record(us.max(1));
+                        i += 1;
+                    }
+                    Ok(hist)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
+            })
+            .collect()
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let mut all = histogram()?;
+    for hist in results {
+        all.add(&hist?).map_err(|e| e.to_string())?;
+    }
+    Ok(Stats::new(all, seconds))
 }
 
 /// A GraphQL client for one server.

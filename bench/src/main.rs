@@ -1,17 +1,22 @@
 //! `trm-bench`: how fast and how big TRM is, measured against baselines in the same run.
 //!
-//! For each database it (1) measures the raw database doing a transition's transaction shape
-//! through the same driver and store code, without GraphQL or HTTP (the physical limit); (2)
-//! starts `trm serve` as a child process and drives it over GraphQL/HTTP with N clients: a
-//! trivial query (the framework ceiling), transitions at each client count, reads at each
-//! database size (the database seeded in bulk first), checking every response body; (3) times
-//! start-up and reads the server's peak memory; (4) times audit verification against raw
-//! SHA-256 over the same bytes. It prints Markdown tables (the ones in BENCHMARKS.md).
+//! For each database it (1) measures a transition's transaction shape on the database two
+//! ways, without engine, policies, GraphQL or HTTP: through a thin client straight on the
+//! database (SQLite's C API, PostgreSQL's prepared statements: the physical limit, see
+//! [`physical`]) and through the same driver and store code as the service (what the driver
+//! costs on top); (2) starts `trm serve` as a child process and drives it over GraphQL/HTTP
+//! with N clients: a trivial query (the framework ceiling), transitions at each client count,
+//! reads at each database size (the database seeded in bulk first), checking every response
+//! body; (3) times start-up and reads the server's peak memory; (4) times audit verification
+//! against raw SHA-256 over the same bytes. It prints Markdown tables (the ones in
+//! BENCHMARKS.md) and which targets the run met; it asserts no times.
 
 // Start-up code of a measuring tool: a failed set-up is reported and ends the run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod load;
+mod physical;
+mod report;
 mod seed;
 
 use clap::Parser;
@@ -33,7 +38,9 @@ use trm::store::events;
 use trm::workflow::engine::{self, Changes, TrackChange};
 
 #[derive(Parser)]
-#[command(about = "Benchmarks TRM over GraphQL/HTTP against raw-database and framework baselines")]
+#[command(
+    about = "Benchmarks TRM over GraphQL/HTTP against physical-database, store and framework baselines"
+)]
 struct Args {
     /// A quick smoke run (CI): 2,000 cases, 1 and 8 clients, 2 s per workload. Times from it
     /// mean nothing.
@@ -45,9 +52,15 @@ struct Args {
     /// Client counts for transitions.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32,64")]
     clients: Vec<usize>,
-    /// Seconds per workload.
+    /// Seconds per workload (per round of the transition workloads).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Rounds of the transition workloads: at each client count the physical baseline, the
+    /// store baseline and TRM run one after the other, this many times over, and each
+    /// workload's rounds are added up (throughput over all of them, percentiles over every
+    /// latency). More rounds average out a noisy machine; the report shows each round's rate.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Databases to run on: sqlite, postgres.
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     databases: Vec<String>,
@@ -62,17 +75,23 @@ struct Args {
     /// The `trm` binary to run [default: the one next to this binary].
     #[arg(long)]
     trm: Option<PathBuf>,
-    /// Which parts to run: transitions (with the baselines and history), reads (with start-up,
-    /// memory and audit verification).
+    /// Which parts to run: transitions (with the baselines, the framework ceiling and history),
+    /// reads (with start-up, memory and audit verification).
     #[arg(long, value_delimiter = ',', default_value = "transitions,reads")]
     workloads: Vec<String>,
     /// Where SQLite files, token files and reports go. Seeded databases are kept there and
     /// reused by later runs (delete the directory to start over).
     #[arg(long, default_value = "target/bench")]
     dir: PathBuf,
+    /// Also run the PostgreSQL physical baseline's transaction as a `pgbench -M prepared`
+    /// script (when pgbench is on PATH), as a check on the tokio-postgres one.
+    #[arg(long)]
+    pgbench: bool,
 }
 
 const READ_CLIENTS: usize = 8;
+/// The server's connection pool (`--db-pool`); the store baseline gets the same.
+const SERVER_POOL: u32 = 32;
 const CEILING_CLIENTS: usize = 32;
 const LEADS: [&str; 4] = [
     "it.shelter",
@@ -101,6 +120,7 @@ async fn main() {
         args.sizes = vec![2_000];
         args.clients = vec![1, 8];
         args.seconds = 2;
+        args.rounds = 1;
     }
     if let Err(e) = run(args).await {
         eprintln!("trm-bench: {e}");
@@ -211,7 +231,8 @@ impl Server {
             .arg(workflows_dir())
             .arg("--demo-tokens")
             .arg(&tokens_file)
-            .args(["--rate-limit-per-minute", "0", "--db-pool", "32"])
+            .args(["--rate-limit-per-minute", "0", "--db-pool"])
+            .arg(SERVER_POOL.to_string())
             .args(["--scheduler-interval-secs", "0", "--graphiql", "false"])
             // One key for every benchmark database, kept with them (never in the user's data
             // directory).
@@ -346,7 +367,19 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
 /// Results of one database, for the report.
 #[derive(Default)]
 struct Results {
+    /// The physical baseline (SQLite's C API, PostgreSQL's prepared statements) per client count.
+    physical: Vec<(usize, Stats)>,
+    /// SQLite's physical baseline with the clients taking one connection in turn (a FIFO lock)
+    /// instead of polling SQLite's lock on the busy timeout.
+    physical_queued: Vec<(usize, Stats)>,
+    /// PostgreSQL's physical baseline appending to the audit log as TRM does (advisory lock).
+    physical_locked: Vec<(usize, Stats)>,
+    /// The same through `pgbench -M prepared` (PostgreSQL, `--pgbench`).
+    pgbench: Vec<(usize, Stats)>,
+    /// The through-the-store baseline per client count.
     raw: Vec<(usize, Stats)>,
+    /// The machine's load average (1 minute) when the transition workloads started and ended.
+    load: (String, String),
     transitions: Vec<(usize, Stats)>,
     ceiling: Option<Stats>,
     history: Option<(i64, Stats)>,
@@ -357,10 +390,18 @@ struct Results {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    if let Some(w) = args
+        .workloads
+        .iter()
+        .find(|w| !["transitions", "reads"].contains(&w.as_str()))
+    {
+        return Err(format!("unknown workload {w} (transitions, reads)"));
+    }
     std::fs::create_dir_all(&args.dir).map_err(|e| e.to_string())?;
     let registry = trm::startup::load_workflows(&workflows_dir()).map_err(|e| e.to_string())?;
     let duration = Duration::from_secs(args.seconds);
     let mut report = String::new();
+    let mut targets = Vec::new();
     for db in &args.databases {
         eprintln!("== {db}");
         let mut r = Results::default();
@@ -371,8 +412,9 @@ async fn run(args: Args) -> Result<(), String> {
         }
 
         // 2. Reads, start-up, memory and audit verification at each size.
+        targets.extend(report::target_rows(db, &r));
         if !args.workloads.iter().any(|w| w == "reads") {
-            report.push_str(&render(db, &args, &r));
+            report.push_str(&report::render(db, &args, &r));
             continue;
         }
 
@@ -484,8 +526,9 @@ async fn run(args: Args) -> Result<(), String> {
             );
             server.stop();
         }
-        report.push_str(&render(db, &args, &r));
+        report.push_str(&report::render(db, &args, &r));
     }
+    report.push_str(&report::render_targets(&targets));
     println!("{report}");
     let path = args.dir.join("report.md");
     std::fs::write(&path, &report).map_err(|e| e.to_string())?;
@@ -502,36 +545,18 @@ async fn transitions(
     duration: Duration,
     r: &mut Results,
 ) -> Result<(), String> {
+    // The databases and cases of both baselines first, then the server; then, at each client
+    // count, the physical baseline, the store baseline and TRM one after the other, so that
+    // the numbers compared come from the same minute of a noisy machine.
+    r.load.0 = load_average();
+    let (physical_url, physical_cases) = prepare_physical(args, db, registry).await?;
     drop_database(args, db, "tx").await?;
     let url = database(args, db, "tx").await?;
+    let mut store_cases = Vec::new();
     {
         let app = seed::prepare(&url, registry.clone()).await?;
-        let workflow = seed::workflow(&app)?;
-        let lead = seed::demo_user(&app, "it.shelter").await?;
         for &clients in &args.clients {
-            let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
-            let mut ids = Vec::new();
-            for c in 0..clients {
-                let (record, event) =
-                    seed::new_case(&workflow, &lead, format!("IT-2026-R{clients:03}{c:04}"));
-                case_store::insert(&txn, &workflow, &record)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                events::append(&txn, &event)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                ids.push(record.id);
-            }
-            txn.commit().await.map_err(|e| e.to_string())?;
-            let ids = Arc::new(ids);
-            let app2 = app.clone();
-            let stats = drive(clients, duration, move |c, i| {
-                let (app, ids) = (app2.clone(), ids.clone());
-                async move { raw_transition(&app, ids[c], i).await }
-            })
-            .await?;
-            eprintln!("  raw db transition, {clients} clients: {stats}");
-            r.raw.push((clients, stats));
+            store_cases.push(Arc::new(open_cases(&app, 'R', clients).await?));
         }
         app.store.close().await.map_err(|e| e.to_string())?;
     }
@@ -555,7 +580,7 @@ async fn transitions(
         r.ceiling = Some(stats);
     }
     let mut longest: Option<(String, i64)> = None;
-    for &clients in &args.clients {
+    for (k, &clients) in args.clients.iter().enumerate() {
         let mut cases = Vec::new();
         for _ in 0..clients {
             let d = gql.data(&token, OPEN, json!({})).await?;
@@ -563,25 +588,55 @@ async fn transitions(
             cases.push(Mutex::new((id.to_string(), 1i64)));
         }
         let cases = Arc::new(cases);
-        let (g, t, c2) = (gql.clone(), token.clone(), cases.clone());
-        let stats = drive(clients, duration, move |c, i| {
-            let (gql, token, cases) = (g.clone(), t.clone(), c2.clone());
-            async move {
-                let mut case = cases[c].lock().await;
-                let input = json!({"input": {"caseId": case.0, "transition": "order_protection_measure",
-                    "expectedVersion": case.1, "data": {"protection_measure": seed::MEASURES[i as usize % seed::MEASURES.len()]}}});
-                let d = gql.data(&token, FIRE, input).await?;
-                let version = d["fireTransition"]["case"]["version"].as_i64();
-                if version != Some(case.1 + 1) {
-                    return Err(format!("expected version {}, got {d}", case.1 + 1));
-                }
-                case.1 += 1;
-                Ok(())
+        for round in 1..=args.rounds {
+            if args.rounds > 1 {
+                eprintln!("  {clients} clients, round {round} of {}", args.rounds);
             }
-        })
-        .await?;
-        eprintln!("  transition, {clients} clients: {stats}");
-        r.transitions.push((clients, stats));
+            run_physical(
+                args,
+                db,
+                &physical_url,
+                clients,
+                &physical_cases[k],
+                duration,
+                r,
+            )
+            .await?;
+            {
+                // The store baseline's own pool, the size of the server's, open only for its
+                // run: PostgreSQL's connections (100 by default) are shared with the server's
+                // pool and the physical baseline's.
+                let app = seed::prepare_with_pool(&url, registry.clone(), SERVER_POOL).await?;
+                let (app2, ids) = (app.clone(), store_cases[k].clone());
+                let stats = drive(clients, duration, move |c, i| {
+                    let (app, ids) = (app2.clone(), ids.clone());
+                    async move { raw_transition(&app, ids[c], i).await }
+                })
+                .await?;
+                eprintln!("  through the store, {clients} clients: {stats}");
+                record(&mut r.raw, clients, stats)?;
+                app.store.close().await.map_err(|e| e.to_string())?;
+            }
+            let (g, t, c2) = (gql.clone(), token.clone(), cases.clone());
+            let stats = drive(clients, duration, move |c, i| {
+                let (gql, token, cases) = (g.clone(), t.clone(), c2.clone());
+                async move {
+                    let mut case = cases[c].lock().await;
+                    let input = json!({"input": {"caseId": case.0, "transition": "order_protection_measure",
+                        "expectedVersion": case.1, "data": {"protection_measure": seed::MEASURES[i as usize % seed::MEASURES.len()]}}});
+                    let d = gql.data(&token, FIRE, input).await?;
+                    let version = d["fireTransition"]["case"]["version"].as_i64();
+                    if version != Some(case.1 + 1) {
+                        return Err(format!("expected version {}, got {d}", case.1 + 1));
+                    }
+                    case.1 += 1;
+                    Ok(())
+                }
+            })
+            .await?;
+            eprintln!("  transition, {clients} clients: {stats}");
+            record(&mut r.transitions, clients, stats)?;
+        }
         for c in cases.iter() {
             let c = c.lock().await;
             if longest.as_ref().is_none_or(|l| c.1 > l.1) {
@@ -589,6 +644,7 @@ async fn transitions(
             }
         }
     }
+    r.load.1 = load_average();
     r.peak_after_transitions = server.peak_mib();
     if let Some((id, events)) = longest {
         let (g, t) = (gql.clone(), token.clone());
@@ -608,6 +664,113 @@ async fn transitions(
         r.history = Some((events, stats));
     }
     server.stop();
+    Ok(())
+}
+
+/// Opens `clients` cases through the store as `openCase` records them (the case, its tracks,
+/// its opening event and log leaf), referenced `IT-2026-{tag}{clients:03}{client:04}`.
+async fn open_cases(app: &App, tag: char, clients: usize) -> Result<Vec<uuid::Uuid>, String> {
+    let workflow = seed::workflow(app)?;
+    let lead = seed::demo_user(app, "it.shelter").await?;
+    let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
+    let mut ids = Vec::new();
+    for c in 0..clients {
+        let (record, event) =
+            seed::new_case(&workflow, &lead, format!("IT-2026-{tag}{clients:03}{c:04}"));
+        case_store::insert(&txn, &workflow, &record)
+            .await
+            .map_err(|e| e.to_string())?;
+        events::append(&txn, &event)
+            .await
+            .map_err(|e| e.to_string())?;
+        ids.push(record.id);
+    }
+    txn.commit().await.map_err(|e| e.to_string())?;
+    Ok(ids)
+}
+
+/// What the physical baseline is called in the report.
+fn physical_name(db: &str) -> &'static str {
+    if db == "sqlite" {
+        "C-level"
+    } else {
+        "prepared"
+    }
+}
+
+/// The physical baseline's database, fresh (`physical.db` next to the server's, or
+/// `trm_bench_physical`), with TRM's schema and one case per client at each client count.
+/// Returns its URL and the cases.
+async fn prepare_physical(
+    args: &Args,
+    db: &str,
+    registry: &trm::workflow::Registry,
+) -> Result<(String, Vec<Vec<uuid::Uuid>>), String> {
+    drop_database(args, db, "physical").await?;
+    let url = database(args, db, "physical").await?;
+    let mut cases = Vec::new();
+    {
+        let app = seed::prepare(&url, registry.clone()).await?;
+        for &clients in &args.clients {
+            cases.push(open_cases(&app, 'P', clients).await?);
+        }
+        app.store.close().await.map_err(|e| e.to_string())?;
+    }
+    if db == "postgres" {
+        physical::pg_prepare(&url).await?;
+    }
+    Ok((url, cases))
+}
+
+/// The physical baseline at `clients` clients (see [`physical`]): on SQLite with the clients
+/// contending on the busy timeout and then queued for one connection; on PostgreSQL through
+/// tokio-postgres, with the log free and then locked as TRM locks it, and, with `--pgbench`,
+/// through pgbench.
+async fn run_physical(
+    args: &Args,
+    db: &str,
+    url: &str,
+    clients: usize,
+    ids: &[uuid::Uuid],
+    duration: Duration,
+    r: &mut Results,
+) -> Result<(), String> {
+    let path = args.dir.join("physical.db");
+    let stats = if db == "sqlite" {
+        physical::sqlite(&path, ids, physical::Contention::BusyTimeout, duration).await?
+    } else {
+        physical::pg_wait_for_connections(url, clients).await?;
+        physical::postgres(url, ids, physical::PgLog::Free, duration).await?
+    };
+    eprintln!(
+        "  physical ({}), {clients} clients: {stats}",
+        physical_name(db)
+    );
+    record(&mut r.physical, clients, stats)?;
+    if db == "sqlite" {
+        let stats = physical::sqlite(&path, ids, physical::Contention::Queued, duration).await?;
+        eprintln!("  physical (C-level, queued), {clients} clients: {stats}");
+        record(&mut r.physical_queued, clients, stats)?;
+    }
+    if db == "postgres" {
+        physical::pg_wait_for_connections(url, clients).await?;
+        let stats = physical::postgres(url, ids, physical::PgLog::Locked, duration).await?;
+        eprintln!("  physical (prepared, log locked), {clients} clients: {stats}");
+        record(&mut r.physical_locked, clients, stats)?;
+    }
+    if db == "postgres" && args.pgbench {
+        physical::pg_wait_for_connections(url, clients).await?;
+        physical::pg_prepare(url).await?;
+        let run =
+            tokio::task::block_in_place(|| physical::pgbench(url, &args.dir, clients, duration))?;
+        match run {
+            Some(stats) => {
+                eprintln!("  pgbench -M prepared, {clients} clients: {stats}");
+                record(&mut r.pgbench, clients, stats)?;
+            }
+            None => eprintln!("  pgbench is not on PATH: skipped"),
+        }
+    }
     Ok(())
 }
 
@@ -679,87 +842,21 @@ async fn time_verification(app: &App) -> Result<(u64, u64, f64, f64), String> {
     ))
 }
 
-fn render(db: &str, args: &Args, r: &Results) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(s, "\n### {db}\n");
-    let _ = writeln!(
-        s,
-        "Transitions (`fireTransition` of a repeatable step, each client on its own case), against the raw database doing the same transaction through the same driver and store code:\n"
-    );
-    let _ = writeln!(
-        s,
-        "| clients | TRM tx/s | p50 ms | p99 ms | max ms | raw DB tx/s | raw p99 ms | TRM / raw |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for ((c, t), (_, raw)) in r.transitions.iter().zip(&r.raw) {
-        let _ = writeln!(
-            s,
-            "| {c} | {t} | {:.0} | {:.2} | {:.2} |",
-            raw.per_second(),
-            raw.p99 as f64 / 1000.0,
-            t.per_second() / raw.per_second()
-        );
-    }
-    if let Some(c) = &r.ceiling {
-        let _ = writeln!(
-            s,
-            "\nFramework ceiling, `{{ __typename }}` with authentication, {CEILING_CLIENTS} clients: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms. Peak server memory after the transitions: {:.0} MiB.",
-            c.per_second(),
-            c.p50 as f64 / 1000.0,
-            c.p99 as f64 / 1000.0,
-            r.peak_after_transitions
-        );
-    }
-    if let Some((events, h)) = &r.history {
-        let _ = writeln!(
-            s,
-            "\n`history(first: 100)` of a case of {events} events, {READ_CLIENTS} clients: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms.",
-            h.per_second(),
-            h.p50 as f64 / 1000.0,
-            h.p99 as f64 / 1000.0
-        );
-    }
-    let _ = writeln!(s, "\nReads, {READ_CLIENTS} clients (latencies in ms):\n");
-    let _ = write!(s, "| query |");
-    for size in &args.sizes {
-        let _ = write!(s, " {size}: req/s | p50 | p99 | max |");
-    }
-    let _ = writeln!(s, " p50 largest / smallest |");
-    let _ = writeln!(s, "|---|{}---:|", "---:|".repeat(4 * args.sizes.len()));
-    for label in ["case(id)", "cases(filter)", "worklist"] {
-        let row: Vec<&Stats> = r
-            .reads
-            .iter()
-            .filter(|(_, l, _)| *l == label)
-            .map(|(_, _, st)| st)
-            .collect();
-        let _ = write!(s, "| `{label}` |");
-        for st in &row {
-            let _ = write!(s, " {st} |");
+/// The 1-minute load average (Linux), to judge how much of the machine the run had.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Adds a round at `clients` clients to a workload's results.
+fn record(runs: &mut Vec<(usize, Stats)>, clients: usize, stats: Stats) -> Result<(), String> {
+    match runs.iter_mut().find(|(c, _)| *c == clients) {
+        Some((_, earlier)) => earlier.merge(stats),
+        None => {
+            runs.push((clients, stats));
+            Ok(())
         }
-        let ratio = match (row.first(), row.last()) {
-            (Some(a), Some(b)) => b.p50 as f64 / a.p50.max(1) as f64,
-            _ => f64::NAN,
-        };
-        let _ = writeln!(s, " {ratio:.2} |");
     }
-    let _ = writeln!(
-        s,
-        "\nStart-up (to `/readyz`), peak server memory (VmHWM) after the reads, audit verification:\n"
-    );
-    let _ = writeln!(
-        s,
-        "| cases | start-up s | peak MiB | events verified | verify MB/s | raw SHA-256 MB/s | verify / SHA-256 |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|");
-    for ((size, startup, peak), (_, events, v, sha)) in r.startup.iter().zip(&r.verify) {
-        let _ = writeln!(
-            s,
-            "| {size} | {:.2} | {peak:.0} | {events} | {v:.1} | {sha:.1} | {:.3} |",
-            startup.as_secs_f64(),
-            v / sha
-        );
-    }
-    s
 }

@@ -21,10 +21,19 @@ pub const WORKFLOW: &str = "trm-adult";
 
 /// Opens (creating and migrating) a database and seeds the demo network.
 pub async fn prepare(url: &str, registry: Registry) -> Result<App, String> {
+    prepare_with_pool(url, registry, 70).await
+}
+
+/// [`prepare`] with a pool of at most `max_connections`.
+pub async fn prepare_with_pool(
+    url: &str,
+    registry: Registry,
+    max_connections: u32,
+) -> Result<App, String> {
     let app = trm::startup::prepare(
         &StoreOptions {
             url: url.to_string(),
-            max_connections: 70,
+            max_connections,
             ..Default::default()
         },
         registry,
