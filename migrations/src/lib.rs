@@ -22,6 +22,7 @@ mod m20261204_000017_free_text_writers;
 mod m20261205_000018_console_sessions;
 mod m20261205_000019_console_sign_ins;
 mod m20261205_000020_auth_epoch;
+mod m20261205_000021_audit_log_pending;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_console_sessions::Migration),
             Box::new(m20261205_000019_console_sign_ins::Migration),
             Box::new(m20261205_000020_auth_epoch::Migration),
+            Box::new(m20261205_000021_audit_log_pending::Migration),
         ]
     }
 }

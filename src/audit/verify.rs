@@ -9,13 +9,13 @@
 //! replaying its events gives the stored case (states, facts, timers, status, lead agency,
 //! origin country, workflow version); then that no event belongs to a case that does not exist;
 //! (2) the log (positions contiguous from 0, each leaf its event's hash, every event exactly
-//! once); (3) every checkpoint, smallest first (its signature, by one of the trusted keys when
+//! once, at a position or, on PostgreSQL, waiting for one); (3) every checkpoint, smallest first (its signature, by one of the trusted keys when
 //! any are given; its root recomputed from the leaves; consistent with the previous one by an
 //! RFC 6962 consistency proof).
 
 use super::replay::replay;
 use super::{merkle, merkle_leaf, verify_checkpoint};
-use crate::domain::audit_log::{AuditRow, Leaf, LeafWithEvent, StoredCheckpoint};
+use crate::domain::audit_log::{AuditRow, Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
 use crate::domain::{CaseRecord, Event, GENESIS_HASH};
 use crate::workflow::Registry;
 use ed25519_dalek::VerifyingKey;
@@ -35,6 +35,9 @@ pub struct Report {
     pub tree_size: u64,
     /// The root of the log as stored, hex (empty-tree root when empty).
     pub root: String,
+    /// Leaves checked that were still waiting for their position (PostgreSQL; see
+    /// `store::audit::sequence_pending`): not yet in the tree, so not in `tree_size`.
+    pub pending: u64,
 }
 
 /// A problem of the log that names a case: the reader looks its reference up.
@@ -63,6 +66,7 @@ pub struct Verifier<'a> {
     /// The next log position expected.
     position: i64,
     previous_checkpoint: Option<(i64, merkle::Hash)>,
+    pending: u64,
 }
 
 impl<'a> Verifier<'a> {
@@ -75,6 +79,7 @@ impl<'a> Verifier<'a> {
             hashes: Vec::new(),
             position: 0,
             previous_checkpoint: None,
+            pending: 0,
         }
     }
 
@@ -94,6 +99,7 @@ impl<'a> Verifier<'a> {
             checked_events: self.checked_events,
             tree_size: self.hashes.len() as u64,
             root: hex::encode(merkle::root(&self.hashes)),
+            pending: self.pending,
         }
     }
 
@@ -147,6 +153,34 @@ impl<'a> Verifier<'a> {
             }
             self.position += 1;
         }
+        Ok(())
+    }
+
+    /// Step 2, the leaves still waiting for a position (PostgreSQL): each must be the hash of an
+    /// existing event that has no placed leaf. They are not in the tree yet, so no checkpoint
+    /// covers them; their events' chains were checked in step 1.
+    pub fn check_pending(&mut self, pending: &[PendingLeaf]) -> Result<(), LogProblem> {
+        for leaf in pending {
+            let at = format!(
+                "audit log leaf waiting for a position (event {})",
+                leaf.event_id
+            );
+            let Some((case_id, seq, hash)) = &leaf.event else {
+                return Err(LogProblem::Found(format!("{at}: its event does not exist")));
+            };
+            if let Some(position) = leaf.also_at {
+                return Err(LogProblem::Found(format!(
+                    "{at}: the event appears twice (also at audit log position {position})"
+                )));
+            }
+            if *hash != leaf.leaf_hash || merkle_leaf(&leaf.leaf_hash).is_none() {
+                return Err(LogProblem::OfCase {
+                    case_id: *case_id,
+                    text: format!("{at}: leaf does not match the hash of {{case name}} seq {seq}"),
+                });
+            }
+        }
+        self.pending = pending.len() as u64;
         Ok(())
     }
 

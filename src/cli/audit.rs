@@ -202,6 +202,13 @@ async fn verify(
                 "OK: {} events, log size {}, root {}",
                 report.checked_events, report.tree_size, report.root
             );
+            if report.pending > 0 {
+                // Changes committed while the verification ran: checked, not yet in the tree.
+                println!(
+                    "{} leaves were still waiting for their position in the log",
+                    report.pending
+                );
+            }
             Ok(())
         }
         Some(problem) => Err(CliError::AuditVerification(problem)),

@@ -233,6 +233,7 @@ pub async fn inclusion_proof(
     id: Uuid,
     tree_size: Option<i64>,
 ) -> Result<Option<Inclusion>, ServiceError> {
+    super::audit_log::settle(&app.store).await?;
     let conn = app.store.conn();
     let size = match tree_size {
         Some(s) => s,
@@ -262,5 +263,6 @@ pub async fn consistency_proof(
     from: i64,
     to: i64,
 ) -> Result<Option<(merkle::Hash, merkle::Hash, Vec<merkle::Hash>)>, ServiceError> {
+    super::audit_log::settle(&app.store).await?;
     super::audit_log::consistency_proof(app.store.conn(), from, to).await
 }

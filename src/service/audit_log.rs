@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use sea_orm::{AccessMode, ConnectionTrait, DatabaseBackend, IsolationLevel, TransactionTrait};
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Cases per page of the chain pass (their events are read with them).
@@ -29,6 +30,62 @@ async fn leaf_hashes<C: ConnectionTrait>(
     tree_leaves(&leaves, size).map_err(StoreError::Corrupt)
 }
 
+/// Gives every leaf that waits for its position one (PostgreSQL; nothing to do on SQLite, whose
+/// changes append at their position): what the log's readers call first, so that an event
+/// committed before they ask is in the log they read. Returns how many leaves were placed.
+pub async fn settle(store: &Store) -> Result<u64, ServiceError> {
+    if store.conn().get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(0);
+    }
+    let txn = store.begin_write().await?;
+    let placed = log::sequence_pending(&txn).await?;
+    txn.commit().await?;
+    Ok(placed)
+}
+
+/// Places waiting leaves soon after the changes that wrote them commit (PostgreSQL), one
+/// [`settle`] at a time per instance: a change asks, and if a settle is running it runs once
+/// more when done, taking everything that arrived meanwhile. Nobody waits for it: a change is
+/// acknowledged once it and its leaf are committed; the log's readers settle before they read.
+#[derive(Debug, Default)]
+pub struct Sequencer {
+    /// 0: idle; 1: running; 2: running, and asked again meanwhile.
+    state: std::sync::atomic::AtomicU8,
+}
+
+impl Sequencer {
+    /// Asks for the waiting leaves of `store` to be placed (in a task of its own).
+    pub fn wake(self: &Arc<Self>, store: &Store) {
+        use std::sync::atomic::Ordering::AcqRel;
+        if store.conn().get_database_backend() != DatabaseBackend::Postgres {
+            return;
+        }
+        // Idle: start. Running: ask once more (2 stays 2).
+        if self.state.fetch_add(1, AcqRel) > 0 {
+            let _ = self.state.fetch_min(2, AcqRel);
+            return;
+        }
+        let (this, store) = (self.clone(), store.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = settle(&store).await {
+                    // The leaves wait, committed; the next wake or reader places them.
+                    tracing::warn!(error = %e, "placing audit-log leaves failed; retrying later");
+                }
+                // Asked again meanwhile (2): once more. Else (1): idle.
+                if this
+                    .state
+                    .compare_exchange(1, 0, AcqRel, std::sync::atomic::Ordering::Acquire)
+                    .is_ok()
+                {
+                    break;
+                }
+                this.state.store(1, std::sync::atomic::Ordering::Release);
+            }
+        });
+    }
+}
+
 /// Signs and stores a checkpoint of the log as it is now (or returns the stored one when the
 /// log has not grown since). Runs in a write transaction holding the audit-log lock so that the
 /// size and the leaves read agree.
@@ -39,6 +96,7 @@ pub async fn create_checkpoint(
 ) -> Result<StoredCheckpoint, ServiceError> {
     let txn = store.begin_write().await?;
     lock_exclusively(&txn, LOCK_AUDIT_LOG).await?;
+    log::sequence_pending(&txn).await?;
     let size = log::size(&txn).await?;
     if let Some(existing) = log::checkpoint_at(&txn, size).await? {
         txn.rollback().await?;
@@ -58,6 +116,7 @@ pub async fn checkpoint_if_due(
     now: DateTime<Utc>,
     min_interval: chrono::Duration,
 ) -> Result<Option<StoredCheckpoint>, ServiceError> {
+    settle(store).await?;
     let size = log::size(store.conn()).await?;
     let latest = log::latest_checkpoint(store.conn()).await?;
     let due = match &latest {
@@ -131,6 +190,11 @@ pub async fn verify(
     workflows: &Registry,
     trusted: &[VerifyingKey],
 ) -> Result<Report, ServiceError> {
+    // Leaves committed after this wait in the snapshot for their position: checked, not placed.
+    // If they cannot be placed (a leaf someone wrote by hand, say), the verification says why.
+    if let Err(e) = settle(store).await {
+        tracing::warn!(error = %e, "placing audit-log leaves before verifying failed");
+    }
     let db = store.conn();
     let txn = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
@@ -195,6 +259,10 @@ async fn verify_in<C: ConnectionTrait>(
             let problem = described(conn, problem).await?;
             return Ok(v.report(Some(problem)));
         }
+    }
+    if let Err(problem) = v.check_pending(&log::pending(conn).await?) {
+        let problem = described(conn, problem).await?;
+        return Ok(v.report(Some(problem)));
     }
     if let Some(missing) = events::first_not_in_log(conn).await? {
         let problem = described(conn, v.not_in_log(missing)).await?;

@@ -163,6 +163,7 @@ pub async fn export(
 /// checkpoint that covers all its events; one is signed now if none does. Not an export by
 /// itself: [`export`] builds it and records the export.
 async fn build(app: &App, case: &CaseRecord) -> Result<CaseFile, ServiceError> {
+    super::audit_log::settle(&app.store).await?;
     let conn = app.store.conn();
     let events = events::all_of_case(conn, case.id).await?;
     let mut positions = Vec::with_capacity(events.len());

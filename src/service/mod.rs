@@ -74,6 +74,8 @@ pub struct App {
     match_secret: Option<crate::domain::person_match::MatchSecret>,
     /// Token → principal for a moment ([`auth_cache`]).
     auth_cache: Arc<auth_cache::AuthCache>,
+    /// Places the audit-log leaves that changes leave waiting (PostgreSQL; [`audit_log`]).
+    sequencer: Arc<audit_log::Sequencer>,
 }
 
 /// How often, by default, the authentication epoch is read again (see [`auth_cache`]).
@@ -146,6 +148,7 @@ impl AppBuilder {
             trusted_audit_keys: self.trusted_audit_keys,
             match_secret: self.match_secret,
             auth_cache: Arc::new(auth_cache::AuthCache::new(self.auth_recheck)),
+            sequencer: Arc::default(),
         }
     }
 }
@@ -169,6 +172,12 @@ impl App {
             match_secret: None,
             auth_recheck: DEFAULT_AUTH_RECHECK,
         }
+    }
+
+    /// After a commit that appended to the audit log: its leaves get their positions soon
+    /// (PostgreSQL; see [`audit_log::Sequencer`]).
+    pub fn log_appended(&self) {
+        self.sequencer.wake(&self.store);
     }
 
     /// Token → principal for a moment ([`auth_cache`]).

@@ -86,6 +86,11 @@ pub async fn run_scheduler(app: App, interval: Duration) {
             Ok(n) => tracing::info!(fired = n, "timers recorded as elapsed"),
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed; retrying next tick"),
         }
+        // Leaves a crash left waiting for their position (PostgreSQL) are placed here at the
+        // latest.
+        if let Err(e) = super::audit_log::settle(&app.store).await {
+            tracing::warn!(error = %e, "placing audit-log leaves failed; retrying next tick");
+        }
         if let Some(key) = app.audit_key() {
             let every = chrono::Duration::minutes(crate::audit::CHECKPOINT_EVERY_MINUTES);
             match super::audit_log::checkpoint_if_due(&app.store, key, app.now(), every).await {

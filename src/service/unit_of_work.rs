@@ -501,6 +501,7 @@ impl<'a> CaseWork<'a> {
         }
         self.app.bus.stage(txn, &signals).await?;
         self.txn.commit().await?;
+        self.app.log_appended();
         self.app.bus.committed(&signals);
         Ok(Committed {
             case: self.case,

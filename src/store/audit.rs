@@ -1,21 +1,27 @@
-//! The audit log's storage: the leaves of the global Merkle log (one per case event, appended in
-//! the event's own transaction) and signed checkpoints. Nothing here updates or deletes a row.
+//! The audit log's storage: the leaves of the global Merkle log (one per case event, written in
+//! the event's own transaction: at its position on SQLite, into `audit_log_pending` on
+//! PostgreSQL until [`sequence_pending`] gives it one) and signed checkpoints. Nothing here
+//! updates or deletes a row of the log; a pending leaf is deleted only as it is moved into it.
 
 use super::StoreError;
 use super::entities::{audit_log, case, checkpoint};
-use crate::domain::audit_log::{Leaf, LeafWithEvent, StoredCheckpoint};
+use crate::domain::audit_log::{Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
 use chrono::{DateTime, Utc};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
-/// Appends the leaf of event `event_id` (its chain hash `leaf_hash`, hex) at the next position.
-/// Call inside the event's write transaction: the position is `max + 1` read under the write
-/// lock (SQLite write transactions are exclusive; on PostgreSQL a transaction-scoped advisory
-/// lock serialises appenders until commit).
+/// Appends the leaf of event `event_id` (its chain hash `leaf_hash`, hex). Call inside the
+/// event's write transaction, so that the event and its leaf commit together or not at all.
+///
+/// SQLite: at the next position, `max + 1`, read under the write lock (SQLite's write
+/// transactions are exclusive). PostgreSQL: into `audit_log_pending`, without a lock; the leaf
+/// gets its position from [`sequence_pending`] after the commit. Taking the position here would
+/// mean holding the log's lock until the commit, and every change of every instance would wait
+/// for the previous one's fsync: PostgreSQL could not commit changes together.
 pub async fn append_leaf<C: ConnectionTrait>(
     conn: &C,
     event_id: Uuid,
@@ -24,7 +30,15 @@ pub async fn append_leaf<C: ConnectionTrait>(
 ) -> Result<(), StoreError> {
     use audit_log::Column;
     use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-    super::lock_exclusively(conn, super::LOCK_AUDIT_LOG).await?;
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "INSERT INTO audit_log_pending (event_id, leaf_hash, appended_at) VALUES ($1, $2, $3)",
+            [event_id.into(), leaf_hash.into(), at.into()],
+        ))
+        .await?;
+        return Ok(());
+    }
     // `max + 1` read and written in one statement (one round trip instead of two).
     let next = Query::select()
         .expr(Func::coalesce([
@@ -49,6 +63,63 @@ pub async fn append_leaf<C: ConnectionTrait>(
         .to_owned();
     conn.execute(&insert).await?;
     Ok(())
+}
+
+/// Gives the leaves waiting in `audit_log_pending` their positions, in the order they arrived,
+/// after the log's last; returns how many. Call inside a write transaction: it holds the log's
+/// lock until that transaction ends, so positions stay gap-free and no two callers (instances)
+/// hand out the same one. One statement takes exactly the rows it moves (a leaf committed
+/// meanwhile waits for the next call). Nothing to do on SQLite (see [`append_leaf`]).
+pub async fn sequence_pending<C: ConnectionTrait>(conn: &C) -> Result<u64, StoreError> {
+    if conn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(0);
+    }
+    super::lock_exclusively(conn, super::LOCK_AUDIT_LOG).await?;
+    let moved = conn
+        .execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "WITH moved AS (DELETE FROM audit_log_pending \
+                            RETURNING arrival, event_id, leaf_hash, appended_at), \
+                  last AS (SELECT COALESCE(MAX(position), -1) AS p FROM audit_log) \
+             INSERT INTO audit_log (position, event_id, leaf_hash, appended_at) \
+             SELECT last.p + ROW_NUMBER() OVER (ORDER BY moved.arrival), \
+                    moved.event_id, moved.leaf_hash, moved.appended_at \
+             FROM moved, last",
+        ))
+        .await?;
+    Ok(moved.rows_affected())
+}
+
+/// The leaves still waiting for a position, in the order they arrived, with their events
+/// (always none on SQLite).
+pub async fn pending<C: ConnectionTrait>(conn: &C) -> Result<Vec<PendingLeaf>, StoreError> {
+    let stmt = Statement::from_string(
+        conn.get_database_backend(),
+        "SELECT p.event_id, p.leaf_hash, e.case_id AS e_case_id, e.seq AS e_seq, \
+                e.hash AS e_hash, l.position AS also_at \
+         FROM audit_log_pending p LEFT JOIN case_events e ON e.id = p.event_id \
+              LEFT JOIN audit_log l ON l.event_id = p.event_id \
+         ORDER BY p.arrival",
+    );
+    let mut out = Vec::new();
+    for row in conn.query_all_raw(stmt).await? {
+        let case_id: Option<Uuid> = row.try_get("", "e_case_id")?;
+        let event = match case_id {
+            Some(case_id) => Some((
+                case_id,
+                row.try_get("", "e_seq")?,
+                row.try_get("", "e_hash")?,
+            )),
+            None => None,
+        };
+        out.push(PendingLeaf {
+            event_id: row.try_get("", "event_id")?,
+            leaf_hash: row.try_get("", "leaf_hash")?,
+            event,
+            also_at: row.try_get("", "also_at")?,
+        });
+    }
+    Ok(out)
 }
 
 /// The log's size as its positions say: the highest position + 1 (0 when empty).

@@ -321,13 +321,15 @@ pub async fn first_orphan<C: ConnectionTrait>(
     .await
 }
 
-/// The first event (by case and `seq`) that has no leaf in the audit log, as (id, case id, seq).
+/// The first event (by case and `seq`) that has no leaf in the audit log, neither at a position
+/// nor waiting for one, as (id, case id, seq).
 pub async fn first_not_in_log<C: ConnectionTrait>(
     conn: &C,
 ) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
     first_event_where(
         conn,
-        "NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.event_id = e.id)",
+        "NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.event_id = e.id) \
+         AND NOT EXISTS (SELECT 1 FROM audit_log_pending p WHERE p.event_id = e.id)",
     )
     .await
 }

@@ -447,8 +447,9 @@ fn is_sqlite_busy(e: &DbErr) -> bool {
 pub const LOCK_MIGRATIONS: i64 = 0x7472_6d00_0001;
 /// See [`LOCK_MIGRATIONS`].
 pub const LOCK_DEMO_SEED: i64 = 0x7472_6d00_0002;
-/// See [`LOCK_MIGRATIONS`]: held by a transaction from the moment it appends to the audit log
-/// until it commits, so that log positions are gap-free and in commit order.
+/// See [`LOCK_MIGRATIONS`]: held by the transaction that gives waiting audit-log leaves their
+/// positions, and by the one that signs a checkpoint, so that positions are gap-free and a
+/// checkpoint covers what the log holds (`audit::sequence_pending`).
 pub const LOCK_AUDIT_LOG: i64 = 0x7472_6d00_0003;
 
 /// Holds a PostgreSQL advisory lock until the end of the transaction `conn` (no-op on SQLite,

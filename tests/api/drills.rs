@@ -295,7 +295,8 @@ async fn check_database(db_url: &str) {
     assert_eq!(torn, 0, "cases whose version is not their number of events");
     let unlogged = count(
         &store,
-        "SELECT (SELECT count(*) FROM case_events) - (SELECT count(*) FROM audit_log)",
+        "SELECT (SELECT count(*) FROM case_events) - (SELECT count(*) FROM audit_log) \
+         - (SELECT count(*) FROM audit_log_pending)",
     )
     .await;
     assert_eq!(unlogged, 0, "events and audit log leaves differ in number");
