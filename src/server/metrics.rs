@@ -99,6 +99,12 @@ pub struct Metrics {
     samples: AtomicU64,
     /// The store whose SQLite group commits are shown (set once, by the router).
     store: std::sync::OnceLock<crate::store::Store>,
+    /// The statement histograms by kind, registered at the first statement of each kind: a
+    /// statement is timed inside the writer's turn, and finding its histogram in the recorder
+    /// (building its key and labels) cost more than recording into it.
+    statements: std::sync::RwLock<std::collections::HashMap<String, metrics::Histogram>>,
+    /// The commit histogram, registered up front.
+    commits: metrics::Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -122,7 +128,7 @@ impl Default for Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        let (requests, rate_limited) = with_local_recorder(&recorder, || {
+        let (requests, rate_limited, commits) = with_local_recorder(&recorder, || {
             describe_counter!(
                 REQUESTS,
                 "GraphQL requests (HTTP requests and WebSocket subscriptions) by operation kind \
@@ -163,7 +169,8 @@ impl Default for Metrics {
                 .iter()
                 .map(|t| metrics::counter!(RATE_LIMITED, "transport" => t.as_str()))
                 .collect();
-            (requests, rate_limited)
+            let commits = metrics::histogram!(COMMIT_DURATION);
+            (requests, rate_limited, commits)
         });
         Metrics {
             recorder,
@@ -172,6 +179,8 @@ impl Default for Metrics {
             rate_limited,
             samples: AtomicU64::new(0),
             store: std::sync::OnceLock::new(),
+            statements: std::sync::RwLock::default(),
+            commits,
         }
     }
 }
@@ -248,17 +257,31 @@ impl Metrics {
 
 impl Timings for Metrics {
     fn statement(&self, kind: &str, elapsed: Duration) {
-        with_local_recorder(&self.recorder, || {
-            metrics::histogram!(STATEMENT_DURATION, "statement" => kind.to_string())
-                .record(elapsed.as_secs_f64());
+        let seconds = elapsed.as_secs_f64();
+        // A poisoned lock only means a panic elsewhere while it was held; the map is still whole.
+        let known = self
+            .statements
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(kind)
+            .cloned();
+        let histogram = known.unwrap_or_else(|| {
+            let histogram = with_local_recorder(
+                &self.recorder,
+                || metrics::histogram!(STATEMENT_DURATION, "statement" => kind.to_string()),
+            );
+            self.statements
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(kind.to_string(), histogram.clone());
+            histogram
         });
+        histogram.record(seconds);
         self.sampled();
     }
 
     fn commit(&self, elapsed: Duration) {
-        with_local_recorder(&self.recorder, || {
-            metrics::histogram!(COMMIT_DURATION).record(elapsed.as_secs_f64());
-        });
+        self.commits.record(elapsed.as_secs_f64());
         self.sampled();
     }
 }
