@@ -114,7 +114,7 @@ pub struct ServeConfig {
     /// scheduler). Every instance may run it; each timer is recorded once.
     #[arg(long, env = "TRM_SCHEDULER_INTERVAL_SECS", default_value_t = 30)]
     pub scheduler_interval_secs: u64,
-    /// How long a revoked TRM token, a changed user or agency can still be used on this
+    /// How long a revoked token (TRM or JWT), a changed user or agency can still be used on this
     /// instance, at most: the principal behind a token is remembered and the directory's change
     /// counter read again this often (milliseconds; `0` reads the directory on every request).
     /// Changes made through this instance apply on it at once.

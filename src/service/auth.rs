@@ -80,9 +80,20 @@ pub async fn authenticate_jwt(app: &App, token: &str) -> Result<Principal, Servi
         return Err(refused(token, &"not a TRM token (OIDC is not configured)"));
     };
     let verified = oidc.verify(token).await.map_err(|r| refused(token, &r))?;
-    jwt_principal(app, &verified)
+    // Verified (signature, expiry) on every request; the database's part is remembered.
+    let key = format!("jwt:{}", token_hash(token));
+    app.auth_cache()
+        .principal(app, &key, || async {
+            Ok::<_, ServiceError>(match jwt_principal(app, &verified).await? {
+                Ok(principal) => Some(principal),
+                Err(rejection) => {
+                    refused(token, &rejection);
+                    None
+                }
+            })
+        })
         .await?
-        .map_err(|r| refused(token, &r))
+        .ok_or(ServiceError::Unauthenticated)
 }
 
 /// A refused token: its reason logged at debug level with the token's fingerprint only.

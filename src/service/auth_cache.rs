@@ -12,8 +12,9 @@
 //! expire after [`MAX_AGE`] whatever the epoch, and the cache holds at most [`CAPACITY`]
 //! tokens (it is emptied when full: tokens are few and cheap to read again).
 //!
-//! Only TRM tokens are cached here; JWT access tokens are verified on every request (their
-//! signature and expiry), as before.
+//! TRM tokens are remembered by their hash. A JWT access token is verified on every request
+//! (its signature and expiry: no database needed), and what the database says of it (not
+//! revoked, its agency in the directory, its user's row) is remembered by the token's hash.
 
 use super::App;
 use crate::access::Principal;
@@ -72,15 +73,16 @@ impl AuthCache {
 
     /// The principal of the token stored under `hash`: remembered, or read by `read` (and then
     /// remembered when `read` found one).
-    pub async fn principal<F, Fut>(
+    pub async fn principal<F, Fut, E>(
         &self,
         app: &App,
         hash: &str,
         read: F,
-    ) -> Result<Option<Principal>, StoreError>
+    ) -> Result<Option<Principal>, E>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Option<Principal>, StoreError>>,
+        Fut: std::future::Future<Output = Result<Option<Principal>, E>>,
+        E: From<StoreError>,
     {
         if self.recheck.is_zero() {
             return read().await;

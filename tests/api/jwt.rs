@@ -482,7 +482,7 @@ async fn the_jwt_negative_suite_is_refused_before_anything_runs() {
 }
 
 #[tokio::test]
-async fn revoked_jwts_are_refused_at_once_by_jti_or_by_subject() {
+async fn revoked_jwts_are_refused_by_jti_or_by_subject_here_at_once_elsewhere_within_the_bound() {
     let idp = Provider::new();
     let s = TestServer::start_with_oidc(idp.config()).await;
     let other = s.start_instance().await;
@@ -500,6 +500,8 @@ async fn revoked_jwts_are_refused_at_once_by_jti_or_by_subject() {
         .await
         .unwrap();
     assert_refused(&s, "revoked jti", &token).await;
+    // The other instance remembered the token's principal: refused within the stated bound.
+    past_the_recheck_bound(&other).await;
     assert_refused(&other, "revoked jti (other instance)", &token).await;
     assert_eq!(ws_init(&s, &bearer(&token)).await, Err(4401));
     let mut fresh = claims(agency);
@@ -660,6 +662,8 @@ async fn jwt_and_trm_tokens_revoked_with_the_cli_are_refused() {
         &["token", "revoke-jwt", "--jti", jti, "--issuer", ISSUER],
     );
     assert_eq!(stdout(&out), "JWT revoked");
+    // A JWT's principal is remembered too: refused here within the same bound.
+    past_the_recheck_bound(&s).await;
     assert_refused(&s, "JWT revoked with the CLI", &token).await;
     let mut other = claims(agency);
     other["sub"] = json!("another-subject");
@@ -671,6 +675,7 @@ async fn jwt_and_trm_tokens_revoked_with_the_cli_are_refused() {
         &["token", "revoke-jwt", "--subject", "another-subject"],
     );
     assert!(out.status.success());
+    past_the_recheck_bound(&s).await;
     assert_refused(&s, "subject revoked with the CLI", &other_token).await;
     s.stop().await;
 }
