@@ -385,15 +385,32 @@ async fn requests_and_decisions_are_refused_to_anyone_but_their_bodies() {
     s.stop().await;
 }
 
-/// While a reasonable-grounds reconsideration is pending the person may still leave the NRM.
+/// The SCA may uphold a negative reasonable-grounds decision on reconsideration (the person told
+/// again, with reasons); the first responder may ask again on further evidence, and while that
+/// request is pending the person may still leave the NRM.
 #[tokio::test]
-async fn the_person_may_leave_the_nrm_while_a_reconsideration_is_pending() {
+async fn an_upheld_decision_can_be_reconsidered_again_and_the_person_may_leave_meanwhile() {
     let s = TestServer::start().await;
     let mut c = CaseDriver::open(&s, POLICE, NRM, Some(2)).await;
     c.ok(POLICE, "refer_to_nrm", adult_referral()).await;
     s.involve(POLICE, &c.id, SCA, &["IDENTITY"]).await;
     c.sync().await;
     c.ok(SCA, "decide_rg_negative", negative()).await;
+    c.ok(
+        POLICE,
+        "request_rg_reconsideration",
+        json!({"new_evidence": true}),
+    )
+    .await;
+    let mut untold = negative();
+    untold["person_informed_of_decision"] = json!(false);
+    assert_eq!(
+        c.unmet(SCA, "decide_rg_negative", untold).await,
+        ["person_informed"]
+    );
+    let upheld = c.ok(SCA, "decide_rg_negative", negative()).await;
+    assert_eq!(track_state(&upheld, "identification"), Some("rg_negative"));
+    assert_eq!(track_state(&upheld, "support"), None);
     c.ok(
         POLICE,
         "request_rg_reconsideration",
