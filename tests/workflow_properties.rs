@@ -58,6 +58,7 @@ const WALKED: &[(&str, u32)] = &[
     ("trm-child", 2),
     ("trm-child", 3),
     ("trm-uk-nrm", 1),
+    ("trm-uk-nrm", 2),
 ];
 
 /// The shipped files, mutated by the loader fuzzer.
@@ -93,6 +94,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "trm-uk-nrm.v1.toml",
         include_str!("../workflows/trm-uk-nrm.v1.toml"),
+    ),
+    (
+        "trm-uk-nrm.v2.toml",
+        include_str!("../workflows/trm-uk-nrm.v2.toml"),
     ),
 ];
 
@@ -1111,6 +1116,15 @@ proptest! {
         steps in prop::collection::vec(step(), WALK_STEPS),
     ) {
         walk(&SHIPPED, "trm-uk-nrm", 1, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_uk_nrm_v2(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-uk-nrm", 2, &country, at, &steps)?;
     }
 }
 

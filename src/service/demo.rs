@@ -164,6 +164,13 @@ const AGENCIES: &[DemoAgency] = &[
         represents: None,
     },
     DemoAgency {
+        key: "gb-support",
+        name: "Demo Victim Care Provider (UK NGO)",
+        kind: AgencyKind::Ngo,
+        country: "GB",
+        represents: None,
+    },
+    DemoAgency {
         key: "at-prosecutor",
         name: "Demo Public Prosecutor's Office (Vienna)",
         kind: AgencyKind::Prosecutor,
@@ -389,6 +396,12 @@ const USERS: &[DemoUser] = &[
         display_name: "Demo Officer (UK police)",
         agency: "gb-police",
         roles: &[Role::CaseWorker],
+    },
+    DemoUser {
+        username: "gb.support",
+        display_name: "Demo Support Worker (UK NGO)",
+        agency: "gb-support",
+        roles: &[Role::CaseWorker, Role::Supervisor],
     },
     DemoUser {
         username: "auditor",

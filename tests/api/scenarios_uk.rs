@@ -1,7 +1,12 @@
-//! The UK National Referral Mechanism (`workflows/trm-uk-nrm.v1.toml`): a national variant in data
-//! only, with its own working-day calendar (`workflows/calendars/GB.toml`). Scenario 3 of issue 4
-//! (an adult who refuses referral), the reasonable-grounds deadline in GB working days, the
-//! 30-day recovery period before the conclusive-grounds decision, reconsiderations and exits.
+//! The UK National Referral Mechanism (`workflows/trm-uk-nrm.v1.toml`, `v2.toml`): a national
+//! variant in data only, with its own working-day calendar (`workflows/calendars/GB.toml`).
+//! Scenario 3 of issue 4 (an adult who refuses referral), the reasonable-grounds deadline in GB
+//! working days, the 30-day recovery period before the conclusive-grounds decision,
+//! reconsiderations and exits. Every story plays on both versions; they differ in who asks for a
+//! reconsideration (v1: the lead, naming the requester in a fact; v2: the first responder or
+//! support provider itself, in its own name) and in the state a requested reasonable-grounds
+//! reconsideration waits in (v1: `awaiting_rg`; v2: `rg_reconsideration`). The decisions of the
+//! Single Competent Authority on a case a first responder leads are in `decisions_uk.rs`.
 
 use crate::driver::{CaseDriver, available};
 use crate::harness::{TestServer, case_timer, instant, track_state, workflows_dir};
@@ -14,6 +19,8 @@ const NRM: &str = "trm-uk-nrm";
 const SCA: &str = "gb.competent";
 /// A police first responder (CASE_WORKER).
 const POLICE: &str = "gb.police";
+/// A support provider (an NGO; CASE_WORKER and SUPERVISOR).
+const SUPPORT: &str = "gb.support";
 
 /// Moves the test clock to `at`.
 fn set_clock(s: &TestServer, at: DateTime<Utc>) {
@@ -61,16 +68,16 @@ fn rg_negative() -> Value {
            "person_informed_of_decision": true})
 }
 
-/// Opens a case as the SCA, who reads it, and refers it.
-async fn referred(s: &TestServer) -> CaseDriver<'_> {
-    let mut c = CaseDriver::open(s, SCA, NRM, None).await;
+/// Opens a case under `version` as the SCA, who reads it, and refers it.
+async fn referred(s: &TestServer, version: u32) -> CaseDriver<'_> {
+    let mut c = CaseDriver::open(s, SCA, NRM, Some(version)).await;
     c.ok(SCA, "refer_to_nrm", adult_referral()).await;
     c
 }
 
 /// Opens, refers and decides positive reasonable grounds as the SCA.
-async fn with_positive_rg(s: &TestServer) -> CaseDriver<'_> {
-    let mut c = referred(s).await;
+async fn with_positive_rg(s: &TestServer, version: u32) -> CaseDriver<'_> {
+    let mut c = referred(s, version).await;
     c.ok(
         SCA,
         "decide_rg_positive",
@@ -80,11 +87,10 @@ async fn with_positive_rg(s: &TestServer) -> CaseDriver<'_> {
     c
 }
 
-#[tokio::test]
-async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously() {
+async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously(version: u32) {
     // A Romanian man in forced labour in the UK, met by the police, does not want to be referred.
     let s = TestServer::start().await;
-    let mut c = CaseDriver::open(&s, POLICE, NRM, None).await;
+    let mut c = CaseDriver::open(&s, POLICE, NRM, Some(version)).await;
     assert!(c.reference.starts_with("GB-"), "{}", c.reference);
     let no_consent = json!({"exploitation_type": "labour", "is_child": false,
                             "indicators_found": true, "informed_of_nrm": true,
@@ -195,10 +201,9 @@ async fn scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously()
     s.stop().await;
 }
 
-#[tokio::test]
-async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
+async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days(version: u32) {
     let s = TestServer::start().await;
-    let mut c = referred(&s).await;
+    let mut c = referred(&s, version).await;
     let now = c.view().await;
     assert_eq!(now["country"], "GB");
     let rg = case_timer(&now, "rg_decision");
@@ -219,8 +224,8 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
     let data = s
         .data(
             SCA,
-            "{ workflow(id: \"trm-uk-nrm\") { timers { key kind days workingDays warnDays escalateTo blocks citation } } }",
-            json!({}),
+            "query($v: Int) { workflow(id: \"trm-uk-nrm\", version: $v) { timers { key kind days workingDays warnDays escalateTo blocks citation } } }",
+            json!({"v": version}),
         )
         .await;
     let timers = data["workflow"]["timers"].as_array().unwrap();
@@ -321,14 +326,13 @@ async fn the_reasonable_grounds_decision_is_due_in_five_gb_working_days() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn bank_holidays_at_christmas_are_not_working_days() {
+async fn bank_holidays_at_christmas_are_not_working_days(version: u32) {
     let s = TestServer::start().await;
     // Referred on Monday 21 December 2026 at 09:00 UTC. Christmas Day (Friday 25) and the
     // substitute Boxing Day (Monday 28) are bank holidays: Tue 22, Wed 23, Thu 24, Tue 29, Wed 30.
     let monday = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
     set_clock(&s, monday);
-    let c = referred(&s).await;
+    let c = referred(&s, version).await;
     let rg = case_timer(&c.view().await, "rg_decision").clone();
     assert_eq!(instant(&rg["startedAt"]), monday);
     let due = Utc.with_ymd_and_hms(2026, 12, 30, 9, 0, 0).unwrap();
@@ -364,7 +368,7 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
     // Monday 27 and Tuesday 28 December 2027.
     let monday = Utc.with_ymd_and_hms(2027, 12, 20, 9, 0, 0).unwrap();
     set_clock(&s, monday);
-    let c = referred(&s).await;
+    let c = referred(&s, version).await;
     let rg = case_timer(&c.view().await, "rg_decision").clone();
     assert_eq!(
         instant(&rg["dueAt"]),
@@ -377,10 +381,9 @@ async fn bank_holidays_at_christmas_are_not_working_days() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grounds() {
+async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grounds(version: u32) {
     let s = TestServer::start().await;
-    let mut c = with_positive_rg(&s).await;
+    let mut c = with_positive_rg(&s, version).await;
     let now = c.view().await;
     let recovery = case_timer(&now, "recovery_period");
     assert_eq!(recovery["kind"], "FLOOR");
@@ -457,10 +460,9 @@ async fn the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grou
     s.stop().await;
 }
 
-#[tokio::test]
-async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
+async fn negative_decisions_are_reconsidered_only_on_new_evidence(version: u32) {
     let s = TestServer::start().await;
-    let mut c = referred(&s).await;
+    let mut c = referred(&s, version).await;
     // Negative reasonable grounds: the person must be told, with reasons.
     let mut untold = rg_negative();
     untold["person_informed_of_decision"] = json!(false);
@@ -478,14 +480,77 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
         case_timer(&c.view().await, "rg_decision")["status"],
         "STOPPED"
     );
-    let request = |new_evidence: bool| json!({"reconsideration_requested_by": "support_provider", "new_evidence": new_evidence});
+    // v1: the SCA, leading, records the request and names the requester in a fact. v2: the first
+    // responder asks itself, once the SCA has involved it; the SCA may not, and the fact is gone.
+    let (rg_requester, cg_requester) = if version == 1 {
+        (SCA, SCA)
+    } else {
+        (POLICE, SUPPORT)
+    };
+    let request = |new_evidence: bool| {
+        if version == 1 {
+            json!({"reconsideration_requested_by": "support_provider", "new_evidence": new_evidence})
+        } else {
+            json!({"new_evidence": new_evidence})
+        }
+    };
+    if version >= 2 {
+        let body = c
+            .fails(
+                SCA,
+                "request_rg_reconsideration",
+                request(true),
+                "FORBIDDEN",
+            )
+            .await;
+        // The SCA does not ask itself.
+        assert!(body.to_string().contains("POLICE"), "{body}");
+        // The first responder who referred the person is not on the case yet: it does not see it.
+        c.fails(
+            POLICE,
+            "request_rg_reconsideration",
+            request(true),
+            "NOT_FOUND",
+        )
+        .await;
+        s.refer_for(SCA, &c.id, POLICE, "OTHER", &["IDENTITY"])
+            .await;
+        c.sync().await;
+        let (code, _) = c
+            .refused(
+                POLICE,
+                "request_rg_reconsideration",
+                json!({"reconsideration_requested_by": "first_responder", "new_evidence": true}),
+            )
+            .await;
+        assert_eq!(code, "VALIDATION", "v2 has no fact naming the requester");
+    }
     assert_eq!(
-        c.unmet(SCA, "request_rg_reconsideration", request(false))
+        c.unmet(rg_requester, "request_rg_reconsideration", request(false))
             .await,
         ["new_evidence"]
     );
-    let again = c.ok(SCA, "request_rg_reconsideration", request(true)).await;
-    assert_eq!(track_state(&again, "identification"), Some("awaiting_rg"));
+    let again = c
+        .ok(rg_requester, "request_rg_reconsideration", request(true))
+        .await;
+    assert_eq!(
+        track_state(&again, "identification"),
+        Some(if version == 1 {
+            "awaiting_rg"
+        } else {
+            "rg_reconsideration"
+        })
+    );
+    if version >= 2 {
+        // The request is not a decision: the police may not take it.
+        c.fails(
+            POLICE,
+            "decide_rg_positive",
+            json!({"evidence_reviewed": true}),
+            "FORBIDDEN",
+        )
+        .await;
+    }
     c.ok(
         SCA,
         "decide_rg_positive",
@@ -510,8 +575,22 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
         ["floor:move_on_negative"]
     );
 
-    // The first responder asks for reconsideration with new evidence: support goes on meanwhile.
-    let reconsidering = c.ok(SCA, "request_cg_reconsideration", request(true)).await;
+    // The support provider asks for reconsideration with new evidence: support goes on meanwhile.
+    if version >= 2 {
+        c.fails(
+            SCA,
+            "request_cg_reconsideration",
+            request(true),
+            "FORBIDDEN",
+        )
+        .await;
+        s.refer_for(SCA, &c.id, SUPPORT, "SHELTER", &["IDENTITY"])
+            .await;
+        c.sync().await;
+    }
+    let reconsidering = c
+        .ok(cg_requester, "request_cg_reconsideration", request(true))
+        .await;
     assert_eq!(
         track_state(&reconsidering, "identification"),
         Some("cg_reconsideration")
@@ -540,7 +619,15 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     let ended = c.ok(SCA, "end_support", outcome).await;
     assert_eq!(track_state(&ended, "support"), Some("support_ended"));
     assert_eq!(ended["status"], "ACTIVE");
-    let closed = c.ok(SCA, "close_not_identified", json!({})).await;
+    // v2: closing the case ends the referrals that involved the police and the support provider.
+    let then: &[&str] = if version == 1 {
+        &[]
+    } else {
+        &["REFERRAL", "REFERRAL"]
+    };
+    let closed = c
+        .ok_then(SCA, "close_not_identified", json!({}), then)
+        .await;
     assert_eq!(
         track_state(&closed, "identification"),
         Some("closed_not_identified")
@@ -549,12 +636,11 @@ async fn negative_decisions_are_reconsidered_only_on_new_evidence() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn every_exit_closes_or_leaves_the_procedure() {
+async fn every_exit_closes_or_leaves_the_procedure(version: u32) {
     let s = TestServer::start().await;
 
     // No indicators: not referred.
-    let mut c = CaseDriver::open(&s, POLICE, NRM, None).await;
+    let mut c = CaseDriver::open(&s, POLICE, NRM, Some(version)).await;
     let closed = c
         .ok(
             POLICE,
@@ -566,7 +652,7 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     assert_eq!(closed["status"], "CLOSED");
 
     // An anonymous notification that never turns into a referral is closed.
-    let mut c = CaseDriver::open(&s, POLICE, NRM, None).await;
+    let mut c = CaseDriver::open(&s, POLICE, NRM, Some(version)).await;
     c.ok(
         POLICE,
         "notify_anonymously",
@@ -577,13 +663,13 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     assert_eq!(closed["status"], "CLOSED");
 
     // A negative reasonable-grounds decision that is not reconsidered is closed.
-    let mut c = referred(&s).await;
+    let mut c = referred(&s, version).await;
     c.ok(SCA, "decide_rg_negative", rg_negative()).await;
     let closed = c.ok(SCA, "close_not_identified", json!({})).await;
     assert_eq!(closed["status"], "CLOSED");
 
     // A child is referred without consent; a child's support cannot be declined here.
-    let mut c = CaseDriver::open(&s, SCA, NRM, None).await;
+    let mut c = CaseDriver::open(&s, SCA, NRM, Some(version)).await;
     c.ok(
         SCA,
         "refer_to_nrm",
@@ -602,7 +688,7 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     );
 
     // An adult may decline support and stay in the NRM; the decisions go on.
-    let mut c = with_positive_rg(&s).await;
+    let mut c = with_positive_rg(&s, version).await;
     let declined = c.ok(SCA, "decline_support", json!({})).await;
     assert_eq!(track_state(&declined, "support"), Some("support_declined"));
     assert_eq!(
@@ -612,7 +698,7 @@ async fn every_exit_closes_or_leaves_the_procedure() {
     assert_eq!(declined["status"], "ACTIVE");
 
     // Leaving the NRM during the recovery period ends support and stops the timers.
-    let mut c = with_positive_rg(&s).await;
+    let mut c = with_positive_rg(&s, version).await;
     s.clock.advance(Duration::days(3));
     let left = c
         .ok(
@@ -629,4 +715,17 @@ async fn every_exit_closes_or_leaves_the_procedure() {
         "STOPPED"
     );
     s.stop().await;
+}
+
+// Each story is played on every version of the procedure: the latest, for new cases, and the
+// earlier one, for the cases pinned to it.
+on_versions! {
+    v1 => 1,
+    v2 => 2;
+    scenario_3_an_adult_who_refuses_referral_is_only_notified_anonymously,
+    the_reasonable_grounds_decision_is_due_in_five_gb_working_days,
+    bank_holidays_at_christmas_are_not_working_days,
+    the_conclusive_grounds_decision_waits_thirty_days_after_reasonable_grounds,
+    negative_decisions_are_reconsidered_only_on_new_evidence,
+    every_exit_closes_or_leaves_the_procedure,
 }
