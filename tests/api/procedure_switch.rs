@@ -75,7 +75,7 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
 
     // The same case, under the child procedure, its states mapped in that one event.
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-child v3");
+    assert_eq!(under, "trm-child v4");
     assert_eq!(states["identification"], "presumed_child_victim");
     assert_eq!(states["age"], "minor_presumed");
     assert_eq!(states["guardianship"], "guardian_pending");
@@ -151,7 +151,7 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
     )
     .await;
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-adult v4");
+    assert_eq!(under, "trm-adult v5");
     assert_eq!(states["identification"], "presumed_victim");
     assert_eq!(states["person"], "present");
     assert!(!states.contains_key("age") && !states.contains_key("guardianship"));
@@ -163,10 +163,11 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
         )
         .await;
     assert_eq!(c["case"]["status"], "ACTIVE");
-    // The adult procedure goes on.
+    // The adult procedure goes on: the prosecutor the lead involves records a protection measure.
+    s.involve(lead, &id, "it.prosecutor", &["IDENTITY"]).await;
     fire_ok(
         &s,
-        lead,
+        "it.prosecutor",
         &id,
         "order_protection_measure",
         json!({"protection_measure": "relocation"}),
@@ -259,7 +260,7 @@ async fn a_case_on_the_earlier_adult_version_continues_under_the_child_procedure
     )
     .await;
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-child v3");
+    assert_eq!(under, "trm-child v4");
     assert_eq!(states["identification"], "presumed_child_victim");
     assert_eq!(states["person"], "in_contact");
     s.stop().await;
