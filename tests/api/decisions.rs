@@ -11,7 +11,7 @@ use crate::harness::{
 use chrono::Duration;
 use serde_json::{Value, json};
 
-const ADULT: &str = "trm-adult";
+pub(crate) const ADULT: &str = "trm-adult";
 
 /// What an agency taking part in a case sees of it.
 const PARTICIPANT_VIEW: &str = "query($id: ID!) { case(id: $id) {
@@ -21,7 +21,7 @@ const PARTICIPANT_VIEW: &str = "query($id: ID!) { case(id: $id) {
 } }";
 
 /// Takes a fresh adult case to crisis intervention as `user` of the lead.
-async fn to_crisis(c: &mut CaseDriver<'_>, user: &str) {
+pub(crate) async fn to_crisis(c: &mut CaseDriver<'_>, user: &str) {
     c.version = to_crisis_intervention(c.s, user, &c.id).await;
 }
 
@@ -50,7 +50,7 @@ async fn to_judgment(
 }
 
 /// The keys of the transitions `user` is offered on the case, and whether each is allowed.
-async fn offered(s: &TestServer, user: &str, case_id: &str) -> Vec<(String, bool)> {
+pub(crate) async fn offered(s: &TestServer, user: &str, case_id: &str) -> Vec<(String, bool)> {
     let data = s.data(user, PARTICIPANT_VIEW, json!({"id": case_id})).await;
     data["case"]["availableTransitions"]
         .as_array()
@@ -66,7 +66,7 @@ async fn offered(s: &TestServer, user: &str, case_id: &str) -> Vec<(String, bool
 }
 
 /// The kinds of the notifications in `user`'s inbox.
-async fn inbox_kinds(s: &TestServer, user: &str) -> Vec<String> {
+pub(crate) async fn inbox_kinds(s: &TestServer, user: &str) -> Vec<String> {
     let data = s
         .data(
             user,
@@ -83,7 +83,7 @@ async fn inbox_kinds(s: &TestServer, user: &str) -> Vec<String> {
 }
 
 /// The last event of the case as `user` (the lead) sees it: transition, agency, user.
-async fn last_event(s: &TestServer, user: &str, case_id: &str) -> Value {
+pub(crate) async fn last_event(s: &TestServer, user: &str, case_id: &str) -> Value {
     let data = s
         .data(
             user,
@@ -691,8 +691,29 @@ async fn four_agencies_of_three_countries_each_record_their_own_decisions() {
         json!({"received_on_arrival": true, "safe_accommodation": true}),
     )
     .await;
-    // The Austrian prosecutor, still involved, records her testimony from Nigeria and the
-    // judgment.
+    // The Italian shelter, the former lead, sees the case but takes no step on it any more.
+    let (code, _) = c
+        .refused(
+            lead,
+            "adopt_reintegration_plan",
+            json!({"reintegration_plan_adopted": true}),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN", "a former lead is not involved");
+    // The Austrian prosecutor was involved by the former lead: its referral is still live, but
+    // only the current lead involves. Once the Nigerian shelter involves it, it records her
+    // testimony from Nigeria and the judgment.
+    let (code, _) = c
+        .refused(
+            "at.prosecutor",
+            "record_testimony_from_abroad",
+            json!({"testimony_given_from_abroad": true}),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN", "involved by the former lead only");
+    s.involve("ng.shelter", &c.id, "at.prosecutor", &["IDENTITY"])
+        .await;
+    c.sync().await;
     c.ok(
         "at.prosecutor",
         "record_testimony_from_abroad",

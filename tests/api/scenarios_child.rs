@@ -45,6 +45,11 @@ impl<'a> AsLead<'a> {
         AsLead(CaseDriver::open(s, user, CHILD, Some(version)).await)
     }
 
+    /// The shared driver, to act as users other than the lead's.
+    pub(crate) fn into_driver(self) -> CaseDriver<'a> {
+        self.0
+    }
+
     /// Fires a transition that must succeed; returns the case as the mutation returns it.
     pub(crate) async fn ok(&mut self, transition: &str, data: Value) -> Value {
         let user = self.0.reader.clone();
