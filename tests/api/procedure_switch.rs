@@ -243,25 +243,27 @@ async fn of_two_follow_on_cases_opened_at_once_only_one_opens() {
     s.stop().await;
 }
 
-/// A case pinned to the adult procedure's version 3 switches too: to the child procedure's latest
-/// version, its states mapped, as from version 4.
+/// A case pinned to one of the adult procedure's earlier versions (3 and 4) switches too: to the
+/// child procedure's latest version, its states mapped, as from the latest.
 #[tokio::test]
 async fn a_case_on_the_earlier_adult_version_continues_under_the_child_procedure() {
     let s = TestServer::start().await;
     let lead = "it.shelter";
-    let (id, _) = s.open_workflow(lead, "trm-adult", Some(3)).await;
-    to_crisis_intervention(&s, lead, &id).await;
-    fire_ok(
-        &s,
-        lead,
-        &id,
-        "apply_child_procedure",
-        json!({"reasons_to_believe_child": true}),
-    )
-    .await;
-    let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-child v4");
-    assert_eq!(states["identification"], "presumed_child_victim");
-    assert_eq!(states["person"], "in_contact");
+    for version in [3, 4] {
+        let (id, _) = s.open_workflow(lead, "trm-adult", Some(version)).await;
+        to_crisis_intervention(&s, lead, &id).await;
+        fire_ok(
+            &s,
+            lead,
+            &id,
+            "apply_child_procedure",
+            json!({"reasons_to_believe_child": true}),
+        )
+        .await;
+        let (under, states) = procedure(&s, lead, &id).await;
+        assert_eq!(under, "trm-child v4", "from adult v{version}");
+        assert_eq!(states["identification"], "presumed_child_victim");
+        assert_eq!(states["person"], "in_contact");
+    }
     s.stop().await;
 }
