@@ -251,7 +251,8 @@ vocabulary! {
         /// A decision the receiving body takes on the case itself, in its own name (e.g. the
         /// migration authority on the reflection period or a permit, the competent authority on
         /// identification, the prosecutor on the proceedings): it may fire the steps the
-        /// workflow gives to agencies of its kind while the referral is live.
+        /// workflow gives to agencies of its kind while the referral is live and its sender
+        /// leads the case.
         Decision => "DECISION",
         Other => "OTHER",
     }

@@ -100,8 +100,8 @@ const LEADS: [&str; 4] = [
     "ml.childprotection",
 ];
 
-const OPEN: &str =
-    "mutation { openCase(input: {workflowId: \"trm-adult\"}) { case { id version } } }";
+/// Opens a case of the pinned version of the benchmarked workflow ([`seed::WORKFLOW_VERSION`]).
+const OPEN: &str = "mutation($v: Int) { openCase(input: {workflowId: \"trm-adult\", workflowVersion: $v}) { case { id version } } }";
 const FIRE: &str =
     "mutation($input: FireTransitionInput!) { fireTransition(input: $input) { case { version } } }";
 const CASE: &str =
@@ -583,7 +583,9 @@ async fn transitions(
     for (k, &clients) in args.clients.iter().enumerate() {
         let mut cases = Vec::new();
         for _ in 0..clients {
-            let d = gql.data(&token, OPEN, json!({})).await?;
+            let d = gql
+                .data(&token, OPEN, json!({"v": seed::WORKFLOW_VERSION}))
+                .await?;
             let id = d["openCase"]["case"]["id"].as_str().ok_or("no id")?;
             cases.push(Mutex::new((id.to_string(), 1i64)));
         }

@@ -60,6 +60,8 @@ pub struct SharingRecord {
 /// What a referral shares, with whom, and where it stands.
 #[derive(Debug, Clone)]
 pub struct ReferralShare {
+    /// The agency that made it (the case's lead at that moment).
+    pub from_agency: Uuid,
     pub to_agency: Uuid,
     pub groups: BTreeSet<DataGroup>,
     pub status: ReferralStatus,
@@ -70,6 +72,7 @@ pub struct ReferralShare {
 impl From<&crate::domain::ReferralRecord> for ReferralShare {
     fn from(r: &crate::domain::ReferralRecord) -> Self {
         ReferralShare {
+            from_agency: r.from_agency_id,
             to_agency: r.to_agency_id,
             groups: r.groups.clone(),
             status: r.status,
@@ -119,8 +122,8 @@ pub struct CaseView {
     /// The groups the caller's roles may read at all (by policy), whatever the agency holds.
     pub role_groups: BTreeSet<DataGroup>,
     /// The caller's agency, not leading the case, takes part in it through a live referral
-    /// (pending or accepted; e.g. one for a decision): it may fire the steps the workflow gives
-    /// to involved agencies of its kind, and sees which.
+    /// (pending or accepted; e.g. one for a decision) from the case's current lead: it may fire
+    /// the steps the workflow gives to involved agencies of its kind, and sees which.
     pub involved: bool,
 }
 
@@ -209,11 +212,15 @@ impl CaseView {
         } else {
             return None;
         };
+        // Only the current lead involves: a referral a former lead made stays live for what it
+        // shares, but its receiver decides nothing on the case until the lead that holds it now
+        // involves it (it alone can end the involvement, by revoking its own referral).
         let involved = !matches!(relation, Relation::Auditor | Relation::Lead)
-            && record
-                .referrals
-                .iter()
-                .any(|r| r.to_agency == p.agency_id && r.status.is_live());
+            && record.referrals.iter().any(|r| {
+                r.to_agency == p.agency_id
+                    && r.from_agency == record.lead_agency
+                    && r.status.is_live()
+            });
         Some(CaseView {
             relation,
             agency: p.agency_id,

@@ -50,6 +50,7 @@ fn record() -> SharingRecord {
         opened_at: at(1),
         lead_agency: Uuid::from_u128(2),
         referrals: vec![ReferralShare {
+            from_agency: Uuid::from_u128(1),
             to_agency: Uuid::from_u128(3),
             groups: groups(&[DataGroup::Health]),
             status: ReferralStatus::Completed,
@@ -366,4 +367,30 @@ fn consent_notes_and_break_glass_texts_belong_to_the_agencies_that_wrote_them() 
     };
     assert!(former.texts(glass.clone()).withheld.is_empty());
     assert_eq!(lead.texts(glass).withheld, ["justification", "reviewNote"]);
+}
+
+#[test]
+fn only_a_live_referral_from_the_current_lead_involves_its_receiver() {
+    let involved = |from: u128, status: ReferralStatus| {
+        let mut record = record();
+        record.referrals[0].from_agency = Uuid::from_u128(from);
+        record.referrals[0].status = status;
+        let mut p = principal(vec![Role::CaseWorker]);
+        p.agency_id = Uuid::from_u128(3);
+        CaseView::of(
+            &p,
+            &record,
+            false,
+            None,
+            DataGroup::ALL.iter().copied().collect(),
+        )
+        .is_some_and(|v| v.involved)
+    };
+    // The new lead (2) referred: involved while the referral is live.
+    assert!(involved(2, ReferralStatus::Accepted));
+    assert!(involved(2, ReferralStatus::Pending));
+    assert!(!involved(2, ReferralStatus::Completed));
+    // The former lead (1) referred before it handed the case over: the referral still shares
+    // what it shares, but its receiver decides nothing until the current lead involves it.
+    assert!(!involved(1, ReferralStatus::Accepted));
 }

@@ -11,7 +11,7 @@ use crate::harness::{
 use chrono::Duration;
 use serde_json::{Value, json};
 
-const ADULT: &str = "trm-adult";
+pub(crate) const ADULT: &str = "trm-adult";
 
 /// What an agency taking part in a case sees of it.
 const PARTICIPANT_VIEW: &str = "query($id: ID!) { case(id: $id) {
@@ -21,7 +21,7 @@ const PARTICIPANT_VIEW: &str = "query($id: ID!) { case(id: $id) {
 } }";
 
 /// Takes a fresh adult case to crisis intervention as `user` of the lead.
-async fn to_crisis(c: &mut CaseDriver<'_>, user: &str) {
+pub(crate) async fn to_crisis(c: &mut CaseDriver<'_>, user: &str) {
     c.version = to_crisis_intervention(c.s, user, &c.id).await;
 }
 
@@ -50,7 +50,7 @@ async fn to_judgment(
 }
 
 /// The keys of the transitions `user` is offered on the case, and whether each is allowed.
-async fn offered(s: &TestServer, user: &str, case_id: &str) -> Vec<(String, bool)> {
+pub(crate) async fn offered(s: &TestServer, user: &str, case_id: &str) -> Vec<(String, bool)> {
     let data = s.data(user, PARTICIPANT_VIEW, json!({"id": case_id})).await;
     data["case"]["availableTransitions"]
         .as_array()
@@ -66,7 +66,7 @@ async fn offered(s: &TestServer, user: &str, case_id: &str) -> Vec<(String, bool
 }
 
 /// The kinds of the notifications in `user`'s inbox.
-async fn inbox_kinds(s: &TestServer, user: &str) -> Vec<String> {
+pub(crate) async fn inbox_kinds(s: &TestServer, user: &str) -> Vec<String> {
     let data = s
         .data(
             user,
@@ -83,7 +83,7 @@ async fn inbox_kinds(s: &TestServer, user: &str) -> Vec<String> {
 }
 
 /// The last event of the case as `user` (the lead) sees it: transition, agency, user.
-async fn last_event(s: &TestServer, user: &str, case_id: &str) -> Value {
+pub(crate) async fn last_event(s: &TestServer, user: &str, case_id: &str) -> Value {
     let data = s
         .data(
             user,
@@ -333,13 +333,12 @@ async fn a_negative_identification_is_reconsidered_at_the_support_providers_requ
 
 /// A support provider that does not lead the case (an NGO shelter the police referred the
 /// person to) asks for the reconsideration itself; the authority upholds the decision.
-#[tokio::test]
-async fn a_support_provider_the_lead_referred_to_requests_a_reconsideration() {
+async fn a_support_provider_the_lead_referred_to_requests_a_reconsideration(version: u32) {
     let s = TestServer::start().await;
     let lead = "at.police";
     let shelter = "at.shelter";
     let prosecutor = "at.prosecutor";
-    let mut c = CaseDriver::open(&s, lead, ADULT, Some(4)).await;
+    let mut c = CaseDriver::open(&s, lead, ADULT, Some(version)).await;
     to_crisis(&mut c, lead).await;
     s.involve(lead, &c.id, prosecutor, &["IDENTITY"]).await;
     // The shelter takes part through a referral for shelter, not for a decision.
@@ -405,11 +404,10 @@ async fn a_support_provider_the_lead_referred_to_requests_a_reconsideration() {
 /// dates themselves. Then the prosecutor records the proceedings; the court awards no
 /// compensation, a civil claim fails, and state compensation is still claimed within a year of
 /// the final act.
-#[tokio::test]
-async fn permits_on_their_dates_and_state_compensation_after_a_judgment_without_it() {
+async fn permits_on_their_dates_and_state_compensation_after_a_judgment_without_it(version: u32) {
     let s = TestServer::start().await;
     let lead = "it.shelter.supervisor";
-    let mut c = CaseDriver::open(&s, lead, ADULT, Some(4)).await;
+    let mut c = CaseDriver::open(&s, lead, ADULT, Some(version)).await;
     to_crisis(&mut c, lead).await;
     c.ok(
         lead,
@@ -549,13 +547,12 @@ async fn permits_on_their_dates_and_state_compensation_after_a_judgment_without_
 
 /// A judgment that awarded compensation concludes the proceedings; one that awarded none leaves
 /// the route open until the person, informed, concludes without it.
-#[tokio::test]
-async fn a_judgment_with_compensation_concludes_and_without_it_waits_for_the_person() {
+async fn a_judgment_with_compensation_concludes_and_without_it_waits_for_the_person(version: u32) {
     let s = TestServer::start().await;
     let lead = "it.shelter.supervisor";
     let mut cases = Vec::new();
     for awarded in ["awarded", "not_claimed"] {
-        let mut c = CaseDriver::open(&s, lead, ADULT, Some(4)).await;
+        let mut c = CaseDriver::open(&s, lead, ADULT, Some(version)).await;
         to_crisis(&mut c, lead).await;
         c.ok(
             lead,
@@ -598,7 +595,7 @@ async fn a_judgment_with_compensation_concludes_and_without_it_waits_for_the_per
         Some("proceedings_concluded")
     );
     // The prosecutor may terminate proceedings on another case, not the lead.
-    let mut third = CaseDriver::open(&s, lead, ADULT, Some(4)).await;
+    let mut third = CaseDriver::open(&s, lead, ADULT, Some(version)).await;
     to_crisis(&mut third, lead).await;
     third
         .ok(
@@ -691,8 +688,29 @@ async fn four_agencies_of_three_countries_each_record_their_own_decisions() {
         json!({"received_on_arrival": true, "safe_accommodation": true}),
     )
     .await;
-    // The Austrian prosecutor, still involved, records her testimony from Nigeria and the
-    // judgment.
+    // The Italian shelter, the former lead, sees the case but takes no step on it any more.
+    let (code, _) = c
+        .refused(
+            lead,
+            "adopt_reintegration_plan",
+            json!({"reintegration_plan_adopted": true}),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN", "a former lead is not involved");
+    // The Austrian prosecutor was involved by the former lead: its referral is still live, but
+    // only the current lead involves. Once the Nigerian shelter involves it, it records her
+    // testimony from Nigeria and the judgment.
+    let (code, _) = c
+        .refused(
+            "at.prosecutor",
+            "record_testimony_from_abroad",
+            json!({"testimony_given_from_abroad": true}),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN", "involved by the former lead only");
+    s.involve("ng.shelter", &c.id, "at.prosecutor", &["IDENTITY"])
+        .await;
+    c.sync().await;
     c.ok(
         "at.prosecutor",
         "record_testimony_from_abroad",
@@ -738,4 +756,13 @@ async fn four_agencies_of_three_countries_each_record_their_own_decisions() {
     assert_eq!(by("confirm_reception"), pair("NGO", "NG"));
     assert_eq!(by("record_judgment"), pair("PROSECUTOR", "AT"));
     s.stop().await;
+}
+
+// These play on version 4, for the cases pinned to it, and on version 5, for new cases.
+on_versions! {
+    v4 => 4,
+    v5 => 5;
+    a_support_provider_the_lead_referred_to_requests_a_reconsideration,
+    permits_on_their_dates_and_state_compensation_after_a_judgment_without_it,
+    a_judgment_with_compensation_concludes_and_without_it_waits_for_the_person,
 }

@@ -93,7 +93,9 @@ async fn open_cases(http: &reqwest::Client, url: &str, token: &str, n: usize) ->
             http,
             url,
             token,
-            r#"mutation { openCase(input: {workflowId: "trm-adult"}) { case { id } } }"#,
+            // Version 4: the drills' step (`order_protection_measure`) is the lead's there (the
+            // prosecutor's from version 5).
+            r#"mutation { openCase(input: {workflowId: "trm-adult", workflowVersion: 4}) { case { id } } }"#,
             json!({}),
         )
         .await;

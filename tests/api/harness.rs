@@ -540,6 +540,18 @@ impl TestServer {
         self.refer_for(lead, case_id, to, "DECISION", groups).await
     }
 
+    /// [`TestServer::involve`] on a child's case: the guardian consents, with the child's assent.
+    pub async fn involve_for_child(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        groups: &[&str],
+    ) -> String {
+        self.guardian_consent_for(lead, case_id, to, groups).await;
+        self.referral(lead, case_id, to, "DECISION", groups).await
+    }
+
     /// As `lead`, refers `case_id` to `to`'s agency for `service`, sharing `groups` on the
     /// person's consent; returns the referral's id.
     pub async fn refer_for(
@@ -551,6 +563,19 @@ impl TestServer {
         groups: &[&str],
     ) -> String {
         self.consent_for(lead, case_id, to, groups).await;
+        self.referral(lead, case_id, to, service, groups).await
+    }
+
+    /// As `lead`, refers `case_id` to `to`'s agency for `service`, sharing `groups` under a
+    /// consent already recorded; returns the referral's id.
+    pub async fn referral(
+        &self,
+        lead: &str,
+        case_id: &str,
+        to: &str,
+        service: &str,
+        groups: &[&str],
+    ) -> String {
         let body = self
             .gql(
                 lead,

@@ -42,6 +42,7 @@ mod configuration;
 mod console;
 mod cross_border;
 mod decisions;
+mod decisions_by_their_bodies;
 mod decisions_uk;
 mod directory;
 mod docs;

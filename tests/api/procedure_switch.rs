@@ -75,7 +75,7 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
 
     // The same case, under the child procedure, its states mapped in that one event.
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-child v3");
+    assert_eq!(under, "trm-child v4");
     assert_eq!(states["identification"], "presumed_child_victim");
     assert_eq!(states["age"], "minor_presumed");
     assert_eq!(states["guardianship"], "guardian_pending");
@@ -151,7 +151,7 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
     )
     .await;
     let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-adult v4");
+    assert_eq!(under, "trm-adult v5");
     assert_eq!(states["identification"], "presumed_victim");
     assert_eq!(states["person"], "present");
     assert!(!states.contains_key("age") && !states.contains_key("guardianship"));
@@ -163,10 +163,11 @@ async fn a_disputed_age_puts_the_same_case_under_the_child_rules_at_once_and_bac
         )
         .await;
     assert_eq!(c["case"]["status"], "ACTIVE");
-    // The adult procedure goes on.
+    // The adult procedure goes on: the prosecutor the lead involves records a protection measure.
+    s.involve(lead, &id, "it.prosecutor", &["IDENTITY"]).await;
     fire_ok(
         &s,
-        lead,
+        "it.prosecutor",
         &id,
         "order_protection_measure",
         json!({"protection_measure": "relocation"}),
@@ -242,25 +243,27 @@ async fn of_two_follow_on_cases_opened_at_once_only_one_opens() {
     s.stop().await;
 }
 
-/// A case pinned to the adult procedure's version 3 switches too: to the child procedure's latest
-/// version, its states mapped, as from version 4.
+/// A case pinned to one of the adult procedure's earlier versions (3 and 4) switches too: to the
+/// child procedure's latest version, its states mapped, as from the latest.
 #[tokio::test]
 async fn a_case_on_the_earlier_adult_version_continues_under_the_child_procedure() {
     let s = TestServer::start().await;
     let lead = "it.shelter";
-    let (id, _) = s.open_workflow(lead, "trm-adult", Some(3)).await;
-    to_crisis_intervention(&s, lead, &id).await;
-    fire_ok(
-        &s,
-        lead,
-        &id,
-        "apply_child_procedure",
-        json!({"reasons_to_believe_child": true}),
-    )
-    .await;
-    let (under, states) = procedure(&s, lead, &id).await;
-    assert_eq!(under, "trm-child v3");
-    assert_eq!(states["identification"], "presumed_child_victim");
-    assert_eq!(states["person"], "in_contact");
+    for version in [3, 4] {
+        let (id, _) = s.open_workflow(lead, "trm-adult", Some(version)).await;
+        to_crisis_intervention(&s, lead, &id).await;
+        fire_ok(
+            &s,
+            lead,
+            &id,
+            "apply_child_procedure",
+            json!({"reasons_to_believe_child": true}),
+        )
+        .await;
+        let (under, states) = procedure(&s, lead, &id).await;
+        assert_eq!(under, "trm-child v4", "from adult v{version}");
+        assert_eq!(states["identification"], "presumed_child_victim");
+        assert_eq!(states["person"], "in_contact");
+    }
     s.stop().await;
 }

@@ -6,7 +6,10 @@
 //!
 //! Up to version 3 only the lead agency's users move a case, so the decisions of other bodies are
 //! recorded by the lead; from version 4 those bodies record them themselves, once the lead has
-//! involved them (see [`decider`]; the rules of that are proven in `decisions.rs`).
+//! involved them (see [`decider`]; the rules of that are proven in `decisions.rs`). Version 5 adds
+//! the last ones (see [`decider_from_5`]): the asylum outcome by the migration authority, protection
+//! measures and non-punishment by the prosecutor; a re-trafficking is linked to the new case by
+//! `linkSamePerson` instead of a typed reference.
 
 use crate::driver::CaseDriver;
 use crate::harness::{TestServer, case_timer, error_code, instant, track_state};
@@ -26,6 +29,16 @@ async fn decider(c: &mut CaseDriver<'_>, version: u32, lead: &str, body: &str) -
         .await;
     c.sync().await;
     body.to_string()
+}
+
+/// Who records a decision that version 5 gives to its body (the asylum outcome, protection
+/// measures, non-punishment): up to version 4 the lead's `lead` user; from version 5 `body`, which
+/// the lead involves for it.
+async fn decider_from_5(c: &mut CaseDriver<'_>, version: u32, lead: &str, body: &str) -> String {
+    if version < 5 {
+        return lead.to_string();
+    }
+    decider(c, version, lead, body).await
 }
 
 /// A residence permit's data: up to version 3 its length typed as a number of months beside its
@@ -482,12 +495,21 @@ async fn scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continu
     );
     assert_eq!(deadline(&c.view().await, "origin_response"), "MET");
     // From here on the Bulgarian agency leads the case (up to version 3 it also records the
-    // Austrian proceedings; from version 4 the Austrian prosecutor goes on recording them).
+    // Austrian proceedings; from version 4 the Austrian prosecutor goes on recording them, once
+    // the new lead involves it: the former lead's referral no longer does).
     let worker = origin;
     let prosecutor = if version < 4 {
         worker.to_string()
     } else {
-        prosecutor
+        let (code, _) = c
+            .refused(
+                &prosecutor,
+                "record_testimony_from_abroad",
+                json!({"testimony_given_from_abroad": true}),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN", "involved by the former lead only");
+        decider(&mut c, version, worker, &prosecutor).await
     };
 
     // Travel and reception.
@@ -1030,9 +1052,21 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country(version: u
     let supervisor = "it.shelter.supervisor";
     let mut c = open(&s, worker, version).await;
     reach_crisis_intervention(&mut c, worker, "low").await;
+    // From version 5 the migration authority records the outcome of the application itself.
+    let asylum = decider_from_5(&mut c, version, worker, "it.migration").await;
+    if version >= 5 {
+        let (code, _) = c
+            .refused(
+                worker,
+                "record_asylum_outcome",
+                json!({"asylum_outcome": "withdrawn"}),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN", "the shelter does not decide on asylum");
+    }
     assert_eq!(
         c.unmet(
-            worker,
+            &asylum,
             "record_asylum_outcome",
             json!({"asylum_outcome": "withdrawn"})
         )
@@ -1043,7 +1077,12 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country(version: u
     assert_eq!(c.view().await["facts"]["asylum_applied"], true);
     // After the reflection period, still no removal while asylum is pending.
     s.clock.advance(Duration::days(31));
-    let migration = decider(&mut c, version, supervisor, "it.migration").await;
+    // (From version 5 the migration authority is involved already.)
+    let migration = if version >= 5 {
+        asylum.clone()
+    } else {
+        decider(&mut c, version, supervisor, "it.migration").await
+    };
     assert_eq!(
         c.unmet(
             &migration,
@@ -1080,7 +1119,7 @@ async fn an_asylum_application_blocks_contact_with_the_origin_country(version: u
     );
     // She withdraws the application: contact is possible again.
     c.ok(
-        worker,
+        &asylum,
         "record_asylum_outcome",
         json!({"asylum_outcome": "withdrawn"}),
     )
@@ -1226,33 +1265,83 @@ async fn re_trafficking_ends_assistance_and_points_to_a_new_linked_case(version:
             .await,
         ["person_event"]
     );
+    // From version 5 the prosecutor records the protection measure and non-punishment.
+    let prosecutor = decider_from_5(&mut c, version, worker, "it.prosecutor").await;
+    if version >= 5 {
+        let (code, _) = c
+            .refused(
+                worker,
+                "order_protection_measure",
+                json!({"protection_measure": "relocation"}),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN", "the shelter does not order protection");
+        let (code, _) = c.refused(worker, "invoke_non_punishment", json!({})).await;
+        assert_eq!(code, "FORBIDDEN", "nor decide on non-punishment");
+    }
     c.ok(
-        worker,
+        &prosecutor,
         "order_protection_measure",
         json!({"protection_measure": "relocation"}),
     )
     .await;
-    c.ok(worker, "invoke_non_punishment", json!({})).await;
+    c.ok(&prosecutor, "invoke_non_punishment", json!({})).await;
     let facts = c.view().await["facts"].clone();
     assert_eq!(facts["protection_measure"], "relocation");
     assert_eq!(facts["non_punishment_invoked"], true);
-    let case = c
-        .ok(
-            worker,
-            "record_re_trafficked",
-            json!({"re_trafficked_in_country": "FR", "linked_case_reference": "FR-2026-000042"}),
-        )
-        .await;
+    // Found again in France: up to version 4 the new case's reference is typed beside the step;
+    // from version 5 the step takes none, and the French case is linked to this one, checked.
+    let found = if version < 5 {
+        json!({"re_trafficked_in_country": "FR", "linked_case_reference": "FR-2026-000042"})
+    } else {
+        json!({"re_trafficked_in_country": "FR"})
+    };
+    if version >= 5 {
+        let body = c
+            .fails(
+                worker,
+                "record_re_trafficked",
+                json!({"re_trafficked_in_country": "FR", "linked_case_reference": "FR-2026-000042"}),
+                "VALIDATION",
+            )
+            .await;
+        assert!(body.to_string().contains("linked_case_reference"), "{body}");
+    }
+    let case = c.ok(worker, "record_re_trafficked", found).await;
     assert_eq!(track_state(&case, "person"), Some("re_trafficked"));
     assert_eq!(track_state(&case, "assistance"), Some("assistance_ended"));
     assert_eq!(
         case_timer(&c.view().await, "reflection_period")["status"],
         "STOPPED"
     );
+    // From version 5 closing the case also ends the prosecutor's live referral.
+    let then: &[&str] = if version < 5 { &[] } else { &["REFERRAL"] };
     let case = c
-        .ok(worker, "close_identification_after_person_event", json!({}))
+        .ok_then(
+            worker,
+            "close_identification_after_person_event",
+            json!({}),
+            then,
+        )
         .await;
     assert_eq!(case["status"], "CLOSED");
+    if version >= 5 {
+        let (french, _) = s.open_workflow("fr.shelter", WORKFLOW, None).await;
+        let reference = c.reference.clone();
+        let body = s
+            .gql(
+                "fr.shelter",
+                "mutation($input: LinkSamePersonInput!) { linkSamePerson(input: $input) {
+                    link { reference earlierReference } } }",
+                json!({"input": {"caseId": french, "earlierReference": reference}}),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(
+            body["data"]["linkSamePerson"]["link"]["earlierReference"],
+            reference
+        );
+    }
     s.stop().await;
 }
 
@@ -1520,7 +1609,8 @@ async fn a_return_from_long_term_assistance_not_received_on_arrival_is_alerted_a
 on_versions! {
     v2 => 2,
     v3 => 3,
-    v4 => 4;
+    v4 => 4,
+    v5 => 5;
     scenario_2_nigerian_woman_in_italy_cooperates_on_day_20_and_stays_with_a_permit,
     scenario_4_bulgarian_woman_in_austria_returns_while_proceedings_continue,
     scenario_6_moroccan_man_in_france_high_return_risk_stays_with_long_term_assistance,

@@ -4,9 +4,10 @@
 //! refused by name), the reflection period only where the jurisdiction gives one to children,
 //! the missing-child protocol with its 3-month floor, turning 18, asylum and death.
 //!
-//! Only the lead agency's users may fire transitions for now, so acts of the origin country
-//! (tracing by the Niger focal point, reception by Mali's child protection) are recorded by the
-//! lead agency as facts.
+//! Acts of the origin country (tracing by the Niger focal point) are recorded by the lead agency
+//! as facts; from version 3 the bodies that decide record their decisions where the lead involves
+//! them (`decisions.rs`), and from version 4 the migration authority grants the child's residence
+//! permit itself, on its dates (scenario 1).
 
 use crate::driver::CaseDriver;
 use crate::harness::{TestServer, error_code};
@@ -42,6 +43,11 @@ impl<'a> DerefMut for AsLead<'a> {
 impl<'a> AsLead<'a> {
     pub(crate) async fn open(s: &'a TestServer, user: &str, version: u32) -> AsLead<'a> {
         AsLead(CaseDriver::open(s, user, CHILD, Some(version)).await)
+    }
+
+    /// The shared driver, to act as users other than the lead's.
+    pub(crate) fn into_driver(self) -> CaseDriver<'a> {
+        self.0
     }
 
     /// Fires a transition that must succeed; returns the case as the mutation returns it.
@@ -309,11 +315,26 @@ async fn scenario_1_unaccompanied_boy_from_niger_stays_in_italy_and_is_never_ret
     assert_eq!(solution["state"], "local_integration");
     assert_eq!(solution["stage"], "LONG_TERM_ASSISTANCE");
     let until = date_in(&s, 365);
-    c.ok(
-        "record_residence_permit",
-        json!({"residence_permit_until": until, "residence_permit_ground": "child_victim"}),
-    )
-    .await;
+    if version < 4 {
+        c.ok(
+            "record_residence_permit",
+            json!({"residence_permit_until": until, "residence_permit_ground": "child_victim"}),
+        )
+        .await;
+    } else {
+        // From version 4 the migration authority the lead involves grants the permit itself, on
+        // its dates (issued today).
+        s.involve_for_child(IT_CP, &c.id, "it.migration", &["IDENTITY", "LEGAL_STATUS"])
+            .await;
+        c.sync().await;
+        c.0.ok(
+            "it.migration",
+            "grant_residence_permit",
+            json!({"residence_permit_issued": date_in(&s, 0), "residence_permit_until": until,
+                "residence_permit_ground": "child_victim"}),
+        )
+        .await;
+    }
     let timers = c.timers().await;
     assert_eq!(timers["residence_permit"].0, "RUNNING");
     assert!(timers["residence_permit"].1.starts_with(&until));
@@ -1000,8 +1021,13 @@ async fn turning_18_ends_guardianship_and_needs_a_transition_plan(version: u32) 
         assert_eq!(states["identification"], "formally_identified");
         assert_eq!(states["person"], "present");
         assert!(!states.contains_key("age") && !states.contains_key("guardianship"));
-        // The young adult's case goes on under the adult procedure, and still no second case.
-        c.ok(
+        // The young adult's case goes on under the adult procedure (its latest version, where the
+        // prosecutor the lead involves records a protection measure), and still no second case.
+        s.involve(IT_CP, &c.id, "it.prosecutor", &["IDENTITY"])
+            .await;
+        c.sync().await;
+        c.0.ok(
+            "it.prosecutor",
             "order_protection_measure",
             json!({"protection_measure": "relocation"}),
         )
@@ -1310,7 +1336,8 @@ async fn the_death_of_a_child_closes_every_track(version: u32) {
 on_versions! {
     v1 => 1,
     v2 => 2,
-    v3 => 3;
+    v3 => 3,
+    v4 => 4;
     scenario_1_unaccompanied_boy_from_niger_stays_in_italy_and_is_never_returned,
     scenario_5_malian_girl_returns_from_senegal_to_her_family_and_the_case_closes,
     each_condition_of_the_return_guard_is_refused_by_name,
