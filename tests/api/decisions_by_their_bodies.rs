@@ -1,9 +1,10 @@
 //! The last decisions the lead used to enter on other bodies' behalf, recorded by those bodies in
 //! their own name (`workflows/trm-child.v4.toml`, `trm-adult.v5.toml`): the migration authority on
-//! a child's residence permit and on an asylum application, the prosecutor on protection measures
-//! and non-punishment; a guardian of an involved guardianship service and an involved NGO asking
-//! for a reconsideration of a child's case; and the refusals: a role that may not decide, an agency
-//! that sees the case without being involved, an agency outside the case.
+//! a child's residence permit and on an adult's asylum application (on a child's: the
+//! asylum-seeking child of `scenarios_child.rs`), the prosecutor on protection measures and
+//! non-punishment; a guardian of an involved guardianship service and an involved NGO asking for a
+//! reconsideration of a child's case; and the refusals: a role that may not decide, an agency that
+//! sees the case without being involved, an agency outside the case.
 
 use crate::decisions::{ADULT, last_event, offered, to_crisis};
 use crate::driver::CaseDriver;
@@ -37,7 +38,7 @@ fn months_on(s: &TestServer, months: u32, less: i64) -> String {
 }
 
 /// Adds (as the administrator) a user holding `roles` to the agency `agency` (a global id).
-async fn add_user(s: &mut TestServer, agency: &str, username: &str, roles: &[&str]) {
+pub(crate) async fn add_user(s: &mut TestServer, agency: &str, username: &str, roles: &[&str]) {
     s.data(
         "admin",
         "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }",
@@ -128,13 +129,20 @@ async fn on_a_childs_case_the_migration_authority_a_guardian_and_an_ngo_act_in_t
         "an agency outside the case does not see it"
     );
 
-    // Involved (the guardian consents, with the child's assent), it is offered its two steps.
+    // Involved (the guardian consents, with the child's assent), it is offered its steps: the
+    // permit's two, and the decision on an asylum application, none recorded (its guard unmet).
     s.involve_for_child(IT_CP, &c.id, MIGRATION, &["IDENTITY", "LEGAL_STATUS"])
         .await;
     c.sync().await;
+    let mut offer = offered(&s, MIGRATION, &c.id).await;
+    offer.sort_unstable();
     assert_eq!(
-        keys(&s, MIGRATION, &c.id).await,
-        ["grant_residence_permit", "refuse_residence_permit"]
+        offer,
+        [
+            ("grant_residence_permit".to_string(), true),
+            ("record_asylum_decision".to_string(), false),
+            ("refuse_residence_permit".to_string(), true),
+        ]
     );
     // The minimum length is checked on the dates: 6 months for a child victim (the default of
     // the jurisdiction parameter) and for cooperation; the dates in order for any ground.

@@ -15,6 +15,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 use trm::access::Principal;
+use trm::domain::AgencyKind;
 use trm::service::transitions::{FireTransition, fire_transition};
 use trm::service::{App, cases};
 use uuid::Uuid;
@@ -43,18 +44,13 @@ async fn fire(app: &App, by: &Principal, case: Uuid, transition: &str, data: Val
     .await;
 }
 
-/// The person's situation changes: one of the workflow's status steps, by the lead.
+/// The person's situation changes: one of the workflow's status steps, by the lead; the decision
+/// on an asylum application by a migration authority's user (the decision is its own, taken where
+/// the lead involved it by one of the random referrals; refused otherwise).
 async fn change_situation(app: &App, rng: &mut StdRng, all: &[Principal], case: Uuid) {
     let Ok(Some(c)) =
         trm::store::cases::find(app.store.conn(), trm::access::CaseScope::All, case).await
     else {
-        return;
-    };
-    let leads: Vec<&Principal> = all
-        .iter()
-        .filter(|p| p.agency_id == c.lead_agency_id)
-        .collect();
-    let Some(by) = leads.choose(rng).copied() else {
         return;
     };
     let (transition, data) = if c.workflow_id == "trm-child" {
@@ -108,6 +104,39 @@ async fn change_situation(app: &App, rng: &mut StdRng, all: &[Principal], case: 
         .choose(rng)
         .expect("steps")
         .clone()
+    };
+    let deciders: Vec<&Principal> =
+        if ["record_asylum_decision", "record_asylum_outcome"].contains(&transition) {
+            // An authority the lead involved (a live referral of its own), when there is one.
+            let involved: Vec<Uuid> =
+                trm::store::disclosures::referrals_of_case(app.store.conn(), case)
+                    .await
+                    .expect("referrals")
+                    .into_iter()
+                    .filter(|r| r.from_agency_id == c.lead_agency_id && r.status.is_live())
+                    .map(|r| r.to_agency_id)
+                    .collect();
+            let authorities: Vec<&Principal> = all
+                .iter()
+                .filter(|p| p.agency_kind == AgencyKind::MigrationAuthority)
+                .collect();
+            let chosen: Vec<&Principal> = authorities
+                .iter()
+                .copied()
+                .filter(|p| involved.contains(&p.agency_id))
+                .collect();
+            if chosen.is_empty() {
+                authorities
+            } else {
+                chosen
+            }
+        } else {
+            all.iter()
+                .filter(|p| p.agency_id == c.lead_agency_id)
+                .collect()
+        };
+    let Some(by) = deciders.choose(rng).copied() else {
+        return;
     };
     fire(app, by, case, transition, data.clone()).await;
 }

@@ -7,8 +7,11 @@
 //! Acts of the origin country (tracing by the Niger focal point) are recorded by the lead agency
 //! as facts; from version 3 the bodies that decide record their decisions where the lead involves
 //! them (`decisions.rs`), and from version 4 the migration authority grants the child's residence
-//! permit itself, on its dates (scenario 1).
+//! permit itself, on its dates (scenario 1), and records its decision on the child's asylum
+//! application (the asylum-seeking child).
 
+use crate::decisions::last_event;
+use crate::decisions_by_their_bodies::add_user;
 use crate::driver::CaseDriver;
 use crate::harness::{TestServer, error_code};
 use chrono::Duration;
@@ -22,6 +25,8 @@ const IT_CP: &str = "it.childprotection";
 const SN_CP: &str = "sn.childprotection";
 /// Malian child-protection service, which receives Malian children back.
 const ML_CP: &str = "ml.childprotection";
+/// A Senegalese migration (asylum) authority's CASE_WORKER, added by the test that needs it.
+const SN_MIGRATION: &str = "sn.migration";
 
 /// A child case driven as the user who reads it, a user of its lead agency (the lead changes
 /// hands on a return): the shared driver, plus the child procedure's usual steps.
@@ -1199,15 +1204,49 @@ async fn age_is_assessed_only_on_serious_doubt_and_the_refusal_of_a_test_decides
 async fn an_asylum_seeking_child_is_never_traced_or_returned_through_origin_authorities(
     version: u32,
 ) {
-    let s = TestServer::start().await;
+    let mut s = TestServer::start().await;
+    if version >= 4 {
+        // From version 4 the decision on the application is the migration authority's.
+        let authority = s
+            .data(
+                "admin",
+                "mutation { createAgency(input: {name: \"Demo Direction de la Police de l'Air et des Frontières (Dakar)\", kind: MIGRATION_AUTHORITY, country: \"SN\"}) { agency { id } } }",
+                json!({}),
+            )
+            .await["createAgency"]["agency"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        add_user(&mut s, &authority, SN_MIGRATION, &["CASE_WORKER"]).await;
+    }
     let mut c = AsLead::open(&s, SN_CP, version).await;
     c.identified().await;
-    c.refused_by(
-        "record_asylum_decision",
-        json!({"asylum_decision": "refugee_status"}),
-        &["asylum_applied"],
-    )
-    .await;
+    let decision = json!({"asylum_decision": "refugee_status"});
+    if version < 4 {
+        c.refused_by(
+            "record_asylum_decision",
+            decision.clone(),
+            &["asylum_applied"],
+        )
+        .await;
+    } else {
+        // The lead does not record it; the authority it involves does, once the child applied.
+        let (code, _) = c.refused("record_asylum_decision", decision.clone()).await;
+        assert_eq!(
+            code, "FORBIDDEN",
+            "child protection does not decide on asylum"
+        );
+        s.involve_for_child(SN_CP, &c.id, SN_MIGRATION, &["IDENTITY", "LEGAL_STATUS"])
+            .await;
+        c.sync().await;
+        c.0.refused_by(
+            SN_MIGRATION,
+            "record_asylum_decision",
+            decision.clone(),
+            &["asylum_applied"],
+        )
+        .await;
+    }
     c.ok("record_asylum_application", json!({})).await;
     assert_eq!(c.view().await["facts"]["asylum_applied"], true);
     c.refused_by(
@@ -1270,11 +1309,18 @@ async fn an_asylum_seeking_child_is_never_traced_or_returned_through_origin_auth
         json!({"child_heard_for_bid": true, "child_views_on_return": "disagrees"}),
     )
     .await;
-    c.ok(
-        "record_asylum_decision",
-        json!({"asylum_decision": "refugee_status"}),
-    )
-    .await;
+    if version < 4 {
+        c.ok("record_asylum_decision", decision).await;
+    } else {
+        let (code, _) = c.refused("record_asylum_decision", decision.clone()).await;
+        assert_eq!(code, "FORBIDDEN", "not even once the child applied");
+        c.0.ok(SN_MIGRATION, "record_asylum_decision", decision)
+            .await;
+        let event = last_event(&s, SN_CP, &c.id).await;
+        assert_eq!(event["agency"]["kind"], "MIGRATION_AUTHORITY");
+        assert_eq!(event["actor"]["username"], SN_MIGRATION);
+    }
+    assert_eq!(c.view().await["facts"]["asylum_decision"], "refugee_status");
     c.determine("stay_and_integrate").await;
     c.refused_by(
         "start_return_procedure",
@@ -1296,10 +1342,15 @@ async fn an_asylum_seeking_child_is_never_traced_or_returned_through_origin_auth
         &["integration_achieved"],
     )
     .await;
-    let case = c
-        .ok(
+    // From version 4 closing also ends the referral that involved the migration authority.
+    let then: &[&str] = if version < 4 { &[] } else { &["REFERRAL"] };
+    let lead = c.reader.clone();
+    let case =
+        c.0.ok_then(
+            &lead,
             "close_after_integration",
             json!({"integration_achieved": true}),
+            then,
         )
         .await;
     assert_eq!(case["status"], "CLOSED");
