@@ -8,6 +8,7 @@ mod idp;
 mod matrix;
 mod oidc;
 mod pages;
+mod sharing;
 
 use crate::harness::TestServer;
 use reqwest::StatusCode;
