@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod focal_point;
+mod headers;
 mod idp;
 mod matrix;
 mod oidc;
