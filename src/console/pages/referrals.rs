@@ -37,7 +37,7 @@ const BASES: [&str; 3] = ["VITAL_INTERESTS", "CHILD_PROTECTION", "LEGAL_OBLIGATI
 const FORM_DATA: &str = "query($id: ID!, $lang: String!) {
   case(id: $id) { id reference version access
     consents { id givenBy givenAt inForce dataGroups purposes }
-    availableTransitions(language: $lang) { key label inputs { fact label type required values } } }
+    availableTransitions(language: $lang) { key label inputs { fact label type required values valueLabels { value label } } } }
   agencies { id name kind country }
 }";
 
@@ -618,7 +618,7 @@ pub async fn send_transfer(
     let inputs = match console
         .gql::<Inputs>(
             &signed,
-            "query($id: ID!) { case(id: $id) { availableTransitions { key label inputs { fact label type required values } } } }",
+            "query($id: ID!) { case(id: $id) { availableTransitions { key label inputs { fact label type required values valueLabels { value label } } } } }",
             json!({"id": id}),
         )
         .await
