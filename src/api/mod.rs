@@ -28,6 +28,7 @@ mod nodes;
 mod person;
 mod referral;
 mod same_person;
+mod sharing;
 mod subscription;
 mod test_clock;
 mod transfer;
@@ -50,6 +51,7 @@ pub struct Query(
     directory::DirectoryQuery,
     referral::ReferralQuery,
     transfer::TransferQuery,
+    sharing::SharingQuery,
     inbox::InboxQuery,
     audit::AuditQuery,
     audit_log::AuditLogQuery,

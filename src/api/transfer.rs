@@ -76,7 +76,7 @@ impl Feedback {
     }
 }
 
-fn object_data(data: Option<Json<Value>>) -> Result<Map<String, Value>> {
+pub(super) fn object_data(data: Option<Json<Value>>) -> Result<Map<String, Value>> {
     match data.map(|d| d.0) {
         None => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m),

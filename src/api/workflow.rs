@@ -108,6 +108,7 @@ impl WorkflowNode {
                 key: f.name.clone(),
                 r#type: f.kind.into(),
                 values: f.values.clone(),
+                value_labels: value_labels(f, &language),
                 label: f.label.get(&language).to_string(),
             })
             .collect()
@@ -157,7 +158,28 @@ pub struct WorkflowFact {
     pub r#type: FactKind,
     /// For ENUM facts: the allowed values.
     pub values: Vec<String>,
+    /// For ENUM facts: each value with its label in the requested language.
+    pub value_labels: Vec<EnumValueLabel>,
     pub label: String,
+}
+
+/// A value of an ENUM fact and how it reads: the definition's label (`values_label`), else the
+/// value with `_` as spaces.
+#[derive(SimpleObject, Clone)]
+pub struct EnumValueLabel {
+    pub value: String,
+    pub label: String,
+}
+
+/// Each value of `fact` with its label in `language`.
+pub fn value_labels(fact: &crate::workflow::facts::Fact, language: &str) -> Vec<EnumValueLabel> {
+    fact.values
+        .iter()
+        .map(|v| EnumValueLabel {
+            value: v.clone(),
+            label: fact.value_label(v, language),
+        })
+        .collect()
 }
 
 /// A fact a transition records.
@@ -167,6 +189,8 @@ pub struct TransitionInput {
     pub required: bool,
     pub r#type: FactKind,
     pub values: Vec<String>,
+    /// For ENUM facts: each value with its label in the requested language.
+    pub value_labels: Vec<EnumValueLabel>,
     pub label: String,
 }
 
@@ -291,6 +315,7 @@ pub fn transition_inputs(
                 required: i.required,
                 r#type: fact.kind.into(),
                 values: fact.values.clone(),
+                value_labels: value_labels(fact, language),
                 label: fact.label.get(language).to_string(),
             })
         })

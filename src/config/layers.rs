@@ -366,6 +366,16 @@ mod tests {
         };
         let options = HttpOptions::from(&config);
         assert!(!options.graphiql && !options.limits.introspection);
+        assert!(
+            options.console.secure_cookies,
+            "production: session cookies only over TLS"
+        );
+        config.http.secure_cookies = Some(false);
+        assert!(!HttpOptions::from(&config).console.secure_cookies);
+        let mut local = ServeConfig::default();
+        assert!(!HttpOptions::from(&local).console.secure_cookies);
+        local.http.secure_cookies = Some(true);
+        assert!(HttpOptions::from(&local).console.secure_cookies, "the flag");
         config.http.graphiql = Some(true);
         config.http.introspection = Some(true);
         let options = HttpOptions::from(&config);

@@ -128,6 +128,15 @@ impl Tr {
         self.format(id, Some(&args))
     }
 
+    /// Message `id` with named arguments.
+    pub fn t_args(&self, id: &str, values: &[(&str, &str)]) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in values {
+            args.set(*name, FluentValue::from(value.to_string()));
+        }
+        self.format(id, Some(&args))
+    }
+
     /// Message `id` with a number (plural forms).
     pub fn tn(&self, id: &str, name: &str, value: i64) -> String {
         let mut args = FluentArgs::new();

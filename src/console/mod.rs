@@ -15,7 +15,7 @@
 //! queries and reading their answers), `pages/*` (one module per area), `diagram` (a track's
 //! workflow as a picture), `assets` (CSS and scripts).
 
-mod assets;
+pub(crate) mod assets;
 mod diagram;
 mod graphql;
 pub mod i18n;

@@ -26,6 +26,7 @@ pub mod person;
 pub mod protections;
 pub mod referrals;
 pub mod same_person;
+pub mod sharing;
 pub mod timers;
 pub mod transfer_decisions;
 pub mod transfers;

@@ -1,16 +1,14 @@
 //! Service referrals: the lead agency asks another agency (same or another country) for a
 //! service, sharing exactly the data groups it names. The lead does not change.
 
-use super::disclosure::{
-    Disclosure, GroundRequest, agency, check_asylum_ban, check_groups, check_text, ground_for,
-    with_ground,
-};
+use super::disclosure::{GroundRequest, check_text, with_ground};
+use super::sharing::{Act, Proposal};
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::{Principal, VisibleCase};
 use crate::domain::NotificationKind;
 use crate::domain::ReferralRecord;
-use crate::domain::{ConsentPurpose, DataGroup, ReferralStatus, ServiceKind};
+use crate::domain::{DataGroup, ReferralStatus, ServiceKind};
 use crate::domain::{EventDraft, EventKind};
 use crate::store::disclosures;
 use chrono::Duration;
@@ -37,19 +35,13 @@ pub struct NewReferral {
     pub expected_version: Option<i64>,
 }
 
-/// Refers a case to another agency for a service.
+/// Refers a case to another agency for a service, after the checks of
+/// [`super::sharing::check`] (the ones `previewReferral` reports).
 pub async fn make_referral(
     app: &App,
     p: &Principal,
     input: NewReferral,
 ) -> Result<ReferralRecord, ServiceError> {
-    check_text("purpose", Some(&input.purpose), true)?;
-    let days = input.respond_within_days.unwrap_or(DEFAULT_RESPONSE_DAYS);
-    if days == 0 || days > MAX_RESPONSE_DAYS {
-        return Err(ServiceError::validation(format!(
-            "respondWithinDays must be between 1 and {MAX_RESPONSE_DAYS}"
-        )));
-    }
     let mut work = CaseWork::begin(
         app,
         Changer::Principal(p),
@@ -58,34 +50,25 @@ pub async fn make_referral(
     )
     .await?;
     let case = work.case().clone();
-    app.authorize(
-        p,
-        crate::access::policy::Action::Refer,
-        super::cases::lead_facts(p, &case),
-        "only the lead agency's case workers can refer this case",
-    )?;
-    let to = agency(work.tx(), input.to_agency_id).await?;
-    if to.id == p.agency_id {
-        return Err(ServiceError::validation(
-            "a referral goes to another agency than your own",
-        ));
-    }
-    check_asylum_ban(app, &case, &to)?;
-    let sender_view = super::visibility::view(app, work.tx(), p, &case).await?;
-    check_groups(&sender_view, p.agency_kind, &to, &input.groups)?;
-    let ground = ground_for(
+    let approved = super::sharing::check(
         app,
         work.tx(),
         p,
         &case,
-        &input.ground,
-        Disclosure {
-            purposes: &[ConsentPurpose::Services],
-            to: &to,
+        Proposal {
+            act: Act::Referral {
+                purpose: &input.purpose,
+            },
+            to_agency_id: input.to_agency_id,
             groups: &input.groups,
+            ground: &input.ground,
+            respond_within_days: input.respond_within_days,
+            expected_version: None,
         },
     )
-    .await?;
+    .await?
+    .approved()?;
+    let (to, ground, days) = (approved.to, approved.ground, approved.respond_within_days);
     let referral = ReferralRecord {
         id: Uuid::now_v7(),
         case_id: case.id,

@@ -6,7 +6,8 @@
 use super::disclosure::{
     Disclosure, GroundRequest, agency, check_groups, check_text, ground_for, with_ground,
 };
-use super::transitions::{actor, refusal_error};
+use super::sharing::{Act, Proposal};
+use super::transitions::refusal_error;
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};
 use crate::access::{Principal, VisibleCase};
@@ -93,17 +94,6 @@ pub(super) fn transfer_step(
     }
 }
 
-fn check_days(days: Option<u32>) -> Result<u32, ServiceError> {
-    let days = days.unwrap_or(DEFAULT_RESPONSE_DAYS);
-    if days == 0 || days > super::referrals::MAX_RESPONSE_DAYS {
-        return Err(ServiceError::validation(format!(
-            "respondWithinDays must be between 1 and {}",
-            super::referrals::MAX_RESPONSE_DAYS
-        )));
-    }
-    Ok(days)
-}
-
 /// Checks a disclosure to `to` for a transfer and finds its ground.
 pub(super) async fn check_disclosure(
     app: &App,
@@ -144,14 +134,13 @@ fn case_store_country(_case: &CaseRecord, p: &Principal) -> String {
     p.country.clone()
 }
 
-/// Offers the lead of a case to an agency in another country.
+/// Offers the lead of a case to an agency in another country, after the checks of
+/// [`super::sharing::check`] (the ones `previewTransfer` reports).
 pub async fn offer_transfer(
     app: &App,
     p: &Principal,
     input: NewTransfer,
 ) -> Result<TransferRecord, ServiceError> {
-    check_text("reason", input.reason.as_deref(), false)?;
-    let days = check_days(input.respond_within_days)?;
     let mut work = CaseWork::begin(
         app,
         Changer::Principal(p),
@@ -160,23 +149,31 @@ pub async fn offer_transfer(
     )
     .await?;
     let case = work.case().clone();
-    app.authorize(
+    let approved = super::sharing::check(
+        app,
+        work.tx(),
         p,
-        crate::access::policy::Action::OfferTransfer,
-        super::cases::lead_facts(p, &case),
-        "only the lead agency's case workers can transfer this case",
-    )?;
-    refuse_if_open(
-        &work,
-        "a transfer of this case is already open: revoke it first",
+        &case,
+        Proposal {
+            act: Act::Transfer {
+                data: &input.data,
+                reason: input.reason.as_deref(),
+            },
+            to_agency_id: input.to_agency_id,
+            groups: &input.groups,
+            ground: &input.ground,
+            respond_within_days: input.respond_within_days,
+            expected_version: None,
+        },
     )
-    .await?;
-    let to = agency(work.tx(), input.to_agency_id).await?;
-    // A protection refuses the receiver whatever the procedure's step.
-    super::disclosure::check_lead(app, &case, &to)?;
-    let transition = transfer_step(app, &case, &actor(p), &input.data)?.map(|(id, _)| id);
-    let ground =
-        check_disclosure(app, work.tx(), p, &case, &to, &input.groups, &input.ground).await?;
+    .await?
+    .approved()?;
+    let (to, ground, transition, days) = (
+        approved.to,
+        approved.ground,
+        approved.transition,
+        approved.respond_within_days,
+    );
     let now = work.now();
     let transfer = TransferRecord {
         id: Uuid::now_v7(),

@@ -42,9 +42,20 @@ pub struct Fact {
     /// For `enum` facts: the allowed values.
     pub values: Vec<String>,
     pub label: Labels,
+    /// For `enum` facts: the labels the definition gives its values (any may be missing).
+    pub value_labels: BTreeMap<String, Labels>,
 }
 
 impl Fact {
+    /// How a value of this fact reads in `language`: its label in the definition (in English
+    /// when the language has none), else the value with `_` as spaces.
+    pub fn value_label(&self, value: &str, language: &str) -> String {
+        match self.value_labels.get(value).map(|l| l.get(language)) {
+            Some(label) if !label.is_empty() => label.to_string(),
+            _ => value.replace('_', " "),
+        }
+    }
+
     /// Whether `value` is a valid value of this fact (`null` never is).
     pub fn accepts(&self, value: &Json) -> bool {
         match (self.kind, value) {

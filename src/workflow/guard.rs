@@ -372,6 +372,7 @@ mod tests {
                 kind: FactType::Enum,
                 values: vec!["low".into(), "medium".into(), "high".into()],
                 label: Labels::default(),
+                value_labels: BTreeMap::new(),
             },
         );
         facts.insert(
@@ -381,6 +382,7 @@ mod tests {
                 kind: FactType::Bool,
                 values: vec![],
                 label: Labels::default(),
+                value_labels: BTreeMap::new(),
             },
         );
         for date in ["issued", "expires"] {
@@ -391,6 +393,7 @@ mod tests {
                     kind: FactType::Date,
                     values: vec![],
                     label: Labels::default(),
+                    value_labels: BTreeMap::new(),
                 },
             );
         }

@@ -398,7 +398,20 @@ impl Builder<'_> {
                     return self.fail(span, format!("fact `{name}` has values but is not an enum"));
                 }
             }
-            self.labels(span, &format!("fact `{name}`"), &raw.label)?;
+            self.labels(span.clone(), &format!("fact `{name}`"), &raw.label)?;
+            for (value, labels) in &raw.values_label {
+                if !raw.values.contains(value) {
+                    return self.fail(
+                        span,
+                        format!("fact `{name}` labels `{value}`, which is not one of its values"),
+                    );
+                }
+                self.labels(
+                    span.clone(),
+                    &format!("value `{value}` of fact `{name}`"),
+                    labels,
+                )?;
+            }
             facts.insert(
                 name.clone(),
                 Fact {
@@ -406,6 +419,7 @@ impl Builder<'_> {
                     kind: raw.kind,
                     values: raw.values.clone(),
                     label: raw.label.clone(),
+                    value_labels: raw.values_label.clone(),
                 },
             );
         }
@@ -426,6 +440,7 @@ impl Builder<'_> {
                 kind: raw.kind,
                 values: raw.values.clone(),
                 label: raw.label.clone(),
+                value_labels: BTreeMap::new(),
             };
             let default = serde_json::to_value(&raw.default).unwrap_or(Json::Null);
             if !fact.accepts(&default) {

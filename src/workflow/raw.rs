@@ -79,6 +79,9 @@ pub(super) struct RawFact {
     #[serde(default)]
     pub(super) values: Vec<String>,
     pub(super) label: Labels,
+    /// For `enum` facts: labels of (some of) the values, `values_label.<value>.<language>`.
+    #[serde(default)]
+    pub(super) values_label: BTreeMap<String, Labels>,
 }
 
 #[derive(Deserialize)]

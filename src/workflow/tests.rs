@@ -941,3 +941,50 @@ fn the_person_status_is_read_from_the_declared_protections() {
         "{s:?}"
     );
 }
+
+#[test]
+fn enum_values_read_as_labelled_in_each_language_else_as_the_value() {
+    let with = |labels: &str| {
+        ADULT.replacen(
+            "label.en = \"Source of the signal\"",
+            &format!("label.en = \"Source of the signal\"\n{labels}"),
+            1,
+        )
+    };
+    let source = with(
+        "values_label.hotline.en = \"Hotline call\"\nvalues_label.hotline.fr = \"Appel à la ligne d’écoute\"",
+    );
+    let w = parse("labelled.toml", &source).expect("labels of values are valid");
+    let fact = &w.facts["signal_source"];
+    assert_eq!(fact.value_label("hotline", "en"), "Hotline call");
+    assert_eq!(
+        fact.value_label("hotline", "fr"),
+        "Appel à la ligne d’écoute"
+    );
+    assert_eq!(
+        fact.value_label("self_report", "fr"),
+        "self report",
+        "an unlabelled value reads as itself"
+    );
+    assert!(adult().facts["signal_source"].value_labels.is_empty());
+    // A label of a value the fact does not have, or without French, is refused.
+    let e = match parse(
+        "bad.toml",
+        &with("values_label.radio.en = \"Radio\"\nvalues_label.radio.fr = \"Radio\""),
+    ) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("accepted a label of an unknown value"),
+    };
+    assert!(
+        e.contains("labels `radio`, which is not one of its values"),
+        "{e}"
+    );
+    let e = match parse("bad.toml", &with("values_label.hotline.en = \"Hotline\"")) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("accepted a label without French"),
+    };
+    assert!(
+        e.contains("value `hotline` of fact `signal_source` has no `fr` label"),
+        "{e}"
+    );
+}

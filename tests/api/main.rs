@@ -68,6 +68,7 @@ mod scenarios_child;
 mod scenarios_uk;
 mod schema;
 mod service_level;
+mod sharing_preview;
 mod storage;
 mod subscriptions;
 mod telemetry;

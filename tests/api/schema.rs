@@ -153,3 +153,31 @@ async fn workflows_are_readable_with_their_diagram() {
     assert_eq!(none["workflow"], json!(null));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn enum_inputs_carry_a_label_for_each_value_in_the_language_asked() {
+    let s = TestServer::start().await;
+    let q = "query($lang: String!) { workflow(id: \"trm-adult\", version: 1) {
+        transitions(language: $lang) { key inputs { fact values valueLabels { value label } } } } }";
+    for lang in ["en", "fr"] {
+        let data = s.data("it.shelter", q, json!({"lang": lang})).await;
+        let step = data["workflow"]["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"] == "start_screening")
+            .unwrap()
+            .clone();
+        let input = &step["inputs"][0];
+        assert_eq!(input["fact"], "signal_source");
+        let labels = input["valueLabels"].as_array().unwrap();
+        assert_eq!(labels.len(), input["values"].as_array().unwrap().len());
+        // Version 1 labels none of its values: each reads as itself.
+        assert_eq!(
+            labels[0],
+            json!({"value": "front_line_indicators", "label": "front line indicators"}),
+            "{lang}"
+        );
+    }
+    s.stop().await;
+}

@@ -16,6 +16,8 @@ pub struct Browser {
     pub base: String,
     /// Every URL the browser was on (to check none carries personal data).
     pub visited: Vec<String>,
+    /// Every text typed with [`Browser::type_into`].
+    typed: std::sync::Mutex<Vec<String>>,
 }
 
 fn free_port() -> u16 {
@@ -88,6 +90,7 @@ impl Browser {
             driver,
             base: base.to_string(),
             visited: Vec::new(),
+            typed: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -164,7 +167,12 @@ impl Browser {
             .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
     }
 
+    /// Types `text` into the field `css` (remembered: no URL may carry it, see
+    /// [`Browser::assert_urls_free_of`]).
     pub async fn type_into(&self, css: &str, text: &str) {
+        if let Ok(mut typed) = self.typed.lock() {
+            typed.push(text.to_string());
+        }
         let field = self.find(css).await;
         field.clear().await.ok();
         field.send_keys(text).await.expect("type");
@@ -255,11 +263,20 @@ impl Browser {
             .collect()
     }
 
-    /// Asserts no visited URL contains any of `secrets` (personal data, free text typed).
+    /// Asserts no visited URL contains any of `secrets` (personal data recorded for the test)
+    /// nor any text typed with [`Browser::type_into`] that could be personal (a case reference
+    /// typed into a search is vocabulary, not personal data).
     pub fn assert_urls_free_of(&self, secrets: &[&str]) {
+        let typed = self.typed.lock().map(|t| t.clone()).unwrap_or_default();
+        let typed = typed
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.len() >= 4 && !is_case_reference(t));
+        let secrets: Vec<&str> = secrets.iter().copied().chain(typed).collect();
+        assert!(!self.visited.is_empty(), "no page was visited");
         for url in &self.visited {
             let decoded = url.replace('+', " ").replace("%20", " ");
-            for secret in secrets {
+            for secret in &secrets {
                 assert!(
                     !decoded.contains(secret) && !url.contains(secret),
                     "the URL {url} carries {secret:?}"
@@ -279,6 +296,16 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// Whether `text` is a case reference (`IT-2026-000001`).
+fn is_case_reference(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 3
+        && parts[0].len() == 2
+        && parts[1..]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Signs in on the demo sign-in page by clicking the user's card.

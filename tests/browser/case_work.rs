@@ -32,7 +32,7 @@ pub async fn take_step(b: &mut Browser, key: &str, fields: &[(&str, &str)]) {
         match (element.tag_name().await.unwrap().as_str(), *value) {
             ("select", v) => element.select_by_value(v).await.unwrap(),
             (_, "click") => element.click().await.unwrap(),
-            (_, v) => element.send_keys(v).await.unwrap(),
+            (_, v) => b.type_into(&css, v).await,
         }
     }
     b.click(&format!("#step-{key} button[type=submit]")).await;
@@ -124,6 +124,7 @@ async fn the_first_session_of_the_readme_done_by_clicking() {
     let first = history.find("Record reasonable grounds").unwrap();
     let earlier = history.find("Start screening").unwrap();
     assert!(first < earlier, "newest first");
+    b.assert_urls_free_of(&["Indicators noticed"]);
     b.close().await;
 }
 
@@ -161,6 +162,8 @@ async fn two_users_on_one_case_the_second_is_told_of_the_change_and_reloads() {
         "the reloaded case shows the other's step: {text}"
     );
     assert!(!text.contains("self report"));
+    first.assert_urls_free_of(&[]);
+    second.assert_urls_free_of(&[]);
     first.close().await;
     second.close().await;
 }
@@ -192,6 +195,7 @@ async fn a_double_click_takes_the_step_once() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let (version, events) = s.version_and_history("it.shelter", &case_id).await;
     assert_eq!((version, events), (2, 2), "opened, then one step");
+    b.assert_urls_free_of(&[]);
     b.close().await;
 }
 
@@ -249,6 +253,7 @@ async fn the_main_pages_have_no_serious_accessibility_violation() {
         "serious or critical violations:\n{}",
         report.join("\n")
     );
+    b.assert_urls_free_of(&["trace the family"]);
     b.close().await;
 }
 
@@ -303,5 +308,6 @@ async fn the_worklist_shows_an_answer_as_it_arrives_without_a_reload() {
         .await
         .unwrap();
     assert_eq!(same_page, serde_json::Value::Bool(true), "without a reload");
+    b.assert_urls_free_of(&["trace the family"]);
     b.close().await;
 }

@@ -1,5 +1,7 @@
-//! Italy → Nigeria: the Italian shelter refers the person to the Nigerian shelter for her
-//! return, each agency in its own browser session; the receiver sees only what was shared.
+//! Italy → Nigeria: the Italian shelter records the person's consent and refers her to the
+//! Nigerian shelter for her return, by clicking, each agency in its own browser session; the
+//! preview says what the receiver will see (and why the service would refuse), and the
+//! receiver sees only that.
 
 use crate::browser::{Browser, sign_in, skipped};
 use crate::harness::{TestServer, steps_to_origin_contact, to_crisis_intervention};
@@ -38,15 +40,33 @@ async fn italy_refers_a_return_to_nigeria_and_the_nigerian_shelter_sees_only_wha
             .await;
         assert!(body.get("errors").is_none(), "{body}");
     }
-    s.consent_for(lead, &case_id, "ng.shelter", &["IDENTITY", "CONTACT"])
-        .await;
+    let nigeria = s.agency_id("ng.shelter").await;
 
-    // Italy: the referral as a guided form, previewed before it is sent.
+    // Italy: the person's consent, recorded on the case's consent form.
     let mut italy = Browser::start(&s.url, "en").await;
     sign_in(&mut italy, lead).await;
     italy.go(&format!("/cases/{case_id}")).await;
+    italy.click("a[href$='/consent']").await;
+    for css in [
+        "input[name=givenBy][value=PERSON]",
+        "input[name=purposes][value=SERVICES]",
+        "input[name=purposes][value=RETURN]",
+        "input[name=groups][value=IDENTITY]",
+        "input[name=groups][value=CONTACT]",
+    ] {
+        italy.find(css).await.click().await.unwrap();
+    }
+    italy.select("#agencies", &nigeria).await;
+    italy
+        .click("form[action$='/consent'] button[type=submit]")
+        .await;
+    let consents = italy.find("#consents-h + ul").await.text().await.unwrap();
+    assert!(consents.contains("In force"), "{consents}");
+
+    // The referral as a guided form, previewed before it is sent: health is not covered by
+    // the consent, and the preview says so before anything is sent.
+    italy.go(&format!("/cases/{case_id}")).await;
     italy.click("a[href$='/refer']").await;
-    let nigeria = s.agency_id("ng.shelter").await;
     italy.select("#to", &nigeria).await;
     italy.select("#service", "REINTEGRATION").await;
     italy
@@ -62,6 +82,29 @@ async fn italy_refers_a_return_to_nigeria_and_the_nigerian_shelter_sees_only_wha
         .await
         .unwrap();
     italy.type_into("#purpose", PURPOSE).await;
+    italy
+        .find("input[name=groups][value=HEALTH]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    italy.click("button[value=preview]").await;
+    let refused = italy.find("#refusals").await.text().await.unwrap();
+    assert!(refused.contains("Consent missing"), "{refused}");
+    assert!(
+        italy
+            .client
+            .find(fantoccini::Locator::Css("button[value=send]"))
+            .await
+            .is_err(),
+        "nothing to send while the service would refuse it"
+    );
+    italy
+        .find("input[name=groups][value=HEALTH]")
+        .await
+        .click()
+        .await
+        .unwrap();
     italy.click("button[value=preview]").await;
     let preview = italy.find("#preview").await.text().await.unwrap();
     assert!(preview.contains("Demo"), "{preview}");
@@ -74,6 +117,10 @@ async fn italy_refers_a_return_to_nigeria_and_the_nigerian_shelter_sees_only_wha
         .await
         .unwrap();
     assert!(withheld.contains("Health"), "{withheld}");
+    assert!(
+        preview.contains("Under the consent"),
+        "the consent it relies on: {preview}"
+    );
     italy.screenshot("referral-preview").await;
     italy.click("button[value=send]").await;
     assert!(

@@ -58,6 +58,7 @@ async fn the_auditor_finds_a_case_reads_its_timeline_and_takes_its_case_file() {
         serde_json::from_str(answer["body"].as_str().unwrap()).expect("the case file is JSON");
     assert!(file.to_string().contains("Call to the hotline"));
     assert!(answer["verification"].as_str().is_some(), "{answer}");
+    b.assert_urls_free_of(&["Call to the hotline", "Oversight review"]);
     b.close().await;
 }
 
@@ -90,6 +91,7 @@ async fn the_pages_of_auditors_focal_points_and_administrators_have_no_serious_a
             );
         }
         b.screenshot(&format!("home-{user}")).await;
+        b.assert_urls_free_of(&[]);
         b.close().await;
     }
     assert!(

@@ -120,6 +120,7 @@ async fn the_console_speaks_french_when_the_browser_or_the_user_asks() {
     assert!(text.contains("Où en est le dossier"), "{text}");
     assert!(text.contains("Prochaines étapes"), "{text}");
     b.screenshot("case-fr").await;
+    b.assert_urls_free_of(&[]);
     b.close().await;
     // An English browser switches to French, and the choice stays for the session.
     let mut b = Browser::start(&s.url, "en").await;
@@ -181,5 +182,6 @@ async fn a_case_worker_signs_in_opens_a_case_and_takes_a_step_with_the_keyboard_
         .await
         .unwrap();
     assert_eq!(focused.as_str(), Some("flash"));
+    b.assert_urls_free_of(&[]);
     b.close().await;
 }

@@ -37,7 +37,7 @@ const CASE: &str = "query($id: ID!, $lang: String!) { case(id: $id) {
   deadlines(language: $lang) { timer label citation dueAt status }
   timers(language: $lang) { timer label citation kind dueAt status }
   availableTransitions(language: $lang) { key label track allowed
-    unmetGuards { name reason } inputs { fact label type required values } }
+    unmetGuards { name reason } inputs { fact label type required values valueLabels { value label } } }
   referrals { id service status createdAt toAgency { name country } fromAgency { name country } sharedGroups }
   transfers { id status createdAt toAgency { name country } fromAgency { name country } sharedGroups }
   history(first: 100) { nodes { sequence kind occurredAt transition fromState toState reason
@@ -189,6 +189,15 @@ pub(super) struct Input {
     kind: String,
     required: bool,
     values: Vec<String>,
+    /// Each value with its label in the reader's language (the workflow's, else readable).
+    #[serde(rename = "valueLabels", default)]
+    value_labels: Vec<ValueLabel>,
+}
+
+#[derive(Deserialize, Clone)]
+struct ValueLabel {
+    value: String,
+    label: String,
 }
 
 #[derive(Deserialize)]
@@ -707,7 +716,14 @@ pub(super) fn field(
             input
                 .values
                 .iter()
-                .map(|v| (v.clone(), v.replace('_', " "), &value == v))
+                .map(|v| {
+                    let label = input
+                        .value_labels
+                        .iter()
+                        .find(|l| &l.value == v)
+                        .map_or_else(|| v.replace('_', " "), |l| l.label.clone());
+                    (v.clone(), label, &value == v)
+                })
                 .collect(),
         ),
         "DATE" => ("date", Vec::new()),
@@ -780,7 +796,7 @@ pub async fn fire(
     let steps: Steps = match console
         .gql(
             &signed,
-            "query($id: ID!) { case(id: $id) { availableTransitions { key label track allowed unmetGuards { reason } inputs { fact label type required values } } } }",
+            "query($id: ID!) { case(id: $id) { availableTransitions { key label track allowed unmetGuards { reason } inputs { fact label type required values valueLabels { value label } } } } }",
             json!({"id": id}),
         )
         .await

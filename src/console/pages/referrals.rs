@@ -36,8 +36,8 @@ const BASES: [&str; 3] = ["VITAL_INTERESTS", "CHILD_PROTECTION", "LEGAL_OBLIGATI
 
 const FORM_DATA: &str = "query($id: ID!, $lang: String!) {
   case(id: $id) { id reference version access
-    consents { id givenBy givenAt inForce dataGroups purposes countries agencies { id } }
-    availableTransitions(language: $lang) { key label inputs { fact label type required values } } }
+    consents { id givenBy givenAt inForce dataGroups purposes }
+    availableTransitions(language: $lang) { key label inputs { fact label type required values valueLabels { value label } } } }
   agencies { id name kind country }
 }";
 
@@ -88,8 +88,6 @@ struct ConsentRow {
     in_force: bool,
     data_groups: Vec<String>,
     purposes: Vec<String>,
-    countries: Vec<String>,
-    agencies: Vec<IdRow>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -112,16 +110,66 @@ pub struct Option_ {
     pub selected: bool,
 }
 
-/// The receiver's view, as the preview shows it.
+/// The receiver's view, as the preview shows it: the API's disclosure manifest
+/// (`previewReferral` / `previewTransfer`, the checks the sending mutation applies).
 pub struct Preview {
     pub receiver: String,
     pub service: String,
     pub shared: Vec<String>,
     pub withheld: Vec<String>,
-    /// Why the chosen consent does not cover the referral, if it does not.
-    pub uncovered: Vec<String>,
+    /// The free texts that go with it (what, and as which groups).
+    pub texts: Vec<String>,
+    /// Why the service would refuse it as it is: what it means, and the service's words.
+    pub refusals: Vec<(String, String)>,
+    /// Whether the service would take it as it is (no refusal).
+    pub allowed: bool,
     pub ground: String,
 }
+
+/// The manifest as the API answers it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest {
+    allowed: bool,
+    refusals: Vec<Refusal>,
+    to_agency: Option<AgencyRow>,
+    shared_groups: Vec<String>,
+    withheld_groups: Vec<String>,
+    ground: Option<GroundRow>,
+    shared_texts: Vec<SharedText>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Refusal {
+    code: String,
+    message: String,
+    unmet_guards: Vec<Unmet>,
+}
+
+#[derive(Deserialize)]
+struct Unmet {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroundRow {
+    consent_id: Option<String>,
+    override_basis: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SharedText {
+    field: String,
+    shared_as: Vec<String>,
+}
+
+const MANIFEST: &str = "fragment Manifest on DisclosureManifest { allowed
+  refusals { code message unmetGuards { reason } }
+  toAgency { id name kind country } sharedGroups withheldGroups
+  ground { consentId overrideBasis } sharedTexts { field sharedAs } }";
 
 #[derive(Template)]
 #[template(path = "console/refer.html")]
@@ -217,61 +265,46 @@ async fn form_page(
     agencies.sort_by(|a, b| (&a.country, &a.name).cmp(&(&b.country, &b.name)));
     let consents: Vec<ConsentRow> = case.consents.into_iter().filter(|c| c.in_force).collect();
     let to = form.get("to").map(str::to_string);
-    let receiver = agencies
-        .iter()
-        .find(|a| Some(&a.id) == to.as_ref())
-        .cloned();
-    let selected_groups: Vec<&str> = GROUPS
-        .iter()
-        .copied()
-        .filter(|g| chosen("groups", g))
-        .collect();
-    let preview = match (preview, &receiver) {
-        (true, Some(r)) => {
-            let service = match &transfer {
-                Some(t) => t.label.clone(),
-                None => tr.value(form.get("service").unwrap_or("OTHER")),
-            };
-            let consent = consents
-                .iter()
-                .find(|c| Some(c.id.as_str()) == form.get("consent"));
-            let mut uncovered = Vec::new();
-            let ground = match (consent, form.get("basis")) {
-                (Some(c), _) => {
-                    for g in &selected_groups {
-                        if !c.data_groups.iter().any(|x| x == g) {
-                            uncovered.push(tr.t1("uncovered-group", "group", &tr.value(g)));
-                        }
-                    }
-                    if !c.purposes.iter().any(|p| p == "SHARING" || p == "SERVICES") {
-                        uncovered.push(tr.t("uncovered-purpose"));
-                    }
-                    let agency_ok =
-                        c.agencies.is_empty() || c.agencies.iter().any(|a| a.id == r.id);
-                    let country_ok = c.countries.is_empty() || c.countries.contains(&r.country);
-                    if !agency_ok || !country_ok {
-                        uncovered.push(tr.t("uncovered-receiver"));
-                    }
-                    tr.t1("ground-consent", "consent", &consent_label(tr, c))
+    let mut error = error.cloned();
+    let preview = match (preview, &to, &transfer) {
+        (true, Some(_), _) => {
+            let asked = match &transfer {
+                Some(t) => {
+                    let inputs = case
+                        .available_transitions
+                        .iter()
+                        .find(|s| s.key == t.key)
+                        .map(|s| s.inputs.as_slice())
+                        .unwrap_or_default();
+                    console
+                        .gql::<PreviewedTransfer>(
+                            signed,
+                            &format!(
+                                "query($input: OfferTransferInput!) {{ previewTransfer(input: $input) {{ ...Manifest }} }} {MANIFEST}"
+                            ),
+                            json!({"input": transfer_input(case_id, form, inputs)}),
+                        )
+                        .await
+                        .map(|p| p.preview_transfer)
                 }
-                (None, Some(basis)) => tr.t1("ground-override", "basis", &tr.value(basis)),
-                (None, None) => {
-                    uncovered.push(tr.t("uncovered-none"));
-                    tr.t("ground-missing")
-                }
+                None => console
+                    .gql::<PreviewedReferral>(
+                        signed,
+                        &format!(
+                            "query($input: MakeReferralInput!) {{ previewReferral(input: $input) {{ ...Manifest }} }} {MANIFEST}"
+                        ),
+                        json!({"input": referral_input(case_id, form)}),
+                    )
+                    .await
+                    .map(|p| p.preview_referral),
             };
-            Some(Preview {
-                receiver: format!("{} ({}, {})", r.name, tr.agency_kind(&r.kind), r.country),
-                service,
-                shared: selected_groups.iter().map(|g| tr.value(g)).collect(),
-                withheld: GROUPS
-                    .iter()
-                    .filter(|g| !selected_groups.contains(g))
-                    .map(|g| tr.value(g))
-                    .collect(),
-                uncovered,
-                ground,
-            })
+            match asked {
+                Ok(m) => Some(shown(tr, m, &consents, &transfer, form)),
+                Err(e) => {
+                    error.get_or_insert(e);
+                    None
+                }
+            }
         }
         _ => None,
     };
@@ -346,12 +379,142 @@ async fn form_page(
                 .get("idempotency")
                 .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string),
             preview,
-            error: error.map(|e| (explain(tr, e), e.message.clone())),
+            error: error.map(|e| (explain(tr, &e), e.message.clone())),
             may_override: p.has(crate::domain::Role::Supervisor)
                 || p.has(crate::domain::Role::FocalPoint),
         },
         status,
     )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewedReferral {
+    preview_referral: Manifest,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewedTransfer {
+    preview_transfer: Manifest,
+}
+
+/// The manifest as the page shows it, in the reader's language.
+fn shown(
+    tr: Tr,
+    m: Manifest,
+    consents: &[ConsentRow],
+    transfer: &Option<TransferStep>,
+    form: &Fields,
+) -> Preview {
+    let receiver = m.to_agency.map_or_else(String::new, |r| {
+        format!("{} ({}, {})", r.name, tr.agency_kind(&r.kind), r.country)
+    });
+    let ground = match m.ground {
+        Some(GroundRow {
+            consent_id: Some(id),
+            ..
+        }) => match consents.iter().find(|c| c.id == id) {
+            Some(c) => tr.t1("ground-consent", "consent", &consent_label(tr, c)),
+            None => tr.t("ground-consent-other"),
+        },
+        Some(GroundRow {
+            override_basis: Some(basis),
+            ..
+        }) => tr.t1("ground-override", "basis", &tr.value(&basis)),
+        _ => tr.t("ground-missing"),
+    };
+    let mut refusals: Vec<(String, String)> = Vec::new();
+    for r in m.refusals {
+        let id = format!("refusal-{}", r.code.to_ascii_lowercase().replace('_', "-"));
+        let heading = match tr.t(&id) {
+            text if text == id => tr.t("refusal-other"),
+            text => text,
+        };
+        let detail = if r.unmet_guards.is_empty() {
+            r.message
+        } else {
+            r.unmet_guards
+                .into_iter()
+                .map(|u| u.reason)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        refusals.push((heading, detail));
+    }
+    let texts = m
+        .shared_texts
+        .iter()
+        .map(|t| {
+            let what = match t.field.as_str() {
+                "ground.overrideJustification" => tr.t("refer-justification"),
+                _ => tr.t("refer-purpose"),
+            };
+            let groups: Vec<String> = t.shared_as.iter().map(|g| tr.value(g)).collect();
+            if groups.is_empty() {
+                tr.t1("preview-text-alone", "text", &what)
+            } else {
+                tr.t_args(
+                    "preview-text",
+                    &[("text", &what), ("groups", &groups.join(", "))],
+                )
+            }
+        })
+        .collect();
+    Preview {
+        allowed: m.allowed,
+        receiver,
+        service: match transfer {
+            Some(t) => t.label.clone(),
+            None => tr.value(form.get("service").unwrap_or("OTHER")),
+        },
+        shared: m.shared_groups.iter().map(|g| tr.value(g)).collect(),
+        withheld: m.withheld_groups.iter().map(|g| tr.value(g)).collect(),
+        texts,
+        refusals,
+        ground,
+    }
+}
+
+/// The input of `makeReferral` (and `previewReferral`) from the form.
+fn referral_input(case_id: &str, form: &Fields) -> Value {
+    let mut input = json!({
+        "caseId": case_id,
+        "toAgencyId": form.get("to").unwrap_or_default(),
+        "service": form.get("service").unwrap_or("OTHER"),
+        "sharedGroups": form.all("groups"),
+        "purpose": form.get("purpose").unwrap_or_default(),
+    });
+    common_input(&mut input, form);
+    input
+}
+
+/// The input of `offerTransfer` (and `previewTransfer`) from the form, the transfer step's
+/// facts read as its `inputs` say.
+fn transfer_input(case_id: &str, form: &Fields, inputs: &[super::case::Input]) -> Value {
+    let data = super::case::facts(inputs, form).unwrap_or_default();
+    let mut input = json!({
+        "caseId": case_id,
+        "toAgencyId": form.get("to").unwrap_or_default(),
+        "sharedGroups": form.all("groups"),
+        "data": data,
+    });
+    if let Some(reason) = form.get("purpose") {
+        input["reason"] = json!(reason);
+    }
+    common_input(&mut input, form);
+    input
+}
+
+/// What referrals and transfers share: the version seen, the days to answer, the ground.
+fn common_input(input: &mut Value, form: &Fields) {
+    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
+        input["expectedVersion"] = json!(v);
+    }
+    if let Some(days) = form.get("days").and_then(|d| d.parse::<i64>().ok()) {
+        input["respondWithinDays"] = json!(days);
+    }
+    ground(input, form);
 }
 
 /// `GET /cases/{id}/refer`: the referral form.
@@ -388,20 +551,7 @@ pub async fn send(
     if form.get("action") != Some("send") {
         return form_page(&console, &signed, &id, None, Some(&form), true, None).await;
     }
-    let mut input = json!({
-        "caseId": id,
-        "toAgencyId": form.get("to").unwrap_or_default(),
-        "service": form.get("service").unwrap_or("OTHER"),
-        "sharedGroups": form.all("groups"),
-        "purpose": form.get("purpose").unwrap_or_default(),
-    });
-    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
-        input["expectedVersion"] = json!(v);
-    }
-    if let Some(days) = form.get("days").and_then(|d| d.parse::<i64>().ok()) {
-        input["respondWithinDays"] = json!(days);
-    }
-    ground(&mut input, &form);
+    let input = referral_input(&id, &form);
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Made {
@@ -468,7 +618,7 @@ pub async fn send_transfer(
     let inputs = match console
         .gql::<Inputs>(
             &signed,
-            "query($id: ID!) { case(id: $id) { availableTransitions { key label inputs { fact label type required values } } } }",
+            "query($id: ID!) { case(id: $id) { availableTransitions { key label inputs { fact label type required values valueLabels { value label } } } } }",
             json!({"id": id}),
         )
         .await
@@ -482,23 +632,7 @@ pub async fn send_transfer(
         Ok(Inputs { case: None }) => return super::not_found(&signed),
         Err(e) => return api_error_page(&signed, &e),
     };
-    let data = super::case::facts(&inputs, &form).unwrap_or_default();
-    let mut input = json!({
-        "caseId": id,
-        "toAgencyId": form.get("to").unwrap_or_default(),
-        "sharedGroups": form.all("groups"),
-        "data": data,
-    });
-    if let Some(reason) = form.get("purpose") {
-        input["reason"] = json!(reason);
-    }
-    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
-        input["expectedVersion"] = json!(v);
-    }
-    if let Some(days) = form.get("days").and_then(|d| d.parse::<i64>().ok()) {
-        input["respondWithinDays"] = json!(days);
-    }
-    ground(&mut input, &form);
+    let input = transfer_input(&id, &form, &inputs);
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Offered {

@@ -4,10 +4,12 @@
 mod admin;
 mod audit;
 mod focal_point;
+mod headers;
 mod idp;
 mod matrix;
 mod oidc;
 mod pages;
+mod sharing;
 
 use crate::harness::TestServer;
 use reqwest::StatusCode;
