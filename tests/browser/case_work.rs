@@ -238,6 +238,7 @@ async fn the_main_pages_have_no_serious_accessibility_violation() {
         "/referrals".to_string(),
         format!("/cases/{case_id}"),
         format!("/cases/{case_id}/refer"),
+        format!("/cases/{case_id}/consent"),
         format!("/referrals/{referral}"),
     ] {
         b.go(&path).await;
@@ -248,13 +249,30 @@ async fn the_main_pages_have_no_serious_accessibility_violation() {
                 .map(|v| format!("{path} {v}")),
         );
     }
+    b.assert_urls_free_of(&["trace the family"]);
+    b.close().await;
+    // The same pages in French (longer words, other labels).
+    let mut fr = Browser::start(&s.url, "fr").await;
+    sign_in(&mut fr, "it.shelter").await;
+    for path in [
+        "/".to_string(),
+        format!("/cases/{case_id}"),
+        format!("/cases/{case_id}/consent"),
+    ] {
+        fr.go(&path).await;
+        report.extend(
+            fr.accessibility_violations()
+                .await
+                .into_iter()
+                .map(|v| format!("{path} (fr) {v}")),
+        );
+    }
+    fr.close().await;
     assert!(
         report.is_empty(),
         "serious or critical violations:\n{}",
         report.join("\n")
     );
-    b.assert_urls_free_of(&["trace the family"]);
-    b.close().await;
 }
 
 #[tokio::test]

@@ -255,3 +255,39 @@ async fn a_session_ends_after_its_idle_time_and_at_its_absolute_end() {
     s.clock.advance(chrono::Duration::minutes(29));
     assert_eq!(session.get("/").await.location.as_deref(), Some("/sign-in"));
 }
+
+/// Before anything is sent, a step whose conditions are not met says so, with the workflow's
+/// own reasons, in the user's language: here the person's future is not decided during her
+/// reflection period (adult procedure, crisis intervention).
+#[tokio::test]
+async fn a_step_whose_conditions_are_not_met_shows_its_reasons_before_anything_is_sent() {
+    let s = TestServer::start_console().await;
+    let (id, _) = s.open_workflow("it.shelter", "trm-adult", None).await;
+    crate::harness::to_crisis_intervention(&s, "it.shelter", &id).await;
+    let session = Session::sign_in(&s, "it.shelter").await;
+    let step = |body: &str| {
+        let start = body
+            .find("id=\"step-move_to_long_term_assistance\"")
+            .expect("the step is on the page");
+        let end = body[start..]
+            .find("</details>")
+            .map_or(body.len(), |e| start + e);
+        super::text(&body[start..end])
+    };
+    let page = session.get(&format!("/cases/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let english = step(&page.body);
+    assert!(english.contains("Not possible yet"), "{english}");
+    assert!(
+        english.contains("The person's future is not decided during the reflection period"),
+        "the guard's own reason: {english}"
+    );
+    let lang = session.post("/language", &[("lang", "fr")]).await;
+    assert_eq!(lang.status, StatusCode::SEE_OTHER, "{}", lang.text());
+    let french = step(&session.get(&format!("/cases/{id}")).await.body);
+    assert!(french.contains("Pas encore possible"), "{french}");
+    assert!(
+        french.contains("L'avenir de la personne n'est pas décidé pendant le délai de réflexion"),
+        "{french}"
+    );
+}
