@@ -238,6 +238,22 @@ impl Browser {
             .expect("key");
     }
 
+    /// Visits each of `paths` and runs axe-core there: the serious and critical violations,
+    /// each named by `who` and the path.
+    pub async fn accessibility_of(&mut self, who: &str, paths: &[String]) -> Vec<String> {
+        let mut report = Vec::new();
+        for path in paths {
+            self.go(path).await;
+            report.extend(
+                self.accessibility_violations()
+                    .await
+                    .into_iter()
+                    .map(|v| format!("{who} {path} {v}")),
+            );
+        }
+        report
+    }
+
     /// Runs axe-core (vendored) on the page; the serious and critical violations, as
     /// "rule: target" lines.
     pub async fn accessibility_violations(&self) -> Vec<String> {

@@ -222,16 +222,11 @@ async fn the_main_pages_have_no_serious_accessibility_violation() {
         .unwrap()
         .to_string();
     let mut b = Browser::start(&s.url, "en").await;
-    b.go("/sign-in").await;
-    let mut report = Vec::new();
-    report.extend(
-        b.accessibility_violations()
-            .await
-            .into_iter()
-            .map(|v| format!("/sign-in {v}")),
-    );
+    let mut report = b
+        .accessibility_of("signed out", &["/sign-in".to_string()])
+        .await;
     sign_in(&mut b, "it.shelter").await;
-    for path in [
+    let pages = [
         "/".to_string(),
         "/cases".to_string(),
         "/inbox".to_string(),
@@ -240,33 +235,14 @@ async fn the_main_pages_have_no_serious_accessibility_violation() {
         format!("/cases/{case_id}/refer"),
         format!("/cases/{case_id}/consent"),
         format!("/referrals/{referral}"),
-    ] {
-        b.go(&path).await;
-        report.extend(
-            b.accessibility_violations()
-                .await
-                .into_iter()
-                .map(|v| format!("{path} {v}")),
-        );
-    }
+    ];
+    report.extend(b.accessibility_of("en", &pages).await);
     b.assert_urls_free_of(&["trace the family"]);
     b.close().await;
     // The same pages in French (longer words, other labels).
     let mut fr = Browser::start(&s.url, "fr").await;
     sign_in(&mut fr, "it.shelter").await;
-    for path in [
-        "/".to_string(),
-        format!("/cases/{case_id}"),
-        format!("/cases/{case_id}/consent"),
-    ] {
-        fr.go(&path).await;
-        report.extend(
-            fr.accessibility_violations()
-                .await
-                .into_iter()
-                .map(|v| format!("{path} (fr) {v}")),
-        );
-    }
+    report.extend(fr.accessibility_of("fr", &pages).await);
     fr.close().await;
     assert!(
         report.is_empty(),

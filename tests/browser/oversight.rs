@@ -81,15 +81,7 @@ async fn the_pages_of_auditors_focal_points_and_administrators_have_no_serious_a
     ] {
         let mut b = Browser::start(&s.url, "en").await;
         sign_in(&mut b, user).await;
-        for path in paths {
-            b.go(&path).await;
-            report.extend(
-                b.accessibility_violations()
-                    .await
-                    .into_iter()
-                    .map(|v| format!("{user} {path} {v}")),
-            );
-        }
+        report.extend(b.accessibility_of(user, &paths).await);
         b.screenshot(&format!("home-{user}")).await;
         b.assert_urls_free_of(&[]);
         b.close().await;
