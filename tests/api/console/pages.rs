@@ -291,3 +291,93 @@ async fn a_step_whose_conditions_are_not_met_shows_its_reasons_before_anything_i
         "{french}"
     );
 }
+
+/// A step's form offers an enum's values by their labels, in the reader's language (chosen, or
+/// from the browser), not by their raw names.
+#[tokio::test]
+async fn a_step_form_offers_the_enum_values_by_their_labels_in_the_readers_language() {
+    let s = TestServer::start_console().await;
+    let english = Session::sign_in(&s, "it.shelter").await;
+    let opened = english
+        .post(
+            "/cases",
+            &[("workflow", "trm-adult"), ("idempotency", "labels")],
+        )
+        .await;
+    let case_path = opened.location.expect("case page");
+    let data = s
+        .data(
+            "it.shelter",
+            "query($id: ID!) { node(id: $id) { ... on Case { workflow { key version } } } }",
+            json!({"id": case_id(&case_path)}),
+        )
+        .await;
+    assert_eq!(
+        data["node"]["workflow"],
+        json!({"key": "trm-adult", "version": 5}),
+        "a new case opens on the newest version, which labels its values"
+    );
+    let option = |label: &str| format!("<option value=\"front_line_indicators\">{label}</option>");
+
+    // In English: the first step's source of the signal, each value by its label.
+    let page = english.get(&case_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(&option("Indicators seen by front-line staff")),
+        "{}",
+        page.body
+    );
+    assert!(page.text().contains("Hotline call"), "{}", page.text());
+    assert!(
+        !page.text().contains("front line indicators"),
+        "no raw value"
+    );
+
+    // In French, chosen by the user for the session.
+    let french = Session::sign_in(&s, "it.shelter").await;
+    let lang = french.post("/language", &[("lang", "fr")]).await;
+    assert!(lang.status.is_redirection(), "{}", lang.body);
+    let page = french.get(&case_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains("Source du signalement"),
+        "{}",
+        page.text()
+    );
+    assert!(
+        page.body.contains(&option(
+            "Indicateurs repérés par un intervenant de première ligne"
+        )),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.text().contains("Appel à la ligne d'écoute"),
+        "{}",
+        page.text()
+    );
+    assert!(!page.text().contains("Hotline call"));
+
+    // In French from the browser's language, for a session without a choice.
+    let browser = super::answer(
+        english
+            .client
+            .get(format!("{}{case_path}", english.base))
+            .header(reqwest::header::COOKIE, english.cookie_header())
+            .header(reqwest::header::ACCEPT_LANGUAGE, "fr-FR,fr;q=0.9,en;q=0.8")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(browser.status, StatusCode::OK);
+    assert!(
+        browser.body.contains(&option(
+            "Indicateurs repérés par un intervenant de première ligne"
+        )),
+        "{}",
+        browser.body
+    );
+    s.stop().await;
+}
