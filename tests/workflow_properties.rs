@@ -54,9 +54,11 @@ const WALKED: &[(&str, u32)] = &[
     ("trm-adult", 2),
     ("trm-adult", 3),
     ("trm-adult", 4),
+    ("trm-adult", 5),
     ("trm-child", 1),
     ("trm-child", 2),
     ("trm-child", 3),
+    ("trm-child", 4),
     ("trm-uk-nrm", 1),
     ("trm-uk-nrm", 2),
 ];
@@ -80,6 +82,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../workflows/trm-adult.v4.toml"),
     ),
     (
+        "trm-adult.v5.toml",
+        include_str!("../workflows/trm-adult.v5.toml"),
+    ),
+    (
         "trm-child.v1.toml",
         include_str!("../workflows/trm-child.v1.toml"),
     ),
@@ -90,6 +96,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "trm-child.v3.toml",
         include_str!("../workflows/trm-child.v3.toml"),
+    ),
+    (
+        "trm-child.v4.toml",
+        include_str!("../workflows/trm-child.v4.toml"),
     ),
     (
         "trm-uk-nrm.v1.toml",
@@ -1080,6 +1090,24 @@ proptest! {
         steps in prop::collection::vec(step(), WALK_STEPS),
     ) {
         walk(&SHIPPED, "trm-adult", 4, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_adult_v5(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-adult", 5, &country, at, &steps)?;
+    }
+
+    #[test]
+    fn random_walks_through_child_v4(
+        country in pick(),
+        at in start(),
+        steps in prop::collection::vec(step(), WALK_STEPS),
+    ) {
+        walk(&SHIPPED, "trm-child", 4, &country, at, &steps)?;
     }
 
     #[test]

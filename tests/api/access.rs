@@ -39,6 +39,8 @@ struct World {
     referral_id: String,
     consent_id: String,
     notification_id: String,
+    /// The Nigerian shelter the case is referred to (the receiver the sharing previews name).
+    receiver_id: String,
 }
 
 async fn world() -> World {
@@ -91,6 +93,7 @@ async fn world() -> World {
         .as_str()
         .unwrap()
         .to_string();
+    let receiver_id = s.agency_id("ng.shelter").await;
     World {
         s,
         case_id,
@@ -99,6 +102,7 @@ async fn world() -> World {
         referral_id,
         consent_id,
         notification_id,
+        receiver_id,
     }
 }
 
@@ -118,6 +122,10 @@ fn nothing(kind: &str) -> String {
         .encode(format!("{kind}:{}", uuid::Uuid::now_v7()))
 }
 
+/// Everything a sharing preview answers.
+const PREVIEW: &str = "allowed sharedGroups withheldGroups respondWithinDays transition \
+    ground { __typename } sharedTexts { field sharedAs } refusals { code message unmetGuards { name reason } }";
+
 /// The read paths of the API that can reach a case, with the variables naming the case (or
 /// its event, referral, consent, notification), and the same with ids that name nothing.
 fn read_probes(w: &World) -> Vec<(&'static str, String, Value, Value)> {
@@ -133,6 +141,8 @@ fn read_probes(w: &World) -> Vec<(&'static str, String, Value, Value)> {
         ("auditEvents", format!("query($id: ID!) {{ auditEvents(filter: {{caseId: $id}}) {{ edges {{ node {{ kind reason details case {{ {c} }} }} }} }} }}"), json!({"id": w.case_id}), json!({"id": nothing("Case")})),
         ("case.disclosures/asOf", "query($id: ID!) { case(id: $id) { disclosures { kind reason sharedGroups } asOf(at: \"2100-01-01T00:00:00Z\") { facts } } }".into(), json!({"id": w.case_id}), json!({"id": nothing("Case")})),
         ("node(Notification)", format!("query($id: ID!) {{ node(id: $id) {{ ... on Notification {{ id kind case {{ {c} }} }} }} }}"), json!({"id": w.notification_id}), json!({"id": nothing("Notification")})),
+        ("previewReferral", format!("query($input: MakeReferralInput!) {{ previewReferral(input: $input) {{ {PREVIEW} }} }}"), json!({"input": {"caseId": w.case_id, "toAgencyId": w.receiver_id, "service": "FAMILY_TRACING", "purpose": "probe", "sharedGroups": GROUPS}}), json!({"input": {"caseId": nothing("Case"), "toAgencyId": w.receiver_id, "service": "FAMILY_TRACING", "purpose": "probe", "sharedGroups": GROUPS}})),
+        ("previewTransfer", format!("query($input: OfferTransferInput!) {{ previewTransfer(input: $input) {{ {PREVIEW} }} }}"), json!({"input": {"caseId": w.case_id, "toAgencyId": w.receiver_id, "sharedGroups": GROUPS, "reason": "probe"}}), json!({"input": {"caseId": nothing("Case"), "toAgencyId": w.receiver_id, "sharedGroups": GROUPS, "reason": "probe"}})),
     ]
 }
 
@@ -385,6 +395,8 @@ async fn every_root_field_is_in_the_access_matrix() {
         "transfersAwaitingDecision",
         "caseEvents",
         "auditEvents",
+        "previewReferral",
+        "previewTransfer",
     ];
     let mutation_names: Vec<&str> = [
         "fireTransition",

@@ -47,6 +47,10 @@ const SERVER_FAULTS: &[&str] = &["INTERNAL", "INTERNAL_SERVER_ERROR", "SERVICE_U
 /// `language`: English when missing): a read may answer anything there.
 const LENIENT: &[&str] = &["language"];
 
+/// The type of the reads whose answer is a verdict on a proposed act (the sharing previews): a
+/// fuzzed input is refused cleanly when the verdict says not allowed, each refusal with a code.
+const VERDICT: &str = "DisclosureManifest";
+
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -119,6 +123,9 @@ impl Sdl {
     fn selection(&self, ty: &Type) -> String {
         let name = base_name(ty);
         match self.types.get(name) {
+            Some(TypeKind::Object(_)) if name == VERDICT => {
+                " { __typename allowed refusals { code } }".into()
+            }
             Some(TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_)) => {
                 if self
                     .fields(name)
@@ -1301,7 +1308,24 @@ impl Verdicts {
             .fold(body.get("data").cloned().unwrap_or(Value::Null), |v, k| {
                 v.get(k).cloned().unwrap_or(Value::Null)
             });
-        if errors.is_empty() {
+        if errors.is_empty() && data.get("__typename").and_then(Value::as_str) == Some(VERDICT) {
+            let codes: Vec<&str> = data
+                .pointer("/refusals")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("code").and_then(Value::as_str))
+                .collect();
+            if data.get("allowed") != Some(&Value::Bool(false)) || codes.is_empty() {
+                fail(format!("allowed, or refused without a code: {}", short()));
+            }
+            for code in codes {
+                if SERVER_FAULTS.contains(&code) {
+                    fail(format!("a server fault: {}", short()));
+                }
+                *self.codes.entry(code.to_string()).or_default() += 1;
+            }
+        } else if errors.is_empty() {
             if p.mutation || p.typed {
                 fail(format!("accepted (HTTP {status}): {}", short()));
             } else if p.lenient {
