@@ -212,6 +212,9 @@ pub struct WorkflowTimer {
     pub days: Option<u32>,
     /// Length in working days of the jurisdiction's calendar.
     pub working_days: Option<u32>,
+    /// Length in calendar months (12 for a year): the same day of the month, or the month's
+    /// last day when it has no such day.
+    pub months: Option<u32>,
     /// Runs until the date recorded in this fact.
     pub until_fact: Option<String>,
     pub citation: String,
@@ -226,16 +229,19 @@ pub struct WorkflowTimer {
 
 impl WorkflowTimer {
     fn new(t: &definition::Timer, language: &str) -> Self {
-        let (days, working_days, until_fact) = match &t.duration {
-            TimerDuration::Days(d) => (Some(*d), None, None),
-            TimerDuration::WorkingDays(d) => (None, Some(*d), None),
-            TimerDuration::UntilFact(f) => (None, None, Some(f.clone())),
-        };
+        let (mut days, mut working_days, mut months, mut until_fact) = (None, None, None, None);
+        match &t.duration {
+            TimerDuration::Days(d) => days = Some(*d),
+            TimerDuration::WorkingDays(d) => working_days = Some(*d),
+            TimerDuration::Months(m) => months = Some(*m),
+            TimerDuration::UntilFact(f) => until_fact = Some(f.clone()),
+        }
         WorkflowTimer {
             key: t.id.clone(),
             kind: t.kind,
             days,
             working_days,
+            months,
             until_fact,
             citation: t.citation.clone(),
             label: t.label.get(language).to_string(),

@@ -280,6 +280,9 @@ pub enum TimerDuration {
     Days(u32),
     /// Working days of the jurisdiction's calendar (weekends and public holidays skipped).
     WorkingDays(u32),
+    /// Calendar months: the same day of the month so many months on (the month's last day when
+    /// it has no such day), e.g. 12 for a year.
+    Months(u32),
     /// Until the date held by a `date` fact (e.g. a residence permit's expiry).
     UntilFact(String),
 }

@@ -339,6 +339,7 @@ pub fn due_at(
     match duration {
         TimerDuration::Days(days) => Some(start + Duration::days(i64::from(*days))),
         TimerDuration::WorkingDays(days) => Some(calendar.add_working_days(start, *days)),
+        TimerDuration::Months(months) => start.checked_add_months(chrono::Months::new(*months)),
         TimerDuration::UntilFact(fact) => date_fact(facts, fact),
     }
 }

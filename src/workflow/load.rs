@@ -32,6 +32,8 @@ pub const REQUIRED_LANGUAGES: &[&str] = &["en", "fr"];
 /// Longest timer length or warning, in days (a century): anything longer is a typo, and due
 /// dates computed from it would overflow the date range (a panic when the timer starts).
 pub const MAX_TIMER_DAYS: u32 = 36_525;
+/// The longest timer in calendar months (a century, as [`MAX_TIMER_DAYS`]).
+pub const MAX_TIMER_MONTHS: u32 = 1_200;
 
 /// The checked workflows of a directory, and the warnings about them.
 #[derive(Debug)]
@@ -504,15 +506,20 @@ impl Builder<'_> {
                         "timer `{id}` runs until a date fact; its length cannot be overridden"
                     ));
                 }
-                let duration = match (length.days, length.working_days) {
-                    (Some(d), None) if (1..=MAX_TIMER_DAYS).contains(&d) => TimerDuration::Days(d),
-                    (None, Some(d)) if (1..=MAX_TIMER_DAYS).contains(&d) => {
+                let duration = match (length.days, length.working_days, length.months) {
+                    (Some(d), None, None) if (1..=MAX_TIMER_DAYS).contains(&d) => {
+                        TimerDuration::Days(d)
+                    }
+                    (None, Some(d), None) if (1..=MAX_TIMER_DAYS).contains(&d) => {
                         TimerDuration::WorkingDays(d)
+                    }
+                    (None, None, Some(m)) if (1..=MAX_TIMER_MONTHS).contains(&m) => {
+                        TimerDuration::Months(m)
                     }
                     _ => {
                         return fail(format!(
-                            "timer `{id}` needs exactly one of `days` or `working_days`, from 1 \
-                             to {MAX_TIMER_DAYS}"
+                            "timer `{id}` needs exactly one of `days` or `working_days` (1 to \
+                             {MAX_TIMER_DAYS}) or `months` (1 to {MAX_TIMER_MONTHS})"
                         ));
                     }
                 };
@@ -603,10 +610,13 @@ impl Builder<'_> {
             let raw = spanned.get_ref();
             let span = spanned.span();
             let length = 1..=MAX_TIMER_DAYS;
-            let duration = match (raw.days, raw.working_days, &raw.until_fact) {
-                (Some(d), None, None) if length.contains(&d) => TimerDuration::Days(d),
-                (None, Some(d), None) if length.contains(&d) => TimerDuration::WorkingDays(d),
-                (None, None, Some(fact)) => match facts.get(fact) {
+            let duration = match (raw.days, raw.working_days, raw.months, &raw.until_fact) {
+                (Some(d), None, None, None) if length.contains(&d) => TimerDuration::Days(d),
+                (None, Some(d), None, None) if length.contains(&d) => TimerDuration::WorkingDays(d),
+                (None, None, Some(m), None) if (1..=MAX_TIMER_MONTHS).contains(&m) => {
+                    TimerDuration::Months(m)
+                }
+                (None, None, None, Some(fact)) => match facts.get(fact) {
                     Some(f) if f.kind == FactType::Date => TimerDuration::UntilFact(fact.clone()),
                     _ => return self.fail(
                         span,
@@ -618,7 +628,7 @@ impl Builder<'_> {
                 _ => {
                     return self.fail(
                         span,
-                        format!("timer `{id}` needs exactly one of `days`, `working_days` (1 to {MAX_TIMER_DAYS}) or `until_fact`"),
+                        format!("timer `{id}` needs exactly one of `days`, `working_days` (1 to {MAX_TIMER_DAYS}), `months` (1 to {MAX_TIMER_MONTHS}) or `until_fact`"),
                     );
                 }
             };

@@ -69,6 +69,7 @@ pub(super) struct RawJurisdiction {
 pub(super) struct RawTimerLength {
     pub(super) days: Option<u32>,
     pub(super) working_days: Option<u32>,
+    pub(super) months: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +199,9 @@ pub(super) struct RawTimer {
     pub(super) kind: TimerKind,
     pub(super) days: Option<u32>,
     pub(super) working_days: Option<u32>,
+    /// Calendar months (a year is 12): the same day of the month, or the month's last day
+    /// when it has no such day.
+    pub(super) months: Option<u32>,
     /// A `date` fact holding the due date.
     pub(super) until_fact: Option<String>,
     /// A `date` fact the timer counts from (e.g. the final act), instead of the moment it starts.

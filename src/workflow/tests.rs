@@ -451,6 +451,37 @@ fn working_days_skip_weekends() {
     assert_eq!(due, friday + Duration::days(3));
 }
 
+#[test]
+fn months_are_calendar_months() {
+    // A year from the final act is the same day a year on, whatever the year's length; a day
+    // that month lacks is its last day.
+    let months = |n, from: chrono::DateTime<Utc>| {
+        engine::due_at(
+            &super::definition::TimerDuration::Months(n),
+            from,
+            &Default::default(),
+            &CALENDAR,
+        )
+        .unwrap()
+    };
+    let final_act = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
+    assert_eq!(
+        months(12, final_act),
+        Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap(),
+        "366 days across a leap day"
+    );
+    let leap_day = Utc.with_ymd_and_hms(2028, 2, 29, 0, 0, 0).unwrap();
+    assert_eq!(
+        months(12, leap_day),
+        Utc.with_ymd_and_hms(2029, 2, 28, 0, 0, 0).unwrap()
+    );
+    let end_of_january = Utc.with_ymd_and_hms(2027, 1, 31, 9, 0, 0).unwrap();
+    assert_eq!(
+        months(1, end_of_january),
+        Utc.with_ymd_and_hms(2027, 2, 28, 9, 0, 0).unwrap()
+    );
+}
+
 /// The error `source` gets once `find` is replaced by `replace` (panics if it is accepted).
 fn refused(file: &str, source: &str, find: &str, replace: &str) -> String {
     assert!(source.contains(find), "test fixture out of date: {find}");
@@ -820,6 +851,20 @@ fn jurisdiction_and_timer_mistakes_are_refused_at_load() {
         )
         .contains("unknown timer `desicion`")
     );
+    for length in [
+        "{ months = 0 }",
+        "{ months = 3, days = 2 }",
+        "{ months = 1201 }",
+    ] {
+        assert!(
+            broken(
+                "timers.decision = { working_days = 2 }",
+                &format!("timers.decision = {length}")
+            )
+            .contains("needs exactly one of"),
+            "{length}"
+        );
+    }
     assert!(
         broken("blocks = [\"remove\"]", "blocks = [\"deport\"]")
             .contains("blocks unknown transition `deport`")

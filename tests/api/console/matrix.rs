@@ -2,7 +2,10 @@
 //! case (its lead, an agency it was referred to, an agency with no part in it, the auditor, a
 //! focal point, the administrator), every canary written in the case's personal data and free
 //! text that appears in the console's pages also appears in what the API returns to the same
-//! principal; and the console does show the lead what the lead may read.
+//! principal; and the console does show the lead what the lead may read. The pages: the case
+//! (and its personal data asked for with a purpose), its consent and referral forms, the
+//! referral, the worklist, inbox, lists, the auditor's case (now and as it stood at a moment)
+//! and search, the focal point's page.
 
 use super::Session;
 use crate::access::GROUPS;
@@ -111,6 +114,11 @@ async fn no_principal_sees_in_the_console_what_the_api_would_not_return_to_it() 
             session.get("/referrals").await,
             session.get("/cases").await,
             session.get(&format!("/audit/cases/{case_id}")).await,
+            session
+                .get(&format!("/audit/cases/{case_id}?at=2100-01-01T00:00:00Z"))
+                .await,
+            session.get(&format!("/cases/{case_id}/consent")).await,
+            session.get(&format!("/cases/{case_id}/refer")).await,
             session.get("/audit?country=IT").await,
             session.get("/focal-point").await,
         ] {
