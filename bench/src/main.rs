@@ -716,6 +716,11 @@ async fn prepare_physical(
         for &clients in &args.clients {
             cases.push(open_cases(&app, 'P', clients).await?);
         }
+        // The opened cases' leaves placed in the log (PostgreSQL), so that the baseline's own
+        // positions start after them.
+        trm::service::audit_log::settle(&app.store)
+            .await
+            .map_err(|e| e.to_string())?;
         app.store.close().await.map_err(|e| e.to_string())?;
     }
     if db == "postgres" {

@@ -331,10 +331,18 @@ const PG_EVENT: &str = "INSERT INTO case_events (id, case_id, seq, kind, transit
 const PG_LEAF: &str = "INSERT INTO audit_log (position, event_id, leaf_hash, appended_at) VALUES (nextval('trm_bench_log_position'), $1, $2, $3)";
 
 /// Connects to `url` (tokio-postgres, no TLS: the bench talks to a local server).
+/// A PostgreSQL error with what the server said (the client's own text is only "db error").
+fn pg_error(e: tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
 async fn pg_connect(url: &str) -> Result<tokio_postgres::Client, String> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| format!("{url}: {}", pg_error(e)))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             eprintln!("trm-bench: baseline connection: {e}");
@@ -353,7 +361,7 @@ pub async fn pg_prepare(url: &str) -> Result<(), String> {
              SELECT setval('{PG_POSITIONS}', (SELECT COALESCE(MAX(position), -1) + 1 FROM audit_log), false);"
         ))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(pg_error)
 }
 
 /// Waits (up to 20 s) until the server has `needed` connections free: the server's pool, the
@@ -369,8 +377,8 @@ pub async fn pg_wait_for_connections(url: &str, needed: usize) -> Result<(), Str
                 &[],
             )
             .await
-            .map_err(|e| e.to_string())?;
-        let free: i32 = row.try_get(0).map_err(|e| e.to_string())?;
+            .map_err(pg_error)?;
+        let free: i32 = row.try_get(0).map_err(pg_error)?;
         if usize::try_from(free).unwrap_or(0) > needed {
             return Ok(());
         }
@@ -414,7 +422,7 @@ async fn pg_transition(
     changes: &[(String, serde_json::Value)],
     i: u64,
 ) -> Result<(), String> {
-    let err = |e: tokio_postgres::Error| e.to_string();
+    let err = pg_error;
     let db = &c.client;
     db.execute(&c.begin, &[]).await.map_err(err)?;
     let result = async {
