@@ -453,7 +453,7 @@ async fn run(args: Args) -> Result<(), String> {
                 verify.0, verify.2, verify.3
             );
             r.verify.push((size, verify.0, verify.2, verify.3));
-            app.store.close().await.map_err(|e| e.to_string())?;
+            app.store.clone().close().await.map_err(|e| e.to_string())?;
 
             let server = Server::start(&args, &url, &format!("{db}-{size}")).await?;
             let gql = Gql::new(&server.base)?;
@@ -558,7 +558,7 @@ async fn transitions(
         for &clients in &args.clients {
             store_cases.push(Arc::new(open_cases(&app, 'R', clients).await?));
         }
-        app.store.close().await.map_err(|e| e.to_string())?;
+        app.store.clone().close().await.map_err(|e| e.to_string())?;
     }
     let server = Server::start(args, &url, &format!("{db}-tx")).await?;
     let gql = Gql::new(&server.base)?;
@@ -617,7 +617,7 @@ async fn transitions(
                 .await?;
                 eprintln!("  through the store, {clients} clients: {stats}");
                 record(&mut r.raw, clients, stats)?;
-                app.store.close().await.map_err(|e| e.to_string())?;
+                app.store.clone().close().await.map_err(|e| e.to_string())?;
             }
             let (g, t, c2) = (gql.clone(), token.clone(), cases.clone());
             let stats = drive(clients, duration, move |c, i| {
@@ -721,7 +721,7 @@ async fn prepare_physical(
         trm::service::audit_log::settle(&app.store)
             .await
             .map_err(|e| e.to_string())?;
-        app.store.close().await.map_err(|e| e.to_string())?;
+        app.store.clone().close().await.map_err(|e| e.to_string())?;
     }
     if db == "postgres" {
         physical::pg_prepare(&url).await?;

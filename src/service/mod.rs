@@ -52,9 +52,23 @@ use std::sync::Arc;
 ///
 /// Built once with [`App::builder`] (or [`crate::startup::prepare`]) and not changed after: the
 /// settings of an instance (test clock, audit keys, identity provider) are given to the builder.
-/// The public fields are there to be read.
+/// The public fields are there to be read (through [`AppParts`]). Cloning an app is one
+/// reference count: every resolver and request takes its own copy.
 #[derive(Clone)]
 pub struct App {
+    parts: Arc<AppParts>,
+}
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.parts
+    }
+}
+
+/// What an [`App`] holds.
+pub struct AppParts {
     pub store: Store,
     pub workflows: Arc<Registry>,
     pub clock: Arc<dyn Clock>,
@@ -138,7 +152,7 @@ impl AppBuilder {
 
     /// The app, with a signal bus for its store.
     pub fn build(self) -> App {
-        App {
+        let parts = AppParts {
             bus: bus::Bus::for_store(&self.store),
             store: self.store,
             workflows: self.workflows,
@@ -150,6 +164,9 @@ impl AppBuilder {
             match_secret: self.match_secret,
             auth_cache: Arc::new(auth_cache::AuthCache::new(self.auth_recheck)),
             sequencer: Arc::default(),
+        };
+        App {
+            parts: Arc::new(parts),
         }
     }
 }

@@ -65,7 +65,7 @@ async fn instances_starting_together_on_a_fresh_database_take_turns() {
             trm::service::demo::seed(&app)
                 .await
                 .map_err(|e| e.to_string())?;
-            app.store.close().await.map_err(|e| e.to_string())
+            app.store.clone().close().await.map_err(|e| e.to_string())
         }
     };
     let results = futures::future::join_all((0..4).map(|_| tokio::spawn(start()))).await;
