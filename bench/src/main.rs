@@ -488,30 +488,60 @@ async fn run(args: Args) -> Result<(), String> {
                 eprintln!("  {label} at {size} cases: {stats}");
                 r.reads.push((size, label, stats));
             }
-            // The console's pages, as a signed-in user's browser asks for them (server time
-            // and transfer of the HTML, no assets).
-            let auditor = load::console_cookie(&server.base, "auditor").await?;
-            let worker = load::console_cookie(&server.base, "it.shelter").await?;
-            let pages: [(&'static str, bool); 2] =
-                [("console: case page", true), ("console: my work", false)];
-            for (label, by_id) in pages {
+            // The console's main pages, as a signed-in user's browser asks for them (server time
+            // and transfer of the HTML, no assets): (label, user, path with `{id}` for a random
+            // case, a marker the page must hold).
+            let pages: [(&'static str, &str, &str, &str); 8] = [
+                (
+                    "console: case page",
+                    "auditor",
+                    "/cases/{id}",
+                    "id=\"history\"",
+                ),
+                ("console: my work", "it.shelter", "/", "id=\"work\""),
+                ("console: cases", "it.shelter", "/cases", "id=\"reference\""),
+                ("console: inbox", "it.shelter", "/inbox", "<h1>"),
+                (
+                    "console: referrals received",
+                    "ng.shelter",
+                    "/referrals",
+                    "<h1>",
+                ),
+                (
+                    "console: focal point",
+                    "it.focal",
+                    "/focal-point",
+                    "id=\"board-h\"",
+                ),
+                (
+                    "console: audited case",
+                    "auditor",
+                    "/audit/cases/{id}",
+                    "id=\"timeline\"",
+                ),
+                (
+                    "console: administration",
+                    "admin",
+                    "/admin",
+                    "id=\"new-agency\"",
+                ),
+            ];
+            let mut cookies = std::collections::BTreeMap::new();
+            for (_, user, _, _) in pages {
+                if !cookies.contains_key(user) {
+                    cookies.insert(user, load::console_cookie(&server.base, user).await?);
+                }
+            }
+            for (label, user, path, marker) in pages {
                 let (http, base, ids) = (gql.http.clone(), server.base.clone(), ids.clone());
-                let cookie = if by_id {
-                    auditor.clone()
-                } else {
-                    worker.clone()
-                };
+                let cookie = cookies.get(user).cloned().unwrap_or_default();
                 let stats = drive(READ_CLIENTS, duration, move |c, i| {
                     let (http, base, ids, cookie) =
                         (http.clone(), base.clone(), ids.clone(), cookie.clone());
                     async move {
-                        if by_id {
-                            let n = (c as u64 * 7919 + i * 104_729) as usize % ids.len();
-                            let url = format!("{base}/cases/{}", ids[n]);
-                            load::page(&http, &url, &cookie, "id=\"history\"").await
-                        } else {
-                            load::page(&http, &format!("{base}/"), &cookie, "id=\"work\"").await
-                        }
+                        let n = (c as u64 * 7919 + i * 104_729) as usize % ids.len();
+                        let url = format!("{base}{}", path.replace("{id}", &ids[n].to_string()));
+                        load::page(&http, &url, &cookie, marker).await
                     }
                 })
                 .await?;
