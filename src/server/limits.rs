@@ -20,6 +20,8 @@
 //!
 //! About half of this file is its tests: each check is shown refusing the query that it exists
 //! to refuse, next to the code that refuses it.
+//! Longer than most modules: one walk over the document counts every limit together; the tests
+//! of each limit sit beside it.
 
 use crate::api::{Mutation, Query, Subscription, TrmSchema};
 use async_graphql::parser::types::{

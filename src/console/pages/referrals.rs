@@ -2,6 +2,8 @@
 //! transfer of lead, the workflow's transfer step) and the data groups, under a consent (or, for
 //! those who may, an override on a legal basis), previews exactly what the receiver will see,
 //! and sends. What the receiver then does is in `received`.
+//! Longer than most modules: referral and transfer share one form, its preview and its answer
+//! (the preview now comes from the API); splitting them would copy that flow twice.
 
 use super::{Fields, GROUPS, api_error_page, explain, see_other};
 use crate::console::Console;
