@@ -19,9 +19,7 @@ impl Agency {
     /// The agency's users, by username (administrators only; anyone else is refused with
     /// `FORBIDDEN`).
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        directory::users_of_agency(app(ctx)?, Actor::User(principal(ctx)?), self.id)
-            .await
-            .gql()
+        loaders(ctx)?.users_of_agency(self.id).await
     }
 }
 
@@ -43,9 +41,7 @@ impl Country {
     }
     /// The agencies in this country, by name.
     async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
-        directory::find_agencies(app(ctx)?, Some(&self.code), None)
-            .await
-            .gql()
+        loaders(ctx)?.agencies_in(&self.code).await
     }
 }
 

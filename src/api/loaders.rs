@@ -1,12 +1,14 @@
-//! The request's DataLoaders: agencies, users and cases, each loaded in one query for however
-//! many fields of a response ask for them (a list of 100 referrals needs one query for their
-//! agencies, not 200). Built per request (and per WebSocket session) for the caller, because
-//! which cases load, and how much of them, depends on who asks. They keep no cache across
-//! requests, so nothing read by one caller is served to another.
+//! The request's DataLoaders: agencies, users, cases, the users of agencies and the agencies
+//! of countries, each loaded in one query for however many fields of a response ask for them
+//! (a list of 100 referrals needs one query for their agencies, not 200). Built per request
+//! (and per WebSocket session) for the caller, because which cases load, and how much of them,
+//! depends on who asks. They keep no cache across requests, so nothing read by one caller is
+//! served to another.
 
 use crate::access::{Principal, VisibleCase};
 use crate::domain::{Agency, User};
-use crate::service::{App, ServiceError, cases, directory};
+use crate::service::directory::{self, Actor};
+use crate::service::{App, ServiceError, cases};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ErrorExtensions, Result};
 use std::collections::HashMap;
@@ -19,6 +21,9 @@ pub struct Loaders {
     agencies: DataLoader<AgencyLoader>,
     users: DataLoader<UserLoader>,
     cases: DataLoader<CaseLoader>,
+    /// The users of agencies, and the agencies of countries: a directory page lists many.
+    agency_users: DataLoader<AgencyUsersLoader>,
+    country_agencies: DataLoader<CountryAgenciesLoader>,
 }
 
 impl Loaders {
@@ -38,6 +43,16 @@ impl Loaders {
                 spawn,
             )
             .delay(Duration::ZERO),
+            agency_users: DataLoader::new(
+                AgencyUsersLoader {
+                    app: app.clone(),
+                    principal: principal.clone(),
+                },
+                spawn,
+            )
+            .delay(Duration::ZERO),
+            country_agencies: DataLoader::new(CountryAgenciesLoader(app.clone()), spawn)
+                .delay(Duration::ZERO),
         }
     }
 
@@ -53,6 +68,26 @@ impl Loaders {
     /// A user of the directory, if there is one.
     pub async fn user(&self, id: Uuid) -> Result<Option<User>> {
         self.users.load_one(id).await.map_err(|e| e.extend())
+    }
+
+    /// The users of an agency, by username (administrators only: `FORBIDDEN` otherwise).
+    pub async fn users_of_agency(&self, agency_id: Uuid) -> Result<Vec<User>> {
+        Ok(self
+            .agency_users
+            .load_one(agency_id)
+            .await
+            .map_err(|e| e.extend())?
+            .unwrap_or_default())
+    }
+
+    /// The agencies of a country, by name.
+    pub async fn agencies_in(&self, country: &str) -> Result<Vec<Agency>> {
+        Ok(self
+            .country_agencies
+            .load_one(country.to_string())
+            .await
+            .map_err(|e| e.extend())?
+            .unwrap_or_default())
     }
 
     /// A case as the caller may see it; `None` when the caller may not see it.
@@ -96,6 +131,31 @@ impl Loader<Uuid> for UserLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, User>, LoadError> {
         Ok(directory::users_by_ids(&self.0, keys).await?)
+    }
+}
+
+struct AgencyUsersLoader {
+    app: App,
+    principal: Principal,
+}
+
+impl Loader<Uuid> for AgencyUsersLoader {
+    type Value = Vec<User>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<User>>, LoadError> {
+        Ok(directory::users_of_agencies(&self.app, Actor::User(&self.principal), keys).await?)
+    }
+}
+
+struct CountryAgenciesLoader(App);
+
+impl Loader<String> for CountryAgenciesLoader {
+    type Value = Vec<Agency>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<Agency>>, LoadError> {
+        Ok(directory::agencies_in_countries(&self.0, keys).await?)
     }
 }
 

@@ -126,28 +126,35 @@ impl<'a> Verifier<'a> {
         repeated: Option<i64>,
     ) -> Result<(), LogProblem> {
         for (leaf, event) in page {
-            let at = format!("audit log position {}", self.position);
+            let position = self.position;
+            let at = || format!("audit log position {position}");
             if leaf.position != self.position {
                 return Err(LogProblem::Found(format!(
-                    "{at}: missing (the next stored is {})",
+                    "{}: missing (the next stored is {})",
+                    at(),
                     leaf.position
                 )));
             }
             let Some((case_id, seq, hash)) = event else {
                 return Err(LogProblem::Found(format!(
-                    "{at}: its event {} does not exist",
+                    "{}: its event {} does not exist",
+                    at(),
                     leaf.event_id
                 )));
             };
             if *hash != leaf.leaf_hash || merkle_leaf(&leaf.leaf_hash).is_none() {
                 return Err(LogProblem::OfCase {
                     case_id: *case_id,
-                    text: format!("{at}: leaf does not match the hash of {{case name}} seq {seq}"),
+                    text: format!(
+                        "{}: leaf does not match the hash of {{case name}} seq {seq}",
+                        at()
+                    ),
                 });
             }
             if repeated == Some(self.position) {
                 return Err(LogProblem::Found(format!(
-                    "{at}: event {} appears twice",
+                    "{}: event {} appears twice",
+                    at(),
                     leaf.event_id
                 )));
             }
@@ -230,23 +237,29 @@ fn check_chain(name: &str, case: &CaseRecord, rows: &[AuditRow]) -> Option<Strin
     let mut prev = GENESIS_HASH;
     let mut expected = 1i64;
     for (id, _, seq, parsed) in rows {
-        let at = format!("{name} seq {seq} (event {id})");
+        // Formatted only for a problem: this runs for every event of the database.
+        let at = || format!("{name} seq {seq} (event {id})");
         if *seq != expected {
             return Some(format!(
-                "{at}: expected seq {expected}; an event is missing or reordered"
+                "{}: expected seq {expected}; an event is missing or reordered",
+                at()
             ));
         }
         let event = match parsed {
             Ok(e) => e,
-            Err(e) => return Some(format!("{at}: unreadable: {e}")),
+            Err(e) => return Some(format!("{}: unreadable: {e}", at())),
         };
         if event.prev_hash != prev {
             return Some(format!(
-                "{at}: prev_hash does not link to the previous event"
+                "{}: prev_hash does not link to the previous event",
+                at()
             ));
         }
         if event.compute_hash() != event.hash {
-            return Some(format!("{at}: content does not match its hash (edited)"));
+            return Some(format!(
+                "{}: content does not match its hash (edited)",
+                at()
+            ));
         }
         prev = &event.hash;
         expected += 1;

@@ -157,23 +157,45 @@ pub fn reason_sha256(reason: &str) -> String {
 /// order a map was built or stored in (PostgreSQL `jsonb` reorders keys; a dependency may switch
 /// serde_json to insertion order).
 pub fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
-    fn sort(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => {
-                let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
-            }
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.into_iter().map(sort).collect())
-            }
-            other => other,
-        }
+    let mut out = Vec::with_capacity(512);
+    match serde_json::to_value(value) {
+        Ok(v) if write_canonical(&v, &mut out).is_ok() => out,
+        _ => Vec::new(),
     }
-    serde_json::to_value(value)
-        .map(sort)
-        .and_then(|v| serde_json::to_vec(&v))
-        .unwrap_or_default()
+}
+
+/// Writes `v` compactly with every object's keys in byte order, walking the tree as it is
+/// (sorting references to the keys, not rebuilding the maps): the verifier hashes every event
+/// of the database this way.
+fn write_canonical(v: &serde_json::Value, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, key)?;
+                out.push(b':');
+                write_canonical(value, out)?;
+            }
+            out.push(b'}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar)?,
+    }
+    Ok(())
 }
 
 /// The names of a fired transition, as an event records them.
@@ -369,5 +391,36 @@ mod tests {
             canonical_json(&json!({"b": 1, "a": 2})),
             br#"{"a":2,"b":1}"#.to_vec()
         );
+    }
+
+    /// The bytes every stored hash was computed over must never change: the writer gives
+    /// exactly what sorting a rebuilt tree and serialising it gave (escapes, unicode, numbers,
+    /// empty and nested containers).
+    #[test]
+    fn canonical_json_is_byte_for_byte_what_hashes_were_computed_over() {
+        fn rebuilt(v: serde_json::Value) -> serde_json::Value {
+            match v {
+                serde_json::Value::Object(map) => {
+                    let mut entries: Vec<_> = map.into_iter().collect();
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    serde_json::Value::Object(
+                        entries.into_iter().map(|(k, v)| (k, rebuilt(v))).collect(),
+                    )
+                }
+                serde_json::Value::Array(items) => {
+                    serde_json::Value::Array(items.into_iter().map(rebuilt).collect())
+                }
+                other => other,
+            }
+        }
+        let value = json!({
+            "zeta": "quote \" backslash \\ newline \n tab \t nul \u{0} é 日本 😀",
+            "Alpha": [1, -2, 3.5, 1e300, 0.1, u64::MAX, i64::MIN, true, false, null],
+            "émoji": {"b": {}, "a": [], "c": [{"y": 1, "x": {"k": "v"}}]},
+            "a b": "",
+            "A": {"10": 1, "9": 2, "_": 3, "~": 4}
+        });
+        let old = serde_json::to_vec(&rebuilt(value.clone())).unwrap_or_default();
+        assert_eq!(canonical_json(&value), old);
     }
 }

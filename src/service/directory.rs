@@ -341,13 +341,21 @@ pub async fn find_agencies(
     Ok(directory::agencies(app.store.conn(), country, kind).await?)
 }
 
-/// The users of an agency, by username (administrators and operators only: who works where,
-/// with which roles, is the directory's business, not every reader's).
-pub async fn users_of_agency(
+/// The agencies of each of `countries` (codes already read from the directory), by name.
+pub async fn agencies_in_countries(
+    app: &App,
+    countries: &[String],
+) -> Result<HashMap<String, Vec<Agency>>, ServiceError> {
+    Ok(directory::agencies_in_countries(app.store.conn(), countries).await?)
+}
+
+/// The users of each of `agency_ids`, by username (administrators and operators only: who
+/// works where, with which roles, is the directory's business, not every reader's).
+pub async fn users_of_agencies(
     app: &App,
     by: Actor<'_>,
-    agency_id: Uuid,
-) -> Result<Vec<User>, ServiceError> {
+    agency_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<User>>, ServiceError> {
     by.authorise(app)?;
-    Ok(directory::users_of_agency(app.store.conn(), agency_id).await?)
+    Ok(directory::users_of_agencies(app.store.conn(), agency_ids).await?)
 }

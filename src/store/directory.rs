@@ -113,6 +113,32 @@ pub async fn agencies<C: ConnectionTrait>(
         .collect()
 }
 
+/// The agencies of each of `countries`, by name (a country without agencies is absent): one
+/// statement for a page listing many countries.
+pub async fn agencies_in_countries<C: ConnectionTrait>(
+    conn: &C,
+    countries: &[String],
+) -> Result<HashMap<String, Vec<Agency>>, StoreError> {
+    let mut by_country: HashMap<String, Vec<Agency>> = HashMap::new();
+    if countries.is_empty() {
+        return Ok(by_country);
+    }
+    let rows = agency::Entity::find()
+        .filter(agency::Column::Country.is_in(countries.iter().map(String::as_str)))
+        .order_by_asc(agency::Column::Name)
+        .order_by_asc(agency::Column::Id)
+        .all(conn)
+        .await?;
+    for row in rows {
+        let agency = to_agency(row)?;
+        by_country
+            .entry(agency.country.clone())
+            .or_default()
+            .push(agency);
+    }
+    Ok(by_country)
+}
+
 /// Adds the row of `code` (named after ISO 3166-1, or after the code itself when it is not
 /// an assigned code) unless it exists. One statement; never fails on an existing row.
 pub async fn ensure_country<C: ConnectionTrait>(
@@ -211,6 +237,28 @@ pub async fn users_of_agency<C: ConnectionTrait>(
         .into_iter()
         .map(to_user)
         .collect()
+}
+
+/// The users of each of `agency_ids`, by username (an agency without users is absent): one
+/// statement for a page listing many agencies.
+pub async fn users_of_agencies<C: ConnectionTrait>(
+    conn: &C,
+    agency_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<User>>, StoreError> {
+    let mut by_agency: HashMap<Uuid, Vec<User>> = HashMap::new();
+    if agency_ids.is_empty() {
+        return Ok(by_agency);
+    }
+    let rows = user::Entity::find()
+        .filter(user::Column::AgencyId.is_in(agency_ids.iter().copied()))
+        .order_by_asc(user::Column::Username)
+        .all(conn)
+        .await?;
+    for row in rows {
+        let user = to_user(row)?;
+        by_agency.entry(user.agency_id).or_default().push(user);
+    }
+    Ok(by_agency)
 }
 
 /// Inserts a user.

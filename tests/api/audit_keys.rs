@@ -24,7 +24,7 @@ fn serve(db_url: &str, data_dir: &Path, cwd: &Path, extra: &[&str]) -> Command {
 }
 
 async fn gql(url: &str, token: &str, query: &str) -> Value {
-    reqwest::Client::new()
+    crate::harness::http()
         .post(format!("{url}/graphql"))
         .bearer_auth(token)
         .json(&json!({ "query": query }))

@@ -75,7 +75,7 @@ fn stop(mut child: Child) -> std::process::ExitStatus {
 }
 
 async fn me(url: &str, token: &str) -> Value {
-    reqwest::Client::new()
+    crate::harness::http()
         .post(format!("{url}/graphql"))
         .bearer_auth(token)
         .json(&json!({"query": "{ me { user { username } agency { country } } }"}))
@@ -101,7 +101,7 @@ async fn serve_demo_starts_seeds_once_and_shuts_down_gracefully() {
         body["data"]["me"],
         json!({"user": {"username": "ng.focal"}, "agency": {"country": "NG"}})
     );
-    let client = reqwest::Client::new();
+    let client = crate::harness::http();
     assert_eq!(
         client
             .get(format!("{url}/healthz"))

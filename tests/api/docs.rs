@@ -364,7 +364,7 @@ impl Drop for Servers {
 }
 
 async fn wait_ready(url: &str) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for _ in 0..300 {
         if let Ok(r) = http.get(format!("{url}/readyz")).send().await
             && r.status() == 200

@@ -417,7 +417,7 @@ async fn sigkill_drill(kills: u64, clients: usize, grouped: bool) {
     let mut rng = Rng::new();
     let (db, tokens) = seeded_database().await;
     let token = tokens["it.shelter"].clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let (mut child, out) = serve(&db, &["--scheduler-interval-secs", "1"], None);
     let mut url = out.lines().next().unwrap().to_string();
     let mut workers: Vec<Worker> = open_cases(&http, &url, &token, clients)
@@ -482,7 +482,7 @@ async fn sigkill_drill(kills: u64, clients: usize, grouped: bool) {
 async fn sigterm_under_load_lets_in_flight_requests_finish() {
     let (db, tokens) = seeded_database().await;
     let token = tokens["it.shelter"].clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let (mut child, out) = serve(&db, &[], None);
     let url = out.lines().next().unwrap().to_string();
     let cases = open_cases(&http, &url, &token, 8).await;
@@ -584,7 +584,7 @@ async fn timers_that_fell_due_while_down_fire_once_after_restart() {
     let dir = workflows.path().to_str().unwrap().to_string();
     let (db, tokens) = seeded_database_with(workflows.path()).await;
     let token = tokens["it.shelter"].clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let (child, out) = serve(&db, &["--workflows", &dir], None);
     let url = out.lines().next().unwrap().to_string();
     let d = data(
@@ -734,7 +734,7 @@ fn prlimit_fsize(pid: u32, limit: &str) {
 async fn a_sqlite_file_that_cannot_grow_gives_a_clear_error_and_recovers() {
     let (_dir, db_url, tokens) = sqlite_seeded().await;
     let token = tokens["it.shelter"].clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let (child, out) = crate::process::serve_url(&db_url, &[], None);
     let url = out.lines().next().unwrap().to_string();
     let case_id = open_cases(&http, &url, &token, 1).await.remove(0);
@@ -829,7 +829,7 @@ async fn a_read_only_sqlite_file_is_refused_with_a_clear_error() {
 async fn an_online_backup_restores_and_its_audit_log_verifies() {
     let (db, tokens) = seeded_database().await;
     let token = tokens["it.shelter"].clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let (child, out) = serve(&db, &[], None);
     let url = out.lines().next().unwrap().to_string();
     let cases = open_cases(&http, &url, &token, 4).await;
@@ -1045,7 +1045,7 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
         Outage::Commands { .. } => db.url.clone(),
     };
     let token = tokens["it.shelter"].clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let (child, out) = crate::process::serve_url(&served_url, &[], None);
     let url = out.lines().next().unwrap().to_string();
     assert_eq!(readyz(&http, &url).await, 200);

@@ -179,7 +179,7 @@ async fn graphiql_false_serves_neither_the_page_nor_its_files() {
     let (child, out) = serve(&db, &["--graphiql", "false"], None);
     let url = out.lines().next().unwrap().to_string();
     let page = reqwest::Url::parse(&format!("{url}/graphql")).unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let res = http.get(page.clone()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     for asset in urls.iter().filter(|u| u.starts_with("graphql/")) {

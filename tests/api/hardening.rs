@@ -181,7 +181,7 @@ async fn an_attack_corpus_is_refused_before_anything_runs() {
     // A body over the limit: 413 PAYLOAD_TOO_LARGE, whether it says its length or not. (A fresh
     // client: the server closes the connection without reading the body.)
     let big = format!("mutation {{ {OPEN} }} # {}", "x".repeat(2 * 1024 * 1024));
-    let res = reqwest::Client::new()
+    let res = crate::harness::http()
         .post(format!("{}/graphql", s.url))
         .header("Authorization", &auth)
         .json(&json!({"query": big}))
@@ -477,7 +477,7 @@ impl Client {
 async fn production_switches_introspection_and_graphiql_off_unless_asked() {
     let (db, tokens) = seeded_database().await;
     let auth = format!("Bearer {}", tokens["it.shelter"]);
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let introspect = |url: String, query: &'static str| {
         let http = http.clone();
         let auth = auth.clone();
@@ -626,7 +626,7 @@ async fn a_canary_name_and_date_of_birth_never_reach_logs_errors_or_metrics() {
         url: out.lines().next().unwrap().to_string(),
         tokens,
         // No connection reuse: the server closes a connection after a 413.
-        http: reqwest::Client::builder()
+        http: crate::harness::http_builder()
             .pool_max_idle_per_host(0)
             .build()
             .unwrap(),

@@ -13,6 +13,21 @@ use trm::service::{App, demo};
 use trm::startup;
 use trm::store::StoreOptions;
 
+/// The longest a test waits for one answer over HTTP. The server answers every request within
+/// its own 30-second limit, so a test waiting longer than this has found a hang: it fails,
+/// naming the request, instead of holding the whole suite until CI gives up.
+pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// An HTTP client for the tests (see [`HTTP_TIMEOUT`]).
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
+/// [`http`]'s builder, for clients with more settings (cookies, redirects).
+pub fn http_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().timeout(HTTP_TIMEOUT)
+}
+
 /// Whether the tests run on PostgreSQL (`TRM_TEST_DATABASE_URL` set) rather than SQLite.
 pub fn on_postgres() -> bool {
     std::env::var("TRM_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
@@ -246,7 +261,7 @@ impl TestServer {
             tokens,
             clock,
             app,
-            client: reqwest::Client::new(),
+            client: http(),
             shutdown: Some(tx),
             handle: Some(handle),
             _db: db,

@@ -803,7 +803,7 @@ async fn serve_with_oidc_options_accepts_jwts_and_refuses_unsafe_settings() {
         &claims(agency),
         &idp.ed25519,
     );
-    let client = reqwest::Client::new();
+    let client = crate::harness::http();
     let me: Value = client
         .post(format!("{url}/graphql"))
         .bearer_auth(&token)

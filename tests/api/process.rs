@@ -90,34 +90,66 @@ pub fn spawn_listening(mut cmd: Command) -> Result<(Child, String), String> {
     cmd.stdout(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn trm serve");
     let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take();
-    let mut lines = BufReader::new(stdout).lines();
+    // Stderr is drained from the start (kept, up to a limit, for the failure message): a server
+    // logging more than a pipe holds before it listens must not block on it.
+    let stderr = child.stderr.take().map(|err| {
+        let kept = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = kept.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut kept = sink.lock().unwrap();
+                if kept.len() < 64 * 1024 {
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
+            }
+        });
+        (kept, reader)
+    });
+    // Read on a thread, so that a server that neither listens nor exits (a hang at start-up)
+    // fails the test after `STARTUP_LIMIT` instead of holding the suite. The thread keeps
+    // draining stdout afterwards, so the child never blocks on a full pipe.
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + STARTUP_LIMIT;
     let mut printed = String::new();
     let url = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines_rx.recv_timeout(left) {
+            Ok(line) => {
                 if let Some(url) = line.strip_prefix("TRM listening on ") {
                     break url.trim().to_string();
                 }
                 printed.push_str(&line);
                 printed.push('\n');
             }
-            _ => {
+            Err(timeout_or_exit) => {
+                if matches!(timeout_or_exit, std::sync::mpsc::RecvTimeoutError::Timeout) {
+                    let _ = child.kill();
+                    printed.push_str(&format!(
+                        "(trm serve did not listen within {} s: killed)\n",
+                        STARTUP_LIMIT.as_secs()
+                    ));
+                }
                 let _ = child.wait();
-                if let Some(mut err) = stderr {
-                    let _ = std::io::Read::read_to_string(&mut err, &mut printed);
+                if let Some((kept, reader)) = stderr {
+                    let _ = reader.join();
+                    printed.push_str(&kept.lock().unwrap());
                 }
                 return Err(printed);
             }
         }
     };
-    // Keep draining both pipes so the child never blocks on a full one.
-    std::thread::spawn(move || for _ in lines {});
-    if let Some(err) = stderr {
-        std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
-    }
     Ok((child, url + "\n" + &printed))
 }
+
+/// The longest `trm serve` may take to listen in a test (it takes well under a second; a
+/// migration of a large database is not something the tests do).
+const STARTUP_LIMIT: Duration = Duration::from_secs(120);
 
 /// A new audit key file, as an operator makes one for `--production` (which requires
 /// `--audit-key-file`): its path, under the tests' data directory.

@@ -292,7 +292,7 @@ async fn trm_serve_exports_to_its_collector_and_starts_without_one() {
         out.contains(&format!("Traces: exported over OTLP to {url}")),
         "{out}"
     );
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     who_am_i(&http, &base, token).await;
     // Stopping flushes what is queued.
     stop(child);

@@ -65,7 +65,7 @@ async fn every_console_page_answers_with_the_content_security_policy_and_the_sec
         .to_string();
 
     // Before sign-in.
-    let anonymous = reqwest::Client::builder()
+    let anonymous = crate::harness::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -183,7 +183,7 @@ async fn every_console_page_answers_with_the_content_security_policy_and_the_sec
         assert_eq!(unhashed.header("cache-control"), Some("no-cache"));
         assert_eq!(unhashed.header("etag"), Some(etag.as_str()));
         assert_eq!(unhashed.body, hashed.body);
-        let again = reqwest::Client::new()
+        let again = crate::harness::http()
             .get(format!("{}{plain}", s.url))
             .header("if-none-match", &etag)
             .send()
@@ -208,7 +208,7 @@ async fn with_secure_cookies_on_the_session_and_sign_in_cookies_are_secure() {
         );
     }
     let sign_in = super::answer(
-        reqwest::Client::new()
+        crate::harness::http()
             .get(format!("{}/sign-in", s.url))
             .send()
             .await

@@ -87,7 +87,7 @@ pub fn link(html: &str, label: &str) -> Option<String> {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::harness::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

@@ -8,7 +8,7 @@ use serde_json::json;
 #[tokio::test]
 async fn a_page_without_a_session_goes_to_sign_in_and_sign_out_ends_the_session() {
     let s = TestServer::start_console().await;
-    let anonymous = reqwest::Client::builder()
+    let anonymous = crate::harness::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -198,7 +198,7 @@ async fn a_case_page_and_everything_it_loads_weigh_under_100_kb_compressed() {
         .post("/cases", &[("workflow", "trm-adult"), ("idempotency", "w")])
         .await;
     let path = opened.location.unwrap();
-    let client = reqwest::Client::new();
+    let client = crate::harness::http();
     let fetch = |url: String| {
         let client = client.clone();
         let cookie = session.cookie_header();
