@@ -90,6 +90,12 @@ struct Args {
 }
 
 const READ_CLIENTS: usize = 8;
+
+/// A label made at run time, kept for the report (a handful per run).
+fn leak(label: String) -> &'static str {
+    Box::leak(label.into_boxed_str())
+}
+
 /// The server's connection pool (`--db-pool`); the store baseline gets the same.
 const SERVER_POOL: u32 = 32;
 const CEILING_CLIENTS: usize = 32;
@@ -532,10 +538,18 @@ async fn run(args: Args) -> Result<(), String> {
                     cookies.insert(user, load::console_cookie(&server.base, user).await?);
                 }
             }
-            for (label, user, path, marker) in pages {
+            // Each page alone (one client: the server time a user waits for) and under load
+            // (eight clients on the server's two cores: the latency includes the queue).
+            let runs = pages.iter().flat_map(|&(label, user, path, marker)| {
+                [
+                    (1, leak(format!("{label}, 1 client")), user, path, marker),
+                    (READ_CLIENTS, label, user, path, marker),
+                ]
+            });
+            for (clients, label, user, path, marker) in runs {
                 let (http, base, ids) = (gql.http.clone(), server.base.clone(), ids.clone());
                 let cookie = cookies.get(user).cloned().unwrap_or_default();
-                let stats = drive(READ_CLIENTS, duration, move |c, i| {
+                let stats = drive(clients, duration, move |c, i| {
                     let (http, base, ids, cookie) =
                         (http.clone(), base.clone(), ids.clone(), cookie.clone());
                     async move {

@@ -83,8 +83,19 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    /// Takes the next page of the log's leaves (in position order) for the checkpoints' roots.
+    /// The position from which the log's leaf hashes are still to be taken (see
+    /// [`Verifier::add_leaves`]).
+    pub fn leaves_taken(&self) -> i64 {
+        self.position
+    }
+
+    /// Takes the next page of the log's leaves (in position order) for the checkpoints' roots
+    /// and the report. Step 2 takes them as it checks them; after a problem, the rest of the
+    /// log is taken with this, so that the report's size and root are the whole log's.
     pub fn add_leaves(&mut self, page: &[Leaf]) {
+        if let Some(last) = page.last() {
+            self.position = last.position + 1;
+        }
         self.hashes.extend(
             page.iter()
                 .map(|l| merkle_leaf(&l.leaf_hash).unwrap_or([0; 32])),
@@ -158,6 +169,8 @@ impl<'a> Verifier<'a> {
                     leaf.event_id
                 )));
             }
+            self.hashes
+                .push(merkle_leaf(&leaf.leaf_hash).unwrap_or([0; 32]));
             self.position += 1;
         }
         Ok(())

@@ -218,14 +218,30 @@ async fn verify_in<C: ConnectionTrait>(
     trusted: &[VerifyingKey],
 ) -> Result<Report, StoreError> {
     let mut v = Verifier::new(workflows, trusted, events::count_all(conn).await?);
-    let mut from = 0i64;
-    loop {
-        let page = log::leaves(conn, from, from + LEAF_PAGE as i64).await?;
-        let Some(last) = page.last() else { break };
-        from = last.position + 1;
-        v.add_leaves(&page);
-    }
+    let report = match check_all(conn, &mut v).await? {
+        Ok(()) => v.report(None),
+        Err(problem) => {
+            // The report gives the whole log's size and root even when it stops early.
+            loop {
+                let from = v.leaves_taken();
+                let page = log::leaves(conn, from, from + LEAF_PAGE as i64).await?;
+                if page.is_empty() {
+                    break;
+                }
+                v.add_leaves(&page);
+            }
+            v.report(Some(problem))
+        }
+    };
+    Ok(report)
+}
 
+/// The three steps of the verification; the first problem found. The log's leaf hashes are
+/// read once, in step 2, as its pages are checked.
+async fn check_all<C: ConnectionTrait>(
+    conn: &C,
+    v: &mut Verifier<'_>,
+) -> Result<Result<(), String>, StoreError> {
     // 1. Chains, and the stored cases are what their events say.
     let mut after = None;
     loop {
@@ -240,12 +256,12 @@ async fn verify_in<C: ConnectionTrait>(
         for case in &page {
             let rows = by_case.remove(&case.id).unwrap_or_default();
             if let Some(problem) = v.check_case(case, rows) {
-                return Ok(v.report(Some(problem)));
+                return Ok(Err(problem));
             }
         }
     }
     if let Some(orphan) = events::first_orphan(conn).await? {
-        return Ok(v.report(Some(v.orphan(orphan))));
+        return Ok(Err(v.orphan(orphan)));
     }
 
     // 2. The log.
@@ -257,25 +273,25 @@ async fn verify_in<C: ConnectionTrait>(
         position = last.position + 1;
         if let Err(problem) = v.check_log_page(&page, repeated) {
             let problem = described(conn, problem).await?;
-            return Ok(v.report(Some(problem)));
+            return Ok(Err(problem));
         }
     }
     if let Err(problem) = v.check_pending(&log::pending(conn).await?) {
         let problem = described(conn, problem).await?;
-        return Ok(v.report(Some(problem)));
+        return Ok(Err(problem));
     }
     if let Some(missing) = events::first_not_in_log(conn).await? {
         let problem = described(conn, v.not_in_log(missing)).await?;
-        return Ok(v.report(Some(problem)));
+        return Ok(Err(problem));
     }
 
     // 3. Checkpoints.
     for c in log::checkpoints(conn).await? {
         if let Some(problem) = v.check_checkpoint(&c) {
-            return Ok(v.report(Some(problem)));
+            return Ok(Err(problem));
         }
     }
-    Ok(v.report(None))
+    Ok(Ok(()))
 }
 
 /// A log problem in words, with the case it names looked up.
