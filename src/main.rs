@@ -6,12 +6,6 @@ use std::process::ExitCode;
 use trm::cli::{self, Cli};
 use trm::config::{LOG_DEFAULT, LOG_ENV};
 
-/// mimalloc instead of the system's malloc: the service and the verifier allocate and free many
-/// small objects per request and per event (rows, JSON values, strings), where glibc's
-/// allocator cost about a third of the verifier's time (see BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
