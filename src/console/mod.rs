@@ -92,14 +92,37 @@ pub struct Console {
     pub(crate) app: App,
     pub(crate) graphql: Arc<dyn GraphqlRunner>,
     pub(crate) options: Arc<ConsoleOptions>,
+    /// Turns true when the server begins to shut down: live streams end then, so that a page
+    /// left open in a browser does not hold the shutdown (the browser reconnects elsewhere).
+    pub(crate) closing: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Console {
-    pub fn new(app: App, graphql: Arc<dyn GraphqlRunner>, options: ConsoleOptions) -> Console {
+    pub fn new(
+        app: App,
+        graphql: Arc<dyn GraphqlRunner>,
+        options: ConsoleOptions,
+        closing: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Console {
         Console {
             app,
             graphql,
             options: Arc::new(options),
+            closing,
+        }
+    }
+
+    /// Completes when the server begins to shut down (never, for a router served without a
+    /// shutdown signal).
+    pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let closing = self.closing.clone();
+        async move {
+            match closing {
+                Some(mut closing) => {
+                    let _ = closing.wait_for(|c| *c).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
         }
     }
 }

@@ -75,6 +75,7 @@ fn router_with(app: App, options: &HttpOptions, closing: Option<watch::Receiver<
         app.clone(),
         Arc::new(InProcess { gate: gate.clone() }),
         options.console.clone(),
+        closing.clone(),
     );
     let state = ServerState {
         app,

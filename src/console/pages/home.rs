@@ -311,8 +311,10 @@ pub async fn mark_read(
 
 /// `GET /events`: server-sent events telling the page that the agency's inbox changed (the
 /// `inbox` subscription, run as the user; an event carries only its name, repeated as its data
-/// because a browser drops an event without data; the page reloads its part).
+/// because a browser drops an event without data; the page reloads its part). The stream ends
+/// when the server begins to shut down (a graceful shutdown waits for every response to end).
 pub async fn events(State(console): State<Console>, signed: Signed) -> impl IntoResponse {
+    let closed = console.closed();
     let stream = console
         .graphql
         .stream(&signed.principal, "subscription { inbox { id } }")
@@ -324,6 +326,7 @@ pub async fn events(State(console): State<Console>, signed: Signed) -> impl Into
                 "resync"
             };
             Ok::<_, Infallible>(Event::default().event(name).data(name))
-        });
+        })
+        .take_until(closed);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -381,3 +381,71 @@ async fn a_step_form_offers_the_enum_values_by_their_labels_in_the_readers_langu
     );
     s.stop().await;
 }
+
+/// Reads the event stream until `wanted` appears in it (or it ends, or 20 s pass): what was read.
+async fn read_until(stream: &mut reqwest::Response, wanted: &str) -> String {
+    let mut read = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !read.contains(wanted) {
+        match tokio::time::timeout_at(deadline, stream.chunk()).await {
+            Ok(Ok(Some(bytes))) => read.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => break,
+        }
+    }
+    read
+}
+
+/// The live part of the pages: a case worker's open page hears that its agency's inbox changed
+/// (and nothing else: the event names no case, no person), and the stream ends when the server
+/// shuts down, so that a page left open in a browser does not hold a shutdown.
+#[tokio::test]
+async fn an_open_page_hears_its_inbox_change_and_lets_the_server_shut_down() {
+    let s = TestServer::start_console().await;
+    let session = Session::sign_in(&s, "ng.shelter").await;
+    let mut stream = session
+        .client
+        .get(format!("{}/events", s.url))
+        .header(reqwest::header::COOKIE, &session.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(
+        stream.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let lead = "it.shelter";
+    let (case_id, _) = s.open_case(lead).await;
+    let consent = s
+        .consent_for(lead, &case_id, "ng.shelter", &["IDENTITY"])
+        .await;
+    let body = s
+        .gql(
+            lead,
+            "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }",
+            json!({"input": {"caseId": case_id, "toAgencyId": s.agency_id("ng.shelter").await,
+                "service": "FAMILY_TRACING", "purpose": "tracing", "sharedGroups": ["IDENTITY"],
+                "consentId": consent}}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let heard = read_until(&mut stream, "event: changed").await;
+    assert!(heard.contains("event: changed"), "{heard:?}");
+    assert!(
+        !heard.contains(&case_id),
+        "the event names no case: {heard:?}"
+    );
+
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), s.stop()).await;
+    assert!(
+        stopped.is_ok(),
+        "the server did not shut down while a page listened"
+    );
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the event stream did not end at shutdown");
+}
