@@ -418,19 +418,14 @@ async fn an_open_page_hears_its_inbox_change_and_lets_the_server_shut_down() {
     );
     let lead = "it.shelter";
     let (case_id, _) = s.open_case(lead).await;
-    let consent = s
-        .consent_for(lead, &case_id, "ng.shelter", &["IDENTITY"])
-        .await;
-    let body = s
-        .gql(
-            lead,
-            "mutation($input: MakeReferralInput!) { makeReferral(input: $input) { referral { id } } }",
-            json!({"input": {"caseId": case_id, "toAgencyId": s.agency_id("ng.shelter").await,
-                "service": "FAMILY_TRACING", "purpose": "tracing", "sharedGroups": ["IDENTITY"],
-                "consentId": consent}}),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
+    s.refer_for(
+        lead,
+        &case_id,
+        "ng.shelter",
+        "FAMILY_TRACING",
+        &["IDENTITY"],
+    )
+    .await;
     let heard = read_until(&mut stream, "event: changed").await;
     assert!(heard.contains("event: changed"), "{heard:?}");
     assert!(
