@@ -390,22 +390,47 @@ async fn acknowledged_transitions_survive_sigkill_during_group_commits() {
 /// How many writes per group, on average, the server at `url` has committed so far (its
 /// `/metrics`), or 0 when it cannot tell.
 async fn writes_per_group(http: &reqwest::Client, url: &str) -> (f64, f64) {
-    let Ok(response) = http.get(format!("{url}/metrics")).send().await else {
-        return (0.0, 0.0);
-    };
-    let text = response.text().await.unwrap_or_default();
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix(name)
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-            })
-            .unwrap_or(0.0)
-    };
-    let groups = value("trm_sqlite_group_commits_total ");
-    let writes = value("trm_sqlite_group_commit_writes_total ");
+    let text = metrics_text(http, url).await;
+    let groups = metric(&text, "trm_sqlite_group_commits_total");
+    let writes = metric(&text, "trm_sqlite_group_commit_writes_total");
     let average = if groups > 0.0 { writes / groups } else { 0.0 };
-    (average, value("trm_sqlite_group_commit_largest "))
+    (average, metric(&text, "trm_sqlite_group_commit_largest"))
+}
+
+/// The server's `/metrics` (empty when it does not answer).
+async fn metrics_text(http: &reqwest::Client, url: &str) -> String {
+    match http.get(format!("{url}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The value of the unlabelled metric `name` in `text` (0 when it is not there).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+/// How many writes the server at `url` has committed in groups since it started (0 when it
+/// cannot tell).
+async fn committed_writes(http: &reqwest::Client, url: &str) -> f64 {
+    metric(
+        &metrics_text(http, url).await,
+        "trm_sqlite_group_commit_writes_total",
+    )
+}
+
+/// Waits until the server at `url` has committed `more` writes beyond `before` (at most 20 s).
+async fn wait_for_writes(http: &reqwest::Client, url: &str, before: f64, more: f64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && committed_writes(http, url).await < before + more {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Clients fire transitions (each on its own case, each with an idempotency key) while the
@@ -428,11 +453,17 @@ async fn sigkill_drill(kills: u64, clients: usize, grouped: bool) {
     // The most writes per group on average before a kill, and the largest group seen.
     let (mut average_groups, mut largest_group) = (0.0f64, 0.0f64);
     for round in 0..kills {
+        let writes_before = committed_writes(&http, &url).await;
         let until = Instant::now() + Duration::from_secs(10);
         let tasks: Vec<_> = workers
             .drain(..)
             .map(|w| tokio::spawn(work(http.clone(), url.clone(), token.clone(), w, until)))
             .collect();
+        if grouped {
+            // Kill during group commits, not before the first: on a loaded machine the first
+            // answers can take longer than the random wait below.
+            wait_for_writes(&http, &url, writes_before, clients as f64 / 2.0).await;
+        }
         tokio::time::sleep(Duration::from_millis(20 + rng.below(400))).await;
         if grouped {
             let (average, largest) = writes_per_group(&http, &url).await;
