@@ -229,14 +229,10 @@ pub async fn users_of_agency<C: ConnectionTrait>(
     conn: &C,
     agency_id: Uuid,
 ) -> Result<Vec<User>, StoreError> {
-    user::Entity::find()
-        .filter(user::Column::AgencyId.eq(agency_id))
-        .order_by_asc(user::Column::Username)
-        .all(conn)
+    Ok(users_of_agencies(conn, &[agency_id])
         .await?
-        .into_iter()
-        .map(to_user)
-        .collect()
+        .remove(&agency_id)
+        .unwrap_or_default())
 }
 
 /// The users of each of `agency_ids`, by username (an agency without users is absent): one

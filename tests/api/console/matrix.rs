@@ -44,6 +44,23 @@ async fn record_group_canaries(s: &TestServer, lead: &str, case_id: &str) -> Vec
     canaries
 }
 
+/// The canaries the console's `html` shows `user`, which must all be among those the API
+/// returned to it (`from_api`).
+fn shown_within_api(
+    user: &str,
+    html: &str,
+    canaries: &[String],
+    from_api: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let from_console = found(html, canaries);
+    assert!(
+        from_console.is_subset(from_api),
+        "{user} sees in the console {:?} that the API does not return to it",
+        from_console.difference(from_api).collect::<Vec<_>>()
+    );
+    from_console
+}
+
 /// The pages' bodies, one after the other; none may have failed on the server.
 fn bodies<const N: usize>(user: &str, pages: [super::Page; N]) -> String {
     let mut html = String::new();
@@ -146,12 +163,7 @@ async fn no_principal_sees_in_the_console_what_the_api_would_not_return_to_it() 
                 session.get("/focal-point").await,
             ],
         );
-        let from_console = found(&html, &canaries);
-        assert!(
-            from_console.is_subset(&from_api),
-            "{user} sees in the console {:?} that the API does not return to it",
-            from_console.difference(&from_api).collect::<Vec<_>>()
-        );
+        let from_console = shown_within_api(user, &html, &canaries, &from_api);
         if user == lead {
             assert_eq!(
                 from_console,
@@ -231,12 +243,7 @@ async fn a_transfer_offer_shows_in_the_console_only_what_the_api_returns() {
                 session.get("/inbox?all=1").await,
             ],
         );
-        let from_console = found(&html, &canaries);
-        assert!(
-            from_console.is_subset(&from_api),
-            "{user} sees in the console {:?} that the API does not return to it",
-            from_console.difference(&from_api).collect::<Vec<_>>()
-        );
+        let from_console = shown_within_api(user, &html, &canaries, &from_api);
         if user == receiver {
             let shared: BTreeSet<String> = ["IDENTITY", "LEGAL_STATUS"].map(canary).into();
             assert!(
