@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod decisions;
 mod focal_point;
 mod headers;
 mod idp;
