@@ -848,7 +848,7 @@ fn check_read(label: &str, d: &Value, vars: &Value) -> Result<(), String> {
 /// verifier MB/s, SHA-256 MB/s).
 async fn time_verification(app: &App) -> Result<(u64, u64, f64, f64), String> {
     let started = Instant::now();
-    let report = trm::service::audit_log::verify(&app.store, &app.workflows, &[])
+    let report = trm::service::audit_verify::verify(&app.store, &app.workflows, &[])
         .await
         .map_err(|e| e.to_string())?;
     let verify_secs = started.elapsed().as_secs_f64();

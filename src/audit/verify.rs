@@ -1,7 +1,7 @@
 //! The checks behind `trm audit verify` and the `auditVerification` query: every case's hash
 //! chain, the Merkle log and every checkpoint, naming the first bad record. Pure: the
 //! [`Verifier`] is fed what the database holds, a page at a time, by whoever reads it
-//! (`service::audit_log::verify`), and keeps only the log's leaf hashes between pages.
+//! (`service::audit_verify`), and keeps only the log's leaf hashes between pages.
 //!
 //! The checks, in this order, stopping at the first problem: (1) every case, in id order: its
 //! chain (events by `seq`, contiguous from 1, `prev_hash` links, the content matches its hash,

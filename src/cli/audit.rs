@@ -195,7 +195,7 @@ async fn verify(
     }
     let registry = startup::load_workflows(&workflows.path)?;
     let app = directory_app(db).await?;
-    let report = crate::service::audit_log::verify(&app.store, &registry, &trusted).await?;
+    let report = crate::service::audit_verify::verify(&app.store, &registry, &trusted).await?;
     match report.first_problem {
         None => {
             println!(

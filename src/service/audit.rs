@@ -192,7 +192,7 @@ pub async fn consent(
 /// Recomputes every case's hash chain, the Merkle log and every checkpoint (as `trm audit
 /// verify` does) and names the first bad record.
 pub async fn verify(app: &App) -> Result<audit::verify::Report, ServiceError> {
-    super::audit_log::verify(&app.store, &app.workflows, &app.trusted_audit_keys()).await
+    super::audit_verify::verify(&app.store, &app.workflows, &app.trusted_audit_keys()).await
 }
 
 /// The checkpoint of tree size `size`, or the latest one.

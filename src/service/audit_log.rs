@@ -1,25 +1,16 @@
 //! The tamper-evident log as the service keeps it: checkpoints signed over the log, inclusion
-//! and consistency proofs, and the whole-database verification. The checks themselves are pure
+//! and consistency proofs (the whole-database verification is `audit_verify`). The checks themselves are pure
 //! (`crate::audit`); this module reads what they need from the store.
 
 use super::{App, ServiceError};
-use crate::audit::verify::{LogProblem, Report, Verifier, case_name};
 use crate::audit::{AuditKey, merkle, sign_checkpoint, tree_leaves};
 use crate::domain::audit_log::StoredCheckpoint;
 use crate::store::audit as log;
-use crate::store::{LOCK_AUDIT_LOG, Store, StoreError, cases, events, lock_exclusively};
-use crate::workflow::Registry;
+use crate::store::{LOCK_AUDIT_LOG, Store, StoreError, lock_exclusively};
 use chrono::{DateTime, Utc};
-use ed25519_dalek::VerifyingKey;
-use sea_orm::{AccessMode, ConnectionTrait, DatabaseBackend, IsolationLevel, TransactionTrait};
-use std::collections::HashMap;
+use sea_orm::{ConnectionTrait, DatabaseBackend};
 use std::sync::Arc;
 use uuid::Uuid;
-
-/// Cases per page of the chain pass (their events are read with them).
-const CASE_PAGE: u64 = 500;
-/// Leaves per page of the log pass.
-const LEAF_PAGE: u64 = 20_000;
 
 /// The Merkle leaf hashes of the first `size` leaves of the log.
 async fn leaf_hashes<C: ConnectionTrait>(
@@ -178,132 +169,4 @@ pub async fn consistency_proof<C: ConnectionTrait>(
         merkle::root(&leaves),
         proof,
     )))
-}
-
-/// Verifies the whole database (see [`crate::audit::verify`]): it reads the database in pages
-/// (memory holds one page of cases with their events, and the log's leaf hashes, 32 bytes a
-/// leaf), all in one snapshot (a read-only repeatable-read transaction on PostgreSQL, one read
-/// transaction on SQLite): on a live database, a case read on one page and its events read by
-/// the next query must not straddle a transition committed in between.
-pub async fn verify(
-    store: &Store,
-    workflows: &Registry,
-    trusted: &[VerifyingKey],
-) -> Result<Report, ServiceError> {
-    // Leaves committed after this wait in the snapshot for their position: checked, not placed.
-    // If they cannot be placed (a leaf someone wrote by hand, say), the verification says why.
-    if let Err(e) = settle(store).await {
-        tracing::warn!(error = %e, "placing audit-log leaves before verifying failed");
-    }
-    let db = store.conn();
-    let txn = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            db.begin_with_config(
-                Some(IsolationLevel::RepeatableRead),
-                Some(AccessMode::ReadOnly),
-            )
-            .await?
-        }
-        _ => db.begin().await?,
-    };
-    let report = verify_in(&txn, workflows, trusted).await;
-    // Read only: nothing to keep.
-    txn.rollback().await?;
-    Ok(report?)
-}
-
-async fn verify_in<C: ConnectionTrait>(
-    conn: &C,
-    workflows: &Registry,
-    trusted: &[VerifyingKey],
-) -> Result<Report, StoreError> {
-    let mut v = Verifier::new(workflows, trusted, events::count_all(conn).await?);
-    let report = match check_all(conn, &mut v).await? {
-        Ok(()) => v.report(None),
-        Err(problem) => {
-            // The report gives the whole log's size and root even when it stops early.
-            loop {
-                let from = v.leaves_taken();
-                let page = log::leaves(conn, from, from + LEAF_PAGE as i64).await?;
-                if page.is_empty() {
-                    break;
-                }
-                v.add_leaves(&page);
-            }
-            v.report(Some(problem))
-        }
-    };
-    Ok(report)
-}
-
-/// The three steps of the verification; the first problem found. The log's leaf hashes are
-/// read once, in step 2, as its pages are checked.
-async fn check_all<C: ConnectionTrait>(
-    conn: &C,
-    v: &mut Verifier<'_>,
-) -> Result<Result<(), String>, StoreError> {
-    // 1. Chains, and the stored cases are what their events say.
-    let mut after = None;
-    loop {
-        let page = cases::page_by_id(conn, after, CASE_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
-        let mut by_case: HashMap<Uuid, Vec<_>> = HashMap::new();
-        for row in events::of_cases_for_audit(conn, &ids).await? {
-            by_case.entry(row.1).or_default().push(row);
-        }
-        for case in &page {
-            let rows = by_case.remove(&case.id).unwrap_or_default();
-            if let Some(problem) = v.check_case(case, rows) {
-                return Ok(Err(problem));
-            }
-        }
-    }
-    if let Some(orphan) = events::first_orphan(conn).await? {
-        return Ok(Err(v.orphan(orphan)));
-    }
-
-    // 2. The log.
-    let repeated = log::first_repeated_leaf(conn).await?;
-    let mut position = 0i64;
-    loop {
-        let page = log::leaves_with_events(conn, position, LEAF_PAGE).await?;
-        let Some((last, _)) = page.last() else { break };
-        position = last.position + 1;
-        if let Err(problem) = v.check_log_page(&page, repeated) {
-            let problem = described(conn, problem).await?;
-            return Ok(Err(problem));
-        }
-    }
-    if let Err(problem) = v.check_pending(&log::pending(conn).await?) {
-        let problem = described(conn, problem).await?;
-        return Ok(Err(problem));
-    }
-    if let Some(missing) = events::first_not_in_log(conn).await? {
-        let problem = described(conn, v.not_in_log(missing)).await?;
-        return Ok(Err(problem));
-    }
-
-    // 3. Checkpoints.
-    for c in log::checkpoints(conn).await? {
-        if let Some(problem) = v.check_checkpoint(&c) {
-            return Ok(Err(problem));
-        }
-    }
-    Ok(Ok(()))
-}
-
-/// A log problem in words, with the case it names looked up.
-async fn described<C: ConnectionTrait>(
-    conn: &C,
-    problem: LogProblem,
-) -> Result<String, StoreError> {
-    Ok(match problem {
-        LogProblem::Found(text) => text,
-        LogProblem::OfCase { case_id, text } => {
-            let reference = log::case_reference(conn, case_id).await?;
-            text.replace("{case name}", &case_name(case_id, reference.as_deref()))
-        }
-    })
 }

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod audit_log;
+pub mod audit_verify;
 pub mod auth;
 pub mod auth_cache;
 pub mod break_glass;

@@ -90,17 +90,17 @@ pub async fn sequence_pending<C: ConnectionTrait>(conn: &C) -> Result<u64, Store
     Ok(moved.rows_affected())
 }
 
+/// The leaves waiting for a position, each with its event and its placed leaf, if any.
+pub(crate) const PENDING: &str = "SELECT p.event_id, p.leaf_hash, e.case_id AS e_case_id, \
+         e.seq AS e_seq, e.hash AS e_hash, l.position AS also_at \
+     FROM audit_log_pending p LEFT JOIN case_events e ON e.id = p.event_id \
+          LEFT JOIN audit_log l ON l.event_id = p.event_id \
+     ORDER BY p.arrival";
+
 /// The leaves still waiting for a position, in the order they arrived, with their events
 /// (always none on SQLite).
 pub async fn pending<C: ConnectionTrait>(conn: &C) -> Result<Vec<PendingLeaf>, StoreError> {
-    let stmt = Statement::from_string(
-        conn.get_database_backend(),
-        "SELECT p.event_id, p.leaf_hash, e.case_id AS e_case_id, e.seq AS e_seq, \
-                e.hash AS e_hash, l.position AS also_at \
-         FROM audit_log_pending p LEFT JOIN case_events e ON e.id = p.event_id \
-              LEFT JOIN audit_log l ON l.event_id = p.event_id \
-         ORDER BY p.arrival",
-    );
+    let stmt = Statement::from_string(conn.get_database_backend(), PENDING);
     let mut out = Vec::new();
     for row in conn.query_all_raw(stmt).await? {
         let case_id: Option<Uuid> = row.try_get("", "e_case_id")?;
@@ -155,18 +155,24 @@ pub async fn leaves<C: ConnectionTrait>(
         .collect())
 }
 
+/// The leaves from position `from` on, at most `limit`, each with its event: SQL whose two
+/// values are given as text (numbers, or the caller's parameters).
+pub(crate) fn leaves_with_events_sql(from: &str, limit: &str) -> String {
+    format!(
+        "SELECT l.position, l.event_id, l.leaf_hash, l.appended_at, \
+                e.case_id AS e_case_id, e.seq AS e_seq, e.hash AS e_hash \
+         FROM audit_log l LEFT JOIN case_events e ON e.id = l.event_id \
+         WHERE l.position >= {from} ORDER BY l.position LIMIT {limit}"
+    )
+}
+
 /// Up to `limit` leaves from position `from` on, in order, each with its event (one query).
 pub async fn leaves_with_events<C: ConnectionTrait>(
     conn: &C,
     from: i64,
     limit: u64,
 ) -> Result<Vec<LeafWithEvent>, StoreError> {
-    let sql = format!(
-        "SELECT l.position, l.event_id, l.leaf_hash, l.appended_at, \
-                e.case_id AS e_case_id, e.seq AS e_seq, e.hash AS e_hash \
-         FROM audit_log l LEFT JOIN case_events e ON e.id = l.event_id \
-         WHERE l.position >= {from} ORDER BY l.position LIMIT {limit}"
-    );
+    let sql = leaves_with_events_sql(&from.to_string(), &limit.to_string());
     let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), sql);
     let mut out = Vec::new();
     for row in conn.query_all_raw(stmt).await? {
@@ -191,11 +197,13 @@ pub async fn leaves_with_events<C: ConnectionTrait>(
 }
 
 /// The position of the first leaf whose event already has a leaf at a lower position.
+pub(crate) const FIRST_REPEATED_LEAF: &str = "SELECT a.position FROM audit_log a WHERE EXISTS \
+     (SELECT 1 FROM audit_log b WHERE b.event_id = a.event_id AND b.position < a.position) \
+     ORDER BY a.position LIMIT 1";
+
+/// The position of the first leaf whose event already has a leaf at a lower position.
 pub async fn first_repeated_leaf<C: ConnectionTrait>(conn: &C) -> Result<Option<i64>, StoreError> {
-    let sql = "SELECT a.position FROM audit_log a WHERE EXISTS \
-               (SELECT 1 FROM audit_log b WHERE b.event_id = a.event_id AND b.position < a.position) \
-               ORDER BY a.position LIMIT 1";
-    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), sql.to_string());
+    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), FIRST_REPEATED_LEAF);
     match conn.query_one_raw(stmt).await? {
         Some(row) => Ok(Some(row.try_get("", "position")?)),
         None => Ok(None),
@@ -219,7 +227,7 @@ pub async fn leaf_of_event<C: ConnectionTrait>(
         }))
 }
 
-fn to_checkpoint(m: checkpoint::Model) -> StoredCheckpoint {
+pub(crate) fn to_checkpoint(m: checkpoint::Model) -> StoredCheckpoint {
     StoredCheckpoint {
         tree_size: m.tree_size,
         root_hash: m.root_hash,

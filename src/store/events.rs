@@ -17,7 +17,7 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
+pub(crate) fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
     Ok(Event {
         id: m.id,
         case_id: m.case_id,
@@ -314,11 +314,7 @@ pub async fn count_all<C: ConnectionTrait>(conn: &C) -> Result<u64, StoreError> 
 pub async fn first_orphan<C: ConnectionTrait>(
     conn: &C,
 ) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
-    first_event_where(
-        conn,
-        "NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)",
-    )
-    .await
+    first_event_where(conn, ORPHAN).await
 }
 
 /// The first event (by case and `seq`) that has no leaf in the audit log, neither at a position
@@ -326,22 +322,29 @@ pub async fn first_orphan<C: ConnectionTrait>(
 pub async fn first_not_in_log<C: ConnectionTrait>(
     conn: &C,
 ) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
-    first_event_where(
-        conn,
-        "NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.event_id = e.id) \
-         AND NOT EXISTS (SELECT 1 FROM audit_log_pending p WHERE p.event_id = e.id)",
+    first_event_where(conn, NOT_IN_LOG).await
+}
+
+/// An event `e` whose case does not exist.
+pub(crate) const ORPHAN: &str = "NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)";
+
+/// An event `e` with no leaf in the log, neither at a position nor waiting for one.
+pub(crate) const NOT_IN_LOG: &str = "NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.event_id = e.id) \
+     AND NOT EXISTS (SELECT 1 FROM audit_log_pending p WHERE p.event_id = e.id)";
+
+/// The first event (by case and `seq`) that meets `condition`, as (id, case id, seq).
+pub(crate) fn first_event_sql(condition: &str) -> String {
+    format!(
+        "SELECT e.id, e.case_id, e.seq FROM case_events e WHERE {condition} \
+         ORDER BY e.case_id, e.seq LIMIT 1"
     )
-    .await
 }
 
 async fn first_event_where<C: ConnectionTrait>(
     conn: &C,
     condition: &str,
 ) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
-    let sql = format!(
-        "SELECT e.id, e.case_id, e.seq FROM case_events e WHERE {condition} \
-         ORDER BY e.case_id, e.seq LIMIT 1"
-    );
+    let sql = first_event_sql(condition);
     let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), sql);
     let Some(row) = conn.query_one_raw(stmt).await? else {
         return Ok(None);

@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod audit;
+pub mod audit_snapshot;
 pub mod break_glass;
 pub mod cases;
 pub mod console_sessions;
@@ -20,6 +21,7 @@ pub mod inbox;
 pub mod notify;
 pub mod person;
 pub mod same_person;
+pub mod sqlite_snapshot;
 pub mod timers;
 pub mod workflows;
 
@@ -44,6 +46,8 @@ pub struct Store {
     /// the number of writers) and commit in groups ([`group_commit`]); on PostgreSQL the same
     /// pool as reads.
     writer: Writer,
+    /// The SQLite file, for readers that open it themselves ([`sqlite_snapshot`]).
+    sqlite_file: Option<std::sync::Arc<std::path::Path>>,
 }
 
 #[derive(Clone, Debug)]
@@ -213,6 +217,7 @@ impl Store {
                             // "shared with my agency" and scans every active case.
                             let store = Store {
                                 db,
+                                sqlite_file: sqlite_snapshot::file_of(&url).map(Into::into),
                                 writer: Writer::Group(std::sync::Arc::new(
                                     group_commit::GroupCommit::new(writer),
                                 )),
@@ -232,6 +237,7 @@ impl Store {
                     return Ok(Store {
                         writer: Writer::Pool(db.clone()),
                         db,
+                        sqlite_file: None,
                     });
                 }
                 // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
@@ -260,6 +266,11 @@ impl Store {
     /// The connection pool, for reads.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The SQLite file behind the store (none on PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref()
     }
 
     /// Which database engine this is.

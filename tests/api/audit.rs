@@ -18,7 +18,7 @@ async fn play(s: &TestServer) -> String {
 
 /// The in-process verifier's first problem (`None` when OK).
 async fn verify(s: &TestServer) -> Option<String> {
-    let report = trm::service::audit_log::verify(&s.app.store, &s.app.workflows, &[])
+    let report = trm::service::audit_verify::verify(&s.app.store, &s.app.workflows, &[])
         .await
         .expect("verify runs");
     assert_eq!(report.ok, report.first_problem.is_none());

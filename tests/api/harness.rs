@@ -308,7 +308,7 @@ impl TestServer {
     /// equal to the replay of its events) and that every case's protections hold: every test
     /// is also an audit test and an invariant test.
     pub async fn stop(self) {
-        let report = trm::service::audit_log::verify(&self.app.store, &self.app.workflows, &[])
+        let report = trm::service::audit_verify::verify(&self.app.store, &self.app.workflows, &[])
             .await
             .expect("audit verification runs");
         assert_eq!(

@@ -298,7 +298,7 @@ async fn with_state<C: ConnectionTrait>(
         .collect()
 }
 
-fn to_record(
+pub(crate) fn to_record(
     row: case::Model,
     tracks: Vec<case_track::Model>,
     timers: Vec<case_timer::Model>,

@@ -1,0 +1,610 @@
+//! One read transaction on a SQLite file through SQLite's C API (`rusqlite`), on a thread of its
+//! own: the long reads of the audit verifier (`service::audit_verify`), which read every case,
+//! event and log leaf of the database.
+//!
+//! Why not the pool: sqlx's SQLite driver runs each statement on a worker thread and hands every
+//! row over a channel to the async side, copying each column first; at a million events that
+//! hand-over, not the checks, was most of the verifier's time (`BENCHMARKS.md`). Here rows are
+//! stepped and decoded where they are read, into the same records the store builds from its
+//! models (`cases::to_record`, `events::to_event`), and the next page is read while the caller
+//! checks the last one.
+//!
+//! Everything a verification reads goes through the one transaction, so it sees one snapshot
+//! (WAL: writers go on meanwhile). Nothing here writes: the connection is `query_only`.
+
+use super::audit_snapshot::{AuditSnapshot, CasePage};
+use super::entities::{case, case_event, case_timer, case_track, checkpoint};
+use super::{StoreError, audit, cases, events};
+use crate::domain::audit_log::{AuditRow, Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, Row, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+type Job = Box<dyn FnOnce(&mut Reader) + Send>;
+
+/// The snapshot: a handle on the reading thread. Dropped, the thread ends and the transaction
+/// with it.
+pub struct Snapshot {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Snapshot {
+    /// Opens `file` and begins the read transaction (its snapshot is taken at the first read).
+    pub async fn open(file: &Path) -> Result<Snapshot, StoreError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready, opened) = tokio::sync::oneshot::channel();
+        let file = file.to_path_buf();
+        std::thread::Builder::new()
+            .name("trm-snapshot".into())
+            .spawn(move || match Reader::open(file) {
+                Ok(mut reader) => {
+                    let _ = ready.send(Ok(()));
+                    while let Ok(job) = queue.recv() {
+                        job(&mut reader);
+                        reader.read_ahead();
+                    }
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
+            .map_err(|e| failed(format!("cannot start the reading thread: {e}")))?;
+        opened
+            .await
+            .map_err(|_| failed("the reading thread ended".into()))??;
+        Ok(Snapshot { jobs })
+    }
+
+    /// Runs `read` on the reading thread and answers what it returns.
+    async fn run<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |reader| {
+                let _ = answer.send(read(reader));
+            }))
+            .map_err(|_| failed("the reading thread ended".into()))?;
+        answered
+            .await
+            .map_err(|_| failed("the reading thread ended".into()))?
+    }
+
+    async fn first_event_where(
+        &self,
+        condition: &'static str,
+    ) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
+        self.run(move |r| {
+            let sql_text = events::first_event_sql(condition);
+            let mut stmt = r.conn.prepare(&sql_text).map_err(sql)?;
+            let mut rows = stmt.query([]).map_err(sql)?;
+            match rows.next().map_err(sql)? {
+                Some(row) => Ok(Some((
+                    uuid_at(row, 0).map_err(sql)?,
+                    uuid_at(row, 1).map_err(sql)?,
+                    row.get(2).map_err(sql)?,
+                ))),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+impl AuditSnapshot for Snapshot {
+    /// How many events the database holds.
+    async fn count_events(&self) -> Result<u64, StoreError> {
+        self.run(|r| {
+            let n: i64 = r
+                .conn
+                .query_row("SELECT count(*) FROM case_events", [], |row| row.get(0))
+                .map_err(sql)?;
+            Ok(u64::try_from(n).unwrap_or_default())
+        })
+        .await
+    }
+
+    /// Up to `limit` cases after `after` by id, each with its events by `seq`; the next page
+    /// is read while the caller checks this one.
+    async fn cases_after(&self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
+        self.run(move |r| {
+            let page = match r.ahead.take() {
+                Some(Ahead::Cases { after: a, page }) if a == after => page,
+                _ => r.case_page(after, limit),
+            }?;
+            if let Some((last, _)) = page.last()
+                && page.len() as u64 == limit
+            {
+                r.next = Some(Next::Cases {
+                    after: last.id,
+                    limit,
+                });
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    /// Up to `limit` leaves from position `from` on, each with its event; the next page is read
+    /// while the caller checks this one.
+    async fn leaves_with_events(
+        &self,
+        from: i64,
+        limit: u64,
+    ) -> Result<Vec<LeafWithEvent>, StoreError> {
+        self.run(move |r| {
+            let page = match r.ahead.take() {
+                Some(Ahead::Leaves { from: f, page }) if f == from => page,
+                _ => r.leaf_page(from, limit),
+            }?;
+            if let Some((last, _)) = page.last()
+                && page.len() as u64 == limit
+            {
+                r.next = Some(Next::Leaves {
+                    from: last.position + 1,
+                    limit,
+                });
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    /// The leaves at positions `from..to`.
+    async fn leaves(&self, from: i64, to: i64) -> Result<Vec<Leaf>, StoreError> {
+        self.run(move |r| {
+            let mut stmt = r
+                .conn
+                .prepare_cached(
+                    "SELECT position, event_id, leaf_hash, appended_at FROM audit_log \
+                     WHERE position >= ?1 AND position < ?2 ORDER BY position",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![from, to], |row| {
+                    Ok(Leaf {
+                        position: row.get(0)?,
+                        event_id: uuid_at(row, 1)?,
+                        leaf_hash: row.get(2)?,
+                        appended_at: time_at(row, 3)?,
+                    })
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+        .await
+    }
+
+    /// The first event (by case and `seq`) whose case does not exist.
+    async fn first_orphan(&self) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
+        self.first_event_where(events::ORPHAN).await
+    }
+
+    /// The first event (by case and `seq`) that has no leaf in the log.
+    async fn first_not_in_log(&self) -> Result<Option<(Uuid, Uuid, i64)>, StoreError> {
+        self.first_event_where(events::NOT_IN_LOG).await
+    }
+
+    /// The position of the first leaf whose event already has a leaf at a lower position.
+    async fn first_repeated_leaf(&self) -> Result<Option<i64>, StoreError> {
+        self.run(|r| {
+            let mut stmt = r.conn.prepare(audit::FIRST_REPEATED_LEAF).map_err(sql)?;
+            let mut rows = stmt.query([]).map_err(sql)?;
+            match rows.next().map_err(sql)? {
+                Some(row) => Ok(Some(row.get(0).map_err(sql)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// The leaves waiting for a position (none on SQLite, unless written by hand).
+    async fn pending(&self) -> Result<Vec<PendingLeaf>, StoreError> {
+        self.run(|r| {
+            let mut stmt = r.conn.prepare(audit::PENDING).map_err(sql)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    let event = match uuid_opt_at(row, 2)? {
+                        Some(case_id) => Some((case_id, row.get(3)?, row.get(4)?)),
+                        None => None,
+                    };
+                    Ok(PendingLeaf {
+                        event_id: uuid_at(row, 0)?,
+                        leaf_hash: row.get(1)?,
+                        event,
+                        also_at: row.get(5)?,
+                    })
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+        .await
+    }
+
+    /// Every checkpoint, smallest first.
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.run(|r| {
+            let mut stmt = r
+                .conn
+                .prepare(
+                    "SELECT tree_size, root_hash, created_at, key_id, public_key, signature \
+                     FROM checkpoints ORDER BY tree_size",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(audit::to_checkpoint(checkpoint::Model {
+                        tree_size: row.get(0)?,
+                        root_hash: row.get(1)?,
+                        created_at: time_at(row, 2)?,
+                        key_id: row.get(3)?,
+                        public_key: row.get(4)?,
+                        signature: row.get(5)?,
+                    }))
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+        .await
+    }
+
+    /// A case's reference, if the case exists.
+    async fn case_reference(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        self.run(move |r| {
+            let mut stmt = r
+                .conn
+                .prepare("SELECT reference FROM cases WHERE id = ?1")
+                .map_err(sql)?;
+            let mut rows = stmt.query(params![id.as_bytes().as_slice()]).map_err(sql)?;
+            match rows.next().map_err(sql)? {
+                Some(row) => Ok(Some(row.get(0).map_err(sql)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+/// What the reading thread does between two questions.
+enum Next {
+    Cases { after: Uuid, limit: u64 },
+    Leaves { from: i64, limit: u64 },
+}
+
+/// A page read ahead, for the question it answers.
+enum Ahead {
+    Cases {
+        after: Option<Uuid>,
+        page: Result<CasePage, StoreError>,
+    },
+    Leaves {
+        from: i64,
+        page: Result<Vec<LeafWithEvent>, StoreError>,
+    },
+}
+
+/// The reading thread's side: the connection in its transaction, and the page read ahead.
+struct Reader {
+    conn: Connection,
+    next: Option<Next>,
+    ahead: Option<Ahead>,
+}
+
+impl Reader {
+    fn open(file: PathBuf) -> Result<Reader, StoreError> {
+        // Read-write without create: a read-only open of a WAL file fails when its shared-memory
+        // file must be created; `query_only` keeps the connection from writing anything.
+        let conn = Connection::open_with_flags(
+            &file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql)?;
+        conn.execute_batch("PRAGMA query_only = 1; BEGIN")
+            .map_err(sql)?;
+        Ok(Reader {
+            conn,
+            next: None,
+            ahead: None,
+        })
+    }
+
+    /// Reads the page the last answer leads to, if any.
+    fn read_ahead(&mut self) {
+        self.ahead = match self.next.take() {
+            Some(Next::Cases { after, limit }) => Some(Ahead::Cases {
+                after: Some(after),
+                page: self.case_page(Some(after), limit),
+            }),
+            Some(Next::Leaves { from, limit }) => Some(Ahead::Leaves {
+                from,
+                page: self.leaf_page(from, limit),
+            }),
+            None => None,
+        };
+    }
+
+    fn case_page(&mut self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
+        let after = after.map(|id| id.as_bytes().to_vec()).unwrap_or_default();
+        let rows: Vec<case::Model> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, reference, workflow_id, workflow_version, country, lead_agency_id, \
+                            status, facts, version, opened_by, opened_at, updated_at, \
+                            follows_case_id, origin_country, opened_by_agency_id, last_hash \
+                     FROM cases WHERE id > ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![after, limit as i64], |row| {
+                    Ok(case::Model {
+                        id: uuid_at(row, 0)?,
+                        reference: row.get(1)?,
+                        workflow_id: row.get(2)?,
+                        workflow_version: row.get(3)?,
+                        country: row.get(4)?,
+                        lead_agency_id: uuid_at(row, 5)?,
+                        status: row.get(6)?,
+                        facts: json_at(row, 7)?,
+                        version: row.get(8)?,
+                        opened_by: uuid_at(row, 9)?,
+                        opened_at: time_at(row, 10)?,
+                        updated_at: time_at(row, 11)?,
+                        follows_case_id: uuid_opt_at(row, 12)?,
+                        origin_country: row.get(13)?,
+                        opened_by_agency_id: uuid_opt_at(row, 14)?,
+                        last_hash: row.get(15)?,
+                    })
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)?
+        };
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        let range = [first.id.as_bytes().to_vec(), last.id.as_bytes().to_vec()];
+
+        let mut tracks: HashMap<Uuid, Vec<case_track::Model>> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT case_id, track, state, stage, entered_at FROM case_tracks \
+                     WHERE case_id >= ?1 AND case_id <= ?2",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![range[0], range[1]], |row| {
+                    Ok(case_track::Model {
+                        case_id: uuid_at(row, 0)?,
+                        track: row.get(1)?,
+                        state: row.get(2)?,
+                        stage: row.get(3)?,
+                        entered_at: time_at(row, 4)?,
+                    })
+                })
+                .map_err(sql)?;
+            for t in rows {
+                let t = t.map_err(sql)?;
+                tracks.entry(t.case_id).or_default().push(t);
+            }
+        }
+        let mut timers: HashMap<Uuid, Vec<case_timer::Model>> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT case_id, timer, started_at, due_at, stopped_at, paused_at, kind, \
+                            warn_at, fired_at FROM case_timers \
+                     WHERE case_id >= ?1 AND case_id <= ?2",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![range[0], range[1]], |row| {
+                    Ok(case_timer::Model {
+                        case_id: uuid_at(row, 0)?,
+                        timer: row.get(1)?,
+                        started_at: time_at(row, 2)?,
+                        due_at: time_at(row, 3)?,
+                        stopped_at: time_opt_at(row, 4)?,
+                        paused_at: time_opt_at(row, 5)?,
+                        kind: row.get(6)?,
+                        warn_at: time_opt_at(row, 7)?,
+                        fired_at: time_opt_at(row, 8)?,
+                    })
+                })
+                .map_err(sql)?;
+            for t in rows {
+                let t = t.map_err(sql)?;
+                timers.entry(t.case_id).or_default().push(t);
+            }
+        }
+        let mut events: HashMap<Uuid, Vec<AuditRow>> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, case_id, seq, kind, transition, track, from_state, to_state, \
+                            reason, reason_shared_as, reason_to, changes, workflow_id, \
+                            workflow_version, actor_user_id, actor_agency_id, occurred_at, \
+                            prev_hash, hash, details \
+                     FROM case_events WHERE case_id >= ?1 AND case_id <= ?2 \
+                     ORDER BY case_id, seq",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![range[0], range[1]], |row| {
+                    Ok(case_event::Model {
+                        id: uuid_at(row, 0)?,
+                        case_id: uuid_at(row, 1)?,
+                        seq: row.get(2)?,
+                        kind: row.get(3)?,
+                        transition: row.get(4)?,
+                        track: row.get(5)?,
+                        from_state: row.get(6)?,
+                        to_state: row.get(7)?,
+                        reason: row.get(8)?,
+                        reason_shared_as: json_opt_at(row, 9)?,
+                        reason_to: uuid_opt_at(row, 10)?,
+                        changes: json_at(row, 11)?,
+                        workflow_id: row.get(12)?,
+                        workflow_version: row.get(13)?,
+                        actor_user_id: uuid_at(row, 14)?,
+                        actor_agency_id: uuid_at(row, 15)?,
+                        occurred_at: time_at(row, 16)?,
+                        prev_hash: row.get(17)?,
+                        hash: row.get(18)?,
+                        details: json_opt_at(row, 19)?,
+                    })
+                })
+                .map_err(sql)?;
+            for m in rows {
+                let m = m.map_err(sql)?;
+                let (id, case_id, seq) = (m.id, m.case_id, m.seq);
+                events.entry(case_id).or_default().push((
+                    id,
+                    case_id,
+                    seq,
+                    events::to_event(m).map_err(|e| e.to_string()),
+                ));
+            }
+        }
+        rows.into_iter()
+            .map(|row| {
+                let id = row.id;
+                let record = cases::to_record(
+                    row,
+                    tracks.remove(&id).unwrap_or_default(),
+                    timers.remove(&id).unwrap_or_default(),
+                )?;
+                Ok((record, events.remove(&id).unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    fn leaf_page(&mut self, from: i64, limit: u64) -> Result<Vec<LeafWithEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&audit::leaves_with_events_sql("?1", "?2"))
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map(params![from, limit as i64], |row| {
+                let leaf = Leaf {
+                    position: row.get(0)?,
+                    event_id: uuid_at(row, 1)?,
+                    leaf_hash: row.get(2)?,
+                    appended_at: time_at(row, 3)?,
+                };
+                let event = match uuid_opt_at(row, 4)? {
+                    Some(case_id) => Some((case_id, row.get(5)?, row.get(6)?)),
+                    None => None,
+                };
+                Ok((leaf, event))
+            })
+            .map_err(sql)?;
+        rows.collect::<Result<_, _>>().map_err(sql)
+    }
+}
+
+/// The SQLite file a `sqlite:` URL names, if it names one (not an in-memory database).
+pub fn file_of(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+fn failed(message: String) -> StoreError {
+    StoreError::Database(sea_orm::DbErr::Custom(message))
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    failed(format!("sqlite: {e}"))
+}
+
+/// A column that cannot be decoded, as rusqlite reports it.
+fn undecodable(column: usize, e: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        e.to_string().into(),
+    )
+}
+
+/// A UUID as sqlx stores it on SQLite (16 bytes), or as text.
+fn uuid_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(b) => Uuid::from_slice(b).map(Some).map_err(|e| undecodable(i, e)),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .map_err(|e| undecodable(i, e))
+            .and_then(|s| Uuid::parse_str(s).map_err(|e| undecodable(i, e)))
+            .map(Some),
+        _ => Err(undecodable(i, "not a UUID")),
+    }
+}
+
+fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    uuid_opt_at(row, i)?.ok_or_else(|| undecodable(i, "null"))
+}
+
+/// A timestamp as sqlx writes it (RFC 3339), or as SQLite's own functions do (UTC, no zone).
+fn time_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.get(i)?;
+    let Some(text) = text else { return Ok(None) };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&text) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    if let Ok(t) = DateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
+        .map(|t| Some(t.and_utc()))
+        .map_err(|e| undecodable(i, e))
+}
+
+fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    time_opt_at(row, i)?.ok_or_else(|| undecodable(i, "null"))
+}
+
+fn json_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(t) | ValueRef::Blob(t) => serde_json::from_slice(t)
+            .map(Some)
+            .map_err(|e| undecodable(i, e)),
+        _ => Err(undecodable(i, "not JSON text")),
+    }
+}
+
+fn json_at(row: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
+    json_opt_at(row, i)?.ok_or_else(|| undecodable(i, "null"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_of;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        assert_eq!(file_of("sqlite://trm.db"), Some(PathBuf::from("trm.db")));
+        assert_eq!(
+            file_of("sqlite:///var/lib/trm/trm.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/trm/trm.db"))
+        );
+        assert_eq!(file_of("sqlite::memory:"), None);
+        assert_eq!(file_of("sqlite://x.db?mode=memory"), None);
+        assert_eq!(file_of("postgres://postgres@localhost/trm"), None);
+    }
+}
