@@ -8,6 +8,7 @@ use super::StoreError;
 use super::entities::{case, case_event};
 use crate::domain::audit_log::AuditRow;
 use crate::domain::{Event, EventKind};
+use crate::workflow::Changes;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -17,7 +18,15 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub(crate) fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
+pub(crate) fn to_event(mut m: case_event::Model) -> Result<Event, StoreError> {
+    let changes = serde_json::from_value(std::mem::take(&mut m.changes))
+        .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", m.id)))?;
+    to_event_with(m, changes)
+}
+
+/// [`to_event`] with the changes already parsed (the model's `changes` is not read): a reader
+/// of JSON text parses it straight into [`Changes`], without a JSON value in between.
+pub(crate) fn to_event_with(m: case_event::Model, changes: Changes) -> Result<Event, StoreError> {
     Ok(Event {
         id: m.id,
         case_id: m.case_id,
@@ -37,8 +46,7 @@ pub(crate) fn to_event(m: case_event::Model) -> Result<Event, StoreError> {
                 .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", m.id)))?,
         },
         reason_to: m.reason_to,
-        changes: serde_json::from_value(m.changes)
-            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", m.id)))?,
+        changes,
         workflow_id: m.workflow_id,
         workflow_version: u32::try_from(m.workflow_version)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,

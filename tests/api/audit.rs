@@ -208,16 +208,29 @@ async fn an_untouched_log_verifies_and_proofs_check_out_offline() {
 
 #[tokio::test]
 async fn an_edited_event_is_named() {
+    event_edit_is_named("to_state = 'closed'", 3, "edited").await;
+}
+
+/// An event whose stored changes are no longer the changes of an event (valid JSON, so that
+/// PostgreSQL's `jsonb` takes it) is named, as unreadable.
+#[tokio::test]
+async fn an_event_whose_changes_are_not_changes_is_named_unreadable() {
+    event_edit_is_named("changes = '[1]'", 2, "unreadable").await;
+}
+
+/// Sets `set` on event `seq` of a played case behind the service's back: the verification names
+/// the case and the event, and says `says`.
+async fn event_edit_is_named(set: &str, seq: i64, says: &str) {
     let s = TestServer::start().await;
     let r = play(&s).await;
     let sql = format!(
-        "UPDATE case_events SET to_state = 'closed' WHERE seq = 3 AND {}",
+        "UPDATE case_events SET {set} WHERE seq = {seq} AND {}",
         of_case(&r)
     );
     expect_detected(&s, &[sql], &format!("case {r} (")).await;
     let problem = verify(&s).await.unwrap_or_default();
     assert!(
-        problem.contains("seq 3") && problem.contains("edited"),
+        problem.contains(&format!("seq {seq}")) && problem.contains(says),
         "{problem}"
     );
     s.stop_tampered().await;

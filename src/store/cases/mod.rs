@@ -299,13 +299,13 @@ async fn with_state<C: ConnectionTrait>(
 }
 
 pub(crate) fn to_record(
-    row: case::Model,
+    mut row: case::Model,
     tracks: Vec<case_track::Model>,
     timers: Vec<case_timer::Model>,
 ) -> Result<CaseRecord, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt(format!("case {}: {what}", row.id));
-    let facts: BTreeMap<String, Json> =
-        serde_json::from_value(row.facts.clone()).map_err(|e| corrupt(format!("facts: {e}")))?;
+    let facts: BTreeMap<String, Json> = serde_json::from_value(std::mem::take(&mut row.facts))
+        .map_err(|e| corrupt(format!("facts: {e}")))?;
     let status: CaseStatus = row.status.parse().map_err(|e| corrupt(format!("{e}")))?;
     let state = CaseState {
         tracks: tracks
