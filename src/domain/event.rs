@@ -158,6 +158,16 @@ pub fn reason_sha256(reason: &str) -> String {
 /// serde_json to insertion order).
 pub fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
+    if super::canonical::write(value, &mut out).is_ok() {
+        return out;
+    }
+    // What the direct writer leaves (see its module) goes through the value tree.
+    out.clear();
+    canonical_json_through_value(value, out)
+}
+
+/// [`canonical_json`] through a `serde_json::Value` (what the direct writer must equal).
+fn canonical_json_through_value<T: Serialize>(value: &T, mut out: Vec<u8>) -> Vec<u8> {
     match serde_json::to_value(value) {
         Ok(v) if write_canonical(&v, &mut out).is_ok() => out,
         _ => Vec::new(),
@@ -422,5 +432,97 @@ mod tests {
         });
         let old = serde_json::to_vec(&rebuilt(value.clone())).unwrap_or_default();
         assert_eq!(canonical_json(&value), old);
+        assert_eq!(
+            super::canonical_json_through_value(&value, Vec::new()),
+            old,
+            "the value tree's path gives the same bytes"
+        );
+    }
+
+    /// The direct writer gives exactly the bytes of the value tree's path for what events and
+    /// requests are made of: structs with optional and skipped fields, sets, maps, every shape of
+    /// enum, numbers that are not finite; and it leaves what it does not write to that path.
+    #[test]
+    fn the_direct_writer_and_the_value_tree_write_the_same_bytes() {
+        use super::canonical_json_through_value as through_value;
+        use serde::Serialize;
+        use std::collections::BTreeMap;
+
+        #[derive(Serialize)]
+        enum Shape {
+            Unit,
+            Newtype(u8),
+            Tuple(i32, String),
+            Struct { z: bool, a: Option<f64> },
+        }
+        #[derive(Serialize)]
+        struct Content {
+            zulu: Vec<Shape>,
+            alpha: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            skipped: Option<u8>,
+            groups: BTreeSet<DataGroup>,
+            facts: BTreeMap<String, serde_json::Value>,
+            #[serde(flatten)]
+            more: BTreeMap<String, i64>,
+            nan: f64,
+            unit: (),
+            tuple: (u8, &'static str),
+        }
+        let content = Content {
+            zulu: vec![
+                Shape::Unit,
+                Shape::Newtype(7),
+                Shape::Tuple(-1, "é\"".into()),
+                Shape::Struct {
+                    z: true,
+                    a: Some(2.5),
+                },
+                Shape::Struct { z: false, a: None },
+            ],
+            alpha: None,
+            skipped: None,
+            groups: [DataGroup::Health, DataGroup::Identity].into(),
+            facts: [
+                (
+                    "b".to_string(),
+                    json!({"y": [1, {"q": 2, "p": 3}], "x": 1.5}),
+                ),
+                ("a".to_string(), json!(null)),
+            ]
+            .into(),
+            more: [("m".to_string(), 1), ("c".to_string(), -3)].into(),
+            nan: f64::NAN,
+            unit: (),
+            tuple: (1, "x"),
+        };
+        let mut direct = Vec::new();
+        assert!(
+            super::super::canonical::write(&content, &mut direct).is_ok(),
+            "written directly, not left to the value tree"
+        );
+        assert_eq!(direct, through_value(&content, Vec::new()));
+        let event = EventDraft::new(EventKind::Transition, (Uuid::nil(), Uuid::nil()))
+            .reason(Some("a reason".into()))
+            .shared([DataGroup::LegalStatus].into(), Some(Uuid::nil()))
+            .details(json!({"referral": "r-1", "byStep": true}))
+            .seal(ChainPosition {
+                case_id: Uuid::nil(),
+                seq: 1,
+                workflow_id: "trm-adult",
+                workflow_version: 5,
+                occurred_at: chrono::DateTime::UNIX_EPOCH,
+                prev_hash: GENESIS_HASH,
+            });
+        let mut direct = Vec::new();
+        assert!(super::super::canonical::write(&event.content(), &mut direct).is_ok());
+        assert_eq!(direct, through_value(&event.content(), Vec::new()));
+        // A map with keys that are not strings: left to the value tree, same bytes.
+        let numbered: BTreeMap<u32, &str> = [(10, "a"), (9, "b")].into();
+        assert!(super::super::canonical::write(&numbered, &mut Vec::new()).is_err());
+        assert_eq!(
+            canonical_json(&numbered),
+            through_value(&numbered, Vec::new())
+        );
     }
 }

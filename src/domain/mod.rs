@@ -8,6 +8,7 @@
 
 pub mod audit_log;
 pub mod break_glass;
+pub mod canonical;
 pub mod case;
 pub mod directory;
 pub mod event;
