@@ -8,6 +8,9 @@
 //! or 32-bit floating numbers, a map whose keys are not strings) is [`Unsupported`], and the
 //! caller falls back to the value tree, so the bytes are the same whichever path wrote them (a
 //! unit test compares the two).
+//!
+//! Over the house's 400 lines: serde's `Serializer` asks for every method of the data model, for
+//! values and again for map keys; most are one line.
 
 use serde::ser::{self, Serialize};
 use std::borrow::Cow;

@@ -11,6 +11,10 @@
 //!
 //! Everything a verification reads goes through the one transaction, so it sees one snapshot
 //! (WAL: writers go on meanwhile). Nothing here writes: the connection is `query_only`.
+//!
+//! Over the house's 400 lines: the reading thread's protocol, its read-ahead and the row decoders
+//! of every table the verifier reads belong together (a decoder read apart from its SQL's column
+//! order is how columns get swapped).
 
 use super::audit_snapshot::{AuditSnapshot, CasePage};
 use super::entities::{case, case_event, case_timer, case_track, checkpoint};
