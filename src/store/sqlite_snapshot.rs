@@ -576,15 +576,19 @@ fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
 
 /// A timestamp as sqlx writes it (RFC 3339), or as SQLite's own functions do (UTC, no zone).
 fn time_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let text: Option<String> = row.get(i)?;
-    let Some(text) = text else { return Ok(None) };
-    if let Ok(t) = DateTime::parse_from_rfc3339(&text) {
+    // Read in place (no owned copy): millions of timestamps go through here.
+    let text = match row.get_ref(i)? {
+        ValueRef::Null => return Ok(None),
+        ValueRef::Text(t) => std::str::from_utf8(t).map_err(|e| undecodable(i, e))?,
+        _ => return Err(undecodable(i, "not a timestamp")),
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(Some(t.with_timezone(&Utc)));
     }
-    if let Ok(t) = DateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f%:z") {
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
         return Ok(Some(t.with_timezone(&Utc)));
     }
-    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
         .map(|t| Some(t.and_utc()))
         .map_err(|e| undecodable(i, e))
 }
