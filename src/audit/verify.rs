@@ -153,7 +153,9 @@ impl<'a> Verifier<'a> {
                     leaf.event_id
                 )));
             };
-            if *hash != leaf.leaf_hash || merkle_leaf(&leaf.leaf_hash).is_none() {
+            // The leaf is its event's hash, and a well-formed one (its Merkle leaf, kept).
+            let leaf_hash = merkle_leaf(&leaf.leaf_hash).filter(|_| *hash == leaf.leaf_hash);
+            let Some(leaf_hash) = leaf_hash else {
                 return Err(LogProblem::OfCase {
                     case_id: *case_id,
                     text: format!(
@@ -161,7 +163,7 @@ impl<'a> Verifier<'a> {
                         at()
                     ),
                 });
-            }
+            };
             if repeated == Some(self.position) {
                 return Err(LogProblem::Found(format!(
                     "{}: event {} appears twice",
@@ -169,8 +171,7 @@ impl<'a> Verifier<'a> {
                     leaf.event_id
                 )));
             }
-            self.hashes
-                .push(merkle_leaf(&leaf.leaf_hash).unwrap_or([0; 32]));
+            self.hashes.push(leaf_hash);
             self.position += 1;
         }
         Ok(())

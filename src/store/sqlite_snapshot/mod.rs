@@ -12,21 +12,25 @@
 //! Everything a verification reads goes through the one transaction, so it sees one snapshot
 //! (WAL: writers go on meanwhile). Nothing here writes: the connection is `query_only`.
 //!
-//! Over the house's 400 lines: the reading thread's protocol, its read-ahead and the row decoders
-//! of every table the verifier reads belong together (a decoder read apart from its SQL's column
-//! order is how columns get swapped).
+//! Over the house's 400 lines: each query stands beside the decoder of its columns (a decoder
+//! read apart from its SQL's column order is how columns get swapped); how a column is read is
+//! in `columns.rs`.
 
 use super::audit_snapshot::{AuditSnapshot, CasePage};
 use super::entities::{case, case_event, case_timer, case_track, checkpoint};
 use super::{StoreError, audit, cases, events};
 use crate::domain::audit_log::{AuditRow, Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
 use crate::workflow::Changes;
-use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, Row, params};
+use rusqlite::{Connection, OpenFlags, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
+
+mod columns;
+
+pub use columns::file_of;
+use columns::{failed, json_at, json_opt_at, sql, time_at, time_opt_at, uuid_at, uuid_opt_at};
 
 type Job = Box<dyn FnOnce(&mut Reader) + Send>;
 
@@ -116,20 +120,9 @@ impl AuditSnapshot for Snapshot {
     /// Up to `limit` cases after `after` by id, each with its events by `seq`; the next page
     /// is read while the caller checks this one.
     async fn cases_after(&self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
-        self.run(move |r| {
-            let page = match r.ahead.take() {
-                Some(Ahead::Cases { after: a, page }) if a == after => page,
-                _ => r.case_page(after, limit),
-            }?;
-            if let Some((last, _)) = page.last()
-                && page.len() as u64 == limit
-            {
-                r.next = Some(Next::Cases {
-                    after: last.id,
-                    limit,
-                });
-            }
-            Ok(page)
+        self.run(move |r| match r.page(Ask::Cases { after, limit }) {
+            Page::Cases(page) => page,
+            Page::Leaves(_) => Err(failed("a page of leaves for a page of cases".into())),
         })
         .await
     }
@@ -141,20 +134,9 @@ impl AuditSnapshot for Snapshot {
         from: i64,
         limit: u64,
     ) -> Result<Vec<LeafWithEvent>, StoreError> {
-        self.run(move |r| {
-            let page = match r.ahead.take() {
-                Some(Ahead::Leaves { from: f, page }) if f == from => page,
-                _ => r.leaf_page(from, limit),
-            }?;
-            if let Some((last, _)) = page.last()
-                && page.len() as u64 == limit
-            {
-                r.next = Some(Next::Leaves {
-                    from: last.position + 1,
-                    limit,
-                });
-            }
-            Ok(page)
+        self.run(move |r| match r.page(Ask::Leaves { from, limit }) {
+            Page::Leaves(page) => page,
+            Page::Cases(_) => Err(failed("a page of cases for a page of leaves".into())),
         })
         .await
     }
@@ -274,29 +256,47 @@ impl AuditSnapshot for Snapshot {
     }
 }
 
-/// What the reading thread does between two questions.
-enum Next {
-    Cases { after: Uuid, limit: u64 },
+/// A question for a page, of cases or of log leaves.
+#[derive(Clone, Copy, PartialEq)]
+enum Ask {
+    Cases { after: Option<Uuid>, limit: u64 },
     Leaves { from: i64, limit: u64 },
 }
 
-/// A page read ahead, for the question it answers.
-enum Ahead {
-    Cases {
-        after: Option<Uuid>,
-        page: Result<CasePage, StoreError>,
-    },
-    Leaves {
-        from: i64,
-        page: Result<Vec<LeafWithEvent>, StoreError>,
-    },
+/// A page read, as the question it answers asked for it.
+enum Page {
+    Cases(Result<CasePage, StoreError>),
+    Leaves(Result<Vec<LeafWithEvent>, StoreError>),
+}
+
+impl Page {
+    /// The question for the page after this one (`None`: this one was the last, or failed).
+    fn next(&self, ask: Ask) -> Option<Ask> {
+        match (self, ask) {
+            (Page::Cases(Ok(page)), Ask::Cases { limit, .. }) if page.len() as u64 == limit => {
+                page.last().map(|(case, _)| Ask::Cases {
+                    after: Some(case.id),
+                    limit,
+                })
+            }
+            (Page::Leaves(Ok(page)), Ask::Leaves { limit, .. }) if page.len() as u64 == limit => {
+                page.last().map(|(leaf, _)| Ask::Leaves {
+                    from: leaf.position + 1,
+                    limit,
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The reading thread's side: the connection in its transaction, and the page read ahead.
 struct Reader {
     conn: Connection,
-    next: Option<Next>,
-    ahead: Option<Ahead>,
+    /// The question the last answer leads to, to read once the answer is sent.
+    next: Option<Ask>,
+    /// The page read for it.
+    ahead: Option<(Ask, Page)>,
 }
 
 impl Reader {
@@ -321,19 +321,27 @@ impl Reader {
         })
     }
 
+    /// The page `ask` asks for: the one read ahead if it answers it, else read now; the next
+    /// one is read once this answer is sent ([`Reader::read_ahead`]).
+    fn page(&mut self, ask: Ask) -> Page {
+        let page = match self.ahead.take() {
+            Some((asked, page)) if asked == ask => page,
+            _ => self.read(ask),
+        };
+        self.next = page.next(ask);
+        page
+    }
+
     /// Reads the page the last answer leads to, if any.
     fn read_ahead(&mut self) {
-        self.ahead = match self.next.take() {
-            Some(Next::Cases { after, limit }) => Some(Ahead::Cases {
-                after: Some(after),
-                page: self.case_page(Some(after), limit),
-            }),
-            Some(Next::Leaves { from, limit }) => Some(Ahead::Leaves {
-                from,
-                page: self.leaf_page(from, limit),
-            }),
-            None => None,
-        };
+        self.ahead = self.next.take().map(|ask| (ask, self.read(ask)));
+    }
+
+    fn read(&mut self, ask: Ask) -> Page {
+        match ask {
+            Ask::Cases { after, limit } => Page::Cases(self.case_page(after, limit)),
+            Ask::Leaves { from, limit } => Page::Leaves(self.leaf_page(from, limit)),
+        }
     }
 
     fn case_page(&mut self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
@@ -525,106 +533,5 @@ impl Reader {
             })
             .map_err(sql)?;
         rows.collect::<Result<_, _>>().map_err(sql)
-    }
-}
-
-/// The SQLite file a `sqlite:` URL names, if it names one (not an in-memory database).
-pub fn file_of(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
-        return None;
-    }
-    Some(PathBuf::from(path))
-}
-
-fn failed(message: String) -> StoreError {
-    StoreError::Database(sea_orm::DbErr::Custom(message))
-}
-
-fn sql(e: rusqlite::Error) -> StoreError {
-    failed(format!("sqlite: {e}"))
-}
-
-/// A column that cannot be decoded, as rusqlite reports it.
-fn undecodable(column: usize, e: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        e.to_string().into(),
-    )
-}
-
-/// A UUID as sqlx stores it on SQLite (16 bytes), or as text.
-fn uuid_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
-    match row.get_ref(i)? {
-        ValueRef::Null => Ok(None),
-        ValueRef::Blob(b) => Uuid::from_slice(b).map(Some).map_err(|e| undecodable(i, e)),
-        ValueRef::Text(t) => std::str::from_utf8(t)
-            .map_err(|e| undecodable(i, e))
-            .and_then(|s| Uuid::parse_str(s).map_err(|e| undecodable(i, e)))
-            .map(Some),
-        _ => Err(undecodable(i, "not a UUID")),
-    }
-}
-
-fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
-    uuid_opt_at(row, i)?.ok_or_else(|| undecodable(i, "null"))
-}
-
-/// A timestamp as sqlx writes it (RFC 3339), or as SQLite's own functions do (UTC, no zone).
-fn time_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    // Read in place (no owned copy): millions of timestamps go through here.
-    let text = match row.get_ref(i)? {
-        ValueRef::Null => return Ok(None),
-        ValueRef::Text(t) => std::str::from_utf8(t).map_err(|e| undecodable(i, e))?,
-        _ => return Err(undecodable(i, "not a timestamp")),
-    };
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .map(|t| Some(t.and_utc()))
-        .map_err(|e| undecodable(i, e))
-}
-
-fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
-    time_opt_at(row, i)?.ok_or_else(|| undecodable(i, "null"))
-}
-
-fn json_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
-    match row.get_ref(i)? {
-        ValueRef::Null => Ok(None),
-        ValueRef::Text(t) | ValueRef::Blob(t) => serde_json::from_slice(t)
-            .map(Some)
-            .map_err(|e| undecodable(i, e)),
-        _ => Err(undecodable(i, "not JSON text")),
-    }
-}
-
-fn json_at(row: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
-    json_opt_at(row, i)?.ok_or_else(|| undecodable(i, "null"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::file_of;
-    use std::path::PathBuf;
-
-    #[test]
-    fn the_file_of_a_sqlite_url() {
-        assert_eq!(file_of("sqlite://trm.db"), Some(PathBuf::from("trm.db")));
-        assert_eq!(
-            file_of("sqlite:///var/lib/trm/trm.db?mode=rwc"),
-            Some(PathBuf::from("/var/lib/trm/trm.db"))
-        );
-        assert_eq!(file_of("sqlite::memory:"), None);
-        assert_eq!(file_of("sqlite://x.db?mode=memory"), None);
-        assert_eq!(file_of("postgres://postgres@localhost/trm"), None);
     }
 }
