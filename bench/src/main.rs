@@ -21,6 +21,7 @@ mod seed;
 
 use clap::Parser;
 use load::{Gql, Stats, drive};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use trm::access::CaseScope;
 use trm::domain::Event;
 use trm::domain::EventKind;
 use trm::service::App;
+use trm::store::batch::Writes;
 use trm::store::cases as case_store;
 use trm::store::events;
 use trm::workflow::engine::{self, Changes, TrackChange};
@@ -306,7 +308,8 @@ impl Drop for Server {
 }
 
 /// One transition's transaction through the store, without engine, policy, GraphQL or HTTP:
-/// lock the case, read it and its last hash, update it, append the event and its log leaf.
+/// lock the case, read it and its last hash, update it, append the event and its log leaf (the
+/// writes sent together, as the service's unit of work sends them).
 async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), String> {
     let workflow = seed::workflow(app)?;
     let txn = app.store.begin_write().await.map_err(|e| e.to_string())?;
@@ -328,8 +331,8 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
     engine::apply(&mut after.state, &changes);
     let now = app.now();
     after.status = engine::status(&workflow, &after.state);
-    case_store::write_changes(&txn, &workflow, case_id, &case.state, &changes, now)
-        .await
+    let mut writes = Writes::new(txn.get_database_backend());
+    case_store::write_changes(&mut writes, &workflow, case_id, &case.state, &changes, now)
         .map_err(|e| e.to_string())?;
     let mut event = Event {
         id: uuid::Uuid::now_v7(),
@@ -358,15 +361,9 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
     after.version = event.seq;
     after.last_hash = event.hash.clone();
     after.updated_at = now;
-    if !case_store::update(&txn, &after, case.version)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err("version conflict".into());
-    }
-    events::append(&txn, &event)
-        .await
-        .map_err(|e| e.to_string())?;
+    case_store::update(&mut writes, &after, case.version).map_err(|e| e.to_string())?;
+    events::append(&mut writes, &event).map_err(|e| e.to_string())?;
+    writes.run(&txn).await.map_err(|e| e.to_string())?;
     txn.commit().await.map_err(|e| e.to_string())
 }
 
@@ -723,12 +720,7 @@ async fn open_cases(app: &App, tag: char, clients: usize) -> Result<Vec<uuid::Uu
     for c in 0..clients {
         let (record, event) =
             seed::new_case(&workflow, &lead, format!("IT-2026-{tag}{clients:03}{c:04}"));
-        case_store::insert(&txn, &workflow, &record)
-            .await
-            .map_err(|e| e.to_string())?;
-        events::append(&txn, &event)
-            .await
-            .map_err(|e| e.to_string())?;
+        seed::insert_case(&txn, &workflow, &record, &event).await?;
         ids.push(record.id);
     }
     txn.commit().await.map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 //! audit trail of a seeded database verifies).
 
 use chrono::Utc;
+use sea_orm::ConnectionTrait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use trm::clock::SystemClock;
@@ -11,6 +12,7 @@ use trm::domain::CaseRecord;
 use trm::domain::Event;
 use trm::service::App;
 use trm::store::StoreOptions;
+use trm::store::batch::Writes;
 use trm::store::cases::{self as case_store};
 use trm::store::events;
 use trm::workflow::{Registry, Workflow};
@@ -120,12 +122,7 @@ pub async fn seed_cases(app: &App, users: &[&str], total: u64) -> Result<u64, St
             let lead = &leads[usize::try_from(i).unwrap_or(0) % leads.len()];
             let reference = format!("{}-{year}-B{i:08}", lead.2);
             let (record, event) = new_case(&workflow, lead, reference);
-            case_store::insert(&txn, &workflow, &record)
-                .await
-                .map_err(|e| e.to_string())?;
-            events::append(&txn, &event)
-                .await
-                .map_err(|e| e.to_string())?;
+            insert_case(&txn, &workflow, &record, &event).await?;
         }
         txn.commit().await.map_err(|e| e.to_string())?;
         n = batch_end;
@@ -188,4 +185,18 @@ pub fn protection_facts(i: u64) -> BTreeMap<String, serde_json::Value> {
         "protection_measure".to_string(),
         serde_json::json!(MEASURES[usize::try_from(i).unwrap_or(0) % MEASURES.len()]),
     )])
+}
+
+/// Writes a new case with its tracks, its opening event and log leaf in `txn`, as the service's
+/// unit of work writes them.
+pub async fn insert_case(
+    txn: &trm::store::WriteTxn,
+    workflow: &Workflow,
+    record: &CaseRecord,
+    event: &Event,
+) -> Result<(), String> {
+    let mut writes = Writes::new(txn.get_database_backend());
+    case_store::insert(&mut writes, workflow, record).map_err(|e| e.to_string())?;
+    events::append(&mut writes, event).map_err(|e| e.to_string())?;
+    writes.run(txn).await.map_err(|e| e.to_string())
 }

@@ -3,7 +3,9 @@
 //! *how*: it locks the case row, checks the expected version, applies state changes, seals each
 //! event onto the case's hash chain (the previous hash comes with the locked row, not from a
 //! query), queues notifications and subscription signals, records the idempotency key,
-//! re-checks the case's protections, and commits, all in one database transaction.
+//! re-checks the case's protections, and commits, all in one database transaction. The rows it
+//! writes for the case are sent together at commit, one round trip on SQLite
+//! ([`crate::store::batch`]).
 //! Acknowledged means committed; a [`CaseWork`] dropped before [`CaseWork::commit`] changes
 //! nothing. A change recorded on two cases (a same-person link) locks both in one [`CaseWork`]
 //! ([`CaseWork::begin_pair`]).
@@ -18,11 +20,12 @@ use crate::access::{CaseScope, Principal};
 use crate::domain::event::{ChainPosition, canonical_json};
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind, Notification, NotificationKind};
 use crate::store::WriteTxn;
+use crate::store::batch::Writes;
 use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{cases as case_store, events, inbox};
 use crate::workflow::{PersonStatus, Workflow, engine};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -40,6 +43,9 @@ pub enum Changer<'a> {
 pub struct CaseWork<'a> {
     app: &'a App,
     txn: WriteTxn,
+    /// The rows of the case itself (its row, tracks, timers, events and their leaves) and the
+    /// notices and idempotency record, written together at commit (see [`Writes`]).
+    writes: Writes,
     /// The version the case had when it was locked (`0` for a case being opened).
     locked_version: i64,
     case: CaseRecord,
@@ -155,6 +161,7 @@ impl<'a> CaseWork<'a> {
             });
         }
         let workflow = app.workflow_of(&case)?;
+        let writes = Writes::new(txn.get_database_backend());
         let actor = match changer {
             Changer::Principal(p) => (p.user_id, p.agency_id),
             Changer::System => (Uuid::nil(), case.lead_agency_id),
@@ -163,6 +170,7 @@ impl<'a> CaseWork<'a> {
         Ok(CaseWork {
             app,
             txn,
+            writes,
             locked_version: case.version,
             case,
             workflow,
@@ -193,9 +201,11 @@ impl<'a> CaseWork<'a> {
         let txn = app.store.begin_write().await?;
         let number = crate::store::next_counter(&txn, country, at.year()).await?;
         let (case, opening) = open(number);
+        let writes = Writes::new(txn.get_database_backend());
         Ok(CaseWork {
             app,
             txn,
+            writes,
             locked_version: 0,
             now: at,
             actor: (opening.actor_user_id, opening.actor_agency_id),
@@ -232,7 +242,9 @@ impl<'a> CaseWork<'a> {
     }
 
     /// The transaction, for the records a use case writes beside the case (a referral, a
-    /// consent, a transfer's status) so that they commit or roll back with it.
+    /// consent, a transfer's status) so that they commit or roll back with it. The case's own
+    /// rows (its row, tracks, timers and events) are written at [`CaseWork::commit`], in one
+    /// go: the case as this change leaves it is [`CaseWork::case`], never a read through this.
     pub fn tx(&self) -> &DatabaseTransaction {
         self.txn.tx()
     }
@@ -295,14 +307,13 @@ impl<'a> CaseWork<'a> {
         );
         if draft.changes != Default::default() {
             case_store::write_changes(
-                &self.txn,
+                &mut self.writes,
                 &states_of,
                 self.case.id,
                 &self.case.state,
                 &draft.changes,
                 self.now,
-            )
-            .await?;
+            )?;
             engine::apply(&mut self.case.state, &draft.changes);
             self.case.status = engine::status(&states_of, &self.case.state);
             for change in &draft.changes.tracks {
@@ -459,37 +470,37 @@ impl<'a> CaseWork<'a> {
         let (before, touched) = (self.before, self.touched);
         protections::keep(&mut self, before, touched).await?;
         protections::check_chain(&self.case, &self.events)?;
-        let txn = &self.txn;
+        // A new case's rows go first: the track changes of its events follow them.
+        let mut writes = Writes::new(self.writes.backend());
         if self.locked_version == 0 {
-            case_store::insert(txn, &self.workflow, &self.case).await?;
+            case_store::insert(&mut writes, &self.workflow, &self.case)?;
         } else if self.events.is_empty() {
             return Err(ServiceError::internal(
                 "a change to a case recorded no event",
             ));
-        } else if !case_store::update(txn, &self.case, self.locked_version).await? {
-            // The row is locked for this transaction: only a bug gets here.
-            return Err(ServiceError::internal(
-                "the locked case row changed under its lock",
-            ));
+        }
+        writes.extend(std::mem::replace(
+            &mut self.writes,
+            Writes::new(writes.backend()),
+        ));
+        if self.locked_version != 0 {
+            // The row is locked for this transaction: it is there at the version locked.
+            case_store::update(&mut writes, &self.case, self.locked_version)?;
         }
         for event in &self.events {
-            events::append(txn, event).await?;
+            events::append(&mut writes, event)?;
         }
         let mut signals: Vec<Signal> = self.events.iter().map(Signal::case_event).collect();
         if let Some(other) = self.other.as_ref().filter(|o| !o.events.is_empty()) {
             protections::check_chain(&other.case, &other.events)?;
-            if !case_store::update(txn, &other.case, other.locked_version).await? {
-                return Err(ServiceError::internal(
-                    "the locked second case changed under its lock",
-                ));
-            }
+            case_store::update(&mut writes, &other.case, other.locked_version)?;
             for event in &other.events {
-                events::append(txn, event).await?;
+                events::append(&mut writes, event)?;
             }
             signals.extend(other.events.iter().map(Signal::case_event));
         }
         for n in &self.notifications {
-            inbox::insert(txn, n).await?;
+            inbox::insert(&mut writes, n);
             signals.push(Signal::Inbox {
                 agency_id: n.agency_id,
                 notification_id: n.id,
@@ -497,8 +508,10 @@ impl<'a> CaseWork<'a> {
         }
         if let Some((user, key, mut record)) = self.idempotency.take() {
             record.event_id = self.events.last().map(|e| e.id);
-            idempotency::insert(txn, user, &key, &record, self.now).await?;
+            idempotency::insert(&mut writes, user, &key, &record, self.now);
         }
+        let txn = &self.txn;
+        writes.run(txn).await?;
         self.app.bus.stage(txn, &signals).await?;
         self.txn.commit().await?;
         self.app.log_appended();

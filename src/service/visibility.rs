@@ -86,13 +86,14 @@ pub async fn sharing_record<C: ConnectionTrait>(
     conn: &C,
     case: &CaseRecord,
 ) -> Result<SharingRecord, ServiceError> {
-    let referrals = disclosures::referrals_of_case(conn, case.id).await?;
-    let transfers = disclosures::transfers_of_case(conn, case.id).await?;
-    let ended = case_store::ended_access(conn, &[case.id])
-        .await?
-        .remove(&case.id)
-        .unwrap_or_default();
-    Ok(record_of(case, &referrals, &transfers, ended))
+    let mut sharing = disclosures::sharing_of_cases(conn, &[case.id]).await?;
+    let ended = sharing.ended.remove(&case.id).unwrap_or_default();
+    Ok(record_of(
+        case,
+        &sharing.referrals,
+        &sharing.transfers,
+        ended,
+    ))
 }
 
 fn record_of(
@@ -121,7 +122,7 @@ fn role_groups(app: &App, p: &Principal) -> BTreeSet<DataGroup> {
         .collect()
 }
 
-/// [`view`] for a page of cases in five queries whatever its length (a list would otherwise
+/// [`view`] for a page of cases in five queries (three round trips on SQLite) whatever its length (a list would otherwise
 /// ask four per case); `None` where `p` may not see the case.
 async fn views<C: ConnectionTrait>(
     app: &App,
@@ -135,16 +136,17 @@ async fn views<C: ConnectionTrait>(
     } else {
         ids
     };
+    let sharing = disclosures::sharing_of_cases(conn, &ids).await?;
     let mut referrals: HashMap<Uuid, Vec<ReferralRecord>> = HashMap::new();
-    for r in disclosures::referrals_of_cases(conn, &ids).await? {
+    for r in sharing.referrals {
         referrals.entry(r.case_id).or_default().push(r);
     }
     let mut transfers: HashMap<Uuid, Vec<TransferRecord>> = HashMap::new();
-    for t in disclosures::transfers_of_cases(conn, &ids).await? {
+    for t in sharing.transfers {
         transfers.entry(t.case_id).or_default().push(t);
     }
+    let mut ended = sharing.ended;
     let rows = case_store::with_access(conn, &ids, p.agency_id).await?;
-    let mut ended = case_store::ended_access(conn, &ids).await?;
     let glass = break_glass::active_until_many(conn, &ids, p.user_id, app.now()).await?;
     let groups = role_groups(app, p);
     Ok(cases

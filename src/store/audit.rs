@@ -4,6 +4,7 @@
 //! updates or deletes a row of the log; a pending leaf is deleted only as it is moved into it.
 
 use super::StoreError;
+use super::batch::Writes;
 use super::entities::{audit_log, case, checkpoint};
 use crate::domain::audit_log::{Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
 use chrono::{DateTime, Utc};
@@ -22,21 +23,20 @@ use uuid::Uuid;
 /// gets its position from [`sequence_pending`] after the commit. Taking the position here would
 /// mean holding the log's lock until the commit, and every change of every instance would wait
 /// for the previous one's fsync: PostgreSQL could not commit changes together.
-pub async fn append_leaf<C: ConnectionTrait>(
-    conn: &C,
+pub fn append_leaf(
+    writes: &mut Writes,
     event_id: Uuid,
     leaf_hash: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     use audit_log::Column;
     use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-    if conn.get_database_backend() == DatabaseBackend::Postgres {
-        conn.execute_raw(Statement::from_sql_and_values(
+    if writes.backend() == DatabaseBackend::Postgres {
+        writes.one(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             "INSERT INTO audit_log_pending (event_id, leaf_hash, appended_at) VALUES ($1, $2, $3)",
             [event_id.into(), leaf_hash.into(), at.into()],
-        ))
-        .await?;
+        ));
         return Ok(());
     }
     // `max + 1` read and written in one statement (one round trip instead of two).
@@ -61,7 +61,8 @@ pub async fn append_leaf<C: ConnectionTrait>(
         .select_from(next)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?
         .to_owned();
-    conn.execute(&insert).await?;
+    let backend = writes.backend();
+    writes.one(backend.build(&insert));
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! the hash only as their own SHA-256, so that erasing a reason later leaves the chain checkable.
 
 use super::StoreError;
+use super::batch::Writes;
 use super::entities::{case, case_event};
 use crate::domain::audit_log::AuditRow;
 use crate::domain::{Event, EventKind};
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -60,10 +61,10 @@ pub(crate) fn to_event_with(m: case_event::Model, changes: Changes) -> Result<Ev
     })
 }
 
-/// Appends an event, and its chain hash as the next leaf of the audit log, on `conn` (the
-/// use case's write transaction): both or neither.
-pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), StoreError> {
-    case_event::Entity::insert(case_event::ActiveModel {
+/// Appends an event, and its chain hash as the next leaf of the audit log (added to `writes`,
+/// the change's: both or neither).
+pub fn append(writes: &mut Writes, e: &Event) -> Result<(), StoreError> {
+    let statement = case_event::Entity::insert(case_event::ActiveModel {
         id: Set(e.id),
         case_id: Set(e.case_id),
         seq: Set(e.seq),
@@ -91,10 +92,9 @@ pub async fn append<C: ConnectionTrait>(conn: &C, e: &Event) -> Result<(), Store
         hash: Set(e.hash.clone()),
         details: Set(e.details.clone()),
     })
-    .exec(conn)
-    .await?;
-    super::audit::append_leaf(conn, e.id, &e.hash, e.occurred_at).await?;
-    Ok(())
+    .build(writes.backend());
+    writes.one(statement);
+    super::audit::append_leaf(writes, e.id, &e.hash, e.occurred_at)
 }
 
 /// Up to `limit` events of a case with `seq > after`, oldest first.

@@ -1,9 +1,10 @@
 //! Idempotency records: (user, key) → the request's hash and what it produced.
 
 use super::StoreError;
+use super::batch::Writes;
 use super::entities::idempotency_key;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryTrait};
 use uuid::Uuid;
 
 /// What a first request with a key produced.
@@ -34,24 +35,26 @@ pub async fn find<C: ConnectionTrait>(
     )
 }
 
-/// Stores a record; fails with a unique violation if the key was taken concurrently.
-pub async fn insert<C: ConnectionTrait>(
-    conn: &C,
+/// Stores a record (added to `writes`, the change's); they fail with a unique violation if
+/// the key was taken concurrently.
+pub fn insert(
+    writes: &mut Writes,
     user_id: Uuid,
     key: &str,
     record: &IdempotencyRecord,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-        user_id: Set(user_id),
-        key: Set(key.to_string()),
-        operation: Set(record.operation.clone()),
-        request_hash: Set(record.request_hash.clone()),
-        case_id: Set(record.case_id),
-        event_id: Set(record.event_id),
-        created_at: Set(now),
-    })
-    .exec(conn)
-    .await?;
-    Ok(())
+) {
+    let backend = writes.backend();
+    writes.one(
+        idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            user_id: Set(user_id),
+            key: Set(key.to_string()),
+            operation: Set(record.operation.clone()),
+            request_hash: Set(record.request_hash.clone()),
+            case_id: Set(record.case_id),
+            event_id: Set(record.event_id),
+            created_at: Set(now),
+        })
+        .build(backend),
+    );
 }

@@ -2,13 +2,14 @@
 //! can be shown, pushed and logged safely) and the follow-up feedback a new lead sends back.
 
 use super::StoreError;
+use super::batch::Writes;
 use super::entities::{feedback, notification};
 use crate::domain::{Feedback, Notification, NotificationKind};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -30,23 +31,24 @@ fn to_notification(m: notification::Model) -> Result<Notification, StoreError> {
     })
 }
 
-/// Inserts a notification.
-pub async fn insert<C: ConnectionTrait>(conn: &C, n: &Notification) -> Result<(), StoreError> {
-    notification::Entity::insert(notification::ActiveModel {
-        id: Set(n.id),
-        agency_id: Set(n.agency_id),
-        kind: Set(n.kind.as_str().into()),
-        case_id: Set(n.case_id),
-        referral_id: Set(n.referral_id),
-        transfer_id: Set(n.transfer_id),
-        created_at: Set(n.created_at),
-        read_at: Set(n.read_at),
-        same_person_link_id: Set(n.same_person_link_id),
-        from_agency_id: Set(n.from_agency_id),
-    })
-    .exec(conn)
-    .await?;
-    Ok(())
+/// Inserts a notification (added to `writes`, the change's).
+pub fn insert(writes: &mut Writes, n: &Notification) {
+    let backend = writes.backend();
+    writes.one(
+        notification::Entity::insert(notification::ActiveModel {
+            id: Set(n.id),
+            agency_id: Set(n.agency_id),
+            kind: Set(n.kind.as_str().into()),
+            case_id: Set(n.case_id),
+            referral_id: Set(n.referral_id),
+            transfer_id: Set(n.transfer_id),
+            created_at: Set(n.created_at),
+            read_at: Set(n.read_at),
+            same_person_link_id: Set(n.same_person_link_id),
+            from_agency_id: Set(n.from_agency_id),
+        })
+        .build(backend),
+    );
 }
 
 /// One notification of `agency` by id.

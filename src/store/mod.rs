@@ -5,6 +5,7 @@
 pub mod access_log;
 pub mod audit;
 pub mod audit_snapshot;
+pub mod batch;
 pub mod break_glass;
 pub mod cases;
 pub mod console_sessions;

@@ -29,8 +29,24 @@ pub const ALLOWED: &[&str] = &[
 /// The kind of an SQL statement, for span names and metric labels: its verb, and for `SELECT`,
 /// `INSERT`, `UPDATE` and `DELETE` the table it names first (`INSERT case_events`,
 /// `SELECT cases`). Values never show: they are placeholders in TRM's statements, and a table
-/// name is read only where an identifier stands. A verb outside a fixed list is `OTHER`.
+/// name is read only where an identifier stands. A verb outside a fixed list is `OTHER`. Several
+/// statements sent together (`store::batch`) are the kinds of each, once, in order, joined by
+/// `; ` (`UPDATE cases; INSERT case_events; INSERT audit_log`).
 pub fn statement_kind(sql: &str) -> String {
+    let mut kinds: Vec<String> = Vec::new();
+    for part in sql.split(';').filter(|p| !p.trim().is_empty()) {
+        let kind = one_statement_kind(part);
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.is_empty() {
+        return "OTHER".to_string();
+    }
+    kinds.join("; ")
+}
+
+fn one_statement_kind(sql: &str) -> String {
     const VERBS: &[&str] = &[
         "SELECT",
         "INSERT",
@@ -179,6 +195,12 @@ mod tests {
             ("INSERT INTO 'Canary Zyxwvutsrq' VALUES (1)", "INSERT"),
             ("Canary Zyxwvutsrq", "OTHER"),
             ("", "OTHER"),
+            (
+                "UPDATE \"case_tracks\" SET \"state\" = ?;\nUPDATE \"cases\" SET \"version\" = ?;\n\
+                 INSERT INTO \"case_events\" (\"id\") VALUES (?);\nUPDATE \"case_tracks\" SET \"state\" = ?",
+                "UPDATE case_tracks; UPDATE cases; INSERT case_events",
+            ),
+            ("SELECT 1;", "SELECT"),
         ];
         for (sql, kind) in cases {
             assert_eq!(statement_kind(sql), kind, "{sql}");

@@ -12,6 +12,7 @@ pub use concerned::{Concerned, concerning_country};
 pub use writes::{end_access, grant_access, insert, update, write_changes};
 
 use super::StoreError;
+use super::batch::{PART, query_parts};
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
 use crate::access::CaseScope;
 use crate::domain::CaseStatus;
@@ -21,8 +22,8 @@ use crate::workflow::engine::TimerState;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -73,8 +74,7 @@ pub async fn lock<C: ConnectionTrait>(
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         query = query.lock_exclusive();
     }
-    let row = query.one(conn).await?;
-    Ok(with_state(conn, row.into_iter().collect()).await?.pop())
+    one_with_state(conn, query, id).await
 }
 
 /// A case in scope by id.
@@ -83,11 +83,49 @@ pub async fn find<C: ConnectionTrait>(
     scope: CaseScope,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
-    let row = case::Entity::find_by_id(id)
-        .filter(scope_condition(scope))
-        .one(conn)
-        .await?;
-    Ok(with_state(conn, row.into_iter().collect()).await?.pop())
+    let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
+    one_with_state(conn, query, id).await
+}
+
+/// The case `query` finds (at most the one of id `id`) with its tracks and timers, read in
+/// one round trip on SQLite (three queries elsewhere, the case's first).
+async fn one_with_state<C: ConnectionTrait>(
+    conn: &C,
+    query: Select<case::Entity>,
+    id: Uuid,
+) -> Result<Option<CaseRecord>, StoreError> {
+    let backend = conn.get_database_backend();
+    let statements = vec![
+        query.expr_as(Expr::val(0i64), PART).build(backend),
+        case_track::Entity::find()
+            .filter(case_track::Column::CaseId.eq(id))
+            .expr_as(Expr::val(1i64), PART)
+            .build(backend),
+        case_timer::Entity::find()
+            .filter(case_timer::Column::CaseId.eq(id))
+            .expr_as(Expr::val(2i64), PART)
+            .build(backend),
+    ];
+    let mut parts = query_parts(conn, statements).await?.into_iter();
+    let (Some(cases), Some(tracks), Some(timers)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(StoreError::Corrupt(
+            "a query of a case answered no parts".into(),
+        ));
+    };
+    let Some(row) = cases.first() else {
+        return Ok(None);
+    };
+    let row = case::Model::from_query_result(row, "")?;
+    let tracks = tracks
+        .iter()
+        .map(|t| case_track::Model::from_query_result(t, ""))
+        .collect::<Result<Vec<_>, _>>()?;
+    let timers = timers
+        .iter()
+        .map(|t| case_timer::Model::from_query_result(t, ""))
+        .collect::<Result<Vec<_>, _>>()?;
+    to_record(row, tracks, timers).map(Some)
 }
 
 /// The cases in scope among `ids` (one query for the rows, two for their state).
@@ -423,26 +461,6 @@ pub async fn access_rows<C: ConnectionTrait>(
         .filter(|r| r.ended_at.is_none())
         .map(|r| r.agency)
         .collect())
-}
-
-/// The agencies whose access to each of `case_ids` a protection ended (one query).
-pub async fn ended_access<C: ConnectionTrait>(
-    conn: &C,
-    case_ids: &[Uuid],
-) -> Result<HashMap<Uuid, std::collections::BTreeSet<Uuid>>, StoreError> {
-    let mut out: HashMap<Uuid, std::collections::BTreeSet<Uuid>> = HashMap::new();
-    if case_ids.is_empty() {
-        return Ok(out);
-    }
-    for m in case_access::Entity::find()
-        .filter(case_access::Column::CaseId.is_in(case_ids.iter().copied()))
-        .filter(case_access::Column::EndedAt.is_not_null())
-        .all(conn)
-        .await?
-    {
-        out.entry(m.case_id).or_default().insert(m.agency_id);
-    }
-    Ok(out)
 }
 
 /// Which of the cases `case_ids` `agency` has a live access row for (one query).

@@ -2,6 +2,7 @@
 //! on the version the change locked), the track and timer rows a change makes, and access rows.
 
 use super::super::StoreError;
+use super::super::batch::Writes;
 use super::super::entities::{case, case_access, case_timer, case_track};
 use crate::domain::CaseRecord;
 use crate::workflow::definition::TimerKind;
@@ -9,7 +10,8 @@ use crate::workflow::engine::TimerState;
 use crate::workflow::{CaseState, Changes, Workflow};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::Expr,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -27,71 +29,70 @@ fn stage_of(workflow: &Workflow, state: &str) -> Result<&'static str, StoreError
         })
 }
 
-/// Inserts a new case with its initial tracks.
-pub async fn insert<C: ConnectionTrait>(
-    conn: &C,
-    workflow: &Workflow,
-    c: &CaseRecord,
-) -> Result<(), StoreError> {
-    case::Entity::insert(case::ActiveModel {
-        id: Set(c.id),
-        reference: Set(c.reference.clone()),
-        workflow_id: Set(c.workflow_id.clone()),
-        workflow_version: Set(
-            i32::try_from(c.workflow_version).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        ),
-        country: Set(c.country.clone()),
-        lead_agency_id: Set(c.lead_agency_id),
-        status: Set(c.status.as_str().to_string()),
-        facts: Set(facts_json(&c.state)?),
-        version: Set(c.version),
-        opened_by: Set(c.opened_by),
-        opened_at: Set(c.opened_at),
-        updated_at: Set(c.updated_at),
-        follows_case_id: Set(c.follows_case_id),
-        origin_country: Set(c.origin_country.clone()),
-        opened_by_agency_id: Set(Some(c.opened_by_agency_id)),
-        last_hash: Set(c.last_hash.clone()),
-    })
-    .exec(conn)
-    .await?;
+/// Inserts a new case with its initial tracks (added to `writes`).
+pub fn insert(writes: &mut Writes, workflow: &Workflow, c: &CaseRecord) -> Result<(), StoreError> {
+    let backend = writes.backend();
+    writes.one(
+        case::Entity::insert(case::ActiveModel {
+            id: Set(c.id),
+            reference: Set(c.reference.clone()),
+            workflow_id: Set(c.workflow_id.clone()),
+            workflow_version: Set(i32::try_from(c.workflow_version)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            country: Set(c.country.clone()),
+            lead_agency_id: Set(c.lead_agency_id),
+            status: Set(c.status.as_str().to_string()),
+            facts: Set(facts_json(&c.state)?),
+            version: Set(c.version),
+            opened_by: Set(c.opened_by),
+            opened_at: Set(c.opened_at),
+            updated_at: Set(c.updated_at),
+            follows_case_id: Set(c.follows_case_id),
+            origin_country: Set(c.origin_country.clone()),
+            opened_by_agency_id: Set(Some(c.opened_by_agency_id)),
+            last_hash: Set(c.last_hash.clone()),
+        })
+        .build(backend),
+    );
     for (track, state) in &c.state.tracks {
-        insert_track(conn, workflow, c.id, track, state, c.opened_at).await?;
+        insert_track(writes, workflow, c.id, track, state, c.opened_at)?;
     }
     Ok(())
 }
 
-async fn insert_track<C: ConnectionTrait>(
-    conn: &C,
+fn insert_track(
+    writes: &mut Writes,
     workflow: &Workflow,
     case_id: Uuid,
     track: &str,
     state: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    case_track::Entity::insert(case_track::ActiveModel {
-        case_id: Set(case_id),
-        track: Set(track.to_string()),
-        state: Set(state.to_string()),
-        stage: Set(stage_of(workflow, state)?.to_string()),
-        entered_at: Set(now),
-    })
-    .exec(conn)
-    .await?;
+    let backend = writes.backend();
+    writes.one(
+        case_track::Entity::insert(case_track::ActiveModel {
+            case_id: Set(case_id),
+            track: Set(track.to_string()),
+            state: Set(state.to_string()),
+            stage: Set(stage_of(workflow, state)?.to_string()),
+            entered_at: Set(now),
+        })
+        .build(backend),
+    );
     Ok(())
 }
 
 /// Writes the case row as `after` says (version, last hash, facts, status, lead, origin,
-/// workflow and its version, time) if it is still at `expected_version`; `false` (nothing written) when
-/// another write got there first.
-pub async fn update<C: ConnectionTrait>(
-    conn: &C,
+/// workflow and its version, time), where it is still at `expected_version` (added to
+/// `writes`: a row that is not there makes them fail, see [`Writes::one`]).
+pub fn update(
+    writes: &mut Writes,
     after: &CaseRecord,
     expected_version: i64,
-) -> Result<bool, StoreError> {
+) -> Result<(), StoreError> {
     let workflow_version = i32::try_from(after.workflow_version)
         .map_err(|e| StoreError::corrupt(format_args!("case {}", after.id), e))?;
-    let updated = case::Entity::update_many()
+    let statement = case::Entity::update_many()
         .col_expr(case::Column::Version, Expr::value(after.version))
         .col_expr(
             case::Column::LastHash,
@@ -115,90 +116,93 @@ pub async fn update<C: ConnectionTrait>(
         .col_expr(case::Column::WorkflowVersion, Expr::value(workflow_version))
         .filter(case::Column::Id.eq(after.id))
         .filter(case::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    Ok(updated.rows_affected == 1)
+        .build(writes.backend());
+    writes.one(statement);
+    Ok(())
 }
 
-/// Writes the track and timer rows a change makes to a case whose state was `before`.
-pub async fn write_changes<C: ConnectionTrait>(
-    conn: &C,
+/// The track and timer rows a change makes to a case whose state was `before` (added to
+/// `writes`).
+pub fn write_changes(
+    writes: &mut Writes,
     workflow: &Workflow,
     case_id: Uuid,
     before: &CaseState,
     changes: &Changes,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let backend = writes.backend();
     for change in &changes.tracks {
         if before.tracks.contains_key(&change.track) {
-            case_track::Entity::update_many()
-                .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
-                .col_expr(
-                    case_track::Column::Stage,
-                    Expr::value(stage_of(workflow, &change.to)?),
-                )
-                .col_expr(case_track::Column::EnteredAt, Expr::value(now))
-                .filter(case_track::Column::CaseId.eq(case_id))
-                .filter(case_track::Column::Track.eq(change.track.as_str()))
-                .exec(conn)
-                .await?;
+            writes.one(
+                case_track::Entity::update_many()
+                    .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
+                    .col_expr(
+                        case_track::Column::Stage,
+                        Expr::value(stage_of(workflow, &change.to)?),
+                    )
+                    .col_expr(case_track::Column::EnteredAt, Expr::value(now))
+                    .filter(case_track::Column::CaseId.eq(case_id))
+                    .filter(case_track::Column::Track.eq(change.track.as_str()))
+                    .build(backend),
+            );
         } else {
-            insert_track(conn, workflow, case_id, &change.track, &change.to, now).await?;
+            insert_track(writes, workflow, case_id, &change.track, &change.to, now)?;
         }
     }
     if !changes.tracks_removed.is_empty() {
-        case_track::Entity::delete_many()
-            .filter(case_track::Column::CaseId.eq(case_id))
-            .filter(
-                case_track::Column::Track.is_in(changes.tracks_removed.iter().map(String::as_str)),
-            )
-            .exec(conn)
-            .await?;
+        writes.any(
+            case_track::Entity::delete_many()
+                .filter(case_track::Column::CaseId.eq(case_id))
+                .filter(
+                    case_track::Column::Track
+                        .is_in(changes.tracks_removed.iter().map(String::as_str)),
+                )
+                .build(backend),
+        );
     }
     for (timer, at) in &changes.timers_stopped {
         set_timer(
-            conn,
+            writes,
             case_id,
             timer,
             case_timer::Column::StoppedAt,
             Expr::value(*at),
-        )
-        .await?;
+        );
     }
     for (timer, at) in &changes.timers_paused {
         set_timer(
-            conn,
+            writes,
             case_id,
             timer,
             case_timer::Column::PausedAt,
             Expr::value(*at),
-        )
-        .await?;
+        );
     }
     for (timer, due) in &changes.timers_resumed {
         let warn = warn_at(workflow, timer, *due);
-        case_timer::Entity::update_many()
-            .col_expr(
-                case_timer::Column::PausedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(case_timer::Column::DueAt, Expr::value(*due))
-            .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
-            .filter(case_timer::Column::CaseId.eq(case_id))
-            .filter(case_timer::Column::Timer.eq(timer.as_str()))
-            .exec(conn)
-            .await?;
+        writes.any(
+            case_timer::Entity::update_many()
+                .col_expr(
+                    case_timer::Column::PausedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(case_timer::Column::DueAt, Expr::value(*due))
+                .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
+                .filter(case_timer::Column::CaseId.eq(case_id))
+                .filter(case_timer::Column::Timer.eq(timer.as_str()))
+                .build(backend),
+        );
     }
     for (timer, t) in &changes.timers_started {
         upsert_timer(
-            conn,
+            writes,
             workflow,
             case_id,
             timer,
             t,
             before.timers.contains_key(timer),
-        )
-        .await?;
+        );
     }
     Ok(())
 }
@@ -211,14 +215,15 @@ fn warn_at(workflow: &Workflow, timer: &str, due: DateTime<Utc>) -> Option<DateT
 }
 
 /// Inserts a started timer, or restarts one that ran before (clearing its stop, pause and firing).
-async fn upsert_timer<C: ConnectionTrait>(
-    conn: &C,
+fn upsert_timer(
+    writes: &mut Writes,
     workflow: &Workflow,
     case_id: Uuid,
     timer: &str,
     t: &TimerState,
     exists: bool,
-) -> Result<(), StoreError> {
+) {
+    let backend = writes.backend();
     let kind = workflow.timers.get(timer).map(|d| match d.kind {
         TimerKind::Floor => "FLOOR".to_string(),
         TimerKind::Deadline => "DEADLINE".to_string(),
@@ -226,50 +231,52 @@ async fn upsert_timer<C: ConnectionTrait>(
     let warn = warn_at(workflow, timer, t.due_at);
     if exists {
         let none = Option::<DateTime<Utc>>::None;
-        case_timer::Entity::update_many()
-            .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
-            .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
-            .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
-            .col_expr(case_timer::Column::Kind, Expr::value(kind))
-            .col_expr(case_timer::Column::StoppedAt, Expr::value(none))
-            .col_expr(case_timer::Column::PausedAt, Expr::value(none))
-            .col_expr(case_timer::Column::FiredAt, Expr::value(none))
-            .filter(case_timer::Column::CaseId.eq(case_id))
-            .filter(case_timer::Column::Timer.eq(timer))
-            .exec(conn)
-            .await?;
+        writes.one(
+            case_timer::Entity::update_many()
+                .col_expr(case_timer::Column::StartedAt, Expr::value(t.started_at))
+                .col_expr(case_timer::Column::DueAt, Expr::value(t.due_at))
+                .col_expr(case_timer::Column::WarnAt, Expr::value(warn))
+                .col_expr(case_timer::Column::Kind, Expr::value(kind))
+                .col_expr(case_timer::Column::StoppedAt, Expr::value(none))
+                .col_expr(case_timer::Column::PausedAt, Expr::value(none))
+                .col_expr(case_timer::Column::FiredAt, Expr::value(none))
+                .filter(case_timer::Column::CaseId.eq(case_id))
+                .filter(case_timer::Column::Timer.eq(timer))
+                .build(backend),
+        );
     } else {
-        case_timer::Entity::insert(case_timer::ActiveModel {
-            case_id: Set(case_id),
-            timer: Set(timer.to_string()),
-            started_at: Set(t.started_at),
-            due_at: Set(t.due_at),
-            stopped_at: Set(None),
-            paused_at: Set(None),
-            fired_at: Set(None),
-            kind: Set(kind),
-            warn_at: Set(warn),
-        })
-        .exec(conn)
-        .await?;
+        writes.one(
+            case_timer::Entity::insert(case_timer::ActiveModel {
+                case_id: Set(case_id),
+                timer: Set(timer.to_string()),
+                started_at: Set(t.started_at),
+                due_at: Set(t.due_at),
+                stopped_at: Set(None),
+                paused_at: Set(None),
+                fired_at: Set(None),
+                kind: Set(kind),
+                warn_at: Set(warn),
+            })
+            .build(backend),
+        );
     }
-    Ok(())
 }
 
-async fn set_timer<C: ConnectionTrait>(
-    conn: &C,
+fn set_timer(
+    writes: &mut Writes,
     case_id: Uuid,
     timer: &str,
     column: case_timer::Column,
     value: Expr,
-) -> Result<(), StoreError> {
-    case_timer::Entity::update_many()
-        .col_expr(column, value)
-        .filter(case_timer::Column::CaseId.eq(case_id))
-        .filter(case_timer::Column::Timer.eq(timer))
-        .exec(conn)
-        .await?;
-    Ok(())
+) {
+    let backend = writes.backend();
+    writes.any(
+        case_timer::Entity::update_many()
+            .col_expr(column, value)
+            .filter(case_timer::Column::CaseId.eq(case_id))
+            .filter(case_timer::Column::Timer.eq(timer))
+            .build(backend),
+    );
 }
 
 /// Lets `agency` see the case from now on (idempotent).

@@ -11,13 +11,17 @@ pub use referrals::*;
 pub use transfers::*;
 
 use super::StoreError;
-use super::entities::{referral, transfer};
+use super::batch::{PART, query_parts};
+use super::entities::{case_access, referral, transfer};
 use crate::domain::{Ground, ReferralRecord, ReferralStatus, TransferRecord, TransferStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
 use serde_json::Value as Json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -153,4 +157,74 @@ pub async fn mark_transfer_escalated<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(r.rows_affected == 1)
+}
+
+/// The sharing history of some cases, as the access model reads it.
+#[derive(Debug, Default)]
+pub struct Sharing {
+    /// Their referrals, by case then id.
+    pub referrals: Vec<ReferralRecord>,
+    /// Their transfers of lead, by case then id.
+    pub transfers: Vec<TransferRecord>,
+    /// By case, the agencies whose access a protection ended.
+    pub ended: HashMap<Uuid, BTreeSet<Uuid>>,
+}
+
+/// The sharing history of the cases `case_ids`: three queries, one round trip on SQLite.
+pub async fn sharing_of_cases<C: ConnectionTrait>(
+    conn: &C,
+    case_ids: &[Uuid],
+) -> Result<Sharing, StoreError> {
+    if case_ids.is_empty() {
+        return Ok(Sharing::default());
+    }
+    let backend = conn.get_database_backend();
+    let ids = || case_ids.iter().copied();
+    let statements = vec![
+        referral::Entity::find()
+            .filter(referral::Column::CaseId.is_in(ids()))
+            .order_by_asc(referral::Column::CaseId)
+            .order_by_asc(referral::Column::Id)
+            .expr_as(Expr::val(0i64), PART)
+            .build(backend),
+        transfer::Entity::find()
+            .filter(transfer::Column::CaseId.is_in(ids()))
+            .order_by_asc(transfer::Column::CaseId)
+            .order_by_asc(transfer::Column::Id)
+            .expr_as(Expr::val(1i64), PART)
+            .build(backend),
+        case_access::Entity::find()
+            .filter(case_access::Column::CaseId.is_in(ids()))
+            .filter(case_access::Column::EndedAt.is_not_null())
+            .expr_as(Expr::val(2i64), PART)
+            .build(backend),
+    ];
+    let mut parts = query_parts(conn, statements).await?.into_iter();
+    let (Some(referrals), Some(transfers), Some(ended)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(StoreError::Corrupt(
+            "a query of sharing answered no parts".into(),
+        ));
+    };
+    let mut sharing = Sharing::default();
+    for row in &referrals {
+        sharing
+            .referrals
+            .push(to_referral(referral::Model::from_query_result(row, "")?)?);
+    }
+    for row in &transfers {
+        sharing
+            .transfers
+            .push(to_transfer(transfer::Model::from_query_result(row, "")?)?);
+    }
+    for row in &ended {
+        let m = case_access::Model::from_query_result(row, "")?;
+        sharing
+            .ended
+            .entry(m.case_id)
+            .or_default()
+            .insert(m.agency_id);
+    }
+    Ok(sharing)
 }
