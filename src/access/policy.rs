@@ -137,7 +137,18 @@ pub struct Policies {
     /// [`Policies::readable_groups`] by role set, worked out once per set: every case view
     /// needs it, and it is one policy decision per data group.
     readable: Arc<RwLock<HashMap<Vec<Role>, Vec<DataGroup>>>>,
+    /// Decisions already taken, by what they depend on (roles, agency kind, action, facts):
+    /// the policies are fixed once loaded and read nothing else, so a decision never changes,
+    /// and every request would otherwise evaluate them again (a twelfth of a transition's CPU).
+    decisions: Arc<RwLock<HashMap<DecisionKey, Verdict>>>,
 }
+
+/// What a decision depends on (see [`Policies::decide_for`]).
+type DecisionKey = (Vec<Role>, String, Action, Facts);
+
+/// Most decisions remembered; the situations that occur are far fewer (roles × kinds × actions
+/// × facts that the service asks about).
+const MAX_DECISIONS: usize = 8192;
 
 /// Why policies could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +218,7 @@ impl Policies {
             set,
             source: file.to_string(),
             readable: Arc::default(),
+            decisions: Arc::default(),
         })
     }
 
@@ -223,6 +235,26 @@ impl Policies {
         action: Action,
         facts: Facts,
     ) -> Verdict {
+        let key = (roles.to_vec(), agency_kind.to_string(), action, facts);
+        if let Some(verdict) = self
+            .decisions
+            .read()
+            .ok()
+            .and_then(|known| known.get(&key).cloned())
+        {
+            return verdict;
+        }
+        let verdict = self.evaluate(roles, agency_kind, action, facts);
+        if let Ok(mut known) = self.decisions.write()
+            && known.len() < MAX_DECISIONS
+        {
+            known.insert(key, verdict.clone());
+        }
+        verdict
+    }
+
+    /// [`Policies::decide_for`], evaluated by Cedar.
+    fn evaluate(&self, roles: &[Role], agency_kind: &str, action: Action, facts: Facts) -> Verdict {
         let deny = Verdict {
             allowed: false,
             policies: Vec::new(),

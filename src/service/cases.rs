@@ -172,7 +172,18 @@ pub async fn seen_by(
     p: &Principal,
     case: CaseRecord,
 ) -> Result<Option<VisibleCase>, ServiceError> {
-    match super::visibility::visible(app, p, case).await {
+    seen_after(app, p, case, None).await
+}
+
+/// [`seen_by`] for a case just changed, with its sharing history as the change left it when the
+/// change read it (see [`super::visibility::visible_after`]).
+pub async fn seen_after(
+    app: &App,
+    p: &Principal,
+    case: CaseRecord,
+    sharing: Option<crate::store::disclosures::Sharing>,
+) -> Result<Option<VisibleCase>, ServiceError> {
+    match super::visibility::visible_after(app, p, case, sharing).await {
         Ok(case) => Ok(Some(case)),
         Err(ServiceError::NotFound(_)) => Ok(None),
         Err(e) => Err(e),

@@ -38,6 +38,9 @@ pub struct Fired {
     pub event: Event,
     /// True when an idempotent retry returned the first result without doing the work again.
     pub replayed: bool,
+    /// The case's sharing history as the transition left it, when read with it (see
+    /// [`super::unit_of_work::Committed::sharing`]).
+    pub sharing: Option<crate::store::disclosures::Sharing>,
 }
 
 /// Fires a transition: checks the caller's rights, the version and the guards, and records the
@@ -180,6 +183,7 @@ async fn fire(
         case: committed.case,
         event,
         replayed: false,
+        sharing: committed.sharing,
     })
 }
 
@@ -217,6 +221,7 @@ async fn replayed(
         case,
         event,
         replayed: true,
+        sharing: None,
     }))
 }
 

@@ -21,11 +21,12 @@ use crate::domain::event::{ChainPosition, canonical_json};
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind, Notification, NotificationKind};
 use crate::store::WriteTxn;
 use crate::store::batch::Writes;
+use crate::store::disclosures::{self, Sharing};
 use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{cases as case_store, events, inbox};
 use crate::workflow::{PersonStatus, Workflow, engine};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -85,6 +86,9 @@ pub struct Committed {
     pub signals: Vec<Signal>,
     /// The second case after the change (see [`CaseWork::begin_pair`]).
     pub other: Option<CaseRecord>,
+    /// The case's sharing history as the change left it, where it was read in the same round
+    /// trip as the writes (SQLite): the answer's view of the case needs no read of its own.
+    pub sharing: Option<Sharing>,
 }
 
 impl Committed {
@@ -511,7 +515,15 @@ impl<'a> CaseWork<'a> {
             idempotency::insert(&mut writes, user, &key, &record, self.now);
         }
         let txn = &self.txn;
-        writes.run(txn).await?;
+        let sharing = if writes.backend() == DatabaseBackend::Sqlite {
+            let reads = disclosures::sharing_queries(writes.backend(), &[self.case.id]);
+            Some(disclosures::sharing_of_rows(
+                writes.run_then_read(txn, reads).await?,
+            )?)
+        } else {
+            writes.run(txn).await?;
+            None
+        };
         self.app.bus.stage(txn, &signals).await?;
         self.txn.commit().await?;
         self.app.log_appended();
@@ -521,6 +533,7 @@ impl<'a> CaseWork<'a> {
             events: self.events,
             signals,
             other: self.other.map(|o| o.case),
+            sharing,
         })
     }
 }

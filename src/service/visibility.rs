@@ -20,7 +20,25 @@ pub async fn visible(
     p: &Principal,
     case: CaseRecord,
 ) -> Result<VisibleCase, ServiceError> {
-    let view = view(app, app.store.conn(), p, &case).await?;
+    visible_after(app, p, case, None).await
+}
+
+/// [`visible`] for a case just changed, with its sharing history as the change left it when the
+/// change read it (`None`: read it now).
+pub async fn visible_after(
+    app: &App,
+    p: &Principal,
+    case: CaseRecord,
+    sharing: Option<disclosures::Sharing>,
+) -> Result<VisibleCase, ServiceError> {
+    let view = match sharing {
+        Some(mut sharing) => {
+            let ended = sharing.ended.remove(&case.id).unwrap_or_default();
+            let record = record_of(&case, &sharing.referrals, &sharing.transfers, ended);
+            view_of(app, app.store.conn(), p, &case, record).await?
+        }
+        None => view(app, app.store.conn(), p, &case).await?,
+    };
     Ok(VisibleCase::new(case, view))
 }
 
@@ -176,13 +194,24 @@ pub async fn view<C: ConnectionTrait>(
     p: &Principal,
     case: &CaseRecord,
 ) -> Result<CaseView, ServiceError> {
-    let now = app.now();
     // Auditors see every case whole: their view needs nothing from the sharing history.
     let record = if p.has(Role::Auditor) {
         record_of(case, &[], &[], BTreeSet::new())
     } else {
         sharing_record(conn, case).await?
     };
+    view_of(app, conn, p, case, record).await
+}
+
+/// [`view`] from the case's sharing history `record`.
+async fn view_of<C: ConnectionTrait>(
+    app: &App,
+    conn: &C,
+    p: &Principal,
+    case: &CaseRecord,
+    record: SharingRecord,
+) -> Result<CaseView, ServiceError> {
+    let now = app.now();
     let (has_row, glass) = if CaseView::depends_on_rows(p, case.lead_agency_id) {
         (
             case_store::has_access(conn, case.id, p.agency_id).await?,

@@ -57,6 +57,62 @@ impl Writes {
         self.statements.extend(other.statements);
     }
 
+    /// Runs every statement in `conn`, in order, then the queries `reads` (as [`query_parts`]
+    /// takes them) in the same round trip on SQLite: what they read includes these writes.
+    pub async fn run_then_read<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        reads: Vec<Statement>,
+    ) -> Result<Vec<Vec<sea_orm::QueryResult>>, StoreError> {
+        let n = reads.len();
+        if self.backend != DatabaseBackend::Sqlite
+            || !self
+                .statements
+                .iter()
+                .chain(&reads)
+                .all(anonymous_parameters)
+        {
+            self.run(conn).await?;
+            return query_parts(conn, reads).await;
+        }
+        // The rows written, counted by the connection's change counter around the writes
+        // (a query answers rows, not counts).
+        let count = |part: usize| {
+            Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                format!("SELECT total_changes() AS trm_changes, ? AS {PART}"),
+                [Value::from(part as i64)],
+            )
+        };
+        let rows = self.rows;
+        let mut statements = vec![count(n)];
+        statements.extend(self.statements);
+        statements.push(count(n + 1));
+        statements.extend(reads);
+        let mut parts: Vec<Vec<sea_orm::QueryResult>> = (0..n).map(|_| Vec::new()).collect();
+        let mut changes = Vec::new();
+        for row in conn.query_all_raw(joined(statements)).await? {
+            let part: i64 = row.try_get("", PART)?;
+            match usize::try_from(part) {
+                Ok(i) if i < n => parts[i].push(row),
+                Ok(i) if i <= n + 1 => changes.push(row.try_get::<i64>("", "trm_changes")?),
+                _ => return Err(StoreError::Corrupt(format!("a row of no query ({part})"))),
+            }
+        }
+        let written = match changes[..] {
+            [before, after] => u64::try_from(after - before).unwrap_or_default(),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "a change's writes were not counted".into(),
+                ));
+            }
+        };
+        if written < rows {
+            return Err(too_few(written, rows));
+        }
+        Ok(parts)
+    }
+
     /// Runs every statement in `conn`, in order; nothing to do when there is none.
     pub async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<(), StoreError> {
         let written = if self.backend == DatabaseBackend::Sqlite
@@ -74,14 +130,17 @@ impl Writes {
             written
         };
         if written < self.rows {
-            return Err(StoreError::Corrupt(format!(
-                "a change wrote {written} rows where it must write at least {}: a row it holds \
-                 locked is missing",
-                self.rows
-            )));
+            return Err(too_few(written, self.rows));
         }
         Ok(())
     }
+}
+
+fn too_few(written: u64, rows: u64) -> StoreError {
+    StoreError::Corrupt(format!(
+        "a change wrote {written} rows where it must write at least {rows}: a row it holds \
+         locked is missing"
+    ))
 }
 
 /// Whether every parameter of `s` is an anonymous `?` (bound in order), so that it can run
@@ -138,4 +197,154 @@ pub async fn query_parts<C: ConnectionTrait>(
         }
     }
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{Database, DatabaseConnection, TransactionTrait};
+
+    async fn table() -> DatabaseConnection {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); \
+             INSERT INTO t VALUES (1, 'one')",
+        )
+        .await
+        .unwrap();
+        db
+    }
+
+    fn sql(text: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DatabaseBackend::Sqlite, text, values)
+    }
+
+    async fn rows(db: &DatabaseConnection) -> Vec<(i64, String)> {
+        db.query_all_raw(sql("SELECT id, v FROM t ORDER BY id", vec![]))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.try_get("", "id").unwrap(), r.try_get("", "v").unwrap()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn statements_run_in_order_each_with_its_own_values() {
+        let db = table().await;
+        let mut w = Writes::new(DatabaseBackend::Sqlite);
+        w.one(sql(
+            "INSERT INTO t (id, v) VALUES (?, ?)",
+            vec![2.into(), "two".into()],
+        ));
+        w.one(sql(
+            "UPDATE t SET v = ? WHERE id = ?",
+            vec!["uno".into(), 1.into()],
+        ));
+        // Reads what the statement before it wrote.
+        w.one(sql(
+            "UPDATE t SET v = v || ? WHERE id = ?",
+            vec!["!".into(), 2.into()],
+        ));
+        w.run(&db).await.unwrap();
+        assert_eq!(
+            rows(&db).await,
+            vec![(1, "uno".to_string()), (2, "two!".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_row_that_is_not_there_fails_the_writes_and_its_transaction_keeps_nothing() {
+        let db = table().await;
+        let txn = db.begin().await.unwrap();
+        let mut w = Writes::new(DatabaseBackend::Sqlite);
+        w.one(sql(
+            "UPDATE t SET v = ? WHERE id = ?",
+            vec!["uno".into(), 1.into()],
+        ));
+        w.one(sql(
+            "UPDATE t SET v = ? WHERE id = ?",
+            vec!["ghost".into(), 9.into()],
+        ));
+        let err = w.run(&txn).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        txn.rollback().await.unwrap();
+        assert_eq!(rows(&db).await, vec![(1, "one".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_statement_stops_the_rest_with_its_error() {
+        let db = table().await;
+        let mut w = Writes::new(DatabaseBackend::Sqlite);
+        w.one(sql(
+            "INSERT INTO t (id, v) VALUES (?, ?)",
+            vec![1.into(), "again".into()],
+        ));
+        w.one(sql(
+            "INSERT INTO t (id, v) VALUES (?, ?)",
+            vec![3.into(), "three".into()],
+        ));
+        // A unique key taken is a conflict, as the unit of work needs to see a lost race.
+        let err = w.run(&db).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert_eq!(rows(&db).await, vec![(1, "one".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn reads_after_the_writes_see_them_and_come_back_by_query() {
+        let db = table().await;
+        let mut w = Writes::new(DatabaseBackend::Sqlite);
+        w.one(sql(
+            "INSERT INTO t (id, v) VALUES (?, ?)",
+            vec![2.into(), "two".into()],
+        ));
+        let reads = vec![
+            sql(
+                &format!("SELECT v, ? AS {PART} FROM t WHERE id = ?"),
+                vec![0i64.into(), 2.into()],
+            ),
+            sql(
+                &format!("SELECT v, ? AS {PART} FROM t WHERE id > ?"),
+                vec![1i64.into(), 5.into()],
+            ),
+            sql(
+                &format!("SELECT v, ? AS {PART} FROM t ORDER BY id"),
+                vec![2i64.into()],
+            ),
+        ];
+        let parts = w.run_then_read(&db, reads).await.unwrap();
+        let texts = |i: usize| -> Vec<String> {
+            parts[i]
+                .iter()
+                .map(|r| r.try_get("", "v").unwrap())
+                .collect()
+        };
+        assert_eq!(parts.len(), 3);
+        assert_eq!(texts(0), vec!["two"]);
+        assert!(texts(1).is_empty());
+        assert_eq!(texts(2), vec!["one", "two"]);
+
+        let mut w = Writes::new(DatabaseBackend::Sqlite);
+        w.one(sql("DELETE FROM t WHERE id = ?", vec![7.into()]));
+        let err = w.run_then_read(&db, Vec::new()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn only_statements_with_anonymous_parameters_are_joined() {
+        let s = |text: &str| sql(text, vec![]);
+        assert!(anonymous_parameters(&s("UPDATE t SET v = ? WHERE id = ?")));
+        assert!(!anonymous_parameters(&s(
+            "UPDATE t SET v = ?1 WHERE id = ?2"
+        )));
+        assert!(!anonymous_parameters(&s("UPDATE t SET v = $1")));
+        let joined = joined(vec![
+            sql("A ?", vec![1.into()]),
+            sql("B ? ?", vec![2.into(), 3.into()]),
+        ]);
+        assert_eq!(joined.sql, "A ?;\nB ? ?");
+        assert_eq!(
+            joined.values.map(|v| v.0),
+            Some(vec![1.into(), 2.into(), 3.into()])
+        );
+    }
 }

@@ -385,17 +385,17 @@ async fn each_principal_has_a_rate_limit_and_metrics_count_what_happened() {
                 "operation" => ["query", "mutation", "subscription", "unknown"].contains(&value),
                 "outcome" => trm::server::OUTCOMES.contains(&value),
                 "transport" => ["http", "websocket", "console"].contains(&value),
-                // A statement's verb and table (`INSERT case_events`): names from the code.
-                "statement" => {
-                    value
-                        .split_once(' ')
-                        .map_or(value, |(verb, _)| verb)
+                // A statement's verb and table (`INSERT case_events`), or those of the
+                // statements sent together, joined by `; `: names from the code.
+                "statement" => value.split("; ").all(|kind| {
+                    kind.split_once(' ')
+                        .map_or(kind, |(verb, _)| verb)
                         .chars()
                         .all(|c| c.is_ascii_uppercase())
-                        && value.split_once(' ').is_none_or(|(_, table)| {
+                        && kind.split_once(' ').is_none_or(|(_, table)| {
                             table.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                         })
-                }
+                }),
                 "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
                 _ => false,
             };

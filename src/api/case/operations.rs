@@ -26,7 +26,17 @@ pub struct CaseMutation;
 
 /// `case` as its changer may now see it (the payload of a mutation that changed it).
 pub async fn seen(app: &App, p: &Principal, case: CaseRecord) -> Result<CaseNode> {
-    cases::seen_by(app, p, case)
+    seen_after(app, p, case, None).await
+}
+
+/// [`seen`] for a case just changed, with its sharing history when the change read it.
+async fn seen_after(
+    app: &App,
+    p: &Principal,
+    case: CaseRecord,
+    sharing: Option<crate::store::disclosures::Sharing>,
+) -> Result<CaseNode> {
+    cases::seen_after(app, p, case, sharing)
         .await
         .gql()?
         .map(CaseNode)
@@ -260,7 +270,7 @@ impl CaseMutation {
         .await
         .gql()?;
         Ok(FireTransitionPayload {
-            case: seen(app, principal(ctx)?, fired.case).await?,
+            case: seen_after(app, principal(ctx)?, fired.case, fired.sharing).await?,
             event: EventNode(fired.event),
             replayed: fired.replayed,
         })

@@ -17,8 +17,8 @@ use crate::domain::{Ground, ReferralRecord, ReferralStatus, TransferRecord, Tran
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeSet, HashMap};
@@ -160,7 +160,7 @@ pub async fn mark_transfer_escalated<C: ConnectionTrait>(
 }
 
 /// The sharing history of some cases, as the access model reads it.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Sharing {
     /// Their referrals, by case then id.
     pub referrals: Vec<ReferralRecord>,
@@ -178,9 +178,14 @@ pub async fn sharing_of_cases<C: ConnectionTrait>(
     if case_ids.is_empty() {
         return Ok(Sharing::default());
     }
-    let backend = conn.get_database_backend();
+    let statements = sharing_queries(conn.get_database_backend(), case_ids);
+    sharing_of_rows(query_parts(conn, statements).await?)
+}
+
+/// The three queries of [`sharing_of_cases`], as [`query_parts`] takes them.
+pub fn sharing_queries(backend: DatabaseBackend, case_ids: &[Uuid]) -> Vec<Statement> {
     let ids = || case_ids.iter().copied();
-    let statements = vec![
+    vec![
         referral::Entity::find()
             .filter(referral::Column::CaseId.is_in(ids()))
             .order_by_asc(referral::Column::CaseId)
@@ -198,8 +203,12 @@ pub async fn sharing_of_cases<C: ConnectionTrait>(
             .filter(case_access::Column::EndedAt.is_not_null())
             .expr_as(Expr::val(2i64), PART)
             .build(backend),
-    ];
-    let mut parts = query_parts(conn, statements).await?.into_iter();
+    ]
+}
+
+/// The sharing history in the rows of [`sharing_queries`].
+pub fn sharing_of_rows(parts: Vec<Vec<QueryResult>>) -> Result<Sharing, StoreError> {
+    let mut parts = parts.into_iter();
     let (Some(referrals), Some(transfers), Some(ended)) =
         (parts.next(), parts.next(), parts.next())
     else {
