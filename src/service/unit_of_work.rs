@@ -474,9 +474,15 @@ impl<'a> CaseWork<'a> {
         let (before, touched) = (self.before, self.touched);
         protections::keep(&mut self, before, touched).await?;
         protections::check_chain(&self.case, &self.events)?;
-        // A new case's rows go first: the track changes of its events follow them.
         let mut writes = Writes::new(self.writes.backend());
         if self.locked_version == 0 {
+            // A new case is stored as it stands; its opening event changes no state, and a
+            // change of its state before it is stored would be written twice.
+            if !self.writes.is_empty() {
+                return Err(ServiceError::internal(
+                    "a case being opened changed its state before it was stored",
+                ));
+            }
             case_store::insert(&mut writes, &self.workflow, &self.case)?;
         } else if self.events.is_empty() {
             return Err(ServiceError::internal(

@@ -140,8 +140,8 @@ fn role_groups(app: &App, p: &Principal) -> BTreeSet<DataGroup> {
         .collect()
 }
 
-/// [`view`] for a page of cases in five queries (three round trips on SQLite) whatever its length (a list would otherwise
-/// ask four per case); `None` where `p` may not see the case.
+/// [`view`] for a page of cases in five queries (three round trips on SQLite) whatever its
+/// length (a list would otherwise ask four per case); `None` where `p` may not see the case.
 async fn views<C: ConnectionTrait>(
     app: &App,
     conn: &C,

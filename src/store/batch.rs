@@ -51,6 +51,11 @@ impl Writes {
         self.statements.push(statement);
     }
 
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
     /// Adds `other`'s statements after these.
     pub fn extend(&mut self, other: Writes) {
         self.rows += other.rows;
