@@ -150,6 +150,26 @@ type DecisionKey = (Vec<Role>, String, Action, Facts);
 /// × facts that the service asks about).
 const MAX_DECISIONS: usize = 8192;
 
+/// The value `memo` holds for `key`, or `compute`'s, then kept while `memo` holds fewer than
+/// `most` (a poisoned lock only means it is worked out again).
+fn remembered<K: std::hash::Hash + Eq, V: Clone>(
+    memo: &RwLock<HashMap<K, V>>,
+    key: K,
+    most: usize,
+    compute: impl FnOnce() -> V,
+) -> V {
+    if let Some(value) = memo.read().ok().and_then(|m| m.get(&key).cloned()) {
+        return value;
+    }
+    let value = compute();
+    if let Ok(mut m) = memo.write()
+        && m.len() < most
+    {
+        m.insert(key, value.clone());
+    }
+    value
+}
+
 /// Why policies could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
@@ -236,21 +256,9 @@ impl Policies {
         facts: Facts,
     ) -> Verdict {
         let key = (roles.to_vec(), agency_kind.to_string(), action, facts);
-        if let Some(verdict) = self
-            .decisions
-            .read()
-            .ok()
-            .and_then(|known| known.get(&key).cloned())
-        {
-            return verdict;
-        }
-        let verdict = self.evaluate(roles, agency_kind, action, facts);
-        if let Ok(mut known) = self.decisions.write()
-            && known.len() < MAX_DECISIONS
-        {
-            known.insert(key, verdict.clone());
-        }
-        verdict
+        remembered(&self.decisions, key, MAX_DECISIONS, || {
+            self.evaluate(roles, agency_kind, action, facts)
+        })
     }
 
     /// [`Policies::decide_for`], evaluated by Cedar.
@@ -386,19 +394,9 @@ impl Policies {
         let mut key = roles.to_vec();
         key.sort_unstable();
         key.dedup();
-        if let Some(groups) = self
-            .readable
-            .read()
-            .ok()
-            .and_then(|memo| memo.get(&key).cloned())
-        {
-            return groups;
-        }
-        let groups = self.decide_readable_groups(roles);
-        if let Ok(mut memo) = self.readable.write() {
-            memo.insert(key, groups.clone());
-        }
-        groups
+        remembered(&self.readable, key, usize::MAX, || {
+            self.decide_readable_groups(roles)
+        })
     }
 
     fn decide_readable_groups(&self, roles: &[Role]) -> Vec<DataGroup> {

@@ -474,11 +474,13 @@ impl<'a> CaseWork<'a> {
         let (before, touched) = (self.before, self.touched);
         protections::keep(&mut self, before, touched).await?;
         protections::check_chain(&self.case, &self.events)?;
-        let mut writes = Writes::new(self.writes.backend());
+        // What the change's events wrote to tracks and timers, then the case row.
+        let backend = self.writes.backend();
+        let mut writes = std::mem::replace(&mut self.writes, Writes::new(backend));
         if self.locked_version == 0 {
             // A new case is stored as it stands; its opening event changes no state, and a
             // change of its state before it is stored would be written twice.
-            if !self.writes.is_empty() {
+            if !writes.is_empty() {
                 return Err(ServiceError::internal(
                     "a case being opened changed its state before it was stored",
                 ));
@@ -488,12 +490,7 @@ impl<'a> CaseWork<'a> {
             return Err(ServiceError::internal(
                 "a change to a case recorded no event",
             ));
-        }
-        writes.extend(std::mem::replace(
-            &mut self.writes,
-            Writes::new(writes.backend()),
-        ));
-        if self.locked_version != 0 {
+        } else {
             // The row is locked for this transaction: it is there at the version locked.
             case_store::update(&mut writes, &self.case, self.locked_version)?;
         }

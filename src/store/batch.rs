@@ -56,12 +56,6 @@ impl Writes {
         self.statements.is_empty()
     }
 
-    /// Adds `other`'s statements after these.
-    pub fn extend(&mut self, other: Writes) {
-        self.rows += other.rows;
-        self.statements.extend(other.statements);
-    }
-
     /// Runs every statement in `conn`, in order, then the queries `reads` (as [`query_parts`]
     /// takes them) in the same round trip on SQLite: what they read includes these writes.
     pub async fn run_then_read<C: ConnectionTrait>(
