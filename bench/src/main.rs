@@ -183,7 +183,10 @@ async fn database(args: &Args, db: &str, name: &str) -> Result<String, String> {
                 .pg_url
                 .rsplit_once('/')
                 .map_or(args.pg_url.as_str(), |(b, _)| b);
-            Ok(format!("{base}/trm_bench_{name}"))
+            // Without TLS, as the physical baseline's client connects: the same transport for
+            // every contender (a local server would else be reached through TLS by sqlx's
+            // default `sslmode=prefer`, which measured as a tenth of the machine's CPU).
+            Ok(format!("{base}/trm_bench_{name}?sslmode=disable"))
         }
         other => Err(format!("unknown database {other} (sqlite, postgres)")),
     }

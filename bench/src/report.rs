@@ -113,7 +113,7 @@ fn render_transitions(s: &mut String, db: &str, r: &Results) {
     let how = if db == "sqlite" {
         "SQLite's C API (rusqlite, cached prepared statements): one connection and thread per client, contending on the write lock with a busy timeout; `BEGIN IMMEDIATE`, read the case and the log's last leaf, `UPDATE` the case, `INSERT` the event and its leaf, `COMMIT`; WAL, `synchronous = FULL`"
     } else {
-        "tokio-postgres with prepared statements, one connection per client: `BEGIN`, `SELECT … FOR UPDATE` of the case, `UPDATE` it, `INSERT` the event and its log leaf (its position from a sequence: no lock on the log), `COMMIT`"
+        "tokio-postgres with prepared statements, one connection per client: `BEGIN`, `SELECT … FOR UPDATE` of the case, `UPDATE` it, `INSERT` the event and its log leaf (its position from a sequence: no lock on the log), `COMMIT`; like TRM and the store baseline, over TCP without TLS"
     };
     let _ = writeln!(
         s,

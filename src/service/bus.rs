@@ -24,8 +24,9 @@
 use crate::domain::Event;
 use crate::store::Store;
 use crate::store::StoreError;
+use crate::store::batch::Writes;
 use crate::store::notify::{self, Listener, Received};
-use sea_orm::{ConnectionTrait, DatabaseBackend};
+use sea_orm::DatabaseBackend;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -111,18 +112,14 @@ impl Bus {
         }
     }
 
-    /// Inside the write transaction: on PostgreSQL sends NOTIFY on one channel (delivered to
-    /// every instance only if and when the transaction commits). No-op on SQLite.
-    pub async fn stage<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        signals: &[Signal],
-    ) -> Result<(), StoreError> {
+    /// With a change's writes: on PostgreSQL a NOTIFY on one channel (delivered to every
+    /// instance only if and when the change commits). No-op on SQLite.
+    pub fn stage(&self, writes: &mut Writes, signals: &[Signal]) -> Result<(), StoreError> {
         if self.delivery != Delivery::Postgres || signals.is_empty() {
             return Ok(());
         }
         for payload in payloads(signals)? {
-            notify::notify(conn, CHANNEL, payload).await?;
+            notify::notify(writes, CHANNEL, payload);
         }
         Ok(())
     }

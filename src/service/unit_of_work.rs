@@ -517,6 +517,7 @@ impl<'a> CaseWork<'a> {
             record.event_id = self.events.last().map(|e| e.id);
             idempotency::insert(&mut writes, user, &key, &record, self.now);
         }
+        self.app.bus.stage(&mut writes, &signals)?;
         let txn = &self.txn;
         let sharing = if writes.backend() == DatabaseBackend::Sqlite {
             let reads = disclosures::sharing_queries(writes.backend(), &[self.case.id]);
@@ -527,7 +528,6 @@ impl<'a> CaseWork<'a> {
             writes.run(txn).await?;
             None
         };
-        self.app.bus.stage(txn, &signals).await?;
         self.txn.commit().await?;
         self.app.log_appended();
         self.app.bus.committed(&signals);

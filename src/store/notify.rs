@@ -1,27 +1,22 @@
 //! PostgreSQL `NOTIFY` and `LISTEN`: how a committed change is announced to every instance on
 //! the database (the signal bus in `service::bus` decides what is announced).
 
+use super::batch::Writes;
 use super::{Store, StoreError};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{DatabaseBackend, Statement};
 use std::time::Duration;
 
-/// Sends `payload` on `channel` inside the transaction `conn` (PostgreSQL delivers it to every
-/// listener if and when the transaction commits, and never otherwise). No-op on SQLite.
-pub async fn notify<C: ConnectionTrait>(
-    conn: &C,
-    channel: &str,
-    payload: String,
-) -> Result<(), StoreError> {
-    if conn.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
+/// Sends `payload` on `channel` with the change's `writes` (PostgreSQL delivers it to every
+/// listener if and when their transaction commits, and never otherwise). No-op on SQLite.
+pub fn notify(writes: &mut Writes, channel: &str, payload: String) {
+    if writes.backend() != DatabaseBackend::Postgres {
+        return;
     }
-    conn.execute_raw(Statement::from_sql_and_values(
+    writes.effect(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         "SELECT pg_notify($1, $2)",
         [channel.into(), payload.into()],
-    ))
-    .await?;
-    Ok(())
+    ));
 }
 
 /// A `LISTEN` on one channel over a connection of its own (not one of the pool's), with the

@@ -35,15 +35,68 @@ pub const ALLOWED: &[&str] = &[
 pub fn statement_kind(sql: &str) -> String {
     let mut kinds: Vec<String> = Vec::new();
     for part in sql.split(';').filter(|p| !p.trim().is_empty()) {
-        let kind = one_statement_kind(part);
-        if !kinds.contains(&kind) {
-            kinds.push(kind);
+        for kind in with_kinds(part).unwrap_or_else(|| vec![one_statement_kind(part)]) {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
         }
     }
     if kinds.is_empty() {
         return "OTHER".to_string();
     }
     kinds.join("; ")
+}
+
+/// A statement with `WITH` queries (the joined writes of `store::batch` on PostgreSQL) as the
+/// kinds of its queries and of its main statement, unless that only reads what they returned
+/// (`WITH w AS (UPDATE cases …) SELECT count(*) FROM w` is `UPDATE cases`). `None` if `sql` does
+/// not start with `WITH`.
+fn with_kinds(sql: &str) -> Option<Vec<String>> {
+    let rest = sql.trim_start();
+    if !rest
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case("WITH "))
+    {
+        return None;
+    }
+    let rest = &rest[5..];
+    let (mut kinds, mut names) = (Vec::new(), Vec::new());
+    // Where the next query's name starts: `name AS (body)`, then `,` or the main statement.
+    let mut at = 0;
+    loop {
+        let open = rest[at..].find('(')? + at;
+        if let Some(name) = rest[at..open].split_whitespace().next() {
+            names.push(name.trim_matches('"'));
+        }
+        let mut depth = 0usize;
+        let close = rest[open..].char_indices().find_map(|(i, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(open + i);
+                    }
+                }
+                _ => {}
+            }
+            None
+        })?;
+        kinds.push(one_statement_kind(&rest[open + 1..close]));
+        let after = rest[close + 1..].trim_start();
+        if let Some(next) = after.strip_prefix(',') {
+            at = rest.len() - next.len();
+            continue;
+        }
+        let kind = one_statement_kind(after);
+        let reads_queries = kind
+            .strip_prefix("SELECT ")
+            .is_some_and(|table| names.contains(&table));
+        if !after.is_empty() && !reads_queries {
+            kinds.push(kind);
+        }
+        return Some(kinds);
+    }
 }
 
 fn one_statement_kind(sql: &str) -> String {
@@ -201,6 +254,18 @@ mod tests {
                 "UPDATE case_tracks; UPDATE cases; INSERT case_events",
             ),
             ("SELECT 1;", "SELECT"),
+            (
+                r#"WITH trm_w0 AS (UPDATE "cases" SET "v" = $1 RETURNING 1), trm_w1 AS (INSERT INTO "case_events" ("id") VALUES ($2) RETURNING 1), trm_w2 AS (SELECT pg_notify($3, $4)) SELECT (SELECT count(*) FROM trm_w0) AS trm_w0, (SELECT count(*) FROM trm_w1) AS trm_w1, (SELECT count(*) FROM trm_w2) AS trm_w2"#,
+                "UPDATE cases; INSERT case_events; SELECT",
+            ),
+            (
+                "WITH moved AS (DELETE FROM audit_log_pending RETURNING event_id) INSERT INTO audit_log (event_id) SELECT event_id FROM moved",
+                "DELETE audit_log_pending; INSERT audit_log",
+            ),
+            (
+                "WITH x AS (SELECT 1) SELECT * FROM cases",
+                "SELECT; SELECT cases",
+            ),
         ];
         for (sql, kind) in cases {
             assert_eq!(statement_kind(sql), kind, "{sql}");

@@ -73,3 +73,143 @@ async fn instances_starting_together_on_a_fresh_database_take_turns() {
         assert_eq!(r.unwrap(), Ok(()));
     }
 }
+
+/// A change's writes sent together (`store::batch`) mean what they meant one by one, on both
+/// databases: each sees the ones before it (on PostgreSQL, statements that could not are never
+/// joined), a row that is not there fails the change, a taken key is a conflict, and a NOTIFY
+/// sent with them is delivered only with the commit.
+#[tokio::test]
+async fn a_changes_writes_sent_together_keep_their_order_and_their_failures() {
+    use sea_orm::{Database, TransactionTrait, Value};
+    use trm::store::StoreError;
+    use trm::store::batch::Writes;
+    let db = crate::harness::TestDatabase::new().await;
+    let url = if crate::harness::on_postgres() {
+        db.url.clone()
+    } else {
+        format!("{}?mode=rwc", db.url)
+    };
+    let conn = Database::connect(&url).await.unwrap();
+    let backend = conn.get_database_backend();
+    // `?` placeholders as the backend numbers them.
+    let stmt = |text: &str, values: Vec<Value>| {
+        let mut sql = String::new();
+        let mut n = 0;
+        for c in text.chars() {
+            if c == '?' && backend == DatabaseBackend::Postgres {
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            } else {
+                sql.push(c);
+            }
+        }
+        Statement::from_sql_and_values(backend, sql, values)
+    };
+    conn.execute_unprepared(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); \
+         CREATE TABLE u (id INTEGER PRIMARY KEY, t_id INTEGER NOT NULL REFERENCES t (id)); \
+         INSERT INTO t (id, v) VALUES (1, 'one')",
+    )
+    .await
+    .unwrap();
+    let rows = || async {
+        conn.query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, v FROM t ORDER BY id",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<i32>("", "id").unwrap(),
+                r.try_get::<String>("", "v").unwrap(),
+            )
+        })
+        .collect::<Vec<_>>()
+    };
+
+    let txn = conn.begin().await.unwrap();
+    let mut w = Writes::new(backend);
+    w.one(stmt(
+        "INSERT INTO t (id, v) VALUES (?, ?)",
+        vec![2.into(), "two".into()],
+    ));
+    // A row referring to one inserted beside it.
+    w.one(stmt(
+        "INSERT INTO u (id, t_id) VALUES (?, ?)",
+        vec![1.into(), 2.into()],
+    ));
+    w.one(stmt(
+        "UPDATE t SET v = ? WHERE id = ?",
+        vec!["uno".into(), 1.into()],
+    ));
+    // Reads what the statements before it wrote (one of them its own row).
+    w.one(stmt(
+        "UPDATE t SET v = v || ? WHERE id = ?",
+        vec!["!".into(), 2.into()],
+    ));
+    w.one(stmt(
+        "INSERT INTO t (id, v) VALUES (?, ?)",
+        vec![3.into(), "three".into()],
+    ));
+    w.run(&txn).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(
+        rows().await,
+        vec![(1, "uno".into()), (2, "two!".into()), (3, "three".into())]
+    );
+
+    // Writes that fail, in a transaction then rolled back: the error.
+    let failing = |writes: Vec<(&'static str, i32, i32)>| {
+        let (conn, stmt) = (&conn, &stmt);
+        async move {
+            let txn = conn.begin().await.unwrap();
+            let mut w = Writes::new(backend);
+            for (sql, a, b) in writes {
+                w.one(stmt(sql, vec![a.into(), b.into()]));
+            }
+            let err = w.run(&txn).await.unwrap_err();
+            txn.rollback().await.unwrap();
+            err
+        }
+    };
+    const SET: &str = "UPDATE t SET v = CAST(? AS TEXT) WHERE id = ?";
+    const REFER: &str = "INSERT INTO u (id, t_id) VALUES (?, ?)";
+    // A locked row that is not there: the change fails.
+    let err = failing(vec![(SET, 5, 1), (REFER, 2, 1), (SET, 6, 9)]).await;
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    // A key taken is a conflict (the lost-race path of idempotent requests needs it).
+    let err = failing(vec![(SET, 7, 1), (REFER, 1, 1)]).await;
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        rows().await,
+        vec![(1, "uno".into()), (2, "two!".into()), (3, "three".into())]
+    );
+
+    // On PostgreSQL a NOTIFY goes with the writes, and reaches a listener only at the commit.
+    if backend == DatabaseBackend::Postgres {
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&db.url)
+            .await
+            .unwrap();
+        listener.listen("trm_batch_test").await.unwrap();
+        let txn = conn.begin().await.unwrap();
+        let mut w = Writes::new(backend);
+        w.one(stmt(
+            "UPDATE t SET v = ? WHERE id = ?",
+            vec!["z".into(), 3.into()],
+        ));
+        trm::store::notify::notify(&mut w, "trm_batch_test", "[]".into());
+        w.run(&txn).await.unwrap();
+        let early =
+            tokio::time::timeout(std::time::Duration::from_millis(200), listener.recv()).await;
+        assert!(early.is_err(), "a notice before the commit");
+        txn.commit().await.unwrap();
+        let notice = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(notice.payload(), "[]");
+    }
+    conn.close().await.unwrap();
+}
