@@ -161,6 +161,13 @@ pub enum SqliteSync {
     Extra,
 }
 
+/// Prepared statements each SQLite connection keeps (sqlx's default is 100). A statement
+/// prepared by SQLite holds its compiled program, tens of kilobytes for the larger reads, and
+/// the reads of pages with `IN` lists of every length each compile anew: at 100 per connection
+/// the pool's caches held most of the server's memory under a 1M-case read load
+/// (`BENCHMARKS.md`). The statements of the hot paths are few and stay cached.
+const SQLITE_STATEMENTS_CACHED: usize = 32;
+
 /// Turns what a user typed into a URL sqlx understands (a bare path means a SQLite file).
 pub fn normalise_url(url: &str) -> String {
     if url.contains("://") || url.starts_with("sqlite:") {
@@ -199,6 +206,7 @@ impl Store {
                     })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    .statement_cache_capacity(SQLITE_STATEMENTS_CACHED)
             });
         }
         let sqlite = url.starts_with("sqlite:");
