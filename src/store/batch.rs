@@ -301,6 +301,9 @@ fn names(sql: &str, table: &str) -> bool {
     })
 }
 
+/// Values one joined statement may carry at most (PostgreSQL takes 65,535 parameters).
+const PG_MAX_VALUES: usize = 30_000;
+
 /// PostgreSQL: consecutive statements (each with whether its rows count as written) as few
 /// statements as keep their meaning. A statement joins the group before it when it can
 /// ([`pg_write`]) and names no table a statement of the group writes, unless both only insert
@@ -310,17 +313,21 @@ fn names(sql: &str, table: &str) -> bool {
 fn pg_groups(statements: impl IntoIterator<Item = (Statement, bool)>) -> Vec<Group> {
     let mut out = Vec::new();
     let mut group: Vec<(Statement, bool)> = Vec::new();
+    let values = |s: &Statement| s.values.as_ref().map_or(0, |v| v.0.len());
     for (statement, counts) in statements {
-        let joins = pg_write(&statement).is_some_and(|this| {
-            group.iter().all(|(earlier, _)| match pg_write(earlier) {
-                Some(PgWrite::Effect) => true,
-                Some(PgWrite::Insert(table)) => {
-                    this == PgWrite::Insert(table) || !names(&statement.sql, table)
-                }
-                Some(PgWrite::Other(table)) => !names(&statement.sql, table),
-                None => false,
-            })
-        });
+        let room = group.iter().map(|(s, _)| values(s)).sum::<usize>() + values(&statement)
+            <= PG_MAX_VALUES;
+        let joins = room
+            && pg_write(&statement).is_some_and(|this| {
+                group.iter().all(|(earlier, _)| match pg_write(earlier) {
+                    Some(PgWrite::Effect) => true,
+                    Some(PgWrite::Insert(table)) => {
+                        this == PgWrite::Insert(table) || !names(&statement.sql, table)
+                    }
+                    Some(PgWrite::Other(table)) => !names(&statement.sql, table),
+                    None => false,
+                })
+            });
         if !joins {
             out.extend(pg_group(std::mem::take(&mut group)));
         }
@@ -675,6 +682,19 @@ mod tests {
         assert_eq!(
             renumbered("a = $1 AND b = $12, $", 3),
             "a = $4 AND b = $15, $"
+        );
+        // A group stops short of PostgreSQL's limit on parameters.
+        let wide = |id: i32| {
+            let slots: Vec<String> = (1..=10_000).map(|i| format!("${i}")).collect();
+            pg(
+                &format!("INSERT INTO wide (a) VALUES ({})", slots.join(", ")),
+                (0..10_000).map(|_| Value::from(id)).collect(),
+            )
+        };
+        let groups = pg_groups([wide(1), wide(2), wide(3), wide(4)]);
+        assert_eq!(
+            shapes(&groups).iter().map(|(j, _)| *j).collect::<Vec<_>>(),
+            vec![true, false]
         );
     }
 
