@@ -185,7 +185,7 @@ async fn database(args: &Args, db: &str, name: &str) -> Result<String, String> {
                 .map_or(args.pg_url.as_str(), |(b, _)| b);
             // Without TLS, as the physical baseline's client connects: the same transport for
             // every contender (a local server would else be reached through TLS by sqlx's
-            // default `sslmode=prefer`, which measured as a tenth of the machine's CPU).
+            // default `sslmode=prefer`: 5 % of the machine's CPU in the server's OpenSSL alone).
             Ok(format!("{base}/trm_bench_{name}?sslmode=disable"))
         }
         other => Err(format!("unknown database {other} (sqlite, postgres)")),
