@@ -30,10 +30,10 @@ use crate::domain::{
     AccessKind, Agency, CaseRecord, EventDraft, EventKind, Notification, NotificationKind,
     PersonalDataRead, SamePersonLink,
 };
+use crate::store::WriteTxn;
 use crate::store::cases as case_store;
 use crate::store::{access_log, directory, events, same_person};
 use chrono::{Datelike, Duration, NaiveDate};
-use sea_orm::DatabaseTransaction;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -53,7 +53,7 @@ const LINK: &str = "linkSamePerson";
 /// case keeps no keys (nothing could be compared with them).
 pub(super) async fn replace_keys(
     app: &App,
-    tx: &DatabaseTransaction,
+    tx: &WriteTxn,
     case_id: Uuid,
     value: &Json,
     at: chrono::DateTime<chrono::Utc>,

@@ -15,11 +15,11 @@ use crate::domain::{
     CaseRecord, ConsentPurpose, DataGroup, EventDraft, EventKind, Feedback, Ground,
     NotificationKind, Role, TransferRecord, TransferStatus,
 };
+use crate::store::WriteTxn;
 use crate::store::disclosures::{self};
 use crate::store::inbox;
 use crate::workflow::{Actor, engine};
 use chrono::Duration;
-use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -97,7 +97,7 @@ pub(super) fn transfer_step(
 /// Checks a disclosure to `to` for a transfer and finds its ground.
 pub(super) async fn check_disclosure(
     app: &App,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     p: &Principal,
     case: &CaseRecord,
     to: &crate::domain::Agency,

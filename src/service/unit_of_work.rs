@@ -26,7 +26,7 @@ use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{cases as case_store, events, inbox};
 use crate::workflow::{PersonStatus, Workflow, engine};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseBackend};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -249,8 +249,8 @@ impl<'a> CaseWork<'a> {
     /// consent, a transfer's status) so that they commit or roll back with it. The case's own
     /// rows (its row, tracks, timers and events) are written at [`CaseWork::commit`], in one
     /// go: the case as this change leaves it is [`CaseWork::case`], never a read through this.
-    pub fn tx(&self) -> &DatabaseTransaction {
-        self.txn.tx()
+    pub fn tx(&self) -> &WriteTxn {
+        &self.txn
     }
 
     /// Appends an event to the case's chain. Its `changes` (tracks, facts, timers) are applied
@@ -542,7 +542,7 @@ impl<'a> CaseWork<'a> {
 }
 
 /// Locks the second case of a change (any scope: see [`CaseWork::begin_pair`]).
-async fn lock_other(txn: &DatabaseTransaction, id: Uuid) -> Result<CaseRecord, ServiceError> {
+async fn lock_other(txn: &WriteTxn, id: Uuid) -> Result<CaseRecord, ServiceError> {
     case_store::lock(txn, CaseScope::All, id)
         .await?
         .ok_or(ServiceError::NotFound("case"))

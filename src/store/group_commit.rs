@@ -5,7 +5,8 @@
 //! its time waiting for it. So writes on SQLite run as *members* of a group: the first member
 //! opens the group's transaction (`BEGIN IMMEDIATE`) on the one writing connection, each member
 //! runs in its own savepoint inside it (a refusal or a conflict rolls back only that member's
-//! work, `ROLLBACK TO`), and a member that finishes releases its savepoint and waits. The group
+//! work, `ROLLBACK TO`), and a member that finishes waits (its savepoint is not released: the
+//! group's commit releases them all, one statement fewer a member). The group
 //! commits when every writer that was queued behind its members has had its turn: a flush,
 //! queued in the same fair (first come, first served) line as the members, commits the
 //! transaction, one `fsync` for all, and tells every member the outcome. A member is answered —
@@ -23,13 +24,14 @@
 
 use super::StoreError;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+use tracing::Instrument;
 
 /// How long a writer waits for its turn before the database is reported unavailable (as the
 /// writing pool's acquire timeout did).
@@ -73,7 +75,22 @@ struct Gathering {
     /// Whether a flush is queued for this group.
     flush_queued: bool,
     outcome: Option<watch::Sender<Outcome>>,
+    /// A member ended (dropped) with its savepoint open and not rolled back: its work is undone
+    /// (`ROLLBACK TO`) before anything else runs in the group.
+    undo: bool,
 }
+
+/// The name of every member's savepoint. One name, so that the statements that open and roll
+/// back a savepoint are the same texts for every member (prepared once); `ROLLBACK TO` finds
+/// the newest savepoint of that name, which is the member's own while it holds the turn.
+const SAVEPOINT: &str = "trm_member";
+
+/// Where a member's savepoint stands. It is opened before the member's first write, not
+/// before its first read: what a member only read needs nothing undone. When the member's
+/// first statement is a read through [`Member::query_all`], the savepoint is opened at the end
+/// of that statement (`SELECT …; SAVEPOINT trm_member`), in its round trip.
+const NOT_YET: u8 = 0;
+const OPEN: u8 = 1;
 
 impl GroupCommit {
     pub(super) fn new(writer: DatabaseConnection) -> GroupCommit {
@@ -93,8 +110,8 @@ impl GroupCommit {
         &self.writer
     }
 
-    /// Waits for the writer's turn and starts a member: a savepoint in the group's transaction
-    /// (opened by the first member).
+    /// Waits for the writer's turn and starts a member in the group's transaction (opened by
+    /// the first member); its savepoint is opened with its first write.
     pub(super) async fn begin(&self) -> Result<Member, StoreError> {
         let guard = tokio::time::timeout(TURN_TIMEOUT, self.state.clone().lock_owned())
             .await
@@ -103,18 +120,27 @@ impl GroupCommit {
             })?;
         // Held as a turn from here: whatever fails below gives it back with a flush queued, so
         // that a transaction opened here does not keep the write lock.
-        let turn = Turn {
+        let mut turn = Turn {
             guard: Some(guard),
             group: GroupHandle {
                 state: self.state.clone(),
                 stats: self.stats.clone(),
             },
         };
-        let Some(gathering) = turn.guard.as_ref() else {
+        let Some(gathering) = turn.guard.as_mut() else {
             return Err(StoreError::Corrupt("a member without its turn".into()));
         };
-        let savepoint = match gathering.txn.as_ref() {
-            Some(txn) => txn.begin().await?,
+        if gathering.undo {
+            // Taken back with the rest of the group if it cannot be undone alone.
+            let Some(txn) = gathering.txn.as_ref() else {
+                return Err(StoreError::Corrupt("work to undo without a group".into()));
+            };
+            txn.execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
+                .await?;
+            gathering.undo = false;
+        }
+        let txn = match gathering.txn.take() {
+            Some(txn) => txn,
             None => {
                 let txn = self
                     .writer
@@ -123,20 +149,16 @@ impl GroupCommit {
                         ..TransactionOptions::default()
                     })
                     .await?;
-                let savepoint = txn.begin().await;
-                let mut turn = turn;
-                if let Some(gathering) = turn.guard.as_mut() {
-                    gathering.txn = Some(txn);
-                    gathering.members = 0;
-                    gathering.outcome = Some(watch::channel(None).0);
-                }
-                return Ok(Member {
-                    savepoint: savepoint?,
-                    turn,
-                });
+                gathering.members = 0;
+                gathering.outcome = Some(watch::channel(None).0);
+                txn
             }
         };
-        Ok(Member { savepoint, turn })
+        Ok(Member {
+            txn: Some(txn),
+            savepoint: AtomicU8::new(NOT_YET),
+            turn,
+        })
     }
 }
 
@@ -147,14 +169,15 @@ struct GroupHandle {
     stats: Arc<GroupStats>,
 }
 
-/// A write in a group: its savepoint, and the writer's turn, held until it finishes. Dropped
-/// unfinished, its savepoint is rolled back, a flush is queued (so that a group whose members
-/// all failed does not keep SQLite's write lock), and the turn passes on.
+/// A write in a group: the group's transaction, held for the member's turn, and where its
+/// savepoint stands. Dropped unfinished, its work is undone before anything else runs in the
+/// group, a flush is queued (so that a group whose members all failed does not keep SQLite's
+/// write lock), and the turn passes on.
 #[derive(Debug)]
 pub(super) struct Member {
-    // Declared before the turn, so dropped first: its rollback is queued on the connection
-    // before the next member can use it.
-    savepoint: DatabaseTransaction,
+    /// The group's transaction, given back when the member ends (`None` once given back).
+    txn: Option<DatabaseTransaction>,
+    savepoint: AtomicU8,
     turn: Turn,
 }
 
@@ -173,25 +196,86 @@ impl Drop for Turn {
     }
 }
 
+impl Drop for Member {
+    fn drop(&mut self) {
+        // Unfinished (a failed or cancelled request): give the transaction back, its work to be
+        // undone first. A statement still running on the connection finishes before the undo,
+        // which the connection runs after it.
+        if let Some(txn) = self.txn.take()
+            && let Some(gathering) = self.turn.guard.as_mut()
+        {
+            gathering.undo |= self.savepoint.load(Ordering::Acquire) == OPEN;
+            gathering.txn = Some(txn);
+        }
+    }
+}
+
 impl Member {
-    pub(super) fn tx(&self) -> &DatabaseTransaction {
-        &self.savepoint
+    fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
+        self.txn
+            .as_ref()
+            .ok_or_else(|| DbErr::Custom("a member that has ended".into()))
     }
 
-    /// Releases the savepoint into the group, gives the turn to the next writer, and waits for
-    /// the group's commit.
-    pub(super) async fn commit(self) -> Result<(), StoreError> {
-        let Member {
-            savepoint,
-            mut turn,
-        } = self;
-        savepoint.commit().await?;
-        let Some(mut guard) = turn.guard.take() else {
+    /// Opens the member's savepoint, unless it is open: before the member's first write.
+    pub(super) async fn opened(&self) -> Result<&DatabaseTransaction, DbErr> {
+        let txn = self.tx()?;
+        if self.savepoint.load(Ordering::Acquire) == NOT_YET {
+            txn.execute_unprepared(&format!("SAVEPOINT {SAVEPOINT}"))
+                .await?;
+            self.savepoint.store(OPEN, Ordering::Release);
+        }
+        Ok(txn)
+    }
+
+    /// Runs a statement that may write.
+    pub(super) async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.opened().await?.execute_raw(stmt).await
+    }
+
+    /// Runs statements text that may write.
+    pub(super) async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.opened().await?.execute_unprepared(sql).await
+    }
+
+    /// The first row of a query: a read runs before the savepoint is open (a query that
+    /// stops at its first row could stop before a savepoint after it).
+    pub(super) async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if only_reads(&stmt.sql) {
+            return self.tx()?.query_one_raw(stmt).await;
+        }
+        self.opened().await?.query_one_raw(stmt).await
+    }
+
+    /// The rows of a query. A read that comes before the savepoint opens it at its end, in
+    /// its round trip: if the statement fails, SQLite stopped before the savepoint (or at it),
+    /// so none is open; if it answers, the savepoint is open. (Cancelled midway, the savepoint
+    /// may be open with nothing after it: harmless, since the member wrote nothing.)
+    pub(super) async fn query_all(&self, mut stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let txn = self.tx()?;
+        if self.savepoint.load(Ordering::Acquire) == OPEN {
+            return txn.query_all_raw(stmt).await;
+        }
+        if !only_reads(&stmt.sql) {
+            return self.opened().await?.query_all_raw(stmt).await;
+        }
+        stmt.sql = format!("{};\nSAVEPOINT {SAVEPOINT}", stmt.sql);
+        let rows = txn.query_all_raw(stmt).await?;
+        self.savepoint.store(OPEN, Ordering::Release);
+        Ok(rows)
+    }
+
+    /// Gives the turn to the next writer and waits for the group's commit (the member's
+    /// savepoint is released by it).
+    pub(super) async fn commit(mut self) -> Result<(), StoreError> {
+        let txn = self.txn.take();
+        let Some(mut guard) = self.turn.guard.take() else {
             return Err(StoreError::Corrupt("a member without its turn".into()));
         };
+        guard.txn = txn;
         guard.members += 1;
         let outcome = guard.outcome.as_ref().map(watch::Sender::subscribe);
-        queue_flush(&mut guard, &turn.group);
+        queue_flush(&mut guard, &self.turn.group);
         drop(guard);
         let Some(mut outcome) = outcome else {
             return Err(StoreError::Corrupt("the group has no outcome".into()));
@@ -210,11 +294,27 @@ impl Member {
 
     /// Rolls the member's work back (the group goes on without it).
     pub(super) async fn rollback(self) -> Result<(), StoreError> {
-        let Member { savepoint, turn } = self;
-        savepoint.rollback().await?;
-        drop(turn);
+        if self.savepoint.load(Ordering::Acquire) == OPEN {
+            self.tx()?
+                .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
+                .await?;
+            self.savepoint.store(NOT_YET, Ordering::Release);
+        }
+        // Dropped: the transaction goes back to the group, and the turn passes on.
         Ok(())
     }
+}
+
+/// Whether `sql` only reads: each of its statements a `SELECT`. Conservative (a `;` inside a
+/// quoted text makes a piece that is not one, so the statement counts as writing); a statement
+/// that writes starts after a `;`, so it cannot pass for a read.
+fn only_reads(sql: &str) -> bool {
+    sql.split(';').all(|piece| {
+        let mut words = piece.split_whitespace();
+        words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("SELECT"))
+    })
 }
 
 /// Queues the flush of the group being gathered, unless one is queued.
@@ -224,7 +324,9 @@ fn queue_flush(turn: &mut Gathering, group: &GroupHandle) {
         && let Ok(runtime) = tokio::runtime::Handle::try_current()
     {
         turn.flush_queued = true;
-        runtime.spawn(flush(group.clone()));
+        // Traced as part of the request whose member queued it (its `COMMIT` statement in
+        // that request's trace; the others wait for it within their own commit stage).
+        runtime.spawn(flush(group.clone()).instrument(tracing::Span::current()));
     }
 }
 
@@ -235,8 +337,9 @@ async fn flush(group: GroupHandle) {
     turn.flush_queued = false;
     let members = std::mem::take(&mut turn.members);
     let sender = turn.outcome.take();
+    let undo = std::mem::take(&mut turn.undo);
     let outcome = match turn.txn.take() {
-        Some(txn) => txn.commit().await.map_err(Arc::new),
+        Some(txn) => commit(txn, undo).await.map_err(Arc::new),
         None => Ok(()),
     };
     drop(turn);
@@ -250,9 +353,163 @@ async fn flush(group: GroupHandle) {
     }
 }
 
+/// Commits the group, after undoing the work of a member dropped last (`undo`); if that cannot
+/// be undone alone, the whole group rolls back and fails.
+async fn commit(txn: DatabaseTransaction, undo: bool) -> Result<(), DbErr> {
+    if undo
+        && let Err(e) = txn
+            .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
+            .await
+    {
+        txn.rollback().await?;
+        return Err(e);
+    }
+    txn.commit().await
+}
+
 /// Runs `sql` on the writing connection between groups (start-up and maintenance pragmas).
 pub(super) async fn between_groups(group: &GroupCommit, sql: &str) -> Result<(), StoreError> {
     let member = group.begin().await?;
-    member.tx().execute_unprepared(sql).await?;
+    member.execute_unprepared(sql).await?;
     member.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, StoreOptions, WriteTxn};
+    use super::only_reads;
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&StoreOptions {
+            url,
+            ..StoreOptions::default()
+        })
+        .await
+        .unwrap();
+        let txn = store.begin_write().await.unwrap();
+        txn.execute_unprepared("CREATE TABLE t (v TEXT PRIMARY KEY)")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        store
+    }
+
+    fn insert(v: &str) -> Statement {
+        Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "INSERT INTO t VALUES (?)",
+            [v.into()],
+        )
+    }
+
+    fn read() -> Statement {
+        Statement::from_string(DatabaseBackend::Sqlite, "SELECT v FROM t ORDER BY v")
+    }
+
+    async fn committed(store: &Store) -> Vec<String> {
+        let rows = store.conn().query_all_raw(read()).await.unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "v").unwrap())
+            .collect()
+    }
+
+    /// Runs `second` as the member after `first` in the same group: `first` has written "a"
+    /// and finished (committing) while `second` waited for its turn.
+    async fn after_a_member<F, Fut>(store: &Store, second: F)
+    where
+        F: FnOnce(WriteTxn) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let first = store.begin_write().await.unwrap();
+        first.execute_raw(insert("a")).await.unwrap();
+        let s = store.clone();
+        let waiting = tokio::spawn(async move { second(s.begin_write().await.unwrap()).await });
+        // The second member is queued for the turn before the first finishes (the turn is
+        // first come, first served), so both are in one group.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (done, ()) = tokio::join!(first.commit(), async { waiting.await.unwrap() });
+        done.unwrap();
+        store.settled().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_member_rolled_back_takes_only_its_own_work_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        after_a_member(&store, |txn| async move {
+            // Read first: its savepoint opens at the end of the read.
+            assert_eq!(txn.query_all_raw(read()).await.unwrap().len(), 1);
+            txn.execute_raw(insert("b")).await.unwrap();
+            txn.rollback().await.unwrap();
+        })
+        .await;
+        assert_eq!(committed(&store).await, ["a"]);
+        let (groups, members, largest) = store.group_stats().unwrap();
+        assert!(
+            largest >= 1 && members >= groups,
+            "{groups} {members} {largest}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_member_dropped_unfinished_is_undone_before_the_next_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        after_a_member(&store, |txn| async move {
+            txn.query_one_raw(read()).await.unwrap();
+            txn.execute_raw(insert("b")).await.unwrap();
+            drop(txn);
+        })
+        .await;
+        let third = store.begin_write().await.unwrap();
+        third.execute_raw(insert("c")).await.unwrap();
+        third.commit().await.unwrap();
+        assert_eq!(committed(&store).await, ["a", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_member_whose_first_read_fails_undoes_nothing_of_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        after_a_member(&store, |txn| async move {
+            // No savepoint of its own was opened: rolling back must not reach the one before.
+            let bad = Statement::from_string(DatabaseBackend::Sqlite, "SELECT nothing FROM t");
+            assert!(txn.query_all_raw(bad).await.is_err());
+            txn.rollback().await.unwrap();
+        })
+        .await;
+        assert_eq!(committed(&store).await, ["a"]);
+    }
+
+    #[tokio::test]
+    async fn a_member_that_only_read_and_a_conflict_leave_the_group_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        after_a_member(&store, |txn| async move {
+            txn.query_all_raw(read()).await.unwrap();
+            txn.execute_raw(insert("b")).await.unwrap();
+            // A taken key: the statement fails, the member goes on and commits what it wrote.
+            assert!(txn.execute_raw(insert("a")).await.is_err());
+            txn.commit().await.unwrap();
+        })
+        .await;
+        assert_eq!(committed(&store).await, ["a", "b"]);
+    }
+
+    #[test]
+    fn what_counts_as_only_reading() {
+        assert!(only_reads("SELECT 1"));
+        assert!(only_reads("select a FROM t;\n SELECT b FROM u"));
+        assert!(!only_reads(
+            "SELECT total_changes();\nINSERT INTO t VALUES (?)"
+        ));
+        assert!(!only_reads("INSERT INTO t SELECT 1"));
+        assert!(!only_reads("WITH x AS (SELECT 1) DELETE FROM t"));
+        assert!(!only_reads("SELECT 1;"));
+        assert!(!only_reads("/* SELECT */ DELETE FROM t"));
+        assert!(!only_reads("UPDATE t SET v = 'x; SELECT y'"));
+        assert!(!only_reads(""));
+    }
 }

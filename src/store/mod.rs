@@ -57,10 +57,13 @@ enum Writer {
     Pool(DatabaseConnection),
 }
 
-/// A write transaction ([`Store::begin_write`]): use it as a [`DatabaseTransaction`] (it
-/// dereferences to one), then [`WriteTxn::commit`] or [`WriteTxn::rollback`]; dropped, it
-/// changes nothing. On SQLite it is a member of a group ([`group_commit`]); `commit` returns once
-/// the write is durable, whichever way.
+/// A write transaction ([`Store::begin_write`]): read and write through it as through any
+/// connection (it is a [`ConnectionTrait`]), then [`WriteTxn::commit`] or
+/// [`WriteTxn::rollback`]; dropped, it changes nothing. On SQLite it is a member of a group
+/// ([`group_commit`]); `commit` returns once the write is durable, whichever way. It does not
+/// hand out the transaction beneath: on SQLite, what runs through it is what opens the member's
+/// savepoint before its first write ([`WriteTxn::transaction`] for what needs the transaction
+/// itself).
 #[derive(Debug)]
 pub struct WriteTxn(WriteKind);
 
@@ -71,9 +74,13 @@ enum WriteKind {
 }
 
 impl WriteTxn {
-    /// The transaction to read and write through.
-    pub fn tx(&self) -> &DatabaseTransaction {
-        self
+    /// The transaction beneath, for what takes nothing else (the migrator): on SQLite the
+    /// member's savepoint is opened first, so that whatever runs through it can be undone.
+    pub async fn transaction(&self) -> Result<&DatabaseTransaction, StoreError> {
+        match &self.0 {
+            WriteKind::Member(member) => Ok(member.opened().await?),
+            WriteKind::Alone(txn) => Ok(txn),
+        }
     }
 
     /// Commits: returns once the write is durable (on SQLite, with its group).
@@ -98,37 +105,38 @@ impl WriteTxn {
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTxn {
     fn get_database_backend(&self) -> DatabaseBackend {
-        self.tx().get_database_backend()
+        match &self.0 {
+            // Groups are SQLite's alone.
+            WriteKind::Member(_) => DatabaseBackend::Sqlite,
+            WriteKind::Alone(txn) => txn.get_database_backend(),
+        }
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<sea_orm::ExecResult, DbErr> {
-        self.tx().execute_raw(stmt).await
+        match &self.0 {
+            WriteKind::Member(member) => member.execute(stmt).await,
+            WriteKind::Alone(txn) => txn.execute_raw(stmt).await,
+        }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
-        self.tx().execute_unprepared(sql).await
+        match &self.0 {
+            WriteKind::Member(member) => member.execute_unprepared(sql).await,
+            WriteKind::Alone(txn) => txn.execute_unprepared(sql).await,
+        }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
-        self.tx().query_one_raw(stmt).await
+        match &self.0 {
+            WriteKind::Member(member) => member.query_one(stmt).await,
+            WriteKind::Alone(txn) => txn.query_one_raw(stmt).await,
+        }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-        self.tx().query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.tx().support_returning()
-    }
-}
-
-impl std::ops::Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
         match &self.0 {
-            WriteKind::Member(member) => member.tx(),
-            WriteKind::Alone(txn) => txn,
+            WriteKind::Member(member) => member.query_all(stmt).await,
+            WriteKind::Alone(txn) => txn.query_all_raw(stmt).await,
         }
     }
 }
@@ -267,8 +275,8 @@ impl Store {
     /// on PostgreSQL a transaction-scoped advisory lock.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
-        lock_exclusively(txn.tx(), LOCK_MIGRATIONS).await?;
-        Migrator::up(txn.tx(), None).await?;
+        lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
+        Migrator::up(txn.transaction().await?, None).await?;
         txn.commit().await
     }
 
