@@ -91,6 +91,9 @@ const SAVEPOINT: &str = "trm_member";
 /// of that statement (`SELECT …; SAVEPOINT trm_member`), in its round trip.
 const NOT_YET: u8 = 0;
 const OPEN: u8 = 1;
+/// The first member of a group needs none: no other member's work is in the transaction yet,
+/// so undoing its work is rolling the transaction back (at one client, every member).
+const WHOLE: u8 = 2;
 
 impl GroupCommit {
     pub(super) fn new(writer: DatabaseConnection) -> GroupCommit {
@@ -154,9 +157,11 @@ impl GroupCommit {
                 txn
             }
         };
+        // No member has finished in this group: whatever the transaction holds is undone work.
+        let first = gathering.members == 0;
         Ok(Member {
             txn: Some(txn),
-            savepoint: AtomicU8::new(NOT_YET),
+            savepoint: AtomicU8::new(if first { WHOLE } else { NOT_YET }),
             turn,
         })
     }
@@ -204,8 +209,15 @@ impl Drop for Member {
         if let Some(txn) = self.txn.take()
             && let Some(gathering) = self.turn.guard.as_mut()
         {
-            gathering.undo |= self.savepoint.load(Ordering::Acquire) == OPEN;
-            gathering.txn = Some(txn);
+            match self.savepoint.load(Ordering::Acquire) {
+                // Dropped, the transaction is rolled back (the connection runs it next); the
+                // next member begins another.
+                WHOLE => drop(txn),
+                state => {
+                    gathering.undo |= state == OPEN;
+                    gathering.txn = Some(txn);
+                }
+            }
         }
     }
 }
@@ -253,7 +265,7 @@ impl Member {
     /// may be open with nothing after it: harmless, since the member wrote nothing.)
     pub(super) async fn query_all(&self, mut stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let txn = self.tx()?;
-        if self.savepoint.load(Ordering::Acquire) == OPEN {
+        if self.savepoint.load(Ordering::Acquire) != NOT_YET {
             return txn.query_all_raw(stmt).await;
         }
         if !only_reads(&stmt.sql) {
@@ -293,14 +305,23 @@ impl Member {
     }
 
     /// Rolls the member's work back (the group goes on without it).
-    pub(super) async fn rollback(self) -> Result<(), StoreError> {
-        if self.savepoint.load(Ordering::Acquire) == OPEN {
-            self.tx()?
-                .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
-                .await?;
-            self.savepoint.store(NOT_YET, Ordering::Release);
+    pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
+        match self.savepoint.load(Ordering::Acquire) {
+            OPEN => {
+                self.tx()?
+                    .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
+                    .await?;
+                self.savepoint.store(NOT_YET, Ordering::Release);
+            }
+            WHOLE => {
+                if let Some(txn) = self.txn.take() {
+                    txn.rollback().await?;
+                }
+            }
+            _ => {}
         }
-        // Dropped: the transaction goes back to the group, and the turn passes on.
+        // Dropped: the transaction (if any is left) goes back to the group, and the turn
+        // passes on.
         Ok(())
     }
 }
@@ -496,6 +517,26 @@ mod tests {
         })
         .await;
         assert_eq!(committed(&store).await, ["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn the_first_member_of_a_group_is_undone_with_the_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        // Alone in its group, rolled back: no savepoint, the transaction goes.
+        let first = store.begin_write().await.unwrap();
+        first.query_all_raw(read()).await.unwrap();
+        first.execute_raw(insert("x")).await.unwrap();
+        first.rollback().await.unwrap();
+        // Alone again, dropped midway: the same, when the next member begins.
+        let dropped = store.begin_write().await.unwrap();
+        dropped.execute_raw(insert("y")).await.unwrap();
+        drop(dropped);
+        let next = store.begin_write().await.unwrap();
+        assert_eq!(next.query_all_raw(read()).await.unwrap().len(), 0);
+        next.execute_raw(insert("z")).await.unwrap();
+        next.commit().await.unwrap();
+        assert_eq!(committed(&store).await, ["z"]);
     }
 
     #[test]
