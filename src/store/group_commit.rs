@@ -83,7 +83,9 @@ struct Gathering {
 /// The name of every member's savepoint. One name, so that the statements that open and roll
 /// back a savepoint are the same texts for every member (prepared once); `ROLLBACK TO` finds
 /// the newest savepoint of that name, which is the member's own while it holds the turn.
-const SAVEPOINT: &str = "trm_member";
+const OPEN_SAVEPOINT: &str = "SAVEPOINT trm_member";
+/// Undoes the work of the member holding the turn (its savepoint stays, empty).
+const UNDO_MEMBER: &str = "ROLLBACK TO trm_member";
 
 /// Where a member's savepoint stands. It is opened before the member's first write, not
 /// before its first read: what a member only read needs nothing undone. When the member's
@@ -138,8 +140,7 @@ impl GroupCommit {
             let Some(txn) = gathering.txn.as_ref() else {
                 return Err(StoreError::Corrupt("work to undo without a group".into()));
             };
-            txn.execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
-                .await?;
+            txn.execute_unprepared(UNDO_MEMBER).await?;
             gathering.undo = false;
         }
         let txn = match gathering.txn.take() {
@@ -233,8 +234,7 @@ impl Member {
     pub(super) async fn opened(&self) -> Result<&DatabaseTransaction, DbErr> {
         let txn = self.tx()?;
         if self.savepoint.load(Ordering::Acquire) == NOT_YET {
-            txn.execute_unprepared(&format!("SAVEPOINT {SAVEPOINT}"))
-                .await?;
+            txn.execute_unprepared(OPEN_SAVEPOINT).await?;
             self.savepoint.store(OPEN, Ordering::Release);
         }
         Ok(txn)
@@ -271,7 +271,7 @@ impl Member {
         if !only_reads(&stmt.sql) {
             return self.opened().await?.query_all_raw(stmt).await;
         }
-        stmt.sql = format!("{};\nSAVEPOINT {SAVEPOINT}", stmt.sql);
+        stmt.sql = format!("{};\n{OPEN_SAVEPOINT}", stmt.sql);
         let rows = txn.query_all_raw(stmt).await?;
         self.savepoint.store(OPEN, Ordering::Release);
         Ok(rows)
@@ -308,9 +308,7 @@ impl Member {
     pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
         match self.savepoint.load(Ordering::Acquire) {
             OPEN => {
-                self.tx()?
-                    .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
-                    .await?;
+                self.tx()?.execute_unprepared(UNDO_MEMBER).await?;
                 self.savepoint.store(NOT_YET, Ordering::Release);
             }
             WHOLE => {
@@ -377,11 +375,7 @@ async fn flush(group: GroupHandle) {
 /// Commits the group, after undoing the work of a member dropped last (`undo`); if that cannot
 /// be undone alone, the whole group rolls back and fails.
 async fn commit(txn: DatabaseTransaction, undo: bool) -> Result<(), DbErr> {
-    if undo
-        && let Err(e) = txn
-            .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}"))
-            .await
-    {
+    if undo && let Err(e) = txn.execute_unprepared(UNDO_MEMBER).await {
         txn.rollback().await?;
         return Err(e);
     }
