@@ -80,7 +80,7 @@ struct Gathering {
     undo: bool,
 }
 
-/// The name of every member's savepoint. One name, so that the statements that open and roll
+/// Opens a member's savepoint. Every member's has the one name, so that the statements that open and roll
 /// back a savepoint are the same texts for every member (prepared once); `ROLLBACK TO` finds
 /// the newest savepoint of that name, which is the member's own while it holds the turn.
 const OPEN_SAVEPOINT: &str = "SAVEPOINT trm_member";
