@@ -853,7 +853,7 @@ async fn time_verification(app: &App) -> Result<(u64, u64, f64, f64), String> {
     // The same bytes, a page of cases at a time; only the hashing is timed.
     let (mut total, mut sha_secs, mut after) = (0usize, 0f64, None);
     loop {
-        let page = trm::store::cases::page_by_id(app.store.conn(), after, 500)
+        let page = trm::store::cases::page_by_id(app.store.conn(), after, None, 500)
             .await
             .map_err(|e| e.to_string())?;
         let Some(last) = page.last() else { break };

@@ -96,7 +96,7 @@ pub fn new_case(
 /// Seeds cases until the database holds `total` of them, spread round-robin over the lead
 /// agencies of `users`, 2,000 per transaction. Returns how many were added.
 pub async fn seed_cases(app: &App, users: &[&str], total: u64) -> Result<u64, String> {
-    let existing = case_store::page_by_id(app.store.conn(), None, 1)
+    let existing = case_store::page_by_id(app.store.conn(), None, None, 1)
         .await
         .map_err(|e| e.to_string())?;
     let have = if existing.is_empty() {
@@ -162,7 +162,7 @@ pub async fn count_cases(app: &App) -> Result<u64, String> {
 
 /// Up to `limit` case ids (for reads by id).
 pub async fn some_case_ids(app: &App, limit: u64) -> Result<Vec<Uuid>, String> {
-    Ok(case_store::page_by_id(app.store.conn(), None, limit)
+    Ok(case_store::page_by_id(app.store.conn(), None, None, limit)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()

@@ -57,9 +57,9 @@ pub fn case_name(id: Uuid, reference: Option<&str>) -> String {
     }
 }
 
-/// The verification in progress (see the module documentation).
+/// The verification in progress (see the module documentation). Step 1 needs nothing of it
+/// ([`check_case`]), so that cases can be checked on several threads at once.
 pub struct Verifier<'a> {
-    workflows: &'a Registry,
     trusted: &'a [VerifyingKey],
     checked_events: u64,
     hashes: Vec<merkle::Hash>,
@@ -71,9 +71,8 @@ pub struct Verifier<'a> {
 
 impl<'a> Verifier<'a> {
     /// A verification of a log of `checked_events` events.
-    pub fn new(workflows: &'a Registry, trusted: &'a [VerifyingKey], checked_events: u64) -> Self {
+    pub fn new(trusted: &'a [VerifyingKey], checked_events: u64) -> Self {
         Verifier {
-            workflows,
             trusted,
             checked_events,
             hashes: Vec::new(),
@@ -112,21 +111,6 @@ impl<'a> Verifier<'a> {
             root: hex::encode(merkle::root(&self.hashes)),
             pending: self.pending,
         }
-    }
-
-    /// Step 1, for one case and its events (by `seq`): the first problem, if any.
-    pub fn check_case(&self, case: &CaseRecord, rows: Vec<AuditRow>) -> Option<String> {
-        let name = case_name(case.id, Some(&case.reference));
-        if let Some(problem) = check_chain(&name, case, &rows) {
-            return Some(problem);
-        }
-        let events: Vec<Event> = rows.into_iter().filter_map(|row| row.3.ok()).collect();
-        replay_mismatch(self.workflows, case, &events).map(|p| format!("{name}: {p}"))
-    }
-
-    /// Step 1's end: an event `(id, case, seq)` whose case does not exist.
-    pub fn orphan(&self, (id, case_id, seq): (Uuid, Uuid, i64)) -> String {
-        format!("case {case_id} (no such case) seq {seq} (event {id}): its case does not exist")
     }
 
     /// Step 2, for the next page of leaves with their events; `repeated` is the first position
@@ -205,14 +189,6 @@ impl<'a> Verifier<'a> {
         Ok(())
     }
 
-    /// Step 2's end: an event `(id, case, seq)` that is not in the log.
-    pub fn not_in_log(&self, (id, case_id, seq): (Uuid, Uuid, i64)) -> LogProblem {
-        LogProblem::OfCase {
-            case_id,
-            text: format!("{{case name}} seq {seq} (event {id}): not in the audit log"),
-        }
-    }
-
     /// Step 3, for the next checkpoint (smallest first).
     pub fn check_checkpoint(&mut self, c: &StoredCheckpoint) -> Option<String> {
         let at = format!("checkpoint of size {}", c.tree_size);
@@ -244,6 +220,29 @@ impl<'a> Verifier<'a> {
         self.previous_checkpoint = Some((c.tree_size, root));
         None
     }
+}
+
+/// Step 1's end: an event `(id, case, seq)` whose case does not exist.
+pub fn orphan((id, case_id, seq): (Uuid, Uuid, i64)) -> String {
+    format!("case {case_id} (no such case) seq {seq} (event {id}): its case does not exist")
+}
+
+/// Step 2's end: an event `(id, case, seq)` that is not in the log.
+pub fn not_in_log((id, case_id, seq): (Uuid, Uuid, i64)) -> LogProblem {
+    LogProblem::OfCase {
+        case_id,
+        text: format!("{{case name}} seq {seq} (event {id}): not in the audit log"),
+    }
+}
+
+/// Step 1, for one case and its events (by `seq`): the first problem, if any.
+pub fn check_case(workflows: &Registry, case: &CaseRecord, rows: Vec<AuditRow>) -> Option<String> {
+    let name = case_name(case.id, Some(&case.reference));
+    if let Some(problem) = check_chain(&name, case, &rows) {
+        return Some(problem);
+    }
+    let events: Vec<Event> = rows.into_iter().filter_map(|row| row.3.ok()).collect();
+    replay_mismatch(workflows, case, &events).map(|p| format!("{name}: {p}"))
 }
 
 /// The first problem of one case's chain, if any: `rows` are its events by `seq`.

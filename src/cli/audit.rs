@@ -193,7 +193,7 @@ async fn verify(
         );
         trusted.push(key.public());
     }
-    let registry = startup::load_workflows(&workflows.path)?;
+    let registry = std::sync::Arc::new(startup::load_workflows(&workflows.path)?);
     let app = directory_app(db).await?;
     let report = crate::service::audit_verify::verify(&app.store, &registry, &trusted).await?;
     match report.first_problem {

@@ -413,7 +413,7 @@ pub async fn check_all(app: &App) -> Result<(u64, Option<Violation>), ServiceErr
     let mut after = None;
     let mut read = 0;
     loop {
-        let page = case_store::page_by_id(conn, after, CHECK_PAGE).await?;
+        let page = case_store::page_by_id(conn, after, None, CHECK_PAGE).await?;
         for case in &page {
             read += 1;
             if let Some(v) = check_case(app, conn, case).await? {

@@ -16,8 +16,17 @@ pub type CasePage = Vec<(CaseRecord, Vec<AuditRow>)>;
 pub(crate) trait AuditSnapshot {
     /// How many events the database holds.
     async fn count_events(&self) -> Result<u64, StoreError>;
-    /// Up to `limit` cases after `after` by id, each with its events by `seq`.
-    async fn cases_after(&self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError>;
+    /// The ids that cut the cases, by id, into `parts` parts of about the same size: the last id
+    /// of each part but the last (fewer when there are fewer cases than parts, or when the
+    /// reader reads one part at a time anyway).
+    async fn case_bounds(&self, parts: u64) -> Result<Vec<Uuid>, StoreError>;
+    /// Up to `limit` cases by id after `after` and up to `upto`, each with its events by `seq`.
+    async fn cases_after(
+        &self,
+        after: Option<Uuid>,
+        upto: Option<Uuid>,
+        limit: u64,
+    ) -> Result<CasePage, StoreError>;
     /// The first event whose case does not exist.
     async fn first_orphan(&self) -> Result<Option<(Uuid, Uuid, i64)>, StoreError>;
     /// The first leaf whose event already has a leaf at a lower position.
@@ -40,6 +49,17 @@ pub(crate) trait AuditSnapshot {
     async fn case_reference(&self, id: Uuid) -> Result<Option<String>, StoreError>;
 }
 
+/// Where the cases, by id, are cut into `parts` parts of about the same size: the offsets of
+/// the last case of each part but the last, for `count` cases (none of a part that would be
+/// empty).
+pub(crate) fn part_ends(count: u64, parts: u64) -> Vec<u64> {
+    let mut ends: Vec<u64> = (1..parts)
+        .filter_map(|k| (count * k / parts).checked_sub(1))
+        .collect();
+    ends.dedup();
+    ends
+}
+
 /// The snapshot of a transaction on the pool (PostgreSQL).
 pub(crate) struct InTransaction<'c, C>(pub &'c C);
 
@@ -48,8 +68,18 @@ impl<C: ConnectionTrait> AuditSnapshot for InTransaction<'_, C> {
         events::count_all(self.0).await
     }
 
-    async fn cases_after(&self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
-        let page = cases::page_by_id(self.0, after, limit).await?;
+    async fn case_bounds(&self, _parts: u64) -> Result<Vec<Uuid>, StoreError> {
+        // One transaction answers one query at a time: one part.
+        Ok(Vec::new())
+    }
+
+    async fn cases_after(
+        &self,
+        after: Option<Uuid>,
+        upto: Option<Uuid>,
+        limit: u64,
+    ) -> Result<CasePage, StoreError> {
+        let page = cases::page_by_id(self.0, after, upto, limit).await?;
         let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
         let mut by_case: HashMap<Uuid, Vec<_>> = HashMap::new();
         for row in events::of_cases_for_audit(self.0, &ids).await? {
@@ -98,5 +128,23 @@ impl<C: ConnectionTrait> AuditSnapshot for InTransaction<'_, C> {
 
     async fn case_reference(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         log::case_reference(self.0, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_ends;
+
+    #[test]
+    fn parts_are_cut_evenly_and_none_is_empty() {
+        let ends = part_ends;
+        assert_eq!(ends(1_000_000, 2), [499_999]);
+        assert_eq!(ends(10, 4), [1, 4, 6]);
+        // Fewer cases than parts: fewer parts, none empty.
+        assert_eq!(ends(3, 4), [0, 1]);
+        assert_eq!(ends(2, 4), [0]);
+        assert_eq!(ends(1, 2), Vec::<u64>::new());
+        assert_eq!(ends(0, 4), Vec::<u64>::new());
+        assert_eq!(ends(5, 1), Vec::<u64>::new());
     }
 }

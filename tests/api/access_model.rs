@@ -249,7 +249,7 @@ pub(crate) async fn random_act(app: &App, rng: &mut StdRng, all: &[Principal], c
         }
         11 => {
             // Another agency's case of the same person: linked by reference, no access given.
-            let others = trm::store::cases::page_by_id(app.store.conn(), None, 100)
+            let others = trm::store::cases::page_by_id(app.store.conn(), None, None, 100)
                 .await
                 .expect("cases");
             match others.choose(rng) {

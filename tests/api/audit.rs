@@ -262,6 +262,32 @@ async fn a_case_edited_behind_its_events_is_named() {
     s.stop_tampered().await;
 }
 
+/// The verifier reads the cases in parts at once (one a core on SQLite); with every case edited,
+/// the problem it names is still the first case's by id, whichever part finds its own first.
+#[tokio::test]
+async fn with_every_case_edited_the_first_by_id_is_named() {
+    let s = TestServer::start().await;
+    for _ in 0..8 {
+        s.open_case("it.shelter").await;
+    }
+    let first = {
+        use sea_orm::ConnectionTrait;
+        let conn = s.app.store.conn();
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT reference FROM cases ORDER BY id LIMIT 1".to_string(),
+            ))
+            .await
+            .expect("query runs")
+            .expect("one row");
+        row.try_get_by_index::<String>(0).expect("a reference")
+    };
+    let sql = "UPDATE cases SET version = version + 10".to_string();
+    expect_detected(&s, &[sql], &format!("case {first} (")).await;
+    s.stop_tampered().await;
+}
+
 #[tokio::test]
 async fn a_deleted_event_is_named() {
     let s = TestServer::start().await;

@@ -284,15 +284,20 @@ pub async fn active_led_by<C: ConnectionTrait>(
     with_state(conn, rows).await
 }
 
-/// Up to `limit` cases of any agency, by id, after `after` (for the audit verifier).
+/// Up to `limit` cases of any agency, by id, after `after` and up to `upto` (for the audit
+/// verifier and the invariant checker).
 pub async fn page_by_id<C: ConnectionTrait>(
     conn: &C,
     after: Option<Uuid>,
+    upto: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<CaseRecord>, StoreError> {
     let mut query = case::Entity::find();
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));
+    }
+    if let Some(upto) = upto {
+        query = query.filter(case::Column::Id.lte(upto));
     }
     let rows = query
         .order_by_asc(case::Column::Id)

@@ -10,13 +10,15 @@
 //! checks the last one.
 //!
 //! Everything a verification reads goes through the one transaction, so it sees one snapshot
-//! (WAL: writers go on meanwhile). Nothing here writes: the connection is `query_only`.
+//! (WAL: writers go on meanwhile). Nothing here writes: the connection is `query_only`. Several
+//! readers can share one snapshot ([`Snapshot::open_shared`]), each on a thread of its own, to
+//! read different parts of the database at once.
 //!
 //! Over the house's 400 lines: each query stands beside the decoder of its columns (a decoder
 //! read apart from its SQL's column order is how columns get swapped); how a column is read is
 //! in `columns.rs`.
 
-use super::audit_snapshot::{AuditSnapshot, CasePage};
+use super::audit_snapshot::{AuditSnapshot, CasePage, part_ends};
 use super::entities::{case, case_event, case_timer, case_track, checkpoint};
 use super::{StoreError, audit, cases, events};
 use crate::domain::audit_log::{AuditRow, Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
@@ -28,11 +30,24 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 mod columns;
+#[cfg(test)]
+mod tests;
 
 pub use columns::file_of;
 use columns::{failed, json_at, json_opt_at, sql, time_at, time_opt_at, uuid_at, uuid_opt_at};
 
 type Job = Box<dyn FnOnce(&mut Reader) + Send>;
+
+/// How long a reader (or the lock that lines readers up) waits for SQLite's locks.
+const BUSY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A reader's page cache (KiB). Twice SQLite's default: a reader walks its tables and indexes
+/// in order, so a larger cache was measured no faster (32 MiB each: the verification of 1M
+/// events took 85 MB more memory, and no less time).
+const CACHE_KIB: i64 = 4 * 1024;
+
+/// The upper bound of an unbounded page of cases: after every 16-byte id.
+const AFTER_EVERY_ID: [u8; 17] = [0xff; 17];
 
 /// The snapshot: a handle on the reading thread. Dropped, the thread ends and the transaction
 /// with it.
@@ -41,7 +56,46 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Opens `file` and begins the read transaction (its snapshot is taken at the first read).
+    /// `parts` readers of `file` that see one snapshot of it (at least one).
+    ///
+    /// A read transaction's snapshot is the last commit before it first reads. The readers
+    /// begin theirs while another connection holds the write lock (`BEGIN IMMEDIATE`, waiting
+    /// for a writer to finish as a writer would): nothing can commit in between, so all see the
+    /// same commit. The lock is let go as soon as they have; writers then go on as before.
+    /// (SQLite's `sqlite3_snapshot_open` would do it without the lock; the bundled SQLite is
+    /// not built with it.)
+    pub async fn open_shared(file: &Path, parts: usize) -> Result<Vec<Snapshot>, StoreError> {
+        if parts <= 1 {
+            return Ok(vec![Snapshot::open(file).await?]);
+        }
+        let path = file.to_path_buf();
+        let gate = tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(sql)?;
+            conn.busy_timeout(BUSY).map_err(sql)?;
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+            Ok::<_, StoreError>(conn)
+        })
+        .await
+        .map_err(|e| failed(format!("cannot take the write lock: {e}")))??;
+        let mut readers = Vec::with_capacity(parts);
+        for _ in 0..parts {
+            readers.push(Snapshot::open(file).await);
+        }
+        // Let go of the lock before anything else can fail. Nothing was written; if the
+        // rollback fails, closing the connection lets go of the lock all the same.
+        tokio::task::spawn_blocking(move || {
+            let _ = gate.execute_batch("ROLLBACK");
+        })
+        .await
+        .map_err(|e| failed(format!("cannot let go of the write lock: {e}")))?;
+        readers.into_iter().collect()
+    }
+
+    /// Opens `file` and begins the read transaction, which takes its snapshot then.
     pub async fn open(file: &Path) -> Result<Snapshot, StoreError> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let (ready, opened) = tokio::sync::oneshot::channel();
@@ -117,10 +171,40 @@ impl AuditSnapshot for Snapshot {
         .await
     }
 
-    /// Up to `limit` cases after `after` by id, each with its events by `seq`; the next page
-    /// is read while the caller checks this one.
-    async fn cases_after(&self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
-        self.run(move |r| match r.page(Ask::Cases { after, limit }) {
+    async fn case_bounds(&self, parts: u64) -> Result<Vec<Uuid>, StoreError> {
+        self.run(move |r| {
+            let count: i64 = r
+                .conn
+                .query_row("SELECT count(*) FROM cases", [], |row| row.get(0))
+                .map_err(sql)?;
+            let count = u64::try_from(count).unwrap_or_default();
+            let mut stmt = r
+                .conn
+                .prepare("SELECT id FROM cases ORDER BY id LIMIT 1 OFFSET ?1")
+                .map_err(sql)?;
+            let mut bounds: Vec<Uuid> = Vec::new();
+            for offset in part_ends(count, parts) {
+                let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+                let mut rows = stmt.query(params![offset]).map_err(sql)?;
+                if let Some(row) = rows.next().map_err(sql)? {
+                    let id = uuid_at(row, 0).map_err(sql)?;
+                    bounds.push(id);
+                }
+            }
+            Ok(bounds)
+        })
+        .await
+    }
+
+    /// Up to `limit` cases by id after `after` and up to `upto`, each with its events by `seq`;
+    /// the next page is read while the caller checks this one.
+    async fn cases_after(
+        &self,
+        after: Option<Uuid>,
+        upto: Option<Uuid>,
+        limit: u64,
+    ) -> Result<CasePage, StoreError> {
+        self.run(move |r| match r.page(Ask::Cases { after, upto, limit }) {
             Page::Cases(page) => page,
             Page::Leaves(_) => Err(failed("a page of leaves for a page of cases".into())),
         })
@@ -259,8 +343,15 @@ impl AuditSnapshot for Snapshot {
 /// A question for a page, of cases or of log leaves.
 #[derive(Clone, Copy, PartialEq)]
 enum Ask {
-    Cases { after: Option<Uuid>, limit: u64 },
-    Leaves { from: i64, limit: u64 },
+    Cases {
+        after: Option<Uuid>,
+        upto: Option<Uuid>,
+        limit: u64,
+    },
+    Leaves {
+        from: i64,
+        limit: u64,
+    },
 }
 
 /// A page read, as the question it answers asked for it.
@@ -273,9 +364,12 @@ impl Page {
     /// The question for the page after this one (`None`: this one was the last, or failed).
     fn next(&self, ask: Ask) -> Option<Ask> {
         match (self, ask) {
-            (Page::Cases(Ok(page)), Ask::Cases { limit, .. }) if page.len() as u64 == limit => {
+            (Page::Cases(Ok(page)), Ask::Cases { upto, limit, .. })
+                if page.len() as u64 == limit =>
+            {
                 page.last().map(|(case, _)| Ask::Cases {
                     after: Some(case.id),
+                    upto,
                     limit,
                 })
             }
@@ -308,11 +402,15 @@ impl Reader {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(sql)?;
-        // A larger page cache for the lookups of tracks, timers and events by case. (Memory-
-        // mapped reads were tried: no faster, and the mapped file counts as the process's memory.)
-        conn.execute_batch("PRAGMA query_only = 1; PRAGMA cache_size = -32768; BEGIN")
+        conn.busy_timeout(BUSY).map_err(sql)?;
+        // (Memory-mapped reads were tried: no faster, and the mapped file counts as the
+        // process's memory.)
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = 1; PRAGMA cache_size = -{CACHE_KIB}; BEGIN"
+        ))
+        .map_err(sql)?;
+        // The snapshot is taken at the transaction's first read: now, not at the first page.
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
             .map_err(sql)?;
         Ok(Reader {
             conn,
@@ -339,13 +437,19 @@ impl Reader {
 
     fn read(&mut self, ask: Ask) -> Page {
         match ask {
-            Ask::Cases { after, limit } => Page::Cases(self.case_page(after, limit)),
+            Ask::Cases { after, upto, limit } => Page::Cases(self.case_page(after, upto, limit)),
             Ask::Leaves { from, limit } => Page::Leaves(self.leaf_page(from, limit)),
         }
     }
 
-    fn case_page(&mut self, after: Option<Uuid>, limit: u64) -> Result<CasePage, StoreError> {
+    fn case_page(
+        &mut self,
+        after: Option<Uuid>,
+        upto: Option<Uuid>,
+        limit: u64,
+    ) -> Result<CasePage, StoreError> {
         let after = after.map(|id| id.as_bytes().to_vec()).unwrap_or_default();
+        let upto = upto.map_or(AFTER_EVERY_ID.to_vec(), |id| id.as_bytes().to_vec());
         let rows: Vec<case::Model> = {
             let mut stmt = self
                 .conn
@@ -353,11 +457,11 @@ impl Reader {
                     "SELECT id, reference, workflow_id, workflow_version, country, lead_agency_id, \
                             status, facts, version, opened_by, opened_at, updated_at, \
                             follows_case_id, origin_country, opened_by_agency_id, last_hash \
-                     FROM cases WHERE id > ?1 ORDER BY id LIMIT ?2",
+                     FROM cases WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2",
                 )
                 .map_err(sql)?;
             let rows = stmt
-                .query_map(params![after, limit as i64], |row| {
+                .query_map(params![after, limit as i64, upto], |row| {
                     Ok(case::Model {
                         id: uuid_at(row, 0)?,
                         reference: row.get(1)?,
