@@ -74,3 +74,25 @@ async fn one_reader_is_a_snapshot_of_its_own() -> Fallible {
     assert_eq!(rows_seen(&readers[0]).await?, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn without_the_write_lock_one_reader_verifies_alone() -> Fallible {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("locked.db");
+    let writer = Connection::open(&file)?;
+    writer.execute_batch(
+        "PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER NOT NULL); INSERT INTO t VALUES (1)",
+    )?;
+    // A writer holds the lock past the readers' wait.
+    writer.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (2)")?;
+    let readers = Snapshot::open_shared(&file, 3).await?;
+    assert_eq!(readers.len(), 1, "one reader when the lock cannot be had");
+    assert_eq!(
+        rows_seen(&readers[0]).await?,
+        1,
+        "what was committed, no more"
+    );
+    writer.execute_batch("COMMIT")?;
+    assert_eq!(rows_seen(&readers[0]).await?, 1, "its snapshot stays");
+    Ok(())
+}
