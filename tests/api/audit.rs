@@ -26,16 +26,19 @@ async fn verify(s: &TestServer) -> Option<String> {
 }
 
 /// Runs `trm audit verify` on the test database: (success, stdout + stderr).
-pub(crate) fn verify_binary(s: &TestServer) -> (bool, String) {
-    trm(&["audit", "verify", "--database-url", &s.db_url()])
+pub(crate) async fn verify_binary(s: &TestServer) -> (bool, String) {
+    trm(&["audit", "verify", "--database-url", &s.db_url()]).await
 }
 
 /// Runs the `trm` binary with `args`, with nothing from the environment steering it:
-/// (success, stdout + stderr).
-pub(crate) fn trm(args: &[&str]) -> (bool, String) {
-    let out = crate::harness::trm_command()
+/// (success, stdout + stderr). Awaited, not blocked on: the test's server runs on the same
+/// runtime, and a task of it holding a lock the binary waits for (the log's sequencer on
+/// PostgreSQL) must be able to finish.
+pub(crate) async fn trm(args: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::from(crate::harness::trm_command())
         .args(args)
         .output()
+        .await
         .expect("trm runs");
     let text = format!(
         "{}{}",
@@ -58,7 +61,7 @@ async fn expect_detected(s: &TestServer, sqls: &[String], expected: &str) {
         problem.contains(expected),
         "{problem} should name {expected}"
     );
-    let (ok, text) = verify_binary(s);
+    let (ok, text) = verify_binary(s).await;
     assert!(!ok, "binary should fail: {text}");
     assert!(text.contains(expected), "{text} should name {expected}");
     let gql = s
@@ -98,7 +101,7 @@ async fn an_untouched_log_verifies_and_proofs_check_out_offline() {
     let s = TestServer::start().await;
     play(&s).await;
     assert_eq!(verify(&s).await, None);
-    let (ok, text) = verify_binary(&s);
+    let (ok, text) = verify_binary(&s).await;
     assert!(ok && text.contains("OK"), "{text}");
 
     // Only auditors read the audit log.

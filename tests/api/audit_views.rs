@@ -352,7 +352,7 @@ async fn disclosures_show_what_left_to_whom_under_which_consent_or_override() {
 }
 
 /// Writes `file` and runs `trm audit verify-file` on it with `keys` trusted.
-fn verify_file(dir: &std::path::Path, file: &Value, keys: &[&str]) -> (bool, String) {
+async fn verify_file(dir: &std::path::Path, file: &Value, keys: &[&str]) -> (bool, String) {
     let path = dir.join(format!("{}.json", uuid::Uuid::now_v7()));
     std::fs::write(&path, serde_json::to_vec_pretty(file).unwrap()).unwrap();
     let path = path.to_string_lossy().to_string();
@@ -360,7 +360,7 @@ fn verify_file(dir: &std::path::Path, file: &Value, keys: &[&str]) -> (bool, Str
     for k in keys {
         args.extend(["--trusted-key", k]);
     }
-    trm(&args)
+    trm(&args).await
 }
 
 #[tokio::test]
@@ -389,7 +389,7 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
     assert!(events >= 8, "the whole story: {events} events");
     let dir = tempfile::tempdir().unwrap();
 
-    let (ok, text) = verify_file(dir.path(), &file, &[&key]);
+    let (ok, text) = verify_file(dir.path(), &file, &[&key]).await;
     assert!(
         ok && text.contains("OK") && text.contains("(trusted)"),
         "{text}"
@@ -397,9 +397,9 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
 
     // Signed by a key the auditor does not trust; then trusted among others (a rotation).
     let other = hex::encode(trm::audit::AuditKey::generate().public().as_bytes());
-    let (ok, text) = verify_file(dir.path(), &file, &[&other]);
+    let (ok, text) = verify_file(dir.path(), &file, &[&other]).await;
     assert!(!ok && text.contains("not trusted"), "{text}");
-    let (ok, text) = verify_file(dir.path(), &file, &[&other, &key]);
+    let (ok, text) = verify_file(dir.path(), &file, &[&other, &key]).await;
     assert!(ok, "{text}");
 
     // Each edit is named.
@@ -441,7 +441,7 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
     for (what, edit, named) in edits {
         let mut tampered = file.clone();
         edit(&mut tampered);
-        let (ok, text) = verify_file(dir.path(), &tampered, &[]);
+        let (ok, text) = verify_file(dir.path(), &tampered, &[]).await;
         assert!(!ok, "{what}: {text}");
         assert!(text.contains(named), "{what}: {text} should name {named}");
     }
@@ -487,7 +487,7 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
         "--purpose-category",
         "legal-proceedings",
     ];
-    let (ok, text) = trm(&args);
+    let (ok, text) = trm(&args).await;
     assert!(!ok && text.contains("--purpose"), "{text}");
     assert!(!out.exists(), "nothing written without a purpose");
     args.extend([
@@ -496,7 +496,7 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
         "--recipient",
         "Tribunale di Roma",
     ]);
-    let (ok, text) = trm(&args);
+    let (ok, text) = trm(&args).await;
     assert!(ok, "{text}");
     let exported: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let events = exported["events"].as_array().unwrap();
@@ -539,7 +539,8 @@ async fn a_case_file_verifies_offline_and_any_edit_to_it_is_named() {
         out.to_str().unwrap(),
         "--trusted-key",
         &key,
-    ]);
+    ])
+    .await;
     assert!(ok, "{text}");
     assert!(
         std::fs::read_to_string(&html)
@@ -574,17 +575,17 @@ async fn audit_verify_trusts_only_the_given_keys_and_keeps_trusting_them_after_a
         .to_string();
     let other = hex::encode(trm::audit::AuditKey::generate().public().as_bytes());
     let url = s.db_url();
-    let verify = |keys: &[&str]| {
+    let verify = async |keys: &[&str]| {
         let mut args = vec!["audit", "verify", "--database-url", url.as_str()];
         for k in keys {
             args.extend(["--trusted-key", *k]);
         }
-        trm(&args)
+        trm(&args).await
     };
-    let (ok, text) = verify(&[&other]);
+    let (ok, text) = verify(&[&other]).await;
     assert!(!ok && text.contains("not trusted"), "{text}");
-    let (ok, text) = verify(&[&other, &key]);
+    let (ok, text) = verify(&[&other, &key]).await;
     assert!(ok, "the old key stays trusted next to the new one: {text}");
-    let (ok, text) = verify(&["zz"]);
+    let (ok, text) = verify(&["zz"]).await;
     assert!(!ok && text.contains("64 hex digits"), "{text}");
 }

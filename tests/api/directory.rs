@@ -540,13 +540,16 @@ fn trm() -> Command {
     crate::harness::trm_command()
 }
 
-/// Runs `trm directory ARGS --database-url DB`; returns (success, stdout, stderr).
-fn directory_cli(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = trm()
+/// Runs `trm directory ARGS --database-url DB`; returns (success, stdout, stderr). Awaited,
+/// not blocked on: a test's server on the same runtime may hold a lock the command waits for.
+async fn directory_cli(db: &str, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = tokio::process::Command::from(trm());
+    let out = cmd
         .arg("directory")
         .args(args)
         .args(["--database-url", db])
         .output()
+        .await
         .unwrap();
     (
         out.status.success(),
@@ -569,7 +572,8 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
             "--country",
             "PT",
         ],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     let shelter = shelter.trim().to_string();
     uuid::Uuid::parse_str(&shelter).expect("prints the new agency's id");
@@ -584,7 +588,8 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
             "--country",
             "PT",
         ],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     let focal = focal.trim().to_string();
     let (ok, embassy, err) = directory_cli(
@@ -600,7 +605,8 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
             "--represents",
             "PT",
         ],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     let embassy = embassy.trim().to_string();
 
@@ -636,7 +642,7 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
         ],
         &["set-focal-point", "--country", "PT", "--agency", &embassy],
     ] {
-        let (ok, out, err) = directory_cli(&db.url, args);
+        let (ok, out, err) = directory_cli(&db.url, args).await;
         assert!(!ok, "{args:?} refused: {out}");
         assert!(!err.is_empty(), "{args:?} says why");
     }
@@ -644,11 +650,12 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
     let (ok, out, err) = directory_cli(
         &db.url,
         &["set-focal-point", "--country", "PT", "--agency", &focal],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(out.contains("PT") && out.contains(&focal), "{out}");
 
-    let (ok, out, err) = directory_cli(&db.url, &["countries"]);
+    let (ok, out, err) = directory_cli(&db.url, &["countries"]).await;
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
@@ -658,7 +665,7 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
     );
     assert_eq!(lines[1], "SN  Senegal  no focal point");
 
-    let (ok, out, err) = directory_cli(&db.url, &["agencies", "--country", "PT"]);
+    let (ok, out, err) = directory_cli(&db.url, &["agencies", "--country", "PT"]).await;
     assert!(ok, "{err}");
     assert_eq!(
         out,
@@ -666,7 +673,7 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
             "{shelter}  PT  NGO  Demo Lisbon Shelter\n{focal}  PT  NATIONAL_FOCAL_POINT  Demo Rapporteur (Portugal)\n"
         )
     );
-    let (ok, out, _) = directory_cli(&db.url, &["agencies"]);
+    let (ok, out, _) = directory_cli(&db.url, &["agencies"]).await;
     assert!(ok);
     assert!(
         out.contains(&format!(
@@ -691,7 +698,8 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
             "--role",
             "case-worker",
         ],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     uuid::Uuid::parse_str(user.trim()).expect("prints the new user's id");
     let (ok, _, err) = directory_cli(
@@ -707,7 +715,8 @@ async fn the_cli_adds_agencies_sets_the_focal_point_and_lists_countries() {
             "--role",
             "CASE_WORKER",
         ],
-    );
+    )
+    .await;
     assert!(!ok && err.contains("already taken"), "{err}");
     let out = trm()
         .args([

@@ -305,7 +305,7 @@ async fn check_database(db_url: &str) {
     store.close().await.ok();
 }
 
-fn audit_verifies(db_url: &str) {
+async fn audit_verifies(db_url: &str) {
     let (ok, text) = trm(&[
         "audit",
         "verify",
@@ -313,7 +313,8 @@ fn audit_verifies(db_url: &str) {
         db_url,
         "--workflows",
         crate::harness::workflows_dir().to_str().unwrap(),
-    ]);
+    ])
+    .await;
     assert!(ok && text.contains("OK"), "audit verify: {text}");
 }
 
@@ -475,7 +476,7 @@ async fn sigkill_drill(kills: u64, clients: usize, grouped: bool) {
             workers.push(t.await.unwrap());
         }
         check_database(&db.url).await;
-        audit_verifies(&db.url);
+        audit_verifies(&db.url).await;
         (child, url) = {
             let (c, out) = serve(&db, &["--scheduler-interval-secs", "1"], None);
             (c, out.lines().next().unwrap().to_string())
@@ -490,7 +491,7 @@ async fn sigkill_drill(kills: u64, clients: usize, grouped: bool) {
     check_histories(&http, &url, &token, &workers).await;
     stop(child);
     check_database(&db.url).await;
-    audit_verifies(&db.url);
+    audit_verifies(&db.url).await;
     let acked: usize = workers.iter().map(|w| w.acked.len()).sum();
     let present: usize = workers.iter().map(|w| w.unknown_present).sum();
     let absent: usize = workers.iter().map(|w| w.unknown_absent).sum();
@@ -583,7 +584,7 @@ async fn sigterm_under_load_lets_in_flight_requests_finish() {
     }
     stop(child);
     check_database(&db.url).await;
-    audit_verifies(&db.url);
+    audit_verifies(&db.url).await;
 }
 
 /// A copy of the repository's workflows with the deadlines fixture (a 5-day deadline and a
@@ -684,7 +685,8 @@ async fn timers_that_fell_due_while_down_fire_once_after_restart() {
         &db.url,
         "--workflows",
         &dir,
-    ]);
+    ])
+    .await;
     assert!(ok, "{text}");
 }
 
@@ -801,7 +803,7 @@ async fn a_sqlite_file_that_cannot_grow_gives_a_clear_error_and_recovers() {
     assert_eq!(d["fireTransition"]["case"]["version"], 2, "{d}");
     stop(child);
     check_database(&db_url).await;
-    audit_verifies(&db_url);
+    audit_verifies(&db_url).await;
 }
 
 /// Makes a file read-only even for root: the immutable attribute (root), or its mode.
@@ -885,7 +887,8 @@ async fn an_online_backup_restores_and_its_audit_log_verifies() {
             &db.url,
             "--out",
             file.to_str().unwrap(),
-        ]);
+        ])
+        .await;
         assert!(ok, "{text}");
         // Restoring is putting the file in place of the database (service stopped).
         let restored = dir.path().join("restored.db");
@@ -917,7 +920,7 @@ async fn an_online_backup_restores_and_its_audit_log_verifies() {
         workers.push(t.await.unwrap());
     }
     stop(child);
-    audit_verifies(&restored_url);
+    audit_verifies(&restored_url).await;
     check_database(&restored_url).await;
     // The restored database serves, and holds at least what was acknowledged before the backup.
     let (restored, out) = crate::process::serve_url(&restored_url, &[], None);
@@ -1145,5 +1148,5 @@ async fn postgres_going_away_under_load_is_reported_and_the_service_recovers_by_
     check_histories(&http, &url, &token, &workers).await;
     stop(child);
     check_database(&db.url).await;
-    audit_verifies(&db.url);
+    audit_verifies(&db.url).await;
 }
