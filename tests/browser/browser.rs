@@ -178,9 +178,19 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
-    /// The visible text of the page's main part.
+    /// The visible text of the page's main part. If the page is replaced between finding its
+    /// main part and reading it (the answer to a form arriving just then), the new page's.
     pub async fn main_text(&self) -> String {
-        self.find("main").await.text().await.expect("text")
+        for _ in 0..20 {
+            match self.find("main").await.text().await {
+                Ok(text) => return text,
+                Err(e) if e.is_stale_element_reference() => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("text: {e}"),
+            }
+        }
+        panic!("the page's main part was replaced again and again")
     }
 
     pub async fn html_lang(&self) -> String {
