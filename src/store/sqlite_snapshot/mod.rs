@@ -14,9 +14,10 @@
 //! readers can share one snapshot ([`Snapshot::open_shared`]), each on a thread of its own, to
 //! read different parts of the database at once.
 //!
-//! Over the house's 400 lines: each query stands beside the decoder of its columns (a decoder
-//! read apart from its SQL's column order is how columns get swapped); how a column is read is
-//! in `columns.rs`.
+//! Over the house's 400 lines (and 600): each query stands beside the decoder of its
+//! columns (a decoder read apart from its SQL's column order is how columns get swapped); how a
+//! column is read is in `columns.rs`, how several readers are lined up on one snapshot in
+//! `shared.rs`.
 
 use super::audit_snapshot::{AuditSnapshot, CasePage, part_ends};
 use super::entities::{case, case_event, case_timer, case_track, checkpoint};
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 mod columns;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -61,54 +63,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// `parts` readers of `file` that see one snapshot of it (at least one).
-    ///
-    /// A read transaction's snapshot is the last commit before it first reads. The readers
-    /// begin theirs while another connection holds the write lock (`BEGIN IMMEDIATE`, waiting
-    /// for a writer to finish as a writer would): nothing can commit in between, so all see the
-    /// same commit. The lock is let go as soon as they have; writers then go on as before.
-    /// (SQLite's `sqlite3_snapshot_open` would do it without the lock; the bundled SQLite is
-    /// not built with it.) Without the lock (a file that cannot be written, a writer holding
-    /// the lock past the busy timeout), one reader.
-    pub async fn open_shared(file: &Path, parts: usize) -> Result<Vec<Snapshot>, StoreError> {
-        if parts <= 1 {
-            return Ok(vec![Snapshot::open(file).await?]);
-        }
-        let path = file.to_path_buf();
-        let gate = tokio::task::spawn_blocking(move || {
-            let conn = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.busy_timeout(BUSY)?;
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            Ok::<_, rusqlite::Error>(conn)
-        })
-        .await
-        .map_err(|e| failed(format!("cannot take the write lock: {e}")))?;
-        let gate = match gate {
-            Ok(gate) => gate,
-            Err(e) => {
-                // A file that cannot be written (a restored copy on read-only storage), or a
-                // writer that held the lock too long: one reader, which needs no lining up.
-                tracing::info!(error = %e, "verifying with one reader: the write lock was not had");
-                return Ok(vec![Snapshot::open(file).await?]);
-            }
-        };
-        let mut readers = Vec::with_capacity(parts);
-        for _ in 0..parts {
-            readers.push(Snapshot::open(file).await);
-        }
-        // Let go of the lock before anything else can fail. Nothing was written; if the
-        // rollback fails, closing the connection lets go of the lock all the same.
-        tokio::task::spawn_blocking(move || {
-            let _ = gate.execute_batch("ROLLBACK");
-        })
-        .await
-        .map_err(|e| failed(format!("cannot let go of the write lock: {e}")))?;
-        readers.into_iter().collect()
-    }
-
     /// Opens `file` and begins the read transaction, which takes its snapshot then.
     pub async fn open(file: &Path) -> Result<Snapshot, StoreError> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
