@@ -9,7 +9,8 @@
 //! group's commit releases them all, one statement fewer a member). The group
 //! commits when every writer that was queued behind its members has had its turn: a flush,
 //! queued in the same fair (first come, first served) line as the members, commits the
-//! transaction, one `fsync` for all, and tells every member the outcome. A member is answered —
+//! transaction, one `fsync` for all, and tells every member the outcome (a member alone in its
+//! group with no writer queued behind it commits itself, without a flush). A member is answered —
 //! its request acknowledged — only after the commit that holds it: nothing acknowledged can be
 //! lost. When the commit fails, every member of the group fails with it, and none was
 //! acknowledged.
@@ -28,7 +29,7 @@ use sea_orm::{
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 use tracing::Instrument;
@@ -46,6 +47,8 @@ pub(super) struct GroupCommit {
     writer: DatabaseConnection,
     state: Arc<Mutex<Gathering>>,
     stats: Arc<GroupStats>,
+    /// How many writers are waiting for their turn (see [`Member::commit`]).
+    waiting: Arc<AtomicUsize>,
 }
 
 /// How many groups committed and how many members they held (for `/metrics` and the drills).
@@ -103,6 +106,7 @@ impl GroupCommit {
             writer,
             state: Arc::new(Mutex::new(Gathering::default())),
             stats: Arc::new(GroupStats::default()),
+            waiting: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -118,11 +122,13 @@ impl GroupCommit {
     /// Waits for the writer's turn and starts a member in the group's transaction (opened by
     /// the first member); its savepoint is opened with its first write.
     pub(super) async fn begin(&self) -> Result<Member, StoreError> {
+        let queued = Waiting::new(&self.waiting);
         let guard = tokio::time::timeout(TURN_TIMEOUT, self.state.clone().lock_owned())
             .await
             .map_err(|_| {
                 StoreError::Database(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
             })?;
+        drop(queued);
         // Held as a turn from here: whatever fails below gives it back with a flush queued, so
         // that a transaction opened here does not keep the write lock.
         let mut turn = Turn {
@@ -130,6 +136,7 @@ impl GroupCommit {
             group: GroupHandle {
                 state: self.state.clone(),
                 stats: self.stats.clone(),
+                waiting: self.waiting.clone(),
             },
         };
         let Some(gathering) = turn.guard.as_mut() else {
@@ -173,6 +180,31 @@ impl GroupCommit {
 struct GroupHandle {
     state: Arc<Mutex<Gathering>>,
     stats: Arc<GroupStats>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl GroupStats {
+    fn add(&self, members: u64) {
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.members.fetch_add(members, Ordering::Relaxed);
+        self.largest.fetch_max(members, Ordering::Relaxed);
+    }
+}
+
+/// Counts a writer as waiting for its turn while it lives (cancelled or not).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Waiting<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A write in a group: the group's transaction, held for the member's turn, and where its
@@ -278,12 +310,30 @@ impl Member {
     }
 
     /// Gives the turn to the next writer and waits for the group's commit (the member's
-    /// savepoint is released by it).
+    /// savepoint is released by it). A member alone in its group with no writer waiting behind
+    /// it commits at once, itself: a flush task would find nobody to wait for, and handing the
+    /// commit to it costs two wake-ups of another thread (at one client, every transition).
     pub(super) async fn commit(mut self) -> Result<(), StoreError> {
         let txn = self.txn.take();
         let Some(mut guard) = self.turn.guard.take() else {
             return Err(StoreError::Corrupt("a member without its turn".into()));
         };
+        let alone = self.savepoint.load(Ordering::Acquire) == WHOLE
+            && !guard.flush_queued
+            && self.turn.group.waiting.load(Ordering::SeqCst) == 0;
+        if alone && let Some(txn) = txn {
+            // Nobody subscribed to this group's outcome but this member; the next member
+            // begins another group. Cancelled during the commit, only this request's outcome
+            // is unknown (its client has gone), as for any request cancelled midway.
+            guard.outcome = None;
+            guard.members = 0;
+            txn.commit()
+                .await
+                .map_err(|e| StoreError::Group(Arc::new(e)))?;
+            drop(guard);
+            self.turn.group.stats.add(1);
+            return Ok(());
+        }
         guard.txn = txn;
         guard.members += 1;
         let outcome = guard.outcome.as_ref().map(watch::Sender::subscribe);
@@ -363,9 +413,7 @@ async fn flush(group: GroupHandle) {
     };
     drop(turn);
     if outcome.is_ok() && members > 0 {
-        group.stats.groups.fetch_add(1, Ordering::Relaxed);
-        group.stats.members.fetch_add(members, Ordering::Relaxed);
-        group.stats.largest.fetch_max(members, Ordering::Relaxed);
+        group.stats.add(members);
     }
     if let Some(sender) = sender {
         sender.send_replace(Some(outcome));
@@ -466,6 +514,40 @@ mod tests {
             largest >= 1 && members >= groups,
             "{groups} {members} {largest}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_member_commits_alone_only_when_no_writer_waits_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let (groups, members, _) = store.group_stats().unwrap();
+        // Nobody waiting: the member commits itself, a group of one, visible when answered.
+        let alone = store.begin_write().await.unwrap();
+        alone.execute_raw(insert("a")).await.unwrap();
+        alone.commit().await.unwrap();
+        assert_eq!(committed(&store).await, ["a"]);
+        let after = store.group_stats().unwrap();
+        assert_eq!((after.0 - groups, after.1 - members), (1, 1));
+        // A writer queued behind it: both commit in one group.
+        let first = store.begin_write().await.unwrap();
+        first.execute_raw(insert("b")).await.unwrap();
+        let s = store.clone();
+        let second = tokio::spawn(async move {
+            let txn = s.begin_write().await.unwrap();
+            txn.execute_raw(insert("c")).await.unwrap();
+            txn.commit().await.unwrap();
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (done, joined) = tokio::join!(first.commit(), second);
+        done.unwrap();
+        joined.unwrap();
+        let together = store.group_stats().unwrap();
+        assert_eq!(
+            (together.0 - after.0, together.1 - after.1),
+            (1, 2),
+            "the first member committed without the writer queued behind it"
+        );
+        assert_eq!(committed(&store).await, ["a", "b", "c"]);
     }
 
     #[tokio::test]

@@ -201,6 +201,10 @@ impl Store {
             // free connection under load takes milliseconds.
             .acquire_timeout(Duration::from_secs(3));
         if url.starts_with("sqlite:") {
+            // The pool would ping every connection it hands out: on SQLite a round trip to the
+            // connection's thread that proves nothing (a connection to a local file is not cut
+            // off as a server's is), before every read and every group of writes.
+            opts.test_before_acquire(false);
             let synchronous = options.sqlite_synchronous;
             opts.map_sqlx_sqlite_opts(move |o| {
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
