@@ -68,6 +68,13 @@ impl GroupStats {
             self.largest.load(Ordering::Relaxed),
         )
     }
+
+    /// Counts a group committed with `members` members.
+    fn add(&self, members: u64) {
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.members.fetch_add(members, Ordering::Relaxed);
+        self.largest.fetch_max(members, Ordering::Relaxed);
+    }
 }
 
 /// The group being gathered: its open transaction, its members so far, and where they wait.
@@ -181,14 +188,6 @@ struct GroupHandle {
     state: Arc<Mutex<Gathering>>,
     stats: Arc<GroupStats>,
     waiting: Arc<AtomicUsize>,
-}
-
-impl GroupStats {
-    fn add(&self, members: u64) {
-        self.groups.fetch_add(1, Ordering::Relaxed);
-        self.members.fetch_add(members, Ordering::Relaxed);
-        self.largest.fetch_max(members, Ordering::Relaxed);
-    }
 }
 
 /// Counts a writer as waiting for its turn while it lives (cancelled or not).
