@@ -3,8 +3,8 @@
 //! For each database it (1) measures a transition's transaction shape on the database two
 //! ways, without engine, policies, GraphQL or HTTP: through a thin client straight on the
 //! database (SQLite's C API, PostgreSQL's prepared statements: the physical limit, see
-//! [`physical`]) and through the same driver and store code as the service (what the driver
-//! costs on top); (2) starts `trm serve` as a child process and drives it over GraphQL/HTTP
+//! [`physical`]) and through the same store code and connections as the service (what the
+//! store costs on top); (2) starts `trm serve` as a child process and drives it over GraphQL/HTTP
 //! with N clients: a trivial query (the framework ceiling), transitions at each client count,
 //! reads at each database size (the database seeded in bulk first), checking every response
 //! body; (3) times start-up and reads the server's peak memory; (4) times audit verification

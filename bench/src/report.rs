@@ -115,9 +115,14 @@ fn render_transitions(s: &mut String, db: &str, r: &Results) {
     } else {
         "tokio-postgres with prepared statements, one connection per client: `BEGIN`, `SELECT … FOR UPDATE` of the case, `UPDATE` it, `INSERT` the event and its log leaf (its position from a sequence: no lock on the log), `COMMIT`; like TRM and the store baseline, over TCP without TLS"
     };
+    let store_how = if db == "sqlite" {
+        "sea-orm; the writes on the service's writing connection, SQLite's C API, in groups"
+    } else {
+        "sea-orm over sqlx"
+    };
     let _ = writeln!(
         s,
-        "Transitions (`fireTransition` of a repeatable step over GraphQL/HTTP, each client on its own case) against two baselines doing a transition's transaction on a database of their own, without engine, policies, GraphQL or HTTP: **store**, through the same driver (sqlx, sea-orm) and store code as the service; **{phys}**, the physical limit, through {how}. TRM / {phys} is what the service makes of the disk; store / {phys} is the driver's and the store's share of the loss; TRM / store the rest. Latencies in ms.\n"
+        "Transitions (`fireTransition` of a repeatable step over GraphQL/HTTP, each client on its own case) against two baselines doing a transition's transaction on a database of their own, without engine, policies, GraphQL or HTTP: **store**, through the same store code and connections as the service ({store_how}); **{phys}**, the physical limit, through {how}. TRM / {phys} is what the service makes of the disk; store / {phys} is the store's share of the loss (its driver and code); TRM / store the rest. Latencies in ms.\n"
     );
     let _ = writeln!(
         s,

@@ -125,9 +125,8 @@ pub struct ServeConfig {
     /// Without this option the instance signs with its database's default key,
     /// `audit-<id>.key` in --data-dir (`<id>`: a hash of the database URL without user,
     /// password and parameters), generated there (mode 0600) at the first start, so that every
-    /// instance on this machine serving the same database signs with the same key; an in-memory
-    /// SQLite database gets a key that lives as long as the process. --production refuses to
-    /// start without this option. Instances on several machines must all be given the same
+    /// instance on this machine serving the same database signs with the same key.
+    /// --production refuses to start without this option. Instances on several machines must all be given the same
     /// file [default: the database's key in --data-dir; required with --production].
     #[arg(long, env = "TRM_AUDIT_KEY_FILE", value_name = "FILE")]
     pub audit_key_file: Option<PathBuf>,

@@ -60,7 +60,7 @@ impl From<DbErr> for StoreError {
         let constraint = match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(m))
             | Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(m)) => Some(constraint_name(&m)),
-            _ => None,
+            _ => refused_by_constraint(&err).map(constraint_name),
         };
         match constraint {
             Some(constraint) => StoreError::Conflict {
@@ -69,6 +69,23 @@ impl From<DbErr> for StoreError {
             },
             None => StoreError::Database(err),
         }
+    }
+}
+
+/// The message of a unique or foreign-key violation that sea-orm does not recognise: one from
+/// the writing connection on SQLite, which reports SQLite's codes through sqlx's error type
+/// (`group_commit::direct`).
+fn refused_by_constraint(err: &DbErr) -> Option<&str> {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    match e.as_ref() {
+        sqlx::Error::Database(d) if d.is_unique_violation() || d.is_foreign_key_violation() => {
+            Some(d.message())
+        }
+        _ => None,
     }
 }
 

@@ -29,7 +29,8 @@ pub mod workflows;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, Statement, TransactionTrait,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use std::time::Duration;
 use trm_migration::{Migrator, MigratorTrait};
@@ -74,15 +75,6 @@ enum WriteKind {
 }
 
 impl WriteTxn {
-    /// The transaction beneath, for what takes nothing else (the migrator): on SQLite the
-    /// member's savepoint is opened first, so that whatever runs through it can be undone.
-    pub async fn transaction(&self) -> Result<&DatabaseTransaction, StoreError> {
-        match &self.0 {
-            WriteKind::Member(member) => Ok(member.opened().await?),
-            WriteKind::Alone(txn) => Ok(txn),
-        }
-    }
-
     /// Commits: returns once the write is durable (on SQLite, with its group).
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.0 {
@@ -226,12 +218,13 @@ impl Store {
         loop {
             match Database::connect(opts.clone()).await {
                 Ok(db) if sqlite => {
-                    let mut single = opts.clone();
-                    single
-                        .max_connections(1)
-                        .min_connections(1)
-                        .acquire_timeout(Duration::from_secs(30));
-                    match Database::connect(single).await {
+                    let Some(file) = sqlite_snapshot::file_of(&url) else {
+                        return Err(StoreError::Unsupported(
+                            "an in-memory SQLite database: give TRM a file (e.g. --database-url sqlite://trm.db)"
+                                .into(),
+                        ));
+                    };
+                    match group_commit::open_writer(&file, options.sqlite_synchronous) {
                         Ok(writer) => {
                             // Give the planner statistics (bounded sampling, milliseconds even
                             // on a large file): without them SQLite picks the status index for
@@ -239,19 +232,17 @@ impl Store {
                             let store = Store {
                                 db,
                                 sqlite_file: sqlite_snapshot::file_of(&url).map(Into::into),
-                                writer: Writer::Group(std::sync::Arc::new(
-                                    group_commit::GroupCommit::new(writer),
-                                )),
+                                writer: Writer::Group(std::sync::Arc::new(writer)),
                             };
                             store.optimize().await?;
                             return Ok(store);
                         }
-                        Err(e) if attempt < 50 && is_sqlite_busy(&e) => {
+                        Err(StoreError::Database(e)) if attempt < 50 && is_sqlite_busy(&e) => {
                             attempt += 1;
                             tokio::time::sleep(Duration::from_millis(20 * Ord::min(attempt, 10)))
                                 .await;
                         }
-                        Err(e) => return Err(e.into()),
+                        Err(e) => return Err(e),
                     }
                 }
                 Ok(db) => {
@@ -278,10 +269,28 @@ impl Store {
     /// have transactional DDL). Instances starting together take turns: SQLite's write lock, and
     /// on PostgreSQL a transaction-scoped advisory lock.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let txn = self.begin_write().await?;
-        lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
-        Migrator::up(txn.transaction().await?, None).await?;
-        txn.commit().await
+        match &self.writer {
+            Writer::Group(group) => {
+                // The migrator takes a sea-orm transaction: one of the reading pool's
+                // connections, while the writing connection holds no group.
+                let _alone = group.exclusive().await?;
+                let txn = self
+                    .db
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..TransactionOptions::default()
+                    })
+                    .await?;
+                Migrator::up(&txn, None).await?;
+                Ok(txn.commit().await?)
+            }
+            Writer::Pool(pool) => {
+                let txn = pool.begin().await?;
+                lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
+                Migrator::up(&txn, None).await?;
+                Ok(txn.commit().await?)
+            }
+        }
     }
 
     /// The connection pool, for reads.
@@ -351,12 +360,14 @@ impl Store {
     pub async fn durability_risks(&self) -> Result<Vec<String>, StoreError> {
         let mut risks = Vec::new();
         if self.backend() == DatabaseBackend::Sqlite {
-            let writer = match &self.writer {
-                Writer::Group(group) => group.writer(),
-                Writer::Pool(pool) => pool,
-            };
-            for (which, conn) in [("reading", &self.db), ("writing", writer)] {
-                let sync = pragma(conn, "synchronous").await?;
+            for which in ["reading", "writing"] {
+                let read = |name: &'static str| async move {
+                    match (&self.writer, which) {
+                        (Writer::Group(group), "writing") => group.pragma(name).await,
+                        _ => pragma(&self.db, name).await,
+                    }
+                };
+                let sync = read("synchronous").await?;
                 if sync.parse::<i64>().unwrap_or(0) < 2 {
                     risks.push(format!(
                         "SQLite synchronous = {} on the {which} connection (below FULL: a power loss can lose acknowledged commits)",
@@ -367,7 +378,7 @@ impl Store {
                         }
                     ));
                 }
-                let journal = pragma(conn, "journal_mode").await?;
+                let journal = read("journal_mode").await?;
                 if !journal.eq_ignore_ascii_case("wal") {
                     risks.push(format!(
                         "SQLite journal_mode = {journal} on the {which} connection (expected WAL)"
@@ -429,7 +440,7 @@ impl Store {
         if let Writer::Group(group) = &self.writer {
             // Whatever group is still gathering commits first.
             self.settled().await?;
-            group.writer().clone().close().await?;
+            group.close().await?;
         }
         Ok(self.db.close().await?)
     }
@@ -462,7 +473,8 @@ async fn pragma_pg(conn: &DatabaseConnection, name: &str) -> Result<String, Stor
     Ok(row.try_get("", "v")?)
 }
 
-/// Whether SQLite refused with `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6).
+/// Whether SQLite refused with `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6), or one of their
+/// extended codes.
 fn is_sqlite_busy(e: &DbErr) -> bool {
     use sea_orm::{RuntimeErr, sqlx};
     let (DbErr::Conn(RuntimeErr::SqlxError(err)) | DbErr::Exec(RuntimeErr::SqlxError(err))) = e
@@ -470,7 +482,10 @@ fn is_sqlite_busy(e: &DbErr) -> bool {
         return false;
     };
     match err.as_ref() {
-        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("5" | "6")),
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
         _ => false,
     }
 }

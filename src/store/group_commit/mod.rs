@@ -20,14 +20,17 @@
 //! before it in the group; the reading pool sees a group's work only once it has committed
 //! (see [`super::Store::settled`]).
 //!
+//! The writing connection is SQLite's C API, run where the member runs ([`direct`]): a
+//! statement of a transition takes microseconds there, where handing it to a driver's thread
+//! and back cost more than SQLite's work. A member's statements run while it holds the turn,
+//! so nothing else uses the connection meanwhile.
+//!
 //! PostgreSQL needs none of this: each write transaction commits on its own, and the server
 //! groups the flushes of concurrent commits itself.
 
 use super::StoreError;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult, QueryResult,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
-};
+use direct::Direct;
+use sea_orm::{DbErr, ExecResult, QueryResult, Statement};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -38,13 +41,20 @@ use tracing::Instrument;
 /// writing pool's acquire timeout did).
 const TURN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a group waits for SQLite's write lock held by another connection (as the pool's
+/// busy timeout).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The outcome of a group's commit, as its members see it.
 type Outcome = Option<Result<(), Arc<DbErr>>>;
+
+mod direct;
+mod values;
 
 /// The writing connection and the group gathering on it.
 #[derive(Debug)]
 pub(super) struct GroupCommit {
-    writer: DatabaseConnection,
+    writer: Arc<Direct>,
     state: Arc<Mutex<Gathering>>,
     stats: Arc<GroupStats>,
     /// How many writers are waiting for their turn (see [`Member::commit`]).
@@ -80,7 +90,7 @@ impl GroupStats {
 /// The group being gathered: its open transaction, its members so far, and where they wait.
 #[derive(Debug, Default)]
 struct Gathering {
-    txn: Option<DatabaseTransaction>,
+    txn: Option<GroupTxn>,
     members: u64,
     /// Whether a flush is queued for this group.
     flush_queued: bool,
@@ -107,10 +117,79 @@ const OPEN: u8 = 1;
 /// so undoing its work is rolling the transaction back (at one client, every member).
 const WHOLE: u8 = 2;
 
+/// The group's transaction on the writing connection (`BEGIN IMMEDIATE`, so that another
+/// process writing the file makes it wait on the busy timeout instead of failing on lock
+/// upgrade). Dropped open, it is rolled back.
+#[derive(Debug)]
+struct GroupTxn {
+    conn: Arc<Direct>,
+    open: bool,
+}
+
+impl GroupTxn {
+    /// Opens the group's transaction. Another process (or another store on the file) holding
+    /// SQLite's write lock makes it wait, without holding the thread: SQLite answers "busy" at
+    /// once (the writing connection has no busy timeout) and the writer tries again shortly,
+    /// for up to [`BUSY_TIMEOUT`], as the pool's connections wait on theirs.
+    async fn begin(conn: &Arc<Direct>) -> Result<GroupTxn, DbErr> {
+        let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match conn.run_text("BEGIN IMMEDIATE") {
+                Ok(_) => {
+                    return Ok(GroupTxn {
+                        conn: conn.clone(),
+                        open: true,
+                    });
+                }
+                Err(e) if super::is_sqlite_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn execute(&self, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        Ok(direct::written(self.conn.run(stmt)?.written))
+    }
+
+    fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.conn.run_text(sql)
+    }
+
+    fn query_all(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        Ok(self.conn.run(stmt)?.rows)
+    }
+
+    /// Commits: the one `fsync` of the group. When `COMMIT` fails the transaction may still be
+    /// open (SQLite keeps it open on a busy lock): dropped, it is rolled back.
+    fn commit(mut self) -> Result<(), DbErr> {
+        self.conn.run_text("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    fn rollback(mut self) -> Result<(), DbErr> {
+        self.open = false;
+        self.conn.run_text("ROLLBACK").map(drop)
+    }
+}
+
+impl Drop for GroupTxn {
+    fn drop(&mut self) {
+        if self.open && self.conn.in_transaction() {
+            // Nobody to tell: the members that wrote in it have failed or will fail.
+            let _ = self.conn.run_text("ROLLBACK");
+        }
+    }
+}
+
 impl GroupCommit {
-    pub(super) fn new(writer: DatabaseConnection) -> GroupCommit {
+    pub(super) fn new(writer: Direct) -> GroupCommit {
         GroupCommit {
-            writer,
+            writer: Arc::new(writer),
             state: Arc::new(Mutex::new(Gathering::default())),
             stats: Arc::new(GroupStats::default()),
             waiting: Arc::new(AtomicUsize::new(0)),
@@ -121,9 +200,23 @@ impl GroupCommit {
         &self.stats
     }
 
-    /// The writing connection itself (for what must run outside any group: start-up pragmas).
-    pub(super) fn writer(&self) -> &DatabaseConnection {
-        &self.writer
+    /// A `PRAGMA`'s value on the writing connection, as text, read between groups.
+    pub(super) async fn pragma(&self, name: &str) -> Result<String, StoreError> {
+        let member = self.begin().await?;
+        let rows = member
+            .query_all(Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                format!("PRAGMA {name}"),
+            ))
+            .await?;
+        member.commit().await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt(format!("PRAGMA {name} answered nothing")))?;
+        Ok(row
+            .try_get_by_index::<i64>(0)
+            .map(|n| n.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(0))?)
     }
 
     /// Waits for the writer's turn and starts a member in the group's transaction (opened by
@@ -154,19 +247,13 @@ impl GroupCommit {
             let Some(txn) = gathering.txn.as_ref() else {
                 return Err(StoreError::Corrupt("work to undo without a group".into()));
             };
-            txn.execute_unprepared(UNDO_MEMBER).await?;
+            txn.execute_unprepared(UNDO_MEMBER)?;
             gathering.undo = false;
         }
         let txn = match gathering.txn.take() {
             Some(txn) => txn,
             None => {
-                let txn = self
-                    .writer
-                    .begin_with_options(TransactionOptions {
-                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                        ..TransactionOptions::default()
-                    })
-                    .await?;
+                let txn = GroupTxn::begin(&self.writer).await?;
                 gathering.members = 0;
                 gathering.outcome = Some(watch::channel(None).0);
                 txn
@@ -213,7 +300,7 @@ impl Drop for Waiting<'_> {
 #[derive(Debug)]
 pub(super) struct Member {
     /// The group's transaction, given back when the member ends (`None` once given back).
-    txn: Option<DatabaseTransaction>,
+    txn: Option<GroupTxn>,
     savepoint: AtomicU8,
     turn: Turn,
 }
@@ -236,8 +323,7 @@ impl Drop for Turn {
 impl Drop for Member {
     fn drop(&mut self) {
         // Unfinished (a failed or cancelled request): give the transaction back, its work to be
-        // undone first. A statement still running on the connection finishes before the undo,
-        // which the connection runs after it.
+        // undone first (statements run to their end where they are sent, so none is midway).
         if let Some(txn) = self.txn.take()
             && let Some(gathering) = self.turn.guard.as_mut()
         {
@@ -255,17 +341,17 @@ impl Drop for Member {
 }
 
 impl Member {
-    fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
+    fn tx(&self) -> Result<&GroupTxn, DbErr> {
         self.txn
             .as_ref()
             .ok_or_else(|| DbErr::Custom("a member that has ended".into()))
     }
 
     /// Opens the member's savepoint, unless it is open: before the member's first write.
-    pub(super) async fn opened(&self) -> Result<&DatabaseTransaction, DbErr> {
+    fn opened(&self) -> Result<&GroupTxn, DbErr> {
         let txn = self.tx()?;
         if self.savepoint.load(Ordering::Acquire) == NOT_YET {
-            txn.execute_unprepared(OPEN_SAVEPOINT).await?;
+            txn.execute_unprepared(OPEN_SAVEPOINT)?;
             self.savepoint.store(OPEN, Ordering::Release);
         }
         Ok(txn)
@@ -273,21 +359,22 @@ impl Member {
 
     /// Runs a statement that may write.
     pub(super) async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.opened().await?.execute_raw(stmt).await
+        self.opened()?.execute(&stmt)
     }
 
     /// Runs statements text that may write.
     pub(super) async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.opened().await?.execute_unprepared(sql).await
+        self.opened()?.execute_unprepared(sql)
     }
 
-    /// The first row of a query: a read runs before the savepoint is open (a query that
-    /// stops at its first row could stop before a savepoint after it).
+    /// The first row of a query: a read runs before the savepoint is open.
     pub(super) async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        if only_reads(&stmt.sql) {
-            return self.tx()?.query_one_raw(stmt).await;
-        }
-        self.opened().await?.query_one_raw(stmt).await
+        let rows = if only_reads(&stmt.sql) {
+            self.tx()?.query_all(&stmt)?
+        } else {
+            self.opened()?.query_all(&stmt)?
+        };
+        Ok(rows.into_iter().next())
     }
 
     /// The rows of a query. A read that comes before the savepoint opens it at its end, in
@@ -297,13 +384,13 @@ impl Member {
     pub(super) async fn query_all(&self, mut stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let txn = self.tx()?;
         if self.savepoint.load(Ordering::Acquire) != NOT_YET {
-            return txn.query_all_raw(stmt).await;
+            return txn.query_all(&stmt);
         }
         if !only_reads(&stmt.sql) {
-            return self.opened().await?.query_all_raw(stmt).await;
+            return self.opened()?.query_all(&stmt);
         }
         stmt.sql = format!("{};\n{OPEN_SAVEPOINT}", stmt.sql);
-        let rows = txn.query_all_raw(stmt).await?;
+        let rows = txn.query_all(&stmt)?;
         self.savepoint.store(OPEN, Ordering::Release);
         Ok(rows)
     }
@@ -326,9 +413,7 @@ impl Member {
             // is unknown (its client has gone), as for any request cancelled midway.
             guard.outcome = None;
             guard.members = 0;
-            txn.commit()
-                .await
-                .map_err(|e| StoreError::Group(Arc::new(e)))?;
+            txn.commit().map_err(|e| StoreError::Group(Arc::new(e)))?;
             drop(guard);
             self.turn.group.stats.add(1);
             return Ok(());
@@ -357,12 +442,12 @@ impl Member {
     pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
         match self.savepoint.load(Ordering::Acquire) {
             OPEN => {
-                self.tx()?.execute_unprepared(UNDO_MEMBER).await?;
+                self.tx()?.execute_unprepared(UNDO_MEMBER)?;
                 self.savepoint.store(NOT_YET, Ordering::Release);
             }
             WHOLE => {
                 if let Some(txn) = self.txn.take() {
-                    txn.rollback().await?;
+                    txn.rollback()?;
                 }
             }
             _ => {}
@@ -403,30 +488,95 @@ fn queue_flush(turn: &mut Gathering, group: &GroupHandle) {
 async fn flush(group: GroupHandle) {
     let mut turn = group.state.lock_owned().await;
     turn.flush_queued = false;
+    let settled = settle(&mut turn);
+    drop(turn);
+    settled.tell(&group.stats);
+}
+
+/// A group's commit, done, to be told to its members.
+struct Settled {
+    members: u64,
+    sender: Option<watch::Sender<Outcome>>,
+    outcome: Result<(), Arc<DbErr>>,
+}
+
+impl Settled {
+    fn tell(self, stats: &GroupStats) {
+        if self.outcome.is_ok() && self.members > 0 {
+            stats.add(self.members);
+        }
+        if let Some(sender) = self.sender {
+            sender.send_replace(Some(self.outcome));
+        }
+    }
+}
+
+/// Commits the group gathered so far, if any (the turn is held).
+fn settle(turn: &mut Gathering) -> Settled {
     let members = std::mem::take(&mut turn.members);
     let sender = turn.outcome.take();
     let undo = std::mem::take(&mut turn.undo);
     let outcome = match turn.txn.take() {
-        Some(txn) => commit(txn, undo).await.map_err(Arc::new),
+        Some(txn) => commit(txn, undo).map_err(Arc::new),
         None => Ok(()),
     };
-    drop(turn);
-    if outcome.is_ok() && members > 0 {
-        group.stats.add(members);
-    }
-    if let Some(sender) = sender {
-        sender.send_replace(Some(outcome));
+    Settled {
+        members,
+        sender,
+        outcome,
     }
 }
 
 /// Commits the group, after undoing the work of a member dropped last (`undo`); if that cannot
 /// be undone alone, the whole group rolls back and fails.
-async fn commit(txn: DatabaseTransaction, undo: bool) -> Result<(), DbErr> {
-    if undo && let Err(e) = txn.execute_unprepared(UNDO_MEMBER).await {
-        txn.rollback().await?;
+fn commit(txn: GroupTxn, undo: bool) -> Result<(), DbErr> {
+    if undo && let Err(e) = txn.execute_unprepared(UNDO_MEMBER) {
+        txn.rollback()?;
         return Err(e);
     }
-    txn.commit().await
+    txn.commit()
+}
+
+/// Opens the writing connection on `file` (see [`direct`]).
+pub(super) fn open_writer(
+    file: &std::path::Path,
+    sync: super::SqliteSync,
+) -> Result<GroupCommit, StoreError> {
+    Ok(GroupCommit::new(Direct::open(file, sync)?))
+}
+
+/// The writer's turn with no group open (see [`GroupCommit::exclusive`]).
+pub(super) struct Exclusive(#[allow(dead_code)] OwnedMutexGuard<Gathering>);
+
+impl GroupCommit {
+    /// Takes the writer's turn once whatever group was gathering has committed (its members
+    /// are told), and holds it while the result lives: for what writes the file through
+    /// another connection (the migrator).
+    pub(super) async fn exclusive(&self) -> Result<Exclusive, StoreError> {
+        let mut turn = tokio::time::timeout(TURN_TIMEOUT, self.state.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Database(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
+            })?;
+        if turn.undo
+            && let Some(txn) = turn.txn.as_ref()
+        {
+            txn.execute_unprepared(UNDO_MEMBER)?;
+            turn.undo = false;
+        }
+        let settled = settle(&mut turn);
+        let failed = settled.outcome.clone();
+        settled.tell(&self.stats);
+        failed.map_err(StoreError::Group)?;
+        Ok(Exclusive(turn))
+    }
+
+    /// Commits whatever group is gathering and closes the writing connection; writes fail
+    /// after it.
+    pub(super) async fn close(&self) -> Result<(), StoreError> {
+        let _alone = self.exclusive().await?;
+        Ok(self.writer.close()?)
+    }
 }
 
 /// Runs `sql` on the writing connection between groups (start-up and maintenance pragmas).

@@ -177,6 +177,40 @@ async fn the_first_member_of_a_group_is_undone_with_the_transaction() {
     assert_eq!(committed(&store).await, ["z"]);
 }
 
+#[tokio::test]
+async fn a_taken_key_is_a_conflict_and_rows_read_the_same_from_either_connection() {
+    use super::super::StoreError;
+    use super::super::entities::workflow_definition as wd;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    store.migrate().await.unwrap();
+    let row = wd::ActiveModel {
+        workflow_id: Set("w".into()),
+        version: Set(3),
+        source_hash: Set("h".into()),
+        registered_at: Set(chrono::DateTime::from_timestamp(1_800_000_000, 123_000).unwrap()),
+    };
+    let txn = store.begin_write().await.unwrap();
+    wd::Entity::insert(row.clone()).exec(&txn).await.unwrap();
+    // Read back through the writing connection, inside the write: the entity's own types
+    // (a 32-bit version, a timestamp).
+    let inside = wd::Entity::find().all(&txn).await.unwrap();
+    let again = wd::Entity::insert(row)
+        .exec(&txn)
+        .await
+        .map_err(StoreError::from);
+    assert!(
+        matches!(again, Err(StoreError::Conflict { .. })),
+        "{again:?}"
+    );
+    txn.commit().await.unwrap();
+    let outside = wd::Entity::find().all(store.conn()).await.unwrap();
+    assert_eq!(inside, outside);
+    assert_eq!(outside.len(), 1);
+    assert_eq!(outside[0].version, 3);
+}
+
 #[test]
 fn what_counts_as_only_reading() {
     assert!(only_reads("SELECT 1"));

@@ -62,15 +62,22 @@ pub(super) fn time_opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Da
         ValueRef::Text(t) => std::str::from_utf8(t).map_err(|e| undecodable(i, e))?,
         _ => return Err(undecodable(i, "not a timestamp")),
     };
+    parse_time(text)
+        .map(Some)
+        .ok_or_else(|| undecodable(i, "not a timestamp"))
+}
+
+/// A timestamp as sqlx writes it (RFC 3339), or as SQLite's own functions do (UTC, no zone).
+pub(in crate::store) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(Some(t.with_timezone(&Utc)));
+        return Some(t.with_timezone(&Utc));
     }
     if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
-        return Ok(Some(t.with_timezone(&Utc)));
+        return Some(t.with_timezone(&Utc));
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .map(|t| Some(t.and_utc()))
-        .map_err(|e| undecodable(i, e))
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 pub(super) fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {

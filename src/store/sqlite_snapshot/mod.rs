@@ -36,6 +36,7 @@ mod shared;
 mod tests;
 
 pub use columns::file_of;
+pub(super) use columns::parse_time;
 use columns::{failed, json_at, json_opt_at, sql, time_at, time_opt_at, uuid_at, uuid_opt_at};
 
 type Job = Box<dyn FnOnce(&mut Reader) + Send>;
