@@ -488,7 +488,7 @@ fn queue_flush(turn: &mut Gathering, group: &GroupHandle) {
 async fn flush(group: GroupHandle) {
     let mut turn = group.state.lock_owned().await;
     turn.flush_queued = false;
-    let settled = settle(&mut turn);
+    let settled = settle(&mut turn).await;
     drop(turn);
     settled.tell(&group.stats);
 }
@@ -511,13 +511,23 @@ impl Settled {
     }
 }
 
-/// Commits the group gathered so far, if any (the turn is held).
-fn settle(turn: &mut Gathering) -> Settled {
+/// Commits the group gathered so far, if any (the turn is held), on a thread of the runtime's
+/// blocking pool: its members wait for the `fsync` anyway, and the runtime's workers go on
+/// serving other requests meanwhile (a member alone in its group commits where it runs:
+/// nobody else waits for that commit, and handing it over would cost two wake-ups).
+async fn settle(turn: &mut Gathering) -> Settled {
     let members = std::mem::take(&mut turn.members);
     let sender = turn.outcome.take();
     let undo = std::mem::take(&mut turn.undo);
     let outcome = match turn.txn.take() {
-        Some(txn) => commit(txn, undo).map_err(Arc::new),
+        Some(txn) => {
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| commit(txn, undo)))
+                .await
+                // The transaction was dropped (rolled back) with the thread's stack.
+                .unwrap_or_else(|_| Err(DbErr::Custom("the group's commit failed midway".into())))
+                .map_err(Arc::new)
+        }
         None => Ok(()),
     };
     Settled {
@@ -564,7 +574,7 @@ impl GroupCommit {
             txn.execute_unprepared(UNDO_MEMBER)?;
             turn.undo = false;
         }
-        let settled = settle(&mut turn);
+        let settled = settle(&mut turn).await;
         let failed = settled.outcome.clone();
         settled.tell(&self.stats);
         failed.map_err(StoreError::Group)?;
