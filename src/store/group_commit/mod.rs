@@ -117,9 +117,9 @@ const OPEN: u8 = 1;
 /// so undoing its work is rolling the transaction back (at one client, every member).
 const WHOLE: u8 = 2;
 
-/// The group's transaction on the writing connection (`BEGIN IMMEDIATE`, so that another
-/// process writing the file makes it wait on the busy timeout instead of failing on lock
-/// upgrade). Dropped open, it is rolled back.
+/// The group's transaction on the writing connection (`BEGIN IMMEDIATE`: it takes SQLite's write
+/// lock at once, so that a writer elsewhere makes it wait at its start, [`GroupTxn::begin`],
+/// rather than fail midway on upgrading a read lock). Dropped open, it is rolled back.
 #[derive(Debug)]
 struct GroupTxn {
     conn: Arc<Direct>,
@@ -556,7 +556,9 @@ pub(super) fn open_writer(
 }
 
 /// The writer's turn with no group open (see [`GroupCommit::exclusive`]).
-pub(super) struct Exclusive(#[allow(dead_code)] OwnedMutexGuard<Gathering>);
+pub(super) struct Exclusive {
+    _turn: OwnedMutexGuard<Gathering>,
+}
 
 impl GroupCommit {
     /// Takes the writer's turn once whatever group was gathering has committed (its members
@@ -578,7 +580,7 @@ impl GroupCommit {
         let failed = settled.outcome.clone();
         settled.tell(&self.stats);
         failed.map_err(StoreError::Group)?;
-        Ok(Exclusive(turn))
+        Ok(Exclusive { _turn: turn })
     }
 
     /// Commits whatever group is gathering and closes the writing connection; writes fail

@@ -211,6 +211,24 @@ async fn a_taken_key_is_a_conflict_and_rows_read_the_same_from_either_connection
     assert_eq!(outside[0].version, 3);
 }
 
+#[tokio::test]
+async fn an_in_memory_database_is_refused_with_a_clear_message() {
+    // The pool and the writing connection would each open a database of their own.
+    for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+        let refused = Store::connect(&StoreOptions {
+            url: url.into(),
+            ..StoreOptions::default()
+        })
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string());
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("in-memory")),
+            "{url}: {refused:?}"
+        );
+    }
+}
+
 #[test]
 fn what_counts_as_only_reading() {
     assert!(only_reads("SELECT 1"));
