@@ -13,7 +13,9 @@
 //! writes send them, [`crate::store::batch`]); they run in order, each binding the next of the
 //! anonymous parameters, and the rows of each that answers any come back in order. Values are
 //! written and read back as sqlx writes and reads them ([`super::values`]), so that the reading
-//! pool (sqlx) and this connection agree on every row. Errors keep SQLite's extended result
+//! pool (sqlx) and this connection agree on every row. Read a row's columns by name: sea-orm's
+//! row type keeps them by name, so by index they come in the order of their names, not of the
+//! `SELECT` (index 0 of a one-column result is that column). Errors keep SQLite's extended result
 //! code, so that a refused constraint and an environmental fault (a full disk, a read-only
 //! file) are told apart as they are from sqlx's errors ([`crate::store::fault`]).
 
