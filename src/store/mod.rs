@@ -453,8 +453,13 @@ async fn pragma(conn: &DatabaseConnection, name: &str) -> Result<String, StoreEr
             DatabaseBackend::Sqlite,
             format!("PRAGMA {name}"),
         ))
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("PRAGMA {name} answered nothing")))?;
+        .await?;
+    pragma_value(row, name)
+}
+
+/// The value a `PRAGMA` answered (`row`), as text: a number or a word.
+fn pragma_value(row: Option<sea_orm::QueryResult>, name: &str) -> Result<String, StoreError> {
+    let row = row.ok_or_else(|| StoreError::Corrupt(format!("PRAGMA {name} answered nothing")))?;
     Ok(row
         .try_get_by_index::<i64>(0)
         .map(|v| v.to_string())

@@ -140,24 +140,23 @@ impl GroupCommit {
             ))
             .await?;
         member.commit().await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Corrupt(format!("PRAGMA {name} answered nothing")))?;
-        Ok(row
-            .try_get_by_index::<i64>(0)
-            .map(|n| n.to_string())
-            .or_else(|_| row.try_get_by_index::<String>(0))?)
+        super::pragma_value(rows.into_iter().next(), name)
+    }
+
+    /// Waits for the writer's turn, first come, first served.
+    async fn turn(&self) -> Result<OwnedMutexGuard<Gathering>, StoreError> {
+        tokio::time::timeout(TURN_TIMEOUT, self.state.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Database(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
+            })
     }
 
     /// Waits for the writer's turn and starts a member in the group's transaction (opened by
     /// the first member); its savepoint is opened with its first write.
     pub(super) async fn begin(&self) -> Result<Member, StoreError> {
         let queued = Waiting::new(&self.waiting);
-        let guard = tokio::time::timeout(TURN_TIMEOUT, self.state.clone().lock_owned())
-            .await
-            .map_err(|_| {
-                StoreError::Database(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
-            })?;
+        let guard = self.turn().await?;
         drop(queued);
         // Held as a turn from here: whatever fails below gives it back with a flush queued, so
         // that a transaction opened here does not keep the write lock.
@@ -495,17 +494,8 @@ impl GroupCommit {
     /// are told), and holds it while the result lives: for what writes the file through
     /// another connection (the migrator).
     pub(super) async fn exclusive(&self) -> Result<Exclusive, StoreError> {
-        let mut turn = tokio::time::timeout(TURN_TIMEOUT, self.state.clone().lock_owned())
-            .await
-            .map_err(|_| {
-                StoreError::Database(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
-            })?;
-        if turn.undo
-            && let Some(txn) = turn.txn.as_ref()
-        {
-            txn.execute_unprepared(UNDO_MEMBER)?;
-            turn.undo = false;
-        }
+        // Work left by a member dropped last is undone by the group's commit.
+        let mut turn = self.turn().await?;
         let settled = settle(&mut turn).await;
         let failed = settled.outcome.clone();
         settled.tell(&self.stats);
