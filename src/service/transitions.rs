@@ -183,7 +183,7 @@ async fn fire(
         case: committed.case,
         event,
         replayed: false,
-        sharing: committed.sharing,
+        sharing: Some(committed.sharing),
     })
 }
 

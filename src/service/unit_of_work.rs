@@ -26,7 +26,7 @@ use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{cases as case_store, events, inbox};
 use crate::workflow::{PersonStatus, Workflow, engine};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -86,9 +86,10 @@ pub struct Committed {
     pub signals: Vec<Signal>,
     /// The second case after the change (see [`CaseWork::begin_pair`]).
     pub other: Option<CaseRecord>,
-    /// The case's sharing history as the change left it, where it was read in the same round
-    /// trip as the writes (SQLite): the answer's view of the case needs no read of its own.
-    pub sharing: Option<Sharing>,
+    /// The case's sharing history as the change left it, read in its transaction (on SQLite
+    /// in the same round trip as the writes): the answer's view of the case needs no read of
+    /// its own, and no connection of its own from the pool.
+    pub sharing: Sharing,
 }
 
 impl Committed {
@@ -518,16 +519,8 @@ impl<'a> CaseWork<'a> {
             idempotency::insert(&mut writes, user, &key, &record, self.now);
         }
         self.app.bus.stage(&mut writes, &signals)?;
-        let txn = &self.txn;
-        let sharing = if writes.backend() == DatabaseBackend::Sqlite {
-            let reads = disclosures::sharing_queries(writes.backend(), &[self.case.id]);
-            Some(disclosures::sharing_of_rows(
-                writes.run_then_read(txn, reads).await?,
-            )?)
-        } else {
-            writes.run(txn).await?;
-            None
-        };
+        let reads = disclosures::sharing_queries(writes.backend(), &[self.case.id]);
+        let sharing = disclosures::sharing_of_rows(writes.run_then_read(&self.txn, reads).await?)?;
         self.txn.commit().await?;
         self.app.log_appended();
         self.app.bus.committed(&signals);

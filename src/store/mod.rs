@@ -8,6 +8,7 @@ pub mod audit_snapshot;
 pub mod batch;
 pub mod break_glass;
 pub mod cases;
+mod columns;
 pub mod console_sessions;
 pub mod console_sign_ins;
 pub mod directory;
@@ -192,6 +193,15 @@ impl Store {
             // request waits before `SERVICE_UNAVAILABLE` when the database is down. Waiting for a
             // free connection under load takes milliseconds.
             .acquire_timeout(Duration::from_secs(3));
+        if !url.starts_with("sqlite:") {
+            // A server's connection can be cut (a restart, a proxy, a firewall); the pool
+            // would ping every connection before handing it out, a round trip more for every
+            // transaction and every read. One that has been in use within the last second is
+            // known to be alive (a connection cut while in use fails its statement, and the
+            // pool closes it when it comes back: sqlx tests each one given back); an idle one
+            // is pinged first.
+            opts.test_before_acquire_if_idle_for(Duration::from_secs(1));
+        }
         if url.starts_with("sqlite:") {
             // The pool would ping every connection it hands out: on SQLite a round trip to the
             // connection's thread that proves nothing (a connection to a local file is not cut

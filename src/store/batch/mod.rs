@@ -18,8 +18,13 @@
 //! back rather than commit half of itself.
 
 use super::StoreError;
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value, Values};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, EntityTrait, QuerySelect, QueryTrait, Select, Statement,
+    Value, Values,
+};
 
+mod pg_parts;
 mod postgres;
 use postgres::pg_groups;
 
@@ -77,14 +82,14 @@ impl Writes {
     pub async fn run_then_read<C: ConnectionTrait>(
         self,
         conn: &C,
-        reads: Vec<Statement>,
+        reads: Vec<Part>,
     ) -> Result<Vec<Vec<sea_orm::QueryResult>>, StoreError> {
         let n = reads.len();
         if self.backend != DatabaseBackend::Sqlite
             || !self
                 .statements
                 .iter()
-                .chain(&reads)
+                .chain(reads.iter().map(|r| &r.statement))
                 .all(anonymous_parameters)
         {
             self.run(conn).await?;
@@ -103,7 +108,7 @@ impl Writes {
         let mut statements = vec![count(n)];
         statements.extend(self.statements);
         statements.push(count(n + 1));
-        statements.extend(reads);
+        statements.extend(reads.into_iter().map(|r| r.statement));
         let mut parts: Vec<Vec<sea_orm::QueryResult>> = (0..n).map(|_| Vec::new()).collect();
         let mut changes = Vec::new();
         for row in conn.query_all_raw(joined(statements)).await? {
@@ -201,19 +206,41 @@ fn joined(statements: Vec<Statement>) -> Statement {
 /// The column that says which of the statements given to [`query_parts`] a row answers.
 pub const PART: &str = "trm_part";
 
-/// Runs the queries `statements` (each selecting its index in the list as its [`PART`] column)
-/// and answers their rows, one list per query, in order: on SQLite in one round trip, elsewhere
-/// one after the other.
+/// One of the queries of [`query_parts`]: rows of one table, each selecting the query's index
+/// in the list as its [`PART`] column.
+#[derive(Debug)]
+pub struct Part {
+    pub statement: Statement,
+    /// The table the rows come from: their columns' types, where PostgreSQL answers them as
+    /// JSON.
+    pub table: &'static str,
+}
+
+impl Part {
+    /// The rows `select` finds, as the query of index `index` of a [`query_parts`].
+    pub fn of<E: EntityTrait>(select: Select<E>, index: i64, backend: DatabaseBackend) -> Part {
+        Part {
+            statement: select.expr_as(Expr::val(index), PART).build(backend),
+            table: E::default().table_name(),
+        }
+    }
+}
+
+/// Runs the queries `parts` and answers their rows, one list per query, in order: in one
+/// round trip on SQLite (one execution of their texts) and on PostgreSQL (one statement, see
+/// [`pg_parts`]; none of them may lock rows there), else one after the other.
 pub async fn query_parts<C: ConnectionTrait>(
     conn: &C,
-    statements: Vec<Statement>,
+    parts: Vec<Part>,
 ) -> Result<Vec<Vec<sea_orm::QueryResult>>, StoreError> {
-    let n = statements.len();
+    let n = parts.len();
+    let backend = conn.get_database_backend();
+    if backend == DatabaseBackend::Postgres && n > 1 {
+        return pg_parts::query_parts(conn, parts).await;
+    }
+    let statements: Vec<Statement> = parts.into_iter().map(|p| p.statement).collect();
     let mut parts: Vec<Vec<sea_orm::QueryResult>> = (0..n).map(|_| Vec::new()).collect();
-    if conn.get_database_backend() == DatabaseBackend::Sqlite
-        && n > 1
-        && statements.iter().all(anonymous_parameters)
-    {
+    if backend == DatabaseBackend::Sqlite && n > 1 && statements.iter().all(anonymous_parameters) {
         for row in conn.query_all_raw(joined(statements)).await? {
             let part: i64 = row.try_get("", PART)?;
             let part = parts
@@ -327,16 +354,20 @@ mod tests {
             "INSERT INTO t (id, v) VALUES (?, ?)",
             vec![2.into(), "two".into()],
         ));
+        let read = |text: &str, values: Vec<Value>| Part {
+            statement: sql(text, values),
+            table: "t",
+        };
         let reads = vec![
-            sql(
+            read(
                 &format!("SELECT v, ? AS {PART} FROM t WHERE id = ?"),
                 vec![0i64.into(), 2.into()],
             ),
-            sql(
+            read(
                 &format!("SELECT v, ? AS {PART} FROM t WHERE id > ?"),
                 vec![1i64.into(), 5.into()],
             ),
-            sql(
+            read(
                 &format!("SELECT v, ? AS {PART} FROM t ORDER BY id"),
                 vec![2i64.into()],
             ),

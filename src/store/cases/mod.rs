@@ -12,7 +12,7 @@ pub use concerned::{Concerned, concerning_country};
 pub use writes::{end_access, grant_access, insert, update, write_changes};
 
 use super::StoreError;
-use super::batch::{PART, query_parts};
+use super::batch::{Part, query_parts};
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
 use crate::access::CaseScope;
 use crate::domain::CaseStatus;
@@ -63,16 +63,15 @@ fn shared_condition(agency: Uuid, user: Uuid, now: DateTime<Utc>) -> Condition {
 }
 
 /// A case in scope by id, its row locked for the rest of the transaction `conn` (PostgreSQL
-/// `FOR UPDATE`; SQLite write transactions are already exclusive), read in the same statement
-/// so that the case, its tracks and its timers are one consistent snapshot.
+/// `FOR UPDATE`; SQLite write transactions are already exclusive), with its tracks and timers.
 pub async fn lock<C: ConnectionTrait>(
     conn: &C,
     scope: CaseScope,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
-    let mut query = case::Entity::find_by_id(id).filter(scope_condition(scope));
+    let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        query = query.lock_exclusive();
+        return one_locked_then_state(conn, query.lock_exclusive(), id).await;
     }
     one_with_state(conn, query, id).await
 }
@@ -87,32 +86,74 @@ pub async fn find<C: ConnectionTrait>(
     one_with_state(conn, query, id).await
 }
 
+/// The queries of a case's tracks and timers, as parts 1 and 2 of a [`query_parts`].
+fn state_parts(backend: sea_orm::DatabaseBackend, id: Uuid) -> [Part; 2] {
+    [
+        Part::of(
+            case_track::Entity::find().filter(case_track::Column::CaseId.eq(id)),
+            1,
+            backend,
+        ),
+        Part::of(
+            case_timer::Entity::find().filter(case_timer::Column::CaseId.eq(id)),
+            2,
+            backend,
+        ),
+    ]
+}
+
 /// The case `query` finds (at most the one of id `id`) with its tracks and timers, read in
-/// one round trip on SQLite (three queries elsewhere, the case's first).
+/// one round trip (one statement on PostgreSQL: one snapshot).
 async fn one_with_state<C: ConnectionTrait>(
     conn: &C,
     query: Select<case::Entity>,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
-    let statements = vec![
-        query.expr_as(Expr::val(0i64), PART).build(backend),
-        case_track::Entity::find()
-            .filter(case_track::Column::CaseId.eq(id))
-            .expr_as(Expr::val(1i64), PART)
-            .build(backend),
-        case_timer::Entity::find()
-            .filter(case_timer::Column::CaseId.eq(id))
-            .expr_as(Expr::val(2i64), PART)
-            .build(backend),
-    ];
-    let mut parts = query_parts(conn, statements).await?.into_iter();
+    let [tracks, timers] = state_parts(backend, id);
+    let parts = vec![Part::of(query, 0, backend), tracks, timers];
+    let mut parts = query_parts(conn, parts).await?.into_iter();
     let (Some(cases), Some(tracks), Some(timers)) = (parts.next(), parts.next(), parts.next())
     else {
         return Err(StoreError::Corrupt(
             "a query of a case answered no parts".into(),
         ));
     };
+    record_of(cases, tracks, timers)
+}
+
+/// [`one_with_state`] where `query` locks the case (PostgreSQL): the case first, on its own,
+/// then its tracks and timers. A statement that waits for a locked row reads that row again at
+/// its new version but everything else at its snapshot from before the wait, so read in one
+/// statement they could be older than the case; read after the lock they are the case's (no
+/// change writes them without holding it).
+async fn one_locked_then_state<C: ConnectionTrait>(
+    conn: &C,
+    query: Select<case::Entity>,
+    id: Uuid,
+) -> Result<Option<CaseRecord>, StoreError> {
+    let backend = conn.get_database_backend();
+    let cases = conn.query_all_raw(query.build(backend)).await?;
+    if cases.is_empty() {
+        return Ok(None);
+    }
+    let mut parts = query_parts(conn, state_parts(backend, id).into())
+        .await?
+        .into_iter();
+    let (Some(tracks), Some(timers)) = (parts.next(), parts.next()) else {
+        return Err(StoreError::Corrupt(
+            "a query of a case's state answered no parts".into(),
+        ));
+    };
+    record_of(cases, tracks, timers)
+}
+
+/// The case of the rows of its three queries (`None`: no case row).
+fn record_of(
+    cases: Vec<sea_orm::QueryResult>,
+    tracks: Vec<sea_orm::QueryResult>,
+    timers: Vec<sea_orm::QueryResult>,
+) -> Result<Option<CaseRecord>, StoreError> {
     let Some(row) = cases.first() else {
         return Ok(None);
     };

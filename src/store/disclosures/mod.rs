@@ -11,14 +11,14 @@ pub use referrals::*;
 pub use transfers::*;
 
 use super::StoreError;
-use super::batch::{PART, query_parts};
+use super::batch::{Part, query_parts};
 use super::entities::{case_access, referral, transfer};
 use crate::domain::{Ground, ReferralRecord, ReferralStatus, TransferRecord, TransferStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
+    QueryOrder, QueryResult, QuerySelect,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeSet, HashMap};
@@ -170,7 +170,7 @@ pub struct Sharing {
     pub ended: HashMap<Uuid, BTreeSet<Uuid>>,
 }
 
-/// The sharing history of the cases `case_ids`: three queries, one round trip on SQLite.
+/// The sharing history of the cases `case_ids`: three queries in one round trip.
 pub async fn sharing_of_cases<C: ConnectionTrait>(
     conn: &C,
     case_ids: &[Uuid],
@@ -183,26 +183,32 @@ pub async fn sharing_of_cases<C: ConnectionTrait>(
 }
 
 /// The three queries of [`sharing_of_cases`], as [`query_parts`] takes them.
-pub fn sharing_queries(backend: DatabaseBackend, case_ids: &[Uuid]) -> Vec<Statement> {
+pub fn sharing_queries(backend: DatabaseBackend, case_ids: &[Uuid]) -> Vec<Part> {
     let ids = || case_ids.iter().copied();
     vec![
-        referral::Entity::find()
-            .filter(referral::Column::CaseId.is_in(ids()))
-            .order_by_asc(referral::Column::CaseId)
-            .order_by_asc(referral::Column::Id)
-            .expr_as(Expr::val(0i64), PART)
-            .build(backend),
-        transfer::Entity::find()
-            .filter(transfer::Column::CaseId.is_in(ids()))
-            .order_by_asc(transfer::Column::CaseId)
-            .order_by_asc(transfer::Column::Id)
-            .expr_as(Expr::val(1i64), PART)
-            .build(backend),
-        case_access::Entity::find()
-            .filter(case_access::Column::CaseId.is_in(ids()))
-            .filter(case_access::Column::EndedAt.is_not_null())
-            .expr_as(Expr::val(2i64), PART)
-            .build(backend),
+        Part::of(
+            referral::Entity::find()
+                .filter(referral::Column::CaseId.is_in(ids()))
+                .order_by_asc(referral::Column::CaseId)
+                .order_by_asc(referral::Column::Id),
+            0,
+            backend,
+        ),
+        Part::of(
+            transfer::Entity::find()
+                .filter(transfer::Column::CaseId.is_in(ids()))
+                .order_by_asc(transfer::Column::CaseId)
+                .order_by_asc(transfer::Column::Id),
+            1,
+            backend,
+        ),
+        Part::of(
+            case_access::Entity::find()
+                .filter(case_access::Column::CaseId.is_in(ids()))
+                .filter(case_access::Column::EndedAt.is_not_null()),
+            2,
+            backend,
+        ),
     ]
 }
 

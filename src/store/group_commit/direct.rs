@@ -19,7 +19,8 @@
 //! code, so that a refused constraint and an environmental fault (a full disk, a read-only
 //! file) are told apart as they are from sqlx's errors ([`crate::store::fault`]).
 
-use super::values::{self, Kind, Unsupported};
+use super::values::{self, Unsupported};
+use crate::store::columns::Kind;
 use crate::store::{SqliteSync, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};

@@ -12,129 +12,11 @@
 //! value's storage class.
 
 use super::super::sqlite_snapshot::parse_time;
+use crate::store::columns::Kind;
 use chrono::{DateTime, NaiveDate, SecondsFormat};
 use rusqlite::types::{Value as Sql, ValueRef};
 use sea_orm::sea_query::Value;
-use sea_orm::{ColumnTrait, ColumnType, EntityTrait, IdenStatic, Iterable};
-use std::collections::HashMap;
-use std::sync::LazyLock;
 use uuid::Uuid;
-
-/// The type a column is read back as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    Uuid,
-    Time,
-    Date,
-    Json,
-    Bool,
-    Int,
-    BigInt,
-    Text,
-    Bytes,
-    Double,
-    /// An expression: by the value's storage class.
-    Dynamic,
-}
-
-impl Kind {
-    fn of(column_type: &ColumnType) -> Kind {
-        match column_type {
-            ColumnType::Uuid => Kind::Uuid,
-            ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
-                Kind::Time
-            }
-            ColumnType::Date => Kind::Date,
-            ColumnType::Json | ColumnType::JsonBinary => Kind::Json,
-            ColumnType::Boolean => Kind::Bool,
-            ColumnType::Integer
-            | ColumnType::SmallInteger
-            | ColumnType::TinyInteger
-            | ColumnType::Unsigned
-            | ColumnType::SmallUnsigned
-            | ColumnType::TinyUnsigned => Kind::Int,
-            ColumnType::BigInteger | ColumnType::BigUnsigned => Kind::BigInt,
-            ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) => Kind::Text,
-            ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob => Kind::Bytes,
-            ColumnType::Float | ColumnType::Double => Kind::Double,
-            _ => Kind::Dynamic,
-        }
-    }
-
-    /// From a column's declared type in the schema (as sea-query writes them for SQLite).
-    pub(super) fn declared(decl: &str) -> Kind {
-        let decl = decl.to_ascii_lowercase();
-        if decl.starts_with("uuid") {
-            Kind::Uuid
-        } else if decl.starts_with("timestamp") || decl.starts_with("datetime") {
-            Kind::Time
-        } else if decl.starts_with("date") {
-            Kind::Date
-        } else if decl.starts_with("json") {
-            Kind::Json
-        } else if decl.starts_with("bool") {
-            Kind::Bool
-        } else if decl.contains("int") {
-            Kind::BigInt
-        } else if decl.contains("char") || decl.contains("text") || decl.contains("clob") {
-            Kind::Text
-        } else if decl.contains("blob") || decl.contains("binary") {
-            Kind::Bytes
-        } else if decl.contains("real") || decl.contains("floa") || decl.contains("doub") {
-            Kind::Double
-        } else {
-            Kind::Dynamic
-        }
-    }
-
-    /// The column `column` of table `table`, as its entity declares it (`None`: no entity
-    /// declares it).
-    pub(super) fn declared_by_entity(table: &str, column: &str) -> Option<Kind> {
-        ENTITY_COLUMNS.get(table)?.get(column).copied()
-    }
-}
-
-/// Every entity's columns, by table.
-static ENTITY_COLUMNS: LazyLock<HashMap<String, HashMap<String, Kind>>> = LazyLock::new(|| {
-    use super::super::entities::*;
-    let mut tables = HashMap::new();
-    add::<access_log::Entity>(&mut tables);
-    add::<agency::Entity>(&mut tables);
-    add::<api_token::Entity>(&mut tables);
-    add::<audit_log::Entity>(&mut tables);
-    add::<break_glass::Entity>(&mut tables);
-    add::<case::Entity>(&mut tables);
-    add::<case_access::Entity>(&mut tables);
-    add::<case_event::Entity>(&mut tables);
-    add::<case_reference_counter::Entity>(&mut tables);
-    add::<case_timer::Entity>(&mut tables);
-    add::<case_track::Entity>(&mut tables);
-    add::<checkpoint::Entity>(&mut tables);
-    add::<consent::Entity>(&mut tables);
-    add::<console_session::Entity>(&mut tables);
-    add::<console_sign_in::Entity>(&mut tables);
-    add::<country::Entity>(&mut tables);
-    add::<feedback::Entity>(&mut tables);
-    add::<idempotency_key::Entity>(&mut tables);
-    add::<movement::Entity>(&mut tables);
-    add::<notification::Entity>(&mut tables);
-    add::<person_match_key::Entity>(&mut tables);
-    add::<personal_data::Entity>(&mut tables);
-    add::<referral::Entity>(&mut tables);
-    add::<revoked_jwt::Entity>(&mut tables);
-    add::<same_person_link::Entity>(&mut tables);
-    add::<transfer::Entity>(&mut tables);
-    add::<user::Entity>(&mut tables);
-    add::<workflow_definition::Entity>(&mut tables);
-    tables
-});
-
-fn add<E: EntityTrait>(tables: &mut HashMap<String, HashMap<String, Kind>>) {
-    let columns = E::Column::iter()
-        .map(|c| (c.as_str().to_string(), Kind::of(c.def().get_column_type())))
-        .collect();
-    tables.insert(E::default().table_name().to_string(), columns);
-}
 
 /// A value that cannot be written or read back (the message names no value, only its type).
 #[derive(Debug)]
@@ -265,25 +147,6 @@ pub(super) fn from_sql(kind: Kind, value: ValueRef<'_>) -> Result<Value, Unsuppo
 mod tests {
     use super::*;
     use chrono::Utc;
-
-    #[test]
-    fn entities_say_which_integers_are_32_bits() {
-        assert_eq!(
-            Kind::declared_by_entity("cases", "workflow_version"),
-            Some(Kind::Int)
-        );
-        assert_eq!(
-            Kind::declared_by_entity("cases", "version"),
-            Some(Kind::BigInt)
-        );
-        assert_eq!(Kind::declared_by_entity("cases", "id"), Some(Kind::Uuid));
-        assert_eq!(
-            Kind::declared_by_entity("cases", "opened_at"),
-            Some(Kind::Time)
-        );
-        assert_eq!(Kind::declared_by_entity("cases", "facts"), Some(Kind::Json));
-        assert_eq!(Kind::declared_by_entity("cases", "nothing"), None);
-    }
 
     #[test]
     fn values_round_trip_as_sqlx_writes_them() {
