@@ -16,6 +16,7 @@
 use super::echo::RequestEcho;
 use super::limits::{self, ApiLimits, OperationKind};
 use super::metrics::{Metrics, Transport};
+use super::parsed::ParsedQueries;
 use super::ratelimit::{self, RateLimiter};
 use crate::access::Principal;
 use crate::api::TrmSchema;
@@ -33,6 +34,8 @@ pub(super) struct Gate {
     limits: ApiLimits,
     limiter: Arc<RateLimiter>,
     metrics: Arc<Metrics>,
+    /// Query texts parsed and checked against `limits` before.
+    parsed: Arc<ParsedQueries>,
 }
 
 /// A principal's request that the rate limit let through; its query limits are still to check.
@@ -75,6 +78,7 @@ impl Gate {
             limits,
             limiter,
             metrics,
+            parsed: Arc::default(),
         }
     }
 
@@ -121,7 +125,8 @@ impl Admission {
     /// does not parse it again), and the principal is added to the request's data.
     pub(super) fn check(self, mut request: Request) -> Result<Admitted, Refusal> {
         let gate = self.gate;
-        let kind = match limits::check_request(&mut request, &gate.limits) {
+        let kind = match limits::check_request_with(&mut request, &gate.limits, Some(&gate.parsed))
+        {
             Ok(kind) => kind,
             Err(error) => {
                 let refusal = Refusal::Limits(error);

@@ -23,6 +23,7 @@
 //! Longer than most modules: one walk over the document counts every limit together; the tests
 //! of each limit sit beside it.
 
+use super::parsed::ParsedQueries;
 use crate::api::{Mutation, Query, Subscription, TrmSchema};
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -125,6 +126,16 @@ pub fn check_request(
     request: &mut Request,
     limits: &ApiLimits,
 ) -> Result<OperationKind, ServerError> {
+    check_request_with(request, limits, None)
+}
+
+/// [`check_request`], taking the document from `parsed` when its text was parsed and checked
+/// before (against the same `limits`), and keeping it there when not.
+pub fn check_request_with(
+    request: &mut Request,
+    limits: &ApiLimits,
+    parsed: Option<&ParsedQueries>,
+) -> Result<OperationKind, ServerError> {
     if request.query.len() > limits.max_query_bytes {
         return Err(refusal(
             format!(
@@ -135,8 +146,29 @@ pub fn check_request(
             None,
         ));
     }
-    let document = async_graphql::parser::parse_query(&request.query).map_err(syntax_error)?;
-    let (cost, introspects) = Cost::of_document(&document)?;
+    let document = match parsed.and_then(|p| p.get(&request.query)) {
+        Some(document) => ExecutableDocument::clone(&document),
+        None => {
+            let document =
+                async_graphql::parser::parse_query(&request.query).map_err(syntax_error)?;
+            check_document(&document, limits)?;
+            if let Some(parsed) = parsed {
+                parsed.keep(&request.query, &document);
+            }
+            document
+        }
+    };
+    for (_, value) in request.variables.iter() {
+        check_value(value, 1)?;
+    }
+    let kind = operation_kind(&document, request.operation_name.as_deref());
+    request.set_parsed_query(document);
+    Ok(kind)
+}
+
+/// The checks of [`check_request`] that depend on the document alone.
+fn check_document(document: &ExecutableDocument, limits: &ApiLimits) -> Result<(), ServerError> {
+    let (cost, introspects) = Cost::of_document(document)?;
     if introspects && !limits.introspection {
         // async-graphql would answer `null` without an error; say so instead.
         return Err(refusal(
@@ -174,13 +206,7 @@ pub fn check_request(
             None,
         ));
     }
-    for (_, value) in request.variables.iter() {
-        check_value(value, 1)?;
-    }
-    check_literals(&document)?;
-    let kind = operation_kind(&document, request.operation_name.as_deref());
-    request.set_parsed_query(document);
-    Ok(kind)
+    check_literals(document)
 }
 
 /// A syntax error without the excerpt of the query text that the parser puts in its message
@@ -597,6 +623,45 @@ mod tests {
             assert!(check_request(&mut Request::new(query), &ApiLimits::default()).is_ok());
         }
         assert!(check_request(&mut Request::new("{ __typename }"), &off).is_ok());
+    }
+
+    #[test]
+    fn a_text_checked_before_is_taken_from_the_cache_and_its_variables_still_checked() {
+        let parsed = ParsedQueries::default();
+        let run = |query: &str, variables: serde_json::Value| {
+            let mut request =
+                Request::new(query).variables(async_graphql::Variables::from_json(variables));
+            check_request_with(&mut request, &ApiLimits::default(), Some(&parsed))
+                .map_err(|e| e.message)
+        };
+        let q = "mutation($i: FireTransitionInput!) { fireTransition(input: $i) { replayed } }";
+        assert_eq!(
+            run(q, serde_json::json!({"i": {}})),
+            Ok(OperationKind::Mutation)
+        );
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(
+            run(q, serde_json::json!({"i": {}})),
+            Ok(OperationKind::Mutation)
+        );
+        let err = run(q, serde_json::json!({"i": {"reason": "a\u{0}b"}})).unwrap_err();
+        assert!(err.contains("NUL"), "{err}");
+        // A refused text is not kept, and stays refused.
+        let deep = format!("{{ {}__typename{} }}", "a { ".repeat(40), " }".repeat(40));
+        assert!(run(&deep, serde_json::json!({})).is_err());
+        assert!(run(&deep, serde_json::json!({})).is_err());
+        assert_eq!(parsed.len(), 1);
+        // Nor is a text with a string or a comment in it (values written into the text).
+        let literal = "{ caseByReference(reference: \"IT-2026-000001\") { id } }";
+        assert_eq!(
+            run(literal, serde_json::json!({})),
+            Ok(OperationKind::Query)
+        );
+        assert_eq!(
+            run("# a note\n{ __typename }", serde_json::json!({})),
+            Ok(OperationKind::Query)
+        );
+        assert_eq!(parsed.len(), 1);
     }
 
     #[test]

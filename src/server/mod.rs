@@ -25,6 +25,7 @@ mod in_process;
 pub mod limits;
 mod metrics;
 mod observe;
+mod parsed;
 mod process;
 mod ratelimit;
 mod router;

@@ -23,6 +23,8 @@ use sea_orm::{
     ConnectionTrait, DatabaseBackend, EntityTrait, QuerySelect, QueryTrait, Select, Statement,
     Value, Values,
 };
+use std::sync::OnceLock;
+use uuid::Uuid;
 
 mod pg_parts;
 mod postgres;
@@ -208,7 +210,7 @@ pub const PART: &str = "trm_part";
 
 /// One of the queries of [`query_parts`]: rows of one table, each selecting the query's index
 /// in the list as its [`PART`] column.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Part {
     pub statement: Statement,
     /// The table the rows come from: their columns' types, where PostgreSQL answers them as
@@ -223,6 +225,56 @@ impl Part {
             statement: select.expr_as(Expr::val(index), PART).build(backend),
             table: E::default().table_name(),
         }
+    }
+}
+
+/// Queries of one case whose only varying value is the case's id, built by sea-query once per
+/// database (with a stand-in id) and given the case's id at each use: building such a query
+/// costs more than SQLite's running it.
+pub struct OfOneCase {
+    build: fn(DatabaseBackend, Uuid) -> Vec<Part>,
+    sqlite: OnceLock<Vec<Part>>,
+    postgres: OnceLock<Vec<Part>>,
+}
+
+/// The id the queries of an [`OfOneCase`] are built with (the case's id replaces it).
+const STAND_IN: Uuid = Uuid::from_u128(0x7472_6d5f_7374_616e_645f_696e_5f69_6400);
+
+impl OfOneCase {
+    /// The queries `build` builds for a case's id.
+    pub const fn new(build: fn(DatabaseBackend, Uuid) -> Vec<Part>) -> OfOneCase {
+        OfOneCase {
+            build,
+            sqlite: OnceLock::new(),
+            postgres: OnceLock::new(),
+        }
+    }
+
+    /// The queries for case `id` on `backend`.
+    pub fn of(&self, backend: DatabaseBackend, id: Uuid) -> Vec<Part> {
+        let built = match backend {
+            DatabaseBackend::Postgres => &self.postgres,
+            _ => &self.sqlite,
+        };
+        let built = built.get_or_init(|| (self.build)(backend, STAND_IN));
+        let with_id = |v: &Value| match v {
+            Value::Uuid(Some(u)) if *u == STAND_IN => Value::Uuid(Some(id)),
+            other => other.clone(),
+        };
+        built
+            .iter()
+            .map(|p| Part {
+                statement: Statement {
+                    values: p
+                        .statement
+                        .values
+                        .as_ref()
+                        .map(|Values(v)| Values(v.iter().map(with_id).collect())),
+                    ..p.statement.clone()
+                },
+                table: p.table,
+            })
+            .collect()
     }
 }
 
@@ -259,6 +311,31 @@ pub async fn query_parts<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_of_one_case_are_those_built_for_its_id() {
+        use crate::store::entities::case_track;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        fn build(backend: DatabaseBackend, id: Uuid) -> Vec<Part> {
+            vec![Part::of(
+                case_track::Entity::find()
+                    .filter(case_track::Column::CaseId.eq(id))
+                    .filter(case_track::Column::Track.ne("person")),
+                1,
+                backend,
+            )]
+        }
+        static QUERIES: OfOneCase = OfOneCase::new(build);
+        for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+            for _ in 0..2 {
+                let id = Uuid::now_v7();
+                assert_eq!(
+                    format!("{:?}", QUERIES.of(backend, id)),
+                    format!("{:?}", build(backend, id))
+                );
+            }
+        }
+    }
     use sea_orm::{Database, DatabaseConnection, TransactionTrait};
 
     async fn table() -> DatabaseConnection {

@@ -12,7 +12,7 @@ pub use concerned::{Concerned, concerning_country};
 pub use writes::{end_access, grant_access, insert, update, write_changes};
 
 use super::StoreError;
-use super::batch::{Part, query_parts};
+use super::batch::{OfOneCase, Part, query_parts};
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
 use crate::access::CaseScope;
 use crate::domain::CaseStatus;
@@ -87,19 +87,22 @@ pub async fn find<C: ConnectionTrait>(
 }
 
 /// The queries of a case's tracks and timers, as parts 1 and 2 of a [`query_parts`].
-fn state_parts(backend: sea_orm::DatabaseBackend, id: Uuid) -> [Part; 2] {
-    [
-        Part::of(
-            case_track::Entity::find().filter(case_track::Column::CaseId.eq(id)),
-            1,
-            backend,
-        ),
-        Part::of(
-            case_timer::Entity::find().filter(case_timer::Column::CaseId.eq(id)),
-            2,
-            backend,
-        ),
-    ]
+fn state_parts(backend: sea_orm::DatabaseBackend, id: Uuid) -> Vec<Part> {
+    static STATE: OfOneCase = OfOneCase::new(|backend, id| {
+        vec![
+            Part::of(
+                case_track::Entity::find().filter(case_track::Column::CaseId.eq(id)),
+                1,
+                backend,
+            ),
+            Part::of(
+                case_timer::Entity::find().filter(case_timer::Column::CaseId.eq(id)),
+                2,
+                backend,
+            ),
+        ]
+    });
+    STATE.of(backend, id)
 }
 
 /// The case `query` finds (at most the one of id `id`) with its tracks and timers, read in
@@ -110,8 +113,8 @@ async fn one_with_state<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
-    let [tracks, timers] = state_parts(backend, id);
-    let parts = vec![Part::of(query, 0, backend), tracks, timers];
+    let mut parts = vec![Part::of(query, 0, backend)];
+    parts.extend(state_parts(backend, id));
     let mut parts = query_parts(conn, parts).await?.into_iter();
     let (Some(cases), Some(tracks), Some(timers)) = (parts.next(), parts.next(), parts.next())
     else {
@@ -137,7 +140,7 @@ async fn one_locked_then_state<C: ConnectionTrait>(
     if cases.is_empty() {
         return Ok(None);
     }
-    let mut parts = query_parts(conn, state_parts(backend, id).into())
+    let mut parts = query_parts(conn, state_parts(backend, id))
         .await?
         .into_iter();
     let (Some(tracks), Some(timers)) = (parts.next(), parts.next()) else {

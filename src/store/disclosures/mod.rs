@@ -11,7 +11,7 @@ pub use referrals::*;
 pub use transfers::*;
 
 use super::StoreError;
-use super::batch::{Part, query_parts};
+use super::batch::{OfOneCase, Part, query_parts};
 use super::entities::{case_access, referral, transfer};
 use crate::domain::{Ground, ReferralRecord, ReferralStatus, TransferRecord, TransferStatus};
 use chrono::{DateTime, Utc};
@@ -184,6 +184,14 @@ pub async fn sharing_of_cases<C: ConnectionTrait>(
 
 /// The three queries of [`sharing_of_cases`], as [`query_parts`] takes them.
 pub fn sharing_queries(backend: DatabaseBackend, case_ids: &[Uuid]) -> Vec<Part> {
+    static ONE: OfOneCase = OfOneCase::new(|backend, id| build_sharing_queries(backend, &[id]));
+    match case_ids {
+        [id] => ONE.of(backend, *id),
+        ids => build_sharing_queries(backend, ids),
+    }
+}
+
+fn build_sharing_queries(backend: DatabaseBackend, case_ids: &[Uuid]) -> Vec<Part> {
     let ids = || case_ids.iter().copied();
     vec![
         Part::of(
