@@ -22,7 +22,9 @@ pub struct DatabaseConfig {
     /// `postgres://user@host:port/db`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://trm.db")]
     pub database_url: String,
-    /// Database connection pool size.
+    /// Database connection pool size. On PostgreSQL a connection idle for more than a second is
+    /// pinged before it is used (one cut by a restart or a firewall is replaced, not handed to a
+    /// request).
     #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
     pub db_pool: u32,
     /// SQLite's `synchronous` setting. Below `full` a power loss can lose acknowledged writes,
