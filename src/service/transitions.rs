@@ -178,12 +178,13 @@ async fn fire(
     if let Some(key) = key {
         work.remember(p.user_id, key, request);
     }
+    work.answer_with_sharing();
     let committed = work.commit().await?;
     Ok(Fired {
         case: committed.case,
         event,
         replayed: false,
-        sharing: Some(committed.sharing),
+        sharing: committed.sharing,
     })
 }
 

@@ -62,6 +62,9 @@ pub struct CaseWork<'a> {
     /// The change shared, withdrew or resumed something: the protections read the case's
     /// sharing again before it commits.
     touched: bool,
+    /// The answer shows the case: read its sharing history in the commit's round trip
+    /// ([`CaseWork::answer_with_sharing`]).
+    answer_sharing: bool,
     /// A second case the change records on too (the earlier case of a same-person link),
     /// locked in the same transaction (see [`CaseWork::begin_pair`]).
     other: Option<OtherCase>,
@@ -86,10 +89,11 @@ pub struct Committed {
     pub signals: Vec<Signal>,
     /// The second case after the change (see [`CaseWork::begin_pair`]).
     pub other: Option<CaseRecord>,
-    /// The case's sharing history as the change left it, read in its transaction (on SQLite
-    /// in the same round trip as the writes): the answer's view of the case needs no read of
-    /// its own, and no connection of its own from the pool.
-    pub sharing: Sharing,
+    /// The case's sharing history as the change left it, when asked for
+    /// ([`CaseWork::answer_with_sharing`]): read in its transaction (on SQLite in the same
+    /// round trip as the writes), so the answer's view of the case needs no read of its own,
+    /// and no connection of its own from the pool.
+    pub sharing: Option<Sharing>,
 }
 
 impl Committed {
@@ -186,6 +190,7 @@ impl<'a> CaseWork<'a> {
             actor,
             before,
             touched: false,
+            answer_sharing: false,
             other: other.map(|case| OtherCase {
                 locked_version: case.version,
                 case,
@@ -221,6 +226,7 @@ impl<'a> CaseWork<'a> {
             idempotency: None,
             before: PersonStatus::default(),
             touched: false,
+            answer_sharing: false,
             other: None,
         })
     }
@@ -453,6 +459,12 @@ impl<'a> CaseWork<'a> {
         });
     }
 
+    /// Reads the case's sharing history with the commit, for an answer that shows the case
+    /// ([`Committed::sharing`]).
+    pub fn answer_with_sharing(&mut self) {
+        self.answer_sharing = true;
+    }
+
     /// Remembers the request under `(user, key)` so that a retry returns this change's result:
     /// recorded at commit with the change's last event.
     pub fn remember(&mut self, user: Uuid, key: &str, request: &Request) {
@@ -519,8 +531,15 @@ impl<'a> CaseWork<'a> {
             idempotency::insert(&mut writes, user, &key, &record, self.now);
         }
         self.app.bus.stage(&mut writes, &signals)?;
-        let reads = disclosures::sharing_queries(writes.backend(), &[self.case.id]);
-        let sharing = disclosures::sharing_of_rows(writes.run_then_read(&self.txn, reads).await?)?;
+        let sharing = if self.answer_sharing {
+            let reads = disclosures::sharing_queries(writes.backend(), &[self.case.id]);
+            Some(disclosures::sharing_of_rows(
+                writes.run_then_read(&self.txn, reads).await?,
+            )?)
+        } else {
+            writes.run(&self.txn).await?;
+            None
+        };
         self.txn.commit().await?;
         self.app.log_appended();
         self.app.bus.committed(&signals);

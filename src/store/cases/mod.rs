@@ -115,14 +115,7 @@ async fn one_with_state<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let mut parts = vec![Part::of(query, 0, backend)];
     parts.extend(state_parts(backend, id));
-    let mut parts = query_parts(conn, parts).await?.into_iter();
-    let (Some(cases), Some(tracks), Some(timers)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(StoreError::Corrupt(
-            "a query of a case answered no parts".into(),
-        ));
-    };
-    record_of(cases, tracks, timers)
+    record_of(query_parts(conn, parts).await?)
 }
 
 /// [`one_with_state`] where `query` locks the case (PostgreSQL): the case first, on its own,
@@ -140,23 +133,20 @@ async fn one_locked_then_state<C: ConnectionTrait>(
     if cases.is_empty() {
         return Ok(None);
     }
-    let mut parts = query_parts(conn, state_parts(backend, id))
-        .await?
-        .into_iter();
-    let (Some(tracks), Some(timers)) = (parts.next(), parts.next()) else {
-        return Err(StoreError::Corrupt(
-            "a query of a case's state answered no parts".into(),
-        ));
-    };
-    record_of(cases, tracks, timers)
+    let mut parts = vec![cases];
+    parts.extend(query_parts(conn, state_parts(backend, id)).await?);
+    record_of(parts)
 }
 
-/// The case of the rows of its three queries (`None`: no case row).
-fn record_of(
-    cases: Vec<sea_orm::QueryResult>,
-    tracks: Vec<sea_orm::QueryResult>,
-    timers: Vec<sea_orm::QueryResult>,
-) -> Result<Option<CaseRecord>, StoreError> {
+/// The case of the rows of its three queries, in order (`None`: no case row).
+fn record_of(parts: Vec<Vec<sea_orm::QueryResult>>) -> Result<Option<CaseRecord>, StoreError> {
+    let mut parts = parts.into_iter();
+    let (Some(cases), Some(tracks), Some(timers)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(StoreError::Corrupt(
+            "a query of a case answered no parts".into(),
+        ));
+    };
     let Some(row) = cases.first() else {
         return Ok(None);
     };
