@@ -233,7 +233,7 @@ impl Server {
         let tokens_file = args.dir.join(format!("tokens-{tag}.json"));
         let _ = std::fs::remove_file(&tokens_file);
         let started = Instant::now();
-        let child = Command::new(trm_binary(args)?)
+        let mut child = Command::new(trm_binary(args)?)
             .args(["serve", "--demo", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database-url")
@@ -262,6 +262,10 @@ impl Server {
                 && tokens_file.exists()
             {
                 break;
+            }
+            // A server that stopped (it said why on standard error) never gets ready.
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("the server stopped before it was ready ({status})"));
             }
             if started.elapsed() > Duration::from_secs(600) {
                 return Err("the server did not get ready in 10 minutes".into());

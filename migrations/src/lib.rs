@@ -24,6 +24,7 @@ mod m20261205_000019_console_sign_ins;
 mod m20261205_000020_auth_epoch;
 mod m20261205_000021_audit_log_pending;
 mod m20261205_000022_children_board;
+mod m20261206_000023_signals_pending;
 
 /// Applies TRM's migrations in order.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_auth_epoch::Migration),
             Box::new(m20261205_000021_audit_log_pending::Migration),
             Box::new(m20261205_000022_children_board::Migration),
+            Box::new(m20261206_000023_signals_pending::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! and consistency proofs (the whole-database verification is `audit_verify`). The checks themselves are pure
 //! (`crate::audit`); this module reads what they need from the store.
 
-use super::{App, ServiceError};
+use super::{App, ServiceError, bus};
 use crate::audit::{AuditKey, merkle, sign_checkpoint, tree_leaves};
 use crate::domain::audit_log::StoredCheckpoint;
 use crate::store::audit as log;
@@ -24,17 +24,23 @@ async fn leaf_hashes<C: ConnectionTrait>(
 /// Gives every leaf that waits for its position one (PostgreSQL; nothing to do on SQLite, whose
 /// changes append at their position): what the log's readers call first, so that an event
 /// committed before they ask is in the log they read. Returns how many leaves were placed.
+///
+/// The same transaction announces the signals the changes staged ([`bus::announce`]): it runs
+/// after every change on PostgreSQL anyway, holding the log's lock, so that one instance at a
+/// time sends them, many changes' at once.
 pub async fn settle(store: &Store) -> Result<u64, ServiceError> {
     if store.conn().get_database_backend() != DatabaseBackend::Postgres {
         return Ok(0);
     }
     let txn = store.begin_write().await?;
     let placed = log::sequence_pending(&txn).await?;
+    bus::announce(&txn).await?;
     txn.commit().await?;
     Ok(placed)
 }
 
-/// Places waiting leaves soon after the changes that wrote them commit (PostgreSQL), one
+/// Places waiting leaves, and announces staged signals, soon after the changes that wrote them
+/// commit (PostgreSQL), one
 /// [`settle`] at a time per instance: a change asks, and if a settle is running it runs once
 /// more when done, taking everything that arrived meanwhile. Nobody waits for it: a change is
 /// acknowledged once it and its leaf are committed; the log's readers settle before they read.
@@ -61,7 +67,7 @@ impl Sequencer {
             loop {
                 if let Err(e) = settle(&store).await {
                     // The leaves wait, committed; the next wake or reader places them.
-                    tracing::warn!(error = %e, "placing audit-log leaves failed; retrying later");
+                    tracing::warn!(error = %e, "placing audit-log leaves and announcing signals failed; retrying later");
                 }
                 // Asked again meanwhile (2): once more. Else (1): idle.
                 if this

@@ -7,11 +7,14 @@
 //!
 //! Delivery, per database engine:
 //! - **PostgreSQL** (several instances may share the database): a use case calls
-//!   [`Bus::stage`] inside its write transaction, which sends a `NOTIFY` on one channel.
-//!   PostgreSQL delivers it to every listening session if and when the transaction commits, and
-//!   never otherwise. Each instance runs one listener ([`Bus::listen`], started with the server)
-//!   that forwards what it receives to its in-process broadcast channel, this instance's own
-//!   notifications included. [`Bus::committed`] does nothing.
+//!   [`Bus::stage`] inside its write transaction, which stages the signals as a row committed
+//!   with the change or not at all; right after commits, the short transaction that places the
+//!   audit log's leaves sends what is staged as `NOTIFY`s on one channel ([`announce`]; not in
+//!   the change's own transaction, where `NOTIFY` would make every commit of the database wait
+//!   for the previous one: see `store::notify`). Every listening session receives them when
+//!   that transaction commits. Each instance runs one listener ([`Bus::listen`], started with the
+//!   server) that forwards what it receives to its in-process broadcast channel, this instance's
+//!   own signals included. [`Bus::committed`] does nothing.
 //! - **SQLite** (one instance): [`Bus::stage`] does nothing and [`Bus::committed`], called after
 //!   the commit, sends the signals to the broadcast channel directly.
 //!
@@ -78,6 +81,12 @@ enum Delivery {
     Postgres,
 }
 
+/// Sends the signals staged by committed changes (of any instance) to every instance's listener
+/// when `txn` commits (PostgreSQL; nothing on SQLite). Returns how many notifications.
+pub async fn announce<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<u64, StoreError> {
+    notify::announce(txn, CHANNEL).await
+}
+
 /// This instance's end of the signal bus. Cheap to clone; clones share the channel.
 #[derive(Clone, Debug)]
 pub struct Bus {
@@ -112,14 +121,14 @@ impl Bus {
         }
     }
 
-    /// With a change's writes: on PostgreSQL a NOTIFY on one channel (delivered to every
-    /// instance only if and when the change commits). No-op on SQLite.
+    /// With a change's writes: on PostgreSQL the signals staged to be announced to every
+    /// instance once the change has committed (and never if it does not). No-op on SQLite.
     pub fn stage(&self, writes: &mut Writes, signals: &[Signal]) -> Result<(), StoreError> {
         if self.delivery != Delivery::Postgres || signals.is_empty() {
             return Ok(());
         }
         for payload in payloads(signals)? {
-            notify::notify(writes, CHANNEL, payload);
+            notify::stage(writes, payload);
         }
         Ok(())
     }

@@ -199,7 +199,10 @@ async fn a_changes_writes_sent_together_keep_their_order_and_their_failures() {
             "UPDATE t SET v = ? WHERE id = ?",
             vec!["z".into(), 3.into()],
         ));
-        trm::store::notify::notify(&mut w, "trm_batch_test", "[]".into());
+        w.effect(stmt(
+            "SELECT pg_notify(?, ?)",
+            vec!["trm_batch_test".into(), "[]".into()],
+        ));
         w.run(&txn).await.unwrap();
         let early =
             tokio::time::timeout(std::time::Duration::from_millis(200), listener.recv()).await;
@@ -212,4 +215,84 @@ async fn a_changes_writes_sent_together_keep_their_order_and_their_failures() {
         assert_eq!(notice.payload(), "[]");
     }
     conn.close().await.unwrap();
+}
+
+/// On PostgreSQL a change stages its signals instead of sending a `NOTIFY` in its own
+/// transaction (which would make every commit of the database wait for the one before): a
+/// staged signal is sent only by a later announce (any instance's: one that stops after its
+/// commit loses nothing), once, in the order staged; one staged by a change that did not commit
+/// is never sent.
+#[tokio::test]
+async fn signals_staged_with_a_change_are_announced_after_it_commits_once_and_in_order() {
+    use trm::service::audit_log::settle;
+    use trm::store::batch::Writes;
+    use trm::store::notify::stage;
+    use trm::store::{Store, StoreOptions};
+    if !crate::harness::on_postgres() {
+        return; // PostgreSQL only: SQLite delivers within its one process.
+    }
+    let db = crate::harness::TestDatabase::new().await;
+    let open = || async {
+        let store = Store::connect(&StoreOptions {
+            url: db.url.clone(),
+            max_connections: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        store
+    };
+    // The instance that makes the changes, and another that announces them.
+    let (changing, other) = (open().await, open().await);
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&db.url)
+        .await
+        .unwrap();
+    listener.listen(trm::service::bus::CHANNEL).await.unwrap();
+    let change = |payload: &'static str, commit: bool| {
+        let changing = &changing;
+        async move {
+            let txn = changing.begin_write().await.unwrap();
+            let mut writes = Writes::new(DatabaseBackend::Postgres);
+            stage(&mut writes, payload.into());
+            writes.run(&txn).await.unwrap();
+            if commit {
+                txn.commit().await.unwrap();
+            } else {
+                txn.rollback().await.unwrap();
+            }
+        }
+    };
+    change("[1]", true).await;
+    change("[2]", false).await;
+    change("[3]", true).await;
+    assert!(quiet(&mut listener).await, "sent with the change's commit");
+
+    settle(&other).await.unwrap();
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        heard.push(n.payload().to_string());
+    }
+    assert_eq!(heard, ["[1]", "[3]"]);
+    // Sent once: nothing is left for the next announce, by either instance.
+    settle(&changing).await.unwrap();
+    settle(&other).await.unwrap();
+    assert!(quiet(&mut listener).await, "a signal sent twice");
+    let left = trm::store::execute_sql(changing.conn(), "DELETE FROM signals_pending")
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    changing.close().await.ok();
+    other.close().await.ok();
+}
+
+/// Whether `listener` hears nothing for a while.
+async fn quiet(listener: &mut sea_orm::sqlx::postgres::PgListener) -> bool {
+    tokio::time::timeout(std::time::Duration::from_millis(300), listener.recv())
+        .await
+        .is_err()
 }
