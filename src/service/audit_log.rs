@@ -40,10 +40,10 @@ pub async fn settle(store: &Store) -> Result<u64, ServiceError> {
 }
 
 /// Places waiting leaves, and announces staged signals, soon after the changes that wrote them
-/// commit (PostgreSQL), one
-/// [`settle`] at a time per instance: a change asks, and if a settle is running it runs once
-/// more when done, taking everything that arrived meanwhile. Nobody waits for it: a change is
-/// acknowledged once it and its leaf are committed; the log's readers settle before they read.
+/// commit (PostgreSQL), one [`settle`] at a time per instance: a change asks, and if a settle is
+/// running it runs once more when done, taking everything that arrived meanwhile. Nobody waits
+/// for it: a change is acknowledged once it, its leaf and its signals are committed; the log's
+/// readers settle before they read, and subscribers hear the signals when the settle commits.
 #[derive(Debug, Default)]
 pub struct Sequencer {
     /// 0: idle; 1: running; 2: running, and asked again meanwhile.
@@ -66,7 +66,7 @@ impl Sequencer {
         tokio::spawn(async move {
             loop {
                 if let Err(e) = settle(&store).await {
-                    // The leaves wait, committed; the next wake or reader places them.
+                    // The leaves and signals wait, committed; the next wake or reader sends them.
                     tracing::warn!(error = %e, "placing audit-log leaves and announcing signals failed; retrying later");
                 }
                 // Asked again meanwhile (2): once more. Else (1): idle.
