@@ -118,7 +118,7 @@ fn render_transitions(s: &mut String, db: &str, r: &Results) {
     let store_how = if db == "sqlite" {
         "sea-orm; the writes on the service's writing connection, SQLite's C API, in groups"
     } else {
-        "sea-orm over sqlx"
+        "sea-orm; the writes on the service's writing connections, tokio-postgres with prepared statements"
     };
     let _ = writeln!(
         s,

@@ -22,9 +22,13 @@ pub struct DatabaseConfig {
     /// `postgres://user@host:port/db`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://trm.db")]
     pub database_url: String,
-    /// Database connection pool size. On PostgreSQL a connection idle for more than a second is
-    /// pinged before it is used (one cut by a restart or a firewall is replaced, not handed to a
-    /// request).
+    /// Database connection pool size. On PostgreSQL it is the size of each of two pools, the
+    /// readers' and the writers' (write transactions run on connections of their own,
+    /// `application_name` `trm-writer`): an instance opens up to twice this many connections, each
+    /// only when needed. A reading connection idle for more than a second is pinged before it is
+    /// used (one cut by a restart or a firewall is replaced, not handed to a request); a writing
+    /// connection the server closed is seen closed and replaced. A PostgreSQL URL asking for TLS
+    /// (`sslmode=require` or stricter) writes through the readers' pool.
     #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
     pub db_pool: u32,
     /// SQLite's `synchronous` setting. Below `full` a power loss can lose acknowledged writes,

@@ -165,6 +165,78 @@ pub fn fault(err: &DbErr) -> Option<DbFault> {
     }
 }
 
+/// A refusal by the database, read by a writing connection's own client (SQLite's C API,
+/// `tokio-postgres`) and handed on as sqlx reports the reading pool's: its code (SQLite's extended
+/// result code, PostgreSQL's SQLSTATE), message and constraint, so that [`StoreError`] and
+/// [`fault`] tell a refused constraint and an environmental fault apart whichever connection
+/// ran the statement.
+#[derive(Debug)]
+pub(in crate::store) struct Refusal {
+    pub engine: sea_orm::DatabaseBackend,
+    pub code: String,
+    pub message: String,
+    pub constraint: Option<String>,
+}
+
+impl Refusal {
+    /// As a sea-orm runtime error.
+    pub fn runtime(self) -> sea_orm::RuntimeErr {
+        sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(sea_orm::sqlx::Error::Database(
+            Box::new(self),
+        )))
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl sea_orm::sqlx::error::DatabaseError for Refusal {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(std::borrow::Cow::Borrowed(&self.code))
+    }
+
+    fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sea_orm::sqlx::error::ErrorKind {
+        use sea_orm::DatabaseBackend::{Postgres, Sqlite};
+        use sea_orm::sqlx::error::ErrorKind;
+        match (self.engine, self.code.as_str()) {
+            // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+            (Sqlite, "2067" | "1555") | (Postgres, "23505") => ErrorKind::UniqueViolation,
+            // SQLITE_CONSTRAINT_FOREIGNKEY
+            (Sqlite, "787") | (Postgres, "23503") => ErrorKind::ForeignKeyViolation,
+            // SQLITE_CONSTRAINT_NOTNULL
+            (Sqlite, "1299") | (Postgres, "23502") => ErrorKind::NotNullViolation,
+            // SQLITE_CONSTRAINT_CHECK
+            (Sqlite, "275") | (Postgres, "23514") => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

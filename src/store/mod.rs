@@ -22,6 +22,7 @@ pub mod identity;
 pub mod inbox;
 pub mod notify;
 pub mod person;
+mod pg_direct;
 pub mod same_person;
 pub mod sqlite_snapshot;
 pub mod timers;
@@ -47,7 +48,7 @@ pub struct Store {
     /// Where write transactions run: on SQLite one connection, on which writes queue in order
     /// (instead of polling SQLite's lock on the busy timeout, which makes tail latency grow with
     /// the number of writers) and commit in groups ([`group_commit`]); on PostgreSQL the same
-    /// pool as reads.
+    /// pool of `tokio-postgres` connections of their own ([`pg_direct`]).
     writer: Writer,
     /// The SQLite file, for readers that open it themselves ([`sqlite_snapshot`]).
     sqlite_file: Option<std::sync::Arc<std::path::Path>>,
@@ -56,6 +57,10 @@ pub struct Store {
 #[derive(Clone, Debug)]
 enum Writer {
     Group(std::sync::Arc<group_commit::GroupCommit>),
+    /// PostgreSQL, through `tokio-postgres`.
+    Pg(std::sync::Arc<pg_direct::PgWriter>),
+    /// PostgreSQL, through the reading pool (a URL the writing connections cannot follow, such
+    /// as one asking for TLS).
     Pool(DatabaseConnection),
 }
 
@@ -72,6 +77,7 @@ pub struct WriteTxn(WriteKind);
 #[derive(Debug)]
 enum WriteKind {
     Member(group_commit::Member),
+    Pg(pg_direct::PgTxn),
     Alone(DatabaseTransaction),
 }
 
@@ -80,6 +86,7 @@ impl WriteTxn {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.0 {
             WriteKind::Member(member) => member.commit().await,
+            WriteKind::Pg(txn) => txn.commit().await,
             WriteKind::Alone(txn) => Ok(txn.commit().await?),
         }
     }
@@ -88,6 +95,7 @@ impl WriteTxn {
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self.0 {
             WriteKind::Member(member) => member.rollback().await,
+            WriteKind::Pg(txn) => txn.rollback().await,
             WriteKind::Alone(txn) => Ok(txn.rollback().await?),
         }
     }
@@ -101,6 +109,7 @@ impl ConnectionTrait for WriteTxn {
         match &self.0 {
             // Groups are SQLite's alone.
             WriteKind::Member(_) => DatabaseBackend::Sqlite,
+            WriteKind::Pg(_) => DatabaseBackend::Postgres,
             WriteKind::Alone(txn) => txn.get_database_backend(),
         }
     }
@@ -108,6 +117,7 @@ impl ConnectionTrait for WriteTxn {
     async fn execute_raw(&self, stmt: Statement) -> Result<sea_orm::ExecResult, DbErr> {
         match &self.0 {
             WriteKind::Member(member) => member.execute(stmt).await,
+            WriteKind::Pg(txn) => txn.execute(stmt).await,
             WriteKind::Alone(txn) => txn.execute_raw(stmt).await,
         }
     }
@@ -115,6 +125,7 @@ impl ConnectionTrait for WriteTxn {
     async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
         match &self.0 {
             WriteKind::Member(member) => member.execute_unprepared(sql).await,
+            WriteKind::Pg(txn) => txn.execute_unprepared(sql).await,
             WriteKind::Alone(txn) => txn.execute_unprepared(sql).await,
         }
     }
@@ -122,6 +133,7 @@ impl ConnectionTrait for WriteTxn {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
         match &self.0 {
             WriteKind::Member(member) => member.query_one(stmt).await,
+            WriteKind::Pg(txn) => txn.query_one(stmt).await,
             WriteKind::Alone(txn) => txn.query_one_raw(stmt).await,
         }
     }
@@ -129,6 +141,7 @@ impl ConnectionTrait for WriteTxn {
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
         match &self.0 {
             WriteKind::Member(member) => member.query_all(stmt).await,
+            WriteKind::Pg(txn) => txn.query_all(stmt).await,
             WriteKind::Alone(txn) => txn.query_all_raw(stmt).await,
         }
     }
@@ -256,8 +269,12 @@ impl Store {
                     }
                 }
                 Ok(db) => {
+                    let writer = match pg_direct::PgWriter::new(&url, options.max_connections) {
+                        Some(pg) => Writer::Pg(std::sync::Arc::new(pg)),
+                        None => Writer::Pool(db.clone()),
+                    };
                     return Ok(Store {
-                        writer: Writer::Pool(db.clone()),
+                        writer,
                         db,
                         sqlite_file: None,
                     });
@@ -294,8 +311,8 @@ impl Store {
                 Migrator::up(&txn, None).await?;
                 Ok(txn.commit().await?)
             }
-            Writer::Pool(pool) => {
-                let txn = pool.begin().await?;
+            Writer::Pg(_) | Writer::Pool(_) => {
+                let txn = self.db.begin().await?;
                 lock_exclusively(&txn, LOCK_MIGRATIONS).await?;
                 Migrator::up(&txn, None).await?;
                 Ok(txn.commit().await?)
@@ -325,6 +342,7 @@ impl Store {
     pub async fn begin_write(&self) -> Result<WriteTxn, StoreError> {
         match &self.writer {
             Writer::Group(group) => Ok(WriteTxn(WriteKind::Member(group.begin().await?))),
+            Writer::Pg(pg) => Ok(WriteTxn(WriteKind::Pg(pg.begin().await?))),
             Writer::Pool(pool) => Ok(WriteTxn(WriteKind::Alone(pool.begin().await?))),
         }
     }
@@ -336,7 +354,7 @@ impl Store {
     pub async fn settled(&self) -> Result<(), StoreError> {
         match &self.writer {
             Writer::Group(_) => self.begin_write().await?.commit().await,
-            Writer::Pool(_) => Ok(()),
+            Writer::Pg(_) | Writer::Pool(_) => Ok(()),
         }
     }
 
@@ -344,7 +362,7 @@ impl Store {
     pub fn group_stats(&self) -> Option<(u64, u64, u64)> {
         match &self.writer {
             Writer::Group(group) => Some(group.stats().snapshot()),
-            Writer::Pool(_) => None,
+            Writer::Pg(_) | Writer::Pool(_) => None,
         }
     }
 
@@ -452,6 +470,9 @@ impl Store {
             self.settled().await?;
             group.close().await?;
         }
+        if let Writer::Pg(pg) = &self.writer {
+            pg.close();
+        }
         Ok(self.db.close().await?)
     }
 }
@@ -503,6 +524,40 @@ fn is_sqlite_busy(e: &DbErr) -> bool {
             .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
         _ => false,
     }
+}
+
+/// A span for a statement of the writing connections (SQLite's, PostgreSQL's), named and with the fields sea-orm gives its own: the transaction's
+/// `BEGIN`, `COMMIT` and `ROLLBACK` without their text, the others with it (the telemetry turns
+/// it into the statement's kind and tables, never exporting the text).
+pub(in crate::store) fn statement_span(system: &'static str, sql: &str) -> tracing::Span {
+    macro_rules! span {
+        ($name:literal, $operation:expr) => {
+            tracing::info_span!(
+                $name,
+                otel.kind = "client",
+                db.system = system,
+                db.operation = $operation,
+                db.statement = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            )
+        };
+    }
+    let first = sql.split_whitespace().next().unwrap_or_default();
+    let is = |word: &str| first.eq_ignore_ascii_case(word);
+    if is("BEGIN") {
+        return span!("sea_orm.begin", "EXECUTE");
+    } else if is("COMMIT") {
+        return span!("sea_orm.commit", "EXECUTE");
+    } else if is("ROLLBACK") && !sql.contains(" TO ") {
+        return span!("sea_orm.rollback", "EXECUTE");
+    }
+    let operation = ["SELECT", "INSERT", "UPDATE", "DELETE"]
+        .into_iter()
+        .find(|op| is(op))
+        .unwrap_or("EXECUTE");
+    let span = span!("sea_orm.execute", operation);
+    span.record("db.statement", sql);
+    span
 }
 
 /// Advisory lock keys (PostgreSQL) for work that instances must not do at the same time.

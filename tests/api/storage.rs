@@ -227,24 +227,11 @@ async fn signals_staged_with_a_change_are_announced_after_it_commits_once_and_in
     use trm::service::audit_log::settle;
     use trm::store::batch::Writes;
     use trm::store::notify::stage;
-    use trm::store::{Store, StoreOptions};
     if !crate::harness::on_postgres() {
         return; // PostgreSQL only: SQLite delivers within its one process.
     }
     let db = crate::harness::TestDatabase::new().await;
-    let open = || async {
-        let store = Store::connect(&StoreOptions {
-            url: db.url.clone(),
-            max_connections: 2,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        store
-    };
-    // The instance that makes the changes, and another that announces them.
-    let (changing, other) = (open().await, open().await);
+    let (changing, other) = (own_store(&db).await, own_store(&db).await);
     let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&db.url)
         .await
         .unwrap();
@@ -295,4 +282,181 @@ async fn quiet(listener: &mut sea_orm::sqlx::postgres::PgListener) -> bool {
     tokio::time::timeout(std::time::Duration::from_millis(300), listener.recv())
         .await
         .is_err()
+}
+
+/// A store of its own on a fresh database (PostgreSQL's tests of the writing connections).
+async fn own_store(db: &crate::harness::TestDatabase) -> trm::store::Store {
+    let store = trm::store::Store::connect(&trm::store::StoreOptions {
+        url: db.url.clone(),
+        max_connections: 2,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// On PostgreSQL a change is written through connections of its own (`tokio-postgres`), read
+/// through the pool (sqlx): every type the entities use reads back the same through either, in
+/// the transaction and after it, and a refusal names its constraint as the pool's would.
+#[tokio::test]
+async fn on_postgres_what_the_writing_connections_write_reads_back_the_same_through_the_pool() {
+    use sea_orm::Value;
+    use trm::store::{StoreError, execute_sql};
+    if !crate::harness::on_postgres() {
+        return; // SQLite's writing connection has its own tests (store::group_commit).
+    }
+    let db = crate::harness::TestDatabase::new().await;
+    let store = own_store(&db).await;
+    execute_sql(
+        store.conn(),
+        "CREATE TABLE kinds (id uuid PRIMARY KEY, n int4, big int8, t text, j jsonb, \
+         at timestamptz, yes bool, day date, raw bytea, x float8)",
+    )
+    .await
+    .unwrap();
+    let id = uuid::Uuid::new_v4();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-06T19:45:01.123456Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
+    let json = serde_json::json!({"stage": "IDENTIFICATION", "n": [1, 2.5, null]});
+    let insert = || {
+        Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "INSERT INTO kinds (id, n, big, t, j, at, yes, day, raw, x) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            [
+                Value::from(id),
+                Value::from(7_i32),
+                Value::from(1_i64 << 40),
+                Value::from("Agadez → Tripoli"),
+                Value::from(json.clone()),
+                Value::from(at),
+                Value::from(true),
+                Value::from(day),
+                Value::from(vec![0_u8, 255, 7]),
+                Value::from(0.25_f64),
+            ],
+        )
+    };
+    let select = || {
+        Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT n, big, t, j, at, yes, day, raw, x, NULL::text AS nothing \
+             FROM kinds WHERE id = $1",
+            [Value::from(id)],
+        )
+    };
+    let check = |row: sea_orm::QueryResult| {
+        assert_eq!(row.try_get::<i32>("", "n").unwrap(), 7);
+        assert_eq!(row.try_get::<i64>("", "big").unwrap(), 1_i64 << 40);
+        assert_eq!(row.try_get::<String>("", "t").unwrap(), "Agadez → Tripoli");
+        assert_eq!(row.try_get::<serde_json::Value>("", "j").unwrap(), json);
+        assert_eq!(
+            row.try_get::<chrono::DateTime<chrono::Utc>>("", "at")
+                .unwrap(),
+            at
+        );
+        assert!(row.try_get::<bool>("", "yes").unwrap());
+        assert_eq!(row.try_get::<chrono::NaiveDate>("", "day").unwrap(), day);
+        assert_eq!(
+            row.try_get::<Vec<u8>>("", "raw").unwrap(),
+            vec![0_u8, 255, 7]
+        );
+        assert_eq!(row.try_get::<f64>("", "x").unwrap(), 0.25);
+        assert_eq!(row.try_get::<Option<String>>("", "nothing").unwrap(), None);
+    };
+
+    let txn = store.begin_write().await.unwrap();
+    assert_eq!(txn.execute_raw(insert()).await.unwrap().rows_affected(), 1);
+    check(txn.query_one_raw(select()).await.unwrap().unwrap());
+    txn.commit().await.unwrap();
+    check(store.conn().query_one_raw(select()).await.unwrap().unwrap());
+
+    // The same key again: refused, named, and nothing of the transaction is kept.
+    let txn = store.begin_write().await.unwrap();
+    execute_sql(&txn, "UPDATE kinds SET n = 8").await.unwrap();
+    let refused: StoreError = txn.execute_raw(insert()).await.unwrap_err().into();
+    match &refused {
+        StoreError::Conflict { constraint, .. } => assert_eq!(constraint, "kinds_pkey"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    txn.rollback().await.unwrap();
+    check(store.conn().query_one_raw(select()).await.unwrap().unwrap());
+}
+
+/// A write transaction that ends without a commit keeps nothing, whether rolled back, dropped
+/// half-way (a request cancelled) or cut off by the server; the next one gets a working
+/// connection and commits.
+#[tokio::test]
+async fn on_postgres_a_write_dropped_or_cut_off_keeps_nothing_and_the_next_one_commits() {
+    use trm::store::execute_sql;
+    if !crate::harness::on_postgres() {
+        return;
+    }
+    let db = crate::harness::TestDatabase::new().await;
+    let store = own_store(&db).await;
+    execute_sql(store.conn(), "CREATE TABLE marks (n int4 PRIMARY KEY)")
+        .await
+        .unwrap();
+    let count = || async {
+        let row = store
+            .conn()
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT count(*) AS n FROM marks",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+
+    let txn = store.begin_write().await.unwrap();
+    execute_sql(&txn, "INSERT INTO marks VALUES (1)")
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    let txn = store.begin_write().await.unwrap();
+    execute_sql(&txn, "INSERT INTO marks VALUES (2)")
+        .await
+        .unwrap();
+    drop(txn);
+    assert_eq!(
+        count().await,
+        0,
+        "a transaction that did not commit kept a row"
+    );
+
+    // The server ends the writing connections, one of them in a transaction.
+    let txn = store.begin_write().await.unwrap();
+    execute_sql(&txn, "INSERT INTO marks VALUES (3)")
+        .await
+        .unwrap();
+    let ended = execute_sql(
+        store.conn(),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'trm-writer' AND datname = current_database()",
+    )
+    .await
+    .unwrap();
+    assert!(ended >= 1, "no writing connection to end");
+    let cut = execute_sql(&txn, "INSERT INTO marks VALUES (4)").await;
+    assert!(cut.is_err(), "a statement on a connection the server ended");
+    assert!(
+        txn.commit().await.is_err(),
+        "a commit on a connection the server ended"
+    );
+    assert_eq!(count().await, 0);
+
+    for n in [5, 6] {
+        let txn = store.begin_write().await.unwrap();
+        execute_sql(&txn, &format!("INSERT INTO marks VALUES ({n})"))
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    assert_eq!(count().await, 2);
 }

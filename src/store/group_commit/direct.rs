@@ -21,10 +21,10 @@
 
 use super::values::{self, Unsupported};
 use crate::store::columns::Kind;
+use crate::store::error::Refusal;
 use crate::store::{SqliteSync, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -116,7 +116,7 @@ impl Direct {
     /// Runs the statements of `stmt` in order (see the module documentation), in a span as
     /// sea-orm traces a statement (the telemetry names and times it, [`crate::telemetry`]).
     pub(super) fn run(&self, stmt: &Statement) -> Result<Ran, DbErr> {
-        let span = statement_span(&stmt.sql);
+        let span = crate::store::statement_span("sqlite", &stmt.sql);
         let ran = span.in_scope(|| self.run_untraced(stmt));
         span.record("otel.status_code", if ran.is_ok() { "OK" } else { "ERROR" });
         ran
@@ -208,40 +208,6 @@ impl Direct {
         self.inner()
             .is_ok_and(|inner| inner.as_ref().is_some_and(|i| !i.conn.is_autocommit()))
     }
-}
-
-/// A span for a statement, named and with the fields sea-orm gives its own: the transaction's
-/// `BEGIN`, `COMMIT` and `ROLLBACK` without their text, the others with it (the telemetry turns
-/// it into the statement's kind and tables, never exporting the text).
-fn statement_span(sql: &str) -> tracing::Span {
-    macro_rules! span {
-        ($name:literal, $operation:expr) => {
-            tracing::info_span!(
-                $name,
-                otel.kind = "client",
-                db.system = "sqlite",
-                db.operation = $operation,
-                db.statement = tracing::field::Empty,
-                otel.status_code = tracing::field::Empty,
-            )
-        };
-    }
-    let first = sql.split_whitespace().next().unwrap_or_default();
-    let is = |word: &str| first.eq_ignore_ascii_case(word);
-    if is("BEGIN") {
-        return span!("sea_orm.begin", "EXECUTE");
-    } else if is("COMMIT") {
-        return span!("sea_orm.commit", "EXECUTE");
-    } else if is("ROLLBACK") && !sql.contains(" TO ") {
-        return span!("sea_orm.rollback", "EXECUTE");
-    }
-    let operation = ["SELECT", "INSERT", "UPDATE", "DELETE"]
-        .into_iter()
-        .find(|op| is(op))
-        .unwrap_or("EXECUTE");
-    let span = span!("sea_orm.execute", operation);
-    span.record("db.statement", sql);
-    span
 }
 
 /// How many rows a statement wrote, as sea-orm reports it.
@@ -375,70 +341,20 @@ fn unsupported(e: Unsupported) -> DbErr {
 /// An error of SQLite's, as sea-orm carries sqlx's: with SQLite's extended result code, so
 /// that [`crate::store::fault`] and the constraint check read it as they read sqlx's.
 pub(super) fn sql_error(e: rusqlite::Error, connecting: bool) -> DbErr {
-    let error = match e {
-        rusqlite::Error::SqliteFailure(failure, message) => SqliteFailure {
-            code: failure.extended_code,
+    let runtime = match e {
+        rusqlite::Error::SqliteFailure(failure, message) => Refusal {
+            engine: sea_orm::DatabaseBackend::Sqlite,
+            code: failure.extended_code.to_string(),
             message: message.unwrap_or_else(|| failure.to_string()),
-        },
+            constraint: None,
+        }
+        .runtime(),
         other => return DbErr::Custom(format!("sqlite: {other}")),
     };
-    let runtime = RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::Database(Box::new(error))));
     if connecting {
         DbErr::Conn(runtime)
     } else {
         DbErr::Exec(runtime)
-    }
-}
-
-/// SQLite's failure: its extended result code and message.
-#[derive(Debug)]
-struct SqliteFailure {
-    code: i32,
-    message: String,
-}
-
-impl std::fmt::Display for SqliteFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for SqliteFailure {}
-
-impl sea_orm::sqlx::error::DatabaseError for SqliteFailure {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(Cow::Owned(self.code.to_string()))
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sea_orm::sqlx::error::ErrorKind {
-        use sea_orm::sqlx::error::ErrorKind;
-        match self.code {
-            // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
-            2067 | 1555 => ErrorKind::UniqueViolation,
-            // SQLITE_CONSTRAINT_FOREIGNKEY
-            787 => ErrorKind::ForeignKeyViolation,
-            // SQLITE_CONSTRAINT_NOTNULL
-            1299 => ErrorKind::NotNullViolation,
-            // SQLITE_CONSTRAINT_CHECK
-            275 => ErrorKind::CheckViolation,
-            _ => ErrorKind::Other,
-        }
     }
 }
 
