@@ -299,6 +299,9 @@ impl PgTxn {
         Ok(ProxyExecResult::new(0, ran.written).into())
     }
 
+    /// Runs a statement's text without values. Prepared like the others (nothing in a write
+    /// transaction sends text of several statements on PostgreSQL; such a text is refused with
+    /// PostgreSQL's "cannot insert multiple commands into a prepared statement").
     pub(in crate::store) async fn execute_unprepared(
         &self,
         sql: &str,
