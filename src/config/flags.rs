@@ -27,8 +27,10 @@ pub struct DatabaseConfig {
     /// `application_name` `trm-writer`): an instance opens up to twice this many connections, each
     /// only when needed. A reading connection idle for more than a second is pinged before it is
     /// used (one cut by a restart or a firewall is replaced, not handed to a request); a writing
-    /// connection the server closed is seen closed and replaced. A PostgreSQL URL asking for TLS
-    /// (`sslmode=require` or stricter) writes through the readers' pool.
+    /// connection the server closed is seen closed and replaced. The writers' connections have no
+    /// TLS: they are used when the URL says `sslmode=disable` or the server is on this machine;
+    /// otherwise (TLS required, or offered by a server elsewhere) writes go through the readers'
+    /// pool, with TLS as before.
     #[arg(long, env = "TRM_DB_POOL", default_value_t = 8)]
     pub db_pool: u32,
     /// SQLite's `synchronous` setting. Below `full` a power loss can lose acknowledged writes,

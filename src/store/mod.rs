@@ -47,8 +47,9 @@ pub struct Store {
     db: DatabaseConnection,
     /// Where write transactions run: on SQLite one connection, on which writes queue in order
     /// (instead of polling SQLite's lock on the busy timeout, which makes tail latency grow with
-    /// the number of writers) and commit in groups ([`group_commit`]); on PostgreSQL the same
-    /// pool of `tokio-postgres` connections of their own ([`pg_direct`]).
+    /// the number of writers) and commit in groups ([`group_commit`]); on PostgreSQL a pool of
+    /// `tokio-postgres` connections of their own ([`pg_direct`]), or the reading pool where
+    /// those would go without TLS and the reading pool's might not.
     writer: Writer,
     /// The SQLite file, for readers that open it themselves ([`sqlite_snapshot`]).
     sqlite_file: Option<std::sync::Arc<std::path::Path>>,
@@ -59,8 +60,8 @@ enum Writer {
     Group(std::sync::Arc<group_commit::GroupCommit>),
     /// PostgreSQL, through `tokio-postgres`.
     Pg(std::sync::Arc<pg_direct::PgWriter>),
-    /// PostgreSQL, through the reading pool (a URL the writing connections cannot follow, such
-    /// as one asking for TLS).
+    /// PostgreSQL, through the reading pool (a URL the writing connections cannot follow: TLS
+    /// required, or possible with a server on another machine).
     Pool(DatabaseConnection),
 }
 

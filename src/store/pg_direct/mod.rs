@@ -77,12 +77,12 @@ impl Conn {
 }
 
 impl PgWriter {
-    /// The writing connections for `url`, at most `max` at once; `None` when this client cannot
-    /// make them as the URL asks (TLS, or an option it does not know), and the reading pool
-    /// writes instead. Connects lazily.
+    /// The writing connections for `url`, at most `max` at once; `None` when they could be
+    /// less protected than the reading pool's ([`without_tls`]) or the URL has an option this
+    /// client does not know, and the reading pool writes instead. Connects lazily.
     pub(in crate::store) fn new(url: &str, max: u32) -> Option<PgWriter> {
         let mut config: Config = url.parse().ok()?;
-        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
+        if !without_tls(&config) {
             return None;
         }
         // As sqlx sets it on its connections: times as text come out in UTC on both.
@@ -167,6 +167,33 @@ impl PgWriter {
                 Err(_) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
             }
         }
+    }
+}
+
+/// Whether connections without TLS (this client is built without it) lose nothing against the
+/// reading pool's, which use TLS where the server offers it: the URL says `sslmode=disable`, or
+/// it leaves TLS optional (`prefer`, the default) and the server is on this machine (a Unix
+/// socket, a loopback address). A remote server with TLS optional keeps the pool for writes,
+/// so that what a change carries is never sent in the clear where it was not before.
+fn without_tls(config: &Config) -> bool {
+    use tokio_postgres::config::Host;
+    let local = |host: &Host| match host {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    };
+    match config.get_ssl_mode() {
+        SslMode::Disable => true,
+        SslMode::Prefer => {
+            config.get_hosts().iter().all(local)
+                && config.get_hostaddrs().iter().all(|ip| ip.is_loopback())
+        }
+        _ => false,
     }
 }
 
@@ -417,5 +444,27 @@ fn runtime(e: tokio_postgres::Error) -> RuntimeErr {
         None => RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::Io(std::io::Error::other(
             e.to_string(),
         )))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clear(url: &str) -> bool {
+        url.parse::<Config>().is_ok_and(|c| without_tls(&c))
+    }
+
+    #[test]
+    fn writes_go_without_tls_only_where_the_pool_would_not_use_it_either() {
+        assert!(clear("postgres://postgres@127.0.0.1:5432/trm"));
+        assert!(clear("postgres://trm@localhost/trm"));
+        assert!(clear("postgres://trm@[::1]:5432/trm"));
+        assert!(clear("postgres://trm@db.example.org/trm?sslmode=disable"));
+        // A remote server that may offer TLS, or a URL that requires it: the pool writes.
+        assert!(!clear("postgres://trm@db.example.org/trm"));
+        assert!(!clear("postgres://trm@10.0.0.5/trm?sslmode=prefer"));
+        assert!(!clear("postgres://trm@127.0.0.1/trm?sslmode=require"));
+        assert!(!clear("postgres://trm@localhost/trm?sslmode=verify-full"));
     }
 }
