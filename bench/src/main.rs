@@ -339,8 +339,15 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
     let now = app.now();
     after.status = engine::status(&workflow, &after.state);
     let mut writes = Writes::new(txn.get_database_backend());
-    case_store::write_changes(&mut writes, &workflow, case_id, &case.state, &changes, now)
-        .map_err(|e| e.to_string())?;
+    case_store::write_changes(
+        &mut writes,
+        (&workflow, &workflow),
+        case_id,
+        &case.state,
+        &changes,
+        now,
+    )
+    .map_err(|e| e.to_string())?;
     let mut event = Event {
         id: uuid::Uuid::now_v7(),
         case_id,
@@ -368,7 +375,8 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
     after.version = event.seq;
     after.last_hash = event.hash.clone();
     after.updated_at = now;
-    case_store::update(&mut writes, &after, case.version).map_err(|e| e.to_string())?;
+    case_store::update(&mut writes, &after, &case_store::LockedRow::of(&case))
+        .map_err(|e| e.to_string())?;
     events::append(&mut writes, &event).map_err(|e| e.to_string())?;
     writes.run(&txn).await.map_err(|e| e.to_string())?;
     txn.commit().await.map_err(|e| e.to_string())

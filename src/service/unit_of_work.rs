@@ -21,9 +21,10 @@ use crate::domain::event::{ChainPosition, canonical_json};
 use crate::domain::{CaseRecord, Event, EventDraft, EventKind, Notification, NotificationKind};
 use crate::store::WriteTxn;
 use crate::store::batch::Writes;
+use crate::store::cases::{self as case_store, LockedRow};
 use crate::store::disclosures::{self, Sharing};
 use crate::store::idempotency::{self, IdempotencyRecord};
-use crate::store::{cases as case_store, events, inbox};
+use crate::store::{events, inbox};
 use crate::workflow::{PersonStatus, Workflow, engine};
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::ConnectionTrait;
@@ -47,8 +48,8 @@ pub struct CaseWork<'a> {
     /// The rows of the case itself (its row, tracks, timers, events and their leaves) and the
     /// notices and idempotency record, written together at commit (see [`Writes`]).
     writes: Writes,
-    /// The version the case had when it was locked (`0` for a case being opened).
-    locked_version: i64,
+    /// The case row as it was locked (`None` for a case being opened).
+    locked: Option<LockedRow>,
     case: CaseRecord,
     workflow: Arc<Workflow>,
     now: DateTime<Utc>,
@@ -73,7 +74,7 @@ pub struct CaseWork<'a> {
 /// The second case of a change that records on two (see [`CaseWork::begin_pair`]): it only
 /// receives events without state changes, so its protections do not move.
 struct OtherCase {
-    locked_version: i64,
+    locked: LockedRow,
     case: CaseRecord,
     events: Vec<Event>,
 }
@@ -180,7 +181,7 @@ impl<'a> CaseWork<'a> {
             app,
             txn,
             writes,
-            locked_version: case.version,
+            locked: Some(LockedRow::of(&case)),
             case,
             workflow,
             now,
@@ -192,7 +193,7 @@ impl<'a> CaseWork<'a> {
             touched: false,
             answer_sharing: false,
             other: other.map(|case| OtherCase {
-                locked_version: case.version,
+                locked: LockedRow::of(&case),
                 case,
                 events: Vec::new(),
             }),
@@ -216,7 +217,7 @@ impl<'a> CaseWork<'a> {
             app,
             txn,
             writes,
-            locked_version: 0,
+            locked: None,
             now: at,
             actor: (opening.actor_user_id, opening.actor_agency_id),
             case,
@@ -319,7 +320,7 @@ impl<'a> CaseWork<'a> {
         if draft.changes != Default::default() {
             case_store::write_changes(
                 &mut self.writes,
-                &states_of,
+                (&self.workflow, &states_of),
                 self.case.id,
                 &self.case.state,
                 &draft.changes,
@@ -490,7 +491,15 @@ impl<'a> CaseWork<'a> {
         // What the change's events wrote to tracks and timers, then the case row.
         let backend = self.writes.backend();
         let mut writes = std::mem::replace(&mut self.writes, Writes::new(backend));
-        if self.locked_version == 0 {
+        if let Some(locked) = &self.locked {
+            if self.events.is_empty() {
+                return Err(ServiceError::internal(
+                    "a change to a case recorded no event",
+                ));
+            }
+            // The row is locked for this transaction: it is there at the version locked.
+            case_store::update(&mut writes, &self.case, locked)?;
+        } else {
             // A new case is stored as it stands; its opening event changes no state, and a
             // change of its state before it is stored would be written twice.
             if !writes.is_empty() {
@@ -499,13 +508,6 @@ impl<'a> CaseWork<'a> {
                 ));
             }
             case_store::insert(&mut writes, &self.workflow, &self.case)?;
-        } else if self.events.is_empty() {
-            return Err(ServiceError::internal(
-                "a change to a case recorded no event",
-            ));
-        } else {
-            // The row is locked for this transaction: it is there at the version locked.
-            case_store::update(&mut writes, &self.case, self.locked_version)?;
         }
         for event in &self.events {
             events::append(&mut writes, event)?;
@@ -513,7 +515,7 @@ impl<'a> CaseWork<'a> {
         let mut signals: Vec<Signal> = self.events.iter().map(Signal::case_event).collect();
         if let Some(other) = self.other.as_ref().filter(|o| !o.events.is_empty()) {
             protections::check_chain(&other.case, &other.events)?;
-            case_store::update(&mut writes, &other.case, other.locked_version)?;
+            case_store::update(&mut writes, &other.case, &other.locked)?;
             for event in &other.events {
                 events::append(&mut writes, event)?;
             }

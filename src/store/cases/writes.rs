@@ -4,7 +4,7 @@
 use super::super::StoreError;
 use super::super::batch::Writes;
 use super::super::entities::{case, case_access, case_timer, case_track};
-use crate::domain::CaseRecord;
+use crate::domain::{CaseRecord, CaseStatus};
 use crate::workflow::definition::TimerKind;
 use crate::workflow::engine::TimerState;
 use crate::workflow::{CaseState, Changes, Workflow};
@@ -82,50 +82,93 @@ fn insert_track(
     Ok(())
 }
 
-/// Writes the case row as `after` says (version, last hash, facts, status, lead, origin,
-/// workflow and its version, time), where it is still at `expected_version` (added to
-/// `writes`: a row that is not there makes them fail, see [`Writes::one`]).
+/// The case row as a change locked it: the version its update is conditional on, and the
+/// columns the update writes only when the change changed them. They are indexed (lead, status,
+/// workflow), and SQLite rewrites an index's entry for every column an `UPDATE` sets, changed
+/// or not: a transition that keeps them would otherwise write a page of each such index to the
+/// WAL at every commit.
+#[derive(Debug, Clone)]
+pub struct LockedRow {
+    pub version: i64,
+    status: CaseStatus,
+    lead_agency_id: Uuid,
+    workflow_id: String,
+    workflow_version: u32,
+    origin_country: Option<String>,
+}
+
+impl LockedRow {
+    /// The row as `case` was read under the lock.
+    pub fn of(case: &CaseRecord) -> LockedRow {
+        LockedRow {
+            version: case.version,
+            status: case.status,
+            lead_agency_id: case.lead_agency_id,
+            workflow_id: case.workflow_id.clone(),
+            workflow_version: case.workflow_version,
+            origin_country: case.origin_country.clone(),
+        }
+    }
+}
+
+/// Writes the case row as `after` says, where it is still at the version `locked` read (added
+/// to `writes`: a row that is not there makes them fail, see [`Writes::one`]). Version, last
+/// hash, facts and time are always written; status, lead, origin and workflow only where they
+/// differ from `locked` (see [`LockedRow`]).
 pub fn update(
     writes: &mut Writes,
     after: &CaseRecord,
-    expected_version: i64,
+    locked: &LockedRow,
 ) -> Result<(), StoreError> {
-    let workflow_version = i32::try_from(after.workflow_version)
-        .map_err(|e| StoreError::corrupt(format_args!("case {}", after.id), e))?;
-    let statement = case::Entity::update_many()
+    let mut statement = case::Entity::update_many()
         .col_expr(case::Column::Version, Expr::value(after.version))
         .col_expr(
             case::Column::LastHash,
             Expr::value(after.last_hash.as_str()),
         )
         .col_expr(case::Column::Facts, Expr::value(facts_json(&after.state)?))
-        .col_expr(case::Column::Status, Expr::value(after.status.as_str()))
-        .col_expr(case::Column::UpdatedAt, Expr::value(after.updated_at))
-        .col_expr(
+        .col_expr(case::Column::UpdatedAt, Expr::value(after.updated_at));
+    if after.status != locked.status {
+        statement = statement.col_expr(case::Column::Status, Expr::value(after.status.as_str()));
+    }
+    if after.lead_agency_id != locked.lead_agency_id {
+        statement = statement.col_expr(
             case::Column::LeadAgencyId,
             Expr::value(after.lead_agency_id),
-        )
-        .col_expr(
+        );
+    }
+    if after.origin_country != locked.origin_country {
+        statement = statement.col_expr(
             case::Column::OriginCountry,
             Expr::value(after.origin_country.clone()),
-        )
-        .col_expr(
+        );
+    }
+    if after.workflow_id != locked.workflow_id {
+        statement = statement.col_expr(
             case::Column::WorkflowId,
             Expr::value(after.workflow_id.as_str()),
-        )
-        .col_expr(case::Column::WorkflowVersion, Expr::value(workflow_version))
+        );
+    }
+    if after.workflow_version != locked.workflow_version {
+        let workflow_version = i32::try_from(after.workflow_version)
+            .map_err(|e| StoreError::corrupt(format_args!("case {}", after.id), e))?;
+        statement =
+            statement.col_expr(case::Column::WorkflowVersion, Expr::value(workflow_version));
+    }
+    let statement = statement
         .filter(case::Column::Id.eq(after.id))
-        .filter(case::Column::Version.eq(expected_version))
+        .filter(case::Column::Version.eq(locked.version))
         .build(writes.backend());
     writes.one(statement);
     Ok(())
 }
 
-/// The track and timer rows a change makes to a case whose state was `before` (added to
-/// `writes`).
+/// The track and timer rows a change makes to a case whose state was `before`, in the states of
+/// `was_under`, leaving it in states of `workflow` (the same workflow but for a step that
+/// continues under another one) (added to `writes`).
 pub fn write_changes(
     writes: &mut Writes,
-    workflow: &Workflow,
+    (was_under, workflow): (&Workflow, &Workflow),
     case_id: Uuid,
     before: &CaseState,
     changes: &Changes,
@@ -133,15 +176,19 @@ pub fn write_changes(
 ) -> Result<(), StoreError> {
     let backend = writes.backend();
     for change in &changes.tracks {
-        if before.tracks.contains_key(&change.track) {
-            writes.one(
-                case_track::Entity::update_many()
+        if let Some(was) = before.tracks.get(&change.track) {
+            // A step that stays in its state (one that may repeat) enters it again: only the
+            // time changes, and the indexed state and stage are left alone (see [`LockedRow`]).
+            let stage = stage_of(workflow, &change.to)?;
+            let mut update = case_track::Entity::update_many()
+                .col_expr(case_track::Column::EnteredAt, Expr::value(now));
+            if *was != change.to || stage_of(was_under, was).ok() != Some(stage) {
+                update = update
                     .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
-                    .col_expr(
-                        case_track::Column::Stage,
-                        Expr::value(stage_of(workflow, &change.to)?),
-                    )
-                    .col_expr(case_track::Column::EnteredAt, Expr::value(now))
+                    .col_expr(case_track::Column::Stage, Expr::value(stage));
+            }
+            writes.one(
+                update
                     .filter(case_track::Column::CaseId.eq(case_id))
                     .filter(case_track::Column::Track.eq(change.track.as_str()))
                     .build(backend),
