@@ -401,8 +401,15 @@ impl<'a> CaseWork<'a> {
         self.case.origin_country = Some(country.to_string());
     }
 
-    /// Pins the case to another version of its workflow (the migration's event follows).
+    /// Pins the case to another version of its workflow (the migration's event follows), or to
+    /// the workflow a step continues under. Its tracks' stages follow the states' stages there.
     pub fn pin(&mut self, workflow: Arc<Workflow>) {
+        case_store::restage(
+            &mut self.writes,
+            (&self.workflow, &workflow),
+            self.case.id,
+            &self.case.state,
+        );
         self.case.workflow_version = workflow.version;
         self.workflow = workflow;
     }

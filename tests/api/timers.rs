@@ -336,6 +336,55 @@ async fn the_test_clock_is_off_unless_enabled() {
     s.stop().await;
 }
 
+/// A state that keeps its name in the new version but sits in another stage there: after the
+/// migration the case is listed under its new stage, not the old one (the lists read the
+/// tracks' stage rows, not the workflow).
+#[tokio::test]
+async fn a_migrated_case_is_listed_under_the_stages_of_its_new_version() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migration");
+    let s = TestServer::start_with_workflows(&dir).await;
+    let user = "it.shelter.supervisor";
+    let (id, _) = s.open_workflow(user, "decision", Some(2)).await;
+    let body = s.fire(user, &id, "submit", 1, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let listed = |stage: &'static str| {
+        let s = &s;
+        async move {
+            let data = s
+                .data(
+                    user,
+                    "query($stage: Stage!) { cases(first: 50, filter: {stage: $stage}) { nodes { id } } }",
+                    json!({"stage": stage}),
+                )
+                .await;
+            data["cases"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(listed("IDENTIFICATION").await.contains(&id));
+    assert!(!listed("FIRST_ASSISTANCE").await.contains(&id));
+
+    let data = s
+        .data(
+            user,
+            "mutation($i: MigrateCaseInput!) { migrateCase(input: $i) { case { version states { state stage } } } }",
+            json!({"i": {"caseId": id, "toVersion": 3, "expectedVersion": 2,
+                         "reason": "Pending decisions are handled by first assistance", "stateMap": {}}}),
+        )
+        .await;
+    let case = &data["migrateCase"]["case"];
+    assert_eq!(case["version"], 3);
+    assert_eq!(case["states"][0]["state"], "awaiting_decision");
+    assert_eq!(case["states"][0]["stage"], "FIRST_ASSISTANCE");
+    assert!(listed("FIRST_ASSISTANCE").await.contains(&id));
+    assert!(!listed("IDENTIFICATION").await.contains(&id));
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn migrating_a_running_case_maps_states_reevaluates_timers_and_is_recorded() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migration");

@@ -9,7 +9,7 @@ mod concerned;
 mod writes;
 
 pub use concerned::{Concerned, concerning_country};
-pub use writes::{LockedRow, end_access, grant_access, insert, update, write_changes};
+pub use writes::{LockedRow, end_access, grant_access, insert, restage, update, write_changes};
 
 use super::StoreError;
 use super::batch::{OfOneCase, Part, query_parts};

@@ -163,6 +163,33 @@ pub fn update(
     Ok(())
 }
 
+/// The stage of each of the case's tracks whose state keeps its name from workflow `from` to
+/// workflow `to` but sits in another stage there (added to `writes`): a case pinned to another
+/// workflow or version is listed by its new stages. A state `to` does not know is left to the
+/// change that maps it.
+pub fn restage(
+    writes: &mut Writes,
+    (from, to): (&Workflow, &Workflow),
+    case_id: Uuid,
+    state: &CaseState,
+) {
+    let backend = writes.backend();
+    for (track, name) in &state.tracks {
+        let (Some(was), Some(now)) = (from.state(name), to.state(name)) else {
+            continue;
+        };
+        if was.stage != now.stage && now.track == *track {
+            writes.one(
+                case_track::Entity::update_many()
+                    .col_expr(case_track::Column::Stage, Expr::value(now.stage.as_str()))
+                    .filter(case_track::Column::CaseId.eq(case_id))
+                    .filter(case_track::Column::Track.eq(track.as_str()))
+                    .build(backend),
+            );
+        }
+    }
+}
+
 /// The track and timer rows a change makes to a case whose state was `before`, in the states of
 /// `was_under`, leaving it in states of `workflow` (the same workflow but for a step that
 /// continues under another one) (added to `writes`).
