@@ -339,15 +339,8 @@ async fn raw_transition(app: &App, case_id: uuid::Uuid, i: u64) -> Result<(), St
     let now = app.now();
     after.status = engine::status(&workflow, &after.state);
     let mut writes = Writes::new(txn.get_database_backend());
-    case_store::write_changes(
-        &mut writes,
-        (&workflow, &workflow),
-        case_id,
-        &case.state,
-        &changes,
-        now,
-    )
-    .map_err(|e| e.to_string())?;
+    case_store::write_changes(&mut writes, &workflow, case_id, &case.state, &changes, now)
+        .map_err(|e| e.to_string())?;
     let mut event = Event {
         id: uuid::Uuid::now_v7(),
         case_id,

@@ -320,7 +320,7 @@ impl<'a> CaseWork<'a> {
         if draft.changes != Default::default() {
             case_store::write_changes(
                 &mut self.writes,
-                (&self.workflow, &states_of),
+                &states_of,
                 self.case.id,
                 &self.case.state,
                 &draft.changes,

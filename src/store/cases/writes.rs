@@ -89,7 +89,7 @@ fn insert_track(
 /// WAL at every commit.
 #[derive(Debug, Clone)]
 pub struct LockedRow {
-    pub version: i64,
+    version: i64,
     status: CaseStatus,
     lead_agency_id: Uuid,
     workflow_id: String,
@@ -190,12 +190,12 @@ pub fn restage(
     }
 }
 
-/// The track and timer rows a change makes to a case whose state was `before`, in the states of
-/// `was_under`, leaving it in states of `workflow` (the same workflow but for a step that
-/// continues under another one) (added to `writes`).
+/// The track and timer rows a change makes to a case whose state was `before` (added to
+/// `writes`). A track whose state keeps its name under another workflow gets its new stage from
+/// [`restage`] when the case is pinned there.
 pub fn write_changes(
     writes: &mut Writes,
-    (was_under, workflow): (&Workflow, &Workflow),
+    workflow: &Workflow,
     case_id: Uuid,
     before: &CaseState,
     changes: &Changes,
@@ -206,13 +206,15 @@ pub fn write_changes(
         if let Some(was) = before.tracks.get(&change.track) {
             // A step that stays in its state (one that may repeat) enters it again: only the
             // time changes, and the indexed state and stage are left alone (see [`LockedRow`]).
-            let stage = stage_of(workflow, &change.to)?;
             let mut update = case_track::Entity::update_many()
                 .col_expr(case_track::Column::EnteredAt, Expr::value(now));
-            if *was != change.to || stage_of(was_under, was).ok() != Some(stage) {
+            if *was != change.to {
                 update = update
                     .col_expr(case_track::Column::State, Expr::value(change.to.as_str()))
-                    .col_expr(case_track::Column::Stage, Expr::value(stage));
+                    .col_expr(
+                        case_track::Column::Stage,
+                        Expr::value(stage_of(workflow, &change.to)?),
+                    );
             }
             writes.one(
                 update
