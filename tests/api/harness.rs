@@ -57,6 +57,8 @@ impl TestDatabase {
                 })
                 .await
                 .expect("connect to TRM_TEST_DATABASE_URL");
+                static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+                SWEPT.get_or_init(|| drop_leftover_databases(&admin)).await;
                 trm::store::execute_sql(admin.conn(), &format!("CREATE DATABASE {name}"))
                     .await
                     .expect("create database");
@@ -85,6 +87,41 @@ impl TestDatabase {
     }
 }
 
+/// Drops the test databases that earlier test runs left behind: those whose name (a UUIDv7)
+/// is older than an hour. A test run drops its databases as its tests end, but not in the
+/// background threads the process's exit cuts short (see [`TestDatabase`]'s `Drop`); no test
+/// run lasts an hour, so a database that old is nobody's.
+async fn drop_leftover_databases(admin: &trm::store::Store) {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let Ok(rows) = admin
+        .conn()
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'trm\\_test\\_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    let hour_ago = Utc::now() - Duration::hours(1);
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        let made = uuid::Uuid::parse_str(name.trim_start_matches("trm_test_"))
+            .ok()
+            .and_then(|id| id.get_timestamp())
+            .map(|t| t.to_unix().0);
+        if made.is_some_and(|secs| (secs as i64) < hour_ago.timestamp()) {
+            let _ = trm::store::execute_sql(
+                admin.conn(),
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some(admin_url) = self.admin_url.clone() else {
@@ -92,7 +129,11 @@ impl Drop for TestDatabase {
         };
         let name = self.name.clone();
         // Drop runs outside any runtime we can block on: use a short-lived one on a thread.
-        let _ = std::thread::spawn(move || {
+        // Not waited for: PostgreSQL (before 16) makes a `DROP DATABASE` wait for a whole
+        // checkpoint, a second or so while the other tests write, and the test is over. The
+        // databases of the last tests, whose drop the process's exit cuts short, are dropped
+        // by a later run (`drop_leftover_databases`).
+        std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -115,8 +156,7 @@ impl Drop for TestDatabase {
                     let _ = admin.close().await;
                 }
             });
-        })
-        .join();
+        });
     }
 }
 
