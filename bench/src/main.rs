@@ -44,7 +44,7 @@ use trm::workflow::engine::{self, Changes, TrackChange};
     about = "Benchmarks TRM over GraphQL/HTTP against physical-database, store and framework baselines"
 )]
 struct Args {
-    /// A quick smoke run (CI): 2,000 cases, 1 and 8 clients, 2 s per workload. Times from it
+    /// A quick smoke run (CI): 2,000 cases, 1 and 8 clients, 1 s per workload. Times from it
     /// mean nothing.
     #[arg(long)]
     quick: bool,
@@ -127,7 +127,7 @@ async fn main() {
     if args.quick {
         args.sizes = vec![2_000];
         args.clients = vec![1, 8];
-        args.seconds = 2;
+        args.seconds = 1;
         args.rounds = 1;
     }
     if let Err(e) = run(args).await {
