@@ -113,13 +113,19 @@ async fn drop_leftover_databases(admin: &trm::store::Store) {
             .and_then(|id| id.get_timestamp())
             .map(|t| t.to_unix().0);
         if made.is_some_and(|secs| (secs as i64) < hour_ago.timestamp()) {
-            let _ = trm::store::execute_sql(
-                admin.conn(),
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            )
-            .await;
+            drop_database(admin, &name).await;
         }
     }
+}
+
+/// Drops test database `name`, whoever is still connected to it; a failure is left alone (the
+/// next run's sweep finds what is left).
+async fn drop_database(admin: &trm::store::Store, name: &str) {
+    let _ = trm::store::execute_sql(
+        admin.conn(),
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await;
 }
 
 impl Drop for TestDatabase {
@@ -148,11 +154,7 @@ impl Drop for TestDatabase {
                 })
                 .await
                 {
-                    let _ = trm::store::execute_sql(
-                        admin.conn(),
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await;
+                    drop_database(&admin, &name).await;
                     let _ = admin.close().await;
                 }
             });
