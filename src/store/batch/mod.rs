@@ -252,6 +252,17 @@ impl OfOneCase {
 
     /// The queries for case `id` on `backend`.
     pub fn of(&self, backend: DatabaseBackend, id: Uuid) -> Vec<Part> {
+        self.of_with(backend, id, &[])
+    }
+
+    /// The queries for case `id` on `backend`, where `build` also wrote stand-ins of its own:
+    /// each value equal to the first of a pair of `others` is given as its second.
+    pub fn of_with(
+        &self,
+        backend: DatabaseBackend,
+        id: Uuid,
+        others: &[(Value, Value)],
+    ) -> Vec<Part> {
         let built = match backend {
             DatabaseBackend::Postgres => &self.postgres,
             _ => &self.sqlite,
@@ -259,7 +270,10 @@ impl OfOneCase {
         let built = built.get_or_init(|| (self.build)(backend, STAND_IN));
         let with_id = |v: &Value| match v {
             Value::Uuid(Some(u)) if *u == STAND_IN => Value::Uuid(Some(id)),
-            other => other.clone(),
+            other => others
+                .iter()
+                .find(|(stand_in, _)| stand_in == other)
+                .map_or_else(|| other.clone(), |(_, value)| value.clone()),
         };
         built
             .iter()

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, sea_query::Expr,
+    QuerySelect, QueryTrait, Select, Value, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -69,11 +69,12 @@ pub async fn lock<C: ConnectionTrait>(
     scope: CaseScope,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
-    let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
-    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    let backend = conn.get_database_backend();
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
         return one_locked_then_state(conn, query.lock_exclusive(), id).await;
     }
-    one_with_state(conn, query, id).await
+    one_with_state(conn, case_part(backend, scope, id), id).await
 }
 
 /// A case in scope by id.
@@ -82,8 +83,52 @@ pub async fn find<C: ConnectionTrait>(
     scope: CaseScope,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
-    let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
-    one_with_state(conn, query, id).await
+    let backend = conn.get_database_backend();
+    one_with_state(conn, case_part(backend, scope, id), id).await
+}
+
+/// The agency, user and time a scope's case query is built with once (see [`case_part`]).
+const AGENCY_STAND_IN: Uuid = Uuid::from_u128(0x7472_6d5f_6167_656e_6379_5f73_7461_6e64);
+const USER_STAND_IN: Uuid = Uuid::from_u128(0x7472_6d5f_7573_6572_5f5f_5f73_7461_6e64);
+const NOW_STAND_IN: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
+
+/// The query of case `id` in `scope`, as part 0 of a [`query_parts`]: built by sea-query once
+/// per database and kind of scope, with stand-ins for the scope's values (building it cost
+/// about as much as reading the case, in a transition's profile).
+fn case_part(backend: sea_orm::DatabaseBackend, scope: CaseScope, id: Uuid) -> Part {
+    fn of(backend: sea_orm::DatabaseBackend, id: Uuid, scope: CaseScope) -> Vec<Part> {
+        let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
+        vec![Part::of(query, 0, backend)]
+    }
+    static ALL: OfOneCase = OfOneCase::new(|backend, id| of(backend, id, CaseScope::All));
+    static LEAD: OfOneCase =
+        OfOneCase::new(|backend, id| of(backend, id, CaseScope::LeadAgency(AGENCY_STAND_IN)));
+    static AGENCY: OfOneCase = OfOneCase::new(|backend, id| {
+        let (agency, user, now) = (AGENCY_STAND_IN, USER_STAND_IN, NOW_STAND_IN);
+        of(backend, id, CaseScope::Agency { agency, user, now })
+    });
+    let agency = |a: Uuid| (Value::from(AGENCY_STAND_IN), Value::from(a));
+    let built = match scope {
+        CaseScope::All => ALL.of(backend, id),
+        CaseScope::LeadAgency(a) => LEAD.of_with(backend, id, &[agency(a)]),
+        CaseScope::Agency {
+            agency: a,
+            user,
+            now,
+        } => AGENCY.of_with(
+            backend,
+            id,
+            &[
+                agency(a),
+                (Value::from(USER_STAND_IN), Value::from(user)),
+                (Value::from(NOW_STAND_IN), Value::from(now)),
+            ],
+        ),
+    };
+    built
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| of(backend, id, scope).remove(0))
 }
 
 /// The queries of a case's tracks and timers, as parts 1 and 2 of a [`query_parts`].
@@ -105,15 +150,15 @@ fn state_parts(backend: sea_orm::DatabaseBackend, id: Uuid) -> Vec<Part> {
     STATE.of(backend, id)
 }
 
-/// The case `query` finds (at most the one of id `id`) with its tracks and timers, read in
+/// The case the query `case` finds (at most the one of id `id`) with its tracks and timers, read in
 /// one round trip (one statement on PostgreSQL: one snapshot).
 async fn one_with_state<C: ConnectionTrait>(
     conn: &C,
-    query: Select<case::Entity>,
+    case: Part,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
-    let mut parts = vec![Part::of(query, 0, backend)];
+    let mut parts = vec![case];
     parts.extend(state_parts(backend, id));
     record_of(query_parts(conn, parts).await?)
 }
@@ -532,4 +577,41 @@ pub async fn has_access<C: ConnectionTrait>(
         .one(conn)
         .await?
         .is_some_and(|m| m.ended_at.is_none()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scopes_case_query_built_once_is_the_one_built_for_its_values() {
+        for backend in [
+            sea_orm::DatabaseBackend::Sqlite,
+            sea_orm::DatabaseBackend::Postgres,
+        ] {
+            for _ in 0..2 {
+                let (id, agency, user) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+                for scope in [
+                    CaseScope::All,
+                    CaseScope::LeadAgency(agency),
+                    CaseScope::Agency {
+                        agency,
+                        user,
+                        now: Utc::now(),
+                    },
+                ] {
+                    let fresh = Part::of(
+                        case::Entity::find_by_id(id).filter(scope_condition(scope)),
+                        0,
+                        backend,
+                    );
+                    assert_eq!(
+                        format!("{:?}", case_part(backend, scope, id)),
+                        format!("{fresh:?}"),
+                        "{scope:?} on {backend:?}"
+                    );
+                }
+            }
+        }
+    }
 }
