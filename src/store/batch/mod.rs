@@ -37,8 +37,6 @@ pub struct Writes {
     statements: Vec<Statement>,
     /// Rows the statements must write at least, together.
     rows: u64,
-    /// Queries run for their effect (`pg_notify`) after the writes, with them on PostgreSQL.
-    effects: Vec<Statement>,
 }
 
 impl Writes {
@@ -48,7 +46,6 @@ impl Writes {
             backend,
             statements: Vec::new(),
             rows: 0,
-            effects: Vec::new(),
         }
     }
 
@@ -68,15 +65,9 @@ impl Writes {
         self.statements.push(statement);
     }
 
-    /// Adds a query run for its effect, which writes no row (`SELECT pg_notify(…)`); it runs
-    /// after the writes.
-    pub fn effect(&mut self, query: Statement) {
-        self.effects.push(query);
-    }
-
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.statements.is_empty() && self.effects.is_empty()
+        self.statements.is_empty()
     }
 
     /// Runs every statement in `conn`, in order, then the queries `reads` (as [`query_parts`]
@@ -106,7 +97,7 @@ impl Writes {
                 [Value::from(part as i64)],
             )
         };
-        let (rows, effects) = (self.rows, self.effects);
+        let rows = self.rows;
         let mut statements = vec![count(n)];
         statements.extend(self.statements);
         statements.push(count(n + 1));
@@ -132,9 +123,6 @@ impl Writes {
         if written < rows {
             return Err(too_few(written, rows));
         }
-        for query in effects {
-            conn.query_all_raw(query).await?;
-        }
         Ok(parts)
     }
 
@@ -142,13 +130,7 @@ impl Writes {
     pub async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<(), StoreError> {
         let mut written = 0;
         if self.backend == DatabaseBackend::Postgres {
-            let groups = pg_groups(
-                self.statements
-                    .into_iter()
-                    .map(|s| (s, true))
-                    .chain(self.effects.into_iter().map(|s| (s, false))),
-            );
-            for group in groups {
+            for group in pg_groups(self.statements) {
                 written += group.run(conn).await?;
             }
         } else {
@@ -161,9 +143,6 @@ impl Writes {
                 for statement in self.statements {
                     written += conn.execute_raw(statement).await?.rows_affected();
                 }
-            }
-            for query in self.effects {
-                conn.query_all_raw(query).await?;
             }
         }
         if written < self.rows {

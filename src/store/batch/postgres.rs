@@ -7,32 +7,26 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
 
 /// Statements sent as one on PostgreSQL (see [`pg_groups`]).
 pub(super) enum Group {
-    /// A statement on its own; whether its rows count as written.
-    Alone(Statement, bool),
+    /// A statement on its own.
+    Alone(Statement),
     /// Several as one statement of `WITH` queries answering, per query, how many rows it
-    /// returned (column `trm_w{i}`); which of them count as written.
-    Joined(Statement, Vec<bool>),
+    /// returned (column `trm_w{i}`); how many queries.
+    Joined(Statement, usize),
 }
 
 impl Group {
     /// Runs the group; answers the rows it wrote (of the statements that count).
     pub(super) async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<u64, StoreError> {
         match self {
-            Group::Alone(statement, true) => Ok(conn.execute_raw(statement).await?.rows_affected()),
-            Group::Alone(query, false) => {
-                conn.query_all_raw(query).await?;
-                Ok(0)
-            }
-            Group::Joined(statement, counted) => {
+            Group::Alone(statement) => Ok(conn.execute_raw(statement).await?.rows_affected()),
+            Group::Joined(statement, queries) => {
                 let row = conn.query_one_raw(statement).await?.ok_or_else(|| {
                     StoreError::Corrupt("a change's joined writes answered nothing".into())
                 })?;
                 let mut written = 0;
-                for (i, counts) in counted.iter().enumerate() {
+                for i in 0..queries {
                     let n: i64 = row.try_get("", &format!("trm_w{i}"))?;
-                    if *counts {
-                        written += u64::try_from(n).unwrap_or_default();
-                    }
+                    written += u64::try_from(n).unwrap_or_default();
                 }
                 Ok(written)
             }
@@ -47,12 +41,9 @@ enum PgWrite<'a> {
     Insert(&'a str),
     /// Any other write of `table` (`UPDATE`, `DELETE`, an upsert, an insert from a query).
     Other(&'a str),
-    /// `SELECT f(…)` run for its effect.
-    Effect,
 }
 
-/// How statement `s` may join others on PostgreSQL: only a single write (or `SELECT f(…)`) with
-/// no literal text, no `WITH` or `RETURNING` of its own, and parameters `$1…$n` for its `n`
+/// How statement `s` may join others on PostgreSQL: only a single write with no literal text, no `WITH` or `RETURNING` of its own, and parameters `$1…$n` for its `n`
 /// values, so that its text can be moved into a `WITH` query and its parameters renumbered.
 fn pg_write(s: &Statement) -> Option<PgWrite<'_>> {
     let sql = s.sql.as_str();
@@ -81,14 +72,7 @@ fn pg_write(s: &Statement) -> Option<PgWrite<'_>> {
     {
         return table_name(rest).map(PgWrite::Other);
     }
-    let call = sql.strip_prefix("SELECT ")?;
-    let open = call.find('(')?;
-    (open > 0
-        && call[..open]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !upper.contains(" FROM "))
-    .then_some(PgWrite::Effect)
+    None
 }
 
 /// The table a write names first (`"cases" SET …` → `cases`).
@@ -146,23 +130,20 @@ fn names(sql: &str, table: &str) -> bool {
 /// Values one joined statement may carry at most (PostgreSQL takes 65,535 parameters).
 const PG_MAX_VALUES: usize = 30_000;
 
-/// PostgreSQL: consecutive statements (each with whether its rows count as written) as few
-/// statements as keep their meaning. A statement joins the group before it when it can
+/// PostgreSQL: consecutive statements as few statements as keep their meaning. A statement joins the group before it when it can
 /// ([`pg_write`]) and names no table a statement of the group writes, unless both only insert
 /// new rows into it: statements of one group run on one snapshot and do not see each other's
 /// rows, where one by one each saw the writes before it. (Foreign keys are checked at the end of
 /// the whole statement, so an event inserted beside its case's new row is checked against it.)
-pub(super) fn pg_groups(statements: impl IntoIterator<Item = (Statement, bool)>) -> Vec<Group> {
+pub(super) fn pg_groups(statements: impl IntoIterator<Item = Statement>) -> Vec<Group> {
     let mut out = Vec::new();
-    let mut group: Vec<(Statement, bool)> = Vec::new();
+    let mut group: Vec<Statement> = Vec::new();
     let values = |s: &Statement| s.values.as_ref().map_or(0, |v| v.0.len());
-    for (statement, counts) in statements {
-        let room = group.iter().map(|(s, _)| values(s)).sum::<usize>() + values(&statement)
-            <= PG_MAX_VALUES;
+    for statement in statements {
+        let room = group.iter().map(values).sum::<usize>() + values(&statement) <= PG_MAX_VALUES;
         let joins = room
             && pg_write(&statement).is_some_and(|this| {
-                group.iter().all(|(earlier, _)| match pg_write(earlier) {
-                    Some(PgWrite::Effect) => true,
+                group.iter().all(|earlier| match pg_write(earlier) {
                     Some(PgWrite::Insert(table)) => {
                         this == PgWrite::Insert(table) || !names(&statement.sql, table)
                     }
@@ -173,39 +154,33 @@ pub(super) fn pg_groups(statements: impl IntoIterator<Item = (Statement, bool)>)
         if !joins {
             out.extend(pg_group(std::mem::take(&mut group)));
         }
-        group.push((statement, counts));
+        group.push(statement);
     }
     out.extend(pg_group(group));
     out
 }
 
 /// One group as it runs: a statement alone as it is; several as one `WITH` statement.
-fn pg_group(mut group: Vec<(Statement, bool)>) -> Option<Group> {
+fn pg_group(mut group: Vec<Statement>) -> Option<Group> {
     if group.len() <= 1 {
-        return group.pop().map(|(s, counts)| Group::Alone(s, counts));
+        return group.pop().map(Group::Alone);
     }
     let mut queries = Vec::new();
     let mut answers = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    let mut counted = Vec::new();
-    for (i, (statement, counts)) in group.into_iter().enumerate() {
-        let returning = if pg_write(&statement) == Some(PgWrite::Effect) {
-            ""
-        } else {
-            " RETURNING 1"
-        };
+    let n = group.len();
+    for (i, statement) in group.into_iter().enumerate() {
         queries.push(format!(
-            "trm_w{i} AS ({}{returning})",
+            "trm_w{i} AS ({} RETURNING 1)",
             renumbered(&statement.sql, values.len())
         ));
         answers.push(format!("(SELECT count(*) FROM trm_w{i}) AS trm_w{i}"));
         values.extend(statement.values.map(|v| v.0).unwrap_or_default());
-        counted.push(counts);
     }
     let sql = format!("WITH {} SELECT {}", queries.join(", "), answers.join(", "));
     Some(Group::Joined(
         Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values),
-        counted,
+        n,
     ))
 }
 
@@ -213,11 +188,8 @@ fn pg_group(mut group: Vec<(Statement, bool)>) -> Option<Group> {
 mod tests {
     use super::*;
 
-    fn pg(text: &str, values: Vec<Value>) -> (Statement, bool) {
-        (
-            Statement::from_sql_and_values(DatabaseBackend::Postgres, text, values),
-            true,
-        )
+    fn pg(text: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DatabaseBackend::Postgres, text, values)
     }
 
     /// The SQL of each group, and whether it was joined.
@@ -225,7 +197,7 @@ mod tests {
         groups
             .iter()
             .map(|g| match g {
-                Group::Alone(s, _) => (false, s.sql.as_str()),
+                Group::Alone(s) => (false, s.sql.as_str()),
                 Group::Joined(s, _) => (true, s.sql.as_str()),
             })
             .collect()
@@ -254,16 +226,8 @@ mod tests {
                 "INSERT INTO audit_log_pending (event_id) VALUES ($1)",
                 vec![10.into()],
             ),
-            (
-                Statement::from_sql_and_values(
-                    DatabaseBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    ["trm".into(), "[]".into()],
-                ),
-                false,
-            ),
         ]);
-        let [Group::Joined(s, counted)] = &groups[..] else {
+        let [Group::Joined(s, queries)] = &groups[..] else {
             panic!("{:?}", shapes(&groups));
         };
         assert_eq!(
@@ -273,16 +237,15 @@ mod tests {
                 + r#"trm_w1 AS (UPDATE "cases" SET "version" = $3 WHERE "id" = $4 AND "version" = $5 RETURNING 1), "#
                 + r#"trm_w2 AS (INSERT INTO "case_events" ("id", "seq") VALUES ($6, $7) RETURNING 1), "#
                 + r#"trm_w3 AS (INSERT INTO "case_events" ("id", "seq") VALUES ($8, $9) RETURNING 1), "#
-                + "trm_w4 AS (INSERT INTO audit_log_pending (event_id) VALUES ($10) RETURNING 1), "
-                + "trm_w5 AS (SELECT pg_notify($11, $12)) "
+                + "trm_w4 AS (INSERT INTO audit_log_pending (event_id) VALUES ($10) RETURNING 1) "
                 + "SELECT (SELECT count(*) FROM trm_w0) AS trm_w0, (SELECT count(*) FROM trm_w1) AS trm_w1, "
                 + "(SELECT count(*) FROM trm_w2) AS trm_w2, (SELECT count(*) FROM trm_w3) AS trm_w3, "
-                + "(SELECT count(*) FROM trm_w4) AS trm_w4, (SELECT count(*) FROM trm_w5) AS trm_w5"
+                + "(SELECT count(*) FROM trm_w4) AS trm_w4"
         );
-        assert_eq!(counted, &vec![true, true, true, true, true, false]);
+        assert_eq!(*queries, 5);
         assert_eq!(
             s.values.as_ref().map(|v| v.0.len()),
-            Some(12),
+            Some(10),
             "every statement's values, in order"
         );
     }
@@ -320,14 +283,14 @@ mod tests {
         );
         assert_eq!(pg_groups([event.clone(), upsert]).len(), 2);
         let literal = pg("UPDATE t SET v = 'a;b' WHERE id = $1", vec![1.into()]);
-        assert!(pg_write(&literal.0).is_none());
+        assert!(pg_write(&literal).is_none());
         let with = pg(
             "WITH m AS (DELETE FROM p RETURNING 1) INSERT INTO q VALUES ($1)",
             vec![1.into()],
         );
-        assert!(pg_write(&with.0).is_none());
+        assert!(pg_write(&with).is_none());
         let unbound = pg("UPDATE t SET v = $2 WHERE id = $1", vec![1.into()]);
-        assert!(pg_write(&unbound.0).is_none(), "$2 without a second value");
+        assert!(pg_write(&unbound).is_none(), "$2 without a second value");
         // Names are whole words: `cases` is not in `case_events`, `case_events` is in `"case_events"`.
         assert!(!names(r#"INSERT INTO "case_events""#, "cases"));
         assert!(names(r#"INSERT INTO "case_events""#, "case_events"));
