@@ -23,6 +23,7 @@ pub mod inbox;
 pub mod notify;
 pub mod person;
 mod pg_direct;
+pub mod pipeline;
 pub mod same_person;
 mod spans;
 pub mod sqlite_snapshot;

@@ -433,3 +433,113 @@ async fn on_postgres_a_write_dropped_or_cut_off_keeps_nothing_and_the_next_one_c
     }
     assert_eq!(count().await, 2);
 }
+
+/// On PostgreSQL the statements of a pipeline go out together and run in the order sent: the
+/// first of a transaction with its `BEGIN`, each answering its rows or its count; the first
+/// failure is the error (not the aborted transaction of the ones after it), and nothing of the
+/// transaction is kept. A read sent after a `FOR UPDATE` that waits sees what the lock's holder
+/// committed: what a case's locking read relies on for its tracks and timers.
+#[tokio::test]
+async fn on_postgres_statements_sent_together_run_in_order_and_the_first_failure_is_the_error() {
+    use trm::store::StoreError;
+    use trm::store::execute_sql;
+    use trm::store::pipeline::{Answer, Piped, Pipelined};
+    if !crate::harness::on_postgres() {
+        return; // Elsewhere a pipeline runs its statements one by one.
+    }
+    let db = crate::harness::TestDatabase::new().await;
+    let store = own_store(&db).await;
+    for setup in [
+        "CREATE TABLE marks (n int4 PRIMARY KEY)",
+        "CREATE TABLE notes (n int4 NOT NULL)",
+        "INSERT INTO marks VALUES (1)",
+    ] {
+        execute_sql(store.conn(), setup).await.unwrap();
+    }
+    let sql = |text: &str| Statement::from_string(DatabaseBackend::Postgres, text);
+    let ns = |answer: Answer| {
+        answer
+            .rows()
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<i32>("", "n").unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    // The transaction's first statements: their BEGIN goes with them.
+    let txn = store.begin_write().await.unwrap();
+    let answers = txn
+        .pipeline(vec![
+            Piped::Count(sql("INSERT INTO marks VALUES (2), (3)")),
+            Piped::Rows(sql("SELECT n FROM marks ORDER BY n")),
+            Piped::Count(sql("DELETE FROM marks WHERE n = 1")),
+        ])
+        .await
+        .unwrap();
+    let mut answers = answers.into_iter();
+    assert!(matches!(answers.next(), Some(Answer::Count(2))));
+    assert_eq!(ns(answers.next().unwrap()), vec![1, 2, 3]);
+    assert!(matches!(answers.next(), Some(Answer::Count(1))));
+    txn.commit().await.unwrap();
+
+    // A key taken in the middle: that refusal is the error, and the transaction keeps nothing.
+    let txn = store.begin_write().await.unwrap();
+    let refused: StoreError = txn
+        .pipeline(vec![
+            Piped::Count(sql("INSERT INTO notes VALUES (9)")),
+            Piped::Count(sql("INSERT INTO marks VALUES (2)")),
+            Piped::Rows(sql("SELECT n FROM marks")),
+        ])
+        .await
+        .unwrap_err()
+        .into();
+    match &refused {
+        StoreError::Conflict { constraint, .. } => assert_eq!(constraint, "marks_pkey"),
+        other => panic!("expected the key's conflict, got {other:?}"),
+    }
+    txn.rollback().await.unwrap();
+    let left = store
+        .conn()
+        .pipeline(vec![
+            Piped::Rows(sql("SELECT n FROM marks ORDER BY n")),
+            Piped::Rows(sql("SELECT n FROM notes")),
+        ])
+        .await
+        .unwrap();
+    let mut left = left.into_iter();
+    assert_eq!(ns(left.next().unwrap()), vec![2, 3]);
+    assert_eq!(ns(left.next().unwrap()), Vec::<i32>::new());
+
+    // A read after a lock that waits: it sees what the holder committed meanwhile.
+    let holder = store.begin_write().await.unwrap();
+    execute_sql(&holder, "SELECT n FROM marks WHERE n = 2 FOR UPDATE")
+        .await
+        .unwrap();
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let txn = store.begin_write().await.unwrap();
+            let answers = txn
+                .pipeline(vec![
+                    Piped::Rows(sql("SELECT n FROM marks WHERE n = 2 FOR UPDATE")),
+                    Piped::Rows(sql("SELECT n FROM notes")),
+                ])
+                .await
+                .unwrap();
+            txn.rollback().await.unwrap();
+            answers
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !waiter.is_finished(),
+        "the lock did not make the pipeline wait"
+    );
+    execute_sql(&holder, "INSERT INTO notes VALUES (7)")
+        .await
+        .unwrap();
+    holder.commit().await.unwrap();
+    let mut answers = waiter.await.unwrap().into_iter();
+    assert_eq!(ns(answers.next().unwrap()), vec![2]);
+    assert_eq!(ns(answers.next().unwrap()), vec![7]);
+}

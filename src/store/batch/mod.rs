@@ -28,7 +28,9 @@ use uuid::Uuid;
 
 mod pg_parts;
 mod postgres;
-use postgres::pg_groups;
+use crate::store::pipeline::{Answer, Piped, Pipelined};
+pub use pg_parts::PgParts;
+use postgres::{Group, joined_written, pg_groups};
 
 /// The writes of one change, in order (see the module documentation).
 #[derive(Debug)]
@@ -71,12 +73,16 @@ impl Writes {
     }
 
     /// Runs every statement in `conn`, in order, then the queries `reads` (as [`query_parts`]
-    /// takes them) in the same round trip on SQLite: what they read includes these writes.
-    pub async fn run_then_read<C: ConnectionTrait>(
+    /// takes them), in the same round trip on SQLite (one execution) and on PostgreSQL's
+    /// writing connections (one pipeline): what they read includes these writes.
+    pub async fn run_then_read<C: Pipelined>(
         self,
         conn: &C,
         reads: Vec<Part>,
     ) -> Result<Vec<Vec<sea_orm::QueryResult>>, StoreError> {
+        if self.backend == DatabaseBackend::Postgres {
+            return self.run_then_read_pg(conn, reads).await;
+        }
         let n = reads.len();
         if self.backend != DatabaseBackend::Sqlite
             || !self
@@ -124,6 +130,49 @@ impl Writes {
             return Err(too_few(written, rows));
         }
         Ok(parts)
+    }
+
+    /// [`Writes::run_then_read`] on PostgreSQL: the writes' statements and the reads' one
+    /// statement in one pipeline ([`crate::store::pipeline`]).
+    async fn run_then_read_pg<C: Pipelined>(
+        self,
+        conn: &C,
+        reads: Vec<Part>,
+    ) -> Result<Vec<Vec<sea_orm::QueryResult>>, StoreError> {
+        let (mut piped, joins): (Vec<Piped>, Vec<Option<usize>>) = pg_groups(self.statements)
+            .into_iter()
+            .map(Group::piped)
+            .unzip();
+        let read = (!reads.is_empty()).then(|| {
+            let (statement, answer) = pg_parts::statement_of(reads);
+            piped.push(Piped::Rows(statement));
+            answer
+        });
+        let mut answers = conn.pipeline(piped).await?.into_iter();
+        let mut written = 0;
+        for (joined, answer) in joins.into_iter().zip(answers.by_ref()) {
+            written += match (joined, answer) {
+                (None, Answer::Count(n)) => n,
+                (Some(queries), Answer::Rows(rows)) => {
+                    joined_written(rows.into_iter().next(), queries)?
+                }
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "a change's writes answered in another shape".into(),
+                    ));
+                }
+            };
+        }
+        if written < self.rows {
+            return Err(too_few(written, self.rows));
+        }
+        match read {
+            None => Ok(Vec::new()),
+            Some(read) => {
+                let rows = answers.next().map(Answer::rows).transpose()?;
+                read.read(rows.and_then(|r| r.into_iter().next()))
+            }
+        }
     }
 
     /// Runs every statement in `conn`, in order; nothing to do when there is none.
@@ -269,6 +318,12 @@ impl OfOneCase {
             })
             .collect()
     }
+}
+
+/// The queries `parts` as one PostgreSQL statement (none of them may lock rows), to be sent
+/// in a pipeline ([`crate::store::pipeline`]), and how its answer is read.
+pub fn pg_statement_of_parts(parts: Vec<Part>) -> (Statement, PgParts) {
+    pg_parts::statement_of(parts)
 }
 
 /// Runs the queries `parts` and answers their rows, one list per query, in order: in one

@@ -33,27 +33,46 @@ pub(super) async fn query_parts<C: ConnectionTrait>(
     conn: &C,
     parts: Vec<Part>,
 ) -> Result<Vec<Vec<QueryResult>>, StoreError> {
+    let (statement, answer) = statement_of(parts);
+    answer.read(conn.query_one_raw(statement).await?)
+}
+
+/// `parts` as one statement, and how its answer is read.
+pub(super) fn statement_of(parts: Vec<Part>) -> (Statement, PgParts) {
     let tables: Vec<&'static str> = parts.iter().map(|p| p.table).collect();
-    let Some(row) = conn.query_one_raw(one_statement(parts)).await? else {
-        return Err(StoreError::Corrupt(
-            "a query of parts answered no row".into(),
-        ));
-    };
-    let mut answered = Vec::with_capacity(tables.len());
-    for (i, table) in tables.into_iter().enumerate() {
-        let rows: Json = row.try_get("", &format!("trm_p{i}"))?;
-        let Json::Array(rows) = rows else {
-            return Err(StoreError::Corrupt(format!(
-                "part {i} is not a list of rows"
-            )));
+    (one_statement(parts), PgParts { tables })
+}
+
+/// How the answer of parts read as one statement is read (see [`super::pg_parts`]).
+#[derive(Debug)]
+pub struct PgParts {
+    tables: Vec<&'static str>,
+}
+
+impl PgParts {
+    /// The rows of each part, from the statement's one row.
+    pub fn read(self, row: Option<QueryResult>) -> Result<Vec<Vec<QueryResult>>, StoreError> {
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt(
+                "a query of parts answered no row".into(),
+            ));
         };
-        answered.push(
-            rows.into_iter()
-                .map(|r| row_of(table, r))
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        let mut answered = Vec::with_capacity(self.tables.len());
+        for (i, table) in self.tables.into_iter().enumerate() {
+            let rows: Json = row.try_get("", &format!("trm_p{i}"))?;
+            let Json::Array(rows) = rows else {
+                return Err(StoreError::Corrupt(format!(
+                    "part {i} is not a list of rows"
+                )));
+            };
+            answered.push(
+                rows.into_iter()
+                    .map(|r| row_of(table, r))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        Ok(answered)
     }
-    Ok(answered)
 }
 
 /// The queries as one statement (see the module documentation).

@@ -3,7 +3,8 @@
 //! statement (see [`pg_groups`]).
 
 use super::StoreError;
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
+use crate::store::pipeline::Piped;
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
 
 /// Statements sent as one on PostgreSQL (see [`pg_groups`]).
 pub(super) enum Group {
@@ -20,18 +21,30 @@ impl Group {
         match self {
             Group::Alone(statement) => Ok(conn.execute_raw(statement).await?.rows_affected()),
             Group::Joined(statement, queries) => {
-                let row = conn.query_one_raw(statement).await?.ok_or_else(|| {
-                    StoreError::Corrupt("a change's joined writes answered nothing".into())
-                })?;
-                let mut written = 0;
-                for i in 0..queries {
-                    let n: i64 = row.try_get("", &format!("trm_w{i}"))?;
-                    written += u64::try_from(n).unwrap_or_default();
-                }
-                Ok(written)
+                joined_written(conn.query_one_raw(statement).await?, queries)
             }
         }
     }
+
+    /// The group as a statement of a pipeline, and how many queries it joins (`None`: alone).
+    pub(super) fn piped(self) -> (Piped, Option<usize>) {
+        match self {
+            Group::Alone(statement) => (Piped::Count(statement), None),
+            Group::Joined(statement, queries) => (Piped::Rows(statement), Some(queries)),
+        }
+    }
+}
+
+/// The rows written by the `queries` of a joined statement, from its answer.
+pub(super) fn joined_written(row: Option<QueryResult>, queries: usize) -> Result<u64, StoreError> {
+    let row =
+        row.ok_or_else(|| StoreError::Corrupt("a change's joined writes answered nothing".into()))?;
+    let mut written = 0;
+    for i in 0..queries {
+        let n: i64 = row.try_get("", &format!("trm_w{i}"))?;
+        written += u64::try_from(n).unwrap_or_default();
+    }
+    Ok(written)
 }
 
 /// What a PostgreSQL statement does, when it can run as a `WITH` query beside others.

@@ -12,8 +12,9 @@ pub use concerned::{Concerned, concerning_country};
 pub use writes::{LockedRow, end_access, grant_access, insert, restage, update, write_changes};
 
 use super::StoreError;
-use super::batch::{OfOneCase, Part, query_parts};
+use super::batch::{OfOneCase, Part, pg_statement_of_parts, query_parts};
 use super::entities::{break_glass, case, case_access, case_timer, case_track};
+use super::pipeline::{Answer, Piped, Pipelined};
 use crate::access::CaseScope;
 use crate::domain::CaseStatus;
 use crate::domain::{CaseFilter, CaseRecord, DeadlineFilter};
@@ -64,7 +65,7 @@ fn shared_condition(agency: Uuid, user: Uuid, now: DateTime<Utc>) -> Condition {
 
 /// A case in scope by id, its row locked for the rest of the transaction `conn` (PostgreSQL
 /// `FOR UPDATE`; SQLite write transactions are already exclusive), with its tracks and timers.
-pub async fn lock<C: ConnectionTrait>(
+pub async fn lock<C: Pipelined>(
     conn: &C,
     scope: CaseScope,
     id: Uuid,
@@ -166,23 +167,36 @@ async fn one_with_state<C: ConnectionTrait>(
     record_of(query_parts(conn, parts).await?)
 }
 
-/// [`one_with_state`] where `query` locks the case (PostgreSQL): the case first, on its own,
-/// then its tracks and timers. A statement that waits for a locked row reads that row again at
+/// [`one_with_state`] where `query` locks the case (PostgreSQL): the case first, then its
+/// tracks and timers in a statement of their own, sent in the same round trip (a pipeline,
+/// [`crate::store::pipeline`]). A statement that waits for a locked row reads that row again at
 /// its new version but everything else at its snapshot from before the wait, so read in one
-/// statement they could be older than the case; read after the lock they are the case's (no
-/// change writes them without holding it).
-async fn one_locked_then_state<C: ConnectionTrait>(
+/// statement they could be older than the case; read by the statement after the lock, which
+/// takes its snapshot once the lock is held, they are the case's (no change writes them
+/// without holding it).
+async fn one_locked_then_state<C: Pipelined>(
     conn: &C,
     query: Select<case::Entity>,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
-    let cases = conn.query_all_raw(query.build(backend)).await?;
+    let (state, answer) = pg_statement_of_parts(state_parts(backend, id));
+    let mut answers = conn
+        .pipeline(vec![Piped::Rows(query.build(backend)), Piped::Rows(state)])
+        .await?
+        .into_iter()
+        .map(Answer::rows);
+    let (Some(cases), Some(state)) = (answers.next(), answers.next()) else {
+        return Err(StoreError::Corrupt(
+            "a case's locking read answered in another shape".into(),
+        ));
+    };
+    let cases = cases?;
     if cases.is_empty() {
         return Ok(None);
     }
     let mut parts = vec![cases];
-    parts.extend(query_parts(conn, state_parts(backend, id)).await?);
+    parts.extend(answer.read(state?.into_iter().next())?);
     record_of(parts)
 }
 

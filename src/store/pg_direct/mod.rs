@@ -18,6 +18,7 @@ mod values;
 
 use crate::store::StoreError;
 use crate::store::error::Refusal;
+use crate::store::pipeline::{Answer, Piped};
 use sea_orm::{
     ConnAcquireErr, DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr,
     Statement,
@@ -270,46 +271,90 @@ impl PgTxn {
 
     /// Runs `stmt`, sending `BEGIN` before it if it is the transaction's first.
     async fn run(&self, stmt: &Statement, wants_rows: bool) -> Result<Ran, DbErr> {
-        let span = crate::store::statement_span("postgresql", &stmt.sql);
-        let ran = self
-            .run_untraced(stmt, wants_rows)
-            .instrument(span.clone())
-            .await;
-        span.record("otel.status_code", if ran.is_ok() { "OK" } else { "ERROR" });
-        ran
+        self.send(&[(stmt, wants_rows)])
+            .await?
+            .pop()
+            .ok_or_else(|| DbErr::Custom("a statement sent answered nothing".into()))
     }
 
-    async fn run_untraced(&self, stmt: &Statement, wants_rows: bool) -> Result<Ran, DbErr> {
-        let prepared = self.prepared(stmt).await?;
-        let values: &[sea_orm::Value] = stmt.values.as_ref().map_or(&[], |v| &v.0);
-        let params: Vec<Param<'_>> = values.iter().map(Param).collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = &self.conn()?.client;
-        let statement = async {
-            if wants_rows {
-                client
-                    .query(&prepared, &params)
-                    .await
-                    .map(|rows| Ran { rows, written: 0 })
+    /// Runs `statements` in one round trip (see [`crate::store::pipeline`]).
+    pub(in crate::store) async fn pipeline(
+        &self,
+        statements: Vec<Piped>,
+    ) -> Result<Vec<Answer>, DbErr> {
+        let sent: Vec<(&Statement, bool)> = statements
+            .iter()
+            .map(|piped| match piped {
+                Piped::Rows(stmt) => (stmt, true),
+                Piped::Count(stmt) => (stmt, false),
+            })
+            .collect();
+        let ran = self.send(&sent).await?;
+        let mut answers = Vec::with_capacity(ran.len());
+        for ((_, wants_rows), ran) in sent.into_iter().zip(ran) {
+            answers.push(if wants_rows {
+                Answer::Rows(
+                    ran.rows
+                        .iter()
+                        .map(query_result)
+                        .collect::<Result<_, _>>()?,
+                )
             } else {
-                client.execute(&prepared, &params).await.map(|written| Ran {
-                    rows: Vec::new(),
-                    written,
-                })
-            }
-        };
+                Answer::Count(ran.written)
+            });
+        }
+        Ok(answers)
+    }
+
+    /// Sends `statements` (each with whether its rows are wanted, else its count) without
+    /// waiting for an answer between them, `BEGIN` before them if they are the transaction's
+    /// first: one round trip for all, the server running them in the order sent. Each is
+    /// prepared first (a text new to the connection costs a round trip of its own, once). The
+    /// first failure is the error (the ones after it fail as the transaction is aborted).
+    async fn send(&self, statements: &[(&Statement, bool)]) -> Result<Vec<Ran>, DbErr> {
+        let mut sent = Vec::with_capacity(statements.len());
+        for &(stmt, wants_rows) in statements {
+            let values: &[sea_orm::Value] = stmt.values.as_ref().map_or(&[], |v| &v.0);
+            let params: Vec<Param<'_>> = values.iter().map(Param).collect();
+            sent.push((stmt, wants_rows, self.prepared(stmt).await?, params));
+        }
+        let client = &self.conn()?.client;
+        let all =
+            futures::future::join_all(sent.iter().map(|(stmt, wants_rows, prepared, params)| {
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                let span = crate::store::statement_span("postgresql", &stmt.sql);
+                let traced = span.clone();
+                async move {
+                    let ran = if *wants_rows {
+                        client
+                            .query(prepared, &params)
+                            .await
+                            .map(|rows| Ran { rows, written: 0 })
+                    } else {
+                        client.execute(prepared, &params).await.map(|written| Ran {
+                            rows: Vec::new(),
+                            written,
+                        })
+                    };
+                    span.record("otel.status_code", if ran.is_ok() { "OK" } else { "ERROR" });
+                    ran
+                }
+                .instrument(traced)
+            }));
+        // Each goes out at its first poll, which `join!` and `join_all` give in order. (`BEGIN`
+        // on a connection that is idle, as every one handed out is, fails only if the
+        // connection does, and then so do the statements.)
         let ran = if self.begun.swap(true, Ordering::AcqRel) {
-            statement.await
+            all.await
         } else {
-            // One round trip for both: the server runs them in the order sent. (`BEGIN` on a
-            // connection that is idle, as every one handed out is, fails only if the
-            // connection does, and then so does the statement.)
-            let (begun, ran) = tokio::join!(client.batch_execute("BEGIN"), statement);
+            let (begun, ran) = tokio::join!(client.batch_execute("BEGIN"), all);
             begun.map_err(|e| self.error(e))?;
             ran
         };
-        ran.map_err(|e| self.error(e))
+        ran.into_iter()
+            .map(|ran| ran.map_err(|e| self.error(e)))
+            .collect()
     }
 
     /// A failure of the connection's own (not the database refusing a statement) leaves it in
