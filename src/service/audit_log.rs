@@ -6,6 +6,7 @@ use super::{App, ServiceError, bus};
 use crate::audit::{AuditKey, merkle, sign_checkpoint, tree_leaves};
 use crate::domain::audit_log::StoredCheckpoint;
 use crate::store::audit as log;
+use crate::store::pipeline::Pipelined;
 use crate::store::{LOCK_AUDIT_LOG, Store, StoreError, lock_exclusively};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -32,9 +33,11 @@ pub async fn settle(store: &Store) -> Result<u64, ServiceError> {
     if store.conn().get_database_backend() != DatabaseBackend::Postgres {
         return Ok(0);
     }
+    // The log's lock, the leaves' placing and the signals' sending in one round trip.
     let txn = store.begin_write().await?;
-    let placed = log::sequence_pending(&txn).await?;
-    bus::announce(&txn).await?;
+    let mut statements = log::sequencing();
+    statements.push(bus::announcement());
+    let placed = log::placed(&txn.pipeline(statements).await?)?;
     txn.commit().await?;
     Ok(placed)
 }

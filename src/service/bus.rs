@@ -29,6 +29,7 @@ use crate::store::Store;
 use crate::store::StoreError;
 use crate::store::batch::Writes;
 use crate::store::notify::{self, Listener, Received};
+use crate::store::pipeline::Piped;
 use sea_orm::DatabaseBackend;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -85,6 +86,11 @@ enum Delivery {
 /// when `txn` commits (PostgreSQL; nothing on SQLite). Returns how many notifications.
 pub async fn announce<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<u64, StoreError> {
     notify::announce(txn, CHANNEL).await
+}
+
+/// [`announce`]'s statement, to send in a pipeline with others (PostgreSQL).
+pub fn announcement() -> Piped {
+    Piped::Rows(notify::announcement(CHANNEL))
 }
 
 /// This instance's end of the signal bus. Cheap to clone; clones share the channel.

@@ -6,6 +6,7 @@
 use super::StoreError;
 use super::batch::Writes;
 use super::entities::{audit_log, case, checkpoint};
+use super::pipeline::{Answer, Piped, Pipelined};
 use crate::domain::audit_log::{Leaf, LeafWithEvent, PendingLeaf, StoredCheckpoint};
 use chrono::{DateTime, Utc};
 
@@ -71,13 +72,20 @@ pub fn append_leaf(
 /// lock until that transaction ends, so positions stay gap-free and no two callers (instances)
 /// hand out the same one. One statement takes exactly the rows it moves (a leaf committed
 /// meanwhile waits for the next call). Nothing to do on SQLite (see [`append_leaf`]).
-pub async fn sequence_pending<C: ConnectionTrait>(conn: &C) -> Result<u64, StoreError> {
+pub async fn sequence_pending<C: Pipelined>(conn: &C) -> Result<u64, StoreError> {
     if conn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(0);
     }
-    super::lock_exclusively(conn, super::LOCK_AUDIT_LOG).await?;
-    let moved = conn
-        .execute_raw(Statement::from_string(
+    placed(&conn.pipeline(sequencing()).await?)
+}
+
+/// [`sequence_pending`]'s statements on PostgreSQL, to send in one round trip with others
+/// after them ([`crate::store::pipeline`]): the log's lock, then the move, which runs once the
+/// lock is held. [`placed`] reads how many leaves the move placed from the pipeline's answers.
+pub fn sequencing() -> Vec<Piped> {
+    vec![
+        Piped::Count(super::exclusive_lock(super::LOCK_AUDIT_LOG)),
+        Piped::Count(Statement::from_string(
             DatabaseBackend::Postgres,
             "WITH moved AS (DELETE FROM audit_log_pending \
                             RETURNING arrival, event_id, leaf_hash, appended_at), \
@@ -86,9 +94,19 @@ pub async fn sequence_pending<C: ConnectionTrait>(conn: &C) -> Result<u64, Store
              SELECT last.p + ROW_NUMBER() OVER (ORDER BY moved.arrival), \
                     moved.event_id, moved.leaf_hash, moved.appended_at \
              FROM moved, last",
-        ))
-        .await?;
-    Ok(moved.rows_affected())
+        )),
+    ]
+}
+
+/// How many leaves the statements of [`sequencing`] placed, from the answers of the pipeline
+/// they began.
+pub fn placed(answers: &[Answer]) -> Result<u64, StoreError> {
+    match answers.get(1) {
+        Some(Answer::Count(moved)) => Ok(*moved),
+        _ => Err(StoreError::Corrupt(
+            "the placing of log leaves answered in another shape".into(),
+        )),
+    }
 }
 
 /// The leaves waiting for a position, each with its event and its placed leaf, if any.

@@ -543,13 +543,17 @@ pub const LOCK_AUDIT_LOG: i64 = 0x7472_6d00_0003;
 /// where write transactions are already exclusive).
 pub async fn lock_exclusively<C: ConnectionTrait>(conn: &C, key: i64) -> Result<(), StoreError> {
     if conn.get_database_backend() == DatabaseBackend::Postgres {
-        conn.execute_raw(Statement::from_string(
-            DatabaseBackend::Postgres,
-            format!("SELECT pg_advisory_xact_lock({key})"),
-        ))
-        .await?;
+        conn.execute_raw(exclusive_lock(key)).await?;
     }
     Ok(())
+}
+
+/// The statement of [`lock_exclusively`] (PostgreSQL).
+fn exclusive_lock(key: i64) -> Statement {
+    Statement::from_string(
+        DatabaseBackend::Postgres,
+        format!("SELECT pg_advisory_xact_lock({key})"),
+    )
 }
 
 /// Increments and returns a per-(country, year) counter in one statement (works on both engines).

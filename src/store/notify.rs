@@ -37,15 +37,19 @@ pub async fn announce<C: ConnectionTrait>(conn: &C, channel: &str) -> Result<u64
     if conn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(0);
     }
-    let sent = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "WITH sent AS (DELETE FROM signals_pending RETURNING arrival, payload) \
-             SELECT pg_notify($1, payload) FROM sent ORDER BY arrival",
-            [channel.into()],
-        ))
-        .await?;
+    let sent = conn.query_all_raw(announcement(channel)).await?;
     Ok(sent.len() as u64)
+}
+
+/// The statement of [`announce`] (PostgreSQL), to send in a pipeline with others
+/// ([`crate::store::pipeline`]): one row a payload sent.
+pub fn announcement(channel: &str) -> Statement {
+    Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "WITH sent AS (DELETE FROM signals_pending RETURNING arrival, payload) \
+         SELECT pg_notify($1, payload) FROM sent ORDER BY arrival",
+        [channel.into()],
+    )
 }
 
 /// A `LISTEN` on one channel over a connection of its own (not one of the pool's), with the
