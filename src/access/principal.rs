@@ -45,7 +45,7 @@ pub enum CaseScope {
     All,
     /// Cases this agency leads or has been given access to (by a referral, a transfer or an
     /// alert), and cases this user opened by break-glass until it expires; what they may see
-    /// of them is decided by [`CaseView`].
+    /// of them is decided by [`CaseView`](crate::access::CaseView).
     Agency {
         agency: Uuid,
         user: Uuid,

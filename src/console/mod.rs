@@ -9,7 +9,7 @@
 //! process as the signed-in principal ([`GraphqlRunner`], the same gate as `POST /graphql`):
 //! every policy, redaction, purpose prompt, access-log entry, limit and idempotency rule
 //! applies unchanged. The console holds no access logic of its own and never calls the store
-//! for case data; its own state is its sessions ([`session`]).
+//! for case data; its own state is its sessions (`session`).
 //!
 //! The files: `session` (cookies, sign-in, CSRF), `i18n` (languages), `graphql` (running
 //! queries and reading their answers), `pages/*` (one module per area), `diagram` (a track's

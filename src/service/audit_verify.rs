@@ -32,7 +32,7 @@ const MOST_PARTS: usize = 4;
 /// (memory holds two pages of cases with their events a part, and the log's leaf hashes, 32
 /// bytes a leaf), all in one snapshot: on a live database, a case read on one page and its
 /// events read by the next query must not straddle a transition committed in between. On
-/// SQLite the cases are cut into one part a core (up to [`MOST_PARTS`]), each with a reader of
+/// SQLite the cases are cut into one part a core (up to `MOST_PARTS`), each with a reader of
 /// its own.
 pub async fn verify(
     store: &Store,

@@ -1,5 +1,5 @@
 //! The focal point's board of the children on the move its country is concerned with, so that
-//! every identified child is accounted for across the network [WAN]: where each stands (in
+//! every identified child is accounted for across the network \[WAN\]: where each stands (in
 //! care, awaiting reception, in transit, not received, missing, received), and which have had
 //! no news for too long.
 //!

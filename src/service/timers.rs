@@ -1,6 +1,6 @@
 //! The scheduler: records every timer whose due date passed as an event on its case, exactly
 //! once even when several instances share the database, and escalates a lapsed deadline in the
-//! same change ([`super::escalation`]); and deadline views for the API.
+//! same change (`super::escalation`); and deadline views for the API.
 
 use super::unit_of_work::{CaseWork, Changer};
 use super::{App, ServiceError};

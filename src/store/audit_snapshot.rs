@@ -1,5 +1,5 @@
 //! One snapshot of the database as the audit verifier reads it (`service::audit_verify`): the
-//! questions it asks, answered by a transaction on the pool ([`InTransaction`], PostgreSQL) or
+//! questions it asks, answered by a transaction on the pool (`InTransaction`, PostgreSQL) or
 //! by SQLite's C API on a thread of its own ([`super::sqlite_snapshot::Snapshot`]).
 
 use super::{StoreError, audit as log, cases, events};

@@ -29,7 +29,7 @@ pub enum StoreError {
     #[error(transparent)]
     Database(DbErr),
     /// The commit of a group of writes this write was part of failed (SQLite group commit:
-    /// [`super::group_commit`]); none of the group's writes was kept.
+    /// `super::group_commit`); none of the group's writes was kept.
     #[error("the group commit failed: {0}")]
     Group(std::sync::Arc<DbErr>),
 }

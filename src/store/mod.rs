@@ -71,10 +71,9 @@ enum Writer {
 /// A write transaction ([`Store::begin_write`]): read and write through it as through any
 /// connection (it is a [`ConnectionTrait`]), then [`WriteTxn::commit`] or
 /// [`WriteTxn::rollback`]; dropped, it changes nothing. On SQLite it is a member of a group
-/// ([`group_commit`]); `commit` returns once the write is durable, whichever way. It does not
+/// (`group_commit`); `commit` returns once the write is durable, whichever way. It does not
 /// hand out the transaction beneath: on SQLite, what runs through it is what opens the member's
-/// savepoint before its first write ([`WriteTxn::transaction`] for what needs the transaction
-/// itself).
+/// savepoint before its first write.
 #[derive(Debug)]
 pub struct WriteTxn(WriteKind);
 
@@ -340,7 +339,7 @@ impl Store {
     }
 
     /// Starts a write transaction. On SQLite writes take turns on the one writing connection
-    /// and commit in groups ([`group_commit`]: the group's transaction is `BEGIN IMMEDIATE`, so
+    /// and commit in groups (`group_commit`: the group's transaction is `BEGIN IMMEDIATE`, so
     /// that other processes writing the file queue on the busy timeout instead of failing on
     /// lock upgrade); on PostgreSQL it is a transaction of the pool.
     pub async fn begin_write(&self) -> Result<WriteTxn, StoreError> {

@@ -1,6 +1,6 @@
 //! Statements sent together: a connection that can runs them in one round trip.
 //!
-//! PostgreSQL's writing connections ([`super::pg_direct`]) send the statements of a pipeline
+//! PostgreSQL's writing connections (`super::pg_direct`) send the statements of a pipeline
 //! one after the other without waiting for each answer, and the server runs them in the order
 //! sent. Each statement of a transaction at PostgreSQL's default isolation (read committed)
 //! takes its snapshot when it starts, after the one before it has finished: a read sent after

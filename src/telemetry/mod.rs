@@ -13,7 +13,7 @@
 //!   and one span per database statement (sea-orm's `sea_orm.*` spans, exported as
 //!   `INSERT case_events` and the like).
 //!
-//! Spans never carry personal data: only the attributes of [`redact::ALLOWED`] leave the process
+//! Spans never carry personal data: only the attributes of `redact::ALLOWED` leave the process
 //! (operation kind, outcome code, workflow and transition ids, the statement's kind), never the
 //! statement's text, an error message or a log line. While no server exports, the stage spans
 //! are disabled where they are created and cost next to nothing; the statement spans are kept

@@ -1,5 +1,5 @@
 //! Where a child on the move stands, for the focal points that must account for every
-//! identified child across the network [WAN]. Pure: read from the case's current states and
+//! identified child across the network \[WAN\]. Pure: read from the case's current states and
 //! from what its workflow declares about alerts, so that every version of every procedure that
 //! declares the missing-child protocol is read the same way, and nothing here names a state.
 //!

@@ -8,7 +8,7 @@
 //! statements in order, binding the anonymous `?` parameters of each in turn). On PostgreSQL a
 //! statement takes one parameter list, so consecutive writes that cannot see each other's
 //! effects (different tables, or new rows of one table) run as one statement of data-modifying
-//! `WITH` queries ([`postgres`]); a write that touches a table an earlier one of its group
+//! `WITH` queries (`postgres`); a write that touches a table an earlier one of its group
 //! wrote starts a new statement, so that every write sees the ones before it, as when they ran
 //! one by one. Either way they run in the caller's transaction, in the order they were added,
 //! and the first failure stops the rest and is the caller's error.
@@ -328,7 +328,7 @@ pub fn pg_statement_of_parts(parts: Vec<Part>) -> (Statement, PgParts) {
 
 /// Runs the queries `parts` and answers their rows, one list per query, in order: in one
 /// round trip on SQLite (one execution of their texts) and on PostgreSQL (one statement, see
-/// [`pg_parts`]; none of them may lock rows there), else one after the other.
+/// `pg_parts`; none of them may lock rows there), else one after the other.
 pub async fn query_parts<C: ConnectionTrait>(
     conn: &C,
     parts: Vec<Part>,

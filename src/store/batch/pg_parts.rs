@@ -43,7 +43,7 @@ pub(super) fn statement_of(parts: Vec<Part>) -> (Statement, PgParts) {
     (one_statement(parts), PgParts { tables })
 }
 
-/// How the answer of parts read as one statement is read (see [`super::pg_parts`]).
+/// How the answer of parts read as one statement is read (see `super::pg_parts`).
 #[derive(Debug)]
 pub struct PgParts {
     tables: Vec<&'static str>,

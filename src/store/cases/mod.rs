@@ -1,6 +1,6 @@
 //! Cases: the current-state rows (case, its tracks, its timers) and who has been given access
 //! to them. Every read takes the caller's `CaseScope`, so no path can return a case the caller
-//! may not see. The writes are in [`writes`].
+//! may not see. The writes are in `writes`.
 //!
 //! Over the house's 400 lines on purpose: every read of cases carries the scope condition
 //! written once here, and splitting the reads would copy it.
