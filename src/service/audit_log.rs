@@ -26,7 +26,7 @@ async fn leaf_hashes<C: ConnectionTrait>(
 /// changes append at their position): what the log's readers call first, so that an event
 /// committed before they ask is in the log they read. Returns how many leaves were placed.
 ///
-/// The same transaction announces the signals the changes staged ([`bus::announce`]): it runs
+/// The same transaction announces the signals the changes staged ([`bus::announcement`]): it runs
 /// after every change on PostgreSQL anyway, holding the log's lock, so that one instance at a
 /// time sends them, many changes' at once.
 pub async fn settle(store: &Store) -> Result<u64, ServiceError> {

@@ -9,7 +9,7 @@
 //! - **PostgreSQL** (several instances may share the database): a use case calls
 //!   [`Bus::stage`] inside its write transaction, which stages the signals as a row committed
 //!   with the change or not at all; right after commits, the short transaction that places the
-//!   audit log's leaves sends what is staged as `NOTIFY`s on one channel ([`announce`]; not in
+//!   audit log's leaves sends what is staged as `NOTIFY`s on one channel ([`announcement`]; not in
 //!   the change's own transaction, where `NOTIFY` would make every commit of the database wait
 //!   for the previous one: see `store::notify`). Every listening session receives them when
 //!   that transaction commits. Each instance runs one listener ([`Bus::listen`], started with the
@@ -82,13 +82,9 @@ enum Delivery {
     Postgres,
 }
 
-/// Sends the signals staged by committed changes (of any instance) to every instance's listener
-/// when `txn` commits (PostgreSQL; nothing on SQLite). Returns how many notifications.
-pub async fn announce<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<u64, StoreError> {
-    notify::announce(txn, CHANNEL).await
-}
-
-/// [`announce`]'s statement, to send in a pipeline with others (PostgreSQL).
+/// The statement that sends the signals staged by committed changes (of any instance) to every
+/// instance's listener when its transaction commits (PostgreSQL), to send in a pipeline with
+/// others.
 pub fn announcement() -> Piped {
     Piped::Rows(notify::announcement(CHANNEL))
 }

@@ -7,13 +7,13 @@
 //! fsync, and changes could not commit together (measured: a one-row update at 32 clients fell
 //! from about 10,700 to 3,800 commits/s with a `pg_notify` beside it). Instead the change
 //! [`stage`]s its signals as a row of `signals_pending`, committed with it or not at all, and
-//! [`announce`] sends what is waiting, many changes at a time, from the short transaction that
+//! [`announcement`] sends what is waiting, many changes at a time, from the short transaction that
 //! runs after commits anyway (`service::audit_log::settle`). A signal staged by an instance that
 //! stops before announcing it is announced by the next settle of any instance.
 
 use super::batch::Writes;
 use super::{Store, StoreError};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{DatabaseBackend, Statement};
 use std::time::Duration;
 
 /// Stages `payload` with the change's `writes`, to be sent on the bus's channel once the change
@@ -29,20 +29,11 @@ pub fn stage(writes: &mut Writes, payload: String) {
     ));
 }
 
-/// Sends every staged payload on `channel`, in the order they were staged, and removes them;
-/// returns how many. Call inside a write transaction: listeners receive them when it commits,
-/// and if it does not, they stay staged for the next call. Two callers do not send the same
-/// payload twice (the second waits for the first's rows and finds them gone). No-op on SQLite.
-pub async fn announce<C: ConnectionTrait>(conn: &C, channel: &str) -> Result<u64, StoreError> {
-    if conn.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(0);
-    }
-    let sent = conn.query_all_raw(announcement(channel)).await?;
-    Ok(sent.len() as u64)
-}
-
-/// The statement of [`announce`] (PostgreSQL), to send in a pipeline with others
-/// ([`crate::store::pipeline`]): one row a payload sent.
+/// The statement that sends every staged payload on `channel`, in the order they were staged,
+/// and removes them (PostgreSQL), one row a payload sent; to send in a pipeline with others
+/// ([`crate::store::pipeline`]) inside a write transaction: listeners receive them when it
+/// commits, and if it does not, they stay staged for the next one. Two transactions do not send
+/// the same payload twice (the second waits for the first's rows and finds them gone).
 pub fn announcement(channel: &str) -> Statement {
     Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
