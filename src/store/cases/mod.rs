@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Value, sea_query::Expr,
+    QuerySelect, Value, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -72,10 +72,9 @@ pub async fn lock<C: Pipelined>(
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
     if backend == sea_orm::DatabaseBackend::Postgres {
-        let query = case::Entity::find_by_id(id).filter(scope_condition(scope));
-        return one_locked_then_state(conn, query.lock_exclusive(), id).await;
+        return one_locked_then_state(conn, case_part(backend, scope, id, true), id).await;
     }
-    one_with_state(conn, case_part(backend, scope, id), id).await
+    one_with_state(conn, case_part(backend, scope, id, false), id).await
 }
 
 /// A case in scope by id.
@@ -85,7 +84,7 @@ pub async fn find<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
-    one_with_state(conn, case_part(backend, scope, id), id).await
+    one_with_state(conn, case_part(backend, scope, id, false), id).await
 }
 
 /// The agency, user and time a scope's case query is built with once (see [`case_part`]).
@@ -93,46 +92,57 @@ const AGENCY_STAND_IN: Uuid = Uuid::from_u128(0x7472_6d5f_6167_656e_6379_5f73_74
 const USER_STAND_IN: Uuid = Uuid::from_u128(0x7472_6d5f_7573_6572_5f5f_5f73_7461_6e64);
 const NOW_STAND_IN: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
 
-/// The query of case `id` in `scope`, as part 0 of a [`query_parts`]: built by sea-query once
-/// per database and kind of scope, with stand-ins for the scope's values (building it cost
-/// about as much as reading the case, in a transition's profile).
-fn case_part(backend: sea_orm::DatabaseBackend, scope: CaseScope, id: Uuid) -> Part {
-    fn of(backend: sea_orm::DatabaseBackend, id: Uuid, scope: CaseScope) -> Part {
-        Part::of(
-            case::Entity::find_by_id(id).filter(scope_condition(scope)),
-            0,
-            backend,
-        )
+/// The query of case `id` in `scope`, as part 0 of a [`query_parts`], its row locked if `lock`
+/// (`FOR UPDATE`, PostgreSQL): built by sea-query once per database, kind of scope and lock, with
+/// stand-ins for the scope's values (building it cost about as much as reading the case, in a
+/// transition's profile).
+fn case_part(backend: sea_orm::DatabaseBackend, scope: CaseScope, id: Uuid, lock: bool) -> Part {
+    fn of(backend: sea_orm::DatabaseBackend, id: Uuid, scope: CaseScope, lock: bool) -> Part {
+        let select = case::Entity::find_by_id(id).filter(scope_condition(scope));
+        let select = if lock {
+            select.lock_exclusive()
+        } else {
+            select
+        };
+        Part::of(select, 0, backend)
     }
-    static ALL: OfOneCase = OfOneCase::new(|backend, id| vec![of(backend, id, CaseScope::All)]);
-    static LEAD: OfOneCase =
-        OfOneCase::new(|backend, id| vec![of(backend, id, CaseScope::LeadAgency(AGENCY_STAND_IN))]);
-    static AGENCY: OfOneCase = OfOneCase::new(|backend, id| {
-        let (agency, user, now) = (AGENCY_STAND_IN, USER_STAND_IN, NOW_STAND_IN);
-        vec![of(backend, id, CaseScope::Agency { agency, user, now })]
-    });
+    const LEAD: CaseScope = CaseScope::LeadAgency(AGENCY_STAND_IN);
+    const AGENCY: CaseScope = CaseScope::Agency {
+        agency: AGENCY_STAND_IN,
+        user: USER_STAND_IN,
+        now: NOW_STAND_IN,
+    };
+    // By kind of scope (all, lead agency, agency), then the same locked.
+    static BUILT: [OfOneCase; 6] = [
+        OfOneCase::new(|backend, id| vec![of(backend, id, CaseScope::All, false)]),
+        OfOneCase::new(|backend, id| vec![of(backend, id, LEAD, false)]),
+        OfOneCase::new(|backend, id| vec![of(backend, id, AGENCY, false)]),
+        OfOneCase::new(|backend, id| vec![of(backend, id, CaseScope::All, true)]),
+        OfOneCase::new(|backend, id| vec![of(backend, id, LEAD, true)]),
+        OfOneCase::new(|backend, id| vec![of(backend, id, AGENCY, true)]),
+    ];
     let agency = |a: Uuid| (Value::from(AGENCY_STAND_IN), Value::from(a));
-    let built = match scope {
-        CaseScope::All => ALL.of(backend, id),
-        CaseScope::LeadAgency(a) => LEAD.of_with(backend, id, &[agency(a)]),
+    let (kind, values) = match scope {
+        CaseScope::All => (0, Vec::new()),
+        CaseScope::LeadAgency(a) => (1, vec![agency(a)]),
         CaseScope::Agency {
             agency: a,
             user,
             now,
-        } => AGENCY.of_with(
-            backend,
-            id,
-            &[
+        } => (
+            2,
+            vec![
                 agency(a),
                 (Value::from(USER_STAND_IN), Value::from(user)),
                 (Value::from(NOW_STAND_IN), Value::from(now)),
             ],
         ),
     };
-    built
+    BUILT[kind + if lock { 3 } else { 0 }]
+        .of_with(backend, id, &values)
         .into_iter()
         .next()
-        .unwrap_or_else(|| of(backend, id, scope))
+        .unwrap_or_else(|| of(backend, id, scope, lock))
 }
 
 /// The queries of a case's tracks and timers, as parts 1 and 2 of a [`query_parts`].
@@ -167,7 +177,7 @@ async fn one_with_state<C: ConnectionTrait>(
     record_of(query_parts(conn, parts).await?)
 }
 
-/// [`one_with_state`] where `query` locks the case (PostgreSQL): the case first, then its
+/// [`one_with_state`] where `case` locks the case (PostgreSQL): the case first, then its
 /// tracks and timers in a statement of their own, sent in the same round trip (a pipeline,
 /// [`crate::store::pipeline`]). A statement that waits for a locked row reads that row again at
 /// its new version but everything else at its snapshot from before the wait, so read in one
@@ -176,13 +186,13 @@ async fn one_with_state<C: ConnectionTrait>(
 /// without holding it).
 async fn one_locked_then_state<C: Pipelined>(
     conn: &C,
-    query: Select<case::Entity>,
+    case: Part,
     id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
     let backend = conn.get_database_backend();
     let (state, answer) = pg_statement_of_parts(state_parts(backend, id));
     let mut answers = conn
-        .pipeline(vec![Piped::Rows(query.build(backend)), Piped::Rows(state)])
+        .pipeline(vec![Piped::Rows(case.statement), Piped::Rows(state)])
         .await?
         .into_iter()
         .map(Answer::rows);

@@ -1,4 +1,4 @@
-//! The case query built once, against the one built fresh.
+//! The case query built once, locking or not, against the one built fresh.
 
 use super::*;
 
@@ -19,16 +19,17 @@ fn a_scopes_case_query_built_once_is_the_one_built_for_its_values() {
                     now: Utc::now(),
                 },
             ] {
-                let fresh = Part::of(
-                    case::Entity::find_by_id(id).filter(scope_condition(scope)),
-                    0,
-                    backend,
-                );
-                assert_eq!(
-                    format!("{:?}", case_part(backend, scope, id)),
-                    format!("{fresh:?}"),
-                    "{scope:?} on {backend:?}"
-                );
+                let select = case::Entity::find_by_id(id).filter(scope_condition(scope));
+                for (lock, fresh) in [
+                    (false, Part::of(select.clone(), 0, backend)),
+                    (true, Part::of(select.clone().lock_exclusive(), 0, backend)),
+                ] {
+                    assert_eq!(
+                        format!("{:?}", case_part(backend, scope, id, lock)),
+                        format!("{fresh:?}"),
+                        "{scope:?} on {backend:?}, locked: {lock}"
+                    );
+                }
             }
         }
     }
