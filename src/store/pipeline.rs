@@ -12,7 +12,9 @@
 //! and timers, and the change's writes with the reads of its answer.
 
 use super::{WriteKind, WriteTxn};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, Statement,
+};
 
 /// A statement of a pipeline, and what it answers.
 #[derive(Debug)]
@@ -55,6 +57,8 @@ async fn one_by_one<C: ConnectionTrait + ?Sized>(
 }
 
 impl Pipelined for DatabaseConnection {}
+
+impl Pipelined for DatabaseTransaction {}
 
 #[async_trait::async_trait]
 impl Pipelined for WriteTxn {

@@ -175,23 +175,21 @@ impl Writes {
         }
     }
 
-    /// Runs every statement in `conn`, in order; nothing to do when there is none.
-    pub async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<(), StoreError> {
-        let mut written = 0;
+    /// Runs every statement in `conn`, in order; nothing to do when there is none. On
+    /// PostgreSQL the groups of [`pg_groups`] go out as one pipeline.
+    pub async fn run<C: Pipelined>(self, conn: &C) -> Result<(), StoreError> {
         if self.backend == DatabaseBackend::Postgres {
-            for group in pg_groups(self.statements) {
-                written += group.run(conn).await?;
-            }
+            return self.run_then_read_pg(conn, Vec::new()).await.map(drop);
+        }
+        let mut written = 0;
+        if self.statements.len() > 1 && self.statements.iter().all(anonymous_parameters) {
+            written += conn
+                .execute_raw(joined(self.statements))
+                .await?
+                .rows_affected();
         } else {
-            if self.statements.len() > 1 && self.statements.iter().all(anonymous_parameters) {
-                written += conn
-                    .execute_raw(joined(self.statements))
-                    .await?
-                    .rows_affected();
-            } else {
-                for statement in self.statements {
-                    written += conn.execute_raw(statement).await?.rows_affected();
-                }
+            for statement in self.statements {
+                written += conn.execute_raw(statement).await?.rows_affected();
             }
         }
         if written < self.rows {

@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use crate::store::pipeline::Piped;
-use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
+use sea_orm::{DatabaseBackend, QueryResult, Statement, Value};
 
 /// Statements sent as one on PostgreSQL (see [`pg_groups`]).
 pub(super) enum Group {
@@ -16,16 +16,6 @@ pub(super) enum Group {
 }
 
 impl Group {
-    /// Runs the group; answers the rows it wrote (of the statements that count).
-    pub(super) async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<u64, StoreError> {
-        match self {
-            Group::Alone(statement) => Ok(conn.execute_raw(statement).await?.rows_affected()),
-            Group::Joined(statement, queries) => {
-                joined_written(conn.query_one_raw(statement).await?, queries)
-            }
-        }
-    }
-
     /// The group as a statement of a pipeline, and how many queries it joins (`None`: alone).
     pub(super) fn piped(self) -> (Piped, Option<usize>) {
         match self {

@@ -1,6 +1,8 @@
 //! The case query built once, locking or not, against the one built fresh.
 
+use super::one::case_part;
 use super::*;
+use crate::store::batch::Part;
 
 #[test]
 fn a_scopes_case_query_built_once_is_the_one_built_for_its_values() {
